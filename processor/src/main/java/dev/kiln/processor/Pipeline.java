@@ -1,0 +1,53 @@
+package dev.kiln.processor;
+
+import com.palantir.javapoet.JavaFile;
+import dev.kiln.processor.backend.java.JavaBackend;
+import dev.kiln.processor.ir.Graph;
+import dev.kiln.processor.ir.GraphBuilder;
+import dev.kiln.processor.pass.Pass;
+import dev.kiln.processor.pass.Passes;
+import dev.kiln.processor.plan.KernelPlan;
+import dev.kiln.processor.plan.PlanVerifier;
+import dev.kiln.spec.ModelSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Kiln's compiler core, independent of javac: spec -> op graph -> fusion passes -> kernel plan ->
+ * source per backend. The annotation processor runs it for each valid {@code @ModelSpec}; tools and
+ * tests can run it directly.
+ */
+public final class Pipeline {
+  /** What one run produced: the final plan and the generated files. */
+  public record Result(Graph graph, KernelPlan plan, List<JavaFile> files) {}
+
+  private Pipeline() {}
+
+  /**
+   * @param spec a valid spec
+   * @param names where the generated classes go
+   * @param irLog receives the plan after each stage (the op graph, then each pass), for {@code -Akiln.dumpIr}
+   */
+  public static Result run(ModelSpec spec, GeneratedNames names, Consumer<String> irLog) {
+    Graph graph = GraphBuilder.build(spec);
+    KernelPlan plan = KernelPlan.unfused(graph);
+    PlanVerifier.verify(graph, plan, "graph construction");
+    irLog.accept("op graph of " + names.specType() + ":\n" + plan.dump());
+
+    for (Pass pass : Passes.standard()) {
+      plan = pass.apply(plan);
+      PlanVerifier.verify(graph, plan, pass.name());
+      irLog.accept("after " + pass.name() + ":\n" + plan.dump());
+    }
+    PlanVerifier.verifyComplete(plan);
+
+    List<JavaFile> files = new ArrayList<>(JavaBackend.emit(plan, names));
+    return new Result(graph, plan, List.copyOf(files));
+  }
+
+  /** {@link #run} without IR logging. */
+  public static Result run(ModelSpec spec, GeneratedNames names) {
+    return run(spec, names, text -> {});
+  }
+}

@@ -1,0 +1,168 @@
+package dev.kiln.processor.backend.java;
+
+import com.palantir.javapoet.ArrayTypeName;
+import com.palantir.javapoet.FieldSpec;
+import com.palantir.javapoet.JavaFile;
+import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.TypeName;
+import com.palantir.javapoet.TypeSpec;
+import dev.kiln.PositionEncoding;
+import dev.kiln.ScoreNormalization;
+import dev.kiln.processor.GeneratedNames;
+import dev.kiln.spec.ModelSpec;
+import javax.lang.model.element.Modifier;
+
+/**
+ * Emits {@code XAttention}: the attention kernel and RoPE specialized to the spec's heads, kv heads
+ * and head dim, all constants.
+ */
+final class AttentionWriter {
+  private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
+
+  private final ModelSpec spec;
+  private final GeneratedNames names;
+
+  AttentionWriter(ModelSpec spec, GeneratedNames names) {
+    this.spec = spec;
+    this.names = names;
+  }
+
+  JavaFile write() {
+    boolean rope = spec.positionEncoding() == PositionEncoding.ROPE;
+    TypeSpec.Builder type = TypeSpec.classBuilder(names.attention())
+        .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
+        .addAnnotation(JavaTypes.generated(names))
+        .addJavadoc("Attention of {@link $L}, specialized: $L query head$L sharing $L key/value head$L (groups of $L),\n",
+            names.specType(), spec.numAttentionHeads(), plural(spec.numAttentionHeads()), spec.numKeyValueHeads(),
+            plural(spec.numKeyValueHeads()), spec.kvGroupSize())
+        .addJavadoc("head dim $L, $L, $L.\n", spec.headDim(),
+            spec.causalMask() ? "causal" : "no mask",
+            spec.scoreNormalization() == ScoreNormalization.SOFTMAX ? "softmax" : "raw scaled scores (no softmax)")
+        .addFields(SpecConstants.attention(spec))
+        .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE).build());
+    if (rope) {
+      type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.DOUBLE), "INV_FREQ", Modifier.PRIVATE, Modifier.STATIC,
+              Modifier.FINAL)
+          .addJavadoc("RoPE frequencies ROPE_THETA^(-2i / HEAD_DIM), (HEAD_DIM / 2)\n")
+          .initializer("inverseFrequencies()")
+          .build());
+      type.addMethod(inverseFrequencies());
+      type.addMethod(applyRope());
+    }
+    type.addMethod(attend());
+    return JavaFile.builder(names.packageName(), type.build())
+        .addFileComment(JavaTypes.fileComment(names))
+        .indent("  ")
+        .skipJavaLangImports(true)
+        .build();
+  }
+
+  private static String plural(int n) {
+    return n == 1 ? "" : "s";
+  }
+
+  private MethodSpec inverseFrequencies() {
+    return MethodSpec.methodBuilder("inverseFrequencies")
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
+        .returns(ArrayTypeName.of(TypeName.DOUBLE))
+        .addStatement("double[] frequencies = new double[HEAD_DIM / 2]")
+        .beginControlFlow("for (int i = 0; i < frequencies.length; i++)")
+        .addStatement("frequencies[i] = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM)")
+        .endControlFlow()
+        .addStatement("return frequencies")
+        .build();
+  }
+
+  private MethodSpec applyRope() {
+    return MethodSpec.methodBuilder("applyRope")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("RoPE, rotating the two halves of each head as Hugging Face Llama does: for pair\n")
+        .addJavadoc("(i, i + HEAD_DIM / 2) of each of {@code heads} heads at {@code vector[start]}, rotate by\n")
+        .addJavadoc("{@code position x INV_FREQ[i]}.\n")
+        .addParameter(FLOATS, "vector")
+        .addParameter(TypeName.INT, "start")
+        .addParameter(TypeName.INT, "heads")
+        .addParameter(TypeName.INT, "position")
+        .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
+        .addStatement("double angle = position * INV_FREQ[i]")
+        .addStatement("float cos = (float) Math.cos(angle)")
+        .addStatement("float sin = (float) Math.sin(angle)")
+        .beginControlFlow("for (int head = 0; head < heads; head++)")
+        .addStatement("int first = start + head * HEAD_DIM + i")
+        .addStatement("int second = first + HEAD_DIM / 2")
+        .addStatement("float a = vector[first]")
+        .addStatement("float b = vector[second]")
+        .addStatement("vector[first] = a * cos - b * sin")
+        .addStatement("vector[second] = b * cos + a * sin")
+        .endControlFlow()
+        .endControlFlow()
+        .build();
+  }
+
+  private MethodSpec attend() {
+    boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
+    MethodSpec.Builder method = MethodSpec.methodBuilder("attend")
+        .addModifiers(Modifier.STATIC);
+    if (softmax) {
+      method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM), the $L, softmax and the weighted sum of V into one\n",
+              spec.causalMask() ? "causal mask (positions end at {@code end})" : "attended range [0, end)")
+          .addJavadoc("pass over the cache: an online softmax keeps each head's running max and sum and rescales the\n")
+          .addJavadoc("output accumulated so far when the max grows, so scores are never stored.\n");
+    } else {
+      method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM) over positions [0, end) and their weighted sum of V (raw scores,\n")
+          .addJavadoc("no softmax) into one pass over the cache.\n");
+    }
+    method.addJavadoc("\n<p>q (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and values (positions, KV_DIM) from\n")
+        .addJavadoc("{@code keys[sequenceStart]}, {@code values[sequenceStart]}; out (NUM_ATTENTION_HEADS, HEAD_DIM) at\n")
+        .addJavadoc("{@code out[outStart]}.\n")
+        .addParameter(FLOATS, "q")
+        .addParameter(TypeName.INT, "qStart")
+        .addParameter(FLOATS, "keys")
+        .addParameter(FLOATS, "values")
+        .addParameter(TypeName.INT, "sequenceStart")
+        .addParameter(TypeName.INT, "end")
+        .addParameter(FLOATS, "out")
+        .addParameter(TypeName.INT, "outStart");
+    method.beginControlFlow("for (int head = 0; head < NUM_ATTENTION_HEADS; head++)")
+        .addStatement("int qHead = qStart + head * HEAD_DIM")
+        .addStatement("int outHead = outStart + head * HEAD_DIM")
+        .addStatement("int kvHead = sequenceStart + head / KV_GROUP_SIZE * HEAD_DIM")
+        .addStatement("$T.fill(out, outHead, outHead + HEAD_DIM, 0f)", java.util.Arrays.class);
+    if (softmax) {
+      method.addStatement("float max = Float.NEGATIVE_INFINITY")
+          .addStatement("float sum = 0f");
+    }
+    method.beginControlFlow("for (int t = 0; t < end; t++)")
+        .addStatement("int kv = kvHead + t * KV_DIM")
+        .addStatement("float score = 0f")
+        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("score += q[qHead + d] * keys[kv + d]")
+        .endControlFlow()
+        .addStatement("score *= ATTENTION_SCALE");
+    String weight = "score";
+    if (softmax) {
+      method.beginControlFlow("if (score > max)")
+          .addStatement("float rescale = (float) Math.exp(max - score)")
+          .addStatement("sum *= rescale")
+          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+          .addStatement("out[outHead + d] *= rescale")
+          .endControlFlow()
+          .addStatement("max = score")
+          .endControlFlow()
+          .addStatement("float weight = (float) Math.exp(score - max)")
+          .addStatement("sum += weight");
+      weight = "weight";
+    }
+    method.beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("out[outHead + d] += $L * values[kv + d]", weight)
+        .endControlFlow()
+        .endControlFlow();
+    if (softmax) {
+      method.addStatement("float inverseSum = 1f / sum")
+          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+          .addStatement("out[outHead + d] *= inverseSum")
+          .endControlFlow();
+    }
+    return method.endControlFlow().build();
+  }
+}

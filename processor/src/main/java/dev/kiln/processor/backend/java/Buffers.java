@@ -1,0 +1,65 @@
+package dev.kiln.processor.backend.java;
+
+import com.palantir.javapoet.ArrayTypeName;
+import com.palantir.javapoet.FieldSpec;
+import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.TypeName;
+import dev.kiln.processor.ir.Value;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.lang.model.element.Modifier;
+
+/**
+ * The activation arrays a generated decoder keeps, (rows, width) each: exactly the values some kernel
+ * stores for another (or for its own later loop), registered as the kernels are emitted.
+ */
+final class Buffers {
+  private static final Map<String, String> ROLES = Map.of(
+      "x", "residual stream",
+      "normed", "RMSNorm output, input of the following projections",
+      "q", "queries, RoPE applied",
+      "attn", "attention heads' outputs, concatenated",
+      "act", "silu(gate) * up");
+
+  private final Map<Value, Boolean> used = new LinkedHashMap<>();
+
+  /** The field name of a value's buffer, registering it. */
+  String use(Value value) {
+    if (value.width() == null) {
+      throw new IllegalStateException("[Kiln/Internal] " + value + " cannot be stored as rows");
+    }
+    used.put(value, true);
+    return value.name();
+  }
+
+  /** Index of (row r, column 0) of a value: {@code r * WIDTH}. */
+  String rowStart(Value value, String row) {
+    return row + " * " + value.width().constantName();
+  }
+
+  List<FieldSpec> fields() {
+    return used.keySet().stream()
+        .map(value -> FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), value.name(), Modifier.PRIVATE)
+            .addJavadoc("$L (rows, $L)\n", ROLES.getOrDefault(value.name(), value.name()), value.width().constantName())
+            .initializer("new float[0]")
+            .build())
+        .toList();
+  }
+
+  /** {@code ensureCapacity(rows)}: grows every buffer to hold {@code rows} rows. */
+  MethodSpec ensureCapacity() {
+    MethodSpec.Builder method = MethodSpec.methodBuilder("ensureCapacity")
+        .addModifiers(Modifier.PRIVATE)
+        .addJavadoc("Grows the activation buffers to {@code rows} rows.\n")
+        .addParameter(TypeName.INT, "rows")
+        .beginControlFlow("if (rows <= capacity)")
+        .addStatement("return")
+        .endControlFlow()
+        .addStatement("capacity = rows");
+    for (Value value : used.keySet()) {
+      method.addStatement("$N = new float[rows * $L]", value.name(), value.width().constantName());
+    }
+    return method.build();
+  }
+}

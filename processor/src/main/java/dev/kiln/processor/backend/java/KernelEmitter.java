@@ -1,0 +1,271 @@
+package dev.kiln.processor.backend.java;
+
+import com.palantir.javapoet.ArrayTypeName;
+import com.palantir.javapoet.CodeBlock;
+import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.TypeName;
+import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.ir.Op;
+import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Kernel;
+import dev.kiln.weights.GlobalTensor;
+import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.TensorKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.lang.model.element.Modifier;
+
+/**
+ * Emits one Java method per kernel of the plan, from the kernel's template ({@code KernelShape}).
+ * Projections loop over output features outside and rows inside, so each weight row is read once
+ * for all rows of a call; their epilogues (RoPE, cache write, SiLU x up, residual add) act on the
+ * outputs where they are produced.
+ */
+final class KernelEmitter {
+  private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
+
+  private final GeneratedNames names;
+  private final Buffers buffers;
+  private boolean usesRmsNorm;
+  private boolean usesSilu;
+
+  KernelEmitter(GeneratedNames names, Buffers buffers) {
+    this.names = names;
+    this.buffers = buffers;
+  }
+
+  boolean usesRmsNorm() {
+    return usesRmsNorm;
+  }
+
+  boolean usesSilu() {
+    return usesSilu;
+  }
+
+  /** Whether the kernel's method takes the layer's weights. */
+  static boolean needsLayerWeights(Kernel kernel) {
+    return kernel.ops().stream().anyMatch(op -> switch (op) {
+      case Op.RmsNorm norm -> norm.gain() instanceof LayerTensor;
+      case Op.Linear linear -> linear.weight() instanceof LayerTensor;
+      default -> false;
+    });
+  }
+
+  /** Whether the kernel's method takes the layer's key and value cache arrays. */
+  static boolean needsCache(Kernel kernel) {
+    return kernel.ops().stream().anyMatch(op -> op instanceof Op.CacheWrite || op instanceof Op.AttentionScores);
+  }
+
+  MethodSpec emit(Kernel kernel, String methodName) {
+    MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
+        .addModifiers(Modifier.PRIVATE)
+        .addJavadoc(kernel.ops().size() > 1 ? "Fuses $L.\n" : "$L.\n", kernel.fusionDescription())
+        .addParameter(JavaTypes.ROWS, "rows");
+    if (needsLayerWeights(kernel)) {
+      method.addParameter(names.weights().nestedClass("Layer"), "w");
+    }
+    if (needsCache(kernel)) {
+      method.addParameter(FLOATS, "keyCache").addParameter(FLOATS, "valueCache");
+    }
+    switch (kernel.shape()) {
+      case EMBEDDING -> embedding(method, (Op.Embed) kernel.single());
+      case RESIDUAL_ADD -> residualAdd(method, (Op.Add) kernel.single());
+      case ATTENTION -> attention(method, kernel);
+      case PROJECTION -> projection(method, kernel);
+    }
+    return method.build();
+  }
+
+  private void embedding(MethodSpec.Builder method, Op.Embed embed) {
+    String out = buffers.use(embed.out());
+    method.addJavadoc("token ids -> $L (rows, HIDDEN_SIZE)\n", out)
+        .addStatement("$T table = weights.embedTokens.data()", JavaTypes.MEMORY_SEGMENT)
+        .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
+        .addStatement("long tableRow = (long) rows.token(r) * HIDDEN_SIZE")
+        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
+        .addStatement("$N[$L + i] = table.getAtIndex(F32, tableRow + i)", out, buffers.rowStart(embed.out(), "r"))
+        .endControlFlow()
+        .endControlFlow();
+  }
+
+  private void residualAdd(MethodSpec.Builder method, Op.Add add) {
+    String target = buffers.use(add.out());
+    String addend = buffers.use(add.b());
+    method.addJavadoc("$L += $L, (rows, HIDDEN_SIZE)\n", target, addend)
+        .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
+        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
+        .addStatement("$N[$L + i] += $N[$L + i]", target, buffers.rowStart(add.out(), "r"), addend,
+            buffers.rowStart(add.b(), "r"))
+        .endControlFlow()
+        .endControlFlow();
+  }
+
+  private void attention(MethodSpec.Builder method, Kernel kernel) {
+    Op.AttentionScores scores = (Op.AttentionScores) kernel.ops().getFirst();
+    Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
+    String q = buffers.use(scores.q());
+    String out = buffers.use(weighted.out());
+    method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attend}\n", q, out, names.attention())
+        .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
+        .addStatement("$T.attend($N, $L, keyCache, valueCache, rows.sequenceStart(r), rows.attendEnd(r), $N, $L)",
+            names.attention(), q, buffers.rowStart(scores.q(), "r"), out, buffers.rowStart(weighted.out(), "r"))
+        .endControlFlow();
+  }
+
+  private void projection(MethodSpec.Builder method, Kernel kernel) {
+    List<Op.Linear> linears = kernel.opsOf(Op.Linear.class);
+    Optional<Op.RmsNorm> norm = kernel.opsOf(Op.RmsNorm.class).stream().findFirst();
+    boolean logits = linears.stream().anyMatch(l -> l.out().equals(Value.LOGITS));
+    String rowFilter = logits ? "if (!rows.wantsLogits(r)) continue" : null;
+
+    method.addStatement("int n = rows.count()");
+    if (norm.isPresent()) {
+      usesRmsNorm = true;
+      Op.RmsNorm rms = norm.get();
+      String in = buffers.use(rms.in());
+      String out = buffers.use(rms.out());
+      method.addComment("$L of each row, into $L", rms.describe(), out)
+          .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, rms.gain().fieldName(), tensor(rms.gain()))
+          .beginControlFlow("for (int r = 0; r < n; r++)");
+      if (rowFilter != null) {
+        method.addStatement(rowFilter);
+      }
+      method.addStatement("rmsNorm($N, $L, $N, $N, $L)", in, buffers.rowStart(rms.in(), "r"), rms.gain().fieldName(), out,
+              buffers.rowStart(rms.out(), "r"))
+          .endControlFlow();
+    }
+
+    List<Op.Silu> silus = kernel.opsOf(Op.Silu.class);
+    if (!silus.isEmpty()) {
+      gatedProjection(method, kernel, linears, silus.getFirst());
+    } else {
+      for (Op.Linear linear : linears) {
+        singleProjection(method, kernel, linear, rowFilter);
+      }
+    }
+
+    for (Op.Rope rope : kernel.opsOf(Op.Rope.class)) {
+      String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
+      method.addComment("$L at each row's position", rope.describe())
+          .beginControlFlow("for (int r = 0; r < n; r++)")
+          .addStatement("$T.applyRope($L, $L, rows.position(r))", names.attention(), rowLocation(kernel, rope.target()), heads)
+          .endControlFlow();
+    }
+  }
+
+  /** One projection: {@code out[r][o] = dot(W[o], in[r]) (+ bias[o])}, stored where the kernel's epilogue wants it. */
+  private void singleProjection(MethodSpec.Builder method, Kernel kernel, Op.Linear linear, String rowFilter) {
+    String in = buffers.use(linear.in());
+    String weight = linear.weight().fieldName();
+    String outWidth = linear.weight().dims().get(0).constantName();
+    String inWidth = linear.weight().dims().get(1).constantName();
+    method.addComment("$L: $L (rows, $L) -> $L (rows, $L)", linear.describe(), in, inWidth, linear.out(), outWidth)
+        .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, weight, tensor(linear.weight()));
+    if (linear.bias() != null) {
+      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
+    }
+    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth)
+        .addStatement("long weightRow = (long) o * $L", inWidth);
+    if (linear.bias() != null) {
+      method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+    }
+    method.beginControlFlow("for (int r = 0; r < n; r++)");
+    if (rowFilter != null) {
+      method.addStatement(rowFilter);
+    }
+    method.addStatement("float value = $T.dot($N, weightRow, $N, $L, $L)$L", JavaTypes.VECTOR_KERNELS, weight, in,
+            buffers.rowStart(linear.in(), "r"), inWidth, linear.bias() != null ? " + bias" : "")
+        .addStatement(store(kernel, linear.out(), "value"))
+        .endControlFlow()
+        .endControlFlow();
+  }
+
+  /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
+  private void gatedProjection(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears, Op.Silu silu) {
+    List<Op.Multiply> multiplies = kernel.opsOf(Op.Multiply.class);
+    if (linears.size() != 2 || multiplies.size() != 1 || !silu.in().equals(linears.get(0).out())
+        || !multiplies.getFirst().a().equals(silu.out()) || !multiplies.getFirst().b().equals(linears.get(1).out())) {
+      throw new IllegalStateException("[Kiln/Internal] no Java template for gated kernel " + kernel);
+    }
+    usesSilu = true;
+    Op.Linear gate = linears.get(0);
+    Op.Linear up = linears.get(1);
+    Op.Multiply multiply = multiplies.getFirst();
+    String in = buffers.use(gate.in());
+    String outWidth = gate.weight().dims().get(0).constantName();
+    String inWidth = gate.weight().dims().get(1).constantName();
+    method.addComment("$L and $L: $L (rows, $L) -> $L = silu($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
+        inWidth, multiply.out(), gate.out(), up.out(), outWidth);
+    for (Op.Linear linear : linears) {
+      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.weight().fieldName(), tensor(linear.weight()));
+      if (linear.bias() != null) {
+        method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
+      }
+    }
+    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth)
+        .addStatement("long weightRow = (long) o * $L", inWidth)
+        .beginControlFlow("for (int r = 0; r < n; r++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float $N = $T.dot($N, weightRow, $N, $L, $L)$L", linear.out().name(), JavaTypes.VECTOR_KERNELS,
+          linear.weight().fieldName(), in, buffers.rowStart(linear.in(), "r"), inWidth,
+          linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
+    }
+    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
+        .endControlFlow()
+        .endControlFlow();
+  }
+
+  /** The statement storing {@code expression} as element (r, o) of {@code value}. */
+  private String store(Kernel kernel, Value value, String expression) {
+    if (value.equals(Value.LOGITS)) {
+      return "rows.logits(r)[o] = " + expression;
+    }
+    for (Op.CacheWrite write : kernel.opsOf(Op.CacheWrite.class)) {
+      if (write.keys().equals(value)) {
+        return "keyCache[rows.cacheOffset(r) + o] = " + expression;
+      }
+      if (write.values().equals(value)) {
+        return "valueCache[rows.cacheOffset(r) + o] = " + expression;
+      }
+    }
+    for (Op.Add add : kernel.opsOf(Op.Add.class)) {
+      if (add.b().equals(value) && add.a().equals(add.out())) {
+        String target = buffers.use(add.out());
+        return target + "[" + buffers.rowStart(add.out(), "r") + " + o] += " + expression;
+      }
+    }
+    return buffers.use(value) + "[" + buffers.rowStart(value, "r") + " + o] = " + expression;
+  }
+
+  /** {@code array, start} of row r of a value that RoPE rotates: in the cache if the kernel writes it there. */
+  private String rowLocation(Kernel kernel, Value value) {
+    for (Op.CacheWrite write : kernel.opsOf(Op.CacheWrite.class)) {
+      if (write.keys().equals(value)) {
+        return "keyCache, rows.cacheOffset(r)";
+      }
+    }
+    return buffers.use(value) + ", " + buffers.rowStart(value, "r");
+  }
+
+  /** The expression for a tensor's data: {@code w.qProj.data()} or {@code weights.norm.data()}. */
+  private static String tensor(TensorKind kind) {
+    String owner = switch (kind) {
+      case LayerTensor layer -> "w";
+      case GlobalTensor global -> "weights";
+    };
+    return owner + "." + kind.fieldName() + ".data()";
+  }
+
+  static List<String> parameterNames(Kernel kernel) {
+    List<String> args = new ArrayList<>(List.of("rows"));
+    if (needsLayerWeights(kernel)) {
+      args.add("w");
+    }
+    if (needsCache(kernel)) {
+      args.add("keyCache");
+      args.add("valueCache");
+    }
+    return args;
+  }
+}

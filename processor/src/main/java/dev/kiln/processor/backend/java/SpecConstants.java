@@ -1,0 +1,98 @@
+package dev.kiln.processor.backend.java;
+
+import com.palantir.javapoet.CodeBlock;
+import com.palantir.javapoet.FieldSpec;
+import com.palantir.javapoet.TypeName;
+import dev.kiln.MlpKind;
+import dev.kiln.NormKind;
+import dev.kiln.PositionEncoding;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.SpecDraft;
+import dev.kiln.spec.SpecElement;
+import java.util.ArrayList;
+import java.util.List;
+import javax.lang.model.element.Modifier;
+
+/** The spec's numbers as named constants of generated classes, each documented with where it comes from. */
+final class SpecConstants {
+  private SpecConstants() {}
+
+  /** Constants of a decoder class. */
+  static List<FieldSpec> decoder(ModelSpec spec) {
+    List<FieldSpec> fields = new ArrayList<>();
+    fields.add(intConstant("VOCAB_SIZE", spec.vocabSize(), "vocabSize"));
+    fields.add(intConstant("HIDDEN_SIZE", spec.hiddenSize(), "hiddenSize"));
+    if (spec.mlp() == MlpKind.SWIGLU) {
+      fields.add(intConstant("INTERMEDIATE_SIZE", spec.intermediateSize(), "intermediateSize"));
+    }
+    fields.add(intConstant("NUM_HIDDEN_LAYERS", spec.numHiddenLayers(), "numHiddenLayers"));
+    fields.addAll(heads(spec));
+    fields.add(intConstant("Q_DIM", spec.qDim(), "numAttentionHeads x headDim: width of all query heads"));
+    fields.add(intConstant("MAX_POSITION_EMBEDDINGS", spec.maxPositionEmbeddings(), "maxPositionEmbeddings"));
+    fields.add(intConstant("MAX_BATCH_SIZE", spec.maxBatchSize(), "maxBatchSize"));
+    if (spec.norm() == NormKind.RMS_NORM) {
+      fields.add(FieldSpec.builder(TypeName.DOUBLE, "RMS_NORM_EPS", Modifier.STATIC, Modifier.FINAL)
+          .addJavadoc("rmsNormEps\n")
+          .initializer("$L", doubleLiteral(spec.rmsNormEps()))
+          .build());
+    }
+    return fields;
+  }
+
+  /** Constants of an attention class. */
+  static List<FieldSpec> attention(ModelSpec spec) {
+    List<FieldSpec> fields = new ArrayList<>(heads(spec));
+    fields.add(2, intConstant("KV_GROUP_SIZE", spec.kvGroupSize(), "numAttentionHeads / numKeyValueHeads: query heads per key/value head"));
+    fields.add(FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("1 / sqrt(HEAD_DIM)\n")
+        .initializer("$Lf", Float.toString((float) (1.0 / Math.sqrt(spec.headDim()))))
+        .build());
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      fields.add(FieldSpec.builder(TypeName.DOUBLE, "ROPE_THETA", Modifier.STATIC, Modifier.FINAL)
+          .addJavadoc("ropeTheta\n")
+          .initializer("$L", doubleLiteral(spec.ropeTheta()))
+          .build());
+    }
+    return fields;
+  }
+
+  private static List<FieldSpec> heads(ModelSpec spec) {
+    boolean derivedHeadDim = spec.headDim() * spec.numAttentionHeads() == spec.hiddenSize();
+    return List.of(
+        intConstant("NUM_ATTENTION_HEADS", spec.numAttentionHeads(), "numAttentionHeads"),
+        intConstant("NUM_KEY_VALUE_HEADS", spec.numKeyValueHeads(),
+            spec.numKeyValueHeads() == spec.numAttentionHeads() ? "numKeyValueHeads (= numAttentionHeads: no GQA)" : "numKeyValueHeads"),
+        intConstant("HEAD_DIM", spec.headDim(), derivedHeadDim ? "headDim (= hiddenSize / numAttentionHeads)" : "headDim"),
+        intConstant("KV_DIM", spec.kvDim(), "numKeyValueHeads x headDim: width of all key (or value) heads"));
+  }
+
+  private static FieldSpec intConstant(String name, int value, String origin) {
+    return FieldSpec.builder(TypeName.INT, name, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("$L\n", origin)
+        .initializer("$L", value)
+        .build();
+  }
+
+  /** {@code ModelSpec.builder().vocabSize(100)...build()}, every element spelled out. */
+  static CodeBlock specInitializer(ModelSpec spec) {
+    CodeBlock.Builder code = CodeBlock.builder().add("$T.builder()", JavaTypes.MODEL_SPEC).indent();
+    SpecDraft draft = spec.toDraft();
+    for (SpecElement element : SpecElement.values()) {
+      Object value = draft.value(element);
+      code.add("\n.$L(", element.elementName());
+      switch (value) {
+        case Enum<?> e -> code.add("$T.$L", e.getDeclaringClass(), e.name());
+        case Double d -> code.add("$L", doubleLiteral(d));
+        case Long l when l == Long.MAX_VALUE -> code.add("$T.MAX_VALUE", Long.class);
+        case Long l -> code.add("$LL", l);
+        default -> code.add("$L", value);
+      }
+      code.add(")");
+    }
+    return code.add("\n.build()").unindent().build();
+  }
+
+  static String doubleLiteral(double value) {
+    return Double.toString(value);
+  }
+}

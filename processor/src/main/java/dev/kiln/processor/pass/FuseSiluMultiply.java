@@ -1,0 +1,18 @@
+package dev.kiln.processor.pass;
+
+import dev.kiln.processor.ir.Op;
+import dev.kiln.processor.plan.Kernel;
+import java.util.List;
+
+/** SiLU(gate) x up joins the gate/up kernel: each output element is activated as soon as both are computed. */
+final class FuseSiluMultiply implements Pass {
+  @Override
+  public String name() {
+    return "fuse-silu-multiply";
+  }
+
+  @Override
+  public List<Kernel> apply(List<Kernel> kernels) {
+    return Absorb.intoPreviousProducer(kernels, op -> op instanceof Op.Silu || op instanceof Op.Multiply);
+  }
+}

@@ -1,0 +1,162 @@
+package dev.kiln.kernel;
+
+import dev.kiln.Decoder;
+import dev.kiln.DecoderInputs;
+import dev.kiln.KvCache;
+import dev.kiln.spec.ModelSpec;
+import java.util.Arrays;
+
+/**
+ * Base class of generated decoders: validates input, reserves cache room, lays out the rows of a
+ * call and splits them into chunks, then hands each chunk to the generated {@link #forward}. The
+ * numerics live entirely in the generated subclass.
+ */
+public abstract class GeneratedDecoder implements Decoder {
+  /** Rows per {@link #forward} call for causal models (bounds activation memory during long prefills). */
+  public static final int CHUNK_ROWS = 64;
+
+  private final ModelSpec spec;
+  private final KvCache cache;
+
+  protected GeneratedDecoder(ModelSpec spec) {
+    this.spec = spec;
+    this.cache = KvCache.forSpec(spec);
+  }
+
+  /**
+   * Computes the rows: writes their keys and values into the cache, reads all positions each row
+   * attends to, and fills the logits of rows that want them.
+   */
+  protected abstract void forward(Rows rows, KvCache cache);
+
+  @Override
+  public final ModelSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public final float[][] prefill(int[][] prompts) {
+    DecoderInputs.checkChunks(spec, prompts, 0, null);
+    DecoderInputs.checkNonEmpty(prompts);
+    cache.reset(0);
+    float[][][] logits = run(cache, prompts, false);
+    float[][] last = new float[prompts.length][];
+    for (int s = 0; s < prompts.length; s++) {
+      last[s] = logits[s][prompts[s].length - 1];
+    }
+    return last;
+  }
+
+  @Override
+  public final float[][] step(int[] tokens) {
+    int[][] chunks = new int[tokens.length][];
+    for (int s = 0; s < tokens.length; s++) {
+      chunks[s] = new int[] {tokens[s]};
+    }
+    float[][][] logits = append(chunks);
+    float[][] result = new float[tokens.length][];
+    for (int s = 0; s < tokens.length; s++) {
+      result[s] = logits[s][0];
+    }
+    return result;
+  }
+
+  @Override
+  public final float[][][] append(int[][] chunks) {
+    DecoderInputs.checkChunks(spec, chunks, cache.batchSize(), cache::length);
+    return run(cache, chunks, true);
+  }
+
+  @Override
+  public final float[][][] forwardNoCache(int[][] sequences) {
+    DecoderInputs.checkChunks(spec, sequences, 0, null);
+    DecoderInputs.checkNonEmpty(sequences);
+    int longest = 0;
+    for (int[] sequence : sequences) {
+      longest = Math.max(longest, sequence.length);
+    }
+    // The K/V of positions being recomputed live only for this call.
+    KvCache scratch = new KvCache(spec.numHiddenLayers(), sequences.length, longest, spec.kvDim());
+    scratch.reset(0);
+    return run(scratch, sequences, true);
+  }
+
+  @Override
+  public final void reset() {
+    cache.reset(0);
+  }
+
+  @Override
+  public final int batchSize() {
+    return cache.batchSize();
+  }
+
+  @Override
+  public final int length(int sequence) {
+    return cache.length(sequence);
+  }
+
+  @Override
+  public final long kvCacheBytes() {
+    return cache.bytes();
+  }
+
+  /** Feeds input already checked; {@code allLogits} false computes logits for each chunk's last position only. */
+  private float[][][] run(KvCache target, int[][] chunks, boolean allLogits) {
+    if (target.batchSize() == 0) {
+      target.reset(chunks.length);
+    }
+    int batch = chunks.length;
+    int[] start = new int[batch];
+    int total = 0;
+    for (int s = 0; s < batch; s++) {
+      start[s] = target.length(s);
+      total += chunks[s].length;
+    }
+    for (int s = 0; s < batch; s++) {
+      target.advance(s, chunks[s].length);
+    }
+
+    float[][][] logits = new float[batch][][];
+    int[] tokens = new int[total];
+    int[] positions = new int[total];
+    int[] cacheOffsets = new int[total];
+    int[] sequenceStarts = new int[total];
+    int[] attendEnds = new int[total];
+    float[][] rowLogits = new float[total][];
+    int r = 0;
+    for (int s = 0; s < batch; s++) {
+      logits[s] = new float[chunks[s].length][];
+      for (int i = 0; i < chunks[s].length; i++, r++) {
+        int position = start[s] + i;
+        tokens[r] = chunks[s][i];
+        positions[r] = position;
+        cacheOffsets[r] = target.offset(s, position);
+        sequenceStarts[r] = target.offset(s, 0);
+        attendEnds[r] = spec.causalMask() ? position + 1 : target.length(s);
+        if (allLogits || i == chunks[s].length - 1) {
+          rowLogits[r] = new float[spec.vocabSize()];
+          logits[s][i] = rowLogits[r];
+        }
+      }
+    }
+
+    int chunkRows = spec.causalMask() ? CHUNK_ROWS : Math.max(total, 1);
+    for (int from = 0; from < total; from += chunkRows) {
+      int to = Math.min(total, from + chunkRows);
+      forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+    }
+    return logits;
+  }
+
+  private static Rows slice(int from, int to, int[] tokens, int[] positions, int[] cacheOffsets, int[] sequenceStarts,
+      int[] attendEnds, float[][] logits) {
+    return new Rows(to - from,
+        Arrays.copyOfRange(tokens, from, to),
+        Arrays.copyOfRange(positions, from, to),
+        Arrays.copyOfRange(cacheOffsets, from, to),
+        Arrays.copyOfRange(sequenceStarts, from, to),
+        Arrays.copyOfRange(attendEnds, from, to),
+        Arrays.copyOfRange(logits, from, to));
+  }
+}

@@ -1,0 +1,48 @@
+package dev.kiln.kernel;
+
+import dev.kiln.weights.FloatTensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Inner loops shared by generated Java decoders. The dot product runs on the Vector API when the
+ * {@code jdk.incubator.vector} module is present, and as scalar code otherwise or when the system
+ * property {@code kiln.vector=scalar} asks for it (so tests cover both paths). A missing module is
+ * reported once on standard error, never silently.
+ */
+public final class VectorKernels {
+  /** Whether {@link #dot} uses the Vector API. */
+  public static final boolean VECTORIZED = chooseVectorized();
+
+  private VectorKernels() {}
+
+  private static boolean chooseVectorized() {
+    if ("scalar".equals(System.getProperty("kiln.vector"))) {
+      return false;
+    }
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      System.err.println("kiln: WARNING: the Vector API is not available (start java with --add-modules"
+          + " jdk.incubator.vector); running scalar kernels, several times slower");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * {@code sum_i weight[rowStart + i] * vector[vectorStart + i]} for {@code i < length}, weight elements read as
+   * little-endian float32 ({@link FloatTensor#LAYOUT}).
+   */
+  public static float dot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
+    return VECTORIZED
+        ? VectorDot.dot(weight, rowStart, vector, vectorStart, length)
+        : scalarDot(weight, rowStart, vector, vectorStart, length);
+  }
+
+  /** The scalar path of {@link #dot}. */
+  public static float scalarDot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
+    float sum = 0f;
+    for (int i = 0; i < length; i++) {
+      sum += weight.getAtIndex(FloatTensor.LAYOUT, rowStart + i) * vector[vectorStart + i];
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,127 @@
+package dev.kiln.weights;
+
+import dev.kiln.spec.ModelSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * All weights of a model, by Hugging Face name, checked against a spec: every tensor the spec needs
+ * is present with its exact shape, and nothing else. The interpreter reads these directly; a
+ * generated {@code XWeights} class wraps them in typed fields.
+ */
+public final class Weights {
+  /** Buffers some checkpoints carry that are not weights (recomputed from the spec). */
+  private static final List<String> IGNORED_SUFFIXES = List.of(".rotary_emb.inv_freq");
+
+  private final ModelSpec spec;
+  private final Map<String, FloatTensor> tensors;
+
+  private Weights(ModelSpec spec, Map<String, FloatTensor> tensors) {
+    this.spec = spec;
+    this.tensors = Collections.unmodifiableMap(tensors);
+  }
+
+  /**
+   * Seeded random weights (for demos and tests): norm gains U(0.6, 1.4); embeddings N(0, 1), or
+   * N(0, 0.2^2) when tied to the LM head; LM head N(0, (2/sqrt(hidden))^2); other matrices
+   * N(0, 1/fan_in); biases N(0, 0.1^2). Each tensor's values depend only on the seed and its name.
+   */
+  public static Weights random(ModelSpec spec, long seed) {
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    for (TensorInfo info : WeightLayout.of(spec)) {
+      FloatTensor tensor = FloatTensor.allocate(info.name(), info.shape());
+      var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + info.name().hashCode());
+      long count = tensor.elementCount();
+      boolean norm = info.kind() == GlobalTensor.NORM || info.kind() == LayerTensor.INPUT_LAYERNORM
+          || info.kind() == LayerTensor.POST_ATTENTION_LAYERNORM;
+      double std = info.shape().length == 1 ? 0.1 : 1.0 / Math.sqrt(info.shape()[1]);
+      if (info.kind() == GlobalTensor.EMBED_TOKENS) {
+        std = spec.tieWordEmbeddings() ? 0.2 : 1.0;
+      } else if (info.kind() == GlobalTensor.LM_HEAD) {
+        std = 2.0 / Math.sqrt(spec.hiddenSize());
+      }
+      for (long i = 0; i < count; i++) {
+        tensor.set(i, (float) (norm ? random.nextDouble(0.6, 1.4) : random.nextGaussian() * std));
+      }
+      tensors.put(info.name(), tensor);
+    }
+    return new Weights(spec, tensors);
+  }
+
+  /** Loads a {@code .safetensors} file (memory-mapped; F32 tensors are not copied). */
+  public static Weights load(ModelSpec spec, Path safetensors) {
+    return from(spec, SafetensorsFile.open(safetensors));
+  }
+
+  /**
+   * Takes every tensor the spec needs from a source. Throws {@link WeightLoadException} listing
+   * every missing tensor, shape mismatch (file shape vs spec shape) and unexpected tensor.
+   */
+  public static Weights from(ModelSpec spec, TensorSource source) {
+    List<String> problems = new ArrayList<>();
+    Set<String> unused = new LinkedHashSet<>(source.names());
+    unused.removeIf(name -> IGNORED_SUFFIXES.stream().anyMatch(name::endsWith));
+    List<TensorInfo> needed = WeightLayout.of(spec);
+    for (TensorInfo info : needed) {
+      if (!unused.remove(info.name())) {
+        problems.add("missing tensor " + info.name() + " (spec needs shape " + Arrays.toString(info.shape()) + ")");
+        continue;
+      }
+      long[] shape = source.shape(info.name());
+      if (!Arrays.equals(shape, info.shape())) {
+        problems.add("tensor " + info.name() + " has shape " + Arrays.toString(shape) + " in the file but the spec needs "
+            + Arrays.toString(info.shape()));
+      }
+    }
+    for (String name : unused) {
+      problems.add("unexpected tensor " + name + " " + Arrays.toString(source.shape(name))
+          + " (the spec has no such weight: check attentionBias, mlpBias, lmHeadBias, tieWordEmbeddings, norm, mlp)");
+    }
+    if (!problems.isEmpty()) {
+      throw new WeightLoadException(source.description() + " does not fit the spec:\n  " + String.join("\n  ", problems));
+    }
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    for (TensorInfo info : needed) {
+      tensors.put(info.name(), source.readFloat(info.name()));
+    }
+    return new Weights(spec, tensors);
+  }
+
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  /** All tensors by name, in layout order. */
+  public Map<String, FloatTensor> tensors() {
+    return tensors;
+  }
+
+  public FloatTensor get(GlobalTensor kind) {
+    return require(kind.hfName());
+  }
+
+  public FloatTensor get(LayerTensor kind, int layer) {
+    return require(kind.hfName(layer));
+  }
+
+  /** The LM head's matrix: {@code lm_head.weight}, or the token embeddings when they are tied. */
+  public FloatTensor lmHead() {
+    return spec.tieWordEmbeddings() ? get(GlobalTensor.EMBED_TOKENS) : get(GlobalTensor.LM_HEAD);
+  }
+
+  private FloatTensor require(String name) {
+    FloatTensor tensor = tensors.get(name);
+    if (tensor == null) {
+      throw new IllegalArgumentException("this model has no tensor " + name);
+    }
+    return tensor;
+  }
+}
