@@ -1,0 +1,147 @@
+package dev.kiln.examples;
+
+import static com.google.common.truth.Truth.assertWithMessage;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import dev.kiln.Decoder;
+import dev.kiln.Greedy;
+import dev.kiln.examples.specs.ConformanceGqaDecoder;
+import dev.kiln.examples.specs.ConformanceGqaWeights;
+import dev.kiln.examples.specs.ConformanceSeedDecoder;
+import dev.kiln.examples.specs.ConformanceSeedWeights;
+import dev.kiln.examples.specs.ConformanceTinyDecoder;
+import dev.kiln.examples.specs.ConformanceTinyWeights;
+import dev.kiln.interpreter.Interpreter;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Weights;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The conformance models against golden logits from an independent reference implementation of
+ * Hugging Face's Llama: logits within {@value #ATOL} (absolute) at every prompt position and decode
+ * step, and identical greedy tokens, in both cache modes, through the generated decoder and the
+ * interpreter, from the F32 and the F16 safetensors files (the F16 file holds exactly the same values,
+ * every weight being an fp16 number, so the same tolerance applies; a path that flushed fp16
+ * subnormals would miss it).
+ */
+class ConformanceTest {
+  /** The tolerance the golden files state for a correct float32 implementation. */
+  static final double ATOL = 1e-4;
+
+  private record Model(String name, ModelSpec spec, Function<Path, Decoder> generated) {}
+
+  private static final Map<String, Model> MODELS = Map.of(
+      "tiny", new Model("tiny", ConformanceTinyDecoder.SPEC,
+          file -> new ConformanceTinyDecoder(ConformanceTinyWeights.load(file))),
+      "seed", new Model("seed", ConformanceSeedDecoder.SPEC,
+          file -> new ConformanceSeedDecoder(ConformanceSeedWeights.load(file))),
+      "gqa", new Model("gqa", ConformanceGqaDecoder.SPEC,
+          file -> new ConformanceGqaDecoder(ConformanceGqaWeights.load(file))));
+
+  @TestFactory
+  Stream<DynamicTest> bundledTiny() {
+    return testsFor(MODELS.get("tiny"), Conformance.bundledTiny());
+  }
+
+  @TestFactory
+  Stream<DynamicTest> sharedModels() {
+    var root = Conformance.sharedRoot();
+    if (root.isEmpty()) {
+      return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
+          () -> Assumptions.abort("-Dkiln.conformance not given")));
+    }
+    return Conformance.MODELS.stream().flatMap(name -> testsFor(MODELS.get(name), root.get().resolve(name)));
+  }
+
+  private static Stream<DynamicTest> testsFor(Model model, Path dir) {
+    List<DynamicTest> tests = new ArrayList<>();
+    tests.add(dynamicTest(model.name() + ": spec matches config", () -> checkSpec(model, Conformance.Golden.read(dir))));
+    for (String format : List.of("hf", "hf_f16")) {
+      Path file = dir.resolve(format).resolve("model.safetensors");
+      Map<String, Function<Path, Decoder>> backends = Map.of(
+          "generated", model.generated(),
+          "interpreter", f -> new Interpreter(Weights.load(model.spec(), f)));
+      for (var backend : backends.entrySet()) {
+        String name = model.name() + " " + format + " " + backend.getKey();
+        tests.add(dynamicTest(name + " with KV cache",
+            () -> withCache(name, backend.getValue().apply(file), Conformance.Golden.read(dir))));
+        tests.add(dynamicTest(name + " without KV cache",
+            () -> withoutCache(name, backend.getValue().apply(file), Conformance.Golden.read(dir))));
+      }
+    }
+    return tests.stream();
+  }
+
+  /** Prompt prefilled in one chunk (logits at every position), then one token per step. */
+  private static void withCache(String name, Decoder decoder, Conformance.Golden golden) {
+    float[][] prompt = decoder.append(new int[][] {golden.prompt()})[0];
+    for (int i = 0; i < prompt.length; i++) {
+      assertClose(name + " prompt position " + i, prompt[i], golden.kvPromptLogits()[i]);
+    }
+    int[] tokens = golden.greedyTokens();
+    assertWithMessage("%s first greedy token", name).that(Greedy.argmax(prompt[prompt.length - 1])).isEqualTo(tokens[0]);
+    for (int k = 0; k < golden.kvDecodeLogits().length; k++) {
+      float[] logits = decoder.step(new int[] {tokens[k]})[0];
+      assertClose(name + " decode step " + k, logits, golden.kvDecodeLogits()[k]);
+      assertWithMessage("%s greedy token after step %s", name, k).that(Greedy.argmax(logits)).isEqualTo(tokens[k + 1]);
+    }
+  }
+
+  /** Every step recomputes the whole sequence and reads the last position. */
+  private static void withoutCache(String name, Decoder decoder, Conformance.Golden golden) {
+    int[] tokens = golden.greedyTokens();
+    int[] sequence = golden.prompt();
+    float[][] full = decoder.forwardNoCache(new int[][] {sequence})[0];
+    for (int i = 0; i < full.length; i++) {
+      assertClose(name + " prompt position " + i, full[i], golden.noCachePromptLogits()[i]);
+    }
+    assertWithMessage("%s first greedy token", name).that(Greedy.argmax(full[full.length - 1])).isEqualTo(tokens[0]);
+    for (int k = 0; k < golden.noCacheDecodeLogits().length; k++) {
+      sequence = Arrays.copyOf(sequence, sequence.length + 1);
+      sequence[sequence.length - 1] = tokens[k];
+      float[][] logits = decoder.forwardNoCache(new int[][] {sequence})[0];
+      float[] last = logits[logits.length - 1];
+      assertClose(name + " step " + k + " (" + sequence.length + " positions recomputed)", last,
+          golden.noCacheDecodeLogits()[k]);
+      assertWithMessage("%s greedy token after step %s", name, k).that(Greedy.argmax(last)).isEqualTo(tokens[k + 1]);
+    }
+  }
+
+  private static void checkSpec(Model model, Conformance.Golden golden) {
+    var config = golden.config();
+    ModelSpec spec = model.spec();
+    assertWithMessage("vocab_size").that(spec.vocabSize()).isEqualTo(config.get("vocab_size").getAsInt());
+    assertWithMessage("hidden_size").that(spec.hiddenSize()).isEqualTo(config.get("hidden_size").getAsInt());
+    assertWithMessage("intermediate_size").that(spec.intermediateSize()).isEqualTo(config.get("intermediate_size").getAsInt());
+    assertWithMessage("num_hidden_layers").that(spec.numHiddenLayers()).isEqualTo(config.get("num_hidden_layers").getAsInt());
+    assertWithMessage("num_attention_heads").that(spec.numAttentionHeads())
+        .isEqualTo(config.get("num_attention_heads").getAsInt());
+    assertWithMessage("num_key_value_heads").that(spec.numKeyValueHeads())
+        .isEqualTo(config.get("num_key_value_heads").getAsInt());
+    assertWithMessage("head_dim").that(spec.headDim()).isEqualTo(config.get("head_dim").getAsInt());
+    assertWithMessage("max_position_embeddings").that(spec.maxPositionEmbeddings())
+        .isEqualTo(config.get("max_position_embeddings").getAsInt());
+    assertWithMessage("rms_norm_eps").that(spec.rmsNormEps()).isEqualTo(config.get("rms_norm_eps").getAsDouble());
+    assertWithMessage("rope_theta").that(spec.ropeTheta()).isEqualTo(config.get("rope_theta").getAsDouble());
+    assertWithMessage("tie_word_embeddings").that(spec.tieWordEmbeddings())
+        .isEqualTo(config.get("tie_word_embeddings").getAsBoolean());
+  }
+
+  private static void assertClose(String what, float[] actual, double[] expected) {
+    assertWithMessage("%s: vocab size", what).that(actual.length).isEqualTo(expected.length);
+    double worst = 0;
+    for (int i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    }
+    assertWithMessage("%s: max |logit - golden| = %s exceeds %s", what, worst, ATOL).that(worst <= ATOL).isTrue();
+  }
+}
