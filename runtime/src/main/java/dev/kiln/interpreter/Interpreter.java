@@ -8,6 +8,7 @@ import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.spec.ModelSpec;
 import dev.kiln.weights.FloatTensor;
+import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.Weights;
@@ -153,9 +154,9 @@ public final class Interpreter implements Decoder {
 
     float[][] logits = new float[n][];
     for (int i = 0; i < n; i++) {
-      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], weights.get(GlobalTensor.NORM)) : x[i];
+      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], weights.vector(GlobalTensor.NORM)) : x[i];
       double[] out = linear(h, weights.lmHead(),
-          spec.lmHeadBias() ? weights.get(GlobalTensor.LM_HEAD_BIAS) : null);
+          spec.lmHeadBias() ? weights.vector(GlobalTensor.LM_HEAD_BIAS) : null);
       logits[i] = new float[out.length];
       for (int v = 0; v < out.length; v++) {
         logits[i][v] = (float) out[v];
@@ -170,7 +171,7 @@ public final class Interpreter implements Decoder {
     List<double[]> values = sequence.values.get(layer);
     double[][] q = new double[n][];
     for (int i = 0; i < n; i++) {
-      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], w(LayerTensor.INPUT_LAYERNORM, layer)) : x[i];
+      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], weights.vector(LayerTensor.INPUT_LAYERNORM, layer)) : x[i];
       q[i] = linear(h, w(LayerTensor.Q_PROJ, layer), bias(LayerTensor.Q_PROJ_BIAS, layer));
       double[] k = linear(h, w(LayerTensor.K_PROJ, layer), bias(LayerTensor.K_PROJ_BIAS, layer));
       double[] v = linear(h, w(LayerTensor.V_PROJ, layer), bias(LayerTensor.V_PROJ_BIAS, layer));
@@ -194,7 +195,7 @@ public final class Interpreter implements Decoder {
     if (spec.mlp() == MlpKind.SWIGLU) {
       for (int i = 0; i < n; i++) {
         double[] h = spec.norm() == NormKind.RMS_NORM
-            ? rmsNorm(out[i], w(LayerTensor.POST_ATTENTION_LAYERNORM, layer))
+            ? rmsNorm(out[i], weights.vector(LayerTensor.POST_ATTENTION_LAYERNORM, layer))
             : out[i];
         double[] gate = linear(h, w(LayerTensor.GATE_PROJ, layer), bias(LayerTensor.GATE_PROJ_BIAS, layer));
         double[] up = linear(h, w(LayerTensor.UP_PROJ, layer), bias(LayerTensor.UP_PROJ_BIAS, layer));
@@ -259,15 +260,20 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
-  /** {@code x W^T + b} for a PyTorch-layout weight (out, in). */
-  private static double[] linear(double[] x, FloatTensor weight, FloatTensor bias) {
-    int outFeatures = Math.toIntExact(weight.shape()[0]);
-    int inFeatures = Math.toIntExact(weight.shape()[1]);
+  /**
+   * {@code x W^T + b} for a PyTorch-layout weight (out, in). Each row of W is first dequantized to
+   * float32 ({@link WeightTensor#readRow}), whatever its stored type; the sum is in double.
+   */
+  private static double[] linear(double[] x, WeightTensor weight, FloatTensor bias) {
+    int outFeatures = Math.toIntExact(weight.rows());
+    int inFeatures = Math.toIntExact(weight.columns());
+    float[] weightRow = new float[inFeatures];
     double[] out = new double[outFeatures];
     for (int o = 0; o < outFeatures; o++) {
+      weight.readRow(o, weightRow, 0);
       double sum = bias == null ? 0 : bias.get(o);
       for (int i = 0; i < inFeatures; i++) {
-        sum += weight.get((long) o * inFeatures + i) * x[i];
+        sum += weightRow[i] * x[i];
       }
       out[o] = sum;
     }
@@ -315,20 +321,21 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
-  private static double[] row(FloatTensor matrix, int index) {
-    int width = Math.toIntExact(matrix.shape()[1]);
-    double[] out = new double[width];
-    for (int i = 0; i < width; i++) {
-      out[i] = matrix.get((long) index * width + i);
+  private static double[] row(WeightTensor matrix, int index) {
+    float[] values = new float[Math.toIntExact(matrix.columns())];
+    matrix.readRow(index, values, 0);
+    double[] out = new double[values.length];
+    for (int i = 0; i < values.length; i++) {
+      out[i] = values[i];
     }
     return out;
   }
 
-  private FloatTensor w(LayerTensor kind, int layer) {
+  private WeightTensor w(LayerTensor kind, int layer) {
     return weights.get(kind, layer);
   }
 
   private FloatTensor bias(LayerTensor kind, int layer) {
-    return kind.presentIn(spec) ? weights.get(kind, layer) : null;
+    return kind.presentIn(spec) ? weights.vector(kind, layer) : null;
   }
 }

@@ -1,25 +1,82 @@
 package dev.kiln.weights;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+import java.util.Optional;
 
-/** Element types Kiln reads from weight files, with their exact conversion to float32. */
+/**
+ * Element types Kiln reads from weight files. Plain types store one element in {@link #blockBytes()}
+ * bytes; block-quantized types (GGML's {@code Q8_0}, {@code Q4_0}, {@code Q4_K}, {@code Q6_K}) store
+ * {@link #blockSize()} elements together with their scales in one block. Matrices stay in their
+ * stored type in memory; the kernels of {@link WeightTensor} dequantize on the fly.
+ */
 public enum Dtype {
-  F32(4),
-  F16(2),
-  BF16(2);
+  /** IEEE binary32. */
+  F32(1, 4, 0),
+  /** IEEE binary16. */
+  F16(1, 2, 1),
+  /** bfloat16: the upper half of a binary32. */
+  BF16(1, 2, 30),
+  /** 32 elements: an F16 scale d, then 32 signed bytes q; x = d * q. */
+  Q8_0(32, 34, 8),
+  /** 32 elements: an F16 scale d, then 16 bytes of 4-bit q (element i in the low nibble of byte i, i + 16 in the high one); x = d * (q - 8). */
+  Q4_0(32, 18, 2),
+  /** 256 elements in 8 sub-blocks of 32: F16 d and dmin, 12 bytes of 6-bit sub-block scales and mins, 128 bytes of 4-bit q. */
+  Q4_K(256, 144, 12),
+  /** 256 elements in 16 sub-blocks of 16: 128 bytes of low 4 bits, 64 bytes of high 2 bits, 16 signed 8-bit scales, F16 d. */
+  Q6_K(256, 210, 14);
 
-  private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private final int blockSize;
+  private final int blockBytes;
+  private final int ggmlType;
 
-  private final int bytes;
-
-  Dtype(int bytes) {
-    this.bytes = bytes;
+  Dtype(int blockSize, int blockBytes, int ggmlType) {
+    this.blockSize = blockSize;
+    this.blockBytes = blockBytes;
+    this.ggmlType = ggmlType;
   }
 
-  public int bytes() {
-    return bytes;
+  /** Elements per block (1 for plain types). */
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /** Bytes per block (the element size for plain types). */
+  public int blockBytes() {
+    return blockBytes;
+  }
+
+  /** Whether elements are stored in blocks with shared scales. */
+  public boolean quantized() {
+    return blockSize > 1;
+  }
+
+  /** GGML's {@code ggml_type} id of this type, as GGUF files store it. */
+  public int ggmlType() {
+    return ggmlType;
+  }
+
+  /** The type with GGML id {@code id}, if Kiln reads it. */
+  public static Optional<Dtype> ofGgmlType(long id) {
+    for (Dtype dtype : values()) {
+      if (dtype.ggmlType == id) {
+        return Optional.of(dtype);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Bytes that {@code elements} elements take, or -1 when they do not fill whole blocks or the
+   * size overflows a long.
+   */
+  public long byteSize(long elements) {
+    if (elements < 0 || elements % blockSize != 0) {
+      return -1;
+    }
+    try {
+      return Math.multiplyExact(elements / blockSize, (long) blockBytes);
+    } catch (ArithmeticException e) {
+      return -1;
+    }
   }
 
   /** IEEE binary16 to float32, exact for every value including subnormals, infinities and NaN. */
@@ -30,19 +87,5 @@ public enum Dtype {
   /** bfloat16 to float32 (bfloat16 is the upper half of a float32), exact for every value. */
   public static float bf16ToFloat(short bits) {
     return Float.intBitsToFloat((bits & 0xffff) << 16);
-  }
-
-  /** Converts {@code count} elements of this type at {@code source} into a new float32 tensor. */
-  FloatTensor toFloat(String name, long[] shape, MemorySegment source) {
-    if (this == F32) {
-      return new FloatTensor(name, shape, source);
-    }
-    FloatTensor out = FloatTensor.allocate(name, shape);
-    long count = out.elementCount();
-    for (long i = 0; i < count; i++) {
-      short bits = source.getAtIndex(HALF, i);
-      out.set(i, this == F16 ? f16ToFloat(bits) : bf16ToFloat(bits));
-    }
-    return out;
   }
 }

@@ -1,31 +1,25 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A named float32 tensor over a {@link MemorySegment}: a slice of a memory-mapped file (no copy) or
+ * A float32 tensor over a {@link MemorySegment}: a slice of a memory-mapped file (no copy) or
  * memory Kiln filled itself. Elements are little-endian, row-major, unaligned access allowed.
  */
-public final class FloatTensor {
+public final class FloatTensor extends WeightTensor {
   /** How elements are stored: float32, little-endian, any alignment (files need not align tensors). */
   public static final ValueLayout.OfFloat LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-  private final String name;
-  private final long[] shape;
-  private final MemorySegment data;
-
   public FloatTensor(String name, long[] shape, MemorySegment data) {
-    this.name = name;
-    this.shape = shape.clone();
-    long count = Arrays.stream(shape).reduce(1L, Math::multiplyExact);
-    if (data.byteSize() != count * Float.BYTES) {
-      throw new IllegalArgumentException(
-          name + ": " + data.byteSize() + " bytes do not hold shape " + Arrays.toString(shape) + " of float32");
-    }
-    this.data = data;
+    this(name, shape, data, null);
+  }
+
+  private FloatTensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
+    super(name, shape, Dtype.F32, data, rowOrder);
   }
 
   /** A tensor over new zeroed memory. */
@@ -37,48 +31,41 @@ public final class FloatTensor {
   /** A tensor holding a copy of {@code values}. */
   public static FloatTensor of(String name, long[] shape, float[] values) {
     FloatTensor tensor = allocate(name, shape);
-    for (int i = 0; i < values.length; i++) {
-      tensor.set(i, values[i]);
-    }
+    MemorySegment.copy(values, 0, tensor.data(), LAYOUT, 0, values.length);
     return tensor;
   }
 
-  public String name() {
-    return name;
-  }
-
-  public long[] shape() {
-    return shape.clone();
-  }
-
-  public long elementCount() {
-    return data.byteSize() / Float.BYTES;
-  }
-
-  /** The raw little-endian float32 elements. Read them with {@link #LAYOUT}. */
-  public MemorySegment data() {
-    return data;
-  }
-
-  public float get(long index) {
-    return data.getAtIndex(LAYOUT, index);
-  }
-
-  public void set(long index, float value) {
-    data.setAtIndex(LAYOUT, index, value);
-  }
-
-  /** A copy of the elements (for tests and small tensors). */
-  public float[] toArray() {
-    float[] values = new float[Math.toIntExact(elementCount())];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = get(i);
-    }
-    return values;
+  @Override
+  public FloatTensor withRowOrder(int[] order) {
+    return new FloatTensor(name(), shape(), data(), order.clone());
   }
 
   @Override
-  public String toString() {
-    return name + " " + Arrays.toString(shape);
+  public float dot(long row, float[] vector, int vectorStart) {
+    return VectorKernels.dot(data(), rowOffset(row) / Float.BYTES, vector, vectorStart, (int) columns());
+  }
+
+  @Override
+  public void readRow(long row, float[] out, int outStart) {
+    MemorySegment.copy(data(), LAYOUT, rowOffset(row), out, outStart, (int) columns());
+  }
+
+  @Override
+  public float get(long index) {
+    long row = index / columns();
+    return data().get(LAYOUT, rowOffset(row) + (index - row * columns()) * Float.BYTES);
+  }
+
+  /** Sets element {@code index} (of a tensor in stored row order). */
+  public void set(long index, float value) {
+    if (rowOrder() != null) {
+      throw new IllegalStateException(name() + ": a row-reordered view is read-only");
+    }
+    data().setAtIndex(LAYOUT, index, value);
+  }
+
+  @Override
+  public FloatTensor toFloat() {
+    return rowOrder() == null ? this : super.toFloat();
   }
 }

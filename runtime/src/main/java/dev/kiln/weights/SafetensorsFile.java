@@ -284,18 +284,21 @@ public final class SafetensorsFile implements TensorSource {
     return entry;
   }
 
-  /** A float32 view of an F32 tensor (no copy), or a converted copy of an F16 or BF16 one. */
+  /** A view of the tensor's bytes in the file (no copy). */
   @Override
-  public FloatTensor readFloat(String name) {
+  public WeightTensor read(String name) {
     Entry entry = entry(name);
     Dtype dtype;
     try {
       dtype = Dtype.valueOf(entry.dtype());
+      if (dtype.quantized()) {
+        throw new IllegalArgumentException(dtype + " is not a safetensors dtype");
+      }
     } catch (IllegalArgumentException e) {
       throw new WeightLoadException(path + ": tensor " + name + " has dtype " + entry.dtype()
           + "; Kiln reads F32, F16 and BF16 safetensors");
     }
     MemorySegment bytes = file.asSlice(dataStart + entry.begin(), entry.end() - entry.begin());
-    return dtype.toFloat(name, entry.shape(), bytes);
+    return WeightTensor.of(name, entry.shape(), dtype, bytes);
   }
 }

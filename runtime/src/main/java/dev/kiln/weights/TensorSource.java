@@ -16,6 +16,14 @@ public interface TensorSource {
   /** The stored element type name of a tensor (e.g. {@code F16}), for messages. */
   String dtypeName(String name);
 
+  /**
+   * The tensor in its stored type, in Hugging Face's layout (a source whose file stores rows in
+   * another order returns a reordered view), over the source's memory where possible.
+   */
+  WeightTensor read(String name);
+
   /** The tensor as float32: a view where the stored type is float32, a converted copy otherwise. */
-  FloatTensor readFloat(String name);
+  default FloatTensor readFloat(String name) {
+    return read(name).toFloat();
+  }
 }

@@ -22,9 +22,9 @@ public final class Weights {
   private static final List<String> IGNORED_SUFFIXES = List.of(".rotary_emb.inv_freq");
 
   private final ModelSpec spec;
-  private final Map<String, FloatTensor> tensors;
+  private final Map<String, WeightTensor> tensors;
 
-  private Weights(ModelSpec spec, Map<String, FloatTensor> tensors) {
+  private Weights(ModelSpec spec, Map<String, WeightTensor> tensors) {
     this.spec = spec;
     this.tensors = Collections.unmodifiableMap(tensors);
   }
@@ -35,7 +35,7 @@ public final class Weights {
    * N(0, 1/fan_in); biases N(0, 0.1^2). Each tensor's values depend only on the seed and its name.
    */
   public static Weights random(ModelSpec spec, long seed) {
-    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    Map<String, WeightTensor> tensors = new LinkedHashMap<>();
     for (TensorInfo info : WeightLayout.of(spec)) {
       FloatTensor tensor = FloatTensor.allocate(info.name(), info.shape());
       var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + info.name().hashCode());
@@ -88,9 +88,12 @@ public final class Weights {
     if (!problems.isEmpty()) {
       throw new WeightLoadException(source.description() + " does not fit the spec:\n  " + String.join("\n  ", problems));
     }
-    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    Map<String, WeightTensor> tensors = new LinkedHashMap<>();
     for (TensorInfo info : needed) {
-      tensors.put(info.name(), source.readFloat(info.name()));
+      // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
+      // biases) are small and become float32.
+      WeightTensor tensor = source.read(info.name());
+      tensors.put(info.name(), info.shape().length == 1 ? tensor.toFloat() : tensor);
     }
     return new Weights(spec, tensors);
   }
@@ -99,26 +102,36 @@ public final class Weights {
     return spec;
   }
 
-  /** All tensors by name, in layout order. */
-  public Map<String, FloatTensor> tensors() {
+  /** All tensors by name, in layout order: matrices in their stored type, vectors as float32. */
+  public Map<String, WeightTensor> tensors() {
     return tensors;
   }
 
-  public FloatTensor get(GlobalTensor kind) {
+  public WeightTensor get(GlobalTensor kind) {
     return require(kind.hfName());
   }
 
-  public FloatTensor get(LayerTensor kind, int layer) {
+  public WeightTensor get(LayerTensor kind, int layer) {
     return require(kind.hfName(layer));
   }
 
+  /** A one-dimensional tensor (norm gain or bias), always float32. */
+  public FloatTensor vector(GlobalTensor kind) {
+    return (FloatTensor) get(kind);
+  }
+
+  /** A one-dimensional tensor (norm gain or bias), always float32. */
+  public FloatTensor vector(LayerTensor kind, int layer) {
+    return (FloatTensor) get(kind, layer);
+  }
+
   /** The LM head's matrix: {@code lm_head.weight}, or the token embeddings when they are tied. */
-  public FloatTensor lmHead() {
+  public WeightTensor lmHead() {
     return spec.tieWordEmbeddings() ? get(GlobalTensor.EMBED_TOKENS) : get(GlobalTensor.LM_HEAD);
   }
 
-  private FloatTensor require(String name) {
-    FloatTensor tensor = tensors.get(name);
+  private WeightTensor require(String name) {
+    WeightTensor tensor = tensors.get(name);
     if (tensor == null) {
       throw new IllegalArgumentException("this model has no tensor " + name);
     }

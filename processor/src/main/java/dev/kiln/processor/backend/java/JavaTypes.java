@@ -11,6 +11,7 @@ final class JavaTypes {
   static final ClassName ROWS = ClassName.get("dev.kiln.kernel", "Rows");
   static final ClassName KV_CACHE = ClassName.get("dev.kiln", "KvCache");
   static final ClassName FLOAT_TENSOR = ClassName.get("dev.kiln.weights", "FloatTensor");
+  static final ClassName WEIGHT_TENSOR = ClassName.get("dev.kiln.weights", "WeightTensor");
   static final ClassName WEIGHTS = ClassName.get("dev.kiln.weights", "Weights");
   static final ClassName GLOBAL_TENSOR = ClassName.get("dev.kiln.weights", "GlobalTensor");
   static final ClassName LAYER_TENSOR = ClassName.get("dev.kiln.weights", "LayerTensor");

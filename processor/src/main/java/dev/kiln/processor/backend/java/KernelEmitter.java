@@ -80,12 +80,8 @@ final class KernelEmitter {
   private void embedding(MethodSpec.Builder method, Op.Embed embed) {
     String out = buffers.use(embed.out());
     method.addJavadoc("token ids -> $L (rows, HIDDEN_SIZE)\n", out)
-        .addStatement("$T table = weights.embedTokens.data()", JavaTypes.MEMORY_SEGMENT)
         .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
-        .addStatement("long tableRow = (long) rows.token(r) * HIDDEN_SIZE")
-        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
-        .addStatement("$N[$L + i] = table.getAtIndex(F32, tableRow + i)", out, buffers.rowStart(embed.out(), "r"))
-        .endControlFlow()
+        .addStatement("weights.embedTokens.readRow(rows.token(r), $N, $L)", out, buffers.rowStart(embed.out(), "r"))
         .endControlFlow();
   }
 
@@ -161,12 +157,11 @@ final class KernelEmitter {
     String outWidth = linear.weight().dims().get(0).constantName();
     String inWidth = linear.weight().dims().get(1).constantName();
     method.addComment("$L: $L (rows, $L) -> $L (rows, $L)", linear.describe(), in, inWidth, linear.out(), outWidth)
-        .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, weight, tensor(linear.weight()));
+        .addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, weight, matrix(linear.weight()));
     if (linear.bias() != null) {
       method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
     }
-    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth)
-        .addStatement("long weightRow = (long) o * $L", inWidth);
+    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth);
     if (linear.bias() != null) {
       method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
     }
@@ -174,8 +169,8 @@ final class KernelEmitter {
     if (rowFilter != null) {
       method.addStatement(rowFilter);
     }
-    method.addStatement("float value = $T.dot($N, weightRow, $N, $L, $L)$L", JavaTypes.VECTOR_KERNELS, weight, in,
-            buffers.rowStart(linear.in(), "r"), inWidth, linear.bias() != null ? " + bias" : "")
+    method.addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"),
+            linear.bias() != null ? " + bias" : "")
         .addStatement(store(kernel, linear.out(), "value"))
         .endControlFlow()
         .endControlFlow();
@@ -198,17 +193,16 @@ final class KernelEmitter {
     method.addComment("$L and $L: $L (rows, $L) -> $L = silu($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
         inWidth, multiply.out(), gate.out(), up.out(), outWidth);
     for (Op.Linear linear : linears) {
-      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.weight().fieldName(), tensor(linear.weight()));
+      method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
       if (linear.bias() != null) {
         method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
       }
     }
     method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth)
-        .addStatement("long weightRow = (long) o * $L", inWidth)
         .beginControlFlow("for (int r = 0; r < n; r++)");
     for (Op.Linear linear : linears) {
-      method.addStatement("float $N = $T.dot($N, weightRow, $N, $L, $L)$L", linear.out().name(), JavaTypes.VECTOR_KERNELS,
-          linear.weight().fieldName(), in, buffers.rowStart(linear.in(), "r"), inWidth,
+      method.addStatement("float $N = $N.dot(o, $N, $L)$L", linear.out().name(),
+          linear.weight().fieldName(), in, buffers.rowStart(linear.in(), "r"),
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
     method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
@@ -248,13 +242,18 @@ final class KernelEmitter {
     return buffers.use(value) + ", " + buffers.rowStart(value, "r");
   }
 
-  /** The expression for a tensor's data: {@code w.qProj.data()} or {@code weights.norm.data()}. */
+  /** The expression for a float32 vector's data: {@code w.qProjBias.data()} or {@code weights.norm.data()}. */
   private static String tensor(TensorKind kind) {
+    return matrix(kind) + ".data()";
+  }
+
+  /** The expression for a tensor: {@code w.qProj} or {@code weights.lmHead}. */
+  private static String matrix(TensorKind kind) {
     String owner = switch (kind) {
       case LayerTensor layer -> "w";
       case GlobalTensor global -> "weights";
     };
-    return owner + "." + kind.fieldName() + ".data()";
+    return owner + "." + kind.fieldName();
   }
 
   static List<String> parameterNames(Kernel kernel) {

@@ -44,7 +44,8 @@ final class WeightsWriter {
     for (GlobalTensor kind : GlobalTensor.values()) {
       if (kind.presentIn(spec)) {
         type.addField(tensorField(kind, kind.hfName()));
-        constructor.addStatement("this.$N = weights.get($T.$L)", kind.fieldName(), JavaTypes.GLOBAL_TENSOR, kind.name());
+        constructor.addStatement("this.$N = weights.$L($T.$L)", kind.fieldName(), accessor(kind), JavaTypes.GLOBAL_TENSOR,
+            kind.name());
       }
     }
     type.addField(FieldSpec.builder(ArrayTypeName.of(layer), "layers", Modifier.PRIVATE, Modifier.FINAL)
@@ -69,7 +70,8 @@ final class WeightsWriter {
         .addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .returns(self)
         .addParameter(JavaTypes.PATH, "safetensors")
-        .addJavadoc("Loads a Hugging Face {@code .safetensors} file (F32, F16 or BF16), checked against the spec.\n")
+        .addJavadoc("Loads a Hugging Face {@code .safetensors} file (F32, F16 or BF16), checked against the spec;\n")
+        .addJavadoc("matrices stay in the file's element type, memory-mapped.\n")
         .addStatement("return new $T($T.load($T.SPEC, safetensors))", self, JavaTypes.WEIGHTS, names.decoder())
         .build());
     type.addMethod(MethodSpec.methodBuilder("from")
@@ -110,17 +112,28 @@ final class WeightsWriter {
     for (LayerTensor kind : LayerTensor.values()) {
       if (kind.presentIn(spec)) {
         type.addField(tensorField(kind, "model.layers.{i}." + kind.suffix()));
-        constructor.addStatement("this.$N = weights.get($T.$L, layer)", kind.fieldName(), JavaTypes.LAYER_TENSOR, kind.name());
+        constructor.addStatement("this.$N = weights.$L($T.$L, layer)", kind.fieldName(), accessor(kind),
+            JavaTypes.LAYER_TENSOR, kind.name());
       }
     }
     return type.addMethod(constructor.build()).build();
   }
 
+  /**
+   * Matrices are {@code WeightTensor}s in their stored type (F32, F16, BF16 or block-quantized; the
+   * kernels dequantize on the fly); vectors (norm gains, biases) are always {@code FloatTensor}s.
+   */
   private FieldSpec tensorField(TensorKind kind, String hfName) {
     String shape = kind.dims().stream().map(Dim::constantName).collect(Collectors.joining(", ", "(", ")"));
-    return FieldSpec.builder(JavaTypes.FLOAT_TENSOR, kind.fieldName(), Modifier.PUBLIC, Modifier.FINAL)
-        .addJavadoc("{@code $L} $L\n", hfName, shape)
+    boolean matrix = kind.dims().size() > 1;
+    return FieldSpec.builder(matrix ? JavaTypes.WEIGHT_TENSOR : JavaTypes.FLOAT_TENSOR, kind.fieldName(),
+            Modifier.PUBLIC, Modifier.FINAL)
+        .addJavadoc("{@code $L} $L$L\n", hfName, shape, matrix ? ", in the file's element type" : ", float32")
         .build();
+  }
+
+  private static String accessor(TensorKind kind) {
+    return kind.dims().size() > 1 ? "get" : "vector";
   }
 
   private String simpleSpecName() {

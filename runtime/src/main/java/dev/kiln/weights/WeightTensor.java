@@ -1,0 +1,159 @@
+package dev.kiln.weights;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * A named tensor in its stored element type, over a {@link MemorySegment} (usually a slice of a
+ * memory-mapped file, so nothing is copied). A tensor is seen as rows of {@link #columns()}
+ * elements (the last dimension); the kernels work a row at a time: {@link #dot} multiplies a row
+ * with a float32 vector, dequantizing on the fly, and {@link #readRow} dequantizes one row.
+ *
+ * <p>Rows may be read in a different order than they are stored ({@link #withRowOrder}), which is
+ * how GGUF and llama2.c files, whose q/k projection rows are permuted, are read without a copy.
+ */
+public abstract sealed class WeightTensor
+    permits FloatTensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor, Q4_KTensor, Q6_KTensor {
+  private final String name;
+  private final long[] shape;
+  private final Dtype dtype;
+  private final MemorySegment data;
+  private final long columns;
+  private final long rows;
+  private final long rowBytes;
+  /** Stored row of each logical row, or null for the identity. */
+  private final int[] rowOrder;
+
+  WeightTensor(String name, long[] shape, Dtype dtype, MemorySegment data, int[] rowOrder) {
+    this.name = name;
+    this.shape = shape.clone();
+    this.dtype = dtype;
+    long elements = elementCount(name, shape);
+    this.columns = shape.length == 0 ? 1 : shape[shape.length - 1];
+    this.rows = columns == 0 ? 0 : elements / columns;
+    if (columns % dtype.blockSize() != 0) {
+      throw new IllegalArgumentException(name + ": rows of " + columns + " elements do not fill whole " + dtype + " blocks of "
+          + dtype.blockSize());
+    }
+    long bytes = dtype.byteSize(elements);
+    if (bytes < 0 || data.byteSize() != bytes) {
+      throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes do not hold " + dtype + " "
+          + Arrays.toString(shape) + " (" + bytes + " bytes)");
+    }
+    this.rowBytes = dtype.byteSize(columns);
+    this.data = data;
+    if (rowOrder != null && rowOrder.length != rows) {
+      throw new IllegalArgumentException(name + ": row order has " + rowOrder.length + " entries for " + rows + " rows");
+    }
+    this.rowOrder = rowOrder;
+  }
+
+  private static long elementCount(String name, long[] shape) {
+    long count = 1;
+    for (long dimension : shape) {
+      if (dimension < 0) {
+        throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
+      }
+      count = Math.multiplyExact(count, dimension);
+    }
+    return count;
+  }
+
+  /**
+   * A tensor of type {@code dtype} over {@code data}, which must hold exactly the bytes of
+   * {@code shape} (rows of whole blocks for quantized types).
+   */
+  public static WeightTensor of(String name, long[] shape, Dtype dtype, MemorySegment data) {
+    return switch (dtype) {
+      case F32 -> new FloatTensor(name, shape, data);
+      case F16 -> new F16Tensor(name, shape, data, null);
+      case BF16 -> new BF16Tensor(name, shape, data, null);
+      case Q8_0 -> new Q8_0Tensor(name, shape, data, null);
+      case Q4_0 -> new Q4_0Tensor(name, shape, data, null);
+      case Q4_K -> new Q4_KTensor(name, shape, data, null);
+      case Q6_K -> new Q6_KTensor(name, shape, data, null);
+    };
+  }
+
+  /** The same tensor whose logical row {@code r} is stored row {@code order[r]} (no copy). */
+  public abstract WeightTensor withRowOrder(int[] order);
+
+  public final String name() {
+    return name;
+  }
+
+  public final long[] shape() {
+    return shape.clone();
+  }
+
+  public final Dtype dtype() {
+    return dtype;
+  }
+
+  /** The stored bytes. */
+  public final MemorySegment data() {
+    return data;
+  }
+
+  /** Elements per row: the last dimension. */
+  public final long columns() {
+    return columns;
+  }
+
+  /** Number of rows: the product of all but the last dimension. */
+  public final long rows() {
+    return rows;
+  }
+
+  public final long elementCount() {
+    return rows * columns;
+  }
+
+  /** The row order given to {@link #withRowOrder}, or null. */
+  final int[] rowOrder() {
+    return rowOrder;
+  }
+
+  /** Byte offset of logical row {@code row} in {@link #data()}. */
+  protected final long rowOffset(long row) {
+    return (rowOrder == null ? row : rowOrder[(int) row]) * rowBytes;
+  }
+
+  /** {@code sum_i row[i] * vector[vectorStart + i]} over the row's {@link #columns()} elements. */
+  public abstract float dot(long row, float[] vector, int vectorStart);
+
+  /** Dequantizes row {@code row} into {@code out[outStart ..]}. */
+  public abstract void readRow(long row, float[] out, int outStart);
+
+  /** Element {@code index} in row-major order (slow for quantized types: for tests and tools). */
+  public float get(long index) {
+    float[] row = new float[Math.toIntExact(columns)];
+    readRow(index / columns, row, 0);
+    return row[(int) (index % columns)];
+  }
+
+  /** A float32 copy of the whole tensor in logical row order (this tensor itself when it is F32 in stored order). */
+  public FloatTensor toFloat() {
+    FloatTensor out = FloatTensor.allocate(name, shape);
+    float[] row = new float[Math.toIntExact(columns)];
+    for (long r = 0; r < rows; r++) {
+      readRow(r, row, 0);
+      MemorySegment.copy(row, 0, out.data(), FloatTensor.LAYOUT, r * columns * Float.BYTES, row.length);
+    }
+    return out;
+  }
+
+  /** All elements as a float array in logical row order (for tests and small tensors). */
+  public float[] toArray() {
+    float[] values = new float[Math.toIntExact(elementCount())];
+    for (long r = 0; r < rows; r++) {
+      readRow(r, values, Math.toIntExact(r * columns));
+    }
+    return values;
+  }
+
+  @Override
+  public String toString() {
+    return name + " " + dtype + " " + Arrays.toString(shape);
+  }
+}
