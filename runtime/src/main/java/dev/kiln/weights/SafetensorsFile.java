@@ -32,7 +32,7 @@ import java.util.Set;
  * offsets relative to the data section after the header, plus an optional {@code __metadata__}),
  * then the data. Every entry is checked against the file before any tensor is read.
  */
-public final class SafetensorsFile implements TensorSource {
+public final class SafetensorsFile implements Checkpoint {
   /** Upper bound on the header (the format's reference reader uses 100 MB). */
   static final long MAX_HEADER_BYTES = 100L << 20;
 
@@ -254,6 +254,17 @@ public final class SafetensorsFile implements TensorSource {
   /** The header's {@code __metadata__}. */
   public Map<String, String> metadata() {
     return metadata;
+  }
+
+  @Override
+  public String format() {
+    return "safetensors";
+  }
+
+  /** A bare safetensors file states no spec values (a Hugging Face folder's config.json does). */
+  @Override
+  public java.util.Map<dev.kiln.spec.SpecElement, Object> statedSpec() {
+    return java.util.Map.of();
   }
 
   @Override
