@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.kiln.spec.SpecElement;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -263,8 +264,8 @@ public final class SafetensorsFile implements Checkpoint {
 
   /** A bare safetensors file states no spec values (a Hugging Face folder's config.json does). */
   @Override
-  public java.util.Map<dev.kiln.spec.SpecElement, Object> statedSpec() {
-    return java.util.Map.of();
+  public Map<SpecElement, Object> statedSpec() {
+    return Map.of();
   }
 
   @Override
