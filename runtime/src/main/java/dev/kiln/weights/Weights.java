@@ -4,13 +4,16 @@ import dev.kiln.spec.ModelSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 /**
  * All weights of a model, by Hugging Face name, checked against a spec: every tensor the spec needs
@@ -56,9 +59,15 @@ public final class Weights {
     return new Weights(spec, tensors);
   }
 
-  /** Loads a {@code .safetensors} file (memory-mapped; F32 tensors are not copied). */
-  public static Weights load(ModelSpec spec, Path safetensors) {
-    return from(spec, SafetensorsFile.open(safetensors));
+  /**
+   * Loads a model file of any format {@link ModelFiles#open} reads, memory-mapped: matrices stay in
+   * the file (in their stored type), only vectors are copied. A file whose header states values
+   * that differ from the spec is an error listing each of them.
+   */
+  public static Weights load(ModelSpec spec, Path file) {
+    Checkpoint checkpoint = ModelFiles.open(file);
+    ModelFiles.requireFits(spec, checkpoint);
+    return from(spec, checkpoint);
   }
 
   /**
@@ -93,9 +102,51 @@ public final class Weights {
       // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
       // biases) are small and become float32.
       WeightTensor tensor = source.read(info.name());
-      tensors.put(info.name(), info.shape().length == 1 ? tensor.toFloat() : tensor);
+      if (info.shape().length == 1) {
+        FloatTensor vector = tensor.toFloat();
+        warnIfNotFinite(source, vector);
+        tensor = vector;
+      }
+      tensors.put(info.name(), tensor);
     }
+    reportLargeModel(source, tensors.values());
     return new Weights(spec, tensors);
+  }
+
+  /** Models at least this large get a line on standard error saying what was mapped. */
+  private static final long REPORT_BYTES = 256L << 20;
+
+  /**
+   * Matrices are memory-mapped, not read, so loading takes no time worth a progress bar; for a large
+   * model Kiln says what it mapped and in which element types (pages are read on first use).
+   */
+  private static void reportLargeModel(TensorSource source, Collection<WeightTensor> tensors) {
+    long bytes = tensors.stream().mapToLong(t -> t.data().byteSize()).sum();
+    if (bytes < REPORT_BYTES) {
+      return;
+    }
+    Map<Dtype, Long> types = new TreeMap<>();
+    tensors.forEach(t -> types.merge(t.dtype(), 1L, Long::sum));
+    StringBuilder kinds = new StringBuilder();
+    types.forEach((dtype, count) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(count).append(" ").append(dtype));
+    System.err.printf(Locale.ROOT, "kiln: mapped %s: %d tensors (%s), %.2f GiB%n", source.description(),
+        tensors.size(), kinds, bytes / (double) (1L << 30));
+  }
+
+  /** Norm gains and biases with NaN or infinities make every logit NaN; say so at load time. */
+  private static void warnIfNotFinite(TensorSource source, FloatTensor vector) {
+    long count = 0;
+    long first = -1;
+    for (long i = 0; i < vector.elementCount(); i++) {
+      if (!Float.isFinite(vector.get(i))) {
+        count++;
+        first = first < 0 ? i : first;
+      }
+    }
+    if (count > 0) {
+      System.err.println("kiln: WARNING: " + source.description() + ": tensor " + vector.name() + " has " + count
+          + " NaN or infinite values (first at index " + first + "); its outputs will not be finite");
+    }
   }
 
   public ModelSpec spec() {

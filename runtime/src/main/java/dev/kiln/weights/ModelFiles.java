@@ -1,0 +1,139 @@
+package dev.kiln.weights;
+
+import dev.kiln.spec.InvalidSpecException;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.SpecElement;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Model files of every format Kiln reads, and the specs they describe: {@link #open} picks the
+ * reader, {@link #deriveSpec} turns a file's header into a {@link ModelSpec} (and an
+ * {@code @ModelSpec} annotation to paste into a build), {@link #mismatches} compares a file with
+ * the spec of a decoder it is loaded into.
+ */
+public final class ModelFiles {
+  /** Elements every file must state for a spec to be derived from it. */
+  private static final Set<SpecElement> REQUIRED = EnumSet.of(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE,
+      SpecElement.INTERMEDIATE_SIZE, SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS);
+
+  private ModelFiles() {}
+
+  /**
+   * Opens a model file, choosing the reader from the file itself: a GGUF file (magic {@code GGUF}),
+   * a Hugging Face folder ({@code config.json} with safetensors), a {@code .safetensors} file, or a
+   * llama2.c {@code .bin} checkpoint.
+   */
+  public static Checkpoint open(Path path) {
+    return SafetensorsFile.open(path);
+  }
+
+  /**
+   * A spec derived from what a file states. Elements a file does not state take the
+   * {@code @ModelSpec} defaults, except where {@code assumptions} names the value the format's own
+   * reference implementation assumes (e.g. llama2.c's RoPE theta and RMSNorm epsilon).
+   *
+   * @param spec the derived spec
+   * @param assumptions elements the file does not state but that matter, with the value's source
+   */
+  public record DerivedSpec(ModelSpec spec, Map<SpecElement, String> assumptions) {
+    /** The {@code @ModelSpec(...)} annotation for the spec, with a comment per assumed value. */
+    public String annotationSource() {
+      StringBuilder out = new StringBuilder();
+      assumptions.forEach((element, why) -> out.append("// ").append(element.elementName()).append(": ").append(why)
+          .append('\n'));
+      return out.append(spec.toAnnotationSource()).toString();
+    }
+  }
+
+  /**
+   * Derives the spec a file describes. Throws {@link WeightLoadException} when the file lacks an
+   * essential element or its values do not make a valid spec (listing every problem).
+   */
+  public static DerivedSpec deriveSpec(Checkpoint checkpoint) {
+    Map<SpecElement, Object> stated = checkpoint.statedSpec();
+    List<String> missing = new ArrayList<>();
+    for (SpecElement element : REQUIRED) {
+      if (!stated.containsKey(element)) {
+        missing.add(element.elementName());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format() + ") does not state "
+          + String.join(", ", missing) + "; a spec cannot be derived from it");
+    }
+    ModelSpec.Builder builder = ModelSpec.builder();
+    stated.forEach((element, value) -> builder.set(element, normalize(value)));
+    Map<SpecElement, String> assumptions = new LinkedHashMap<>();
+    if (!stated.containsKey(SpecElement.ROPE_THETA)) {
+      builder.ropeTheta(10000.0);
+      assumptions.put(SpecElement.ROPE_THETA, "not stored in " + checkpoint.format()
+          + " files; 10000.0 assumed (llama2.c's run.c); set it if the model was trained with another");
+    }
+    if (!stated.containsKey(SpecElement.RMS_NORM_EPS)) {
+      builder.rmsNormEps(1e-5);
+      assumptions.put(SpecElement.RMS_NORM_EPS, "not stored in " + checkpoint.format()
+          + " files; 1e-5 assumed (llama2.c's run.c)");
+    }
+    try {
+      return new DerivedSpec(builder.build(), assumptions);
+    } catch (InvalidSpecException e) {
+      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
+          + ") states a spec Kiln cannot build: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Where a file disagrees with a decoder's spec, one line per element: {@code "numKeyValueHeads:
+   * file 2, spec 4"}. Only elements the file states are compared; a decoder may have a shorter
+   * context ({@code maxPositionEmbeddings}) than the model was trained for, not a longer one.
+   */
+  public static List<String> mismatches(ModelSpec spec, Checkpoint checkpoint) {
+    List<String> lines = new ArrayList<>();
+    var mine = spec.toDraft();
+    for (SpecElement element : SpecElement.values()) {
+      Object stated = checkpoint.statedSpec().get(element);
+      if (stated == null) {
+        continue;
+      }
+      Object fileValue = normalize(stated);
+      Object specValue = mine.value(element);
+      boolean fits = element == SpecElement.MAX_POSITION_EMBEDDINGS
+          ? (Integer) specValue <= (Integer) fileValue
+          : fileValue.equals(specValue);
+      if (!fits) {
+        lines.add(String.format(Locale.ROOT, "%s: file %s, spec %s%s", element.elementName(), fileValue, specValue,
+            element == SpecElement.MAX_POSITION_EMBEDDINGS ? " (the decoder's context may not exceed the model's)" : ""));
+      }
+    }
+    return lines;
+  }
+
+  /** Throws {@link WeightLoadException} listing every {@link #mismatches mismatch}. */
+  public static void requireFits(ModelSpec spec, Checkpoint checkpoint) {
+    List<String> lines = mismatches(spec, checkpoint);
+    if (!lines.isEmpty()) {
+      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
+          + ") was made for a different spec:\n  " + String.join("\n  ", lines));
+    }
+  }
+
+  /**
+   * Values as a spec holds them. Formats that store float32 (GGUF's {@code rope.freq_base} and
+   * {@code layer_norm_rms_epsilon}) give doubles such as 9.99999974737875e-06 for 1e-5; a double
+   * that is exactly a float32 becomes the shortest decimal of that float, so it compares equal to
+   * the value a person writes.
+   */
+  static Object normalize(Object value) {
+    if (value instanceof Double d && (double) (float) d.doubleValue() == d) {
+      return Double.parseDouble(Float.toString((float) d.doubleValue()));
+    }
+    return value;
+  }
+}
