@@ -13,6 +13,9 @@ import dev.kiln.examples.specs.ConformanceTinyDecoder;
 import dev.kiln.examples.specs.ConformanceTinyWeights;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.SpecElement;
+import dev.kiln.weights.Checkpoint;
+import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.Weights;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +39,14 @@ import org.junit.jupiter.api.TestFactory;
 class ConformanceTest {
   /** The tolerance the golden files state for a correct float32 implementation. */
   static final double ATOL = 1e-4;
+
+  /**
+   * Every file of a model, in every format Kiln reads: safetensors files (F32, F16), Hugging Face
+   * folders, GGUF (F32; F16 matrices with F32 norms), llama2.c. All hold the same values (every
+   * weight is an fp16 number), so one golden file and one tolerance serve them all.
+   */
+  static final List<String> FILES = List.of("hf/model.safetensors", "hf_f16/model.safetensors", "hf", "hf_f16",
+      "gguf/model-f32.gguf", "gguf/model-f16.gguf", "llama2c/model.bin");
 
   private record Model(String name, ModelSpec spec, Function<Path, Decoder> generated) {}
 
@@ -65,8 +76,11 @@ class ConformanceTest {
   private static Stream<DynamicTest> testsFor(Model model, Path dir) {
     List<DynamicTest> tests = new ArrayList<>();
     tests.add(dynamicTest(model.name() + ": spec matches config", () -> checkSpec(model, Conformance.Golden.read(dir))));
-    for (String format : List.of("hf", "hf_f16")) {
-      Path file = dir.resolve(format).resolve("model.safetensors");
+    for (String format : FILES) {
+      tests.add(dynamicTest(model.name() + " " + format + ": derived spec", () -> checkDerivedSpec(model, dir.resolve(format))));
+    }
+    for (String format : FILES) {
+      Path file = dir.resolve(format);
       Map<String, Function<Path, Decoder>> backends = Map.of(
           "generated", model.generated(),
           "interpreter", f -> new Interpreter(Weights.load(model.spec(), f)));
@@ -134,6 +148,26 @@ class ConformanceTest {
     assertWithMessage("rope_theta").that(spec.ropeTheta()).isEqualTo(config.get("rope_theta").getAsDouble());
     assertWithMessage("tie_word_embeddings").that(spec.tieWordEmbeddings())
         .isEqualTo(config.get("tie_word_embeddings").getAsBoolean());
+  }
+
+  /**
+   * The spec derived from the file's header is the test's spec, except what the format cannot
+   * state: a bare safetensors file states nothing, llama2.c has no RoPE theta or RMSNorm epsilon.
+   */
+  private static void checkDerivedSpec(Model model, Path file) {
+    Checkpoint checkpoint = ModelFiles.open(file);
+    assertWithMessage("%s: mismatches against the spec", file).that(ModelFiles.mismatches(model.spec(), checkpoint))
+        .isEmpty();
+    if (checkpoint.statedSpec().isEmpty()) {
+      return;
+    }
+    var derived = ModelFiles.deriveSpec(checkpoint);
+    ModelSpec.Builder expected = model.spec().toBuilder();
+    for (SpecElement assumed : derived.assumptions().keySet()) {
+      expected.set(assumed, derived.spec().toDraft().value(assumed));
+    }
+    assertWithMessage("%s: derived spec (assumed: %s)", file, derived.assumptions().keySet()).that(derived.spec())
+        .isEqualTo(expected.build());
   }
 
   private static void assertClose(String what, float[] actual, double[] expected) {
