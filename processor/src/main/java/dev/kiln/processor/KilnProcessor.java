@@ -71,8 +71,9 @@ public final class KilnProcessor extends AbstractProcessor {
   private void processSpec(Element element, AnnotationMirror mirror) {
     if (element.getKind() != ElementKind.CLASS && element.getKind() != ElementKind.INTERFACE
         && element.getKind() != ElementKind.RECORD) {
-      error(ProcessorMessage.TARGET.format(element.getKind().toString().toLowerCase(java.util.Locale.ROOT), element),
-          element, mirror, null);
+      // ElementKind names read as words: "enum", "annotation type".
+      String kind = element.getKind().toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+      error(ProcessorMessage.TARGET.format(kind, element), element, mirror, null);
       return;
     }
     TypeElement type = (TypeElement) element;

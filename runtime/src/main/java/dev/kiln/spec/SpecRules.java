@@ -67,9 +67,12 @@ public final class SpecRules {
       return;
     }
     if (d.headDim() == 0 && heads > 0 && d.hiddenSize() > 0 && d.hiddenSize() % heads != 0) {
-      int below = d.hiddenSize() / heads * heads;
-      int above = below + heads;
-      report.report(HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE, d.hiddenSize(), heads, below == 0 ? above : below, above);
+      // Suggest the nearest hidden sizes that derive a valid head dim: with RoPE it must also be even.
+      long step = d.positionEncoding() == PositionEncoding.ROPE ? 2L * heads : heads;
+      long below = d.hiddenSize() / step * step;
+      long above = below + step;
+      report.report(HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE, d.hiddenSize(), heads,
+          below == 0 ? above : below, below == 0 ? above + step : above);
     }
     int headDim = d.effectiveHeadDim();
     if (headDim <= 0) {

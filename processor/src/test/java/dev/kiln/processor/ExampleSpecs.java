@@ -1,0 +1,37 @@
+package dev.kiln.processor;
+
+import static com.google.common.truth.Truth.assertWithMessage;
+
+import com.google.testing.compile.JavaFileObjects;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.tools.JavaFileObject;
+
+/**
+ * The real specs of the examples module, read from its sources (the examples module depends on
+ * the processor, so its classes cannot be on this module's test classpath).
+ */
+final class ExampleSpecs {
+  private ExampleSpecs() {}
+
+  /** The repository root: surefire's {@code kiln.repositoryRoot}, else the processor module's parent. */
+  static Path repositoryRoot() {
+    String configured = System.getProperty("kiln.repositoryRoot", "");
+    Path root = configured.isEmpty() ? Path.of("..") : Path.of(configured);
+    assertWithMessage("repository root %s has no examples module", root.toAbsolutePath())
+        .that(Files.isDirectory(root.resolve("examples/src"))).isTrue();
+    return root;
+  }
+
+  /** An example's source, e.g. {@code source("main", "dev.kiln.examples.SeedLlama")}. */
+  static JavaFileObject source(String sourceSet, String qualifiedName) {
+    Path path = repositoryRoot().resolve("examples/src/" + sourceSet + "/java/" + qualifiedName.replace('.', '/') + ".java");
+    try {
+      return JavaFileObjects.forSourceString(qualifiedName, Files.readString(path));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
