@@ -212,7 +212,8 @@ class GeneratedSourceTest {
     String decoder = generated(compilation, tied.base() + "Decoder");
     String weights = generated(compilation, tied.base() + "Weights");
 
-    assertThat(decoder).contains("weights.embedTokens.data()");
+    assertThat(decoder).contains("WeightTensor embedTokens = weights.embedTokens;");
+    assertThat(decoder).contains("embedTokens.dot(o, normed, r * HIDDEN_SIZE)");
     assertThat(decoder).doesNotContain("weights.lmHead");
     assertThat(weights).doesNotContain("lmHead");
   }
