@@ -67,9 +67,10 @@ public final class SpecRules {
       return;
     }
     if (d.headDim() == 0 && heads > 0 && d.hiddenSize() > 0 && d.hiddenSize() % heads != 0) {
-      int below = d.hiddenSize() / heads * heads;
-      int above = below + heads;
-      report.report(HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE, d.hiddenSize(), heads, below == 0 ? above : below, above);
+      // The nearest multiples of heads around hiddenSize; when hiddenSize < heads, the two smallest.
+      long below = (long) d.hiddenSize() / heads * heads;
+      long first = below == 0 ? heads : below;
+      report.report(HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE, d.hiddenSize(), heads, first, first + heads);
     }
     int headDim = d.effectiveHeadDim();
     if (headDim <= 0) {
