@@ -228,7 +228,8 @@ public final class SafetensorsFile implements TensorSource {
       }
       try {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
-      } catch (ArithmeticException e) {
+      } catch (ArithmeticException | NumberFormatException e) {
+        // NumberFormatException: Gson refuses numbers with huge exponents or too many digits (e.g. 1e100000).
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {
