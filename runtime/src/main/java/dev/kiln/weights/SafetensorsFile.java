@@ -1,10 +1,12 @@
 package dev.kiln.weights;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.reflect.TypeToken;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,6 +37,9 @@ import java.util.Set;
 public final class SafetensorsFile implements TensorSource {
   /** Upper bound on the header (the format's reference reader uses 100 MB). */
   static final long MAX_HEADER_BYTES = 100L << 20;
+
+  private static final Gson GSON = new Gson();
+  private static final TypeToken<LinkedHashMap<String, JsonElement>> HEADER_TYPE = new TypeToken<>() {};
 
   /** One tensor's entry in the header. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -95,15 +100,21 @@ public final class SafetensorsFile implements TensorSource {
     } catch (CharacterCodingException e) {
       throw error(path, 8, "header is not valid UTF-8");
     }
-    JsonObject header;
     try {
       JsonElement root = JsonParser.parseString(json);
       if (!root.isJsonObject()) {
         throw error(path, 8, "header is not a JSON object");
       }
-      header = root.getAsJsonObject();
     } catch (JsonParseException | IllegalStateException e) {
       throw error(path, 8, "header is not valid JSON: " + e.getMessage());
+    }
+    // A JsonObject keeps only the last of repeated names, silently dropping a tensor; Gson's map
+    // adapter rejects them instead. The header parsed above, so a repeated name is all it can find.
+    Map<String, JsonElement> header;
+    try {
+      header = GSON.fromJson(json, HEADER_TYPE);
+    } catch (JsonParseException e) {
+      throw error(path, 8, "header names a tensor twice: " + e.getMessage());
     }
 
     long dataStart = 8 + headerLength;
