@@ -172,6 +172,12 @@ class SafetensorsFileTest {
   }
 
   @Test
+  void aTensorNamedTwice() {
+    String header = "{" + entry("w", "F32", new long[] {1}, 0, 4) + "," + entry("w", "F32", new long[] {1}, 4, 8) + "}";
+    assertThat(rejected(file(header, new byte[8]), 8)).hasMessageThat().contains("header names a tensor twice: Duplicate key 'w'");
+  }
+
+  @Test
   void badMetadata() {
     assertThat(rejected(file("{\"__metadata__\": [1]}", new byte[0]), 8)).hasMessageThat()
         .endsWith("__metadata__ must be an object of strings");
