@@ -98,13 +98,16 @@ public final class KvCache {
     this.batchSize = batchSize;
   }
 
-  /** Records that {@code count} more positions of a sequence are stored. */
+  /** Records that {@code count} more positions of a sequence are stored; nothing changes if they do not fit. */
   public void advance(int sequence, int count) {
-    int length = length(sequence) + count;
+    if (count < 0) {
+      throw new IllegalArgumentException("cannot advance sequence " + sequence + " by " + count + " positions");
+    }
+    long length = (long) length(sequence) + count;
     if (length > maxPositions) {
       throw new ContextOverflowException("sequence " + sequence + " would hold " + length + " positions; the cache holds "
           + maxPositions);
     }
-    lengths[sequence] = length;
+    lengths[sequence] = (int) length;
   }
 }

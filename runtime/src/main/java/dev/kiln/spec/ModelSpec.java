@@ -175,6 +175,8 @@ public record ModelSpec(
     return switch (value) {
       case Enum<?> e -> e.getDeclaringClass().getSimpleName() + "." + e.name();
       case Long l -> l == Long.MAX_VALUE ? "Long.MAX_VALUE" : l + "L";
+      case Double d when d.isNaN() -> "Double.NaN";
+      case Double d when d.isInfinite() -> d > 0 ? "Double.POSITIVE_INFINITY" : "Double.NEGATIVE_INFINITY";
       case Double d -> d.toString().toLowerCase(Locale.ROOT);
       default -> value.toString();
     };

@@ -1,10 +1,12 @@
 package dev.kiln.weights;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.reflect.TypeToken;
 import dev.kiln.spec.SpecElement;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -36,6 +38,9 @@ import java.util.Set;
 public final class SafetensorsFile implements Checkpoint {
   /** Upper bound on the header (the format's reference reader uses 100 MB). */
   static final long MAX_HEADER_BYTES = 100L << 20;
+
+  private static final Gson GSON = new Gson();
+  private static final TypeToken<LinkedHashMap<String, JsonElement>> HEADER_TYPE = new TypeToken<>() {};
 
   /** One tensor's entry in the header. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -96,15 +101,21 @@ public final class SafetensorsFile implements Checkpoint {
     } catch (CharacterCodingException e) {
       throw error(path, 8, "header is not valid UTF-8");
     }
-    JsonObject header;
     try {
       JsonElement root = JsonParser.parseString(json);
       if (!root.isJsonObject()) {
         throw error(path, 8, "header is not a JSON object");
       }
-      header = root.getAsJsonObject();
     } catch (JsonParseException | IllegalStateException e) {
       throw error(path, 8, "header is not valid JSON: " + e.getMessage());
+    }
+    // A JsonObject keeps only the last of repeated names, silently dropping a tensor; Gson's map
+    // adapter rejects them instead. The header parsed above, so a repeated name is all it can find.
+    Map<String, JsonElement> header;
+    try {
+      header = GSON.fromJson(json, HEADER_TYPE);
+    } catch (JsonParseException e) {
+      throw error(path, 8, "header names a tensor twice: " + e.getMessage());
     }
 
     long dataStart = 8 + headerLength;
@@ -229,7 +240,8 @@ public final class SafetensorsFile implements Checkpoint {
       }
       try {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
-      } catch (ArithmeticException e) {
+      } catch (ArithmeticException | NumberFormatException e) {
+        // NumberFormatException: Gson refuses numbers with huge exponents or too many digits (e.g. 1e100000).
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {

@@ -72,7 +72,8 @@ public final class Weights {
 
   /**
    * Takes every tensor the spec needs from a source. Throws {@link WeightLoadException} listing
-   * every missing tensor, shape mismatch (file shape vs spec shape) and unexpected tensor.
+   * every missing tensor, shape mismatch (file shape vs spec shape), element type Kiln cannot read
+   * and unexpected tensor.
    */
   public static Weights from(ModelSpec spec, TensorSource source) {
     List<String> problems = new ArrayList<>();
@@ -88,6 +89,10 @@ public final class Weights {
       if (!Arrays.equals(shape, info.shape())) {
         problems.add("tensor " + info.name() + " has shape " + Arrays.toString(shape) + " in the file but the spec needs "
             + Arrays.toString(info.shape()));
+      }
+      String dtype = source.dtypeName(info.name());
+      if (Arrays.stream(Dtype.values()).noneMatch(d -> d.name().equals(dtype))) {
+        problems.add("tensor " + info.name() + " has dtype " + dtype + "; Kiln reads F32, F16 and BF16");
       }
     }
     for (String name : unused) {

@@ -1,0 +1,250 @@
+package dev.kiln.kernel;
+
+import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
+
+import dev.kiln.weights.FloatTensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link VectorKernels#dot} on both paths (the Vector API body and the scalar loop) against a plain
+ * double-precision loop. The path {@code dot} takes is fixed once per JVM, so the two paths are
+ * also called directly: {@link VectorDot#dot} and {@link VectorKernels#scalarDot}.
+ */
+class VectorKernelsTest {
+  static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
+
+  /** One implementation of the dot product. */
+  interface Dot {
+    float dot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length);
+  }
+
+  static Stream<Arguments> implementations() {
+    return Stream.of(
+        Arguments.of("dispatch", (Dot) VectorKernels::dot),
+        Arguments.of("vector", (Dot) VectorDot::dot),
+        Arguments.of("scalar", (Dot) VectorKernels::scalarDot));
+  }
+
+  static Stream<Arguments> implementationsAndSizes() {
+    List<Arguments> all = new ArrayList<>();
+    implementations().forEach(impl -> {
+      for (int n : SIZES) {
+        all.add(Arguments.of(impl.get()[0], impl.get()[1], n));
+      }
+    });
+    return all.stream();
+  }
+
+  /**
+   * A weight row of {@code n} floats at float index {@code rowStart} of a segment that starts one
+   * byte into its memory (so nothing is aligned), with NaN around it: reading outside the row shows.
+   */
+  private static MemorySegment rowWithNanAround(Arena arena, float[] row, int rowStart) {
+    MemorySegment memory = arena.allocate(1 + 4L * (rowStart + row.length + 9)).asSlice(1);
+    long floats = memory.byteSize() / 4;
+    for (long i = 0; i < floats; i++) {
+      memory.setAtIndex(FloatTensor.LAYOUT, i, Float.NaN);
+    }
+    for (int i = 0; i < row.length; i++) {
+      memory.setAtIndex(FloatTensor.LAYOUT, rowStart + i, row[i]);
+    }
+    return memory;
+  }
+
+  private static float[] withNanAround(float[] values, int start) {
+    float[] out = new float[start + values.length + 11];
+    java.util.Arrays.fill(out, Float.NaN);
+    System.arraycopy(values, 0, out, start, values.length);
+    return out;
+  }
+
+  @ParameterizedTest(name = "{0} n={2}")
+  @MethodSource("implementationsAndSizes")
+  void randomValuesAgainstDoublePrecision(String name, Dot dot, int n) {
+    var random = new SplittableRandom(n * 31L + 7);
+    float[] w = new float[n];
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      w[i] = (float) random.nextGaussian();
+      v[i] = (float) (random.nextGaussian() * 3);
+    }
+    double exact = 0;
+    double magnitude = 0;
+    for (int i = 0; i < n; i++) {
+      exact += (double) w[i] * v[i];
+      magnitude += Math.abs((double) w[i] * v[i]);
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      float got = dot.dot(rowWithNanAround(arena, w, 5), 5, withNanAround(v, 3), 3, n);
+      assertWithMessage("%s n=%s", name, n).that((double) got)
+          .isWithin(1e-6 * Math.sqrt(n) * magnitude).of(exact);
+    }
+  }
+
+  @ParameterizedTest(name = "{0} n={2}")
+  @MethodSource("implementationsAndSizes")
+  void smallIntegersAreExact(String name, Dot dot, int n) {
+    // Every product and partial sum is an integer below 2^24, so any summation order is exact.
+    var random = new SplittableRandom(n);
+    float[] w = new float[n];
+    float[] v = new float[n];
+    long exact = 0;
+    for (int i = 0; i < n; i++) {
+      w[i] = random.nextInt(-8, 9);
+      v[i] = random.nextInt(-8, 9);
+      exact += (long) w[i] * (long) v[i];
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      assertWithMessage("%s n=%s", name, n).that(dot.dot(rowWithNanAround(arena, w, 2), 2, withNanAround(v, 7), 7, n))
+          .isEqualTo((float) exact);
+    }
+  }
+
+  @ParameterizedTest(name = "{0} n={2}")
+  @MethodSource("implementationsAndSizes")
+  void everyElementIsUsedOnceAndPairedWithItsPartner(String name, Dot dot, int n) {
+    // w_i = i + 1; v = one-hot at j: the result must be exactly j + 1 for every j.
+    float[] w = new float[n];
+    for (int i = 0; i < n; i++) {
+      w[i] = i + 1;
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment row = rowWithNanAround(arena, w, 1);
+      float[] v = new float[n + 4];
+      for (int j = 0; j < n; j++) {
+        v[4 + j] = 1f;
+        float got = dot.dot(row, 1, v, 4, n);
+        v[4 + j] = 0f;
+        if (got != j + 1) {
+          assertWithMessage("%s n=%s one-hot at %s", name, n, j).that(got).isEqualTo((float) (j + 1));
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("implementations")
+  void zeroLengthIsZero(String name, Dot dot) {
+    try (Arena arena = Arena.ofConfined()) {
+      assertThat(dot.dot(rowWithNanAround(arena, new float[0], 3), 3, new float[] {Float.NaN}, 1, 0)).isEqualTo(0f);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("implementations")
+  void nanAndInfinityPropagateFromAnyPosition(String name, Dot dot) {
+    for (int n : new int[] {7, 64, 257}) {
+      for (int at : new int[] {0, n / 2, n - 1}) {
+        float[] w = new float[n];
+        float[] v = new float[n];
+        java.util.Arrays.fill(w, 1f);
+        java.util.Arrays.fill(v, 1f);
+        w[at] = Float.NaN;
+        assertWithMessage("%s n=%s NaN at %s", name, n, at).that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n)).isNaN();
+        w[at] = 1f;
+        v[at] = Float.POSITIVE_INFINITY;
+        assertWithMessage("%s n=%s inf at %s", name, n, at).that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n))
+            .isPositiveInfinity();
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("implementations")
+  void rowsOfAMatrixInAFloatArraySegment(String name, Dot dot) {
+    // A 3 x 50 matrix as float[] memory (as FloatTensor.allocate makes it); rowStart selects the row.
+    int rows = 3;
+    int cols = 50;
+    float[] matrix = new float[rows * cols];
+    for (int i = 0; i < matrix.length; i++) {
+      matrix[i] = (i % 7) - 3;
+    }
+    float[] x = new float[cols];
+    for (int i = 0; i < cols; i++) {
+      x[i] = (i % 5) - 2;
+    }
+    MemorySegment segment = MemorySegment.ofArray(matrix);
+    for (int r = 0; r < rows; r++) {
+      float expected = 0;
+      for (int c = 0; c < cols; c++) {
+        expected += matrix[r * cols + c] * x[c];
+      }
+      assertWithMessage("%s row %s", name, r).that(dot.dot(segment, (long) r * cols, x, 0, cols)).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void dispatchFollowsTheSystemProperty() {
+    // Surefire starts this JVM with --add-modules jdk.incubator.vector.
+    assertThat(VectorKernels.VECTORIZED).isEqualTo(!"scalar".equals(System.getProperty("kiln.vector")));
+  }
+
+  // --- the choice of path, in fresh JVMs --------------------------------------------------------
+
+  private record Run(String stdout, String stderr) {}
+
+  private static Run probe(String... jvmOptions) throws IOException, InterruptedException {
+    String javaBinary = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String classPath = location(VectorKernels.class) + java.io.File.pathSeparator + location(VectorKernelsProbe.class);
+    List<String> command = new ArrayList<>(List.of(javaBinary));
+    command.addAll(List.of(jvmOptions));
+    command.addAll(List.of("-cp", classPath, VectorKernelsProbe.class.getName()));
+    Process process = new ProcessBuilder(command).start();
+    process.getOutputStream().close();
+    var stdout = process.getInputStream().readAllBytes();
+    var stderr = process.getErrorStream().readAllBytes();
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    Run run = new Run(new String(stdout, StandardCharsets.UTF_8), new String(stderr, StandardCharsets.UTF_8));
+    assertWithMessage("exit status; stderr: %s", run.stderr).that(process.exitValue()).isEqualTo(0);
+    return run;
+  }
+
+  private static String location(Class<?> type) {
+    try {
+      return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    } catch (java.net.URISyntaxException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void withTheModuleTheVectorPathIsChosenSilently() throws Exception {
+    Run run = probe("--add-modules", "jdk.incubator.vector");
+    assertThat(run.stdout).contains("vectorized=true");
+    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stderr).doesNotContain("kiln:");
+  }
+
+  @Test
+  void scalarPropertyChoosesTheScalarPath() throws Exception {
+    Run run = probe("--add-modules", "jdk.incubator.vector", "-Dkiln.vector=scalar");
+    assertThat(run.stdout).contains("vectorized=false");
+    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stderr).doesNotContain("kiln:");
+  }
+
+  @Test
+  void withoutTheModuleTheScalarPathRunsAndSaysSo() throws Exception {
+    Run run = probe();
+    assertThat(run.stdout).contains("vectorized=false");
+    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stderr).contains("kiln: WARNING: the Vector API is not available (start java with --add-modules"
+        + " jdk.incubator.vector); running scalar kernels, several times slower");
+    // Reported once, not per call.
+    assertThat(run.stderr.split("kiln: WARNING", -1)).hasLength(2);
+  }
+}
