@@ -113,7 +113,11 @@ class SpecRulesTest {
   void headDimThatCannotBeDerivedIsReportedOnHiddenSize() {
     String text = onlyProblem(b -> b.hiddenSize(18), SpecElement.HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE);
     assertThat(text).contains("hiddenSize (18) is not a multiple of numAttentionHeads (4)");
-    assertThat(text).endsWith("use hiddenSize 16 or 20");
+    // With RoPE the derived head dim must be even too: 20 / 4 = 5 would not do.
+    assertThat(text).endsWith("use hiddenSize 16 or 24");
+    String noRope = onlyProblem(b -> b.hiddenSize(18).positionEncoding(PositionEncoding.NONE),
+        SpecElement.HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE);
+    assertThat(noRope).endsWith("use hiddenSize 16 or 20");
     // An explicit headDim makes any hiddenSize fine.
     assertThat(problems(b -> b.hiddenSize(18).headDim(4))).isEmpty();
   }
@@ -122,7 +126,10 @@ class SpecRulesTest {
   void headDimSuggestionsAreTwoDistinctPositiveSizesWhenHiddenIsBelowHeads() {
     String text = onlyProblem(b -> b.hiddenSize(3).numAttentionHeads(4), SpecElement.HIDDEN_SIZE,
         SpecMessage.HEAD_DIM_UNDERIVABLE);
-    assertThat(text).endsWith("use hiddenSize 4 or 8");
+    assertThat(text).endsWith("use hiddenSize 8 or 16");
+    String noRope = onlyProblem(b -> b.hiddenSize(3).numAttentionHeads(4).positionEncoding(PositionEncoding.NONE),
+        SpecElement.HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE);
+    assertThat(noRope).endsWith("use hiddenSize 4 or 8");
   }
 
   @Test

@@ -52,7 +52,7 @@ public final class InMemorySource implements TensorSource {
   }
 
   @Override
-  public FloatTensor readFloat(String name) {
+  public WeightTensor read(String name) {
     if (!dtypes.get(name).equals("F32")) {
       throw new WeightLoadException("in-memory tensor " + name + " is " + dtypes.get(name));
     }

@@ -43,7 +43,7 @@ class WeightsTest {
     assertThat(weights.tensors().keySet()).containsExactlyElementsIn(layout.stream().map(TensorInfo::name).toList())
         .inOrder();
     for (TensorInfo info : layout) {
-      FloatTensor tensor = weights.tensors().get(info.name());
+      WeightTensor tensor = weights.tensors().get(info.name());
       assertThat(tensor.name()).isEqualTo(info.name());
       assertThat(tensor.shape()).isEqualTo(info.shape());
     }
@@ -51,9 +51,9 @@ class WeightsTest {
 
   @Test
   void randomIsDeterministicPerSeed() {
-    Map<String, FloatTensor> a = Weights.random(SPEC, 42).tensors();
-    Map<String, FloatTensor> again = Weights.random(SPEC, 42).tensors();
-    Map<String, FloatTensor> other = Weights.random(SPEC, 43).tensors();
+    Map<String, WeightTensor> a = Weights.random(SPEC, 42).tensors();
+    Map<String, WeightTensor> again = Weights.random(SPEC, 42).tensors();
+    Map<String, WeightTensor> other = Weights.random(SPEC, 43).tensors();
     for (String name : a.keySet()) {
       assertThat(again.get(name).toArray()).isEqualTo(a.get(name).toArray());
       assertThat(Arrays.equals(other.get(name).toArray(), a.get(name).toArray())).isFalse();
@@ -91,7 +91,7 @@ class WeightsTest {
     assertThat(std(Weights.random(tied, 9).get(GlobalTensor.EMBED_TOKENS))).isWithin(0.01).of(0.2);
   }
 
-  private static double std(FloatTensor tensor) {
+  private static double std(WeightTensor tensor) {
     float[] values = tensor.toArray();
     double sum = 0;
     double squares = 0;
@@ -140,7 +140,7 @@ class WeightsTest {
     SafetensorsBytes file = new SafetensorsBytes();
     int i = 0;
     for (String name : names) {
-      FloatTensor tensor = original.tensors().get(name);
+      WeightTensor tensor = original.tensors().get(name);
       float[] values = tensor.toArray();
       int[] halves = new int[values.length];
       String dtype = i++ % 3 == 0 ? "F32" : i % 3 == 1 ? "F16" : "BF16";
