@@ -299,6 +299,10 @@ public final class GgufFile implements Checkpoint {
   }
 
   private WeightTensor view(GgufTensorInfo info, String name) {
+    if (info.dims()[0] > Integer.MAX_VALUE) {
+      throw new WeightLoadException(where(info.infoOffset()) + "tensor " + info.name() + ": rows of " + info.dims()[0]
+          + " elements are longer than Kiln reads (" + Integer.MAX_VALUE + ")");
+    }
     MemorySegment bytes = file.asSlice(dataStart + info.offset(), info.byteSize());
     try {
       return WeightTensor.of(name, info.shape(), info.dtype(), bytes);
@@ -376,6 +380,9 @@ public final class GgufFile implements Checkpoint {
       throw new WeightLoadException(where(info.infoOffset()) + "tensor " + info.name() + " " + Arrays.toString(shape)
           + ": cannot put its rows back in Hugging Face order for " + heads + " heads (expected one or two dimensions and "
           + "a first dimension that is " + heads + " times an even head dimension, and some elements)");
+    }
+    if (rows == 0) {
+      return stored;
     }
     int[] order = hfRowOrder((int) rows, (int) (rows / heads));
     if (shape.length == 2) {
