@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.kiln.spec.SpecElement;
 import dev.kiln.weights.GgufWriter.Arr;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -460,6 +464,27 @@ class GgufFileTest {
       assertThat(file.alignment()).isEqualTo(alignment);
       assertThat(file.read("after").toArray()).isEqualTo(new float[] {7});
     }
+  }
+
+  @Test
+  void readsTensorsPastTwoGigabytes() throws Exception {
+    // A sparse file: the tensor's bytes lie 3 GiB into the data section.
+    long offset = 3L << 30;
+    GgufWriter w = new GgufWriter().putString("general.architecture", "llama").f32Tensor("t", new long[] {4}, ramp(4, 1));
+    byte[] bytes = w.toBytes();
+    GgufWriter.Field field = w.fields().stream().filter(f -> f.what().equals("t offset")).findFirst().orElseThrow();
+    long dataStart = GgufWriter.parse("x", bytes).dataStart();
+    ByteBuffer header = ByteBuffer.wrap(bytes, 0, (int) dataStart).slice().order(ByteOrder.LITTLE_ENDIAN);
+    header.putLong((int) field.offset(), offset);
+    Path path = dir.resolve("big.gguf");
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+        StandardOpenOption.SPARSE)) {
+      channel.write(header, 0);
+      channel.write(ByteBuffer.wrap(bytes, (int) dataStart, 16), dataStart + offset);
+    }
+    GgufFile file = GgufFile.open(path);
+    assertThat(file.tensorInfo("t").offset()).isEqualTo(offset);
+    assertThat(file.read("t").toArray()).isEqualTo(ramp(4, 1));
   }
 
   @Test
