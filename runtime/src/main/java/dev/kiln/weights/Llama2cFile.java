@@ -61,11 +61,29 @@ public final class Llama2cFile implements Checkpoint {
   }
 
   /**
-   * One array of the file (one layer's part of a stacked array): its llama2.c name ({@code wq[1]}),
-   * its HF name (null for the RoPE tables, which Kiln does not expose), and how many heads its rows
-   * are permuted in (0: stored in HF order).
+   * One array of the file: its llama2.c name, its HF name (for a stacked array the part after
+   * {@code model.layers.{i}.}; null for the RoPE tables, which Kiln does not expose), the shape of
+   * one tensor, where it starts, the bytes of one tensor, how many layers it stacks (0: not
+   * stacked), and how many heads its rows are permuted in (0: stored in HF order).
    */
-  private record Slice(String array, String name, long[] shape, long offset, long bytes, int permutedHeads) {}
+  private record Array(String array, String name, long[] shape, long offset, long tensorBytes, int layers,
+      int permutedHeads) {
+    long end() {
+      return offset + tensorBytes * Math.max(layers, 1);
+    }
+
+    /** The llama2.c name and HF name of the tensor holding byte {@code position}, for messages. */
+    String describe(long position) {
+      if (layers == 0) {
+        return array + (name == null ? "" : " (tensor " + name + ")");
+      }
+      long layer = Math.min(Math.max(position - offset, 0) / tensorBytes, layers - 1);
+      return array + "[" + layer + "] (tensor model.layers." + layer + "." + name + ")";
+    }
+  }
+
+  /** One HF tensor: a slice of the file, and how many heads its rows are permuted in (0: stored in HF order). */
+  private record Slice(long[] shape, long offset, long bytes, int permutedHeads) {}
 
   private final Path path;
   private final MemorySegment file;
@@ -103,23 +121,34 @@ public final class Llama2cFile implements Checkpoint {
       throw error(path, 0, "file is " + size + " bytes, shorter than the " + HEADER_BYTES + "-byte header");
     }
     Header header = readHeader(path, file);
-    List<Slice> layout = layout(path, header);
-    Slice last = layout.getLast();
-    long expected = last.offset() + last.bytes();
+    // Sizes come first: a damaged header may claim billions of layers, which must not be expanded.
+    List<Array> layout = layout(path, header);
+    long expected = layout.getLast().end();
     if (size < expected) {
-      Slice cut = layout.stream().filter(s -> s.offset() + s.bytes() > size).findFirst().orElseThrow();
-      throw error(path, cut.offset(), "file is " + size + " bytes but the header implies " + expected
-          + " bytes: truncated in array " + cut.array() + (cut.name() == null ? "" : " (tensor " + cut.name() + ")")
-          + ", which takes bytes " + cut.offset() + " to " + (cut.offset() + cut.bytes()));
+      Array cut = layout.stream().filter(a -> a.end() > size).findFirst().orElseThrow();
+      long cutStart = cut.layers() == 0 ? cut.offset()
+          : cut.offset() + Math.min(Math.max(size - cut.offset(), 0) / cut.tensorBytes(), cut.layers() - 1)
+              * cut.tensorBytes();
+      throw error(path, cutStart, "file is " + size + " bytes but the header implies " + expected
+          + " bytes: truncated in array " + cut.describe(size) + ", which takes bytes " + cutStart + " to "
+          + (cutStart + cut.tensorBytes()));
     }
     if (size > expected) {
       throw error(path, expected, "file is " + size + " bytes but the header implies " + expected + " bytes: "
           + (size - expected) + " trailing bytes after the last array (the header does not describe this file)");
     }
     Map<String, Slice> slices = new LinkedHashMap<>();
-    for (Slice slice : layout) {
-      if (slice.name() != null) {
-        slices.put(slice.name(), slice);
+    for (Array array : layout) {
+      if (array.name() == null) {
+        continue;
+      }
+      if (array.layers() == 0) {
+        slices.put(array.name(), new Slice(array.shape(), array.offset(), array.tensorBytes(), 0));
+        continue;
+      }
+      for (int layer = 0; layer < array.layers(); layer++) {
+        slices.put("model.layers." + layer + "." + array.name(), new Slice(array.shape(),
+            array.offset() + layer * array.tensorBytes(), array.tensorBytes(), array.permutedHeads()));
       }
     }
     return new Llama2cFile(path, file, header, Collections.unmodifiableMap(slices));
@@ -150,32 +179,33 @@ public final class Llama2cFile implements Checkpoint {
     return new Header(dim, values[1], values[2], heads, values[4], Math.abs(vocab), vocab > 0, values[6]);
   }
 
-  /** Every array of the file in order (stacked arrays one slice per layer); sizes only, nothing allocated per row. */
-  private static List<Slice> layout(Path path, Header h) {
+  /** Every array of the file in order, with its size; nothing is allocated per layer or row. */
+  private static List<Array> layout(Path path, Header h) {
     long dim = h.dim();
     long hidden = h.hiddenDim();
     long hs = h.headSize();
     long qDim = h.heads() * hs;
     long kvDim = h.kvHeads() * hs;
-    int layers = h.layers();
 
     var builder = new Object() {
-      final List<Slice> slices = new ArrayList<>();
+      final List<Array> arrays = new ArrayList<>();
       long offset = HEADER_BYTES;
 
       void global(String name, String array, long... shape) {
-        long bytes = bytes(path, array, shape);
-        slices.add(new Slice(array, name, shape, offset, bytes, 0));
-        offset = add(path, array, offset, bytes);
+        add(new Array(array, name, shape, offset, bytes(path, array, shape), 0, 0));
       }
 
       void stacked(String suffix, String array, int permutedHeads, long... shape) {
-        long bytes = bytes(path, array, shape);
-        for (int layer = 0; layer < layers; layer++) {
-          String name = "model.layers." + layer + "." + suffix;
-          slices.add(new Slice(array + "[" + layer + "]", name, shape, offset, bytes, permutedHeads));
-          offset = add(path, array + "[" + layer + "]", offset, bytes);
+        add(new Array(array, suffix, shape, offset, bytes(path, array, shape), h.layers(), permutedHeads));
+      }
+
+      private void add(Array array) {
+        try {
+          offset = Math.addExact(offset, Math.multiplyExact(array.tensorBytes(), (long) Math.max(array.layers(), 1)));
+        } catch (ArithmeticException e) {
+          throw error(path, 0, "the header's sizes overflow at array " + array.array());
         }
+        arrays.add(array);
       }
     };
     builder.global("model.embed_tokens.weight", "token_embedding_table", h.vocabSize(), dim);
@@ -194,7 +224,7 @@ public final class Llama2cFile implements Checkpoint {
     if (!h.shared()) {
       builder.global("lm_head.weight", "wcls", h.vocabSize(), dim);
     }
-    return builder.slices;
+    return builder.arrays;
   }
 
   private static long bytes(Path path, String array, long... shape) {
@@ -206,14 +236,6 @@ public final class Llama2cFile implements Checkpoint {
       return count;
     } catch (ArithmeticException e) {
       throw error(path, 0, "array " + array + " of the header's shape " + Arrays.toString(shape) + " overflows");
-    }
-  }
-
-  private static long add(Path path, String array, long offset, long bytes) {
-    try {
-      return Math.addExact(offset, bytes);
-    } catch (ArithmeticException e) {
-      throw error(path, 0, "the header's sizes overflow at array " + array);
     }
   }
 

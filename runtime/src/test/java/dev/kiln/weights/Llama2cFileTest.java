@@ -180,6 +180,8 @@ class Llama2cFileTest {
     assertHeaderError(new int[] {12, 24, 2, 4, 2, 12, 6}, "is odd");
     assertHeaderError(new int[] {Integer.MAX_VALUE - 3, 24, 2, 2, 2, Integer.MAX_VALUE, 6}, "overflows");
     assertHeaderError(new int[] {1 << 20, 1 << 20, 1 << 10, 1 << 10, 1 << 10, 1 << 20, 1 << 10}, "header implies");
+    // Billions of layers: rejected from the sizes alone, without expanding the layers.
+    assertHeaderError(new int[] {16, 24, Integer.MAX_VALUE, 4, 2, 12, 6}, "truncated in array rms_att_weight[52] (tensor model.layers.52.input_layernorm.weight)");
   }
 
   private void assertHeaderError(int[] header, String message) {
