@@ -229,7 +229,8 @@ public final class SafetensorsFile implements Checkpoint {
       }
       try {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
-      } catch (ArithmeticException e) {
+      } catch (ArithmeticException | NumberFormatException e) {
+        // NumberFormatException: NaN, Infinity (the lenient parser reads them as numbers) or an exponent out of range.
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {
