@@ -71,8 +71,16 @@ final class StrictJson {
       return root.getAsJsonObject();
     } catch (IOException | IllegalStateException | NumberFormatException e) {
       // MalformedJsonException and EOFException are IOExceptions; the reader names line and column.
-      throw new WeightLoadException(file + ": the " + what + " is not valid JSON: " + e.getMessage(), e);
+      throw new WeightLoadException(file + ": the " + what + " is not valid JSON: " + reason(e), e);
     }
+  }
+
+  /** Gson's message without its advice to parse leniently or its troubleshooting link. */
+  private static String reason(Exception e) {
+    String message = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+    return message.replace("Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON", "malformed JSON")
+        .replaceAll("\\s*See https?://\\S+", "")
+        .strip();
   }
 
   private static JsonElement read(Path file, String what, JsonReader reader) throws IOException {
