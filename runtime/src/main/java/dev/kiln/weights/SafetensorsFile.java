@@ -241,7 +241,8 @@ public final class SafetensorsFile implements Checkpoint {
       try {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
       } catch (ArithmeticException | NumberFormatException e) {
-        // NumberFormatException: Gson refuses numbers with huge exponents or too many digits (e.g. 1e100000).
+        // NumberFormatException: NaN, Infinity (the lenient parser reads them as numbers) or an exponent out of range
+        // (Gson refuses numbers such as 1e100000).
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {

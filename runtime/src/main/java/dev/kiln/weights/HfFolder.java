@@ -1,0 +1,426 @@
+package dev.kiln.weights;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+import dev.kiln.spec.SpecElement;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Hugging Face model folder: {@code config.json} plus the weights in {@code model.safetensors} or
+ * in shards named by {@code model.safetensors.index.json} ({@code {"metadata": {...}, "weight_map":
+ * {"tensor name": "shard file name"}}}). When both a single file and an index are present, the
+ * single file is read, as {@code transformers} does.
+ *
+ * <p>The index and the shards must agree exactly: every shard it names exists in the folder, every
+ * tensor it lists is in the shard it names, and every tensor of a shard is listed for that shard
+ * (so no tensor is in two shards). The tensors are the union of the shards', each read from its
+ * memory-mapped shard.
+ *
+ * <p>The spec comes from {@code config.json} ({@link #readConfig}). Only Llama models are read
+ * ({@code model_type} {@code "llama"}, architecture {@code LlamaForCausalLM}): other families, even
+ * ones with the same tensor names such as Mistral, may differ in ways the config states and Kiln
+ * does not model (sliding windows), so they are refused rather than misread.
+ */
+public final class HfFolder implements Checkpoint {
+  static final String CONFIG = "config.json";
+  static final String SINGLE = "model.safetensors";
+  static final String INDEX = "model.safetensors.index.json";
+
+  private final Path directory;
+  private final Map<SpecElement, Object> spec;
+  private final List<SafetensorsFile> shards;
+  private final Map<String, SafetensorsFile> byName;
+
+  private HfFolder(Path directory, Map<SpecElement, Object> spec, List<SafetensorsFile> shards,
+      Map<String, SafetensorsFile> byName) {
+    this.directory = directory;
+    this.spec = spec;
+    this.shards = shards;
+    this.byName = byName;
+  }
+
+  /** Reads the folder's config and index and maps its safetensors files; throws {@link WeightLoadException} on any problem. */
+  public static HfFolder open(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      throw new WeightLoadException(directory + ": not a directory (a Hugging Face model folder holds " + CONFIG
+          + " and safetensors files)");
+    }
+    Map<SpecElement, Object> spec = readConfig(directory.resolve(CONFIG));
+    Path single = directory.resolve(SINGLE);
+    Path index = directory.resolve(INDEX);
+    if (Files.isRegularFile(single)) {
+      SafetensorsFile file = SafetensorsFile.open(single);
+      Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
+      for (String name : file.names()) {
+        byName.put(name, file);
+      }
+      return new HfFolder(directory, spec, List.of(file), Collections.unmodifiableMap(byName));
+    }
+    if (Files.isRegularFile(index)) {
+      return openSharded(directory, spec, index);
+    }
+    String hint = Files.exists(directory.resolve("pytorch_model.bin"))
+        || Files.exists(directory.resolve("pytorch_model.bin.index.json"))
+        ? " (it has PyTorch pickle weights; Kiln reads only safetensors: convert them)" : "";
+    throw new WeightLoadException(directory + ": neither " + SINGLE + " nor " + INDEX + " is there" + hint);
+  }
+
+  private static HfFolder openSharded(Path directory, Map<SpecElement, Object> spec, Path index) {
+    JsonObject root = StrictJson.readObject(index, "safetensors index");
+    JsonElement metadata = root.get("metadata");
+    if (metadata != null && !metadata.isJsonNull() && !metadata.isJsonObject()) {
+      throw new WeightLoadException(index + ": \"metadata\" must be an object, was " + describe(metadata));
+    }
+    JsonElement weightMap = root.get("weight_map");
+    if (weightMap == null || !weightMap.isJsonObject()) {
+      throw new WeightLoadException(index + ": \"weight_map\" must be an object of tensor name to shard file name, was "
+          + describe(weightMap));
+    }
+    // Tensor -> shard file name, and each shard's tensors, in the index's order.
+    Map<String, String> shardOf = new LinkedHashMap<>();
+    Map<String, List<String>> listed = new LinkedHashMap<>();
+    for (var entry : weightMap.getAsJsonObject().entrySet()) {
+      String tensor = entry.getKey();
+      JsonElement value = entry.getValue();
+      if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+        throw new WeightLoadException(index + ": \"weight_map\" entry for tensor " + tensor
+            + " must be a shard file name (a string), was " + describe(value));
+      }
+      String shard = value.getAsString();
+      checkShardName(index, tensor, shard);
+      shardOf.put(tensor, shard);
+      listed.computeIfAbsent(shard, s -> new ArrayList<>()).add(tensor);
+    }
+    if (shardOf.isEmpty()) {
+      throw new WeightLoadException(index + ": \"weight_map\" lists no tensors");
+    }
+
+    List<SafetensorsFile> shards = new ArrayList<>();
+    Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
+    for (var entry : listed.entrySet()) {
+      Path shardPath = directory.resolve(entry.getKey());
+      if (!Files.isRegularFile(shardPath)) {
+        throw new WeightLoadException(shardPath + ": shard file missing; " + index.getFileName() + " lists "
+            + entry.getValue().size() + " tensors in it, e.g. " + entry.getValue().getFirst());
+      }
+      SafetensorsFile shard = SafetensorsFile.open(shardPath);
+      for (String tensor : shard.names()) {
+        SafetensorsFile earlier = byName.get(tensor);
+        if (earlier != null) {
+          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is also in shard " + earlier.path()
+              + " (a tensor must be in one shard only)");
+        }
+        String expected = shardOf.get(tensor);
+        if (expected == null) {
+          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is in this shard but not in "
+              + index.getFileName() + "'s weight_map");
+        }
+        if (!expected.equals(entry.getKey())) {
+          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is in this shard but "
+              + index.getFileName() + " maps it to shard " + expected);
+        }
+        byName.put(tensor, shard);
+      }
+      for (String tensor : entry.getValue()) {
+        if (!shard.names().contains(tensor)) {
+          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is missing; " + index.getFileName()
+              + " maps it to this shard");
+        }
+      }
+      shards.add(shard);
+    }
+    return new HfFolder(directory, spec, List.copyOf(shards), Collections.unmodifiableMap(byName));
+  }
+
+  /** A shard must be a plain file name in the folder: no directories, no way out of it. */
+  private static void checkShardName(Path index, String tensor, String shard) {
+    boolean plain;
+    try {
+      plain = !shard.isEmpty() && !shard.equals(".") && !shard.equals("..") && shard.indexOf('/') < 0
+          && shard.indexOf('\\') < 0 && shard.indexOf('\0') < 0 && Path.of(shard).getNameCount() == 1
+          && !Path.of(shard).isAbsolute();
+    } catch (InvalidPathException e) {
+      plain = false;
+    }
+    if (!plain) {
+      throw new WeightLoadException(index + ": \"weight_map\" maps tensor " + tensor + " to \"" + shard
+          + "\", which is not a plain file name in the folder");
+    }
+  }
+
+  /**
+   * The spec values a Hugging Face {@code config.json} states: vocabSize, hiddenSize,
+   * intermediateSize, numHiddenLayers, numAttentionHeads (all required), numKeyValueHeads
+   * ({@code num_key_value_heads}, default the number of heads), headDim (only when
+   * {@code head_dim} is given), maxPositionEmbeddings, ropeTheta and rmsNormEps (only when given:
+   * Kiln does not guess them), tieWordEmbeddings, attentionBias and mlpBias (default false, as in
+   * {@code LlamaConfig}). {@code rope_theta} may also come from a transformers 5
+   * {@code rope_parameters} object of {@code rope_type} {@code "default"}.
+   *
+   * <p>Refused with a {@link WeightLoadException}: a {@code model_type} other than {@code "llama"},
+   * {@code architectures} other than {@code ["LlamaForCausalLM"]}, a {@code hidden_act} other than
+   * {@code "silu"}, a non-null {@code rope_scaling} (Kiln has no rope scaling), a
+   * {@code quantization_config}, and any key of the wrong JSON type (the message names the key and
+   * the type it must have).
+   */
+  public static Map<SpecElement, Object> readConfig(Path configJson) {
+    JsonObject config = StrictJson.readObject(configJson, "config");
+    var reader = new ConfigReader(configJson, config);
+
+    String modelType = reader.string("model_type", null);
+    if (modelType == null) {
+      throw reader.error("\"model_type\" is missing; Kiln reads Llama models (\"llama\")");
+    }
+    if (!modelType.equals("llama")) {
+      throw reader.error("model_type is \"" + modelType + "\"; Kiln reads only Llama models (\"llama\", "
+          + "LlamaForCausalLM)");
+    }
+    JsonElement architectures = config.get("architectures");
+    if (architectures != null && !architectures.isJsonNull()) {
+      if (!architectures.isJsonArray() || architectures.getAsJsonArray().isEmpty()
+          || !architectures.getAsJsonArray().asList().stream().allMatch(ConfigReader::isString)) {
+        throw reader.error("\"architectures\" must be a non-empty array of strings, was " + describe(architectures));
+      }
+      for (JsonElement architecture : architectures.getAsJsonArray()) {
+        if (!architecture.getAsString().equals("LlamaForCausalLM")) {
+          throw reader.error("architecture is \"" + architecture.getAsString()
+              + "\"; Kiln reads only LlamaForCausalLM models");
+        }
+      }
+    }
+    String act = reader.string("hidden_act", "silu");
+    if (!act.equals("silu")) {
+      throw reader.error("hidden_act is \"" + act + "\"; Kiln's SwiGLU MLP needs \"silu\"");
+    }
+    JsonElement ropeScaling = config.get("rope_scaling");
+    if (ropeScaling != null && !ropeScaling.isJsonNull()) {
+      throw reader.error("rope_scaling " + describe(ropeScaling) + " is not supported (Kiln has no rope scaling yet)");
+    }
+    JsonElement quantization = config.get("quantization_config");
+    if (quantization != null && !quantization.isJsonNull()) {
+      throw reader.error("quantization_config " + describe(quantization)
+          + " is not supported (Kiln reads F32, F16 and BF16 safetensors)");
+    }
+
+    Map<SpecElement, Object> spec = new EnumMap<>(SpecElement.class);
+    spec.put(SpecElement.VOCAB_SIZE, reader.requiredInt("vocab_size"));
+    spec.put(SpecElement.HIDDEN_SIZE, reader.requiredInt("hidden_size"));
+    spec.put(SpecElement.INTERMEDIATE_SIZE, reader.requiredInt("intermediate_size"));
+    spec.put(SpecElement.NUM_HIDDEN_LAYERS, reader.requiredInt("num_hidden_layers"));
+    int heads = reader.requiredInt("num_attention_heads");
+    spec.put(SpecElement.NUM_ATTENTION_HEADS, heads);
+    Integer kvHeads = reader.optionalInt("num_key_value_heads");
+    spec.put(SpecElement.NUM_KEY_VALUE_HEADS, kvHeads == null ? heads : kvHeads);
+    Integer headDim = reader.optionalInt("head_dim");
+    if (headDim != null) {
+      spec.put(SpecElement.HEAD_DIM, headDim);
+    }
+    Integer maxPositions = reader.optionalInt("max_position_embeddings");
+    if (maxPositions != null) {
+      spec.put(SpecElement.MAX_POSITION_EMBEDDINGS, maxPositions);
+    }
+    Double ropeTheta = ropeTheta(reader, config);
+    if (ropeTheta != null) {
+      spec.put(SpecElement.ROPE_THETA, ropeTheta);
+    }
+    Double eps = reader.optionalDouble("rms_norm_eps");
+    if (eps != null) {
+      spec.put(SpecElement.RMS_NORM_EPS, eps);
+    }
+    spec.put(SpecElement.TIE_WORD_EMBEDDINGS, reader.bool("tie_word_embeddings", false));
+    spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+    spec.put(SpecElement.MLP_BIAS, reader.bool("mlp_bias", false));
+    return Collections.unmodifiableMap(spec);
+  }
+
+  /** {@code rope_theta}, or transformers 5's {@code rope_parameters.rope_theta}; both given must agree. */
+  private static Double ropeTheta(ConfigReader reader, JsonObject config) {
+    Double top = reader.optionalDouble("rope_theta");
+    JsonElement parameters = config.get("rope_parameters");
+    if (parameters == null || parameters.isJsonNull()) {
+      return top;
+    }
+    if (!parameters.isJsonObject()) {
+      throw reader.error("\"rope_parameters\" must be an object, was " + describe(parameters));
+    }
+    var nested = new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
+    String type = nested.string("rope_type", "default");
+    if (!type.equals("default")) {
+      throw reader.error("rope_parameters " + describe(parameters) + " is not supported (rope_type \"" + type
+          + "\": Kiln has no rope scaling yet)");
+    }
+    Double inner = nested.optionalDouble("rope_theta");
+    if (top != null && inner != null && !top.equals(inner)) {
+      throw reader.error("rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
+    }
+    return inner != null ? inner : top;
+  }
+
+  /** Typed access to a config object's keys; every error names the file and the key. */
+  private record ConfigReader(Path file, JsonObject object, String prefix) {
+    ConfigReader(Path file, JsonObject object) {
+      this(file, object, "");
+    }
+
+    static boolean isString(JsonElement element) {
+      return element.isJsonPrimitive() && element.getAsJsonPrimitive().isString();
+    }
+
+    WeightLoadException error(String message) {
+      return new WeightLoadException(file + ": " + message);
+    }
+
+    private WeightLoadException wrongType(String key, String expected, JsonElement value) {
+      return error("\"" + prefix + key + "\" must be " + expected + ", was " + describe(value));
+    }
+
+    /** The value, or null when the key is missing or JSON null. */
+    private JsonElement get(String key) {
+      JsonElement value = object.get(key);
+      return value == null || value.isJsonNull() ? null : value;
+    }
+
+    String string(String key, String fallback) {
+      JsonElement value = get(key);
+      if (value == null) {
+        return fallback;
+      }
+      if (!isString(value)) {
+        throw wrongType(key, "a string", value);
+      }
+      return value.getAsString();
+    }
+
+    boolean bool(String key, boolean fallback) {
+      JsonElement value = get(key);
+      if (value == null) {
+        return fallback;
+      }
+      if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isBoolean()) {
+        throw wrongType(key, "true or false", value);
+      }
+      return value.getAsBoolean();
+    }
+
+    int requiredInt(String key) {
+      Integer value = optionalInt(key);
+      if (value == null) {
+        throw error("\"" + prefix + key + "\" is missing (an integer)");
+      }
+      return value;
+    }
+
+    Integer optionalInt(String key) {
+      JsonElement value = get(key);
+      if (value == null) {
+        return null;
+      }
+      BigDecimal number = number(value);
+      if (number == null) {
+        throw wrongType(key, "an integer", value);
+      }
+      try {
+        return number.intValueExact();
+      } catch (ArithmeticException e) {
+        throw wrongType(key, "an integer in 32-bit range", value);
+      }
+    }
+
+    Double optionalDouble(String key) {
+      JsonElement value = get(key);
+      if (value == null) {
+        return null;
+      }
+      BigDecimal number = number(value);
+      double result = number == null ? Double.NaN : number.doubleValue();
+      if (!Double.isFinite(result)) {
+        throw wrongType(key, "a finite number", value);
+      }
+      return result;
+    }
+
+    private static BigDecimal number(JsonElement value) {
+      if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isNumber()) {
+        return null;
+      }
+      JsonPrimitive primitive = value.getAsJsonPrimitive();
+      return primitive.getAsNumber() instanceof BigDecimal exact ? exact : primitive.getAsBigDecimal();
+    }
+  }
+
+  /** A JSON value for messages, shortened. */
+  static String describe(JsonElement value) {
+    if (value == null) {
+      return "missing";
+    }
+    String text = value.toString();
+    return text.length() > 80 ? text.substring(0, 77) + "..." : text;
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  /** The safetensors files, in the order the index first names them (one for a single-file folder). */
+  public List<SafetensorsFile> shards() {
+    return shards;
+  }
+
+  @Override
+  public String format() {
+    return shards.size() == 1 && shards.getFirst().path().getFileName().toString().equals(SINGLE)
+        ? "Hugging Face folder (safetensors)"
+        : "Hugging Face folder (" + shards.size() + " safetensors shards)";
+  }
+
+  /** The values of {@code config.json}, see {@link #readConfig}. */
+  @Override
+  public Map<SpecElement, Object> statedSpec() {
+    return spec;
+  }
+
+  @Override
+  public String description() {
+    return directory.toString();
+  }
+
+  /** All tensors: shard by shard, each shard's in file order. */
+  @Override
+  public Set<String> names() {
+    return byName.keySet();
+  }
+
+  private SafetensorsFile shardOf(String name) {
+    SafetensorsFile shard = byName.get(name);
+    if (shard == null) {
+      throw new WeightLoadException(directory + ": no tensor named " + name);
+    }
+    return shard;
+  }
+
+  @Override
+  public long[] shape(String name) {
+    return shardOf(name).shape(name);
+  }
+
+  @Override
+  public String dtypeName(String name) {
+    return shardOf(name).dtypeName(name);
+  }
+
+  @Override
+  public WeightTensor read(String name) {
+    return shardOf(name).read(name);
+  }
+}
