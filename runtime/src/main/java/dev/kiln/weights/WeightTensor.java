@@ -42,8 +42,15 @@ public abstract sealed class WeightTensor
     }
     this.rowBytes = dtype.byteSize(columns);
     this.data = data;
-    if (rowOrder != null && rowOrder.length != rows) {
-      throw new IllegalArgumentException(name + ": row order has " + rowOrder.length + " entries for " + rows + " rows");
+    if (rowOrder != null) {
+      if (rowOrder.length != rows) {
+        throw new IllegalArgumentException(name + ": row order has " + rowOrder.length + " entries for " + rows + " rows");
+      }
+      for (int r = 0; r < rowOrder.length; r++) {
+        if (rowOrder[r] < 0 || rowOrder[r] >= rows) {
+          throw new IllegalArgumentException(name + ": row order names stored row " + rowOrder[r] + " for row " + r + " of " + rows);
+        }
+      }
     }
     this.rowOrder = rowOrder;
   }
@@ -54,7 +61,11 @@ public abstract sealed class WeightTensor
       if (dimension < 0) {
         throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
       }
-      count = Math.multiplyExact(count, dimension);
+      try {
+        count = Math.multiplyExact(count, dimension);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException(name + ": " + Arrays.toString(shape) + " has more than " + Long.MAX_VALUE + " elements");
+      }
     }
     return count;
   }
@@ -75,7 +86,13 @@ public abstract sealed class WeightTensor
     };
   }
 
-  /** The same tensor whose logical row {@code r} is stored row {@code order[r]} (no copy). */
+  /**
+   * The same tensor whose logical row {@code r} is stored row {@code order[r]} (no copy of the data;
+   * {@code order} is copied). A view of a view takes {@code order} as stored rows too.
+   *
+   * @throws IllegalArgumentException naming the tensor when {@code order} does not have one entry
+   *     per row or names a row outside {@code [0, rows())}
+   */
   public abstract WeightTensor withRowOrder(int[] order);
 
   public final String name() {
