@@ -3,6 +3,10 @@ package dev.kiln.weights;
 import dev.kiln.spec.InvalidSpecException;
 import dev.kiln.spec.ModelSpec;
 import dev.kiln.spec.SpecElement;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -31,7 +35,34 @@ public final class ModelFiles {
    * llama2.c {@code .bin} checkpoint.
    */
   public static Checkpoint open(Path path) {
-    return SafetensorsFile.open(path);
+    if (Files.isDirectory(path)) {
+      return HfFolder.open(path);
+    }
+    if (!Files.isRegularFile(path)) {
+      throw new WeightLoadException(path + ": no such file or folder");
+    }
+    byte[] magic = new byte[4];
+    int read;
+    try (InputStream in = Files.newInputStream(path)) {
+      read = in.readNBytes(magic, 0, 4);
+    } catch (IOException e) {
+      throw new WeightLoadException(path + ": cannot read: " + e.getMessage(), e);
+    }
+    String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (read == 4 && new String(magic, StandardCharsets.ISO_8859_1).equals("GGUF")) {
+      return GgufFile.open(path);
+    }
+    if (name.endsWith(".safetensors")) {
+      return SafetensorsFile.open(path);
+    }
+    if (name.endsWith(".bin")) {
+      return Llama2cFile.open(path);
+    }
+    if (name.endsWith(".gguf")) {
+      return GgufFile.open(path); // reports the wrong magic
+    }
+    throw new WeightLoadException(path + ": not a model file Kiln reads (a .gguf file, a Hugging Face folder or"
+        + " .safetensors file, or a llama2.c .bin checkpoint)");
   }
 
   /**

@@ -92,7 +92,7 @@ public final class Weights {
       }
       String dtype = source.dtypeName(info.name());
       if (Arrays.stream(Dtype.values()).noneMatch(d -> d.name().equals(dtype))) {
-        problems.add("tensor " + info.name() + " has dtype " + dtype + "; Kiln reads F32, F16 and BF16");
+        problems.add("tensor " + info.name() + " has dtype " + dtype + "; Kiln reads " + Arrays.toString(Dtype.values()));
       }
     }
     for (String name : unused) {

@@ -285,8 +285,8 @@ class WeightsTest {
     Path path = file.write(dir.resolve("ints.safetensors"));
     var e = assertThrows(WeightLoadException.class, () -> Weights.load(SPEC, path));
     assertThat(describe(e)).isEqualTo(path + " does not fit the spec:\n"
-        + "  tensor model.layers.1.input_layernorm.weight has dtype I32; Kiln reads F32, F16 and BF16\n"
-        + "  tensor model.norm.weight has dtype F8_E4M3; Kiln reads F32, F16 and BF16\n"
+        + "  tensor model.layers.1.input_layernorm.weight has dtype I32; Kiln reads [F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K]\n"
+        + "  tensor model.norm.weight has dtype F8_E4M3; Kiln reads [F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K]\n"
         + "  missing tensor lm_head.weight (spec needs shape [12, 16])");
   }
 
@@ -305,13 +305,13 @@ class WeightsTest {
     source.dtype("model.layers.0.self_attn.o_proj.weight", "I8");
     var e = assertThrows(WeightLoadException.class, () -> Weights.from(tiny, source));
     assertThat(describe(e)).isEqualTo("in-memory tensors does not fit the spec:\n"
-        + "  tensor model.layers.0.self_attn.o_proj.weight has dtype I8; Kiln reads F32, F16 and BF16");
+        + "  tensor model.layers.0.self_attn.o_proj.weight has dtype I8; Kiln reads [F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K]");
   }
 
   @Test
   void loadingAMissingFile() {
     Path absent = dir.resolve("absent.safetensors");
     var e = assertThrows(WeightLoadException.class, () -> Weights.load(SPEC, absent));
-    assertThat(describe(e)).isEqualTo(absent + ": no such file");
+    assertThat(describe(e)).isEqualTo(absent + ": no such file or folder");
   }
 }
