@@ -138,6 +138,18 @@ public final class Weights {
         tensors.size(), kinds, bytes / (double) (1L << 30));
   }
 
+  /**
+   * These weights with every matrix converted to {@code type} (F32, F16, BF16, Q8_0 or Q4_0; see
+   * {@link Quantizer}); vectors stay float32. This is how random models of each weight type are
+   * made for tests and benchmarks.
+   */
+  public Weights withMatrices(Dtype type) {
+    Map<String, WeightTensor> converted = new LinkedHashMap<>();
+    tensors.forEach((name, tensor) -> converted.put(name,
+        tensor.shape().length == 1 || tensor.dtype() == type ? tensor : Quantizer.quantize(tensor, type)));
+    return new Weights(spec, converted);
+  }
+
   /** Norm gains and biases with NaN or infinities make every logit NaN; say so at load time. */
   private static void warnIfNotFinite(TensorSource source, FloatTensor vector) {
     long count = 0;

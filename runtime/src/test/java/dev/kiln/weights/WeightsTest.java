@@ -314,4 +314,29 @@ class WeightsTest {
     var e = assertThrows(WeightLoadException.class, () -> Weights.load(SPEC, absent));
     assertThat(describe(e)).isEqualTo(absent + ": no such file or folder");
   }
+
+  @Test
+  void nonFiniteNormGainsAreWarnedAbout() {
+    ModelSpec tiny = ModelSpec.builder().vocabSize(2).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
+        .mlp(dev.kiln.MlpKind.NONE).tieWordEmbeddings(true).build();
+    InMemorySource source = new InMemorySource()
+        .put("model.embed_tokens.weight", new long[] {2, 2}, 1, 2, 3, 4)
+        .put("model.layers.0.input_layernorm.weight", new long[] {2}, 1, Float.NaN)
+        .put("model.layers.0.self_attn.q_proj.weight", new long[] {2, 2}, 1, 0, 0, 1)
+        .put("model.layers.0.self_attn.k_proj.weight", new long[] {2, 2}, 1, 0, 0, 1)
+        .put("model.layers.0.self_attn.v_proj.weight", new long[] {2, 2}, 1, 0, 0, 1)
+        .put("model.layers.0.self_attn.o_proj.weight", new long[] {2, 2}, 5, 6, 7, 8)
+        .put("model.norm.weight", new long[] {2}, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY);
+    var captured = new java.io.ByteArrayOutputStream();
+    var original = System.err;
+    System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      Weights.from(tiny, source);
+    } finally {
+      System.setErr(original);
+    }
+    String warnings = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(warnings).contains("tensor model.layers.0.input_layernorm.weight has 1 NaN or infinite values (first at index 1)");
+    assertThat(warnings).contains("tensor model.norm.weight has 2 NaN or infinite values (first at index 0)");
+  }
 }
