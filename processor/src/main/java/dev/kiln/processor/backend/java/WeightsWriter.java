@@ -33,8 +33,9 @@ final class WeightsWriter {
         .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
         .addAnnotation(JavaTypes.generated(names))
         .addJavadoc("Weights of {@link $L}, one field per tensor, with Hugging Face names and shapes.\n", simpleSpecName())
-        .addJavadoc("\n<p>Get them with {@link #random(long)}, {@link #load($T)} (a {@code model.safetensors} file,\n", JavaTypes.PATH)
-        .addJavadoc("memory-mapped) or {@link #from($T)}; a tensor that is missing, misshapen or unexpected is an\n", JavaTypes.WEIGHTS)
+        .addJavadoc("\n<p>Get them with {@link #random(long)}, {@link #load($T)} (a GGUF file, Hugging Face folder or\n", JavaTypes.PATH)
+        .addJavadoc("safetensors file, or llama2.c checkpoint, memory-mapped) or {@link #from($T)}; a tensor that is\n", JavaTypes.WEIGHTS)
+        .addJavadoc("missing, misshapen or unexpected, or a file made for another spec, is an\n")
         .addJavadoc("error naming it. Shapes are (out, in) for projections, as in PyTorch.\n");
 
     MethodSpec.Builder constructor = MethodSpec.constructorBuilder()
@@ -69,10 +70,10 @@ final class WeightsWriter {
     type.addMethod(MethodSpec.methodBuilder("load")
         .addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .returns(self)
-        .addParameter(JavaTypes.PATH, "safetensors")
-        .addJavadoc("Loads a Hugging Face {@code .safetensors} file (F32, F16 or BF16), checked against the spec;\n")
-        .addJavadoc("matrices stay in the file's element type, memory-mapped.\n")
-        .addStatement("return new $T($T.load($T.SPEC, safetensors))", self, JavaTypes.WEIGHTS, names.decoder())
+        .addParameter(JavaTypes.PATH, "file")
+        .addJavadoc("Loads a model file of any format Kiln reads (see {@code ModelFiles.open}), checked against the\n")
+        .addJavadoc("spec; matrices stay in the file's element type, memory-mapped.\n")
+        .addStatement("return new $T($T.load($T.SPEC, file))", self, JavaTypes.WEIGHTS, names.decoder())
         .build());
     type.addMethod(MethodSpec.methodBuilder("from")
         .addModifiers(Modifier.PUBLIC, Modifier.STATIC)
