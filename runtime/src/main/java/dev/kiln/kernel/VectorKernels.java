@@ -45,4 +45,18 @@ public final class VectorKernels {
     }
     return sum;
   }
+
+  /** {@code sum_i a[aStart + i] * b[bStart + i]} for {@code i < length}. */
+  public static float dot(float[] a, int aStart, float[] b, int bStart, int length) {
+    return VECTORIZED ? VectorDot.dot(a, aStart, b, bStart, length) : scalarDot(a, aStart, b, bStart, length);
+  }
+
+  /** The scalar path of {@link #dot(float[], int, float[], int, int)}. */
+  public static float scalarDot(float[] a, int aStart, float[] b, int bStart, int length) {
+    float sum = 0f;
+    for (int i = 0; i < length; i++) {
+      sum += a[aStart + i] * b[bStart + i];
+    }
+    return sum;
+  }
 }

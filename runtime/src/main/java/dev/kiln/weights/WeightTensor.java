@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -138,6 +139,32 @@ public abstract sealed class WeightTensor
 
   /** {@code sum_i row[i] * vector[vectorStart + i]} over the row's {@link #columns()} elements. */
   public abstract float dot(long row, float[] vector, int vectorStart);
+
+  /**
+   * The dot products of row {@code row} with {@code count} vectors at {@code x[xStart + i * xStride]}
+   * into {@code out[0 .. count)}: the product of one weight row with a block of positions (batched
+   * prefill) or sequences (batched decode). The row is read from memory once: for more than one
+   * vector it is dequantized into a per-thread buffer and multiplied from there.
+   */
+  public void dotRows(long row, float[] x, int xStart, int xStride, int count, float[] out) {
+    if (count == 1) {
+      out[0] = dot(row, x, xStart);
+      return;
+    }
+    int n = (int) columns;
+    float[] weights = ROW_BUFFER.get();
+    if (weights.length < n) {
+      weights = new float[n];
+      ROW_BUFFER.set(weights);
+    }
+    readRow(row, weights, 0);
+    for (int i = 0; i < count; i++) {
+      out[i] = VectorKernels.dot(weights, 0, x, xStart + i * xStride, n);
+    }
+  }
+
+  /** Each thread's buffer for one dequantized row. */
+  private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
 
   /** Dequantizes row {@code row} into {@code out[outStart ..]}. */
   public abstract void readRow(long row, float[] out, int outStart);

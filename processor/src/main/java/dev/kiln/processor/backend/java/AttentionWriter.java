@@ -101,7 +101,7 @@ final class AttentionWriter {
 
   private MethodSpec attend() {
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
-    MethodSpec.Builder method = MethodSpec.methodBuilder("attend")
+    MethodSpec.Builder method = MethodSpec.methodBuilder("attendHead")
         .addModifiers(Modifier.STATIC);
     if (softmax) {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM), the $L, softmax and the weighted sum of V into one\n",
@@ -112,9 +112,10 @@ final class AttentionWriter {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM) over positions [0, end) and their weighted sum of V (raw scores,\n")
           .addJavadoc("no softmax) into one pass over the cache.\n");
     }
-    method.addJavadoc("\n<p>q (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and values (positions, KV_DIM) from\n")
-        .addJavadoc("{@code keys[sequenceStart]}, {@code values[sequenceStart]}; out (NUM_ATTENTION_HEADS, HEAD_DIM) at\n")
-        .addJavadoc("{@code out[outStart]}.\n")
+    method.addJavadoc("\n<p>One query head {@code head}: q (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and\n")
+        .addJavadoc("values (positions, KV_DIM) from {@code keys[sequenceStart]}, {@code values[sequenceStart]}, kv head\n")
+        .addJavadoc("{@code head / KV_GROUP_SIZE}; out (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code out[outStart]}.\n")
+        .addParameter(TypeName.INT, "head")
         .addParameter(FLOATS, "q")
         .addParameter(TypeName.INT, "qStart")
         .addParameter(FLOATS, "keys")
@@ -123,8 +124,7 @@ final class AttentionWriter {
         .addParameter(TypeName.INT, "end")
         .addParameter(FLOATS, "out")
         .addParameter(TypeName.INT, "outStart");
-    method.beginControlFlow("for (int head = 0; head < NUM_ATTENTION_HEADS; head++)")
-        .addStatement("int qHead = qStart + head * HEAD_DIM")
+    method.addStatement("int qHead = qStart + head * HEAD_DIM")
         .addStatement("int outHead = outStart + head * HEAD_DIM")
         .addStatement("int kvHead = sequenceStart + head / KV_GROUP_SIZE * HEAD_DIM")
         .addStatement("$T.fill(out, outHead, outHead + HEAD_DIM, 0f)", java.util.Arrays.class);
@@ -163,6 +163,6 @@ final class AttentionWriter {
           .addStatement("out[outHead + d] *= inverseSum")
           .endControlFlow();
     }
-    return method.endControlFlow().build();
+    return method.build();
   }
 }

@@ -102,11 +102,17 @@ final class KernelEmitter {
     Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
     String q = buffers.use(scores.q());
     String out = buffers.use(weighted.out());
-    method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attend}\n", q, out, names.attention())
-        .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
-        .addStatement("$T.attend($N, $L, keyCache, valueCache, rows.sequenceStart(r), rows.attendEnd(r), $N, $L)",
+    method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attendHead}\n", q, out,
+            names.attention())
+        .addJavadoc("Rows x heads are split across threads.\n")
+        .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, 1, (first, last) -> {\n$>", JavaTypes.PARALLEL)
+        .beginControlFlow("for (int task = first; task < last; task++)")
+        .addStatement("int r = task / NUM_ATTENTION_HEADS")
+        .addStatement("$T.attendHead(task % NUM_ATTENTION_HEADS, $N, $L, keyCache, valueCache, rows.sequenceStart(r),"
+                + " rows.attendEnd(r), $N, $L)",
             names.attention(), q, buffers.rowStart(scores.q(), "r"), out, buffers.rowStart(weighted.out(), "r"))
-        .endControlFlow();
+        .endControlFlow()
+        .addCode("$<});\n");
   }
 
   private void projection(MethodSpec.Builder method, Kernel kernel) {
@@ -150,30 +156,46 @@ final class KernelEmitter {
     }
   }
 
-  /** One projection: {@code out[r][o] = dot(W[o], in[r]) (+ bias[o])}, stored where the kernel's epilogue wants it. */
+  /**
+   * One projection: {@code out[r][o] = dot(W[o], in[r]) (+ bias[o])}, stored where the kernel's
+   * epilogue wants it. Output features are split across the worker threads; each weight row is read
+   * once for all rows of the call ({@code dotRows}). The LM head computes only rows that want logits.
+   */
   private void singleProjection(MethodSpec.Builder method, Kernel kernel, Op.Linear linear, String rowFilter) {
     String in = buffers.use(linear.in());
     String weight = linear.weight().fieldName();
     String outWidth = linear.weight().dims().get(0).constantName();
     String inWidth = linear.weight().dims().get(1).constantName();
-    method.addComment("$L: $L (rows, $L) -> $L (rows, $L)", linear.describe(), in, inWidth, linear.out(), outWidth)
+    method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
+            inWidth, linear.out(), outWidth)
         .addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, weight, matrix(linear.weight()));
     if (linear.bias() != null) {
       method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
     }
-    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth);
+    method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
+        JavaTypes.PARALLEL, inWidth);
+    if (rowFilter == null) {
+      method.addStatement("float[] values = new float[n]");
+    }
+    method.beginControlFlow("for (int o = first; o < last; o++)");
+    if (rowFilter == null) {
+      method.addStatement("$N.dotRows(o, $N, 0, $L, n, values)", weight, in, inWidth);
+    }
     if (linear.bias() != null) {
       method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
     }
     method.beginControlFlow("for (int r = 0; r < n; r++)");
+    String bias = linear.bias() != null ? " + bias" : "";
     if (rowFilter != null) {
-      method.addStatement(rowFilter);
+      method.addStatement(rowFilter)
+          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias);
+    } else {
+      method.addStatement("float value = values[r]$L", bias);
     }
-    method.addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"),
-            linear.bias() != null ? " + bias" : "")
-        .addStatement(store(kernel, linear.out(), "value"))
+    method.addStatement(store(kernel, linear.out(), "value"))
         .endControlFlow()
-        .endControlFlow();
+        .endControlFlow()
+        .addCode("$<});\n");
   }
 
   /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
@@ -198,16 +220,25 @@ final class KernelEmitter {
         method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
       }
     }
-    method.beginControlFlow("for (int o = 0; o < $L; o++)", outWidth)
-        .beginControlFlow("for (int r = 0; r < n; r++)");
+    method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
+        JavaTypes.PARALLEL, inWidth);
     for (Op.Linear linear : linears) {
-      method.addStatement("float $N = $N.dot(o, $N, $L)$L", linear.out().name(),
-          linear.weight().fieldName(), in, buffers.rowStart(linear.in(), "r"),
+      method.addStatement("float[] $LValues = new float[n]", linear.out().name());
+    }
+    method.beginControlFlow("for (int o = first; o < last; o++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("$N.dotRows(o, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
+          linear.out().name());
+    }
+    method.beginControlFlow("for (int r = 0; r < n; r++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float $N = $LValues[r]$L", linear.out().name(), linear.out().name(),
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
     method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
         .endControlFlow()
-        .endControlFlow();
+        .endControlFlow()
+        .addCode("$<});\n");
   }
 
   /** The statement storing {@code expression} as element (r, o) of {@code value}. */

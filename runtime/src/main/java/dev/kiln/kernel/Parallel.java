@@ -1,0 +1,178 @@
+package dev.kiln.kernel;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The persistent worker threads generated kernels split their loops over. A kernel calls
+ * {@link #forRange} with its number of independent items (output rows of a projection, heads x rows
+ * of attention); the calling thread and {@link #THREADS}{@code - 1} workers take chunks of the range
+ * until it is done. Workers are started once, spin briefly between kernels (a decode step runs
+ * dozens of kernels back to back) and park when idle, so no thread is started per op and an idle
+ * decoder costs no CPU.
+ *
+ * <p>The thread count is the system property {@code kiln.threads} (default: available processors).
+ * Calls from several application threads at once, or from inside a kernel, run on the calling
+ * thread alone rather than wait: results never depend on the thread count, only speed does.
+ */
+public final class Parallel {
+  /** Threads a kernel runs on, the caller included. */
+  public static final int THREADS = threadCount();
+
+  /** Nanoseconds a worker spins for the next kernel before it parks. */
+  private static final long SPIN_NANOS = 50_000;
+
+  /** Chunks per thread a range is cut into, so threads that finish early take more. */
+  private static final int CHUNKS_PER_THREAD = 4;
+
+  /** A loop body over items {@code [first, last)}. */
+  @FunctionalInterface
+  public interface RangeBody {
+    void run(int first, int last);
+  }
+
+  private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
+
+  private Parallel() {}
+
+  /** Multiply-adds below which handing a chunk to another thread costs more than it saves. */
+  static final long MIN_CHUNK_WORK = 1 << 15;
+
+  /** The smallest chunk worth a thread when each item costs {@code workPerItem} multiply-adds. */
+  public static int minChunk(long workPerItem) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, MIN_CHUNK_WORK / Math.max(1, workPerItem)));
+  }
+
+  private static int threadCount() {
+    String property = System.getProperty("kiln.threads", "").trim();
+    if (property.isEmpty()) {
+      return Runtime.getRuntime().availableProcessors();
+    }
+    try {
+      int threads = Integer.parseInt(property);
+      if (threads >= 1) {
+        return threads;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("kiln.threads must be a positive integer, was \"" + property + "\"");
+  }
+
+  /**
+   * Runs {@code body} over {@code [0, items)}, split into chunks of at least {@code minChunk} items
+   * across the threads; returns when every item is done. Ranges too small to split run on the
+   * calling thread.
+   */
+  public static void forRange(int items, int minChunk, RangeBody body) {
+    if (items <= 0) {
+      return;
+    }
+    if (POOL == null || items < 2 * minChunk || !POOL.tryEnter()) {
+      body.run(0, items);
+      return;
+    }
+    try {
+      int chunk = Math.max(minChunk, -Math.floorDiv(-items, THREADS * CHUNKS_PER_THREAD));
+      POOL.run(items, chunk, body);
+    } finally {
+      POOL.exit();
+    }
+  }
+
+  /** The worker threads and the one job they share at a time. */
+  private static final class Pool {
+    private final Thread[] workers;
+    private final ReentrantLock entry = new ReentrantLock();
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicInteger busyWorkers = new AtomicInteger();
+    private volatile long generation;
+    private volatile RangeBody body;
+    private volatile int items;
+    private volatile int chunk;
+    private volatile Throwable failure;
+
+    Pool(int count) {
+      workers = new Thread[count];
+      for (int i = 0; i < count; i++) {
+        workers[i] = Thread.ofPlatform().daemon().name("kiln-worker-" + (i + 1)).unstarted(this::work);
+        workers[i].start();
+      }
+    }
+
+    boolean tryEnter() {
+      if (Thread.currentThread().getName().startsWith("kiln-worker-")) {
+        return false; // a kernel inside a kernel: run it here
+      }
+      return entry.tryLock();
+    }
+
+    void exit() {
+      entry.unlock();
+    }
+
+    void run(int items, int chunk, RangeBody body) {
+      this.body = body;
+      this.items = items;
+      this.chunk = chunk;
+      this.failure = null;
+      next.set(0);
+      busyWorkers.set(workers.length);
+      generation++; // publishes the job (volatile write after the fields)
+      for (Thread worker : workers) {
+        LockSupport.unpark(worker);
+      }
+      Throwable mine = null;
+      try {
+        takeChunks(body, items, chunk);
+      } catch (Throwable t) {
+        mine = t;
+      }
+      while (busyWorkers.get() > 0) {
+        Thread.onSpinWait();
+      }
+      this.body = null;
+      Throwable theirs = failure;
+      if (mine != null || theirs != null) {
+        Throwable thrown = mine != null ? mine : theirs;
+        if (thrown instanceof RuntimeException e) {
+          throw e;
+        }
+        if (thrown instanceof Error e) {
+          throw e;
+        }
+        throw new IllegalStateException(thrown);
+      }
+    }
+
+    private void takeChunks(RangeBody body, int items, int chunk) {
+      for (int first = next.getAndAdd(chunk); first < items; first = next.getAndAdd(chunk)) {
+        body.run(first, Math.min(items, first + chunk));
+      }
+    }
+
+    private void work() {
+      long seen = 0;
+      while (true) {
+        long deadline = System.nanoTime() + SPIN_NANOS;
+        while (generation == seen) {
+          if (System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+          } else {
+            LockSupport.park(this);
+          }
+        }
+        seen = generation;
+        try {
+          takeChunks(body, items, chunk);
+        } catch (Throwable t) {
+          failure = t;
+          next.set(Integer.MAX_VALUE / 2); // stop handing out chunks
+        } finally {
+          busyWorkers.decrementAndGet();
+        }
+      }
+    }
+  }
+}
