@@ -1,8 +1,8 @@
 package dev.kiln.kernel;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The persistent worker threads generated kernels split their loops over. A kernel calls
@@ -84,7 +84,8 @@ public final class Parallel {
   /** The worker threads and the one job they share at a time. */
   private static final class Pool {
     private final Thread[] workers;
-    private final ReentrantLock entry = new ReentrantLock();
+    /** Held by the one caller whose job the workers share (not reentrant: a nested call runs inline). */
+    private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger busyWorkers = new AtomicInteger();
     private volatile long generation;
@@ -105,11 +106,11 @@ public final class Parallel {
       if (Thread.currentThread().getName().startsWith("kiln-worker-")) {
         return false; // a kernel inside a kernel: run it here
       }
-      return entry.tryLock();
+      return busy.compareAndSet(false, true);
     }
 
     void exit() {
-      entry.unlock();
+      busy.set(false);
     }
 
     void run(int items, int chunk, RangeBody body) {

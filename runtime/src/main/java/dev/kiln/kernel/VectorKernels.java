@@ -59,4 +59,18 @@ public final class VectorKernels {
     }
     return sum;
   }
+
+  /**
+   * {@code out[r] = dot(w[0 .. n), x[xStart + r * xStride ..])} for {@code r < count}: one weight row
+   * times a block of input rows.
+   */
+  public static void dotRows(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
+    if (VECTORIZED) {
+      VectorRows.dotRows(w, n, x, xStart, xStride, count, out);
+    } else {
+      for (int r = 0; r < count; r++) {
+        out[r] = scalarDot(w, 0, x, xStart + r * xStride, n);
+      }
+    }
+  }
 }

@@ -158,9 +158,7 @@ public abstract sealed class WeightTensor
       ROW_BUFFER.set(weights);
     }
     readRow(row, weights, 0);
-    for (int i = 0; i < count; i++) {
-      out[i] = VectorKernels.dot(weights, 0, x, xStart + i * xStride, n);
-    }
+    VectorKernels.dotRows(weights, n, x, xStart, xStride, count, out);
   }
 
   /** Each thread's buffer for one dequantized row. */
