@@ -73,4 +73,26 @@ public final class VectorKernels {
       }
     }
   }
+
+  /** {@code y[yStart + i] += a * x[xStart + i]} for {@code i < length}. */
+  public static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
+    if (VECTORIZED) {
+      VectorRows.axpy(a, x, xStart, y, yStart, length);
+    } else {
+      for (int i = 0; i < length; i++) {
+        y[yStart + i] += a * x[xStart + i];
+      }
+    }
+  }
+
+  /** {@code y[yStart + i] *= a} for {@code i < length}. */
+  public static void scale(float a, float[] y, int yStart, int length) {
+    if (VECTORIZED) {
+      VectorRows.scale(a, y, yStart, length);
+    } else {
+      for (int i = 0; i < length; i++) {
+        y[yStart + i] *= a;
+      }
+    }
+  }
 }

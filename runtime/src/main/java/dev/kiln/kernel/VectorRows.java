@@ -54,4 +54,28 @@ final class VectorRows {
       out[row] = VectorDot.dot(w, 0, x, xStart + row * xStride, n);
     }
   }
+
+  static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
+    int bound = SPECIES.loopBound(length);
+    int i = 0;
+    for (; i < bound; i += SPECIES.length()) {
+      FloatVector.fromArray(SPECIES, x, xStart + i)
+          .fma(FloatVector.broadcast(SPECIES, a), FloatVector.fromArray(SPECIES, y, yStart + i))
+          .intoArray(y, yStart + i);
+    }
+    for (; i < length; i++) {
+      y[yStart + i] += a * x[xStart + i];
+    }
+  }
+
+  static void scale(float a, float[] y, int yStart, int length) {
+    int bound = SPECIES.loopBound(length);
+    int i = 0;
+    for (; i < bound; i += SPECIES.length()) {
+      FloatVector.fromArray(SPECIES, y, yStart + i).mul(a).intoArray(y, yStart + i);
+    }
+    for (; i < length; i++) {
+      y[yStart + i] *= a;
+    }
+  }
 }

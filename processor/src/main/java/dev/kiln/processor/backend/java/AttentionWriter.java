@@ -134,34 +134,23 @@ final class AttentionWriter {
     }
     method.beginControlFlow("for (int t = 0; t < end; t++)")
         .addStatement("int kv = kvHead + t * KV_DIM")
-        .addStatement("float score = 0f")
-        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
-        .addStatement("score += q[qHead + d] * keys[kv + d]")
-        .endControlFlow()
-        .addStatement("score *= ATTENTION_SCALE");
+        .addStatement("float score = $T.dot(q, qHead, keys, kv, HEAD_DIM) * ATTENTION_SCALE", JavaTypes.VECTOR_KERNELS);
     String weight = "score";
     if (softmax) {
       method.beginControlFlow("if (score > max)")
           .addStatement("float rescale = (float) Math.exp(max - score)")
           .addStatement("sum *= rescale")
-          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
-          .addStatement("out[outHead + d] *= rescale")
-          .endControlFlow()
+          .addStatement("$T.scale(rescale, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS)
           .addStatement("max = score")
           .endControlFlow()
           .addStatement("float weight = (float) Math.exp(score - max)")
           .addStatement("sum += weight");
       weight = "weight";
     }
-    method.beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
-        .addStatement("out[outHead + d] += $L * values[kv + d]", weight)
-        .endControlFlow()
+    method.addStatement("$T.axpy($L, values, kv, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS, weight)
         .endControlFlow();
     if (softmax) {
-      method.addStatement("float inverseSum = 1f / sum")
-          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
-          .addStatement("out[outHead + d] *= inverseSum")
-          .endControlFlow();
+      method.addStatement("$T.scale(1f / sum, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS);
     }
     return method.build();
   }

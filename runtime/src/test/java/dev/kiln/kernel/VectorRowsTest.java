@@ -1,0 +1,71 @@
+package dev.kiln.kernel;
+
+import static com.google.common.truth.Truth.assertWithMessage;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The row-block dot, axpy and scale kernels against plain loops over odd sizes and offsets. */
+class VectorRowsTest {
+  private static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
+
+  @Test
+  void dotRowsMatchesADoubleLoop() {
+    var random = new SplittableRandom(3);
+    for (int n : SIZES) {
+      for (int count : new int[] {1, 3, 4, 5, 9}) {
+        float[] w = floats(random, n);
+        int stride = n + 5;
+        float[] x = floats(random, 3 + count * stride);
+        float[] out = new float[count];
+        VectorKernels.dotRows(w, n, x, 3, stride, count, out);
+        for (int r = 0; r < count; r++) {
+          double expected = 0;
+          double magnitude = 0;
+          for (int i = 0; i < n; i++) {
+            expected += (double) w[i] * x[3 + r * stride + i];
+            magnitude += Math.abs((double) w[i] * x[3 + r * stride + i]);
+          }
+          assertWithMessage("n %s, block %s, row %s", n, count, r).that((double) out[r])
+              .isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(expected);
+        }
+      }
+    }
+  }
+
+  @Test
+  void axpyAndScaleAreElementwiseExact() {
+    var random = new SplittableRandom(4);
+    for (int n : SIZES) {
+      float[] x = floats(random, n + 2);
+      float[] y = floats(random, n + 7);
+      float[] expected = y.clone();
+      float a = (float) random.nextDouble(-2, 2);
+      for (int i = 0; i < n; i++) {
+        expected[5 + i] = Math.fma(a, x[2 + i], expected[5 + i]);
+      }
+      VectorKernels.axpy(a, x, 2, y, 5, n);
+      for (int i = 0; i < y.length; i++) {
+        // A fused multiply-add on the vector path, a multiply then an add on the scalar tail: the tail may
+        // round the product once more, by at most half an ulp of the product, plus the final rounding.
+        float product = i >= 5 && i < 5 + n ? a * x[i - 3] : 0f;
+        assertWithMessage("axpy n %s element %s", n, i).that(y[i])
+            .isWithin(Math.ulp(product) + Math.ulp(expected[i])).of(expected[i]);
+      }
+      float[] scaled = y.clone();
+      VectorKernels.scale(0.375f, scaled, 5, n);
+      for (int i = 0; i < y.length; i++) {
+        float want = i >= 5 && i < 5 + n ? y[i] * 0.375f : y[i];
+        assertWithMessage("scale n %s element %s", n, i).that(scaled[i]).isEqualTo(want);
+      }
+    }
+  }
+
+  private static float[] floats(SplittableRandom random, int n) {
+    float[] values = new float[n];
+    for (int i = 0; i < n; i++) {
+      values[i] = (float) random.nextDouble(-1, 1);
+    }
+    return values;
+  }
+}
