@@ -1,0 +1,62 @@
+package dev.kiln.cli;
+
+import dev.kiln.Decoder;
+import dev.kiln.KilnException;
+import dev.kiln.interpreter.Interpreter;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Checkpoint;
+import dev.kiln.weights.ModelFiles;
+import dev.kiln.weights.Weights;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/** A model file opened for running: its checkpoint, the spec it is run with, its weights and a decoder. */
+record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec derived, ModelSpec spec, Weights weights,
+    Decoder decoder, String backend) {
+
+  /** Positions a decoder holds when the user does not say: the file's context, up to this many. */
+  static final int DEFAULT_CONTEXT_LIMIT = 4096;
+
+  /**
+   * Opens {@code file}, derives its spec (with {@code context} positions, or the file's up to
+   * {@value #DEFAULT_CONTEXT_LIMIT}, and {@code batch} sequences), maps its weights and builds the
+   * decoder of {@code backend}: {@code java} (specialized to the spec, compiled once and cached),
+   * {@code interpreter} (the reference), or {@code tornado}.
+   */
+  static LoadedModel open(Path file, Integer context, int batch, String backend, Path cache, Consumer<String> progress) {
+    if (!Files.exists(file)) {
+      throw new KilnException(file + ": no such file or folder");
+    }
+    if (!Files.isReadable(file)) {
+      throw new KilnException(file + ": not readable");
+    }
+    long start = System.nanoTime();
+    Checkpoint checkpoint = ModelFiles.open(file);
+    ModelFiles.DerivedSpec derived = ModelFiles.deriveSpec(checkpoint);
+    int fileContext = derived.spec().maxPositionEmbeddings();
+    int positions = context != null ? context : Math.min(fileContext, DEFAULT_CONTEXT_LIMIT);
+    if (positions < 1) {
+      throw new KilnException("--context must be positive, was " + positions);
+    }
+    if (positions > fileContext) {
+      throw new KilnException("--context " + positions + " is longer than the model's context (" + fileContext + ")");
+    }
+    if (context == null && positions < fileContext) {
+      progress.accept(String.format(Locale.ROOT, "context %d positions (the model allows %d; --context N for more)",
+          positions, fileContext));
+    }
+    ModelSpec spec = derived.spec().toBuilder().maxPositionEmbeddings(positions).maxBatchSize(batch).build();
+    Weights weights = Weights.from(spec, checkpoint);
+    progress.accept(String.format(Locale.ROOT, "loaded %s (%s) in %.2f s", file.getFileName(), checkpoint.format(),
+        (System.nanoTime() - start) / 1e9));
+    Decoder decoder = switch (backend) {
+      case "java" -> new Specializer(cache, progress).specialize(spec).create(weights);
+      case "interpreter" -> new Interpreter(weights);
+      case "tornado" -> throw new KilnException("the TornadoVM backend is not part of this build yet; use --backend java");
+      default -> throw new KilnException("unknown --backend " + backend + "; use java, interpreter or tornado");
+    };
+    return new LoadedModel(file, checkpoint, derived, spec, weights, decoder, backend);
+  }
+}

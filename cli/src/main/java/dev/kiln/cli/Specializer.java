@@ -1,0 +1,249 @@
+package dev.kiln.cli;
+
+import dev.kiln.Decoder;
+import dev.kiln.KilnException;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Weights;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.reflect.InvocationTargetException;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import javax.tools.Diagnostic;
+import javax.tools.DiagnosticCollector;
+import javax.tools.JavaCompiler;
+import javax.tools.JavaFileObject;
+import javax.tools.StandardJavaFileManager;
+import javax.tools.ToolProvider;
+
+/**
+ * Specializes a decoder to a spec at run time, exactly as a build would: it writes the spec as an
+ * {@code @ModelSpec} interface, compiles it in-process with {@code javax.tools} and Kiln's
+ * annotation processor (the same pipeline: validate, plan, emit) into a cache folder, and loads the
+ * generated {@code XDecoder}. Compiled classes are cached under a key made of the spec and a fingerprint of
+ * this Kiln build, so later runs of the same model load them without compiling.
+ */
+public final class Specializer {
+  private static final String PACKAGE = "dev.kiln.specialized";
+
+  private final Path cacheRoot;
+  private final Consumer<String> progress;
+
+  public Specializer(Path cacheRoot, Consumer<String> progress) {
+    this.cacheRoot = cacheRoot;
+    this.progress = progress;
+  }
+
+  /** The default cache: {@code $KILN_CACHE}, else {@code ~/.cache/kiln}. */
+  public static Path defaultCacheRoot() {
+    String env = System.getenv("KILN_CACHE");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    return Path.of(System.getProperty("user.home"), ".cache", "kiln");
+  }
+
+  /** A generated decoder class, ready to wrap weights. */
+  public record Specialized(ModelSpec spec, Class<?> decoderClass, Class<?> weightsClass, Path classes, boolean compiled) {
+    /** A new decoder over {@code weights} (made for this spec). */
+    public Decoder create(Weights weights) {
+      try {
+        Object typed = weightsClass.getMethod("from", Weights.class).invoke(null, weights);
+        return (Decoder) decoderClass.getConstructor(weightsClass).newInstance(typed);
+      } catch (InvocationTargetException e) {
+        if (e.getCause() instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new KilnException("cannot create " + decoderClass.getName() + ": " + e.getCause(), e.getCause());
+      } catch (ReflectiveOperationException e) {
+        throw new KilnException("cannot create " + decoderClass.getName() + ": " + e, e);
+      }
+    }
+  }
+
+  /** Loads the decoder specialized to {@code spec}, compiling it first unless the cache has it. */
+  public Specialized specialize(ModelSpec spec) {
+    String key = key(spec);
+    String simpleName = "M" + key;
+    Path dir = cacheRoot.resolve(key);
+    Path classes = dir.resolve("classes");
+    boolean compiled = false;
+    if (!Files.isRegularFile(classes.resolve(PACKAGE.replace('.', '/')).resolve(simpleName + "Decoder.class"))) {
+      compile(spec, simpleName, dir);
+      compiled = true;
+    } else {
+      progress.accept("using the decoder compiled for this spec in " + dir);
+    }
+    try {
+      URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, Specializer.class.getClassLoader());
+      Class<?> decoder = loader.loadClass(PACKAGE + "." + simpleName + "Decoder");
+      Class<?> weights = loader.loadClass(PACKAGE + "." + simpleName + "Weights");
+      return new Specialized(spec, decoder, weights, classes, compiled);
+    } catch (MalformedURLException | ClassNotFoundException e) {
+      throw new KilnException("the specialized decoder in " + classes + " cannot be loaded (delete the folder to"
+          + " recompile): " + e, e);
+    }
+  }
+
+  /** The source of the spec interface that the processor turns into a decoder. */
+  static String specSource(ModelSpec spec, String simpleName) {
+    return "package " + PACKAGE + ";\n\n"
+        + "import dev.kiln.*;\n\n"
+        + "/** Specialized at run time by the kiln command. */\n"
+        + spec.toAnnotationSource() + "\n"
+        + "public interface " + simpleName + " {}\n";
+  }
+
+  private void compile(ModelSpec spec, String simpleName, Path dir) {
+    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+    if (javac == null) {
+      throw new KilnException("specializing needs a JDK (javax.tools found no Java compiler in " + System.getProperty(
+          "java.home") + "); run kiln with a JDK 25, or use --backend interpreter");
+    }
+    long start = System.nanoTime();
+    progress.accept("specializing a decoder to this model's shapes (first run; compiled once, then cached in "
+        + cacheRoot + ") ...");
+    Path work;
+    try {
+      Files.createDirectories(cacheRoot);
+      work = Files.createTempDirectory(cacheRoot, "compiling-");
+      Path sources = Files.createDirectories(work.resolve("src").resolve(PACKAGE.replace('.', '/')));
+      Path generated = Files.createDirectories(work.resolve("generated"));
+      Path classes = Files.createDirectories(work.resolve("classes"));
+      Path source = sources.resolve(simpleName + ".java");
+      Files.writeString(source, specSource(spec, simpleName), StandardCharsets.UTF_8);
+
+      DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
+      try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
+        String classpath = classpath();
+        List<String> options = List.of("--release", "25", "--add-modules", "jdk.incubator.vector",
+            "-classpath", classpath, "-processorpath", classpath,
+            "-processor", "dev.kiln.processor.KilnProcessor",
+            "-d", classes.toString(), "-s", generated.toString(), "-g", "-nowarn", "-Xlint:none");
+        boolean ok = javac.getTask(null, files, diagnostics, options, null, files.getJavaFileObjects(source)).call();
+        if (!ok) {
+          List<String> errors = new ArrayList<>();
+          for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
+            if (d.getKind() == Diagnostic.Kind.ERROR) {
+              errors.add(d.getMessage(Locale.ROOT));
+            }
+          }
+          throw new KilnException("specializing failed (the spec derived from the file is not one Kiln can build):\n  "
+              + String.join("\n  ", errors));
+        }
+      }
+      Files.writeString(work.resolve("spec.txt"), spec.toAnnotationSource() + "\n", StandardCharsets.UTF_8);
+      try {
+        Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+        deleteTree(work); // another kiln compiled the same spec meanwhile
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(work, dir);
+      }
+    } catch (IOException e) {
+      throw new KilnException("cannot write the specialization cache in " + cacheRoot + ": " + e.getMessage(), e);
+    }
+    progress.accept(String.format(Locale.ROOT, "specialized in %.1f s", (System.nanoTime() - start) / 1e9));
+  }
+
+  /** The class path the processor and the generated code compile against: Kiln's own. */
+  private static String classpath() {
+    String path = System.getProperty("java.class.path", "");
+    List<String> entries = new ArrayList<>(List.of(path.split(java.io.File.pathSeparator)));
+    for (Class<?> type : List.of(Decoder.class, dev.kiln.processor.KilnProcessor.class, com.palantir.javapoet.JavaFile.class)) {
+      try {
+        String location = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        if (!entries.contains(location)) {
+          entries.add(location);
+        }
+      } catch (URISyntaxException | NullPointerException e) {
+        // keep java.class.path alone
+      }
+    }
+    entries.removeIf(String::isBlank);
+    return String.join(java.io.File.pathSeparator, entries);
+  }
+
+  /** The cache key: the spec and this build of Kiln (its version and the bytes of its runtime and processor). */
+  static String key(ModelSpec spec) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      digest.update(spec.toAnnotationSource().getBytes(StandardCharsets.UTF_8));
+      digest.update(fingerprint().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest.digest(), 0, 10);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String fingerprint;
+
+  /** Kiln's version and a digest of the runtime's and processor's code, so a rebuilt Kiln never loads stale classes. */
+  static synchronized String fingerprint() {
+    if (fingerprint == null) {
+      try {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        digest.update(version().getBytes(StandardCharsets.UTF_8));
+        for (Class<?> type : List.of(Decoder.class, dev.kiln.processor.KilnProcessor.class)) {
+          Path location = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+          if (Files.isDirectory(location)) {
+            try (Stream<Path> tree = Files.walk(location)) {
+              for (Path file : tree.filter(Files::isRegularFile).sorted(Comparator.comparing(Path::toString)).toList()) {
+                digest.update(location.relativize(file).toString().getBytes(StandardCharsets.UTF_8));
+                digest.update(Files.readAllBytes(file));
+              }
+            }
+          } else {
+            digest.update(Files.readAllBytes(location));
+          }
+        }
+        fingerprint = version() + "-" + HexFormat.of().formatHex(digest.digest(), 0, 8);
+      } catch (NoSuchAlgorithmException | URISyntaxException e) {
+        throw new IllegalStateException(e);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return fingerprint;
+  }
+
+  /** Kiln's version, from the build. */
+  public static String version() {
+    try (InputStream in = Specializer.class.getResourceAsStream("kiln.properties")) {
+      Properties properties = new Properties();
+      if (in != null) {
+        properties.load(in);
+      }
+      return properties.getProperty("version", "unknown");
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> tree = Files.walk(root)) {
+      for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package dev.kiln.cli;
+
+import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
+
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code bin/kiln} launcher as a user runs it, in a separate process after packaging: greedy
+ * generation from the bundled tiny GGUF reproduces the golden tokens, and errors exit non-zero with
+ * one line.
+ */
+class KilnLauncherIT {
+  @TempDir Path cache;
+
+  private record Run(int exit, String out, String err) {}
+
+  private Run launch(String... args) throws IOException, InterruptedException {
+    Path launcher = Conformance.repositoryRoot().resolve("bin/kiln");
+    List<String> command = new java.util.ArrayList<>(List.of(launcher.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    builder.environment().put("KILN_CACHE", cache.toString());
+    Process process = builder.start();
+    process.getOutputStream().close();
+    var out = process.getInputStream().readAllBytes();
+    var err = process.getErrorStream().readAllBytes();
+    assertWithMessage("bin/kiln finished").that(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void generatesTheGoldenTokens() throws Exception {
+    Path tiny = Conformance.bundledTiny();
+    var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    String prompt = golden.getAsJsonArray("prompt").asList().stream().map(e -> e.getAsString())
+        .reduce((a, b) -> a + "," + b).orElseThrow();
+    var greedy = golden.getAsJsonArray("greedy_tokens");
+    Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
+        "--max-tokens", Integer.toString(greedy.size()), "--json");
+    assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
+    assertThat(JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("generated_ids")).isEqualTo(greedy);
+  }
+
+  @Test
+  void aMissingFileExitsWithOneLine() throws Exception {
+    Run run = launch("run", "--model", "/no/such/file.gguf", "--prompt-ids", "1");
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.err()).contains("kiln: /no/such/file.gguf: no such file or folder");
+    assertThat(run.err()).doesNotContain("\tat ");
+  }
+}
