@@ -214,6 +214,17 @@ class GeneratorTest {
   }
 
   @Test
+  void aBatchPromptThatFillsTheContextEndsAtOnceWhileTheOthersRun() {
+    ScriptedDecoder decoder = new ScriptedDecoder(BATCH_SPEC, new int[] {5}, new int[] {6, 7, 8});
+    List<GenerationResult> results = new Generator(decoder, SamplerChain.greedy())
+        .generateBatch(new int[][] {new int[32], {3}}, maxTokens(3));
+    assertThat(results.get(0).tokens()).isEmpty();
+    assertThat(results.get(0).stopReason()).isEqualTo(StopReason.CONTEXT_FULL);
+    assertThat(results.get(1).tokens()).isEqualTo(new int[] {6, 7, 8});
+    assertThat(decoder.calls.get(1)).isEqualTo("append[[], [6]]");
+  }
+
+  @Test
   void pullingTokenByTokenMatchesGenerate() {
     Interpreter decoder = interpreter(SPEC);
     int[] expected = new Generator(decoder, SamplerChain.greedy()).generate(PROMPT, maxTokens(6)).tokens();

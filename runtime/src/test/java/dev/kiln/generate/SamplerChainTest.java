@@ -112,6 +112,26 @@ class SamplerChainTest {
   }
 
   @Test
+  void repetitionPenaltyAfterAFilterPenalizesTheCandidatesLeft() {
+    List<float[]> seen = new ArrayList<>();
+    SamplerChain chain = SamplerChain.builder().topK(3).repetitionPenalty(2.0).add(capture(seen::add)).build();
+    chain.next(new float[] {4, -1, 3, 2, 1}, new int[] {2, 2, 4, 1});
+    float nan = Float.NaN;
+    assertThat(seen.get(0)).isEqualTo(new float[] {4, nan, 1.5f, 2, nan});
+  }
+
+  @Test
+  void topKOverAManyTiedLargeVocabularyKeepsTheLowestIds() {
+    float[] logits = new float[1000];
+    Arrays.fill(logits, 1f);
+    logits[700] = 2f;
+    logits[999] = 2f;
+    assertThat(SamplerChain.builder().topK(10).build().distribution(logits).ids())
+        .isEqualTo(new int[] {700, 999, 0, 1, 2, 3, 4, 5, 6, 7});
+    assertThat(SamplerChain.builder().topK(100).build().distribution(logits).ids()[99]).isEqualTo(97);
+  }
+
+  @Test
   void repetitionPenaltyOnlyLooksAtTheWindow() {
     List<float[]> seen = new ArrayList<>();
     SamplerChain chain = SamplerChain.builder().repetitionPenalty(2.0, 2).add(capture(seen::add)).build();
