@@ -116,9 +116,15 @@ public final class BenchRunner {
     log.printf(Locale.ROOT, "measuring read bandwidth: %d MiB, %d thread(s), best of %d ...%n", options.bandwidthMib,
         threads, options.bandwidthPasses);
     ReadBandwidth.Result bandwidth = ReadBandwidth.measure(options.bandwidthMib << 20, threads, options.bandwidthPasses);
-    context.add(String.format(Locale.ROOT, "read bandwidth (Vector API sum of a %d MiB off-heap buffer, %d thread(s)):"
-            + " best %.1f GB/s, median %.1f GB/s of %d passes", bandwidth.bytes() >> 20, bandwidth.threads(),
-        bandwidth.bestGBps(), bandwidth.medianGBps(), bandwidth.passes()));
+    String line = String.format(Locale.ROOT, "read bandwidth (Vector API sum of a %d MiB off-heap buffer, best of %d"
+            + " passes): %d thread(s) %.1f GB/s (median %.1f)", bandwidth.bytes() >> 20, bandwidth.passes(),
+        bandwidth.threads(), bandwidth.bestGBps(), bandwidth.medianGBps());
+    if (threads > 1) {
+      // For reference: what one core streams (a single-threaded kernel's ceiling).
+      ReadBandwidth.Result single = ReadBandwidth.measure(options.bandwidthMib << 20, 1, options.bandwidthPasses);
+      line += String.format(Locale.ROOT, ", 1 thread %.1f GB/s (median %.1f)", single.bestGBps(), single.medianGBps());
+    }
+    context.add(line + String.format(Locale.ROOT, "; \"of BW\" is relative to the %d-thread figure", threads));
     log.println(context.getLast());
 
     long start = System.nanoTime();
