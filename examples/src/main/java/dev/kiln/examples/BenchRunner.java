@@ -32,7 +32,8 @@ import jdk.incubator.vector.FloatVector;
  *       B sequences of a step, plus each sequence's KV cache at the mean attended length of the timed
  *       steps ({@code 2 x layers x positions x kv_dim x 4});
  *   <li>achieved bandwidth: bytes per token x tokens/s, and its ratio to the machine's read
- *       bandwidth, which {@link ReadBandwidth} measures in the same run with the same threads;
+ *       bandwidth, which {@link ReadBandwidth} measures in the same run with the same threads (at the
+ *       start and at the end, taking the better: other load on the machine only lowers it);
  *   <li>the reference interpreter's decode tokens/s on the same weights (a few steps after a
  *       one-token prompt: it is slow) and the generated decoder's speedup over it at batch 1.
  * </ul>
@@ -64,11 +65,22 @@ public final class BenchRunner {
 
   /** Decode at one batch size. */
   record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
-      long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth) {}
+      long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth) {
+
+    DecodeResult relativeTo(double bandwidthGBps) {
+      return new DecodeResult(batch, steps, seconds, tokensPerSecond, meanAttended, kvBytesPerToken, bytesPerToken, gbps,
+          gbps / bandwidthGBps);
+    }
+  }
 
   /** Everything measured for one weight type. */
   record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
       double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond) {
+
+    TypeResult relativeTo(double bandwidthGBps) {
+      return new TypeResult(type, convertSeconds, weightBytesPerStep, promptTokens, prefillSeconds, prefillTokensPerSecond,
+          decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond);
+    }
 
     DecodeResult batch(int size) {
       return decode.stream().filter(d -> d.batch() == size).findFirst().orElse(null);
@@ -115,17 +127,9 @@ public final class BenchRunner {
 
     log.printf(Locale.ROOT, "measuring read bandwidth: %d MiB, %d thread(s), best of %d ...%n", options.bandwidthMib,
         threads, options.bandwidthPasses);
-    ReadBandwidth.Result bandwidth = ReadBandwidth.measure(options.bandwidthMib << 20, threads, options.bandwidthPasses);
-    String line = String.format(Locale.ROOT, "read bandwidth (Vector API sum of a %d MiB off-heap buffer, best of %d"
-            + " passes): %d thread(s) %.1f GB/s (median %.1f)", bandwidth.bytes() >> 20, bandwidth.passes(),
-        bandwidth.threads(), bandwidth.bestGBps(), bandwidth.medianGBps());
-    if (threads > 1) {
-      // For reference: what one core streams (a single-threaded kernel's ceiling).
-      ReadBandwidth.Result single = ReadBandwidth.measure(options.bandwidthMib << 20, 1, options.bandwidthPasses);
-      line += String.format(Locale.ROOT, ", 1 thread %.1f GB/s (median %.1f)", single.bestGBps(), single.medianGBps());
-    }
-    context.add(line + String.format(Locale.ROOT, "; \"of BW\" is relative to the %d-thread figure", threads));
-    log.println(context.getLast());
+    double[] before = readBandwidth(options, threads);
+    log.printf(Locale.ROOT, "read bandwidth: %d thread(s) %.1f GB/s%s%n", threads, before[0],
+        threads > 1 ? String.format(Locale.ROOT, ", 1 thread %.1f GB/s", before[1]) : "");
 
     long start = System.nanoTime();
     Weights base = Weights.random(spec, options.seed);
@@ -140,12 +144,33 @@ public final class BenchRunner {
       double convertSeconds = seconds(start);
       log.printf(Locale.ROOT, "%s: weights %.1f MB per step (converted in %.1f s); measuring ...%n", type,
           weightBytesPerStep(weights) / 1e6, convertSeconds);
-      TypeResult result = measure(model, weights, type, convertSeconds, batches, options, bandwidth.bestGBps(), log);
+      TypeResult result = measure(model, weights, type, convertSeconds, batches, options, before[0], log);
       results.add(result);
     }
+    base = null; // let the weights go before the second bandwidth measurement
+    // Again at the end, since other load on the machine may have held the first figure down; the
+    // better of the two is the machine's bandwidth.
+    double[] after = readBandwidth(options, threads);
+    double bandwidth = Math.max(before[0], after[0]);
+    context.add(String.format(Locale.ROOT, "read bandwidth (Vector API sum of a %d MiB off-heap buffer, best of %d passes"
+            + " at the start and at the end of the run): %d thread(s) %.1f GB/s (start %.1f, end %.1f)%s; \"of BW\" is"
+            + " relative to the %d-thread figure", options.bandwidthMib, options.bandwidthPasses, threads, bandwidth,
+        before[0], after[0], threads == 1 ? "" : String.format(Locale.ROOT, ", 1 thread %.1f GB/s (start %.1f, end %.1f)",
+            Math.max(before[1], after[1]), before[1], after[1]), threads));
+    log.println(context.getLast());
+    results = results.stream().map(r -> r.relativeTo(bandwidth)).toList();
     String text = text(context, results, batches);
     String markdown = markdown(model, context, results, batches);
     return new Report(context, results, batches, text, markdown);
+  }
+
+  /** Best GB/s with {@code threads} threads, then (only when threads > 1, else NaN) with one. */
+  private static double[] readBandwidth(Bench.Options options, int threads) {
+    long bytes = options.bandwidthMib << 20;
+    double all = ReadBandwidth.measure(bytes, threads, options.bandwidthPasses).bestGBps();
+    // For reference: what one core streams (a single-threaded kernel's ceiling).
+    double one = threads > 1 ? ReadBandwidth.measure(bytes, 1, options.bandwidthPasses).bestGBps() : Double.NaN;
+    return new double[] {all, one};
   }
 
   private static Dtype dtype(String name) {
@@ -227,8 +252,8 @@ public final class BenchRunner {
       double gbps = bytesPerToken * rate / 1e9;
       decode.add(new DecodeResult(batch, options.decode, decodeSeconds, rate, meanAttended, kvBytes, bytesPerToken, gbps,
           gbps / bandwidthGBps));
-      log.printf(Locale.ROOT, "  decode batch %d, %d steps: %.2f s, %.2f tokens/s, %.1f MB/token, %.2f GB/s (%.1f%% of read"
-          + " bandwidth)%n", batch, options.decode, decodeSeconds, rate, bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
+      log.printf(Locale.ROOT, "  decode batch %d, %d steps: %.2f s, %.2f tokens/s, %.1f MB/token, %.2f GB/s (%.1f%% of the"
+          + " first read bandwidth)%n", batch, options.decode, decodeSeconds, rate, bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
     }
     decoder.reset();
 
