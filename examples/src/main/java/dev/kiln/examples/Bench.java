@@ -146,7 +146,12 @@ public final class Bench {
       // Before any Kiln class is initialized: the runtime reads it once.
       System.setProperty("kiln.threads", Integer.toString(options.threads));
     }
-    run(options, System.out);
+    try {
+      run(options, System.out);
+    } catch (IllegalArgumentException e) { // a model, type or size the options ask for that does not exist or fit
+      System.err.println("Bench: " + e.getMessage() + " (--help lists the options)");
+      System.exit(2);
+    }
   }
 
   /** Runs the benchmark, prints the report, and writes it as markdown when asked. */
