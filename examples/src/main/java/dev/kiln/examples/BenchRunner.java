@@ -1,0 +1,384 @@
+package dev.kiln.examples;
+
+import dev.kiln.Decoder;
+import dev.kiln.Greedy;
+import dev.kiln.interpreter.Interpreter;
+import dev.kiln.kernel.VectorKernels;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Dtype;
+import dev.kiln.weights.GlobalTensor;
+import dev.kiln.weights.WeightTensor;
+import dev.kiln.weights.Weights;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * What {@link Bench} measures, for one model and each weight type:
+ *
+ * <ul>
+ *   <li>prefill: tokens/s of one prompt of {@code --prompt} tokens through {@link Decoder#prefill};
+ *   <li>decode at each batch size B: after a prefill of B prompts, {@code --decode} steps feeding each
+ *       sequence its argmax; tokens/s counts all B sequences;
+ *   <li>bytes read per token: the weight matrices (every 2-D tensor's stored bytes; the embedding
+ *       table only when it is tied to the LM head, since a token reads one row of it), shared by the
+ *       B sequences of a step, plus each sequence's KV cache at the mean attended length of the timed
+ *       steps ({@code 2 x layers x positions x kv_dim x 4});
+ *   <li>achieved bandwidth: bytes per token x tokens/s, and its ratio to the machine's read
+ *       bandwidth, which {@link ReadBandwidth} measures in the same run with the same threads (at the
+ *       start and at the end, taking the better: other load on the machine only lowers it);
+ *   <li>the reference interpreter's decode tokens/s on the same weights (a few steps after a
+ *       one-token prompt: it is slow) and the generated decoder's speedup over it at batch 1.
+ * </ul>
+ *
+ * Sizes are decimal: MB = 10^6 bytes, GB/s = 10^9 bytes/s.
+ */
+public final class BenchRunner {
+  /** Steps of each untimed warm-up round, after its prefill. */
+  static final int WARMUP_STEPS = 8;
+
+  private BenchRunner() {}
+
+  /** A model the benchmark can build: its spec and its generated decoder over some weights. */
+  record Model(String name, ModelSpec spec, Function<Weights, Decoder> decoder) {}
+
+  /** The models of {@code --model}. */
+  static Model model(String name) {
+    return switch (name) {
+      case "stories110m" -> new Model("stories110m", Stories110MDecoder.SPEC,
+          w -> new Stories110MDecoder(Stories110MWeights.from(w)));
+      case "llama1b" -> new Model("llama1b", Llama1BDecoder.SPEC, w -> new Llama1BDecoder(Llama1BWeights.from(w)));
+      case "seedllama" -> new Model("seedllama", SeedLlamaDecoder.SPEC, w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w)));
+      case "seedsinglehead" -> new Model("seedsinglehead", SeedSingleHeadDecoder.SPEC,
+          w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w)));
+      default -> throw new IllegalArgumentException(
+          "unknown model '" + name + "': stories110m, llama1b, seedllama or seedsinglehead");
+    };
+  }
+
+  /** Decode at one batch size. */
+  record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
+      long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth) {
+
+    DecodeResult relativeTo(double bandwidthGBps) {
+      return new DecodeResult(batch, steps, seconds, tokensPerSecond, meanAttended, kvBytesPerToken, bytesPerToken, gbps,
+          gbps / bandwidthGBps);
+    }
+  }
+
+  /** Everything measured for one weight type. */
+  record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
+      double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond) {
+
+    TypeResult relativeTo(double bandwidthGBps) {
+      return new TypeResult(type, convertSeconds, weightBytesPerStep, promptTokens, prefillSeconds, prefillTokensPerSecond,
+          decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond);
+    }
+
+    DecodeResult batch(int size) {
+      return decode.stream().filter(d -> d.batch() == size).findFirst().orElse(null);
+    }
+
+    /** Generated decode tokens/s at batch 1 over the interpreter's, or NaN when either is missing. */
+    double speedup() {
+      DecodeResult single = batch(1);
+      return single == null || interpreterSteps == 0 ? Double.NaN : single.tokensPerSecond() / interpreterTokensPerSecond;
+    }
+  }
+
+  /** The whole run: context lines, one result per type, and the report as text and markdown. */
+  record Report(List<String> context, List<TypeResult> results, List<Integer> batches, String text, String markdown) {}
+
+  /** Runs the benchmark for {@code options}, logging progress to {@code log}. */
+  static Report run(Bench.Options options, PrintStream log) {
+    Model model = model(options.model);
+    ModelSpec spec = model.spec();
+    List<Dtype> types = options.types.stream().map(BenchRunner::dtype).toList();
+    List<Integer> batches = batches(options, spec);
+    if (options.prompt + Math.max(options.decode, WARMUP_STEPS) > spec.maxPositionEmbeddings()
+        || 1 + options.interpreterSteps > spec.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("--prompt=" + options.prompt + " plus --decode=" + options.decode + " (at least "
+          + WARMUP_STEPS + " warm-up steps) exceed the model's " + spec.maxPositionEmbeddings() + " positions");
+    }
+    String threadsProperty = System.getProperty("kiln.threads");
+    int threads = threadsProperty != null ? Integer.parseInt(threadsProperty.trim()) : Runtime.getRuntime().availableProcessors();
+
+    List<String> context = new ArrayList<>();
+    context.add(String.format(Locale.ROOT, "model %s: vocab %d, hidden %d, intermediate %d, %d layers, %d heads, %d kv heads,"
+            + " context %d, %s LM head, maxBatchSize %d; %,d parameters", model.name(), spec.vocabSize(), spec.hiddenSize(),
+        spec.intermediateSize(), spec.numHiddenLayers(), spec.numAttentionHeads(), spec.numKeyValueHeads(),
+        spec.maxPositionEmbeddings(), spec.tieWordEmbeddings() ? "tied" : "untied", spec.maxBatchSize(),
+        spec.parameterCount()));
+    context.add(String.format(Locale.ROOT, "machine: %s, %d cores; Java %s; Vector API %s (%d-bit); kiln.threads=%s",
+        cpuName(), Runtime.getRuntime().availableProcessors(), Runtime.version(),
+        VectorKernels.VECTORIZED ? "on" : "off", FloatVector.SPECIES_PREFERRED.vectorBitSize(),
+        threadsProperty == null ? "(unset)" : threadsProperty));
+    context.add(String.format(Locale.ROOT, "prompt %d tokens, decode %d steps per batch size %s, warm-up %d round(s),"
+            + " interpreter %d step(s); random weights, seed %d", options.prompt, options.decode, batches, options.warmup,
+        options.interpreterSteps, options.seed));
+    context.forEach(log::println);
+
+    log.printf(Locale.ROOT, "measuring read bandwidth: %d MiB, %d thread(s), best of %d ...%n", options.bandwidthMib,
+        threads, options.bandwidthPasses);
+    double[] before = readBandwidth(options, threads);
+    log.printf(Locale.ROOT, "read bandwidth: %d thread(s) %.1f GB/s%s%n", threads, before[0],
+        threads > 1 ? String.format(Locale.ROOT, ", 1 thread %.1f GB/s", before[1]) : "");
+
+    long start = System.nanoTime();
+    Weights base = Weights.random(spec, options.seed);
+    double randomSeconds = seconds(start);
+    context.add(String.format(Locale.ROOT, "random F32 weights made in %.1f s", randomSeconds));
+    log.println(context.getLast());
+
+    List<TypeResult> results = new ArrayList<>();
+    for (Dtype type : types) {
+      start = System.nanoTime();
+      Weights weights = type == Dtype.F32 ? base : base.withMatrices(type);
+      double convertSeconds = seconds(start);
+      log.printf(Locale.ROOT, "%s: weights %.1f MB per step (converted in %.1f s); measuring ...%n", type,
+          weightBytesPerStep(weights) / 1e6, convertSeconds);
+      TypeResult result = measure(model, weights, type, convertSeconds, batches, options, before[0], log);
+      results.add(result);
+    }
+    base = null; // let the weights go before the second bandwidth measurement
+    // Again at the end, since other load on the machine may have held the first figure down; the
+    // better of the two is the machine's bandwidth.
+    double[] after = readBandwidth(options, threads);
+    double bandwidth = Math.max(before[0], after[0]);
+    context.add(String.format(Locale.ROOT, "read bandwidth (Vector API sum of a %d MiB off-heap buffer, best of %d passes"
+            + " at the start and at the end of the run): %d thread(s) %.1f GB/s (start %.1f, end %.1f)%s; \"of BW\" is"
+            + " relative to the %d-thread figure", options.bandwidthMib, options.bandwidthPasses, threads, bandwidth,
+        before[0], after[0], threads == 1 ? "" : String.format(Locale.ROOT, ", 1 thread %.1f GB/s (start %.1f, end %.1f)",
+            Math.max(before[1], after[1]), before[1], after[1]), threads));
+    log.println(context.getLast());
+    results = results.stream().map(r -> r.relativeTo(bandwidth)).toList();
+    String text = text(context, results, batches);
+    String markdown = markdown(model, context, results, batches);
+    return new Report(context, results, batches, text, markdown);
+  }
+
+  /** Best GB/s with {@code threads} threads, then (only when threads > 1, else NaN) with one. */
+  private static double[] readBandwidth(Bench.Options options, int threads) {
+    long bytes = options.bandwidthMib << 20;
+    double all = ReadBandwidth.measure(bytes, threads, options.bandwidthPasses).bestGBps();
+    // For reference: what one core streams (a single-threaded kernel's ceiling).
+    double one = threads > 1 ? ReadBandwidth.measure(bytes, 1, options.bandwidthPasses).bestGBps() : Double.NaN;
+    return new double[] {all, one};
+  }
+
+  private static Dtype dtype(String name) {
+    try {
+      return Dtype.valueOf(name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("unknown weight type " + name + ": " + Arrays.toString(Dtype.values()));
+    }
+  }
+
+  private static List<Integer> batches(Bench.Options options, ModelSpec spec) {
+    if (options.batches.isEmpty()) {
+      return spec.maxBatchSize() >= 4 ? List.of(1, 4) : List.of(1);
+    }
+    for (int batch : options.batches) {
+      if (batch > spec.maxBatchSize()) {
+        throw new IllegalArgumentException("--batches: " + batch + " sequences exceed the model's maxBatchSize "
+            + spec.maxBatchSize());
+      }
+    }
+    return options.batches.stream().distinct().toList();
+  }
+
+  /**
+   * Bytes of weights one decode step reads: every matrix, except the embedding table when the LM
+   * head has its own matrix (a token reads one row of the table).
+   */
+  static long weightBytesPerStep(Weights weights) {
+    long bytes = 0;
+    String embedding = GlobalTensor.EMBED_TOKENS.hfName();
+    for (var entry : weights.tensors().entrySet()) {
+      WeightTensor tensor = entry.getValue();
+      boolean untiedEmbedding = entry.getKey().equals(embedding) && !weights.spec().tieWordEmbeddings();
+      if (tensor.shape().length == 2 && !untiedEmbedding) {
+        bytes += tensor.data().byteSize();
+      }
+    }
+    return bytes;
+  }
+
+  /** Measures one weight type (see the class comment). */
+  static TypeResult measure(Model model, Weights weights, Dtype type, double convertSeconds, List<Integer> batches,
+      Bench.Options options, double bandwidthGBps, PrintStream log) {
+    ModelSpec spec = model.spec();
+    Decoder decoder = model.decoder().apply(weights);
+    long weightBytes = weightBytesPerStep(weights);
+    var random = new SplittableRandom(options.seed);
+    int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+    int[][] prompts = new int[Math.max(maxBatch, 1)][];
+    for (int s = 0; s < prompts.length; s++) {
+      prompts[s] = random.ints(options.prompt, 0, spec.vocabSize()).toArray();
+    }
+
+    for (int round = 0; round < options.warmup; round++) {
+      decode(decoder, decoder.prefill(new int[][] {prompts[0]}), WARMUP_STEPS);
+    }
+
+    long start = System.nanoTime();
+    float[][] logits = decoder.prefill(new int[][] {prompts[0]});
+    double prefillSeconds = seconds(start);
+    double prefillRate = options.prompt / prefillSeconds;
+    log.printf(Locale.ROOT, "  prefill %d tokens: %.2f s, %.1f tokens/s%n", options.prompt, prefillSeconds, prefillRate);
+
+    List<DecodeResult> decode = new ArrayList<>();
+    for (int batch : batches) {
+      if (batch != 1) {
+        logits = decoder.prefill(Arrays.copyOf(prompts, batch));
+      } else if (decoder.batchSize() != 1 || decoder.length(0) != options.prompt) {
+        logits = decoder.prefill(new int[][] {prompts[0]});
+      }
+      start = System.nanoTime();
+      logits = decode(decoder, logits, options.decode);
+      double decodeSeconds = seconds(start);
+      double rate = (double) batch * options.decode / decodeSeconds;
+      // Step i (from 0) attends to prompt + i + 1 positions.
+      double meanAttended = options.prompt + (options.decode + 1) / 2.0;
+      long kvBytes = Math.round(2.0 * spec.numHiddenLayers() * meanAttended * spec.kvDim() * ModelSpec.KV_CACHE_ELEMENT_BYTES);
+      double bytesPerToken = (double) weightBytes / batch + kvBytes;
+      double gbps = bytesPerToken * rate / 1e9;
+      decode.add(new DecodeResult(batch, options.decode, decodeSeconds, rate, meanAttended, kvBytes, bytesPerToken, gbps,
+          gbps / bandwidthGBps));
+      log.printf(Locale.ROOT, "  decode batch %d, %d steps: %.2f s, %.2f tokens/s, %.1f MB/token, %.2f GB/s (%.1f%% of the"
+          + " first read bandwidth)%n", batch, options.decode, decodeSeconds, rate, bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
+    }
+    decoder.reset();
+
+    double interpreterRate = Double.NaN;
+    if (options.interpreterSteps > 0) {
+      Decoder interpreter = new Interpreter(weights);
+      // A one-token prompt (which also warms the interpreter up), then the timed steps.
+      float[][] interpreterLogits = interpreter.prefill(new int[][] {{prompts[0][0]}});
+      start = System.nanoTime();
+      decode(interpreter, interpreterLogits, options.interpreterSteps);
+      double interpreterSeconds = seconds(start);
+      interpreterRate = options.interpreterSteps / interpreterSeconds;
+      log.printf(Locale.ROOT, "  interpreter decode, %d steps: %.2f s, %.3f tokens/s%n", options.interpreterSteps,
+          interpreterSeconds, interpreterRate);
+    }
+    return new TypeResult(type, convertSeconds, weightBytes, options.prompt, prefillSeconds, prefillRate,
+        List.copyOf(decode), options.interpreterSteps, interpreterRate);
+  }
+
+  /** {@code steps} greedy steps from {@code logits}; returns the last step's logits. */
+  private static float[][] decode(Decoder decoder, float[][] logits, int steps) {
+    for (int i = 0; i < steps; i++) {
+      logits = decoder.step(Greedy.argmax(logits));
+    }
+    return logits;
+  }
+
+  private static double seconds(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e9;
+  }
+
+  private static String cpuName() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (Exception e) {
+      // not Linux: fall through
+    }
+    return System.getProperty("os.arch");
+  }
+
+  // ---- the report ----
+
+  private static List<String> headers(List<Integer> batches) {
+    List<String> headers = new ArrayList<>(List.of("type", "weights MB/step", "KV MB/token", "prefill tok/s"));
+    for (int batch : batches) {
+      headers.add("decode b" + batch + " tok/s");
+      headers.add("b" + batch + " GB/s");
+      headers.add("b" + batch + " of BW");
+    }
+    headers.add("interp tok/s");
+    headers.add("gen/interp b1");
+    return headers;
+  }
+
+  private static List<String> row(TypeResult r, List<Integer> batches) {
+    List<String> row = new ArrayList<>();
+    row.add(r.type().name());
+    row.add(format("%.1f", r.weightBytesPerStep() / 1e6));
+    row.add(r.decode().isEmpty() ? "-" : format("%.2f", r.decode().getFirst().kvBytesPerToken() / 1e6));
+    row.add(format("%.1f", r.prefillTokensPerSecond()));
+    for (int batch : batches) {
+      DecodeResult d = r.batch(batch);
+      row.add(format("%.2f", d.tokensPerSecond()));
+      row.add(format("%.2f", d.gbps()));
+      row.add(format("%.1f%%", 100 * d.ofBandwidth()));
+    }
+    row.add(r.interpreterSteps() == 0 ? "-" : format("%.3f", r.interpreterTokensPerSecond()));
+    row.add(Double.isNaN(r.speedup()) ? "-" : format("%.1fx", r.speedup()));
+    return row;
+  }
+
+  private static final String LEGEND = "weights MB/step: matrix bytes one decode step reads (LM head included, embedding"
+      + " table not, unless tied); KV MB/token: K and V one sequence reads per step at the mean attended length;"
+      + " bN GB/s = (weights/N + KV) x decode tokens/s at batch N; of BW: that over the measured read bandwidth;"
+      + " interp: the reference interpreter, after a one-token prompt. MB = 1e6 bytes, GB = 1e9.";
+
+  static String text(List<String> context, List<TypeResult> results, List<Integer> batches) {
+    List<String> headers = headers(batches);
+    List<List<String>> rows = results.stream().map(r -> row(r, batches)).toList();
+    int[] widths = new int[headers.size()];
+    for (int c = 0; c < widths.length; c++) {
+      widths[c] = headers.get(c).length();
+      for (List<String> row : rows) {
+        widths[c] = Math.max(widths[c], row.get(c).length());
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    context.forEach(line -> out.append(line).append('\n'));
+    out.append('\n');
+    appendAligned(out, headers, widths);
+    appendAligned(out, Arrays.stream(widths).mapToObj("-"::repeat).toList(), widths);
+    rows.forEach(row -> appendAligned(out, row, widths));
+    out.append('\n').append(LEGEND).append('\n');
+    return out.toString();
+  }
+
+  private static void appendAligned(StringBuilder out, List<String> cells, int[] widths) {
+    for (int c = 0; c < cells.size(); c++) {
+      String cell = cells.get(c);
+      String pad = " ".repeat(widths[c] - cell.length());
+      out.append(c == 0 ? cell + pad : "  " + pad + cell);
+    }
+    out.append('\n');
+  }
+
+  static String markdown(Model model, List<String> context, List<TypeResult> results, List<Integer> batches) {
+    StringBuilder out = new StringBuilder();
+    out.append("## Kiln benchmark: ").append(model.name()).append("\n\n");
+    context.forEach(line -> out.append("- ").append(line).append('\n'));
+    out.append('\n');
+    List<String> headers = headers(batches);
+    out.append("| ").append(String.join(" | ", headers)).append(" |\n");
+    out.append("|").append("---|".repeat(1)).append("---:|".repeat(headers.size() - 1)).append('\n');
+    for (TypeResult r : results) {
+      out.append("| ").append(String.join(" | ", row(r, batches))).append(" |\n");
+    }
+    out.append('\n').append(LEGEND).append('\n');
+    return out.toString();
+  }
+
+  private static String format(String pattern, double value) {
+    return String.format(Locale.ROOT, pattern, value);
+  }
+}

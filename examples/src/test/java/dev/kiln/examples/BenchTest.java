@@ -1,0 +1,94 @@
+package dev.kiln.examples;
+
+import static com.google.common.truth.Truth.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.kiln.weights.Dtype;
+import dev.kiln.weights.GlobalTensor;
+import dev.kiln.weights.WeightTensor;
+import dev.kiln.weights.Weights;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The whole-model benchmark's measuring code runs on toy models and reports sane numbers (no timing assertions). */
+class BenchTest {
+  private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+
+  private static BenchRunner.Report run(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of("--prompt=4", "--decode=2", "--warmup=1",
+        "--interpreter-steps=1", "--bandwidth-mib=8", "--bandwidth-passes=2"));
+    all.addAll(List.of(args));
+    return BenchRunner.run(Bench.Options.parse(all.toArray(String[]::new)), QUIET);
+  }
+
+  private static void assertPositive(double value) {
+    assertThat(Double.isFinite(value)).isTrue();
+    assertThat(value).isGreaterThan(0.0);
+  }
+
+  @Test
+  void seedLlamaNumbersArePositiveAndFinite() {
+    BenchRunner.Report report = run("--model=seedllama", "--types=F32,Q8_0");
+    assertThat(report.batches()).containsExactly(1); // SeedLlama decodes one sequence at a time
+    assertThat(report.results()).hasSize(2);
+    for (BenchRunner.TypeResult result : report.results()) {
+      assertThat(result.weightBytesPerStep()).isGreaterThan(0L);
+      assertPositive(result.prefillTokensPerSecond());
+      assertPositive(result.interpreterTokensPerSecond());
+      assertPositive(result.speedup());
+      BenchRunner.DecodeResult decode = result.batch(1);
+      assertPositive(decode.tokensPerSecond());
+      assertPositive(decode.gbps());
+      assertPositive(decode.ofBandwidth());
+      assertThat(decode.kvBytesPerToken()).isGreaterThan(0L);
+    }
+    // Q8_0 stores 34 bytes per 32 weights
+    assertThat(report.results().get(1).weightBytesPerStep() * 32 / 34 * 4)
+        .isEqualTo(report.results().get(0).weightBytesPerStep());
+    assertThat(report.text()).contains("Q8_0");
+    assertThat(report.markdown()).contains("| F32 |");
+    assertThat(report.markdown()).contains("| Q8_0 |");
+  }
+
+  @Test
+  void seedSingleHeadMeasuresBatchesOfOneAndFour() {
+    BenchRunner.Report report = run("--model=seedsinglehead", "--types=Q4_0", "--interpreter-steps=0");
+    assertThat(report.batches()).containsExactly(1, 4).inOrder();
+    BenchRunner.TypeResult result = report.results().getFirst();
+    assertPositive(result.batch(1).tokensPerSecond());
+    assertPositive(result.batch(4).tokensPerSecond());
+    // batch 4 shares the weights among 4 sequences; each still reads its own KV cache
+    assertThat(result.batch(4).bytesPerToken())
+        .isWithin(1e-6).of(result.weightBytesPerStep() / 4.0 + result.batch(4).kvBytesPerToken());
+    assertThat(Double.isNaN(result.speedup())).isTrue();
+    assertThat(report.text()).contains("decode b4 tok/s");
+  }
+
+  @Test
+  void weightBytesCountTheLmHeadButNotTheEmbeddingTable() {
+    Weights weights = Weights.random(SeedLlamaDecoder.SPEC, 1).withMatrices(Dtype.F16);
+    long matrices = weights.tensors().values().stream().filter(t -> t.shape().length == 2)
+        .mapToLong(t -> t.data().byteSize()).sum();
+    WeightTensor embedding = weights.get(GlobalTensor.EMBED_TOKENS);
+    assertThat(BenchRunner.weightBytesPerStep(weights)).isEqualTo(matrices - embedding.data().byteSize());
+  }
+
+  @Test
+  void optionsParseKeyValuesAndRejectTheRest() {
+    Bench.Options options = Bench.Options.parse("--model=LLAMA1B", "--types=q8_0, f16", "--threads=3", "--batches=4,1");
+    assertThat(options.model).isEqualTo("llama1b");
+    assertThat(options.types).containsExactly("Q8_0", "F16").inOrder();
+    assertThat(options.threads).isEqualTo(3);
+    assertThat(options.batches).containsExactly(4, 1).inOrder();
+    assertThat(options.prompt).isEqualTo(128);
+    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--frobnicate=1"));
+    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--decode=0"));
+    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("stories110m"));
+    assertThrows(IllegalArgumentException.class,
+        () -> BenchRunner.run(Bench.Options.parse("--model=seedllama", "--batches=4"), QUIET));
+    assertThrows(IllegalArgumentException.class,
+        () -> BenchRunner.run(Bench.Options.parse("--model=seedllama", "--types=Q5_1"), QUIET));
+  }
+}
