@@ -130,8 +130,12 @@ public final class Parallel {
       } catch (Throwable t) {
         mine = t;
       }
-      while (busyWorkers.get() > 0) {
-        Thread.onSpinWait();
+      for (int spins = 0; busyWorkers.get() > 0; spins++) {
+        if (spins < 1 << 12) {
+          Thread.onSpinWait();
+        } else {
+          Thread.yield(); // a worker is late, perhaps descheduled: let it have this core
+        }
       }
       this.body = null;
       Throwable theirs = failure;
