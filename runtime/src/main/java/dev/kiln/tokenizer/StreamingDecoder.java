@@ -9,13 +9,13 @@ import java.util.OptionalInt;
  *
  * <p>Bytes that cannot become valid UTF-8 give U+FFFD as soon as that is certain: one U+FFFD for
  * each maximal invalid part (a byte that cannot start a character; a start byte and the
- * continuation bytes that fit it, when the next byte does not), as Unicode recommends and
- * {@code String(bytes, UTF_8)} does. An incomplete character still held at {@link #finish} gives
- * one U+FFFD.
+ * continuation bytes that fit it, when the next byte does not), as Unicode recommends (and Python
+ * does; Java's own decoder differs in corners, e.g. one U+FFFD for {@code ED B0} at the end). An
+ * incomplete character still held at {@link #finish} gives one U+FFFD.
  *
  * <p>The space prefix of SentencePiece-style tokenizers is removed as {@link Tokenizer#decode}
  * does: from the first text after each BOS token and, when the decoder was made with
- * {@code startsText}, from the first text of all. Feeding a whole sequence and then calling
+ * {@code startsText}, from the first text of all (unless that text is a byte token's). Feeding a whole sequence and then calling
  * {@link #finish} gives exactly {@link Tokenizer#decode} of it. Not thread-safe.
  */
 public final class StreamingDecoder {
@@ -71,7 +71,8 @@ public final class StreamingDecoder {
       return out.toString();
     }
     if (bytes.length > 0 && atTextStart) {
-      if (stripPrefix && bytes[0] == ' ') {
+      // The prefix is a piece's leading "▁", never a byte token's 0x20.
+      if (stripPrefix && bytes[0] == ' ' && tokenizer.tokenType(id) != TokenType.BYTE) {
         from = 1;
       }
       atTextStart = false;
