@@ -212,4 +212,27 @@ class ByteLevelBpeTokenizerTest {
       }
     }
   }
+
+  @Test
+  void longWordsAreQuick() {
+    Vocab v = byteLevel();
+    List<String> merges = new ArrayList<>();
+    merge(v, merges, "a", "a");
+    merge(v, merges, "aa", "aa");
+    Tokenizer t = tokenizer(v, merges, "llama-bpe");
+    // One word of 200k letters: merging is O(n log n).
+    String text = "a".repeat(200_001);
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+      int[] ids = t.encode(text);
+      assertThat(ids).hasLength(50_001);
+      assertThat(ids[50_000]).isEqualTo('a');
+      assertThat(t.decode(ids)).isEqualTo(text);
+      // Long runs of white space and punctuation split without deep regex recursion.
+      for (String pattern : new String[] {PreTokenizer.LLAMA3, PreTokenizer.GPT2}) {
+        for (String run : new String[] {" ".repeat(100_000) + "x", "\n \t".repeat(50_000), "!?".repeat(100_000) + "\n\n"}) {
+          assertThat(String.join("", PreTokenizer.of(pattern).split(run))).isEqualTo(run);
+        }
+      }
+    });
+  }
 }

@@ -242,4 +242,14 @@ class SentencePieceTokenizerTest {
   void unpairedSurrogatesAreEncodedAsReplacementCharacters() {
     assertThat(T.decode(T.encode("a\uD800b\uDC00"))).isEqualTo("a\uFFFDb\uFFFD");
   }
+
+  @Test
+  void longInputIsQuick() {
+    // 300k characters in one piece of text: merging is O(n log n), so this takes well under a second.
+    String text = "abc a€ baaa 一".repeat(25_000);
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+      int[] ids = T.encode(text);
+      assertThat(T.decode(ids)).isEqualTo(text);
+    });
+  }
 }
