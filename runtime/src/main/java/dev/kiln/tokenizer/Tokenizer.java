@@ -20,7 +20,8 @@ import java.util.OptionalInt;
  * space before the text at its start and after each special token matched in it ("dummy prefix";
  * {@code "Hi"} is encoded as {@code "▁Hi"}). Decoding removes one leading space from the first text
  * of the sequence and from the first text after each BOS token, so {@code decode(encode(s)) == s}
- * and {@code decode(encode(s, true)) == s}; {@link StreamingDecoder} does the same.
+ * and {@code decode(encode(s, true)) == s} (the package comment lists the exceptions);
+ * {@link StreamingDecoder} does the same.
  * {@link #tokenBytes} never removes it: it gives a token's bytes out of context.
  */
 public interface Tokenizer {
