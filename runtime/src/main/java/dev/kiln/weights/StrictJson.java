@@ -25,14 +25,14 @@ import java.nio.ByteBuffer;
  * one object, and numbers kept exact as {@link BigDecimal}. Every problem is a
  * {@link WeightLoadException} naming the file.
  */
-final class StrictJson {
+public final class StrictJson {
   /** Larger than any config or index file (an index of a 100k-tensor model is a few MB). */
   static final long MAX_BYTES = 64L << 20;
 
   private StrictJson() {}
 
   /** The file's top-level object; {@code what} describes the file for messages ("config", "index"). */
-  static JsonObject readObject(Path file, String what) {
+  public static JsonObject readObject(Path file, String what) {
     byte[] bytes;
     try {
       long size = Files.size(file);

@@ -17,9 +17,9 @@ import java.util.List;
  * forbids (raw value bytes, unknown types, duplicate keys). Records where every length, count,
  * type and offset field went ({@link #fields()}).
  */
-final class GgufWriter {
+public final class GgufWriter {
   /** An array value: its element type and elements (nested arrays are {@code Arr} too). */
-  record Arr(GgufValueType elementType, List<?> items) {}
+  public record Arr(GgufValueType elementType, List<?> items) {}
 
   /** A value written as given bytes after the type id. */
   record Raw(int typeId, byte[] bytes) {}
@@ -42,7 +42,7 @@ final class GgufWriter {
     this.version = version;
   }
 
-  GgufWriter() {
+  public GgufWriter() {
     this(3);
   }
 
@@ -52,7 +52,7 @@ final class GgufWriter {
   }
 
   /** Adds a key (duplicates allowed, for tests that need them). */
-  GgufWriter put(String key, GgufValueType type, Object value) {
+  public GgufWriter put(String key, GgufValueType type, Object value) {
     metadata.add(new Kv(key, type, value));
     return this;
   }
@@ -63,15 +63,15 @@ final class GgufWriter {
     return this;
   }
 
-  GgufWriter putString(String key, String value) {
+  public GgufWriter putString(String key, String value) {
     return put(key, GgufValueType.STRING, value);
   }
 
-  GgufWriter putU32(String key, long value) {
+  public GgufWriter putU32(String key, long value) {
     return put(key, GgufValueType.UINT32, value);
   }
 
-  GgufWriter putF32(String key, float value) {
+  public GgufWriter putF32(String key, float value) {
     return put(key, GgufValueType.FLOAT32, value);
   }
 
@@ -123,7 +123,7 @@ final class GgufWriter {
     return List.copyOf(fields);
   }
 
-  byte[] toBytes() {
+  public byte[] toBytes() {
     fields.clear();
     Out out = new Out();
     out.u32(magic);
@@ -221,17 +221,17 @@ final class GgufWriter {
     }
   }
 
-  Path write(Path file) throws IOException {
+  public Path write(Path file) throws IOException {
     Files.write(file, toBytes());
     return file;
   }
 
   /** Parses {@code bytes} as a file named {@code name}. */
-  static GgufFile parse(String name, byte[] bytes) {
+  public static GgufFile parse(String name, byte[] bytes) {
     return GgufFile.parse(Path.of(name), MemorySegment.ofArray(bytes));
   }
 
-  GgufFile parse() {
+  public GgufFile parse() {
     return parse("test.gguf", toBytes());
   }
 

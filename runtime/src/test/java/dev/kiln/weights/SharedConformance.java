@@ -13,15 +13,15 @@ import org.junit.jupiter.api.Assumptions;
  * (relative paths resolve against the repository root). Without the property, tests that need them
  * are skipped; with it, a missing or incomplete folder is a failure.
  */
-final class SharedConformance {
-  static final List<String> MODELS = List.of("tiny", "seed", "gqa");
+public final class SharedConformance {
+  public static final List<String> MODELS = List.of("tiny", "seed", "gqa");
   private static final List<String> FILES =
       List.of("gguf/model-f32.gguf", "gguf/model-f16.gguf", "hf/model.safetensors", "hf/config.json");
 
   private SharedConformance() {}
 
   /** The folder if the build names one; fails if it names one that is not there. */
-  static Optional<Path> root() {
+  public static Optional<Path> root() {
     String property = System.getProperty("kiln.conformance", "").trim();
     if (property.isEmpty()) {
       return Optional.empty();
@@ -42,7 +42,7 @@ final class SharedConformance {
   }
 
   /** One model's folder; skips the test when the build names no conformance folder. */
-  static Path model(String name) {
+  public static Path model(String name) {
     Optional<Path> root = root();
     Assumptions.assumeTrue(root.isPresent(), "-Dkiln.conformance=DIR not given: shared conformance models not checked");
     return root.get().resolve(name);
