@@ -65,18 +65,20 @@ public final class Generator {
    */
   public Generation start(int[] prompt, GenerationOptions options, GenerationListener listener) {
     Objects.requireNonNull(listener, "listener");
-    Run run = new Run(decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, new BatchGenerationListener() {
-      @Override
-      public void onToken(int sequence, int id) {
-        listener.onToken(id);
-      }
-
-      @Override
-      public void onText(int sequence, String text) {
-        listener.onText(text);
-      }
-    });
+    Run run = new Run(decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, single(listener));
     return new Generation(run);
+  }
+
+  /**
+   * Goes on from the decoder's cache: its first {@code cachedPrefix} positions hold
+   * {@code prompt[0 .. cachedPrefix)} (an earlier turn of a conversation), so only the rest of the
+   * prompt is fed before generating. This is how a chat keeps its KV cache across turns.
+   */
+  public GenerationResult generateContinuing(int[] prompt, int cachedPrefix, GenerationOptions options,
+      GenerationListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    Run run = new Run(decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, single(listener), cachedPrefix);
+    return new Generation(run).result();
   }
 
   /** {@link #start(int[], GenerationOptions, GenerationListener)} with no listener. */
@@ -112,5 +114,20 @@ public final class Generator {
   /** {@link #generateBatch(int[][], GenerationOptions, BatchGenerationListener)} with no listener. */
   public List<GenerationResult> generateBatch(int[][] prompts, GenerationOptions options) {
     return generateBatch(prompts, options, BatchGenerationListener.NONE);
+  }
+
+  /** The one-sequence listener as the batch listener {@link Run} speaks to. */
+  private static BatchGenerationListener single(GenerationListener listener) {
+    return new BatchGenerationListener() {
+      @Override
+      public void onToken(int sequence, int id) {
+        listener.onToken(id);
+      }
+
+      @Override
+      public void onText(int sequence, String text) {
+        listener.onText(text);
+      }
+    };
   }
 }

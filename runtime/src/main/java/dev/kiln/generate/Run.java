@@ -102,8 +102,22 @@ final class Run {
    * @throws InvalidInputException for no prompts, more than {@code maxBatchSize}, an empty prompt, a
    *     prompt longer than the context, an id outside the vocabulary, a stop token outside it
    */
+  /** Prompt tokens already in the cache when the run starts (0: prefill everything). */
+  private final int cachedPrefix;
+
   Run(Decoder decoder, int[][] prompts, SamplerChain[] samplers, GenerationOptions options, BatchGenerationListener listener) {
+    this(decoder, prompts, samplers, options, listener, 0);
+  }
+
+  /**
+   * A run whose single prompt's first {@code cachedPrefix} tokens are already in the decoder's cache
+   * (a conversation going on): the first step feeds only the rest ({@link Decoder#append}) instead of
+   * prefilling everything.
+   */
+  Run(Decoder decoder, int[][] prompts, SamplerChain[] samplers, GenerationOptions options, BatchGenerationListener listener,
+      int cachedPrefix) {
     this.decoder = decoder;
+    this.cachedPrefix = cachedPrefix;
     this.options = options;
     this.listener = listener;
     ModelSpec spec = decoder.spec();
@@ -139,6 +153,16 @@ final class Run {
       }
       this.prompts[s] = prompt.clone();
     }
+    if (cachedPrefix != 0) {
+      if (prompts.length != 1 || cachedPrefix < 0 || cachedPrefix >= this.prompts[0].length) {
+        throw new InvalidInputException("a continued generation needs one prompt longer than its cached prefix ("
+            + cachedPrefix + ")");
+      }
+      if (decoder.batchSize() != 1 || decoder.length(0) != cachedPrefix) {
+        throw new InvalidInputException("the decoder's cache holds " + (decoder.batchSize() == 1 ? decoder.length(0) : 0)
+            + " positions of one sequence, not the " + cachedPrefix + " the continued prompt says");
+      }
+    }
     this.startNanos = System.nanoTime();
     this.sequences = new Sequence[prompts.length];
     for (int s = 0; s < prompts.length; s++) {
@@ -171,7 +195,14 @@ final class Run {
     if (!started) {
       started = true;
       long t0 = System.nanoTime();
-      float[][] logits = decoder.prefill(prompts);
+      float[][] logits;
+      if (cachedPrefix == 0) {
+        logits = decoder.prefill(prompts);
+      } else {
+        int[] rest = Arrays.copyOfRange(prompts[0], cachedPrefix, prompts[0].length);
+        float[][] all = decoder.append(new int[][] {rest})[0];
+        logits = new float[][] {all[all.length - 1]};
+      }
       promptNanos = System.nanoTime() - t0;
       for (Sequence sequence : sequences) {
         if (sequence.stop == null) {

@@ -380,4 +380,26 @@ class GeneratorTest {
     assertThat(heard.result().text()).isEqualTo(" ok");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.EOS);
   }
+
+  @Test
+  void aContinuedGenerationFeedsOnlyTheNewTokensAndEqualsAFreshOne() {
+    Interpreter decoder = interpreter(SPEC);
+    var generator = new Generator(decoder, SamplerChain.greedy());
+    GenerationResult first = generator.generate(PROMPT, maxTokens(3));
+    // The cache holds the prompt and every generated token but the last (which was never fed).
+    int[] firstTokens = first.tokens();
+    assertThat(decoder.length(0)).isEqualTo(PROMPT.length + firstTokens.length - 1);
+    int[] next = new int[PROMPT.length + firstTokens.length + 2];
+    System.arraycopy(PROMPT, 0, next, 0, PROMPT.length);
+    System.arraycopy(firstTokens, 0, next, PROMPT.length, firstTokens.length);
+    next[next.length - 2] = 9;
+    next[next.length - 1] = 10;
+    GenerationResult continued = generator.generateContinuing(next, decoder.length(0), maxTokens(5), GenerationListener.NONE);
+    GenerationResult fresh = new Generator(interpreter(SPEC), SamplerChain.greedy()).generate(next, maxTokens(5));
+    assertThat(continued.tokens()).isEqualTo(fresh.tokens());
+
+    var wrongPrefix = assertThrows(InvalidInputException.class,
+        () -> generator.generateContinuing(next, 2, maxTokens(1), GenerationListener.NONE));
+    assertThat(wrongPrefix).hasMessageThat().contains("not the 2 the continued prompt says");
+  }
 }
