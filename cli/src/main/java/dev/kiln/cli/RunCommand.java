@@ -3,35 +3,85 @@ package dev.kiln.cli;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.Decoder;
-import dev.kiln.Greedy;
 import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
+import dev.kiln.generate.ChatTemplate;
+import dev.kiln.generate.GenerationListener;
+import dev.kiln.generate.GenerationOptions;
+import dev.kiln.generate.GenerationResult;
+import dev.kiln.generate.Generator;
+import dev.kiln.generate.Message;
+import dev.kiln.generate.SamplerChain;
+import dev.kiln.tokenizer.Tokenizer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code kiln run}: generation from a model file. */
+/** {@code kiln run}: generation from a model file, streamed, through a decoder specialized to it. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Generates from a model file through a decoder specialized to it.")
+    description = "Generates from a model file through a decoder specialized to it, streaming the text.")
 final class RunCommand implements Callable<Integer> {
   @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The model file.")
   Path model;
 
-  @Option(names = "--prompt-ids", split = ",", paramLabel = "ID", description = "The prompt as token ids: 1,2,3.")
+  @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "The prompt (with --chat: the user's message).")
+  String prompt;
+
+  @Option(names = "--prompt-ids", split = ",", paramLabel = "ID",
+      description = "The prompt as token ids (1,2,3); greedy unless --temperature is given.")
   int[] promptIds;
 
-  @Option(names = "--max-tokens", defaultValue = "64", description = "Tokens to generate (default ${DEFAULT-VALUE}).")
+  @Option(names = "--chat", description = "Chat: with --prompt one turn, else an interactive conversation on standard"
+      + " input that keeps the KV cache across turns.")
+  boolean chat;
+
+  @Option(names = "--system", paramLabel = "TEXT", description = "A system message for --chat.")
+  String system;
+
+  @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer, if the model file has none beside it.")
+  Path tokenizerPath;
+
+  @Option(names = {"-n", "--max-tokens"}, defaultValue = "256", description = "Tokens to generate (default ${DEFAULT-VALUE}).")
   int maxTokens;
+
+  @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy (default 0.8, or 0 with --prompt-ids).")
+  Double temperature;
+
+  @Option(names = "--top-k", defaultValue = "40", description = "Keep the k most likely tokens; 0 is off (default ${DEFAULT-VALUE}).")
+  int topK;
+
+  @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus sampling mass (default ${DEFAULT-VALUE}).")
+  double topP;
+
+  @Option(names = "--min-p", defaultValue = "0.05", description = "Drop tokens below min-p x the best one's probability"
+      + " (default ${DEFAULT-VALUE}).")
+  double minP;
+
+  @Option(names = "--repeat-penalty", defaultValue = "1.1", description = "Repetition penalty over the last 64 tokens"
+      + " (default ${DEFAULT-VALUE}; 1 is off).")
+  double repeatPenalty;
+
+  @Option(names = "--seed", description = "Sampling seed (default: random).")
+  Long seed;
+
+  @Option(names = "--stop", paramLabel = "TEXT", description = "A stop string (repeatable).")
+  List<String> stops = new ArrayList<>();
 
   @Option(names = "--backend", defaultValue = "java", description = "java (specialized), interpreter, or tornado.")
   String backend;
@@ -39,7 +89,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--context", description = "Positions the decoder holds (default: the model's, up to 4096).")
   Integer context;
 
-  @Option(names = "--json", description = "Print token ids, top logits of the last position and timings as JSON.")
+  @Option(names = "--json", description = "Print ids, top logits of the last position and timings as JSON.")
   boolean json;
 
   @Option(names = "--top-logits", defaultValue = "5", description = "Top logits of the last position in --json.")
@@ -50,17 +100,177 @@ final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec command;
 
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
     common.apply();
     PrintWriter out = command.commandLine().getOut();
     PrintWriter err = command.commandLine().getErr();
-    if (promptIds == null || promptIds.length == 0) {
-      throw new InvalidInputException("give a prompt: --prompt-ids 1,2,3");
+    if ((prompt == null) == (promptIds == null) && !(chat && prompt == null && promptIds == null)) {
+      throw new InvalidInputException("give one prompt: --prompt TEXT or --prompt-ids 1,2,3 (or --chat)");
     }
     if (maxTokens < 0) {
       throw new InvalidInputException("--max-tokens must not be negative, was " + maxTokens);
     }
+    if (topLogits < 0) {
+      throw new InvalidInputException("--top-logits must not be negative, was " + topLogits);
+    }
+    SamplerChain sampler = sampler();
     LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println);
+    if (promptIds != null) {
+      return runIds(loaded, sampler, out, err);
+    }
+    Tokenizer tokenizer = ModelTokenizer.of(model, loaded.checkpoint(), tokenizerPath, loaded.spec().vocabSize());
+    Generator generator = new Generator(loaded.decoder(), sampler);
+    if (chat) {
+      return chat(tokenizer, generator, out, err);
+    }
+    int[] ids = tokenizer.encode(prompt, tokenizer.addBosByDefault(), false);
+    if (!json) {
+      out.print(prompt);
+      out.flush();
+    }
+    GenerationResult result = generator.generate(ids, options(tokenizer), json ? GenerationListener.NONE : text(out));
+    report(result, ids, out, err);
+    return 0;
+  }
+
+  private SamplerChain sampler() {
+    double t = temperature != null ? temperature : promptIds != null ? 0 : 0.8;
+    if (t == 0) {
+      return SamplerChain.greedy();
+    }
+    var builder = SamplerChain.builder();
+    if (repeatPenalty != 1.0) {
+      builder.repetitionPenalty(repeatPenalty, 64);
+    }
+    builder.temperature(t);
+    if (topK > 0) {
+      builder.topK(topK);
+    }
+    builder.topP(topP).minP(minP);
+    return builder.seed(seed != null ? seed : System.nanoTime()).build();
+  }
+
+  private GenerationOptions options(Tokenizer tokenizer) {
+    List<Integer> stopIds = new ArrayList<>();
+    tokenizer.eos().ifPresent(stopIds::add);
+    tokenizer.eot().ifPresent(stopIds::add);
+    return GenerationOptions.builder().maxTokens(maxTokens)
+        .stopTokens(stopIds.stream().mapToInt(Integer::intValue).toArray())
+        .stopStrings(stops)
+        .tokenText(id -> tokenizer.tokenBytes(id))
+        .build();
+  }
+
+  private static GenerationListener text(PrintWriter out) {
+    return new GenerationListener() {
+      @Override
+      public void onText(String piece) {
+        out.print(piece);
+        out.flush();
+      }
+    };
+  }
+
+  private int chat(Tokenizer tokenizer, Generator generator, PrintWriter out, PrintWriter err) throws IOException {
+    Set<String> specials = new HashSet<>();
+    for (int id = 0; id < tokenizer.vocabSize(); id++) {
+      if (tokenizer.isSpecial(id)) {
+        specials.add(tokenizer.tokenText(id));
+      }
+    }
+    ChatTemplate template = ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
+    List<Message> messages = new ArrayList<>();
+    if (system != null) {
+      messages.add(Message.system(system));
+    }
+    List<Integer> fed = new ArrayList<>(); // tokens in the KV cache, in order
+    BufferedReader input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    boolean interactive = prompt == null;
+    if (interactive) {
+      err.println("chat (" + template + " template); an empty line or end of input ends it");
+    }
+    while (true) {
+      String user;
+      if (interactive) {
+        out.print("> ");
+        out.flush();
+        user = input.readLine();
+        if (user == null || user.isBlank()) {
+          return 0;
+        }
+      } else {
+        user = prompt;
+      }
+      messages.add(Message.user(user));
+      int[] ids = tokenizer.encode(template.render(messages, true), false, true);
+      int cached = commonPrefix(fed, ids);
+      StringBuilder answer = new StringBuilder();
+      GenerationListener listener = new GenerationListener() {
+        @Override
+        public void onText(String piece) {
+          answer.append(piece);
+          if (!json) {
+            out.print(piece);
+            out.flush();
+          }
+        }
+      };
+      GenerationResult result = cached > 0 && cached == generator.decoder().length(0) && cached < ids.length
+          ? generator.generateContinuing(ids, cached, options(tokenizer), listener)
+          : generator.generate(ids, options(tokenizer), listener);
+      // The cache now holds the prompt and every generated token but the last.
+      fed.clear();
+      int[] generated = result.tokens();
+      for (int i = 0; i < generator.decoder().length(0); i++) {
+        fed.add(i < ids.length ? ids[i] : generated[i - ids.length]);
+      }
+      if (!json) {
+        out.println();
+      }
+      report(result, ids, out, err);
+      messages.add(Message.assistant(answer.toString()));
+      if (!interactive) {
+        return 0;
+      }
+      if (generator.decoder().length(0) >= generator.decoder().spec().maxPositionEmbeddings()) {
+        err.println("the context is full; the conversation ends here (--context for more)");
+        return 0;
+      }
+    }
+  }
+
+  private static int commonPrefix(List<Integer> fed, int[] ids) {
+    int n = 0;
+    while (n < fed.size() && n < ids.length && fed.get(n) == ids[n]) {
+      n++;
+    }
+    return n == fed.size() ? n : 0;
+  }
+
+  private void report(GenerationResult result, int[] promptTokens, PrintWriter out, PrintWriter err) {
+    if (json) {
+      JsonObject object = new JsonObject();
+      object.addProperty("model", model.toString());
+      object.addProperty("backend", backend);
+      object.add("prompt_ids", ids(promptTokens));
+      object.add("generated_ids", ids(result.tokens()));
+      if (result.text() != null) {
+        object.addProperty("text", result.text());
+      }
+      object.addProperty("stop", result.stopReason().name().toLowerCase(Locale.ROOT));
+      object.add("timings", timings(result.promptTokensPerSecond(), result.decodeTokensPerSecond()));
+      out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(object));
+      out.flush();
+    } else {
+      err.printf(Locale.ROOT, "%n[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
+          promptTokens.length, result.promptTokensPerSecond(), result.generatedTokens(), result.decodeTokensPerSecond(),
+          result.stopReason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+      err.flush();
+    }
+  }
+
+  /** Token ids in, ids out: the prompt is prefilled, then each step's pick is fed back. */
+  private int runIds(LoadedModel loaded, SamplerChain sampler, PrintWriter out, PrintWriter err) {
     int contextLength = loaded.spec().maxPositionEmbeddings();
     if (promptIds.length > contextLength) {
       throw new InvalidInputException("the prompt has " + promptIds.length + " tokens, more than the context of "
@@ -72,20 +282,21 @@ final class RunCommand implements Callable<Integer> {
             + loaded.spec().vocabSize() + ")");
       }
     }
-    Decoder decoder = loaded.decoder();
+    var decoder = loaded.decoder();
     long start = System.nanoTime();
     float[] logits = decoder.prefill(new int[][] {promptIds})[0];
     long prefilled = System.nanoTime();
-    List<Integer> generated = new ArrayList<>();
+    int[] history = Arrays.copyOf(promptIds, promptIds.length + maxTokens);
+    int generated = 0;
     String stop = "max_tokens";
-    while (generated.size() < maxTokens) {
-      int next = Greedy.argmax(logits);
-      generated.add(next);
+    while (generated < maxTokens) {
+      int next = sampler.next(logits, history, promptIds.length + generated);
+      history[promptIds.length + generated++] = next;
       if (!json) {
-        out.print(generated.size() == 1 ? next : "," + next);
+        out.print(generated == 1 ? Integer.toString(next) : "," + next);
         out.flush();
       }
-      if (generated.size() == maxTokens) {
+      if (generated == maxTokens) {
         break;
       }
       if (decoder.length(0) >= contextLength) {
@@ -94,50 +305,48 @@ final class RunCommand implements Callable<Integer> {
       }
       logits = decoder.step(new int[] {next})[0];
     }
-    long done = System.nanoTime();
     double prefillSeconds = (prefilled - start) / 1e9;
-    double decodeSeconds = (done - prefilled) / 1e9;
-    int steps = Math.max(0, generated.size() - 1);
+    double decodeSeconds = (System.nanoTime() - prefilled) / 1e9;
+    int steps = Math.max(0, generated - 1);
+    double promptRate = promptIds.length / prefillSeconds;
+    double decodeRate = steps == 0 ? 0 : steps / decodeSeconds;
     if (json) {
       JsonObject result = new JsonObject();
       result.addProperty("model", model.toString());
       result.addProperty("backend", backend);
-      result.add("prompt_ids", ids(Arrays.stream(promptIds).boxed().toList()));
-      result.add("generated_ids", ids(generated));
+      result.add("prompt_ids", ids(promptIds));
+      result.add("generated_ids", ids(Arrays.copyOfRange(history, promptIds.length, promptIds.length + generated)));
       result.addProperty("stop", stop);
       result.add("top_logits", top(logits, topLogits));
-      JsonObject timings = new JsonObject();
-      timings.addProperty("prefill_seconds", prefillSeconds);
-      timings.addProperty("prompt_tokens_per_second", promptIds.length / prefillSeconds);
-      timings.addProperty("decode_seconds", decodeSeconds);
-      timings.addProperty("decode_tokens_per_second", steps == 0 ? 0 : steps / decodeSeconds);
-      result.add("timings", timings);
+      result.add("timings", timings(promptRate, decodeRate));
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.println();
-      err.printf(Locale.ROOT, "prompt: %d tokens, %.1f tokens/s; generated %d tokens, decode %.1f tokens/s (%s)%n",
-          promptIds.length, promptIds.length / prefillSeconds, generated.size(), steps == 0 ? 0 : steps / decodeSeconds,
-          stop.replace('_', ' '));
+      err.printf(Locale.ROOT, "[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
+          promptIds.length, promptRate, generated, decodeRate, stop.replace('_', ' '));
     }
     out.flush();
     return 0;
   }
 
-  private static JsonArray ids(List<Integer> values) {
+  private static JsonObject timings(double promptRate, double decodeRate) {
+    JsonObject timings = new JsonObject();
+    timings.addProperty("prompt_tokens_per_second", promptRate);
+    timings.addProperty("decode_tokens_per_second", decodeRate);
+    return timings;
+  }
+
+  private static JsonArray ids(int[] values) {
     JsonArray array = new JsonArray();
-    values.forEach(array::add);
+    for (int value : values) {
+      array.add(value);
+    }
     return array;
   }
 
   /** The {@code k} largest logits, largest first (lowest id first on ties). */
   private static JsonArray top(float[] logits, int k) {
-    if (k < 0) {
-      throw new KilnException("--top-logits must not be negative, was " + k);
-    }
-    Integer[] order = new Integer[logits.length];
-    for (int i = 0; i < order.length; i++) {
-      order[i] = i;
-    }
+    Integer[] order = IntStream.range(0, logits.length).boxed().toArray(Integer[]::new);
     Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
     JsonArray array = new JsonArray();
     for (int i = 0; i < Math.min(k, order.length); i++) {

@@ -143,4 +143,58 @@ class CliTest {
       }
     }
   }
+
+  /** The golden prompt as text: after BOS and the space token, token i >= 4 is the character U+4E00 + (i - 4). */
+  private static String goldenText(com.google.gson.JsonArray prompt) {
+    StringBuilder text = new StringBuilder();
+    for (int i = 2; i < prompt.size(); i++) {
+      text.appendCodePoint(0x4E00 + prompt.get(i).getAsInt() - 4);
+    }
+    return text.toString();
+  }
+
+  @Test
+  void aTextPromptIsTokenizedAsTheGoldenPromptAndGivesTheGoldenTokens() throws IOException {
+    Path tiny = Conformance.bundledTiny();
+    JsonObject golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    String text = goldenText(golden.getAsJsonArray("prompt"));
+    for (String file : List.of("gguf/model-f16.gguf", "llama2c/model.bin")) {
+      Result result = kiln("run", "-m", tiny.resolve(file).toString(), "-p", text, "--temperature", "0", "-n",
+          Integer.toString(golden.getAsJsonArray("greedy_tokens").size()), "--json", "--cache", cache.toString());
+      assertWithMessage("%s: %s", file, result.err()).that(result.exit()).isEqualTo(0);
+      JsonObject json = JsonParser.parseString(result.out()).getAsJsonObject();
+      assertWithMessage("%s prompt ids", file).that(json.get("prompt_ids")).isEqualTo(golden.get("prompt"));
+      assertWithMessage("%s generated ids", file).that(json.get("generated_ids")).isEqualTo(golden.get("greedy_tokens"));
+      assertThat(json.get("text").getAsString()).isNotEmpty();
+    }
+  }
+
+  @Test
+  void textStreamsToStandardOutput() {
+    Path gguf = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Result result = kiln("run", "-m", gguf.toString(), "-p", "一丁", "--temperature", "0.7", "--seed", "5", "-n", "6",
+        "--cache", cache.toString());
+    assertWithMessage(result.err()).that(result.exit()).isEqualTo(0);
+    assertThat(result.out()).startsWith("一丁");
+    assertThat(result.err()).contains("generated 6 tokens");
+    Result again = kiln("run", "-m", gguf.toString(), "-p", "一丁", "--temperature", "0.7", "--seed", "5", "-n", "6",
+        "--cache", cache.toString());
+    assertThat(again.out()).isEqualTo(result.out()); // seeded sampling is reproducible
+  }
+
+  @Test
+  void aModelWithoutTokenizerOrChatTemplateIsAClearError() {
+    Path tiny = Conformance.bundledTiny();
+    Result noTokenizer = kiln("run", "-m", tiny.resolve("hf").toString(), "-p", "一", "--cache", cache.toString());
+    assertThat(noTokenizer.exit()).isEqualTo(1);
+    assertThat(noTokenizer.err()).contains("no tokenizer found");
+    Result noTemplate = kiln("run", "-m", tiny.resolve("gguf/model-f32.gguf").toString(), "--chat", "-p", "一",
+        "--cache", cache.toString());
+    assertThat(noTemplate.exit()).isEqualTo(1);
+    assertThat(noTemplate.err()).contains("kiln: ");
+    Result badSampling = kiln("run", "-m", tiny.resolve("gguf/model-f32.gguf").toString(), "-p", "一", "--top-p", "1.5",
+        "--cache", cache.toString());
+    assertThat(badSampling.exit()).isEqualTo(1);
+    assertThat(badSampling.err()).contains("top");
+  }
 }
