@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     versionProvider = Kiln.Version.class,
     description = "Runs Llama-family model files (GGUF, Hugging Face, llama2.c) through decoders specialized to their"
         + " shapes.",
-    subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class})
+    subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class, BenchCommand.class})
 public final class Kiln implements Callable<Integer> {
   /** Options every command that loads a model shares. */
   static final class Common {

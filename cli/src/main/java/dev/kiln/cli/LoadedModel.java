@@ -23,7 +23,7 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
    * Opens {@code file}, derives its spec (with {@code context} positions, or the file's up to
    * {@value #DEFAULT_CONTEXT_LIMIT}, and {@code batch} sequences), maps its weights and builds the
    * decoder of {@code backend}: {@code java} (specialized to the spec, compiled once and cached),
-   * {@code interpreter} (the reference), or {@code tornado}.
+   * {@code interpreter} (the reference), or {@code tornado}; none for a null backend.
    */
   static LoadedModel open(Path file, Integer context, int batch, String backend, Path cache, Consumer<String> progress) {
     if (!Files.exists(file)) {
@@ -51,7 +51,7 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
     Weights weights = Weights.from(spec, checkpoint);
     progress.accept(String.format(Locale.ROOT, "loaded %s (%s) in %.2f s", file.getFileName(), checkpoint.format(),
         (System.nanoTime() - start) / 1e9));
-    Decoder decoder = switch (backend) {
+    Decoder decoder = backend == null ? null : switch (backend) {
       case "java" -> new Specializer(cache, progress).specialize(spec).create(weights);
       case "interpreter" -> new Interpreter(weights);
       case "tornado" -> throw new KilnException("the TornadoVM backend is not part of this build yet; use --backend java");

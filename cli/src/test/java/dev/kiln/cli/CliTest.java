@@ -197,4 +197,21 @@ class CliTest {
     assertThat(badSampling.exit()).isEqualTo(1);
     assertThat(badSampling.err()).contains("top");
   }
+
+  @Test
+  void benchOnAFileAndOnRandomWeightsOfAShape() {
+    Result onFile = kiln("bench", Conformance.bundledTiny().resolve("gguf/model-f16.gguf").toString(), "--prompt", "8",
+        "--decode", "4", "--interpreter-steps", "1", "--cache", cache.toString());
+    assertWithMessage(onFile.err()).that(onFile.exit()).isEqualTo(0);
+    assertThat(onFile.out()).contains("prefill tok/s");
+    assertThat(onFile.out()).containsMatch("(?m)^F16 ");
+    Result random = kiln("bench", "--random", "vocab=96,hidden=64,intermediate=128,layers=1,heads=2", "--types", "F32,Q4_0",
+        "--prompt", "8", "--decode", "4", "--interpreter-steps", "0", "--batches", "1", "--cache", cache.toString());
+    assertWithMessage(random.err()).that(random.exit()).isEqualTo(0);
+    assertThat(random.out()).containsMatch("(?m)^F32 ");
+    assertThat(random.out()).containsMatch("(?m)^Q4_0 ");
+    Result bad = kiln("bench", "--random", "vocab=96,hidden=64", "--cache", cache.toString());
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.err()).contains("missing intermediate, layers, heads");
+  }
 }

@@ -1,12 +1,12 @@
 package dev.kiln.examples;
 
+import dev.kiln.bench.BenchOptions;
+import dev.kiln.bench.BenchRunner;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 
 /**
  * Whole-model benchmark: generated decoders of a real model's shape over random weights of each
@@ -39,91 +39,20 @@ public final class Bench {
 
   private Bench() {}
 
-  /** What to measure; plain values only, so parsing loads no Kiln class. */
-  static final class Options {
-    String model = "stories110m";
-    List<String> types = List.of("F32", "F16", "Q8_0", "Q4_0");
-    /** Null: not given (kiln.threads as set, or unset). */
-    Integer threads;
-    int prompt = 128;
-    int decode = 64;
-    /** Empty: 1 and 4, as far as the model's maxBatchSize allows. */
-    List<Integer> batches = List.of();
-    int warmup = 1;
-    int interpreterSteps = 2;
-    long bandwidthMib = 1024;
-    int bandwidthPasses = 5;
-    long seed = 42;
-    Path markdown;
-
-    /** Parses {@code --key=value} arguments over the defaults; throws IllegalArgumentException on bad input. */
-    static Options parse(String... args) {
-      Options o = new Options();
-      for (String arg : args) {
-        if (arg.isBlank()) {
-          continue;
-        }
-        int eq = arg.indexOf('=');
-        if (!arg.startsWith("--") || eq < 0) {
-          throw new IllegalArgumentException("expected --key=value, got '" + arg + "'");
-        }
-        String key = arg.substring(2, eq);
-        String value = arg.substring(eq + 1).trim();
-        switch (key) {
-          case "model" -> o.model = value.toLowerCase(Locale.ROOT);
-          case "types" -> o.types = list(value).stream().map(t -> t.toUpperCase(Locale.ROOT)).toList();
-          case "threads" -> o.threads = positive(key, value);
-          case "prompt" -> o.prompt = positive(key, value);
-          case "decode" -> o.decode = positive(key, value);
-          case "batches" -> o.batches = list(value).stream().map(b -> positive(key, b)).toList();
-          case "warmup" -> o.warmup = nonNegative(key, value);
-          case "interpreter-steps" -> o.interpreterSteps = nonNegative(key, value);
-          case "bandwidth-mib" -> o.bandwidthMib = positive(key, value);
-          case "bandwidth-passes" -> o.bandwidthPasses = positive(key, value);
-          case "seed" -> o.seed = number(key, value);
-          case "markdown" -> o.markdown = Path.of(value);
-          default -> throw new IllegalArgumentException("unknown option --" + key);
-        }
-      }
-      if (o.types.isEmpty()) {
-        throw new IllegalArgumentException("--types names no type");
-      }
-      return o;
-    }
-
-    private static List<String> list(String value) {
-      List<String> items = new ArrayList<>();
-      for (String item : value.split(",")) {
-        if (!item.isBlank()) {
-          items.add(item.trim());
-        }
-      }
-      return List.copyOf(items);
-    }
-
-    private static long number(String key, String value) {
-      try {
-        return Long.parseLong(value);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--" + key + " needs a number, got '" + value + "'");
-      }
-    }
-
-    private static int nonNegative(String key, String value) {
-      long n = number(key, value);
-      if (n < 0 || n > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("--" + key + " must be at least 0, got " + value);
-      }
-      return (int) n;
-    }
-
-    private static int positive(String key, String value) {
-      int n = nonNegative(key, value);
-      if (n == 0) {
-        throw new IllegalArgumentException("--" + key + " must be positive, got " + value);
-      }
-      return n;
-    }
+  /** The models of {@code --model}: generated decoders of the example specs. */
+  static BenchRunner.Model model(String name) {
+    return switch (name) {
+      case "stories110m" -> new BenchRunner.Model("stories110m", Stories110MDecoder.SPEC,
+          w -> new Stories110MDecoder(Stories110MWeights.from(w)));
+      case "llama1b" -> new BenchRunner.Model("llama1b", Llama1BDecoder.SPEC,
+          w -> new Llama1BDecoder(Llama1BWeights.from(w)));
+      case "seedllama" -> new BenchRunner.Model("seedllama", SeedLlamaDecoder.SPEC,
+          w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w)));
+      case "seedsinglehead" -> new BenchRunner.Model("seedsinglehead", SeedSingleHeadDecoder.SPEC,
+          w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w)));
+      default -> throw new IllegalArgumentException(
+          "unknown model '" + name + "': stories110m, llama1b, seedllama or seedsinglehead");
+    };
   }
 
   public static void main(String[] args) throws IOException {
@@ -133,9 +62,9 @@ public final class Bench {
         return;
       }
     }
-    Options options;
+    BenchOptions options;
     try {
-      options = Options.parse(args);
+      options = BenchOptions.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("Bench: " + e.getMessage());
       System.err.print(USAGE);
@@ -154,9 +83,15 @@ public final class Bench {
     }
   }
 
+  /** The report for {@code args} (for tests: no printing beyond {@code log}). */
+  static BenchRunner.Report run(String[] args, PrintStream log) {
+    BenchOptions options = BenchOptions.parse(args);
+    return BenchRunner.run(model(options.model), options, log);
+  }
+
   /** Runs the benchmark, prints the report, and writes it as markdown when asked. */
-  static void run(Options options, PrintStream out) throws IOException {
-    BenchRunner.Report report = BenchRunner.run(options, out);
+  static void run(BenchOptions options, PrintStream out) throws IOException {
+    BenchRunner.Report report = BenchRunner.run(model(options.model), options, out);
     out.println();
     out.print(report.text());
     if (options.markdown != null) {

@@ -1,5 +1,8 @@
 package dev.kiln.examples;
 
+import dev.kiln.bench.BenchOptions;
+import dev.kiln.bench.BenchRunner;
+
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -20,7 +23,7 @@ class BenchTest {
     List<String> all = new java.util.ArrayList<>(List.of("--prompt=4", "--decode=2", "--warmup=1",
         "--interpreter-steps=1", "--bandwidth-mib=8", "--bandwidth-passes=2"));
     all.addAll(List.of(args));
-    return BenchRunner.run(Bench.Options.parse(all.toArray(String[]::new)), QUIET);
+    return Bench.run(all.toArray(String[]::new), QUIET);
   }
 
   private static void assertPositive(double value) {
@@ -77,18 +80,18 @@ class BenchTest {
 
   @Test
   void optionsParseKeyValuesAndRejectTheRest() {
-    Bench.Options options = Bench.Options.parse("--model=LLAMA1B", "--types=q8_0, f16", "--threads=3", "--batches=4,1");
+    BenchOptions options = BenchOptions.parse("--model=LLAMA1B", "--types=q8_0, f16", "--threads=3", "--batches=4,1");
     assertThat(options.model).isEqualTo("llama1b");
     assertThat(options.types).containsExactly("Q8_0", "F16").inOrder();
     assertThat(options.threads).isEqualTo(3);
     assertThat(options.batches).containsExactly(4, 1).inOrder();
     assertThat(options.prompt).isEqualTo(128);
-    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--frobnicate=1"));
-    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--decode=0"));
-    assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("stories110m"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--frobnicate=1"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--decode=0"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("stories110m"));
     assertThrows(IllegalArgumentException.class,
-        () -> BenchRunner.run(Bench.Options.parse("--model=seedllama", "--batches=4"), QUIET));
+        () -> Bench.run(new String[] {"--model=seedllama", "--batches=4"}, QUIET));
     assertThrows(IllegalArgumentException.class,
-        () -> BenchRunner.run(Bench.Options.parse("--model=seedllama", "--types=Q5_1"), QUIET));
+        () -> Bench.run(new String[] {"--model=seedllama", "--types=Q5_1"}, QUIET));
   }
 }

@@ -1,4 +1,4 @@
-package dev.kiln.examples;
+package dev.kiln.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package dev.kiln.examples;
+package dev.kiln.bench;
 
 import dev.kiln.Decoder;
 import dev.kiln.Greedy;
@@ -21,7 +21,8 @@ import java.util.function.Function;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * What {@link Bench} measures, for one model and each weight type:
+ * What the benchmark ({@code Bench} in the examples, {@code kiln bench}) measures, for one model and each
+ * weight type:
  *
  * <ul>
  *   <li>prefill: tokens/s of one prompt of {@code --prompt} tokens through {@link Decoder#prefill};
@@ -47,24 +48,10 @@ public final class BenchRunner {
   private BenchRunner() {}
 
   /** A model the benchmark can build: its spec and its generated decoder over some weights. */
-  record Model(String name, ModelSpec spec, Function<Weights, Decoder> decoder) {}
-
-  /** The models of {@code --model}. */
-  static Model model(String name) {
-    return switch (name) {
-      case "stories110m" -> new Model("stories110m", Stories110MDecoder.SPEC,
-          w -> new Stories110MDecoder(Stories110MWeights.from(w)));
-      case "llama1b" -> new Model("llama1b", Llama1BDecoder.SPEC, w -> new Llama1BDecoder(Llama1BWeights.from(w)));
-      case "seedllama" -> new Model("seedllama", SeedLlamaDecoder.SPEC, w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w)));
-      case "seedsinglehead" -> new Model("seedsinglehead", SeedSingleHeadDecoder.SPEC,
-          w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w)));
-      default -> throw new IllegalArgumentException(
-          "unknown model '" + name + "': stories110m, llama1b, seedllama or seedsinglehead");
-    };
-  }
+  public record Model(String name, ModelSpec spec, Function<Weights, Decoder> decoder) {}
 
   /** Decode at one batch size. */
-  record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
+  public record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
       long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth) {
 
     DecodeResult relativeTo(double bandwidthGBps) {
@@ -74,7 +61,7 @@ public final class BenchRunner {
   }
 
   /** Everything measured for one weight type. */
-  record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
+  public record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
       double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond) {
 
     TypeResult relativeTo(double bandwidthGBps) {
@@ -82,25 +69,32 @@ public final class BenchRunner {
           decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond);
     }
 
-    DecodeResult batch(int size) {
+    public DecodeResult batch(int size) {
       return decode.stream().filter(d -> d.batch() == size).findFirst().orElse(null);
     }
 
     /** Generated decode tokens/s at batch 1 over the interpreter's, or NaN when either is missing. */
-    double speedup() {
+    public double speedup() {
       DecodeResult single = batch(1);
       return single == null || interpreterSteps == 0 ? Double.NaN : single.tokensPerSecond() / interpreterTokensPerSecond;
     }
   }
 
   /** The whole run: context lines, one result per type, and the report as text and markdown. */
-  record Report(List<String> context, List<TypeResult> results, List<Integer> batches, String text, String markdown) {}
+  public record Report(List<String> context, List<TypeResult> results, List<Integer> batches, String text, String markdown) {}
 
   /** Runs the benchmark for {@code options}, logging progress to {@code log}. */
-  static Report run(Bench.Options options, PrintStream log) {
-    Model model = model(options.model);
+  public static Report run(Model model, BenchOptions options, PrintStream log) {
+    return run(model, null, options, log);
+  }
+
+  /**
+   * Runs the benchmark on {@code given} weights (a model file's, in its own types) instead of random
+   * ones; {@code --types} is ignored then.
+   */
+  public static Report run(Model model, Weights given, BenchOptions options, PrintStream log) {
     ModelSpec spec = model.spec();
-    List<Dtype> types = options.types.stream().map(BenchRunner::dtype).toList();
+    List<Dtype> types = given != null ? List.of(matrixType(given)) : options.types.stream().map(BenchRunner::dtype).toList();
     List<Integer> batches = batches(options, spec);
     if (options.prompt + Math.max(options.decode, WARMUP_STEPS) > spec.maxPositionEmbeddings()
         || 1 + options.interpreterSteps > spec.maxPositionEmbeddings()) {
@@ -121,8 +115,8 @@ public final class BenchRunner {
         VectorKernels.VECTORIZED ? "on" : "off", FloatVector.SPECIES_PREFERRED.vectorBitSize(),
         threadsProperty == null ? "(unset)" : threadsProperty));
     context.add(String.format(Locale.ROOT, "prompt %d tokens, decode %d steps per batch size %s, warm-up %d round(s),"
-            + " interpreter %d step(s); random weights, seed %d", options.prompt, options.decode, batches, options.warmup,
-        options.interpreterSteps, options.seed));
+            + " interpreter %d step(s); %s", options.prompt, options.decode, batches, options.warmup,
+        options.interpreterSteps, given != null ? "weights of the model file" : "random weights, seed " + options.seed));
     context.forEach(log::println);
 
     log.printf(Locale.ROOT, "measuring read bandwidth: %d MiB, %d thread(s), best of %d ...%n", options.bandwidthMib,
@@ -132,15 +126,16 @@ public final class BenchRunner {
         threads > 1 ? String.format(Locale.ROOT, ", 1 thread %.1f GB/s", before[1]) : "");
 
     long start = System.nanoTime();
-    Weights base = Weights.random(spec, options.seed);
-    double randomSeconds = seconds(start);
-    context.add(String.format(Locale.ROOT, "random F32 weights made in %.1f s", randomSeconds));
-    log.println(context.getLast());
+    Weights base = given != null ? given : Weights.random(spec, options.seed);
+    if (given == null) {
+      context.add(String.format(Locale.ROOT, "random F32 weights made in %.1f s", seconds(start)));
+      log.println(context.getLast());
+    }
 
     List<TypeResult> results = new ArrayList<>();
     for (Dtype type : types) {
       start = System.nanoTime();
-      Weights weights = type == Dtype.F32 ? base : base.withMatrices(type);
+      Weights weights = given != null || type == Dtype.F32 ? base : base.withMatrices(type);
       double convertSeconds = seconds(start);
       log.printf(Locale.ROOT, "%s: weights %.1f MB per step (converted in %.1f s); measuring ...%n", type,
           weightBytesPerStep(weights) / 1e6, convertSeconds);
@@ -164,8 +159,16 @@ public final class BenchRunner {
     return new Report(context, results, batches, text, markdown);
   }
 
+  /** The most common stored type of a model's matrices (what a file's row in the report is called). */
+  private static Dtype matrixType(Weights weights) {
+    var counts = new java.util.EnumMap<Dtype, Long>(Dtype.class);
+    weights.tensors().values().stream().filter(t -> t.shape().length == 2)
+        .forEach(t -> counts.merge(t.dtype(), t.data().byteSize(), Long::sum));
+    return counts.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow().getKey();
+  }
+
   /** Best GB/s with {@code threads} threads, then (only when threads > 1, else NaN) with one. */
-  private static double[] readBandwidth(Bench.Options options, int threads) {
+  private static double[] readBandwidth(BenchOptions options, int threads) {
     long bytes = options.bandwidthMib << 20;
     double all = ReadBandwidth.measure(bytes, threads, options.bandwidthPasses).bestGBps();
     // For reference: what one core streams (a single-threaded kernel's ceiling).
@@ -181,7 +184,7 @@ public final class BenchRunner {
     }
   }
 
-  private static List<Integer> batches(Bench.Options options, ModelSpec spec) {
+  private static List<Integer> batches(BenchOptions options, ModelSpec spec) {
     if (options.batches.isEmpty()) {
       return spec.maxBatchSize() >= 4 ? List.of(1, 4) : List.of(1);
     }
@@ -198,7 +201,7 @@ public final class BenchRunner {
    * Bytes of weights one decode step reads: every matrix, except the embedding table when the LM
    * head has its own matrix (a token reads one row of the table).
    */
-  static long weightBytesPerStep(Weights weights) {
+  public static long weightBytesPerStep(Weights weights) {
     long bytes = 0;
     String embedding = GlobalTensor.EMBED_TOKENS.hfName();
     for (var entry : weights.tensors().entrySet()) {
@@ -213,7 +216,7 @@ public final class BenchRunner {
 
   /** Measures one weight type (see the class comment). */
   static TypeResult measure(Model model, Weights weights, Dtype type, double convertSeconds, List<Integer> batches,
-      Bench.Options options, double bandwidthGBps, PrintStream log) {
+      BenchOptions options, double bandwidthGBps, PrintStream log) {
     ModelSpec spec = model.spec();
     Decoder decoder = model.decoder().apply(weights);
     long weightBytes = weightBytesPerStep(weights);
