@@ -2,7 +2,14 @@ package dev.kiln.kernel;
 
 import static dev.kiln.kernel.ScalarKernels.BYTE;
 import static dev.kiln.kernel.ScalarKernels.HALF;
+import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.XOR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 import static dev.kiln.kernel.ScalarKernels.Q4_K_QS;
 import static dev.kiln.kernel.ScalarKernels.Q4_K_SCALES;
 import static dev.kiln.kernel.ScalarKernels.Q6_K_D;
@@ -14,6 +21,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -112,10 +120,16 @@ final class VectorQuant {
   }
 
   // --- Q4_0: per 32 elements an F16 d, then 16 bytes: element j low nibble of byte j, j + 16 high
+  //
+  // Nibbles are unpacked in int lanes (bytes widened first: x86 has no byte shifts). XOR with 0x88
+  // flips the top bit of both nibbles, which turns a nibble q into the 4-bit two's complement
+  // number q - 8: with the byte sign-extended to v, (v << 28) >> 28 is low - 8 and v >> 4 is
+  // high - 8 (arithmetic shifts).
 
   /** {@link VectorKernels#dotQ4_0}: two blocks at a time, into two row accumulators. */
   static float dotQ4_0(VectorWidth width, MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -124,26 +138,56 @@ final class VectorQuant {
     FloatVector sum1 = FloatVector.zero(floats);
     long block = offset;
     int b = 0;
-    for (; b < blocks; b++, block += 18) {
+    for (; b <= blocks - 2; b += 2, block += 2 * 18) {
       int xb = xStart + 32 * b;
       FloatVector acc0 = FloatVector.zero(floats);
       FloatVector acc1 = FloatVector.zero(floats);
       for (int j = 0; j < 16; j += byteLanes) {
-        ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE);
-        ByteVector low = packed.and((byte) 0x0f).sub((byte) 8);
-        ByteVector high = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-        acc0 = ((FloatVector) low.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xb + j), acc0);
-        acc1 = ((FloatVector) high.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xb + 16 + j), acc1);
+        ByteVector p0 = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);
+        ByteVector p1 = ByteVector.fromMemorySegment(bytes, data, block + 20 + j, LE).lanewise(XOR, (byte) 0x88);
+        IntVector v0 = (IntVector) p0.convertShape(B2I, ints, 0);
+        IntVector v1 = (IntVector) p1.convertShape(B2I, ints, 0);
+        int xi = xb + j;
+        acc0 = ((FloatVector) v0.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+            .fma(FloatVector.fromArray(floats, x, xi), acc0);
+        acc1 = ((FloatVector) v1.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+            .fma(FloatVector.fromArray(floats, x, xi + 32), acc1);
+        acc0 = ((FloatVector) v0.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 16), acc0);
+        acc1 = ((FloatVector) v1.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 48), acc1);
         if (twoParts) {
-          acc0 = ((FloatVector) low.convertShape(B2F, floats, 1))
-              .fma(FloatVector.fromArray(floats, x, xb + j + lanes), acc0);
-          acc1 = ((FloatVector) high.convertShape(B2F, floats, 1))
-              .fma(FloatVector.fromArray(floats, x, xb + 16 + j + lanes), acc1);
+          v0 = (IntVector) p0.convertShape(B2I, ints, 1);
+          v1 = (IntVector) p1.convertShape(B2I, ints, 1);
+          xi += lanes;
+          acc0 = ((FloatVector) v0.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+              .fma(FloatVector.fromArray(floats, x, xi), acc0);
+          acc1 = ((FloatVector) v1.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+              .fma(FloatVector.fromArray(floats, x, xi + 32), acc1);
+          acc0 = ((FloatVector) v0.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 16), acc0);
+          acc1 = ((FloatVector) v1.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 48), acc1);
         }
       }
-      FloatVector d = FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block)));
-      sum0 = acc0.fma(d, sum0);
-      sum1 = acc1.fma(d, sum1);
+      sum0 = acc0.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block))), sum0);
+      sum1 = acc1.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block + 18))), sum1);
+    }
+    if (b < blocks) {
+      int xb = xStart + 32 * b;
+      FloatVector acc = FloatVector.zero(floats);
+      for (int j = 0; j < 16; j += byteLanes) {
+        ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);
+        IntVector v = (IntVector) packed.convertShape(B2I, ints, 0);
+        int xi = xb + j;
+        acc = ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+            .fma(FloatVector.fromArray(floats, x, xi), acc);
+        acc = ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 16), acc);
+        if (twoParts) {
+          v = (IntVector) packed.convertShape(B2I, ints, 1);
+          xi += lanes;
+          acc = ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
+              .fma(FloatVector.fromArray(floats, x, xi), acc);
+          acc = ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 16), acc);
+        }
+      }
+      sum0 = acc.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block))), sum0);
     }
     return sum0.add(sum1).reduceLanes(VectorOperators.ADD);
   }
@@ -151,6 +195,7 @@ final class VectorQuant {
   /** {@link VectorKernels#readQ4_0}: element = d * (q - 8). */
   static void readQ4_0(VectorWidth width, MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -160,14 +205,14 @@ final class VectorQuant {
       float d = Float.float16ToFloat(data.get(HALF, block));
       int y = outStart + 32 * b;
       for (int j = 0; j < 16; j += byteLanes) {
-        ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE);
-        ByteVector low = packed.and((byte) 0x0f).sub((byte) 8);
-        ByteVector high = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-        ((FloatVector) low.convertShape(B2F, floats, 0)).mul(d).intoArray(out, y + j);
-        ((FloatVector) high.convertShape(B2F, floats, 0)).mul(d).intoArray(out, y + 16 + j);
+        ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);
+        IntVector v = (IntVector) packed.convertShape(B2I, ints, 0);
+        ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).mul(d).intoArray(out, y + j);
+        ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0)).mul(d).intoArray(out, y + 16 + j);
         if (twoParts) {
-          ((FloatVector) low.convertShape(B2F, floats, 1)).mul(d).intoArray(out, y + j + lanes);
-          ((FloatVector) high.convertShape(B2F, floats, 1)).mul(d).intoArray(out, y + 16 + j + lanes);
+          v = (IntVector) packed.convertShape(B2I, ints, 1);
+          ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).mul(d).intoArray(out, y + j + lanes);
+          ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0)).mul(d).intoArray(out, y + 16 + j + lanes);
         }
       }
     }
@@ -201,11 +246,13 @@ final class VectorQuant {
 
   /**
    * {@link VectorKernels#dotQ4_K}. Per group of 64 elements, sum(q*x) and sum(x) for its two
-   * sub-blocks; the row accumulates d*scale * sum(q*x) and -(dmin*min) * sum(x) in four vectors
-   * (low/high nibbles, scale/min), one fused multiply-add each per group.
+   * sub-blocks (nibbles unpacked in int lanes); the row accumulates d*scale * sum(q*x) and
+   * -(dmin*min) * sum(x) in four vectors (low/high nibbles, scale/min), one fused multiply-add each
+   * per group.
    */
   static float dotQ4_K(VectorWidth width, MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -231,19 +278,19 @@ final class VectorQuant {
         FloatVector highSum = FloatVector.zero(floats);
         for (int j = 0; j < 32; j += byteLanes) {
           ByteVector packed = ByteVector.fromMemorySegment(bytes, data, qs + j, LE);
-          ByteVector low = packed.and((byte) 0x0f);
-          ByteVector high = packed.lanewise(VectorOperators.LSHR, 4);
+          IntVector v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 0);
           FloatVector xLow = FloatVector.fromArray(floats, x, xg + j);
           FloatVector xHigh = FloatVector.fromArray(floats, x, xg + 32 + j);
-          lowDot = ((FloatVector) low.convertShape(B2F, floats, 0)).fma(xLow, lowDot);
-          highDot = ((FloatVector) high.convertShape(B2F, floats, 0)).fma(xHigh, highDot);
+          lowDot = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(xLow, lowDot);
+          highDot = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(xHigh, highDot);
           lowSum = lowSum.add(xLow);
           highSum = highSum.add(xHigh);
           if (twoParts) {
+            v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 1);
             xLow = FloatVector.fromArray(floats, x, xg + j + lanes);
             xHigh = FloatVector.fromArray(floats, x, xg + 32 + j + lanes);
-            lowDot = ((FloatVector) low.convertShape(B2F, floats, 1)).fma(xLow, lowDot);
-            highDot = ((FloatVector) high.convertShape(B2F, floats, 1)).fma(xHigh, highDot);
+            lowDot = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(xLow, lowDot);
+            highDot = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(xHigh, highDot);
             lowSum = lowSum.add(xLow);
             highSum = highSum.add(xHigh);
           }
@@ -265,6 +312,7 @@ final class VectorQuant {
   /** {@link VectorKernels#readQ4_K}: element = (d * scale) * q - (dmin * min). */
   static void readQ4_K(VectorWidth width, MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -287,13 +335,13 @@ final class VectorQuant {
         float m2 = dmin * (int) ((mins >>> (shift + 8)) & 0xff);
         for (int j = 0; j < 32; j += byteLanes) {
           ByteVector packed = ByteVector.fromMemorySegment(bytes, data, qs + j, LE);
-          ByteVector low = packed.and((byte) 0x0f);
-          ByteVector high = packed.lanewise(VectorOperators.LSHR, 4);
-          ((FloatVector) low.convertShape(B2F, floats, 0)).mul(d1).sub(m1).intoArray(out, y + j);
-          ((FloatVector) high.convertShape(B2F, floats, 0)).mul(d2).sub(m2).intoArray(out, y + 32 + j);
+          IntVector v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 0);
+          ((FloatVector) v.and(0x0f).convert(I2F, 0)).mul(d1).sub(m1).intoArray(out, y + j);
+          ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).mul(d2).sub(m2).intoArray(out, y + 32 + j);
           if (twoParts) {
-            ((FloatVector) low.convertShape(B2F, floats, 1)).mul(d1).sub(m1).intoArray(out, y + j + lanes);
-            ((FloatVector) high.convertShape(B2F, floats, 1)).mul(d2).sub(m2).intoArray(out, y + 32 + j + lanes);
+            v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 1);
+            ((FloatVector) v.and(0x0f).convert(I2F, 0)).mul(d1).sub(m1).intoArray(out, y + j + lanes);
+            ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).mul(d2).sub(m2).intoArray(out, y + 32 + j + lanes);
           }
         }
       }
@@ -304,7 +352,8 @@ final class VectorQuant {
   //
   // Per half of 128 elements (ql 64 bytes, qh 32 bytes, 8 scales), element 32k + l (l < 32) has
   // low bits from nibble k / 2 of ql[l + 32 (k % 2)], high bits 2k, 2k+1 of qh[l], scale l/16 + 2k.
-  // With byte vectors ql0 = ql[l..], ql1 = ql[l + 32..] and qh = qh[l..], the four values of k are
+  // With ql0 = ql[l..], ql1 = ql[l + 32..] and qh = qh[l..] widened to int lanes, the four values
+  // of k are
   //   k=0: (ql0 & 15) | ((qh << 4) & 48)     k=1: (ql1 & 15) | ((qh << 2) & 48)
   //   k=2: (ql0 >>> 4) | (qh & 48)           k=3: (ql1 >>> 4) | ((qh >>> 2) & 48)
   // each minus 32.
@@ -315,6 +364,7 @@ final class VectorQuant {
    */
   static float dotQ6_K(VectorWidth width, MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -337,28 +387,22 @@ final class VectorQuant {
           FloatVector acc2 = FloatVector.zero(floats);
           FloatVector acc3 = FloatVector.zero(floats);
           for (int j = sixteen; j < sixteen + 16; j += byteLanes) {
-            ByteVector ql0 = ByteVector.fromMemorySegment(bytes, data, ql + j, LE);
-            ByteVector ql1 = ByteVector.fromMemorySegment(bytes, data, ql + 32 + j, LE);
+            ByteVector low0 = ByteVector.fromMemorySegment(bytes, data, ql + j, LE);
+            ByteVector low1 = ByteVector.fromMemorySegment(bytes, data, ql + 32 + j, LE);
             ByteVector high = ByteVector.fromMemorySegment(bytes, data, qh + j, LE);
-            ByteVector q0 = ql0.and((byte) 0x0f).or(high.lanewise(VectorOperators.LSHL, 4).and((byte) 48)).sub((byte) 32);
-            ByteVector q1 = ql1.and((byte) 0x0f).or(high.lanewise(VectorOperators.LSHL, 2).and((byte) 48)).sub((byte) 32);
-            ByteVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(high.and((byte) 48)).sub((byte) 32);
-            ByteVector q3 = ql1.lanewise(VectorOperators.LSHR, 4)
-                .or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 48)).sub((byte) 32);
-            int xi = xh + j;
-            acc0 = ((FloatVector) q0.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xi), acc0);
-            acc1 = ((FloatVector) q1.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xi + 32), acc1);
-            acc2 = ((FloatVector) q2.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xi + 64), acc2);
-            acc3 = ((FloatVector) q3.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xi + 96), acc3);
-            if (twoParts) {
-              xi += lanes;
-              acc0 = ((FloatVector) q0.convertShape(B2F, floats, 1)).fma(FloatVector.fromArray(floats, x, xi), acc0);
-              acc1 = ((FloatVector) q1.convertShape(B2F, floats, 1))
-                  .fma(FloatVector.fromArray(floats, x, xi + 32), acc1);
-              acc2 = ((FloatVector) q2.convertShape(B2F, floats, 1))
-                  .fma(FloatVector.fromArray(floats, x, xi + 64), acc2);
-              acc3 = ((FloatVector) q3.convertShape(B2F, floats, 1))
-                  .fma(FloatVector.fromArray(floats, x, xi + 96), acc3);
+            for (int part = 0; part < (twoParts ? 2 : 1); part++) {
+              IntVector ql0 = (IntVector) low0.convertShape(ZERO_EXTEND_B2I, ints, part);
+              IntVector ql1 = (IntVector) low1.convertShape(ZERO_EXTEND_B2I, ints, part);
+              IntVector qh0 = (IntVector) high.convertShape(ZERO_EXTEND_B2I, ints, part);
+              IntVector q0 = ql0.and(0x0f).or(qh0.lanewise(LSHL, 4).and(48)).sub(32);
+              IntVector q1 = ql1.and(0x0f).or(qh0.lanewise(LSHL, 2).and(48)).sub(32);
+              IntVector q2 = ql0.lanewise(LSHR, 4).or(qh0.and(48)).sub(32);
+              IntVector q3 = ql1.lanewise(LSHR, 4).or(qh0.lanewise(LSHR, 2).and(48)).sub(32);
+              int xi = xh + j + part * lanes;
+              acc0 = ((FloatVector) q0.convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi), acc0);
+              acc1 = ((FloatVector) q1.convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 32), acc1);
+              acc2 = ((FloatVector) q2.convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 64), acc2);
+              acc3 = ((FloatVector) q3.convert(I2F, 0)).fma(FloatVector.fromArray(floats, x, xi + 96), acc3);
             }
           }
           long s = scales + sixteen / 16;
@@ -375,6 +419,7 @@ final class VectorQuant {
   /** {@link VectorKernels#readQ6_K}: element = (d * scale) * (q - 32). */
   static void readQ6_K(VectorWidth width, MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     VectorSpecies<Float> floats = width.floats();
+    VectorSpecies<Integer> ints = width.ints();
     VectorSpecies<Byte> bytes = width.bytes();
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
@@ -393,25 +438,22 @@ final class VectorQuant {
           float scale1 = d * data.get(BYTE, s + 2);
           float scale2 = d * data.get(BYTE, s + 4);
           float scale3 = d * data.get(BYTE, s + 6);
-          ByteVector ql0 = ByteVector.fromMemorySegment(bytes, data, ql + j, LE);
-          ByteVector ql1 = ByteVector.fromMemorySegment(bytes, data, ql + 32 + j, LE);
+          ByteVector low0 = ByteVector.fromMemorySegment(bytes, data, ql + j, LE);
+          ByteVector low1 = ByteVector.fromMemorySegment(bytes, data, ql + 32 + j, LE);
           ByteVector high = ByteVector.fromMemorySegment(bytes, data, qh + j, LE);
-          ByteVector q0 = ql0.and((byte) 0x0f).or(high.lanewise(VectorOperators.LSHL, 4).and((byte) 48)).sub((byte) 32);
-          ByteVector q1 = ql1.and((byte) 0x0f).or(high.lanewise(VectorOperators.LSHL, 2).and((byte) 48)).sub((byte) 32);
-          ByteVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).or(high.and((byte) 48)).sub((byte) 32);
-          ByteVector q3 = ql1.lanewise(VectorOperators.LSHR, 4)
-              .or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 48)).sub((byte) 32);
-          int yi = yh + j;
-          ((FloatVector) q0.convertShape(B2F, floats, 0)).mul(scale0).intoArray(out, yi);
-          ((FloatVector) q1.convertShape(B2F, floats, 0)).mul(scale1).intoArray(out, yi + 32);
-          ((FloatVector) q2.convertShape(B2F, floats, 0)).mul(scale2).intoArray(out, yi + 64);
-          ((FloatVector) q3.convertShape(B2F, floats, 0)).mul(scale3).intoArray(out, yi + 96);
-          if (twoParts) {
-            yi += lanes;
-            ((FloatVector) q0.convertShape(B2F, floats, 1)).mul(scale0).intoArray(out, yi);
-            ((FloatVector) q1.convertShape(B2F, floats, 1)).mul(scale1).intoArray(out, yi + 32);
-            ((FloatVector) q2.convertShape(B2F, floats, 1)).mul(scale2).intoArray(out, yi + 64);
-            ((FloatVector) q3.convertShape(B2F, floats, 1)).mul(scale3).intoArray(out, yi + 96);
+          for (int part = 0; part < (twoParts ? 2 : 1); part++) {
+            IntVector ql0 = (IntVector) low0.convertShape(ZERO_EXTEND_B2I, ints, part);
+            IntVector ql1 = (IntVector) low1.convertShape(ZERO_EXTEND_B2I, ints, part);
+            IntVector qh0 = (IntVector) high.convertShape(ZERO_EXTEND_B2I, ints, part);
+            IntVector q0 = ql0.and(0x0f).or(qh0.lanewise(LSHL, 4).and(48)).sub(32);
+            IntVector q1 = ql1.and(0x0f).or(qh0.lanewise(LSHL, 2).and(48)).sub(32);
+            IntVector q2 = ql0.lanewise(LSHR, 4).or(qh0.and(48)).sub(32);
+            IntVector q3 = ql1.lanewise(LSHR, 4).or(qh0.lanewise(LSHR, 2).and(48)).sub(32);
+            int yi = yh + j + part * lanes;
+            ((FloatVector) q0.convert(I2F, 0)).mul(scale0).intoArray(out, yi);
+            ((FloatVector) q1.convert(I2F, 0)).mul(scale1).intoArray(out, yi + 32);
+            ((FloatVector) q2.convert(I2F, 0)).mul(scale2).intoArray(out, yi + 64);
+            ((FloatVector) q3.convert(I2F, 0)).mul(scale3).intoArray(out, yi + 96);
           }
         }
       }
