@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -73,7 +74,10 @@ final class VectorHalf {
     return sum;
   }
 
-  /** {@link VectorKernels#readF16}: exactly {@link Float#float16ToFloat} (as on x86: NaNs quiet). */
+  /**
+   * {@link VectorKernels#readF16}: exactly {@link Float#float16ToFloat} (as on x86: NaNs quiet).
+   * Infinities and NaNs are rare in weights, so they are fixed up only in vectors that have one.
+   */
   static void readF16(VectorWidth width, MemorySegment data, long offset, float[] out, int outStart, int n) {
     VectorSpecies<Short> shorts = width.shorts();
     VectorSpecies<Integer> ints = width.ints();
@@ -83,12 +87,14 @@ final class VectorHalf {
       IntVector h = (IntVector) ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
           .convertShape(VectorOperators.S2I, ints, 0);
       IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8fff_e000);
-      IntVector scaled = bits.reinterpretAsFloats().mul(TWO_TO_112).reinterpretAsInts();
-      IntVector magnitude = h.and(0x7fff);
-      IntVector special = bits.or(0x7f80_0000)
-          .lanewise(VectorOperators.OR, 0x0040_0000, magnitude.compare(VectorOperators.GT, 0x7c00));
-      scaled.blend(special, magnitude.compare(VectorOperators.GE, 0x7c00)).reinterpretAsFloats()
-          .intoArray(out, outStart + i);
+      FloatVector value = bits.reinterpretAsFloats().mul(TWO_TO_112);
+      VectorMask<Integer> special = h.and(0x7c00).eq(0x7c00);
+      if (special.anyTrue()) {
+        VectorMask<Integer> nan = h.and(0x7fff).compare(VectorOperators.GT, 0x7c00);
+        IntVector specialBits = bits.or(0x7f80_0000).lanewise(VectorOperators.OR, 0x0040_0000, nan);
+        value = value.reinterpretAsInts().blend(specialBits, special).reinterpretAsFloats();
+      }
+      value.intoArray(out, outStart + i);
     }
     for (; i < n; i++) {
       out[outStart + i] = Float.float16ToFloat(data.get(HALF, offset + 2L * i));
