@@ -33,7 +33,8 @@ import jdk.incubator.vector.VectorSpecies;
  * or sub-block.
  *
  * <p>The dot products sum {@code q * x} per block (or sub-block) in a float vector, then add it to
- * a row accumulator with one fused multiply-add by the scale; several row accumulators keep
+ * a row accumulator with one fused multiply-add by the scale (Q4_K instead forms each weight
+ * {@code d*scale * q - dmin*min} with one fused multiply-add); several row accumulators keep
  * consecutive blocks independent, and the lanes are summed once at the end of the row. The row
  * readers compute each element with the same float operations, in the same order, as the scalar
  * ones in {@link ScalarKernels} (so their results agree bit for bit).
@@ -245,10 +246,9 @@ final class VectorQuant {
   }
 
   /**
-   * {@link VectorKernels#dotQ4_K}. Per group of 64 elements, sum(q*x) and sum(x) for its two
-   * sub-blocks (nibbles unpacked in int lanes); the row accumulates d*scale * sum(q*x) and
-   * -(dmin*min) * sum(x) in four vectors (low/high nibbles, scale/min), one fused multiply-add each
-   * per group.
+   * {@link VectorKernels#dotQ4_K}. Per sub-block, the weights d*scale * q - dmin*min are formed in
+   * float lanes with one fused multiply-add (the nibbles unpacked in int lanes) and multiplied into
+   * two row accumulators (low and high nibbles) with another.
    */
   static float dotQ4_K(VectorWidth width, MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     VectorSpecies<Float> floats = width.floats();
@@ -257,10 +257,8 @@ final class VectorQuant {
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
     int byteLanes = bytes.length();
-    FloatVector lowScaled = FloatVector.zero(floats);
-    FloatVector highScaled = FloatVector.zero(floats);
-    FloatVector lowMins = FloatVector.zero(floats);
-    FloatVector highMins = FloatVector.zero(floats);
+    FloatVector sumLow = FloatVector.zero(floats);
+    FloatVector sumHigh = FloatVector.zero(floats);
     long block = offset;
     for (int b = 0; b < blocks; b++, block += 144) {
       float d = Float.float16ToFloat(data.get(HALF, block));
@@ -272,41 +270,31 @@ final class VectorQuant {
       for (int group = 0; group < 4; group++) {
         int xg = xStart + 256 * b + 64 * group;
         long qs = block + Q4_K_QS + 32L * group;
-        FloatVector lowDot = FloatVector.zero(floats);
-        FloatVector highDot = FloatVector.zero(floats);
-        FloatVector lowSum = FloatVector.zero(floats);
-        FloatVector highSum = FloatVector.zero(floats);
+        int shift = 16 * group;
+        FloatVector lowScale = FloatVector.broadcast(floats, d * (int) ((scales >>> shift) & 0xff));
+        FloatVector highScale = FloatVector.broadcast(floats, d * (int) ((scales >>> (shift + 8)) & 0xff));
+        FloatVector lowMin = FloatVector.broadcast(floats, -(dmin * (int) ((mins >>> shift) & 0xff)));
+        FloatVector highMin = FloatVector.broadcast(floats, -(dmin * (int) ((mins >>> (shift + 8)) & 0xff)));
         for (int j = 0; j < 32; j += byteLanes) {
           ByteVector packed = ByteVector.fromMemorySegment(bytes, data, qs + j, LE);
           IntVector v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 0);
-          FloatVector xLow = FloatVector.fromArray(floats, x, xg + j);
-          FloatVector xHigh = FloatVector.fromArray(floats, x, xg + 32 + j);
-          lowDot = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(xLow, lowDot);
-          highDot = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(xHigh, highDot);
-          lowSum = lowSum.add(xLow);
-          highSum = highSum.add(xHigh);
+          int xi = xg + j;
+          FloatVector low = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(lowScale, lowMin);
+          FloatVector high = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(highScale, highMin);
+          sumLow = low.fma(FloatVector.fromArray(floats, x, xi), sumLow);
+          sumHigh = high.fma(FloatVector.fromArray(floats, x, xi + 32), sumHigh);
           if (twoParts) {
             v = (IntVector) packed.convertShape(ZERO_EXTEND_B2I, ints, 1);
-            xLow = FloatVector.fromArray(floats, x, xg + j + lanes);
-            xHigh = FloatVector.fromArray(floats, x, xg + 32 + j + lanes);
-            lowDot = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(xLow, lowDot);
-            highDot = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(xHigh, highDot);
-            lowSum = lowSum.add(xLow);
-            highSum = highSum.add(xHigh);
+            xi += lanes;
+            low = ((FloatVector) v.and(0x0f).convert(I2F, 0)).fma(lowScale, lowMin);
+            high = ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0)).fma(highScale, highMin);
+            sumLow = low.fma(FloatVector.fromArray(floats, x, xi), sumLow);
+            sumHigh = high.fma(FloatVector.fromArray(floats, x, xi + 32), sumHigh);
           }
         }
-        int shift = 16 * group;
-        float lowScale = d * (int) ((scales >>> shift) & 0xff);
-        float highScale = d * (int) ((scales >>> (shift + 8)) & 0xff);
-        float lowMin = dmin * (int) ((mins >>> shift) & 0xff);
-        float highMin = dmin * (int) ((mins >>> (shift + 8)) & 0xff);
-        lowScaled = lowDot.fma(FloatVector.broadcast(floats, lowScale), lowScaled);
-        highScaled = highDot.fma(FloatVector.broadcast(floats, highScale), highScaled);
-        lowMins = lowSum.fma(FloatVector.broadcast(floats, -lowMin), lowMins);
-        highMins = highSum.fma(FloatVector.broadcast(floats, -highMin), highMins);
       }
     }
-    return lowScaled.add(highScaled).add(lowMins.add(highMins)).reduceLanes(VectorOperators.ADD);
+    return sumLow.add(sumHigh).reduceLanes(VectorOperators.ADD);
   }
 
   /** {@link VectorKernels#readQ4_K}: element = (d * scale) * q - (dmin * min). */

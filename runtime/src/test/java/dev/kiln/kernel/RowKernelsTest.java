@@ -26,8 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * past its row's last block fails; {@code x} has NaN around the used range.
  *
  * <p>Dot tolerance, as in {@code DotAccuracyTest}: with u = 2^-24 and S = sum_i |x_i| mag_i (mag_i
- * = |value_i| for plain types and Q8_0/Q4_0/Q6_K, |(d*sc)*q_i| + |dmin*m| for Q4_K, whose kernels
- * sum q*x and x separately), every kernel's result is within gamma_(n+8) S of the exact sum of
+ * = |value_i| for plain types and Q8_0/Q4_0/Q6_K, |(d*sc)*q_i| + |dmin*m| for Q4_K, whose scalar
+ * kernel sums q*x and x separately and whose vector kernel rounds d*sc*q - dmin*m once), every
+ * kernel's result is within gamma_(n+8) S of the exact sum of
  * dequantized products, and the reference (the scalar reader's floats summed in double) within
  * about 2u S of it; 2 (n + 8) u S bounds both.
  */
