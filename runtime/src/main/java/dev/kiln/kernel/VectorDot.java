@@ -1,40 +1,95 @@
 package dev.kiln.kernel;
 
-import dev.kiln.weights.FloatTensor;
+import static dev.kiln.kernel.ScalarKernels.FLOAT;
+
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The Vector API path of {@link VectorKernels#dot}; only loaded when the module is present. */
+/**
+ * The Vector API paths of the float32 dot products of {@link VectorKernels}; only loaded when the
+ * module is present. Four accumulators, so that consecutive fused multiply-adds do not wait for each
+ * other.
+ */
 final class VectorDot {
-  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
   private VectorDot() {}
 
-  /** Vector body with two accumulators, scalar tail. */
-  static float dot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
-    int lanes = SPECIES.length();
-    int bound = SPECIES.loopBound(length);
-    FloatVector sum0 = FloatVector.zero(SPECIES);
-    FloatVector sum1 = FloatVector.zero(SPECIES);
-    long byteStart = rowStart * Float.BYTES;
+  /**
+   * {@link VectorKernels#dot(MemorySegment, long, float[], int, int)}: a scalar head up to the
+   * first vector-aligned weight address (native memory at float alignment only; a heap segment's
+   * address is an offset in its array), a vector body, a scalar tail.
+   */
+  static float dot(VectorWidth width, MemorySegment weight, long rowStart, float[] x, int xStart, int n) {
+    VectorSpecies<Float> species = width.floats();
+    int lanes = species.length();
+    long base = rowStart * Float.BYTES;
+    float head = 0f;
     int i = 0;
-    for (; i + lanes < bound; i += 2 * lanes) {
-      var w0 = FloatVector.fromMemorySegment(SPECIES, weight, byteStart + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-      var w1 = FloatVector.fromMemorySegment(
-          SPECIES, weight, byteStart + (long) (i + lanes) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-      sum0 = w0.fma(FloatVector.fromArray(SPECIES, vector, vectorStart + i), sum0);
-      sum1 = w1.fma(FloatVector.fromArray(SPECIES, vector, vectorStart + i + lanes), sum1);
+    if (weight.isNative()) {
+      long address = weight.address() + base;
+      if ((address & (Float.BYTES - 1)) == 0) {
+        int toAlign = (int) (((-address) & (species.vectorByteSize() - 1)) / Float.BYTES);
+        for (int end = Math.min(n, toAlign); i < end; i++) {
+          head += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
+        }
+      }
     }
-    for (; i < bound; i += lanes) {
-      var w = FloatVector.fromMemorySegment(SPECIES, weight, byteStart + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-      sum0 = w.fma(FloatVector.fromArray(SPECIES, vector, vectorStart + i), sum0);
+    FloatVector sum0 = FloatVector.zero(species);
+    FloatVector sum1 = FloatVector.zero(species);
+    FloatVector sum2 = FloatVector.zero(species);
+    FloatVector sum3 = FloatVector.zero(species);
+    for (; i <= n - 4 * lanes; i += 4 * lanes) {
+      long at = base + (long) i * Float.BYTES;
+      int xi = xStart + i;
+      sum0 = FloatVector.fromMemorySegment(species, weight, at, LE)
+          .fma(FloatVector.fromArray(species, x, xi), sum0);
+      sum1 = FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
+          .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
+      sum2 = FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
+          .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
+      sum3 = FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
+          .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
     }
-    float sum = sum0.add(sum1).reduceLanes(VectorOperators.ADD);
-    for (; i < length; i++) {
-      sum += weight.getAtIndex(FloatTensor.LAYOUT, rowStart + i) * vector[vectorStart + i];
+    for (; i <= n - lanes; i += lanes) {
+      sum0 = FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
+          .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
+    }
+    float sum = head + sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
+    }
+    return sum;
+  }
+
+  /** {@link VectorKernels#dot(float[], int, float[], int, int)}: vector body, scalar tail. */
+  static float dot(VectorWidth width, float[] a, int aStart, float[] b, int bStart, int n) {
+    VectorSpecies<Float> species = width.floats();
+    int lanes = species.length();
+    FloatVector sum0 = FloatVector.zero(species);
+    FloatVector sum1 = FloatVector.zero(species);
+    FloatVector sum2 = FloatVector.zero(species);
+    FloatVector sum3 = FloatVector.zero(species);
+    int i = 0;
+    for (; i <= n - 4 * lanes; i += 4 * lanes) {
+      int ai = aStart + i;
+      int bi = bStart + i;
+      sum0 = FloatVector.fromArray(species, a, ai).fma(FloatVector.fromArray(species, b, bi), sum0);
+      sum1 = FloatVector.fromArray(species, a, ai + lanes).fma(FloatVector.fromArray(species, b, bi + lanes), sum1);
+      sum2 = FloatVector.fromArray(species, a, ai + 2 * lanes)
+          .fma(FloatVector.fromArray(species, b, bi + 2 * lanes), sum2);
+      sum3 = FloatVector.fromArray(species, a, ai + 3 * lanes)
+          .fma(FloatVector.fromArray(species, b, bi + 3 * lanes), sum3);
+    }
+    for (; i <= n - lanes; i += lanes) {
+      sum0 = FloatVector.fromArray(species, a, aStart + i).fma(FloatVector.fromArray(species, b, bStart + i), sum0);
+    }
+    float sum = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += a[aStart + i] * b[bStart + i];
     }
     return sum;
   }

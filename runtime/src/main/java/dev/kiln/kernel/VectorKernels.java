@@ -1,49 +1,195 @@
 package dev.kiln.kernel;
 
-import dev.kiln.weights.FloatTensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Inner loops shared by generated Java decoders. The dot product runs on the Vector API when the
- * {@code jdk.incubator.vector} module is present, and as scalar code otherwise or when the system
- * property {@code kiln.vector=scalar} asks for it (so tests cover both paths). A missing module is
- * reported once on standard error, never silently.
+ * Inner loops shared by the weight tensors and generated Java decoders: dot products of a stored
+ * weight row with a float32 vector (dequantizing on the fly) and row readers (dequantizing a row),
+ * for every element type Kiln reads, and a plain float32 dot product.
+ *
+ * <p>Each runs on the Vector API when the {@code jdk.incubator.vector} module is present, and as
+ * the scalar loop of {@link ScalarKernels} otherwise. The system property {@code kiln.vector}
+ * picks the path once per JVM: unset, the CPU's preferred vector width (capped at 512 bits);
+ * {@code 128}, {@code 256} or {@code 512}, that width; {@code scalar}, the scalar loops. A missing
+ * module, a CPU without 128-bit vectors, a width wider than the CPU's and an unknown value are
+ * reported once on standard error, never silently. This class holds no Vector API types, so it
+ * loads without the module.
+ *
+ * <p>Rows of the block-quantized types are given as a byte offset and a number of whole blocks;
+ * element {@code i} of the row pairs with {@code x[xStart + i]}. Dot products sum in a different
+ * order than the scalar loops (so results differ in the last bits); row readers give the same
+ * floats, bit for bit, as the scalar ones.
  */
 public final class VectorKernels {
-  /** Whether {@link #dot} uses the Vector API. */
-  public static final boolean VECTORIZED = chooseVectorized();
+  /** Vector bits the kernels run at, 0 for the scalar loops. */
+  public static final int VECTOR_BITS = chooseBits();
+
+  /** Whether the kernels use the Vector API. */
+  public static final boolean VECTORIZED = VECTOR_BITS > 0;
+
+  /** The width the vector kernels run at, null when scalar; its class is only loaded when vectorized. */
+  private static final VectorWidth WIDTH = VECTORIZED ? VectorWidth.of(VECTOR_BITS) : null;
 
   private VectorKernels() {}
 
-  private static boolean chooseVectorized() {
-    if ("scalar".equals(System.getProperty("kiln.vector"))) {
-      return false;
+  private static int chooseBits() {
+    String property = System.getProperty("kiln.vector");
+    if ("scalar".equals(property)) {
+      return 0;
     }
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-      System.err.println("kiln: WARNING: the Vector API is not available (start java with --add-modules"
-          + " jdk.incubator.vector); running scalar kernels, several times slower");
-      return false;
+      warn("the Vector API is not available (start java with --add-modules jdk.incubator.vector); running scalar"
+          + " kernels, several times slower");
+      return 0;
     }
-    return true;
+    int preferred = VectorWidth.preferredBits();
+    if (property != null && !property.isEmpty()) {
+      switch (property) {
+        case "128", "256", "512" -> {
+          int bits = Integer.parseInt(property);
+          if (bits > preferred) {
+            warn("kiln.vector=" + property + " is wider than this CPU's " + preferred + "-bit vectors; the Vector"
+                + " API emulates it, far slower than scalar kernels");
+          }
+          return bits;
+        }
+        default -> warn("kiln.vector=" + property + " is not scalar, 128, 256 or 512; using the preferred width");
+      }
+    }
+    if (preferred < 128) {
+      warn("this CPU has no vectors of 128 bits or more (" + preferred + "); running scalar kernels");
+      return 0;
+    }
+    return Math.min(preferred, 512);
   }
+
+  private static void warn(String message) {
+    System.err.println("kiln: WARNING: " + message);
+  }
+
+  // --- float32 ---------------------------------------------------------------------------------
 
   /**
    * {@code sum_i weight[rowStart + i] * vector[vectorStart + i]} for {@code i < length}, weight elements read as
-   * little-endian float32 ({@link FloatTensor#LAYOUT}).
+   * little-endian float32 (rowStart counts floats, not bytes).
    */
   public static float dot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
     return VECTORIZED
-        ? VectorDot.dot(weight, rowStart, vector, vectorStart, length)
-        : scalarDot(weight, rowStart, vector, vectorStart, length);
+        ? VectorDot.dot(WIDTH, weight, rowStart, vector, vectorStart, length)
+        : ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);
   }
 
-  /** The scalar path of {@link #dot}. */
+  /** The scalar path of {@link #dot(MemorySegment, long, float[], int, int)}. */
   public static float scalarDot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
-    float sum = 0f;
-    for (int i = 0; i < length; i++) {
-      sum += weight.getAtIndex(FloatTensor.LAYOUT, rowStart + i) * vector[vectorStart + i];
+    return ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);
+  }
+
+  /**
+   * {@code sum_i a[aStart + i] * b[bStart + i]} for {@code i < n}: for instance a dequantized
+   * weight row ({@link #readQ8_0} and the others) times each of many input rows.
+   */
+  public static float dot(float[] a, int aStart, float[] b, int bStart, int n) {
+    return VECTORIZED ? VectorDot.dot(WIDTH, a, aStart, b, bStart, n) : ScalarKernels.dot(a, aStart, b, bStart, n);
+  }
+
+  // --- F16 and BF16: n elements of 2 bytes from byte offset `offset` -----------------------------
+
+  /** Dot product of {@code n} IEEE binary16 elements at byte {@code offset} with {@code x[xStart ..]}. */
+  public static float dotF16(MemorySegment data, long offset, float[] x, int xStart, int n) {
+    return VECTORIZED
+        ? VectorHalf.dotF16(WIDTH, data, offset, x, xStart, n)
+        : ScalarKernels.dotF16(data, offset, x, xStart, n);
+  }
+
+  /** Widens {@code n} IEEE binary16 elements at byte {@code offset} to {@code out[outStart ..]}, exactly. */
+  public static void readF16(MemorySegment data, long offset, float[] out, int outStart, int n) {
+    if (VECTORIZED) {
+      VectorHalf.readF16(WIDTH, data, offset, out, outStart, n);
+    } else {
+      ScalarKernels.readF16(data, offset, out, outStart, n);
     }
-    return sum;
+  }
+
+  /** Dot product of {@code n} bfloat16 elements at byte {@code offset} with {@code x[xStart ..]}. */
+  public static float dotBF16(MemorySegment data, long offset, float[] x, int xStart, int n) {
+    return VECTORIZED
+        ? VectorHalf.dotBF16(WIDTH, data, offset, x, xStart, n)
+        : ScalarKernels.dotBF16(data, offset, x, xStart, n);
+  }
+
+  /** Widens {@code n} bfloat16 elements at byte {@code offset} to {@code out[outStart ..]}. */
+  public static void readBF16(MemorySegment data, long offset, float[] out, int outStart, int n) {
+    if (VECTORIZED) {
+      VectorHalf.readBF16(WIDTH, data, offset, out, outStart, n);
+    } else {
+      ScalarKernels.readBF16(data, offset, out, outStart, n);
+    }
+  }
+
+  // --- block-quantized: `blocks` whole blocks from byte offset `offset` --------------------------
+
+  /** Dot product of {@code blocks} Q8_0 blocks (34 bytes, 32 elements each) with {@code x[xStart ..]}. */
+  public static float dotQ8_0(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
+    return VECTORIZED
+        ? VectorQuant.dotQ8_0(WIDTH, data, offset, blocks, x, xStart)
+        : ScalarKernels.dotQ8_0(data, offset, blocks, x, xStart);
+  }
+
+  /** Dequantizes {@code blocks} Q8_0 blocks to {@code out[outStart ..]}. */
+  public static void readQ8_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorQuant.readQ8_0(WIDTH, data, offset, blocks, out, outStart);
+    } else {
+      ScalarKernels.readQ8_0(data, offset, blocks, out, outStart);
+    }
+  }
+
+  /** Dot product of {@code blocks} Q4_0 blocks (18 bytes, 32 elements each) with {@code x[xStart ..]}. */
+  public static float dotQ4_0(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
+    return VECTORIZED
+        ? VectorQuant.dotQ4_0(WIDTH, data, offset, blocks, x, xStart)
+        : ScalarKernels.dotQ4_0(data, offset, blocks, x, xStart);
+  }
+
+  /** Dequantizes {@code blocks} Q4_0 blocks to {@code out[outStart ..]}. */
+  public static void readQ4_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorQuant.readQ4_0(WIDTH, data, offset, blocks, out, outStart);
+    } else {
+      ScalarKernels.readQ4_0(data, offset, blocks, out, outStart);
+    }
+  }
+
+  /** Dot product of {@code blocks} Q4_K blocks (144 bytes, 256 elements each) with {@code x[xStart ..]}. */
+  public static float dotQ4_K(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
+    return VECTORIZED
+        ? VectorQuant.dotQ4_K(WIDTH, data, offset, blocks, x, xStart)
+        : ScalarKernels.dotQ4_K(data, offset, blocks, x, xStart);
+  }
+
+  /** Dequantizes {@code blocks} Q4_K blocks to {@code out[outStart ..]}. */
+  public static void readQ4_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorQuant.readQ4_K(WIDTH, data, offset, blocks, out, outStart);
+    } else {
+      ScalarKernels.readQ4_K(data, offset, blocks, out, outStart);
+    }
+  }
+
+  /** Dot product of {@code blocks} Q6_K blocks (210 bytes, 256 elements each) with {@code x[xStart ..]}. */
+  public static float dotQ6_K(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
+    return VECTORIZED
+        ? VectorQuant.dotQ6_K(WIDTH, data, offset, blocks, x, xStart)
+        : ScalarKernels.dotQ6_K(data, offset, blocks, x, xStart);
+  }
+
+  /** Dequantizes {@code blocks} Q6_K blocks to {@code out[outStart ..]}. */
+  public static void readQ6_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorQuant.readQ6_K(WIDTH, data, offset, blocks, out, outStart);
+    } else {
+      ScalarKernels.readQ6_K(data, offset, blocks, out, outStart);
+    }
   }
 
   /** {@code sum_i a[aStart + i] * b[bStart + i]} for {@code i < length}. */

@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,23 +20,11 @@ public final class F16Tensor extends WeightTensor {
 
   @Override
   public float dot(long row, float[] vector, int vectorStart) {
-    MemorySegment data = data();
-    long offset = rowOffset(row);
-    int n = (int) columns();
-    float sum = 0f;
-    for (int i = 0; i < n; i++) {
-      sum += Float.float16ToFloat(data.get(HALF, offset + 2L * i)) * vector[vectorStart + i];
-    }
-    return sum;
+    return VectorKernels.dotF16(data(), rowOffset(row), vector, vectorStart, (int) columns());
   }
 
   @Override
   public void readRow(long row, float[] out, int outStart) {
-    MemorySegment data = data();
-    long offset = rowOffset(row);
-    int n = (int) columns();
-    for (int i = 0; i < n; i++) {
-      out[outStart + i] = Float.float16ToFloat(data.get(HALF, offset + 2L * i));
-    }
+    VectorKernels.readF16(data(), rowOffset(row), out, outStart, (int) columns());
   }
 }

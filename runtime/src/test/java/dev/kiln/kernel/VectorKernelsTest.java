@@ -20,12 +20,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@link VectorKernels#dot} on both paths (the Vector API body and the scalar loop) against a plain
- * double-precision loop. The path {@code dot} takes is fixed once per JVM, so the two paths are
- * also called directly: {@link VectorDot#dot} and {@link VectorKernels#scalarDot}.
+ * The float32 dot products of {@link VectorKernels} on every path (the Vector API body at 128, 256
+ * and 512 bits, and the scalar loop) against a plain double-precision loop, and the choice of path
+ * and width by the system property {@code kiln.vector} in fresh JVMs. The path the dispatching
+ * methods take is fixed once per JVM, so the paths are also called directly: {@link VectorDot} at
+ * each width and {@link ScalarKernels}.
  */
 class VectorKernelsTest {
   static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
+  static final int[] WIDTHS = {128, 256, 512};
 
   /** One implementation of the dot product. */
   interface Dot {
@@ -33,10 +36,14 @@ class VectorKernelsTest {
   }
 
   static Stream<Arguments> implementations() {
-    return Stream.of(
+    List<Arguments> all = new ArrayList<>(List.of(
         Arguments.of("dispatch", (Dot) VectorKernels::dot),
-        Arguments.of("vector", (Dot) VectorDot::dot),
-        Arguments.of("scalar", (Dot) VectorKernels::scalarDot));
+        Arguments.of("scalar", (Dot) VectorKernels::scalarDot)));
+    for (int bits : WIDTHS) {
+      VectorWidth width = VectorWidth.of(bits);
+      all.add(Arguments.of("vector" + bits, (Dot) (w, r, v, vs, n) -> VectorDot.dot(width, w, r, v, vs, n)));
+    }
+    return all.stream();
   }
 
   static Stream<Arguments> implementationsAndSizes() {
@@ -187,10 +194,72 @@ class VectorKernelsTest {
     }
   }
 
+  // --- float[] . float[] ---------------------------------------------------------------------------
+
+  /** One implementation of the float array dot product. */
+  interface ArrayDot {
+    float dot(float[] a, int aStart, float[] b, int bStart, int n);
+  }
+
+  static Stream<Arguments> arrayImplementationsAndSizes() {
+    List<Arguments> impls = new ArrayList<>(List.of(
+        Arguments.of("dispatch", (ArrayDot) VectorKernels::dot),
+        Arguments.of("scalar", (ArrayDot) ScalarKernels::dot)));
+    for (int bits : WIDTHS) {
+      VectorWidth width = VectorWidth.of(bits);
+      impls.add(Arguments.of("vector" + bits, (ArrayDot) (a, as, b, bs, n) -> VectorDot.dot(width, a, as, b, bs, n)));
+    }
+    List<Arguments> all = new ArrayList<>();
+    for (Arguments impl : impls) {
+      for (int n : SIZES) {
+        all.add(Arguments.of(impl.get()[0], impl.get()[1], n));
+      }
+    }
+    return all.stream();
+  }
+
+  @ParameterizedTest(name = "{0} n={2}")
+  @MethodSource("arrayImplementationsAndSizes")
+  void arrayDotAgainstDoublePrecision(String name, ArrayDot dot, int n) {
+    var random = new SplittableRandom(n * 13L + 1);
+    float[] a = new float[n];
+    float[] b = new float[n];
+    double exact = 0;
+    double magnitude = 0;
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) random.nextGaussian();
+      b[i] = (float) (random.nextGaussian() * 3);
+      exact += (double) a[i] * b[i];
+      magnitude += Math.abs((double) a[i] * b[i]);
+    }
+    float got = dot.dot(withNanAround(a, 2), 2, withNanAround(b, 9), 9, n);
+    assertWithMessage("%s n=%s", name, n).that((double) got).isWithin(2 * (n + 2) * 0x1p-24 * magnitude).of(exact);
+  }
+
+  @ParameterizedTest(name = "{0} n={2}")
+  @MethodSource("arrayImplementationsAndSizes")
+  void arrayDotPairsEveryElementOnce(String name, ArrayDot dot, int n) {
+    float[] a = new float[n + 1];
+    for (int i = 0; i < n; i++) {
+      a[1 + i] = i + 1;
+    }
+    float[] b = new float[n + 6];
+    for (int j = 0; j < n; j++) {
+      b[6 + j] = 1f;
+      float got = dot.dot(a, 1, b, 6, n);
+      b[6 + j] = 0f;
+      if (got != j + 1) {
+        assertWithMessage("%s n=%s one-hot at %s", name, n, j).that(got).isEqualTo((float) (j + 1));
+      }
+    }
+    assertWithMessage("%s n=0", name).that(dot.dot(a, 1, b, 6, 0)).isEqualTo(0f);
+  }
+
   @Test
   void dispatchFollowsTheSystemProperty() {
     // Surefire starts this JVM with --add-modules jdk.incubator.vector.
     assertThat(VectorKernels.VECTORIZED).isEqualTo(!"scalar".equals(System.getProperty("kiln.vector")));
+    assertThat(VectorKernels.VECTOR_BITS).isEqualTo(VectorKernels.VECTORIZED ? Math.min(512, VectorWidth.preferredBits()) : 0);
   }
 
   // --- the choice of path, in fresh JVMs --------------------------------------------------------
@@ -221,11 +290,21 @@ class VectorKernelsTest {
     }
   }
 
+  private static final String F16_LINE = "f16=[1.0, 5.9604645E-8, -Infinity, 65504.0]";
+
+  private static void assertSameResults(Run run) {
+    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stdout).contains("arrays=17575.0");
+    assertThat(run.stdout).contains("q8_0=264.0");
+    assertThat(run.stdout).contains(F16_LINE);
+  }
+
   @Test
   void withTheModuleTheVectorPathIsChosenSilently() throws Exception {
     Run run = probe("--add-modules", "jdk.incubator.vector");
     assertThat(run.stdout).contains("vectorized=true");
-    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stdout).containsMatch("bits=(128|256|512)\\b");
+    assertSameResults(run);
     assertThat(run.stderr).doesNotContain("kiln:");
   }
 
@@ -233,15 +312,34 @@ class VectorKernelsTest {
   void scalarPropertyChoosesTheScalarPath() throws Exception {
     Run run = probe("--add-modules", "jdk.incubator.vector", "-Dkiln.vector=scalar");
     assertThat(run.stdout).contains("vectorized=false");
-    assertThat(run.stdout).contains("dot=17575.0");
+    assertThat(run.stdout).contains("bits=0");
+    assertSameResults(run);
     assertThat(run.stderr).doesNotContain("kiln:");
+  }
+
+  @Test
+  void widthPropertyChoosesTheWidth() throws Exception {
+    for (String bits : new String[] {"128", "256", "512"}) {
+      Run run = probe("--add-modules", "jdk.incubator.vector", "-Dkiln.vector=" + bits);
+      assertWithMessage("kiln.vector=%s", bits).that(run.stdout).contains("vectorized=true");
+      assertWithMessage("kiln.vector=%s", bits).that(run.stdout).contains("bits=" + bits);
+      assertSameResults(run);
+    }
+  }
+
+  @Test
+  void unknownWidthIsReportedAndThePreferredWidthUsed() throws Exception {
+    Run run = probe("--add-modules", "jdk.incubator.vector", "-Dkiln.vector=fast");
+    assertThat(run.stdout).contains("vectorized=true");
+    assertThat(run.stderr).contains("kiln: WARNING: kiln.vector=fast is not scalar, 128, 256 or 512; using the preferred width");
+    assertSameResults(run);
   }
 
   @Test
   void withoutTheModuleTheScalarPathRunsAndSaysSo() throws Exception {
     Run run = probe();
     assertThat(run.stdout).contains("vectorized=false");
-    assertThat(run.stdout).contains("dot=17575.0");
+    assertSameResults(run);
     assertThat(run.stderr).contains("kiln: WARNING: the Vector API is not available (start java with --add-modules"
         + " jdk.incubator.vector); running scalar kernels, several times slower");
     // Reported once, not per call.

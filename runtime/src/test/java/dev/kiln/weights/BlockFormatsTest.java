@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The block-quantized types' {@link WeightTensor#readRow} against {@link GgmlReference}, written
+ * The block-quantized types' {@link WeightTensor#readRow} (whichever kernel path it takes) and the
+ * scalar kernels' row readers against {@link GgmlReference}, written
  * from the GGML format definitions: bit-for-bit on random blocks and on edge values (zero and
  * maximal quants, subnormal, maximal, negative, signed-zero, infinite and NaN F16 scales), plus
  * values worked out by hand from blocks packed the way llama.cpp's quantizers pack them.
@@ -44,7 +45,12 @@ class BlockFormatsTest {
       for (int i : new int[] {0, 1, 2, columns + 3, columns + 4, columns + 5, columns + 6}) {
         assertWithMessage("%s row %s wrote outside its range at %s", type, r, i).that(out[i]).isEqualTo(SENTINEL);
       }
+      float[] scalar = new float[columns];
+      TestBlocks.scalarRead(type, tensor.data(), columns, r, scalar, 0);
       for (int i = 0; i < columns; i++) {
+        if (Float.floatToIntBits(scalar[i]) != Float.floatToIntBits(expected[i])) {
+          assertWithMessage("%s row %s element %s: reference %s, scalar kernel %s", type, r, i, expected[i], scalar[i]).fail();
+        }
         if (Float.floatToIntBits(out[3 + i]) != Float.floatToIntBits(expected[i])) {
           assertWithMessage(
                   "%s row %s element %s (block %s, offset %s): reference %s (0x%s), readRow %s (0x%s)",

@@ -3,7 +3,6 @@ package dev.kiln.weights;
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 
-import dev.kiln.kernel.VectorKernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -14,7 +13,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link WeightTensor#dot}, which dequantizes on the fly, against dequantizing the row first
- * ({@link WeightTensor#readRow}) and summing {@code dequant[i] * x[i]} in double.
+ * ({@link WeightTensor#readRow}) and summing {@code dequant[i] * x[i]} in double; the scalar
+ * kernels ({@code dev.kiln.kernel.ScalarKernels}) too, whichever path {@code dot} takes. The kernel
+ * tests ({@code RowKernelsTest}) compare every path with the scalar one over more sizes.
  *
  * <p>Tolerance. Let u = 2^-24, the unit roundoff of float32, and S = sum_i |x_i| * mag_i, where
  * mag_i is the size of the terms the kernel adds up for element i: |value_i| for plain types,
@@ -79,11 +80,9 @@ class DotAccuracyTest {
         assertWithMessage("%s n=%s row %s: dot %s, dequantized sum %s, tolerance %s", type, n, r, dot, reference, tolerance)
             .that(Math.abs(dot - reference))
             .isAtMost(tolerance);
-        if (type == Dtype.F32) {
-          // Both paths of the F32 kernel, whichever one dot() took.
-          float scalar = VectorKernels.scalarDot(tensor.data(), (long) r * n, vector, VECTOR_START, n);
-          assertWithMessage("F32 scalar n=%s row %s", n, r).that(Math.abs(scalar - reference)).isAtMost(tolerance);
-        }
+        // The scalar kernel too, whichever path dot() took.
+        float scalar = TestBlocks.scalarDot(type, tensor.data(), n, r, vector, VECTOR_START);
+        assertWithMessage("%s scalar n=%s row %s", type, n, r).that(Math.abs(scalar - reference)).isAtMost(tolerance);
       }
     }
   }

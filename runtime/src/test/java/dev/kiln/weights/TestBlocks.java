@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.ScalarKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
@@ -89,5 +90,35 @@ final class TestBlocks {
       vector[i] = (float) random.nextGaussian();
     }
     return vector;
+  }
+
+  /** Row {@code row} of a stored-order {@code type} tensor over {@code data}, dequantized by the scalar kernels. */
+  static void scalarRead(Dtype type, MemorySegment data, int columns, long row, float[] out, int outStart) {
+    long offset = row * type.byteSize(columns);
+    int blocks = columns / type.blockSize();
+    switch (type) {
+      case F32 -> MemorySegment.copy(data, FloatTensor.LAYOUT, offset, out, outStart, columns);
+      case F16 -> ScalarKernels.readF16(data, offset, out, outStart, columns);
+      case BF16 -> ScalarKernels.readBF16(data, offset, out, outStart, columns);
+      case Q8_0 -> ScalarKernels.readQ8_0(data, offset, blocks, out, outStart);
+      case Q4_0 -> ScalarKernels.readQ4_0(data, offset, blocks, out, outStart);
+      case Q4_K -> ScalarKernels.readQ4_K(data, offset, blocks, out, outStart);
+      case Q6_K -> ScalarKernels.readQ6_K(data, offset, blocks, out, outStart);
+    }
+  }
+
+  /** The scalar kernels' dot product of row {@code row} with {@code x[xStart ..]}. */
+  static float scalarDot(Dtype type, MemorySegment data, int columns, long row, float[] x, int xStart) {
+    long offset = row * type.byteSize(columns);
+    int blocks = columns / type.blockSize();
+    return switch (type) {
+      case F32 -> ScalarKernels.dotF32(data, offset / Float.BYTES, x, xStart, columns);
+      case F16 -> ScalarKernels.dotF16(data, offset, x, xStart, columns);
+      case BF16 -> ScalarKernels.dotBF16(data, offset, x, xStart, columns);
+      case Q8_0 -> ScalarKernels.dotQ8_0(data, offset, blocks, x, xStart);
+      case Q4_0 -> ScalarKernels.dotQ4_0(data, offset, blocks, x, xStart);
+      case Q4_K -> ScalarKernels.dotQ4_K(data, offset, blocks, x, xStart);
+      case Q6_K -> ScalarKernels.dotQ6_K(data, offset, blocks, x, xStart);
+    };
   }
 }
