@@ -93,26 +93,4 @@ final class VectorDot {
     }
     return sum;
   }
-
-  /** Arrays: vector body with two accumulators, scalar tail. */
-  static float dot(float[] a, int aStart, float[] b, int bStart, int length) {
-    int lanes = SPECIES.length();
-    int bound = SPECIES.loopBound(length);
-    FloatVector sum0 = FloatVector.zero(SPECIES);
-    FloatVector sum1 = FloatVector.zero(SPECIES);
-    int i = 0;
-    for (; i + lanes < bound; i += 2 * lanes) {
-      sum0 = FloatVector.fromArray(SPECIES, a, aStart + i).fma(FloatVector.fromArray(SPECIES, b, bStart + i), sum0);
-      sum1 = FloatVector.fromArray(SPECIES, a, aStart + i + lanes)
-          .fma(FloatVector.fromArray(SPECIES, b, bStart + i + lanes), sum1);
-    }
-    for (; i < bound; i += lanes) {
-      sum0 = FloatVector.fromArray(SPECIES, a, aStart + i).fma(FloatVector.fromArray(SPECIES, b, bStart + i), sum0);
-    }
-    float sum = sum0.add(sum1).reduceLanes(VectorOperators.ADD);
-    for (; i < length; i++) {
-      sum += a[aStart + i] * b[bStart + i];
-    }
-    return sum;
-  }
 }

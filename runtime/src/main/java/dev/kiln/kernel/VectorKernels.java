@@ -27,6 +27,13 @@ public final class VectorKernels {
   /** Whether the kernels use the Vector API. */
   public static final boolean VECTORIZED = VECTOR_BITS > 0;
 
+  /**
+   * Whether the row-block, axpy and scale kernels ({@link VectorRows}, written for the preferred
+   * species) run vectorized: at the preferred width only; a narrower {@code kiln.vector} runs them
+   * through {@link #dot(float[], int, float[], int, int)} or plain loops.
+   */
+  private static final boolean ROWS_VECTORIZED = VECTORIZED && VECTOR_BITS == VectorWidth.preferredBits();
+
   /** The width the vector kernels run at, null when scalar; its class is only loaded when vectorized. */
   private static final VectorWidth WIDTH = VECTORIZED ? VectorWidth.of(VECTOR_BITS) : null;
 
@@ -42,6 +49,7 @@ public final class VectorKernels {
           + " kernels, several times slower");
       return 0;
     }
+    warnIfNotIntrinsified();
     int preferred = VectorWidth.preferredBits();
     if (property != null && !property.isEmpty()) {
       switch (property) {
@@ -61,6 +69,19 @@ public final class VectorKernels {
       return 0;
     }
     return Math.min(preferred, 512);
+  }
+
+  /**
+   * The Vector API is only fast once C2 compiles it into vector instructions; interpreted or
+   * C1-compiled, every vector is an object and the kernels run far slower than scalar loops.
+   */
+  private static void warnIfNotIntrinsified() {
+    for (String argument : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (argument.equals("-Xint") || argument.startsWith("-XX:TieredStopAtLevel=") && !argument.endsWith("=4")) {
+        warn("the JVM runs with " + argument + ", so the Vector API is not compiled to vector instructions and Kiln's"
+            + " kernels run many times slower; drop the option, or set kiln.vector=scalar");
+      }
+    }
   }
 
   private static void warn(String message) {
@@ -192,37 +213,23 @@ public final class VectorKernels {
     }
   }
 
-  /** {@code sum_i a[aStart + i] * b[bStart + i]} for {@code i < length}. */
-  public static float dot(float[] a, int aStart, float[] b, int bStart, int length) {
-    return VECTORIZED ? VectorDot.dot(a, aStart, b, bStart, length) : scalarDot(a, aStart, b, bStart, length);
-  }
-
-  /** The scalar path of {@link #dot(float[], int, float[], int, int)}. */
-  public static float scalarDot(float[] a, int aStart, float[] b, int bStart, int length) {
-    float sum = 0f;
-    for (int i = 0; i < length; i++) {
-      sum += a[aStart + i] * b[bStart + i];
-    }
-    return sum;
-  }
-
   /**
    * {@code out[r] = dot(w[0 .. n), x[xStart + r * xStride ..])} for {@code r < count}: one weight row
    * times a block of input rows.
    */
   public static void dotRows(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
-    if (VECTORIZED) {
+    if (ROWS_VECTORIZED) {
       VectorRows.dotRows(w, n, x, xStart, xStride, count, out);
     } else {
       for (int r = 0; r < count; r++) {
-        out[r] = scalarDot(w, 0, x, xStart + r * xStride, n);
+        out[r] = dot(w, 0, x, xStart + r * xStride, n);
       }
     }
   }
 
   /** {@code y[yStart + i] += a * x[xStart + i]} for {@code i < length}. */
   public static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
-    if (VECTORIZED) {
+    if (ROWS_VECTORIZED) {
       VectorRows.axpy(a, x, xStart, y, yStart, length);
     } else {
       for (int i = 0; i < length; i++) {
@@ -233,7 +240,7 @@ public final class VectorKernels {
 
   /** {@code y[yStart + i] *= a} for {@code i < length}. */
   public static void scale(float a, float[] y, int yStart, int length) {
-    if (VECTORIZED) {
+    if (ROWS_VECTORIZED) {
       VectorRows.scale(a, y, yStart, length);
     } else {
       for (int i = 0; i < length; i++) {

@@ -51,7 +51,7 @@ final class VectorRows {
       out[row + 3] = d3;
     }
     for (; row < count; row++) {
-      out[row] = VectorDot.dot(w, 0, x, xStart + row * xStride, n);
+      out[row] = VectorKernels.dot(w, 0, x, xStart + row * xStride, n);
     }
   }
 
