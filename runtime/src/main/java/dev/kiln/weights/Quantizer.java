@@ -78,10 +78,14 @@ public final class Quantizer {
     if (bytes > MAX_HEAP_BYTES) {
       return Arena.ofAuto().allocate(bytes, Float.BYTES);
     }
-    // F32 over a float[] like FloatTensor.allocate, so the Vector API kernels can read it as floats.
+    // Heap memory backed by an array of the element type the kernels load (float[] for F32, short[]
+    // for F16 and BF16): the Vector API compiles a heap load to a vector instruction only when the
+    // array's element type matches the vector's, and otherwise falls back to a lane-by-lane loop.
     return target == Dtype.F32
         ? MemorySegment.ofArray(new float[(int) (bytes / Float.BYTES)])
-        : MemorySegment.ofArray(new byte[(int) bytes]);
+        : target == Dtype.F16 || target == Dtype.BF16
+            ? MemorySegment.ofArray(new short[(int) (bytes / Short.BYTES)])
+            : MemorySegment.ofArray(new byte[(int) bytes]);
   }
 
   /**
