@@ -49,6 +49,16 @@ public interface Decoder {
   /** Empties the cache. */
   void reset();
 
+  /**
+   * Forgets sequence {@code sequence}'s cached positions from {@code length} on, so that the next
+   * tokens it is fed go at position {@code length} (a conversation going back to where a new turn
+   * differs from what was cached).
+   *
+   * @throws InvalidInputException if there is no such sequence or {@code length} is negative or
+   *     beyond its cached length
+   */
+  void truncate(int sequence, int length);
+
   /** Sequences in the cache's current batch (0 when empty). */
   int batchSize();
 

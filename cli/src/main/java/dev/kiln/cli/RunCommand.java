@@ -54,6 +54,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--system", paramLabel = "TEXT", description = "A system message for --chat.")
   String system;
 
+  @Option(names = "--chat-template", paramLabel = "NAME", description = "llama2, llama3 or chatml (default: chosen from"
+      + " the model's tokenizer).")
+  String chatTemplate;
+
   @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer, if the model file has none beside it.")
   Path tokenizerPath;
 
@@ -178,7 +182,8 @@ final class RunCommand implements Callable<Integer> {
         specials.add(tokenizer.tokenText(id));
       }
     }
-    ChatTemplate template = ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
+    ChatTemplate template = chatTemplate != null ? template(chatTemplate)
+        : ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
     List<Message> messages = new ArrayList<>();
     if (system != null) {
       messages.add(Message.system(system));
@@ -203,7 +208,12 @@ final class RunCommand implements Callable<Integer> {
       }
       messages.add(Message.user(user));
       int[] ids = tokenizer.encode(template.render(messages, true), false, true);
-      int cached = commonPrefix(fed, ids);
+      // Keep what the cache holds up to where this turn's tokens differ from it (re-tokenizing the
+      // answer may differ from the sampled tokens), and feed only the rest.
+      int cached = Math.min(commonPrefix(fed, ids), ids.length - 1);
+      if (cached > 0 && cached < generator.decoder().length(0)) {
+        generator.decoder().truncate(0, cached);
+      }
       StringBuilder answer = new StringBuilder();
       GenerationListener listener = new GenerationListener() {
         @Override
@@ -215,9 +225,14 @@ final class RunCommand implements Callable<Integer> {
           }
         }
       };
-      GenerationResult result = cached > 0 && cached == generator.decoder().length(0) && cached < ids.length
+      boolean reuse = cached > 0 && cached == generator.decoder().length(0) && cached < ids.length;
+      GenerationResult result = reuse
           ? generator.generateContinuing(ids, cached, options(tokenizer), listener)
           : generator.generate(ids, options(tokenizer), listener);
+      if (!json) {
+        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", messages.size() / 2 + 1,
+            ids.length, reuse ? cached : 0);
+      }
       // The cache now holds the prompt and every generated token but the last.
       fed.clear();
       int[] generated = result.tokens();
@@ -239,12 +254,21 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  private static ChatTemplate template(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "llama2", "llama-2" -> ChatTemplate.LLAMA_2;
+      case "llama3", "llama-3" -> ChatTemplate.LLAMA_3;
+      case "chatml" -> ChatTemplate.CHATML;
+      default -> throw new InvalidInputException("--chat-template " + name + ": use llama2, llama3 or chatml");
+    };
+  }
+
   private static int commonPrefix(List<Integer> fed, int[] ids) {
     int n = 0;
     while (n < fed.size() && n < ids.length && fed.get(n) == ids[n]) {
       n++;
     }
-    return n == fed.size() ? n : 0;
+    return n;
   }
 
   private void report(GenerationResult result, int[] promptTokens, PrintWriter out, PrintWriter err) {

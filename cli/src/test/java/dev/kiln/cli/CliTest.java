@@ -214,4 +214,20 @@ class CliTest {
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).contains("missing intermediate, layers, heads");
   }
+
+  @Test
+  void aChatKeepsItsKvCacheAcrossTurns() {
+    var original = System.in;
+    System.setIn(new java.io.ByteArrayInputStream("一丁\n七丁\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    try {
+      Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+          "--chat-template", "llama2", "-n", "4", "--temperature", "0", "--cache", cache.toString());
+      assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
+      assertThat(chat.err()).contains("[turn 1: 19 prompt tokens, 0 of them already in the KV cache]");
+      // Turn 2 renders the whole conversation again; what the cache already holds is not fed again.
+      assertThat(chat.err()).containsMatch("\\[turn 2: \\d+ prompt tokens, (1[0-9]|[2-9][0-9]) of them already in the KV cache\\]");
+    } finally {
+      System.setIn(original);
+    }
+  }
 }

@@ -82,6 +82,11 @@ public abstract class GeneratedDecoder implements Decoder {
   }
 
   @Override
+  public final void truncate(int sequence, int length) {
+    cache.truncate(sequence, length);
+  }
+
+  @Override
   public final void reset() {
     cache.reset(0);
   }

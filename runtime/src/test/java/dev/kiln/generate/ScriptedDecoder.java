@@ -89,6 +89,11 @@ final class ScriptedDecoder implements Decoder {
   }
 
   @Override
+  public void truncate(int sequence, int length) {
+    throw new UnsupportedOperationException("a scripted decoder does not go back");
+  }
+
+  @Override
   public void reset() {
     lengths = new int[0];
   }
