@@ -37,7 +37,7 @@ public final class Parallel {
   private Parallel() {}
 
   /** Multiply-adds below which handing a chunk to another thread costs more than it saves. */
-  static final long MIN_CHUNK_WORK = 1 << 15;
+  static final long MIN_CHUNK_WORK = 1 << 17;
 
   /** The smallest chunk worth a thread when each item costs {@code workPerItem} multiply-adds. */
   public static int minChunk(long workPerItem) {

@@ -105,7 +105,8 @@ final class KernelEmitter {
     method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attendHead}\n", q, out,
             names.attention())
         .addJavadoc("Rows x heads are split across threads.\n")
-        .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, 1, (first, last) -> {\n$>", JavaTypes.PARALLEL)
+        .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, $T.minChunk(2L * HEAD_DIM * rows.attendEnd(rows.count() - 1)),"
+            + " (first, last) -> {\n$>", JavaTypes.PARALLEL, JavaTypes.PARALLEL)
         .beginControlFlow("for (int task = first; task < last; task++)")
         .addStatement("int r = task / NUM_ATTENTION_HEADS")
         .addStatement("$T.attendHead(task % NUM_ATTENTION_HEADS, $N, $L, keyCache, valueCache, rows.sequenceStart(r),"
