@@ -1,14 +1,9 @@
 package dev.kiln.weights;
 
 import dev.kiln.spec.SpecElement;
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -107,15 +102,7 @@ public final class GgufFile implements Checkpoint {
 
   /** Maps and checks a file; throws {@link WeightLoadException} naming the file, offset and key or tensor of any problem. */
   public static GgufFile open(Path path) {
-    MemorySegment file;
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-      file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), Arena.ofAuto());
-    } catch (NoSuchFileException e) {
-      throw new WeightLoadException(path + ": no such file");
-    } catch (IOException e) {
-      throw new WeightLoadException(path + ": cannot read: " + e.getMessage(), e);
-    }
-    return parse(path, file);
+    return parse(path, MappedFile.map(path));
   }
 
   /** Checks and indexes the GGUF bytes in {@code file} ({@code path} is for messages). */

@@ -8,18 +8,13 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.reflect.TypeToken;
 import dev.kiln.spec.SpecElement;
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -71,15 +66,7 @@ public final class SafetensorsFile implements Checkpoint {
 
   /** Maps and checks a file; throws {@link WeightLoadException} naming the file, entry and offset of any problem. */
   public static SafetensorsFile open(Path path) {
-    MemorySegment file;
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-      file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), Arena.ofAuto());
-    } catch (NoSuchFileException e) {
-      throw new WeightLoadException(path + ": no such file");
-    } catch (IOException e) {
-      throw new WeightLoadException(path + ": cannot read: " + e.getMessage(), e);
-    }
-    return parse(path, file);
+    return parse(path, MappedFile.map(path));
   }
 
   static SafetensorsFile parse(Path path, MemorySegment file) {
