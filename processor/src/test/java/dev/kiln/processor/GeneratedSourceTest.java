@@ -213,7 +213,7 @@ class GeneratedSourceTest {
     String weights = generated(compilation, tied.base() + "Weights");
 
     assertThat(decoder).contains("WeightTensor embedTokens = weights.embedTokens;");
-    assertThat(decoder).contains("embedTokens.dotBlock(first, last, normed, r * HIDDEN_SIZE, HIDDEN_SIZE, 1, values)");
+    assertThat(decoder).contains("embedTokens.dot(o, normed, r * HIDDEN_SIZE)");
     assertThat(decoder).doesNotContain("weights.lmHead");
     assertThat(weights).doesNotContain("lmHead");
   }

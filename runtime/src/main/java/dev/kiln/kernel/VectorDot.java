@@ -65,41 +65,6 @@ final class VectorDot {
     return sum;
   }
 
-  /**
-   * {@link VectorKernels#dotRange}: consecutive rows in one loop. A call per row would not be
-   * inlined (the vector kernel is too big), so the segment's bounds and liveness checks would be
-   * paid per row and the rows' loads would not overlap; in one loop a decode step streams the
-   * weights about 20% faster.
-   */
-  static void dotRange(VectorWidth width, MemorySegment weight, long firstElement, int rows, int columns, float[] x,
-      int xStart, float[] out) {
-    VectorSpecies<Float> species = width.floats();
-    int lanes = species.length();
-    int body = columns - columns % (4 * lanes);
-    for (int r = 0; r < rows; r++) {
-      long base = (firstElement + (long) r * columns) * Float.BYTES;
-      FloatVector sum0 = FloatVector.zero(species);
-      FloatVector sum1 = FloatVector.zero(species);
-      FloatVector sum2 = FloatVector.zero(species);
-      FloatVector sum3 = FloatVector.zero(species);
-      for (int i = 0; i < body; i += 4 * lanes) {
-        long at = base + (long) i * Float.BYTES;
-        sum0 = FloatVector.fromMemorySegment(species, weight, at, LE).fma(FloatVector.fromArray(species, x, xStart + i), sum0);
-        sum1 = FloatVector.fromMemorySegment(species, weight, at + lanes * 4L, LE)
-            .fma(FloatVector.fromArray(species, x, xStart + i + lanes), sum1);
-        sum2 = FloatVector.fromMemorySegment(species, weight, at + lanes * 8L, LE)
-            .fma(FloatVector.fromArray(species, x, xStart + i + 2 * lanes), sum2);
-        sum3 = FloatVector.fromMemorySegment(species, weight, at + lanes * 12L, LE)
-            .fma(FloatVector.fromArray(species, x, xStart + i + 3 * lanes), sum3);
-      }
-      float sum = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
-      for (int i = body; i < columns; i++) {
-        sum += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
-      }
-      out[r] = sum;
-    }
-  }
-
   /** {@link VectorKernels#dot(float[], int, float[], int, int)}: vector body, scalar tail. */
   static float dot(VectorWidth width, float[] a, int aStart, float[] b, int bStart, int n) {
     VectorSpecies<Float> species = width.floats();

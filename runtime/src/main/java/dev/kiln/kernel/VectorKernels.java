@@ -100,22 +100,6 @@ public final class VectorKernels {
         : ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);
   }
 
-  /**
-   * {@code out[r] = dot(row r, x[xStart ..])} for {@code rows} consecutive float32 rows of
-   * {@code columns} elements from element {@code firstElement}: a matrix-vector product over a
-   * block of rows in one call.
-   */
-  public static void dotRange(MemorySegment weight, long firstElement, int rows, int columns, float[] x, int xStart,
-      float[] out) {
-    if (VECTORIZED) {
-      VectorDot.dotRange(WIDTH, weight, firstElement, rows, columns, x, xStart, out);
-    } else {
-      for (int r = 0; r < rows; r++) {
-        out[r] = ScalarKernels.dotF32(weight, firstElement + (long) r * columns, x, xStart, columns);
-      }
-    }
-  }
-
   /** The scalar path of {@link #dot(MemorySegment, long, float[], int, int)}. */
   public static float scalarDot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
     return ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);

@@ -45,16 +45,6 @@ public final class FloatTensor extends WeightTensor {
     return VectorKernels.dot(data(), rowOffset(row) / Float.BYTES, vector, vectorStart, (int) columns());
   }
 
-  /** One loop over the rows (in stored order), so the segment's checks are hoisted out of it. */
-  @Override
-  protected void dotRange(int first, int last, float[] x, int xStart, float[] out) {
-    if (rowOrder() != null) {
-      super.dotRange(first, last, x, xStart, out);
-      return;
-    }
-    VectorKernels.dotRange(data(), (long) first * columns(), last - first, (int) columns(), x, xStart, out);
-  }
-
   @Override
   public void readRow(long row, float[] out, int outStart) {
     MemorySegment.copy(data(), LAYOUT, rowOffset(row), out, outStart, (int) columns());

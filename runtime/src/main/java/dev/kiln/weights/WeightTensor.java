@@ -161,31 +161,6 @@ public abstract sealed class WeightTensor
     VectorKernels.dotRows(weights, n, x, xStart, xStride, count, out);
   }
 
-  /**
-   * The products of rows {@code [first, last)} with {@code count} vectors at
-   * {@code x[xStart + i * xStride]}: {@code out[(row - first) * count + i]}. This is the block of a
-   * projection one thread computes; with one vector (decode) it runs as one loop over the rows
-   * ({@link #dotRange}), with several each row is read once for all of them ({@link #dotRows}).
-   */
-  public void dotBlock(int first, int last, float[] x, int xStart, int xStride, int count, float[] out) {
-    if (count == 1) {
-      dotRange(first, last, x, xStart, out);
-      return;
-    }
-    float[] values = new float[count];
-    for (int row = first; row < last; row++) {
-      dotRows(row, x, xStart, xStride, count, values);
-      System.arraycopy(values, 0, out, (row - first) * count, count);
-    }
-  }
-
-  /** {@code out[row - first] = dot(row, x, xStart)} for rows {@code [first, last)}. */
-  protected void dotRange(int first, int last, float[] x, int xStart, float[] out) {
-    for (int row = first; row < last; row++) {
-      out[row - first] = dot(row, x, xStart);
-    }
-  }
-
   /** Each thread's buffer for one dequantized row. */
   private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
 

@@ -41,43 +41,4 @@ class DotRowsTest {
       }
     }
   }
-
-  /** {@link WeightTensor#dotBlock} over row ranges, for one input (the range kernel) and several, in stored and permuted order. */
-  @ParameterizedTest
-  @EnumSource(Dtype.class)
-  void dotBlockEqualsDotPerRow(Dtype type) {
-    Random random = new Random(100 + type.ordinal());
-    int columns = type.quantized() ? 3 * type.blockSize() : 70;
-    int rows = 9;
-    WeightTensor stored = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
-    WeightTensor permuted = stored.withRowOrder(new int[] {8, 0, 7, 1, 6, 2, 5, 3, 4});
-    int stride = columns + 1;
-    for (WeightTensor tensor : java.util.List.of(stored, permuted)) {
-      for (int count : new int[] {1, 3, 5}) {
-        float[] x = TestBlocks.randomVector(1 + count * stride, random);
-        for (int[] range : new int[][] {{0, rows}, {2, 7}, {4, 5}, {3, 3}}) {
-          float[] out = new float[(range[1] - range[0]) * count];
-          tensor.dotBlock(range[0], range[1], x, 1, stride, count, out);
-          for (int row = range[0]; row < range[1]; row++) {
-            for (int i = 0; i < count; i++) {
-              float expected = tensor.dot(row, x, 1 + i * stride);
-              double tolerance = 2.0 * columns * 0x1p-24 * magnitude(tensor, row, x, 1 + i * stride) + 1e-30;
-              assertWithMessage("%s rows %s..%s, row %s, input %s", type, range[0], range[1], row, i)
-                  .that((double) out[(row - range[0]) * count + i]).isWithin(tolerance).of(expected);
-            }
-          }
-        }
-      }
-    }
-  }
-
-  private static double magnitude(WeightTensor tensor, int row, float[] x, int start) {
-    float[] w = new float[(int) tensor.columns()];
-    tensor.readRow(row, w, 0);
-    double sum = 0;
-    for (int c = 0; c < w.length; c++) {
-      sum += Math.abs((double) w[c] * x[start + c]);
-    }
-    return sum;
-  }
 }

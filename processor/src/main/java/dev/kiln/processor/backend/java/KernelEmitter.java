@@ -159,10 +159,8 @@ final class KernelEmitter {
 
   /**
    * One projection: {@code out[r][o] = dot(W[o], in[r]) (+ bias[o])}, stored where the kernel's
-   * epilogue wants it. Output features are split across the worker threads; each thread computes its
-   * block of features for all rows of the call ({@code dotBlock}: one loop over the weight rows for
-   * one input row, each weight row read once for several). The LM head computes only rows that want
-   * logits.
+   * epilogue wants it. Output features are split across the worker threads; each weight row is read
+   * once for all rows of the call ({@code dotRows}). The LM head computes only rows that want logits.
    */
   private void singleProjection(MethodSpec.Builder method, Kernel kernel, Op.Linear linear, String rowFilter) {
     String in = buffers.use(linear.in());
@@ -177,28 +175,23 @@ final class KernelEmitter {
     }
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
+    if (rowFilter == null) {
+      method.addStatement("float[] values = new float[n]");
+    }
+    method.beginControlFlow("for (int o = first; o < last; o++)");
+    if (rowFilter == null) {
+      method.addStatement("$N.dotRows(o, $N, 0, $L, n, values)", weight, in, inWidth);
+    }
+    if (linear.bias() != null) {
+      method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+    }
+    method.beginControlFlow("for (int r = 0; r < n; r++)");
     String bias = linear.bias() != null ? " + bias" : "";
     if (rowFilter != null) {
-      // Only rows that want logits; each streams this thread's block of the matrix once.
-      method.addStatement("float[] values = new float[last - first]")
-          .beginControlFlow("for (int r = 0; r < n; r++)")
-          .addStatement(rowFilter)
-          .addStatement("$N.dotBlock(first, last, $N, $L, $L, 1, values)", weight, in, buffers.rowStart(linear.in(), "r"),
-              inWidth)
-          .beginControlFlow("for (int o = first; o < last; o++)");
-      if (linear.bias() != null) {
-        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
-      }
-      method.addStatement("float value = values[o - first]$L", bias);
+      method.addStatement(rowFilter)
+          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias);
     } else {
-      method.addStatement("float[] values = new float[(last - first) * n]")
-          .addStatement("$N.dotBlock(first, last, $N, 0, $L, n, values)", weight, in, inWidth)
-          .beginControlFlow("for (int o = first; o < last; o++)");
-      if (linear.bias() != null) {
-        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
-      }
-      method.beginControlFlow("for (int r = 0; r < n; r++)")
-          .addStatement("float value = values[(o - first) * n + r]$L", bias);
+      method.addStatement("float value = values[r]$L", bias);
     }
     method.addStatement(store(kernel, linear.out(), "value"))
         .endControlFlow()
@@ -231,14 +224,16 @@ final class KernelEmitter {
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     for (Op.Linear linear : linears) {
-      method.addStatement("float[] $LValues = new float[(last - first) * n]", linear.out().name())
-          .addStatement("$N.dotBlock(first, last, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
-              linear.out().name());
+      method.addStatement("float[] $LValues = new float[n]", linear.out().name());
     }
     method.beginControlFlow("for (int o = first; o < last; o++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("$N.dotRows(o, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
+          linear.out().name());
+    }
     method.beginControlFlow("for (int r = 0; r < n; r++)");
     for (Op.Linear linear : linears) {
-      method.addStatement("float $N = $LValues[(o - first) * n + r]$L", linear.out().name(), linear.out().name(),
+      method.addStatement("float $N = $LValues[r]$L", linear.out().name(), linear.out().name(),
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
     method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
