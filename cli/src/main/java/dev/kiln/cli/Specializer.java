@@ -170,17 +170,20 @@ public final class Specializer {
     String path = System.getProperty("java.class.path", "");
     List<String> entries = new ArrayList<>(List.of(path.split(java.io.File.pathSeparator)));
     for (Class<?> type : List.of(Decoder.class, dev.kiln.processor.KilnProcessor.class, com.palantir.javapoet.JavaFile.class)) {
-      try {
-        String location = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        if (!entries.contains(location)) {
-          entries.add(location);
-        }
-      } catch (URISyntaxException | NullPointerException e) {
-        // keep java.class.path alone
-      }
+      codeSource(type).map(Path::toString).filter(location -> !entries.contains(location)).ifPresent(entries::add);
     }
     entries.removeIf(String::isBlank);
     return String.join(java.io.File.pathSeparator, entries);
+  }
+
+  /** The jar or class folder {@code type} was loaded from, when the class loader says. */
+  private static java.util.Optional<Path> codeSource(Class<?> type) {
+    try {
+      var source = type.getProtectionDomain().getCodeSource();
+      return source == null ? java.util.Optional.empty() : java.util.Optional.of(Path.of(source.getLocation().toURI()));
+    } catch (URISyntaxException e) {
+      return java.util.Optional.empty();
+    }
   }
 
   /** The cache key: the spec and this build of Kiln (its version and the bytes of its runtime and processor). */
@@ -204,7 +207,8 @@ public final class Specializer {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         digest.update(version().getBytes(StandardCharsets.UTF_8));
         for (Class<?> type : List.of(Decoder.class, dev.kiln.processor.KilnProcessor.class)) {
-          Path location = Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
+          Path location = codeSource(type).orElseThrow(
+              () -> new IllegalStateException("cannot locate the code of " + type.getName()));
           if (Files.isDirectory(location)) {
             try (Stream<Path> tree = Files.walk(location)) {
               for (Path file : tree.filter(Files::isRegularFile).sorted(Comparator.comparing(Path::toString)).toList()) {
@@ -217,7 +221,7 @@ public final class Specializer {
           }
         }
         fingerprint = version() + "-" + HexFormat.of().formatHex(digest.digest(), 0, 8);
-      } catch (NoSuchAlgorithmException | URISyntaxException e) {
+      } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
