@@ -51,4 +51,19 @@ public final class DecoderInputs {
   public interface IntUnary {
     int apply(int sequence);
   }
+
+  /**
+   * Checks a {@link Decoder#truncate} request: sequence {@code sequence} of {@code batchSize}, whose
+   * cached length {@code lengths} gives, is to keep {@code length} positions.
+   */
+  public static void checkTruncate(int batchSize, int sequence, int length, IntUnary lengths) {
+    if (sequence < 0 || sequence >= batchSize) {
+      throw new InvalidInputException("no sequence " + sequence + " in the cache (it holds " + batchSize + ")");
+    }
+    int current = lengths.apply(sequence);
+    if (length < 0 || length > current) {
+      throw new InvalidInputException("cannot truncate sequence " + sequence + " to " + length + " positions: it holds "
+          + current);
+    }
+  }
 }

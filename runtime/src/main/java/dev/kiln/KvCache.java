@@ -101,13 +101,7 @@ public final class KvCache {
   /** Records that {@code count} more positions of a sequence are stored; nothing changes if they do not fit. */
   /** Sets a sequence's cached length back to {@code length} (at most its current length). */
   public void truncate(int sequence, int length) {
-    if (sequence < 0 || sequence >= batchSize()) {
-      throw new InvalidInputException("no sequence " + sequence + " in the cache (it holds " + batchSize() + ")");
-    }
-    if (length < 0 || length > lengths[sequence]) {
-      throw new InvalidInputException("cannot truncate sequence " + sequence + " to " + length + " positions: it holds "
-          + lengths[sequence]);
-    }
+    DecoderInputs.checkTruncate(batchSize(), sequence, length, this::length);
     lengths[sequence] = length;
   }
 

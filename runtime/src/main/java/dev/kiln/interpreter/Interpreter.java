@@ -1,7 +1,6 @@
 package dev.kiln.interpreter;
 
 import dev.kiln.Decoder;
-import dev.kiln.InvalidInputException;
 import dev.kiln.DecoderInputs;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
@@ -122,14 +121,8 @@ public final class Interpreter implements Decoder {
 
   @Override
   public void truncate(int sequence, int length) {
-    if (sequence < 0 || sequence >= batch.size()) {
-      throw new InvalidInputException("no sequence " + sequence + " in the cache (it holds " + batch.size() + ")");
-    }
+    DecoderInputs.checkTruncate(batch.size(), sequence, length, this::length);
     Sequence s = batch.get(sequence);
-    if (length < 0 || length > s.length) {
-      throw new InvalidInputException("cannot truncate sequence " + sequence + " to " + length + " positions: it holds "
-          + s.length);
-    }
     for (int layer = 0; layer < s.keys.size(); layer++) {
       s.keys.get(layer).subList(length, s.keys.get(layer).size()).clear();
       s.values.get(layer).subList(length, s.values.get(layer).size()).clear();
