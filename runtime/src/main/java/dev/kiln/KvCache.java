@@ -21,6 +21,10 @@ public final class KvCache {
   private int batchSize;
 
   public KvCache(int layers, int batchCapacity, int maxPositions, int kvDim) {
+    this(layers, batchCapacity, maxPositions, kvDim, true);
+  }
+
+  private KvCache(int layers, int batchCapacity, int maxPositions, int kvDim, boolean storage) {
     long perLayer = (long) batchCapacity * maxPositions * kvDim;
     if (layers <= 0 || batchCapacity <= 0 || maxPositions <= 0 || kvDim <= 0 || perLayer > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("KV cache of " + layers + " layers x " + batchCapacity + " sequences x "
@@ -30,8 +34,8 @@ public final class KvCache {
     this.batchCapacity = batchCapacity;
     this.maxPositions = maxPositions;
     this.kvDim = kvDim;
-    this.keys = new float[layers][(int) perLayer];
-    this.values = new float[layers][(int) perLayer];
+    this.keys = storage ? new float[layers][(int) perLayer] : null;
+    this.values = storage ? new float[layers][(int) perLayer] : null;
     this.lengths = new int[batchCapacity];
   }
 
@@ -40,14 +44,30 @@ public final class KvCache {
     return new KvCache(spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim());
   }
 
+  /**
+   * The bookkeeping of a cache whose keys and values live elsewhere (on an accelerator): lengths
+   * and {@link #offset}s as {@link #forSpec}, no arrays.
+   */
+  public static KvCache withoutStorage(ModelSpec spec) {
+    return new KvCache(spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim(), false);
+  }
+
   /** Keys of one layer: (batch, positions, kv_dim); the element for (sequence, position, i) is at {@link #offset} + i. */
   public float[] keys(int layer) {
+    requireStorage();
     return keys[layer];
   }
 
   /** Values of one layer, laid out as {@link #keys}. */
   public float[] values(int layer) {
+    requireStorage();
     return values[layer];
+  }
+
+  private void requireStorage() {
+    if (keys == null) {
+      throw new IllegalStateException("this KV cache keeps lengths only; its keys and values live on a device");
+    }
   }
 
   /** Index of (sequence, position, 0) in a layer's keys or values. */

@@ -30,6 +30,21 @@ class KvCacheTest {
     assertThat(cache.keys(1)).isNotSameInstanceAs(cache.keys(0));
   }
 
+  /** A device backend's cache: the same bookkeeping, and a clear error if anyone asks for host arrays. */
+  @Test
+  void withoutStorageKeepsLengthsAndOffsetsOnly() {
+    KvCache cache = KvCache.withoutStorage(SPEC);
+    KvCache full = KvCache.forSpec(SPEC);
+    cache.reset(2);
+    cache.advance(1, 4);
+    assertThat(cache.length(1)).isEqualTo(4);
+    assertThat(cache.offset(1, 3)).isEqualTo(full.offset(1, 3));
+    assertThat(cache.bytes()).isEqualTo(full.bytes());
+    var e = assertThrows(IllegalStateException.class, () -> cache.keys(0));
+    assertThat(e).hasMessageThat().contains("live on a device");
+    assertThrows(IllegalStateException.class, () -> cache.values(2));
+  }
+
   @Test
   void offsetsTileTheArrayWithoutOverlap() {
     KvCache cache = new KvCache(1, 3, 5, 4);

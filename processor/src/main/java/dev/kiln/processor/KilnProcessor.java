@@ -23,17 +23,28 @@ import javax.lang.model.element.ElementKind;
 import javax.lang.model.element.TypeElement;
 import javax.tools.Diagnostic;
 import javax.tools.JavaFileObject;
+import javax.tools.StandardLocation;
+import dev.kiln.processor.backend.tornado.TornadoBackend;
 
 /**
  * Kiln's annotation processor. For each type annotated {@code @ModelSpec}: read the spec, check
  * every rule (each problem an error on the offending annotation value; a bad spec stops only
  * itself), then run the {@link Pipeline} and write the generated classes.
  *
- * <p>Option {@code -Akiln.dumpIr=true} prints the kernel plan after each pass as notes.
+ * <p>Besides the Java backend's classes it always generates {@code XTornadoDecoder}: compiled when
+ * TornadoVM's API and {@code kiln-tornado} are on the class path, else kept as a resource under
+ * {@link #TORNADO_RESOURCE_ROOT}. A plan TornadoVM cannot run gets a warning saying why.
+ *
+ * <p>Option {@code -Akiln.dumpIr=true} prints the kernel plan after each pass as notes;
+ * {@code -Akiln.tornado=resource} keeps the TornadoVM decoder a resource even with TornadoVM present.
  */
 public final class KilnProcessor extends AbstractProcessor {
   static final String ANNOTATION = "dev.kiln.ModelSpec";
   static final String DUMP_IR_OPTION = "kiln.dumpIr";
+  /** {@code auto} (default): compile the TornadoVM decoder where TornadoVM is on the class path; {@code resource}: never. */
+  static final String TORNADO_OPTION = "kiln.tornado";
+  /** Where the TornadoVM decoders' sources go, in the class output, when they are not compiled. */
+  public static final String TORNADO_RESOURCE_ROOT = "META-INF/kiln/tornado/";
 
   @Override
   public Set<String> getSupportedAnnotationTypes() {
@@ -42,7 +53,7 @@ public final class KilnProcessor extends AbstractProcessor {
 
   @Override
   public Set<String> getSupportedOptions() {
-    return Set.of(DUMP_IR_OPTION);
+    return Set.of(DUMP_IR_OPTION, TORNADO_OPTION);
   }
 
   @Override
@@ -103,17 +114,59 @@ public final class KilnProcessor extends AbstractProcessor {
           }
         });
     for (JavaFile file : result.files()) {
-      try {
-        String name = file.packageName().isEmpty() ? file.typeSpec().name() : file.packageName() + "." + file.typeSpec().name();
-        JavaFileObject source = processingEnv.getFiler().createSourceFile(name, declared.type());
-        try (Writer writer = source.openWriter()) {
-          file.writeTo(writer);
-        }
-      } catch (IOException e) {
-        error("[Kiln/Write] cannot write " + file.packageName() + "." + file.typeSpec().name() + ": " + e.getMessage(),
-            declared.type(), declared.annotation(), null);
-      }
+      writeSource(file, declared);
     }
+    if (result.tornado() == null) {
+      processingEnv.getMessager().printMessage(Diagnostic.Kind.WARNING,
+          "[Kiln/Tornado] no TornadoVM decoder for " + declared.type().getQualifiedName() + ": " + result.tornadoProblem(),
+          declared.type(), declared.annotation());
+    } else if (tornadoOnClassPath()) {
+      writeSource(result.tornado().file(), declared);
+    } else {
+      writeTornadoResource(result.tornado().file(), declared);
+    }
+  }
+
+  private void writeSource(JavaFile file, DeclaredSpec declared) {
+    try {
+      JavaFileObject source = processingEnv.getFiler().createSourceFile(qualifiedName(file), declared.type());
+      try (Writer writer = source.openWriter()) {
+        file.writeTo(writer);
+      }
+    } catch (IOException e) {
+      error("[Kiln/Write] cannot write " + qualifiedName(file) + ": " + e.getMessage(), declared.type(),
+          declared.annotation(), null);
+    }
+  }
+
+  /**
+   * Without TornadoVM on the class path the TornadoVM decoder's source is kept as a resource,
+   * {@code META-INF/kiln/tornado/<package path>/XTornadoDecoder.java}, rather than compiled.
+   */
+  private void writeTornadoResource(JavaFile file, DeclaredSpec declared) {
+    String path = TORNADO_RESOURCE_ROOT + qualifiedName(file).replace('.', '/') + ".java";
+    try {
+      var resource = processingEnv.getFiler().createResource(StandardLocation.CLASS_OUTPUT, "", path, declared.type());
+      try (Writer writer = resource.openWriter()) {
+        file.writeTo(writer);
+      }
+    } catch (IOException e) {
+      error("[Kiln/Write] cannot write " + path + ": " + e.getMessage(), declared.type(), declared.annotation(), null);
+    }
+  }
+
+  /** Whether TornadoVM's API and Kiln's support for it are visible, so the TornadoVM decoder can compile. */
+  private boolean tornadoOnClassPath() {
+    String option = processingEnv.getOptions().getOrDefault(TORNADO_OPTION, "auto");
+    if (option.equals("resource")) {
+      return false;
+    }
+    return TornadoBackend.requiredTypes().stream()
+        .allMatch(name -> processingEnv.getElementUtils().getTypeElement(name) != null);
+  }
+
+  private static String qualifiedName(JavaFile file) {
+    return file.packageName().isEmpty() ? file.typeSpec().name() : file.packageName() + "." + file.typeSpec().name();
   }
 
   private static AnnotationMirror mirrorOf(Element element, TypeElement annotation) {

@@ -2,6 +2,8 @@ package dev.kiln.processor;
 
 import com.palantir.javapoet.JavaFile;
 import dev.kiln.processor.backend.java.JavaBackend;
+import dev.kiln.processor.backend.tornado.TornadoBackend;
+import dev.kiln.processor.backend.tornado.TornadoPlanException;
 import dev.kiln.processor.ir.Graph;
 import dev.kiln.processor.ir.GraphBuilder;
 import dev.kiln.processor.pass.Pass;
@@ -15,12 +17,19 @@ import java.util.function.Consumer;
 
 /**
  * Kiln's compiler core, independent of javac: spec -> op graph -> fusion passes -> kernel plan ->
- * source per backend. The annotation processor runs it for each valid {@code @ModelSpec}; tools and
+ * source per backend (Java, and TornadoVM from the same plan). The annotation processor runs it for each valid {@code @ModelSpec}; tools and
  * tests can run it directly.
  */
 public final class Pipeline {
-  /** What one run produced: the final plan and the generated files. */
-  public record Result(Graph graph, KernelPlan plan, List<JavaFile> files) {}
+  /**
+   * What one run produced.
+   *
+   * @param files the Java backend's classes
+   * @param tornado the TornadoVM backend's decoder, or null when the plan cannot run on TornadoVM
+   * @param tornadoProblem why there is no TornadoVM decoder, or null
+   */
+  public record Result(Graph graph, KernelPlan plan, List<JavaFile> files, TornadoBackend.Output tornado,
+      String tornadoProblem) {}
 
   private Pipeline() {}
 
@@ -43,7 +52,14 @@ public final class Pipeline {
     PlanVerifier.verifyComplete(plan);
 
     List<JavaFile> files = new ArrayList<>(JavaBackend.emit(plan, names));
-    return new Result(graph, plan, List.copyOf(files));
+    TornadoBackend.Output tornado = null;
+    String tornadoProblem = null;
+    try {
+      tornado = TornadoBackend.emit(plan, names);
+    } catch (TornadoPlanException e) {
+      tornadoProblem = e.getMessage();
+    }
+    return new Result(graph, plan, List.copyOf(files), tornado, tornadoProblem);
   }
 
   /** {@link #run} without IR logging. */

@@ -154,7 +154,9 @@ class GeneratedSourceTest {
     assertThat(compilation).generatedSourceFile(example.base() + "Decoder");
     assertThat(compilation).generatedSourceFile(example.base() + "Weights");
     assertThat(compilation).generatedSourceFile(example.base() + "Attention");
-    assertThat(compilation.generatedSourceFiles()).hasSize(3);
+    // The fourth .java file is XTornadoDecoder, kept as a resource where TornadoVM is absent (TornadoBackendTest).
+    assertThat(compilation.generatedSourceFiles().stream()
+        .filter(f -> !f.toUri().getPath().contains(KilnProcessor.TORNADO_RESOURCE_ROOT)).toList()).hasSize(3);
   }
 
   @ParameterizedTest(name = "{0}")

@@ -19,8 +19,24 @@ public abstract class GeneratedDecoder implements Decoder {
   private final KvCache cache;
 
   protected GeneratedDecoder(ModelSpec spec) {
+    this(spec, KvCache.forSpec(spec));
+  }
+
+  /**
+   * @param cache the decoder's cache: {@link KvCache#forSpec}, or {@link KvCache#withoutStorage} for a
+   *     backend that keeps keys and values on a device
+   */
+  protected GeneratedDecoder(ModelSpec spec, KvCache cache) {
     this.spec = spec;
-    this.cache = KvCache.forSpec(spec);
+    this.cache = cache;
+  }
+
+  /**
+   * Whether {@code cache}, as given to {@link #forward}, is the decoder's own cache rather than the
+   * scratch cache of a {@link #forwardNoCache} call.
+   */
+  protected final boolean isOwnCache(KvCache cache) {
+    return cache == this.cache;
   }
 
   /**

@@ -137,6 +137,14 @@ public abstract sealed class WeightTensor
     return (rowOrder == null ? row : rowOrder[(int) row]) * rowBytes;
   }
 
+  /** The stored bytes of logical row {@code row} (following the row order), in the tensor's {@link #dtype()}. */
+  public final MemorySegment storedRow(long row) {
+    if (row < 0 || row >= rows) {
+      throw new IndexOutOfBoundsException(name + ": row " + row + " of " + rows);
+    }
+    return data.asSlice(rowOffset(row), rowBytes);
+  }
+
   /** {@code sum_i row[i] * vector[vectorStart + i]} over the row's {@link #columns()} elements. */
   public abstract float dot(long row, float[] vector, int vectorStart);
 

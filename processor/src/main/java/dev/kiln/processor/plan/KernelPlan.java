@@ -3,7 +3,10 @@ package dev.kiln.processor.plan;
 import dev.kiln.processor.ir.Graph;
 import dev.kiln.processor.ir.Op;
 import dev.kiln.spec.ModelSpec;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -33,6 +36,23 @@ public record KernelPlan(ModelSpec spec, List<Kernel> prologue, List<Kernel> lay
   /** All kernels of one decoder step in order: prologue, layer body (once), epilogue. */
   public List<List<Kernel>> sections() {
     return List.of(prologue, layer, epilogue);
+  }
+
+  /**
+   * Each kernel's name, unique within the decoder ({@link Kernel#name()}, with a count appended to
+   * repeats): the Java backend's method names, and what the TornadoVM backend's tasks refer to.
+   */
+  public Map<Kernel, String> uniqueNames() {
+    Map<Kernel, String> result = new IdentityHashMap<>();
+    Map<String, Integer> seen = new HashMap<>();
+    for (List<Kernel> section : sections()) {
+      for (Kernel kernel : section) {
+        String base = kernel.name();
+        int count = seen.merge(base, 1, Integer::sum);
+        result.put(kernel, count == 1 ? base : base + count);
+      }
+    }
+    return result;
   }
 
   /** A readable listing, one kernel per line, for IR dumps. */

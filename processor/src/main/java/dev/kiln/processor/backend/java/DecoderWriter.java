@@ -5,14 +5,13 @@ import com.palantir.javapoet.ClassName;
 import com.palantir.javapoet.FieldSpec;
 import com.palantir.javapoet.JavaFile;
 import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.processor.GeneratedNames;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ModelSpec;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.lang.model.element.Modifier;
@@ -36,7 +35,7 @@ final class DecoderWriter {
     ClassName self = names.decoder();
     Buffers buffers = new Buffers();
     KernelEmitter emitter = new KernelEmitter(names, buffers);
-    Map<Kernel, String> methodNames = methodNames();
+    Map<Kernel, String> methodNames = plan.uniqueNames();
     List<MethodSpec> kernels = plan.sections().stream().flatMap(List::stream)
         .map(kernel -> emitter.emit(kernel, methodNames.get(kernel)))
         .toList();
@@ -52,6 +51,12 @@ final class DecoderWriter {
         .initializer(SpecConstants.specInitializer(spec))
         .build());
     type.addFields(SpecConstants.decoder(spec));
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(ClassName.get(List.class), ClassName.get(String.class)),
+            "PLANNED_KERNELS", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("The kernel plan, by kernel method, in order: prologue, one layer, epilogue. Every backend emits this plan.\n")
+        .initializer("$T.of($L)", List.class, String.join(", ", plan.sections().stream().flatMap(List::stream)
+            .map(kernel -> "\"" + methodNames.get(kernel) + "\"").toList()))
+        .build());
     type.addField(FieldSpec.builder(JavaTypes.VALUE_LAYOUT_OF_FLOAT, "F32", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("How weight elements are read: little-endian float32.\n")
         .initializer("$T.LAYOUT", JavaTypes.FLOAT_TENSOR)
@@ -95,20 +100,6 @@ final class DecoderWriter {
         .indent("  ")
         .skipJavaLangImports(true)
         .build();
-  }
-
-  /** Kernel method names, unique within the class. */
-  private Map<Kernel, String> methodNames() {
-    Map<Kernel, String> result = new IdentityHashMap<>();
-    Map<String, Integer> seen = new HashMap<>();
-    for (List<Kernel> section : plan.sections()) {
-      for (Kernel kernel : section) {
-        String base = kernel.name();
-        int count = seen.merge(base, 1, Integer::sum);
-        result.put(kernel, count == 1 ? base : base + count);
-      }
-    }
-    return result;
   }
 
   private void classJavadoc(TypeSpec.Builder type, Map<Kernel, String> methodNames) {

@@ -14,11 +14,11 @@ import java.util.List;
 import javax.lang.model.element.Modifier;
 
 /** The spec's numbers as named constants of generated classes, each documented with where it comes from. */
-final class SpecConstants {
+public final class SpecConstants {
   private SpecConstants() {}
 
   /** Constants of a decoder class. */
-  static List<FieldSpec> decoder(ModelSpec spec) {
+  public static List<FieldSpec> decoder(ModelSpec spec) {
     List<FieldSpec> fields = new ArrayList<>();
     fields.add(intConstant("VOCAB_SIZE", spec.vocabSize(), "vocabSize"));
     fields.add(intConstant("HIDDEN_SIZE", spec.hiddenSize(), "hiddenSize"));
@@ -40,7 +40,7 @@ final class SpecConstants {
   }
 
   /** Constants of an attention class. */
-  static List<FieldSpec> attention(ModelSpec spec) {
+  public static List<FieldSpec> attention(ModelSpec spec) {
     List<FieldSpec> fields = new ArrayList<>(heads(spec));
     fields.add(2, intConstant("KV_GROUP_SIZE", spec.kvGroupSize(), "numAttentionHeads / numKeyValueHeads: query heads per key/value head"));
     fields.add(FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)

@@ -1,0 +1,314 @@
+package dev.kiln.processor.backend.tornado;
+
+import com.palantir.javapoet.CodeBlock;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
+import dev.kiln.processor.ir.Op;
+import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Kernel;
+import dev.kiln.ScoreNormalization;
+import dev.kiln.spec.ModelSpec;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The bodies of the TornadoVM task methods, one template per task kind. Every body is written in
+ * the subset of Java TornadoVM compiles: no allocation (but work-group local arrays), no
+ * exceptions, no library calls but {@code TornadoMath}; one thread per output element, guarded by
+ * the row count of the call.
+ */
+final class KernelBodies {
+  private final ModelSpec spec;
+  private final TaskPlanner planner;
+
+  KernelBodies(ModelSpec spec, TaskPlanner planner) {
+    this.spec = spec;
+    this.planner = planner;
+  }
+
+  /** The global work size of a task, as a Java expression over the generated constants. */
+  static String globalSize(Task task) {
+    return switch (task.kind()) {
+      case EMBEDDING, RESIDUAL_ADD -> "ROW_CAPACITY * HIDDEN_SIZE";
+      case NORM_REDUCE -> "ROW_CAPACITY * NORM_GROUPS * NORM_LOCAL_SIZE";
+      case NORM_FINALIZE -> "ROW_CAPACITY";
+      case ROPE -> "ROW_CAPACITY * (HEAD_DIM / 2)";
+      case ATTENTION -> "ROW_CAPACITY * NUM_ATTENTION_HEADS";
+      case PROJECTION -> outputFeatures(task);
+    };
+  }
+
+  /** The local (work-group) size of a task. */
+  static String localSize(Task task) {
+    return task.kind() == TaskPlanner.Kind.NORM_REDUCE ? "NORM_LOCAL_SIZE" : "LOCAL_SIZE";
+  }
+
+  /** Threads of a projection: one per output feature of all its matrices (gate/up: one per pair). */
+  private static String outputFeatures(Task task) {
+    List<Op.Linear> linears = task.kernel().opsOf(Op.Linear.class);
+    if (!task.kernel().opsOf(Op.Silu.class).isEmpty()) {
+      return outWidth(linears.getFirst());
+    }
+    return String.join(" + ", linears.stream().map(KernelBodies::outWidth).toList());
+  }
+
+  private static String outWidth(Op.Linear linear) {
+    return linear.weight().dims().get(0).constantName();
+  }
+
+  private static String inWidth(Op.Linear linear) {
+    return linear.weight().dims().get(1).constantName();
+  }
+
+  CodeBlock body(Task task, boolean q8) {
+    return switch (task.kind()) {
+      case EMBEDDING -> embedding(q8);
+      case NORM_REDUCE -> normReduce();
+      case NORM_FINALIZE -> normFinalize();
+      case PROJECTION -> projection(task, q8);
+      case ROPE -> rope(task);
+      case ATTENTION -> attention(task);
+      case RESIDUAL_ADD -> residualAdd(task);
+    };
+  }
+
+  private static CodeBlock embedding(boolean q8) {
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / HIDDEN_SIZE")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int i = index % HIDDEN_SIZE")
+        .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
+    if (q8) {
+      code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 34) + i / 32 * 34")
+          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32))");
+    } else {
+      code.addStatement("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i))");
+    }
+    return code.endControlFlow().build();
+  }
+
+  private static CodeBlock normReduce() {
+    return CodeBlock.builder()
+        .addStatement("float[] local = context.allocateFloatLocalArray(NORM_LOCAL_SIZE)")
+        .addStatement("int group = context.groupIdx")
+        .addStatement("int id = context.localIdx")
+        .addStatement("int r = group / NORM_GROUPS")
+        .addStatement("int i = group % NORM_GROUPS * NORM_LOCAL_SIZE + id")
+        .addStatement("float square = 0f")
+        .beginControlFlow("if (r < rowInfo.get(0) && i < HIDDEN_SIZE)")
+        .addStatement("float value = x.get(r * HIDDEN_SIZE + i)")
+        .addStatement("square = value * value")
+        .endControlFlow()
+        .addStatement("local[id] = square")
+        .beginControlFlow("for (int stride = NORM_LOCAL_SIZE / 2; stride > 0; stride /= 2)")
+        .addStatement("context.localBarrier()")
+        .beginControlFlow("if (id < stride)")
+        .addStatement("local[id] += local[id + stride]")
+        .endControlFlow()
+        .endControlFlow()
+        .beginControlFlow("if (id == 0)")
+        .addStatement("normPartials.set(group, local[0])")
+        .endControlFlow()
+        .build();
+  }
+
+  private static CodeBlock normFinalize() {
+    return CodeBlock.builder()
+        .addStatement("int r = context.globalIdx")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("float sum = 0f")
+        .beginControlFlow("for (int g = 0; g < NORM_GROUPS; g++)")
+        .addStatement("sum += normPartials.get(r * NORM_GROUPS + g)")
+        .endControlFlow()
+        .addStatement("normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
+        .endControlFlow()
+        .build();
+  }
+
+  private CodeBlock projection(Task task, boolean q8) {
+    Kernel kernel = task.kernel();
+    List<Op.Linear> linears = kernel.opsOf(Op.Linear.class);
+    Optional<Op.RmsNorm> norm = kernel.opsOf(Op.RmsNorm.class).stream().findFirst();
+    boolean logits = linears.stream().anyMatch(l -> l.out().equals(Value.LOGITS));
+    boolean gated = !kernel.opsOf(Op.Silu.class).isEmpty();
+
+    CodeBlock.Builder code = CodeBlock.builder().addStatement("int feature = context.globalIdx");
+    if (logits) {
+      code.beginControlFlow("if (feature < $L)", outputFeatures(task))
+          .addStatement("int r = logitsRow.get(0)");
+    } else {
+      code.beginControlFlow("if (feature < $L)", outputFeatures(task))
+          .addStatement("int rows = rowInfo.get(0)")
+          .beginControlFlow("for (int r = 0; r < rows; r++)");
+    }
+    if (gated) {
+      Op.Linear gate = linears.get(0);
+      Op.Linear up = linears.get(1);
+      Op.Multiply multiply = kernel.opsOf(Op.Multiply.class).getFirst();
+      code.addStatement("int o = feature")
+          .addStatement("float $N = $L", gate.out().name(), dot(gate, norm, q8))
+          .addStatement("float $N = $L", up.out().name(), dot(up, norm, q8))
+          .addStatement(store(kernel, multiply.out(),
+              "silu(" + gate.out().name() + ") * " + up.out().name()));
+    } else {
+      String offset = "0";
+      for (int l = 0; l < linears.size(); l++) {
+        Op.Linear linear = linears.get(l);
+        String end = offset.equals("0") ? outWidth(linear) : offset + " + " + outWidth(linear);
+        if (linears.size() > 1) {
+          if (l == 0) {
+            code.beginControlFlow("if (feature < $L)", end);
+          } else if (l < linears.size() - 1) {
+            code.nextControlFlow("else if (feature < $L)", end);
+          } else {
+            code.nextControlFlow("else");
+          }
+        }
+        code.addStatement("int o = feature$L", offset.equals("0") ? "" : " - (" + offset + ")")
+            .addStatement("float value = $L", dot(linear, norm, q8))
+            .addStatement(store(kernel, linear.out(), "value"));
+        offset = end;
+      }
+      if (linears.size() > 1) {
+        code.endControlFlow();
+      }
+    }
+    if (!logits) {
+      code.endControlFlow();
+    }
+    return code.endControlFlow().build();
+  }
+
+  /** {@code dot(W[o], in[r])} (+ bias), reading the normalized input on the fly after an RMSNorm. */
+  private static String dot(Op.Linear linear, Optional<Op.RmsNorm> norm, boolean q8) {
+    String weight = linear.weight().fieldName();
+    String in = inWidth(linear);
+    String rowStart = q8 ? "o * (" + in + " / 32 * 34)" : "o * " + in;
+    String suffix = q8 ? "Q8_0" : "F32";
+    String expression;
+    if (norm.isPresent()) {
+      Op.RmsNorm rms = norm.get();
+      expression = "normedDot" + suffix + "(" + weight + ", " + rowStart + ", " + rms.in().name() + ", r * " + in
+          + ", normScale.get(r), " + rms.gain().fieldName() + ")";
+    } else {
+      expression = "dot" + suffix + "(" + weight + ", " + rowStart + ", " + linear.in().name() + ", r * " + in + ", " + in + ")";
+    }
+    if (linear.bias() != null) {
+      expression += " + " + linear.bias().fieldName() + ".get(o)";
+    }
+    return expression;
+  }
+
+  /** The statement storing {@code expression} as element (r, o) of {@code value}. */
+  private String store(Kernel kernel, Value value, String expression) {
+    Param target = planner.location(kernel, value);
+    return switch (target.role()) {
+      case LOGITS -> "logits.set(o, " + expression + ")";
+      case RESIDENT -> target.name() + ".set(rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + o, "
+          + expression + ")";
+      default -> {
+        String index = "r * " + widthOf(kernel, value) + " + o";
+        boolean residual = !target.name().equals(value.name());
+        yield residual
+            ? target.name() + ".set(" + index + ", " + target.name() + ".get(" + index + ") + " + expression + ")"
+            : target.name() + ".set(" + index + ", " + expression + ")";
+      }
+    };
+  }
+
+  private static String widthOf(Kernel kernel, Value value) {
+    return value.width().constantName();
+  }
+
+  private CodeBlock rope(Task task) {
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / (HEAD_DIM / 2)")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int i = index % (HEAD_DIM / 2)")
+        .addStatement("int angle = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + POSITION) * (HEAD_DIM / 2) + i")
+        .addStatement("float cos = ropeCos.get(angle)")
+        .addStatement("float sin = ropeSin.get(angle)");
+    for (Op.Rope rope : task.kernel().opsOf(Op.Rope.class)) {
+      Param target = planner.location(task.kernel(), rope.target());
+      String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
+      String start = target.role() == TaskPlanner.Role.RESIDENT
+          ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
+          : "r * " + rope.target().width().constantName();
+      code.addStatement("int $LStart = $L", rope.target().name(), start)
+          .beginControlFlow("for (int head = 0; head < $L; head++)", heads)
+          .addStatement("rotate($N, $LStart + head * HEAD_DIM + i, cos, sin)", target.name(), rope.target().name())
+          .endControlFlow();
+    }
+    return code.endControlFlow().build();
+  }
+
+  private CodeBlock attention(Task task) {
+    Op.AttentionScores scores = (Op.AttentionScores) task.kernel().ops().getFirst();
+    Op.WeightedValues weighted = (Op.WeightedValues) task.kernel().ops().getLast();
+    boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
+    String q = scores.q().name();
+    String out = weighted.out().name();
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / NUM_ATTENTION_HEADS")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int head = index % NUM_ATTENTION_HEADS")
+        .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
+        .addStatement("int outHead = r * $L + head * HEAD_DIM", weighted.out().width().constantName())
+        .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
+        .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)")
+        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("$N.set(outHead + d, 0f)", out)
+        .endControlFlow();
+    if (softmax) {
+      code.addStatement("float max = Float.NEGATIVE_INFINITY")
+          .addStatement("float sum = 0f");
+    }
+    code.beginControlFlow("for (int t = 0; t < end; t++)")
+        .addStatement("int kv = kvHead + t * KV_DIM")
+        .addStatement("float score = 0f")
+        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("score += $N.get(qHead + d) * keyCache.get(kv + d)", q)
+        .endControlFlow()
+        .addStatement("score *= ATTENTION_SCALE");
+    String weight = "score";
+    if (softmax) {
+      code.beginControlFlow("if (score > max)")
+          .addStatement("float rescale = $T.exp(max - score)", TornadoTypes.MATH)
+          .addStatement("sum *= rescale")
+          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+          .addStatement("$N.set(outHead + d, $N.get(outHead + d) * rescale)", out, out)
+          .endControlFlow()
+          .addStatement("max = score")
+          .endControlFlow()
+          .addStatement("float weight = $T.exp(score - max)", TornadoTypes.MATH)
+          .addStatement("sum += weight");
+      weight = "weight";
+    }
+    code.beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("$N.set(outHead + d, $N.get(outHead + d) + $L * valueCache.get(kv + d))", out, out, weight)
+        .endControlFlow()
+        .endControlFlow();
+    if (softmax) {
+      code.addStatement("float inverse = 1f / sum")
+          .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+          .addStatement("$N.set(outHead + d, $N.get(outHead + d) * inverse)", out, out)
+          .endControlFlow();
+    }
+    return code.endControlFlow().build();
+  }
+
+  private static CodeBlock residualAdd(Task task) {
+    Op.Add add = (Op.Add) task.kernel().single();
+    String target = add.out().name();
+    String addend = add.b().name();
+    return CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .beginControlFlow("if (index < rowInfo.get(0) * HIDDEN_SIZE)")
+        .addStatement("$N.set(index, $N.get(index) + $N.get(index))", target, target, addend)
+        .endControlFlow()
+        .build();
+  }
+}

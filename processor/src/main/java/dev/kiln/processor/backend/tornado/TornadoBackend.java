@@ -1,0 +1,38 @@
+package dev.kiln.processor.backend.tornado;
+
+import com.palantir.javapoet.JavaFile;
+import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.plan.KernelPlan;
+import java.util.List;
+
+/**
+ * The TornadoVM backend: {@code XTornadoDecoder} from the same kernel plan as the Java backend.
+ * The generated source names TornadoVM types only by name, so it is always produced; it compiles
+ * where TornadoVM's API and Kiln's {@code kiln-tornado} module are on the class path.
+ */
+public final class TornadoBackend {
+  /**
+   * The generated decoder and its tasks.
+   *
+   * @param tasks each task as {@code graph.task <- planned kernel}, in execution order
+   */
+  public record Output(JavaFile file, List<String> tasks) {}
+
+  private TornadoBackend() {}
+
+  /** @throws TornadoPlanException if a kernel of the plan cannot run as TornadoVM tasks */
+  public static Output emit(KernelPlan plan, GeneratedNames names) {
+    TornadoDecoderWriter writer = new TornadoDecoderWriter(plan, names);
+    JavaFile file = writer.write();
+    TaskPlanner planner = new TaskPlanner(plan);
+    List<String> tasks = planner.plan().stream()
+        .map(t -> t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel()))
+        .toList();
+    return new Output(file, tasks);
+  }
+
+  /** The names TornadoVM's API and Kiln's support for it go by, to probe a class path. */
+  public static List<String> requiredTypes() {
+    return List.of(TornadoTypes.PROBE, TornadoTypes.SUPPORT_PROBE);
+  }
+}

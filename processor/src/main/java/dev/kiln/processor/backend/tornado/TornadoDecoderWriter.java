@@ -1,0 +1,771 @@
+package dev.kiln.processor.backend.tornado;
+
+import com.palantir.javapoet.ArrayTypeName;
+import com.palantir.javapoet.ClassName;
+import com.palantir.javapoet.CodeBlock;
+import com.palantir.javapoet.FieldSpec;
+import com.palantir.javapoet.JavaFile;
+import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.ParameterizedTypeName;
+import com.palantir.javapoet.TypeName;
+import com.palantir.javapoet.TypeSpec;
+import dev.kiln.MlpKind;
+import dev.kiln.NormKind;
+import dev.kiln.PositionEncoding;
+import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.backend.java.SpecConstants;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Role;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
+import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Kernel;
+import dev.kiln.processor.plan.KernelPlan;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.GlobalTensor;
+import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.TensorKind;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.lang.model.element.Modifier;
+
+/**
+ * Emits {@code XTornadoDecoder}: the plan's kernels as TornadoVM tasks (see {@link TaskPlanner}),
+ * an embedding graph, one graph per layer and a logits graph in one execution plan, with weights
+ * and the KV cache resident on the device.
+ */
+final class TornadoDecoderWriter {
+  /** Threads per work-group of the one-dimensional tasks. */
+  static final int LOCAL_SIZE = 64;
+  private static final ClassName GENERATED_DECODER = ClassName.get("dev.kiln.kernel", "GeneratedDecoder");
+  private static final ClassName ROWS = ClassName.get("dev.kiln.kernel", "Rows");
+  private static final ClassName KV_CACHE = ClassName.get("dev.kiln", "KvCache");
+  private static final ClassName MEMORY_SEGMENT = ClassName.get("java.lang.foreign", "MemorySegment");
+  private static final ClassName VALUE_LAYOUT = ClassName.get("java.lang.foreign", "ValueLayout");
+  private static final ClassName LIST = ClassName.get("java.util", "List");
+  private static final ClassName ARRAY_LIST = ClassName.get("java.util", "ArrayList");
+
+  private final KernelPlan plan;
+  private final ModelSpec spec;
+  private final GeneratedNames names;
+  private final TaskPlanner planner;
+  private final List<Task> tasks;
+  private final KernelBodies bodies;
+  private final ClassName self;
+
+  TornadoDecoderWriter(KernelPlan plan, GeneratedNames names) {
+    this.plan = plan;
+    this.spec = plan.spec();
+    this.names = names;
+    this.planner = new TaskPlanner(plan);
+    this.tasks = planner.plan();
+    this.bodies = new KernelBodies(spec, planner);
+    this.self = names.tornadoDecoder();
+  }
+
+  List<Task> tasks() {
+    return tasks;
+  }
+
+  JavaFile write() {
+    TypeSpec.Builder type = TypeSpec.classBuilder(self)
+        .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
+        .superclass(GENERATED_DECODER)
+        .addSuperinterface(AutoCloseable.class)
+        .addAnnotation(generated());
+    classJavadoc(type);
+    type.addField(FieldSpec.builder(ClassName.get("dev.kiln.spec", "ModelSpec"), "SPEC", Modifier.PUBLIC, Modifier.STATIC,
+            Modifier.FINAL)
+        .addJavadoc("The spec this decoder was generated from.\n")
+        .initializer("$T.SPEC", names.decoder())
+        .build());
+    type.addFields(SpecConstants.decoder(spec));
+    type.addFields(SpecConstants.attention(spec).stream()
+        .filter(f -> f.name().equals("KV_GROUP_SIZE") || f.name().equals("ATTENTION_SCALE") || f.name().equals("ROPE_THETA"))
+        .toList());
+    layoutConstants(type);
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "PLANNED_KERNELS",
+            Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("The kernel plan this decoder runs, by kernel name: the same plan, in the same order, as\n")
+        .addJavadoc("{@link $T}'s kernel methods.\n", names.decoder())
+        .initializer("$T.of($L)", LIST, String.join(", ", plannedKernels().stream().map(k -> "\"" + k + "\"").toList()))
+        .build());
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "TASKS",
+            Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("Every task as {@code graph.task <- planned kernel}; {@code layer} stands for each {@code layer_i}.\n")
+        .initializer("$T.of($L)", LIST, String.join(",\n    ", tasks.stream()
+            .map(t -> "\"" + t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel()) + "\"").toList()))
+        .build());
+
+    fields(type);
+    type.addType(layerArrays());
+    type.addMethod(constructor());
+    type.addMethod(MethodSpec.constructorBuilder()
+        .addModifiers(Modifier.PUBLIC)
+        .addJavadoc("A decoder on the device chosen by {@link $T#selectedDevice()}.\n", TornadoTypes.SUPPORT)
+        .addParameter(names.weights(), "weights")
+        .addStatement("this(weights, $T.selectedDevice())", TornadoTypes.SUPPORT)
+        .build());
+    type.addMethod(buildPlan());
+    type.addMethod(grid());
+    type.addMethod(forward());
+    type.addMethod(MethodSpec.methodBuilder("device")
+        .addModifiers(Modifier.PUBLIC)
+        .addJavadoc("The device the tasks run on.\n")
+        .returns(TornadoTypes.DEVICE)
+        .addStatement("return device")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("close")
+        .addAnnotation(Override.class)
+        .addModifiers(Modifier.PUBLIC)
+        .addJavadoc("Frees the device memory of the plan.\n")
+        .addStatement("$T.close(executionPlan)", TornadoTypes.SUPPORT)
+        .build());
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      type.addMethod(ropeTable());
+    }
+    Set<String> emitted = new LinkedHashSet<>();
+    for (Task task : tasks) {
+      if (!emitted.add(task.method())) {
+        continue; // one method serves every task of the same template (the RMSNorm steps)
+      }
+      if (task.matrices().isEmpty()) {
+        type.addMethod(taskMethod(task, false, task.method()));
+      } else {
+        type.addMethod(taskMethod(task, false, task.method() + "F32"));
+        type.addMethod(taskMethod(task, true, task.method() + "Q8_0"));
+      }
+    }
+    helpers(type);
+    return JavaFile.builder(names.packageName(), type.build())
+        .addFileComment("Generated by Kiln from @ModelSpec on " + names.specType() + ". Do not edit: change the spec and rebuild.")
+        .indent("  ")
+        .skipJavaLangImports(true)
+        .build();
+  }
+
+  private com.palantir.javapoet.AnnotationSpec generated() {
+    return com.palantir.javapoet.AnnotationSpec.builder(ClassName.get("javax.annotation.processing", "Generated"))
+        .addMember("value", "$S", "dev.kiln.processor.KilnProcessor")
+        .addMember("comments", "$S", "from @ModelSpec on " + names.specType())
+        .build();
+  }
+
+  private List<String> plannedKernels() {
+    Map<Kernel, String> kernelNames = plan.uniqueNames();
+    List<String> result = new ArrayList<>();
+    for (List<Kernel> section : plan.sections()) {
+      for (Kernel kernel : section) {
+        result.add(kernelNames.get(kernel));
+      }
+    }
+    return result;
+  }
+
+  private void classJavadoc(TypeSpec.Builder type) {
+    type.addJavadoc("Decoder for {@link $L} on a TornadoVM device (GPU, or CPU OpenCL), generated by Kiln from the same\n",
+            names.specType())
+        .addJavadoc("kernel plan as {@link $T}: fusion is decided once and emitted twice.\n", names.decoder())
+        .addJavadoc("\n<p>One TornadoVM execution plan holds an {@code embedding} graph, a graph per layer\n")
+        .addJavadoc("({@code layer_0} ... {@code layer_$L}) and a {@code logits} graph. Weights and each layer's KV cache\n",
+            spec.numHiddenLayers() - 1)
+        .addJavadoc("are sent to the device on the first execution and stay there; the activations pass from graph to\n")
+        .addJavadoc("graph on the device; per call only the rows' tokens and positions go in, and only the wanted\n")
+        .addJavadoc("logits come back. Up to ROW_CAPACITY rows (positions of one or more sequences) run per execution.\n")
+        .addJavadoc("\n<p>Tasks of each layer:\n<ol>\n");
+    for (Task task : tasks) {
+      if (task.graph().equals("layer")) {
+        type.addJavadoc("  <li>{@code $L}: $L\n", task.name(), describe(task));
+      }
+    }
+    type.addJavadoc("</ol>\n")
+        .addJavadoc("\n<p>Matrices stored as Q8_0 run on the device as raw blocks ({@code ByteArray}, scale decoded\n")
+        .addJavadoc("arithmetically); every other weight type runs as float32. The KV cache holds, per layer, keys and\n")
+        .addJavadoc("values of (2 x MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM) float32: the second half serves\n")
+        .addJavadoc("{@code forwardNoCache} so that it leaves the cache of {@code prefill}/{@code step} untouched.\n");
+  }
+
+  private String describe(Task task) {
+    String kernel = planner.kernelName(task.kernel());
+    return switch (task.kind()) {
+      case NORM_REDUCE -> "RMSNorm step 1 of 2 (kernel {@code " + kernel + "}): sums of squares, a work-group reduction per"
+          + " slice of each row";
+      case NORM_FINALIZE -> "RMSNorm step 2 of 2 (kernel {@code " + kernel + "}): each row's scale from its partial sums";
+      case ROPE -> "RoPE of kernel {@code " + kernel + "}, on q and on the keys just written to the cache";
+      default -> "kernel {@code " + kernel + "}: " + task.kernel().fusionDescription();
+    };
+  }
+
+  private void layoutConstants(TypeSpec.Builder type) {
+    int rowCapacity = spec.causalMask() ? Math.min(64, spec.maxBatchSize() * spec.maxPositionEmbeddings())
+        : spec.maxBatchSize() * spec.maxPositionEmbeddings();
+    int normLocal = Math.min(256, Integer.highestOneBit(Math.max(1, spec.hiddenSize() - 1)) << 1);
+    type.addField(constant("ROW_CAPACITY", rowCapacity, spec.causalMask()
+        ? "Rows per execution: GeneratedDecoder.CHUNK_ROWS (64), or fewer if the cache holds fewer"
+        : "Rows per execution: MAX_BATCH_SIZE x MAX_POSITION_EMBEDDINGS, since without a causal mask a call's rows run at once"));
+    type.addField(constant("LOCAL_SIZE", LOCAL_SIZE, "Threads per work-group of the one-dimensional tasks"));
+    if (spec.norm() == NormKind.RMS_NORM) {
+      type.addField(constant("NORM_LOCAL_SIZE", normLocal, "Threads per work-group of the RMSNorm reduction (a power of two)"));
+      type.addField(FieldSpec.builder(TypeName.INT, "NORM_GROUPS", Modifier.STATIC, Modifier.FINAL)
+          .addJavadoc("Work-groups per row of the RMSNorm reduction\n")
+          .initializer("(HIDDEN_SIZE + NORM_LOCAL_SIZE - 1) / NORM_LOCAL_SIZE")
+          .build());
+    }
+    type.addField(constant("ROW_FIELDS", 5, "Ints per row in rowInfo: TOKEN, POSITION, CACHE_OFFSET, SEQUENCE_START, ATTEND_END"));
+    type.addField(constant("ROW_INFO_START", 1, "Index of row 0's fields in rowInfo; rowInfo[0] is the number of rows"));
+    String[] fields = {"TOKEN", "POSITION", "CACHE_OFFSET", "SEQUENCE_START", "ATTEND_END"};
+    String[] docs = {"the row's token id", "the row's position in its sequence",
+        "index of the row's keys and values in the layer's cache", "index of the row's sequence's position 0 in the cache",
+        "positions the row attends to: [0, ATTEND_END)"};
+    for (int i = 0; i < fields.length; i++) {
+      type.addField(constant(fields[i], i, "rowInfo field: " + docs[i]));
+    }
+    type.addField(FieldSpec.builder(TypeName.INT, "CACHE_REGION", Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("Floats of one half of a layer's key (or value) cache: MAX_BATCH_SIZE x MAX_POSITION_EMBEDDINGS x KV_DIM\n")
+        .initializer("MAX_BATCH_SIZE * MAX_POSITION_EMBEDDINGS * KV_DIM")
+        .build());
+  }
+
+  private static FieldSpec constant(String name, int value, String doc) {
+    return FieldSpec.builder(TypeName.INT, name, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("$L\n", doc)
+        .initializer("$L", value)
+        .build();
+  }
+
+  /** Activation arrays, in the order graphs pass them on. */
+  private List<String> activationNames() {
+    Set<String> result = new LinkedHashSet<>();
+    for (Value value : planner.activations()) {
+      result.add(value.name());
+    }
+    if (planner.usesNorm()) {
+      result.add("normPartials");
+      result.add("normScale");
+    }
+    return List.copyOf(result);
+  }
+
+  private String activationSize(String name) {
+    return switch (name) {
+      case "normPartials" -> "ROW_CAPACITY * NORM_GROUPS";
+      case "normScale" -> "ROW_CAPACITY";
+      default -> "ROW_CAPACITY * " + planner.activations().stream().filter(v -> v.name().equals(name)).findFirst()
+          .orElseThrow().width().constantName();
+    };
+  }
+
+  private Set<TensorKind> globalTensors() {
+    Set<TensorKind> result = new LinkedHashSet<>();
+    for (Task task : tasks) {
+      for (Param param : task.params()) {
+        for (GlobalTensor global : GlobalTensor.values()) {
+          if (param.role() == Role.RESIDENT && param.argument().equals(global.fieldName())) {
+            result.add(global);
+          }
+        }
+      }
+    }
+    return result;
+  }
+
+  private Set<LayerTensor> layerTensors() {
+    Set<LayerTensor> result = new LinkedHashSet<>();
+    for (Task task : tasks) {
+      for (Param param : task.params()) {
+        for (LayerTensor tensor : LayerTensor.values()) {
+          if (param.argument().equals("layer." + tensor.fieldName())) {
+            result.add(tensor);
+          }
+        }
+      }
+    }
+    return result;
+  }
+
+  private static boolean isMatrix(TensorKind kind) {
+    return kind.dims().size() == 2;
+  }
+
+  private void fields(TypeSpec.Builder type) {
+    type.addField(FieldSpec.builder(TornadoTypes.DEVICE, "device", Modifier.PRIVATE, Modifier.FINAL).build());
+    type.addField(FieldSpec.builder(TornadoTypes.KERNEL_CONTEXT, "context", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("Thread and work-group indices inside the tasks.\n")
+        .initializer("new $T()", TornadoTypes.KERNEL_CONTEXT)
+        .build());
+    type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "rowInfo", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The rows of one execution: the count, then ROW_FIELDS ints per row; sent every execution.\n")
+        .initializer("new $T(ROW_INFO_START + ROW_CAPACITY * ROW_FIELDS)", TornadoTypes.INT_ARRAY)
+        .build());
+    for (String name : activationNames()) {
+      type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
+          .addJavadoc("($L); lives on the device\n", activationSize(name))
+          .initializer("new $T($L)", TornadoTypes.FLOAT_ARRAY, activationSize(name))
+          .build());
+    }
+    type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "logitsRow", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("Which row the logits graph computes; sent every execution of that graph.\n")
+        .initializer("new $T(1)", TornadoTypes.INT_ARRAY)
+        .build());
+    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "logits", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("(VOCAB_SIZE), brought back after every execution of the logits graph.\n")
+        .initializer("new $T(VOCAB_SIZE)", TornadoTypes.FLOAT_ARRAY)
+        .build());
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      for (String name : List.of("ropeCos", "ropeSin")) {
+        type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
+            .addJavadoc("(MAX_POSITION_EMBEDDINGS, HEAD_DIM / 2): $L(position x ROPE_THETA^(-2i / HEAD_DIM)), as the Java backend computes it\n",
+                name.equals("ropeCos") ? "cos" : "sin")
+            .build());
+      }
+    }
+    for (TensorKind global : globalTensors()) {
+      type.addField(FieldSpec.builder(isMatrix(global) ? ClassName.OBJECT : TornadoTypes.FLOAT_ARRAY, global.fieldName(),
+              Modifier.PRIVATE, Modifier.FINAL)
+          .addJavadoc(isMatrix(global) ? "$L on the device: ByteArray of Q8_0 blocks or FloatArray\n" : "$L on the device\n",
+              global.fieldName())
+          .build());
+    }
+    for (Task task : tasks) {
+      if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
+        type.addField(FieldSpec.builder(TypeName.BOOLEAN, q8Flag(task), Modifier.PRIVATE, Modifier.FINAL)
+            .addJavadoc("Whether {@code $L.$L} runs on Q8_0 blocks.\n", task.graph(), task.name())
+            .build());
+      }
+    }
+    type.addField(FieldSpec.builder(ArrayTypeName.of(ClassName.get("", "LayerArrays")), "layers", Modifier.PRIVATE,
+        Modifier.FINAL).build());
+    type.addField(FieldSpec.builder(TornadoTypes.EXECUTION_PLAN, "executionPlan", Modifier.PRIVATE, Modifier.FINAL).build());
+  }
+
+  private static String q8Flag(Task task) {
+    return task.method() + "OnQ8_0";
+  }
+
+  private TypeSpec layerArrays() {
+    TypeSpec.Builder type = TypeSpec.classBuilder("LayerArrays")
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("One layer's weights and KV cache as device arrays.\n");
+    MethodSpec.Builder constructor = MethodSpec.constructorBuilder()
+        .addParameter(names.weights().nestedClass("Layer"), "w");
+    Map<String, Task> layerTasks = new LinkedHashMap<>();
+    for (Task task : tasks) {
+      if (task.graph().equals("layer") && !task.matrices().isEmpty()) {
+        layerTasks.put(q8Flag(task), task);
+      }
+    }
+    for (var entry : layerTasks.entrySet()) {
+      type.addField(FieldSpec.builder(TypeName.BOOLEAN, entry.getKey(), Modifier.FINAL)
+          .addJavadoc("Whether {@code $L} runs on Q8_0 blocks (all its matrices are Q8_0).\n", entry.getValue().name())
+          .build());
+      constructor.addStatement("$N = $T.allQ8_0($L)", entry.getKey(), TornadoTypes.DEVICE_ARRAYS,
+          String.join(", ", entry.getValue().matrices().stream().map(m -> "w." + m.fieldName()).toList()));
+    }
+    for (LayerTensor tensor : layerTensors()) {
+      boolean matrix = isMatrix(tensor);
+      type.addField(FieldSpec.builder(matrix ? ClassName.OBJECT : TornadoTypes.FLOAT_ARRAY, tensor.fieldName(), Modifier.FINAL)
+          .build());
+      if (matrix) {
+        Task owner = layerTasks.values().stream().filter(t -> t.matrices().contains(tensor)).findFirst().orElseThrow();
+        constructor.addStatement("$N = $T.matrix(w.$N, $N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS,
+            tensor.fieldName(), q8Flag(owner));
+      } else {
+        constructor.addStatement("$N = $T.vector(w.$N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS, tensor.fieldName());
+      }
+    }
+    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "keyCache", Modifier.FINAL)
+        .addJavadoc("(2 x MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM), only ever on the device\n")
+        .initializer("new $T(2 * CACHE_REGION)", TornadoTypes.FLOAT_ARRAY)
+        .build());
+    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "valueCache", Modifier.FINAL)
+        .addJavadoc("Laid out as keyCache\n")
+        .initializer("new $T(2 * CACHE_REGION)", TornadoTypes.FLOAT_ARRAY)
+        .build());
+    return type.addMethod(constructor.build()).build();
+  }
+
+  private MethodSpec constructor() {
+    MethodSpec.Builder method = MethodSpec.constructorBuilder()
+        .addModifiers(Modifier.PUBLIC)
+        .addJavadoc("A decoder over {@code weights} on {@code device}: copies the weights into device arrays (Q8_0 matrices\n")
+        .addJavadoc("as blocks, others as float32) and builds the execution plan; TornadoVM compiles the tasks on the\n")
+        .addJavadoc("first call.\n")
+        .addParameter(names.weights(), "weights")
+        .addParameter(TornadoTypes.DEVICE, "device")
+        .addStatement("super(SPEC, $T.withoutStorage(SPEC))", KV_CACHE)
+        .addStatement("this.device = device");
+    for (Task task : tasks) {
+      if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
+        method.addStatement("$N = $T.allQ8_0($L)", q8Flag(task), TornadoTypes.DEVICE_ARRAYS,
+            String.join(", ", task.matrices().stream().map(m -> "weights." + m.fieldName()).toList()));
+      }
+    }
+    for (TensorKind global : globalTensors()) {
+      if (isMatrix(global)) {
+        Task owner = tasks.stream().filter(t -> !t.graph().equals("layer") && t.matrices().contains(global)).findFirst()
+            .orElseThrow();
+        String flag = q8Flag(owner);
+        if (global == GlobalTensor.EMBED_TOKENS && spec.tieWordEmbeddings()) {
+          flag = "embedTokensOnQ8_0 && lmHeadOnQ8_0";
+        }
+        method.addStatement("$N = $T.matrix(weights.$N, $L)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS,
+            global.fieldName(), flag);
+      } else {
+        method.addStatement("$N = $T.vector(weights.$N)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS, global.fieldName());
+      }
+    }
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      method.addStatement("ropeCos = ropeTable(true)").addStatement("ropeSin = ropeTable(false)");
+    }
+    return method.addStatement("layers = new LayerArrays[NUM_HIDDEN_LAYERS]")
+        .beginControlFlow("for (int i = 0; i < NUM_HIDDEN_LAYERS; i++)")
+        .addStatement("layers[i] = new LayerArrays(weights.layer(i))")
+        .endControlFlow()
+        .addStatement("executionPlan = buildPlan()")
+        .build();
+  }
+
+  /** Activations of one graph kind's tasks. */
+  private List<String> activationsOf(String graph) {
+    Set<String> result = new LinkedHashSet<>();
+    for (Task task : tasks) {
+      if (task.graph().equals(graph)) {
+        for (Param param : task.params()) {
+          if (param.role() == Role.ACTIVATION) {
+            result.add(param.argument());
+          }
+        }
+      }
+    }
+    return List.copyOf(result);
+  }
+
+  private MethodSpec buildPlan() {
+    // What the embedding graph creates (the residual stream) passes from graph to graph on the
+    // device; every other activation is a scratch array of the graphs that use it.
+    List<String> passed = new ArrayList<>(List.of("rowInfo"));
+    passed.addAll(activationsOf("embedding"));
+    String chained = String.join(", ", passed);
+    MethodSpec.Builder method = MethodSpec.methodBuilder("buildPlan")
+        .addModifiers(Modifier.PRIVATE)
+        .returns(TornadoTypes.EXECUTION_PLAN)
+        .addJavadoc("The graphs, in execution order: embedding, layer_0 .. layer_(NUM_HIDDEN_LAYERS - 1), logits. The rows'\n")
+        .addJavadoc("info and the residual stream pass from graph to graph on the device ({@code persistOnDevice},\n")
+        .addJavadoc("{@code consumeFromDevice}); weights, caches, tables and scratch activations are sent once.\n")
+        .addStatement("$T grid = new $T()", TornadoTypes.GRID_SCHEDULER, TornadoTypes.GRID_SCHEDULER)
+        .addStatement("$T<$T> graphs = new $T<>()", LIST, TornadoTypes.IMMUTABLE_TASK_GRAPH, ARRAY_LIST);
+
+    method.addCode("\n// embedding: the rows' tokens in, the residual stream created on the device\n")
+        .addStatement("$T embedding = new $T($S)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH, "embedding")
+        .addStatement("embedding.transferToDevice($T.EVERY_EXECUTION, rowInfo)", TornadoTypes.DATA_TRANSFER_MODE)
+        .addStatement("embedding.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+            String.join(", ", concat(activationsOf("embedding"), residents("embedding"))));
+    addTasks(method, "embedding", "embedding");
+    method.addStatement("embedding.persistOnDevice($L)", chained)
+        .addStatement("graphs.add(embedding.snapshot())");
+
+    method.addCode("\n// one graph per layer: its weights and KV cache resident, the residual stream passed on\n")
+        .addStatement("String previous = $S", "embedding")
+        .beginControlFlow("for (int i = 0; i < NUM_HIDDEN_LAYERS; i++)")
+        .addStatement("LayerArrays layer = layers[i]")
+        .addStatement("String name = $S + i", "layer_")
+        .addStatement("$T graph = new $T(name)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH)
+        .addStatement("graph.consumeFromDevice(previous, $L)", chained);
+    List<String> layerOnce = without(concat(activationsOf("layer"), residents("layer")), passed);
+    if (!layerOnce.isEmpty()) {
+      method.addStatement("graph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+          String.join(", ", layerOnce));
+    }
+    addTasks(method, "layer", "graph");
+    method.addStatement("graph.persistOnDevice($L)", chained)
+        .addStatement("graphs.add(graph.snapshot())")
+        .addStatement("previous = name")
+        .endControlFlow();
+
+    method.addCode("\n// logits: one row's logits per execution, brought back to the host\n")
+        .addStatement("$T logitsGraph = new $T($S)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH, "logits")
+        .addStatement("logitsGraph.consumeFromDevice(previous, $L)", chained)
+        .addStatement("logitsGraph.transferToDevice($T.EVERY_EXECUTION, logitsRow)", TornadoTypes.DATA_TRANSFER_MODE)
+        .addStatement("logitsGraph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+            String.join(", ", without(concat(List.of("logits"), concat(activationsOf("logits"), residents("logits"))), passed)));
+    addTasks(method, "logits", "logitsGraph");
+    method.addStatement("logitsGraph.transferToHost($T.EVERY_EXECUTION, logits)", TornadoTypes.DATA_TRANSFER_MODE)
+        .addStatement("graphs.add(logitsGraph.snapshot())")
+        .addCode("\n")
+        .addStatement("return $T.plan(graphs, grid, device)", TornadoTypes.SUPPORT);
+    return method.build();
+  }
+
+  private static List<String> without(List<String> list, List<String> removed) {
+    return list.stream().filter(s -> !removed.contains(s)).toList();
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> result = new ArrayList<>(a);
+    for (String s : b) {
+      if (!result.contains(s)) {
+        result.add(s);
+      }
+    }
+    return result;
+  }
+
+  /** Arguments sent once to a graph: its weights, caches and tables. */
+  private List<String> residents(String graph) {
+    Set<String> result = new LinkedHashSet<>();
+    for (Task task : tasks) {
+      if (task.graph().equals(graph)) {
+        for (Param param : task.params()) {
+          if (param.role() == Role.RESIDENT) {
+            result.add(param.argument());
+          }
+        }
+      }
+    }
+    return List.copyOf(result);
+  }
+
+  private void addTasks(MethodSpec.Builder method, String graph, String variable) {
+    for (Task task : tasks) {
+      if (!task.graph().equals(graph)) {
+        continue;
+      }
+      String graphName = graph.equals("layer") ? "name" : "\"" + graph + "\"";
+      if (task.matrices().isEmpty()) {
+        method.addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method(), arguments(task, false));
+      } else {
+        String flag = graph.equals("layer") ? "layer." + q8Flag(task) : q8Flag(task);
+        method.beginControlFlow("if ($L)", flag)
+            .addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + "Q8_0", arguments(task, true))
+            .nextControlFlow("else")
+            .addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + "F32", arguments(task, false))
+            .endControlFlow();
+      }
+      method.addStatement("grid.addWorkerGrid($L + $S, grid($L, $L))", graphName, "." + task.name(),
+          KernelBodies.globalSize(task), KernelBodies.localSize(task));
+    }
+  }
+
+  private static CodeBlock arguments(Task task, boolean q8) {
+    List<CodeBlock> args = new ArrayList<>();
+    for (Param param : task.params()) {
+      if (param.matrix()) {
+        args.add(CodeBlock.of("($T) $L", q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY, param.argument()));
+      } else {
+        args.add(CodeBlock.of("$L", param.argument()));
+      }
+    }
+    return CodeBlock.join(args, ", ");
+  }
+
+  private static MethodSpec grid() {
+    return MethodSpec.methodBuilder("grid")
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
+        .addJavadoc("A one-dimensional grid of at least {@code threads} threads in work-groups of {@code local}.\n")
+        .returns(TornadoTypes.WORKER_GRID_1D)
+        .addParameter(TypeName.INT, "threads")
+        .addParameter(TypeName.INT, "local")
+        .addStatement("$T grid = new $T((threads + local - 1) / local * local)", TornadoTypes.WORKER_GRID_1D,
+            TornadoTypes.WORKER_GRID_1D)
+        .addStatement("grid.setLocalWork(local, 1, 1)")
+        .addStatement("return grid")
+        .build();
+  }
+
+  private MethodSpec forward() {
+    return MethodSpec.methodBuilder("forward")
+        .addAnnotation(Override.class)
+        .addModifiers(Modifier.PROTECTED)
+        .addParameter(ROWS, "rows")
+        .addParameter(KV_CACHE, "cache")
+        .addJavadoc("Runs the rows through the graphs: embedding, every layer, then the logits graph once per row that\n")
+        .addJavadoc("wants logits.\n")
+        .addStatement("int count = rows.count()")
+        .beginControlFlow("if (count > ROW_CAPACITY)")
+        .addStatement("throw new $T($S + count + $S + ROW_CAPACITY)", IllegalStateException.class,
+            "[Kiln/Internal] ", " rows in one call; the TornadoVM decoder runs at most ")
+        .endControlFlow()
+        .addStatement("int region = isOwnCache(cache) ? 0 : CACHE_REGION")
+        .addStatement("rowInfo.set(0, count)")
+        .beginControlFlow("for (int r = 0; r < count; r++)")
+        .addStatement("int at = ROW_INFO_START + r * ROW_FIELDS")
+        .addStatement("rowInfo.set(at + TOKEN, rows.token(r))")
+        .addStatement("rowInfo.set(at + POSITION, rows.position(r))")
+        .addStatement("rowInfo.set(at + CACHE_OFFSET, region + rows.cacheOffset(r))")
+        .addStatement("rowInfo.set(at + SEQUENCE_START, region + rows.sequenceStart(r))")
+        .addStatement("rowInfo.set(at + ATTEND_END, rows.attendEnd(r))")
+        .endControlFlow()
+        .beginControlFlow("for (int graph = 0; graph <= NUM_HIDDEN_LAYERS; graph++)")
+        .addStatement("$T.execute(executionPlan, graph)", TornadoTypes.SUPPORT)
+        .endControlFlow()
+        .beginControlFlow("for (int r = 0; r < count; r++)")
+        .beginControlFlow("if (rows.wantsLogits(r))")
+        .addStatement("logitsRow.set(0, r)")
+        .addStatement("$T.execute(executionPlan, NUM_HIDDEN_LAYERS + 1)", TornadoTypes.SUPPORT)
+        .addStatement("$T.copy(logits.getSegment(), $T.JAVA_FLOAT, 0, rows.logits(r), 0, VOCAB_SIZE)", MEMORY_SEGMENT,
+            VALUE_LAYOUT)
+        .endControlFlow()
+        .endControlFlow()
+        .build();
+  }
+
+  private MethodSpec ropeTable() {
+    return MethodSpec.methodBuilder("ropeTable")
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
+        .addJavadoc("cos (or sin) of position x ROPE_THETA^(-2i / HEAD_DIM), in double as the Java backend, then float.\n")
+        .returns(TornadoTypes.FLOAT_ARRAY)
+        .addParameter(TypeName.BOOLEAN, "cos")
+        .addStatement("$T table = new $T(MAX_POSITION_EMBEDDINGS * (HEAD_DIM / 2))", TornadoTypes.FLOAT_ARRAY,
+            TornadoTypes.FLOAT_ARRAY)
+        .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
+        .addStatement("double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM)")
+        .beginControlFlow("for (int position = 0; position < MAX_POSITION_EMBEDDINGS; position++)")
+        .addStatement("double angle = position * frequency")
+        .addStatement("table.set(position * (HEAD_DIM / 2) + i, (float) (cos ? Math.cos(angle) : Math.sin(angle)))")
+        .endControlFlow()
+        .endControlFlow()
+        .addStatement("return table")
+        .build();
+  }
+
+  private MethodSpec taskMethod(Task task, boolean q8, String methodName) {
+    MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
+        .addModifiers(Modifier.STATIC);
+    String kernel = planner.kernelName(task.kernel());
+    if (task.kind() == TaskPlanner.Kind.NORM_REDUCE) {
+      method.addJavadoc("Tasks {@code *_reduce}: RMSNorm step 1 of 2, the sums of squares of each row as a work-group\n")
+          .addJavadoc("reduction per slice of NORM_LOCAL_SIZE elements into normPartials (rows, NORM_GROUPS). The slices are\n")
+          .addJavadoc("summed by a separate task because one kernel cannot safely combine the results of its work-groups.\n");
+    } else if (task.kind() == TaskPlanner.Kind.NORM_FINALIZE) {
+      method.addJavadoc("Tasks {@code *_finalize}: RMSNorm step 2 of 2, each row's {@code 1 / sqrt(mean(x^2) + RMS_NORM_EPS)}\n")
+          .addJavadoc("from its partial sums, into normScale; the projection that follows applies it with the gain.\n");
+    } else if (task.kind() == TaskPlanner.Kind.ROPE) {
+      method.addJavadoc("Task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
+    } else {
+      method.addJavadoc("Task {@code $L.$L}, kernel {@code $L}: fuses $L.\n", task.graph(), task.name(), kernel,
+          task.kernel().fusionDescription());
+    }
+    if (!task.matrices().isEmpty()) {
+      method.addJavadoc(q8 ? "Matrices as Q8_0 blocks: per 32 weights a float16 scale (2 bytes) and 32 int8.\n"
+          : "Matrices as float32.\n");
+    }
+    method.addJavadoc("Threads: $L.\n", KernelBodies.globalSize(task));
+    for (Param param : task.params()) {
+      TypeName type = switch (param.role()) {
+        case CONTEXT -> TornadoTypes.KERNEL_CONTEXT;
+        case ROW_INFO, LOGITS_ROW -> TornadoTypes.INT_ARRAY;
+        default -> param.matrix() && q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY;
+      };
+      method.addParameter(type, param.name());
+    }
+    return method.addCode(bodies.body(task, q8)).build();
+  }
+
+  private void helpers(TypeSpec.Builder type) {
+    boolean norm = planner.usesNorm();
+    type.addMethod(MethodSpec.methodBuilder("dotF32")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("{@code sum_i w[wStart + i] * x[xStart + i]}, i < n.\n")
+        .returns(TypeName.FLOAT)
+        .addParameter(TornadoTypes.FLOAT_ARRAY, "w").addParameter(TypeName.INT, "wStart")
+        .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart").addParameter(TypeName.INT, "n")
+        .addStatement("float sum = 0f")
+        .beginControlFlow("for (int i = 0; i < n; i++)")
+        .addStatement("sum += w.get(wStart + i) * x.get(xStart + i)")
+        .endControlFlow()
+        .addStatement("return sum")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("dotQ8_0")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("The dot product of a Q8_0 row (blocks from byte {@code rowStart}) with {@code x[xStart ..]}, n elements.\n")
+        .returns(TypeName.FLOAT)
+        .addParameter(TornadoTypes.BYTE_ARRAY, "w").addParameter(TypeName.INT, "rowStart")
+        .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart").addParameter(TypeName.INT, "n")
+        .addStatement("float sum = 0f")
+        .beginControlFlow("for (int block = 0; block < n / 32; block++)")
+        .addStatement("int at = rowStart + block * 34")
+        .addStatement("float blockSum = 0f")
+        .beginControlFlow("for (int j = 0; j < 32; j++)")
+        .addStatement("blockSum += w.get(at + 2 + j) * x.get(xStart + block * 32 + j)")
+        .endControlFlow()
+        .addStatement("sum += halfToFloat(w.get(at), w.get(at + 1)) * blockSum")
+        .endControlFlow()
+        .addStatement("return sum")
+        .build());
+    if (norm) {
+      type.addMethod(MethodSpec.methodBuilder("normedDotF32")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("{@code sum_i w[wStart + i] * (x[xStart + i] * scale * gain[i])}: the dot with RMSNorm applied on the fly.\n")
+          .returns(TypeName.FLOAT)
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "w").addParameter(TypeName.INT, "wStart")
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart")
+          .addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
+          .addStatement("float sum = 0f")
+          .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
+          .addStatement("sum += w.get(wStart + i) * (x.get(xStart + i) * scale * gain.get(i))")
+          .endControlFlow()
+          .addStatement("return sum")
+          .build());
+      type.addMethod(MethodSpec.methodBuilder("normedDotQ8_0")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("{@link #dotQ8_0} with RMSNorm applied on the fly to x.\n")
+          .returns(TypeName.FLOAT)
+          .addParameter(TornadoTypes.BYTE_ARRAY, "w").addParameter(TypeName.INT, "rowStart")
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart")
+          .addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
+          .addStatement("float sum = 0f")
+          .beginControlFlow("for (int block = 0; block < HIDDEN_SIZE / 32; block++)")
+          .addStatement("int at = rowStart + block * 34")
+          .addStatement("float blockSum = 0f")
+          .beginControlFlow("for (int j = 0; j < 32; j++)")
+          .addStatement("int i = block * 32 + j")
+          .addStatement("blockSum += w.get(at + 2 + j) * (x.get(xStart + i) * scale * gain.get(i))")
+          .endControlFlow()
+          .addStatement("sum += halfToFloat(w.get(at), w.get(at + 1)) * blockSum")
+          .endControlFlow()
+          .addStatement("return sum")
+          .build());
+    }
+    type.addMethod(MethodSpec.methodBuilder("halfToFloat")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("A float16 from its two little-endian bytes, decoded with integer arithmetic only: some OpenCL devices\n")
+        .addJavadoc("(CPU OpenCL among them) have no half type. Exact for every finite half.\n")
+        .returns(TypeName.FLOAT)
+        .addParameter(TypeName.BYTE, "low")
+        .addParameter(TypeName.BYTE, "high")
+        .addStatement("int bits = (low & 0xFF) | ((high & 0xFF) << 8)")
+        .addStatement("int exponent = (bits >> 10) & 0x1F")
+        .addStatement("int mantissa = bits & 0x3FF")
+        .addComment("subnormal: mantissa x 2^-24; normal: (1024 + mantissa) x 2^(exponent - 25)")
+        .addStatement("float magnitude = exponent == 0 ? mantissa * (1f / 16777216f)"
+            + " : (1024 + mantissa) * (float) (1 << exponent) * (1f / 33554432f)")
+        .addStatement("return (bits & 0x8000) != 0 ? -magnitude : magnitude")
+        .build());
+    if (spec.mlp() == MlpKind.SWIGLU) {
+      type.addMethod(MethodSpec.methodBuilder("silu")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("{@code v * sigmoid(v)}.\n")
+          .returns(TypeName.FLOAT)
+          .addParameter(TypeName.FLOAT, "v")
+          .addStatement("return v / (1f + $T.exp(-v))", TornadoTypes.MATH)
+          .build());
+    }
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      type.addMethod(MethodSpec.methodBuilder("rotate")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("Rotates the pair (v[first], v[first + HEAD_DIM / 2]) by the angle of cos and sin.\n")
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "v")
+          .addParameter(TypeName.INT, "first")
+          .addParameter(TypeName.FLOAT, "cos")
+          .addParameter(TypeName.FLOAT, "sin")
+          .addStatement("float a = v.get(first)")
+          .addStatement("float b = v.get(first + HEAD_DIM / 2)")
+          .addStatement("v.set(first, a * cos - b * sin)")
+          .addStatement("v.set(first + HEAD_DIM / 2, b * cos + a * sin)")
+          .build());
+    }
+  }
+}
