@@ -1,0 +1,198 @@
+package dev.kiln.examples;
+
+import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import dev.kiln.Decoder;
+import dev.kiln.Greedy;
+import dev.kiln.interpreter.Interpreter;
+import dev.kiln.spec.ModelSpec;
+import dev.kiln.tornado.TornadoSupport;
+import dev.kiln.weights.Dtype;
+import dev.kiln.weights.Weights;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The generated TornadoVM decoders on a TornadoVM device (PoCL's CPU OpenCL device here), run with
+ * bailouts turned into errors, so a task TornadoVM could not compile fails the test rather than
+ * running as plain Java.
+ *
+ * <p>Against the interpreter on the same weights (F32, and Q8_0 blocks on the device): logits at
+ * every prompt position and decode step within {@link Logits#RELATIVE} of the row's scale, the same
+ * tolerance as the Java backend (float32 sums in another order land near 1e-6), and identical greedy
+ * tokens. Against the golden files of the conformance models: within {@value #ATOL}, identical tokens.
+ */
+class TornadoDecoderTest {
+  static final int DECODE_STEPS = 16;
+  /** The tolerance the golden files state for a correct float32 implementation. */
+  static final double ATOL = 1e-4;
+
+  static Stream<Arguments> models() {
+    List<Arguments> cases = new ArrayList<>();
+    for (TestModel model : TestModel.all()) {
+      cases.add(Arguments.of(model, Dtype.F32));
+    }
+    for (TestModel model : TestModel.all()) {
+      if (model.name().equals("SeedLlama") || model.name().equals("GqaTwoKvHeads")) {
+        cases.add(Arguments.of(model, Dtype.Q8_0));
+      }
+    }
+    return cases.stream();
+  }
+
+  @Test
+  void bailoutsAreErrors() {
+    assertThat(System.getProperty(TornadoSupport.BAILOUT_PROPERTY)).isEqualTo("False");
+  }
+
+  @Test
+  void devicesAreListedAndABadChoiceNamesThem() {
+    List<String> devices = TornadoSupport.devices();
+    assertThat(devices).isNotEmpty();
+    String previous = System.getProperty(TornadoSupport.DEVICE_PROPERTY);
+    System.setProperty(TornadoSupport.DEVICE_PROPERTY, "7:3");
+    try {
+      var e = assertThrows(IllegalArgumentException.class, TornadoSupport::selectedDevice);
+      assertThat(e).hasMessageThat().contains("kiln.tornado.device=7:3 names no TornadoVM device");
+      assertThat(e).hasMessageThat().contains(devices.getFirst());
+    } finally {
+      if (previous == null) {
+        System.clearProperty(TornadoSupport.DEVICE_PROPERTY);
+      } else {
+        System.setProperty(TornadoSupport.DEVICE_PROPERTY, previous);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("models")
+  void logitsMatchTheInterpreter(TestModel model, Dtype type) throws Exception {
+    Weights weights = model.randomWeights();
+    if (type != Dtype.F32) {
+      weights = weights.withMatrices(type);
+    }
+    Decoder interpreter = new Interpreter(weights);
+    Decoder tornado = TornadoModels.create(model.name(), weights);
+    try {
+      String name = model + " " + type;
+      int[][] prompts = GeneratedVsInterpreterTest.prompts(model, new SplittableRandom(99));
+      float[][][] expectedPrompt = interpreter.append(prompts);
+      float[][][] actualPrompt = tornado.append(prompts);
+      int[] tokens = new int[prompts.length];
+      for (int s = 0; s < prompts.length; s++) {
+        for (int i = 0; i < prompts[s].length; i++) {
+          Logits.assertClose(name + " sequence " + s + " prompt position " + i, actualPrompt[s][i], expectedPrompt[s][i]);
+        }
+        tokens[s] = Greedy.argmax(expectedPrompt[s][prompts[s].length - 1]);
+        assertWithMessage("%s sequence %s first greedy token", name, s)
+            .that(Greedy.argmax(actualPrompt[s][prompts[s].length - 1])).isEqualTo(tokens[s]);
+      }
+      for (int step = 0; step < DECODE_STEPS; step++) {
+        float[][] expected = interpreter.step(tokens);
+        float[][] actual = tornado.step(tokens);
+        for (int s = 0; s < tokens.length; s++) {
+          Logits.assertClose(name + " sequence " + s + " decode step " + step, actual[s], expected[s]);
+          int next = Greedy.argmax(expected[s]);
+          assertWithMessage("%s sequence %s greedy token after step %s", name, s, step)
+              .that(Greedy.argmax(actual[s])).isEqualTo(next);
+          tokens[s] = next;
+        }
+      }
+
+      // Without the cache: the whole sequences again, in the device cache's second half ...
+      int[][] sequences = Arrays.stream(prompts).map(p -> Arrays.copyOf(p, p.length + 1)).toArray(int[][]::new);
+      float[][][] expectedFull = interpreter.forwardNoCache(sequences);
+      float[][][] actualFull = tornado.forwardNoCache(sequences);
+      for (int s = 0; s < sequences.length; s++) {
+        for (int i = 0; i < sequences[s].length; i++) {
+          Logits.assertClose(name + " no cache, sequence " + s + " position " + i, actualFull[s][i], expectedFull[s][i]);
+        }
+      }
+      // ... which leaves the cache of the decode above as it was.
+      float[][] expected = interpreter.step(tokens);
+      float[][] actual = tornado.step(tokens);
+      for (int s = 0; s < tokens.length; s++) {
+        Logits.assertClose(name + " sequence " + s + " step after forwardNoCache", actual[s], expected[s]);
+      }
+    } finally {
+      TornadoModels.close(tornado);
+    }
+  }
+
+  @TestFactory
+  Stream<DynamicTest> conformanceBundledTiny() {
+    return conformance("tiny", Conformance.bundledTiny());
+  }
+
+  @TestFactory
+  Stream<DynamicTest> conformanceShared() {
+    var root = Conformance.sharedRoot();
+    if (root.isEmpty()) {
+      return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
+          () -> Assumptions.abort("-Dkiln.conformance not given")));
+    }
+    return Conformance.MODELS.stream().flatMap(name -> conformance(name, root.get().resolve(name)));
+  }
+
+  /** The F32 files of each format, and the GGUF F16 file (float32 on the device). */
+  static final List<String> FILES = List.of("gguf/model-f32.gguf", "gguf/model-f16.gguf", "hf", "llama2c/model.bin");
+
+  private static final Map<String, ModelSpec> SPECS = Map.of(
+      "tiny", dev.kiln.examples.specs.ConformanceTinyDecoder.SPEC,
+      "seed", dev.kiln.examples.specs.ConformanceSeedDecoder.SPEC,
+      "gqa", dev.kiln.examples.specs.ConformanceGqaDecoder.SPEC);
+
+  private static Stream<DynamicTest> conformance(String model, Path dir) {
+    return FILES.stream().map(format -> dynamicTest(model + " " + format, () -> {
+      Conformance.Golden golden = Conformance.Golden.read(dir);
+      Decoder decoder = TornadoModels.create(model, Weights.load(SPECS.get(model), dir.resolve(format)));
+      try {
+        String name = model + " " + format + " tornado";
+        float[][] prompt = decoder.append(new int[][] {golden.prompt()})[0];
+        for (int i = 0; i < prompt.length; i++) {
+          assertClose(name + " prompt position " + i, prompt[i], golden.kvPromptLogits()[i]);
+        }
+        int[] tokens = golden.greedyTokens();
+        assertWithMessage("%s first greedy token", name).that(Greedy.argmax(prompt[prompt.length - 1])).isEqualTo(tokens[0]);
+        for (int k = 0; k < golden.kvDecodeLogits().length; k++) {
+          float[] logits = decoder.step(new int[] {tokens[k]})[0];
+          assertClose(name + " decode step " + k, logits, golden.kvDecodeLogits()[k]);
+          assertWithMessage("%s greedy token after step %s", name, k).that(Greedy.argmax(logits)).isEqualTo(tokens[k + 1]);
+        }
+        int[] sequence = golden.prompt();
+        for (int k = 0; k < golden.noCacheDecodeLogits().length; k++) {
+          sequence = Arrays.copyOf(sequence, sequence.length + 1);
+          sequence[sequence.length - 1] = tokens[k];
+          float[][] logits = decoder.forwardNoCache(new int[][] {sequence})[0];
+          assertClose(name + " no cache, step " + k, logits[logits.length - 1], golden.noCacheDecodeLogits()[k]);
+        }
+      } finally {
+        TornadoModels.close(decoder);
+      }
+    }));
+  }
+
+  private static void assertClose(String what, float[] actual, double[] expected) {
+    assertWithMessage("%s: vocab size", what).that(actual.length).isEqualTo(expected.length);
+    double worst = 0;
+    for (int i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    }
+    assertWithMessage("%s: max |logit - golden| %s exceeds %s", what, worst, ATOL).that(worst <= ATOL).isTrue();
+  }
+}
