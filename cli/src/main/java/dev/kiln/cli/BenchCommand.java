@@ -50,6 +50,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--markdown", description = "Also write the report as markdown here.")
   Path markdown;
 
+  @Option(names = "--backend", defaultValue = "java", description = "java (specialized) or tornado (the TornadoVM"
+      + " decoder on --device; the Java one, with a warning, where TornadoVM cannot run).")
+  String backend;
+
   @Mixin Kiln.Common common = new Kiln.Common();
 
   @Spec CommandSpec command;
@@ -94,15 +98,20 @@ final class BenchCommand implements Callable<Integer> {
     }, true, StandardCharsets.UTF_8);
     BenchRunner.Report report;
     Specializer specializer = new Specializer(common.cacheRoot(), err::println);
+    if (!backend.equals("java") && !backend.equals("tornado")) {
+      throw new InvalidInputException("--backend " + backend + ": bench runs java or tornado");
+    }
+    boolean tornado = LoadedModel.backendOrFallback(backend, err::println).equals("tornado");
     if (file != null) {
       int context = Math.max(options.prompt + options.decode + 8, 16);
-      LoadedModel loaded = LoadedModel.open(file, context, maxBatch, null, common.cacheRoot(), err::println);
-      var specialized = specializer.specialize(loaded.spec());
+      LoadedModel loaded = LoadedModel.open(file, context, maxBatch, null, common.cacheRoot(), err::println,
+          err::println);
+      var specialized = specializer.specialize(loaded.spec(), tornado);
       report = BenchRunner.run(new BenchRunner.Model(file.getFileName().toString(), loaded.spec(), specialized::create),
           loaded.weights(), options, log);
     } else {
       ModelSpec spec = shape(random, maxBatch);
-      var specialized = specializer.specialize(spec);
+      var specialized = specializer.specialize(spec, tornado);
       report = BenchRunner.run(new BenchRunner.Model(random, spec, specialized::create), options, log);
     }
     out.println();

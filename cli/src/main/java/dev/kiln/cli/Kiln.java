@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
     versionProvider = Kiln.Version.class,
     description = "Runs Llama-family model files (GGUF, Hugging Face, llama2.c) through decoders specialized to their"
         + " shapes.",
-    subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class, BenchCommand.class})
+    subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class, BenchCommand.class,
+        DevicesCommand.class})
 public final class Kiln implements Callable<Integer> {
   /** Options every command that loads a model shares. */
   static final class Common {
@@ -28,8 +29,21 @@ public final class Kiln implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces of errors.")
     boolean verbose;
 
-    /** Applies the thread count before any kernel runs. */
+    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, backend:device as `kiln devices`"
+        + " lists them (default: TornadoVM's default device).")
+    String device;
+
+    @Option(names = "--print-kernels", description = "Print the OpenCL C or PTX TornadoVM generates for each task.")
+    boolean printKernels;
+
+    /** Applies the thread count and TornadoVM choices before any kernel runs. */
     void apply() {
+      if (device != null) {
+        System.setProperty("kiln.tornado.device", device);
+      }
+      if (printKernels) {
+        System.setProperty("kiln.tornado.printKernels", "true");
+      }
       if (threads != null) {
         if (threads < 1) {
           throw new KilnException("--threads must be at least 1, was " + threads);

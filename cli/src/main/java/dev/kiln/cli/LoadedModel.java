@@ -23,9 +23,11 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
    * Opens {@code file}, derives its spec (with {@code context} positions, or the file's up to
    * {@value #DEFAULT_CONTEXT_LIMIT}, and {@code batch} sequences), maps its weights and builds the
    * decoder of {@code backend}: {@code java} (specialized to the spec, compiled once and cached),
-   * {@code interpreter} (the reference), or {@code tornado}; none for a null backend.
+   * {@code interpreter} (the reference), or {@code tornado} (the TornadoVM decoder, or the Java one with
+   * a warning to {@code warn} where TornadoVM cannot run); none for a null backend.
    */
-  static LoadedModel open(Path file, Integer context, int batch, String backend, Path cache, Consumer<String> progress) {
+  static LoadedModel open(Path file, Integer context, int batch, String backend, Path cache, Consumer<String> progress,
+      Consumer<String> warn) {
     if (!Files.exists(file)) {
       throw new KilnException(file + ": no such file or folder");
     }
@@ -51,12 +53,29 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
     Weights weights = Weights.from(spec, checkpoint);
     progress.accept(String.format(Locale.ROOT, "loaded %s (%s) in %.2f s", file.getFileName(), checkpoint.format(),
         (System.nanoTime() - start) / 1e9));
-    Decoder decoder = backend == null ? null : switch (backend) {
+    String chosen = backend == null ? null : backendOrFallback(backend, warn);
+    Decoder decoder = chosen == null ? null : switch (chosen) {
       case "java" -> new Specializer(cache, progress).specialize(spec).create(weights);
       case "interpreter" -> new Interpreter(weights);
-      case "tornado" -> throw new KilnException("the TornadoVM backend is not part of this build yet; use --backend java");
+      case "tornado" -> new Specializer(cache, progress).specialize(spec, true).create(weights);
       default -> throw new KilnException("unknown --backend " + backend + "; use java, interpreter or tornado");
     };
-    return new LoadedModel(file, checkpoint, derived, spec, weights, decoder, backend);
+    return new LoadedModel(file, checkpoint, derived, spec, weights, decoder, chosen);
+  }
+
+  /**
+   * {@code backend}, except {@code tornado} where TornadoVM cannot run: then {@code java}, with a
+   * warning that says why (never a silent fallback).
+   */
+  static String backendOrFallback(String backend, Consumer<String> warn) {
+    if (!backend.equals("tornado")) {
+      return backend;
+    }
+    var reason = TornadoBridge.unavailableReason();
+    if (reason.isPresent()) {
+      warn.accept("kiln: warning: the TornadoVM backend is unavailable: " + reason.get() + "; running the Java backend");
+      return "java";
+    }
+    return backend;
   }
 }

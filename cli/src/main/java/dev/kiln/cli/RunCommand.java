@@ -118,7 +118,9 @@ final class RunCommand implements Callable<Integer> {
       throw new InvalidInputException("--top-logits must not be negative, was " + topLogits);
     }
     SamplerChain sampler = sampler();
-    LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println);
+    LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println,
+        err::println);
+    backend = loaded.backend(); // what runs: java where the TornadoVM backend was asked for but is unavailable
     if (promptIds != null) {
       return runIds(loaded, sampler, out, err);
     }

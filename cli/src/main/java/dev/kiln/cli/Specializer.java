@@ -62,7 +62,7 @@ public final class Specializer {
     return Path.of(System.getProperty("user.home"), ".cache", "kiln");
   }
 
-  /** A generated decoder class, ready to wrap weights. */
+  /** A generated decoder class (the Java backend's, or the TornadoVM backend's), ready to wrap weights. */
   public record Specialized(ModelSpec spec, Class<?> decoderClass, Class<?> weightsClass, Path classes, boolean compiled) {
     /** A new decoder over {@code weights} (made for this spec). */
     public Decoder create(Weights weights) {
@@ -82,20 +82,40 @@ public final class Specializer {
 
   /** Loads the decoder specialized to {@code spec}, compiling it first unless the cache has it. */
   public Specialized specialize(ModelSpec spec) {
+    return specialize(spec, false);
+  }
+
+  /**
+   * Loads the Java decoder specialized to {@code spec}, or with {@code tornado} its TornadoVM decoder
+   * (compiled against TornadoVM's API, which must be in this JVM), compiling first unless cached.
+   */
+  public Specialized specialize(ModelSpec spec, boolean tornado) {
     String key = key(spec);
     String simpleName = "M" + key;
-    Path dir = cacheRoot.resolve(key);
+    Path dir = cacheRoot.resolve(tornado ? key + "-tornado" : key);
     Path classes = dir.resolve("classes");
+    String decoderName = simpleName + (tornado ? "TornadoDecoder" : "Decoder");
     boolean compiled = false;
-    if (!Files.isRegularFile(classes.resolve(PACKAGE.replace('.', '/')).resolve(simpleName + "Decoder.class"))) {
-      compile(spec, simpleName, dir);
+    if (!Files.isRegularFile(classes.resolve(PACKAGE.replace('.', '/')).resolve(decoderName + ".class"))) {
+      compile(spec, simpleName, dir, tornado);
       compiled = true;
     } else {
       progress.accept("using the decoder compiled for this spec in " + dir);
     }
     try {
-      URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, Specializer.class.getClassLoader());
-      Class<?> decoder = loader.loadClass(PACKAGE + "." + simpleName + "Decoder");
+      ClassLoader loader;
+      if (tornado) {
+        // TornadoVM reads kernel class files through the system class loader.
+        if (!(ClassLoader.getSystemClassLoader() instanceof KilnClassLoader system)) {
+          throw new KilnException("the TornadoVM decoder must be loaded by the system class loader: run kiln through"
+              + " bin/kiln, or start the JVM with -Djava.system.class.loader=" + KilnClassLoader.class.getName());
+        }
+        system.add(classes);
+        loader = system;
+      } else {
+        loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, Specializer.class.getClassLoader());
+      }
+      Class<?> decoder = loader.loadClass(PACKAGE + "." + decoderName);
       Class<?> weights = loader.loadClass(PACKAGE + "." + simpleName + "Weights");
       return new Specialized(spec, decoder, weights, classes, compiled);
     } catch (MalformedURLException | ClassNotFoundException e) {
@@ -113,7 +133,7 @@ public final class Specializer {
         + "public interface " + simpleName + " {}\n";
   }
 
-  private void compile(ModelSpec spec, String simpleName, Path dir) {
+  private void compile(ModelSpec spec, String simpleName, Path dir, boolean tornado) {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     if (javac == null) {
       throw new KilnException("specializing needs a JDK (javax.tools found no Java compiler in " + System.getProperty(
@@ -135,6 +155,11 @@ public final class Specializer {
       DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
       try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
         String classpath = classpath();
+        if (tornado) {
+          for (Path jar : TornadoBridge.compileClasspath()) {
+            classpath += java.io.File.pathSeparator + jar;
+          }
+        }
         List<String> options = List.of("--release", "25", "--add-modules", "jdk.incubator.vector",
             "-classpath", classpath, "-processorpath", classpath,
             "-processor", "dev.kiln.processor.KilnProcessor",

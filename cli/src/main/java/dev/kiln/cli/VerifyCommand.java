@@ -50,7 +50,7 @@ final class VerifyCommand implements Callable<Integer> {
     if (prompts < 1 || length < 1 || steps < 0) {
       throw new dev.kiln.InvalidInputException("--prompts and --length must be positive and --steps not negative");
     }
-    LoadedModel model = LoadedModel.open(file, context, 1, "java", common.cacheRoot(), err::println);
+    LoadedModel model = LoadedModel.open(file, context, 1, "java", common.cacheRoot(), err::println, err::println);
     Decoder specialized = model.decoder();
     Decoder interpreter = new Interpreter(model.weights());
     var random = new SplittableRandom(seed);

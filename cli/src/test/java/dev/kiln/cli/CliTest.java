@@ -85,6 +85,29 @@ class CliTest {
         .isEqualTo(JsonParser.parseString(java.out()).getAsJsonObject().get("generated_ids"));
   }
 
+  /**
+   * Without TornadoVM in the JVM (this build's tests), {@code --backend tornado} says why on stderr and
+   * runs the Java backend, whose tokens it reports as such; {@code kiln devices} is an error.
+   */
+  @Test
+  void tornadoBackendWithoutTornadoVmWarnsAndRunsJava() {
+    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Result java = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
+        "--cache", cache.toString());
+    Result tornado = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
+        "--backend", "tornado", "--cache", cache.toString());
+    assertThat(tornado.exit()).isEqualTo(0);
+    assertThat(tornado.err()).contains("warning: the TornadoVM backend is unavailable: TornadoVM is not installed");
+    assertThat(tornado.err()).contains("running the Java backend");
+    var result = JsonParser.parseString(tornado.out()).getAsJsonObject();
+    assertThat(result.get("backend").getAsString()).isEqualTo("java");
+    assertThat(result.get("generated_ids")).isEqualTo(JsonParser.parseString(java.out()).getAsJsonObject().get("generated_ids"));
+
+    Result devices = kiln("devices");
+    assertThat(devices.exit()).isEqualTo(1);
+    assertThat(devices.err()).contains("kiln: no TornadoVM devices: TornadoVM is not installed");
+  }
+
   @Test
   void specializedDecodersAreCompiledOnceThenLoadedFromTheCache(@TempDir Path own) {
     Path tiny = Conformance.bundledTiny().resolve("hf");

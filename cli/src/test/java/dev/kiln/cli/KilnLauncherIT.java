@@ -51,6 +51,29 @@ class KilnLauncherIT {
     assertThat(JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("generated_ids")).isEqualTo(greedy);
   }
 
+  /**
+   * {@code --backend tornado}: with TORNADOVM_HOME set (an installed TornadoVM, the build made with it)
+   * the TornadoVM decoder runs and gives the golden tokens; without it kiln warns and runs Java.
+   */
+  @Test
+  void tornadoBackendGivesTheGoldenTokensOrSaysWhyNot() throws Exception {
+    Path tiny = Conformance.bundledTiny();
+    var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    String prompt = golden.getAsJsonArray("prompt").asList().stream().map(e -> e.getAsString())
+        .reduce((a, b) -> a + "," + b).orElseThrow();
+    var greedy = golden.getAsJsonArray("greedy_tokens");
+    Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
+        "--max-tokens", Integer.toString(greedy.size()), "--json", "--backend", "tornado");
+    assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
+    var result = JsonParser.parseString(run.out()).getAsJsonObject();
+    assertThat(result.getAsJsonArray("generated_ids")).isEqualTo(greedy);
+    boolean tornadoInstalled = System.getenv("TORNADOVM_HOME") != null;
+    assertThat(result.get("backend").getAsString()).isEqualTo(tornadoInstalled ? "tornado" : "java");
+    if (!tornadoInstalled) {
+      assertThat(run.err()).contains("warning: the TornadoVM backend is unavailable");
+    }
+  }
+
   @Test
   void aMissingFileExitsWithOneLine() throws Exception {
     Run run = launch("run", "--model", "/no/such/file.gguf", "--prompt-ids", "1");
