@@ -228,7 +228,12 @@ public final class BenchRunner {
     }
 
     for (int round = 0; round < options.warmup; round++) {
+      long roundStart = System.nanoTime();
       decode(decoder, decoder.prefill(new int[][] {prompts[0]}), WARMUP_STEPS);
+      if (round == 0) {
+        log.printf(Locale.ROOT, "  first warm-up round (prefill %d tokens + %d steps, compilation included): %.2f s%n",
+            options.prompt, WARMUP_STEPS, seconds(roundStart));
+      }
     }
 
     long start = System.nanoTime();
@@ -259,6 +264,13 @@ public final class BenchRunner {
           + " first read bandwidth)%n", batch, options.decode, decodeSeconds, rate, bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
     }
     decoder.reset();
+    if (decoder instanceof AutoCloseable closeable) {
+      try {
+        closeable.close(); // a device decoder's memory, before the next type's
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot close " + model.name() + "'s decoder: " + e.getMessage(), e);
+      }
+    }
 
     double interpreterRate = Double.NaN;
     if (options.interpreterSteps > 0) {
