@@ -68,7 +68,7 @@ class TornadoDecoderTest {
     System.setProperty(TornadoSupport.DEVICE_PROPERTY, "7:3");
     try {
       var e = assertThrows(IllegalArgumentException.class, TornadoSupport::selectedDevice);
-      assertThat(e).hasMessageThat().contains("kiln.tornado.device=7:3 names no TornadoVM device");
+      assertThat(e).hasMessageThat().contains("TornadoVM device 7:3 (kiln --device, or -Dkiln.tornado.device) names no device");
       assertThat(e).hasMessageThat().contains(devices.getFirst());
     } finally {
       if (previous == null) {

@@ -68,8 +68,8 @@ public final class TornadoSupport {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IllegalArgumentException("-D" + DEVICE_PROPERTY + "=" + choice + " names no TornadoVM device; devices: "
-        + String.join("; ", devices()));
+    throw new IllegalArgumentException("TornadoVM device " + choice + " (kiln --device, or -D" + DEVICE_PROPERTY
+        + ") names no device; devices: " + String.join("; ", devices()));
   }
 
   private static TornadoRuntime runtime() {
