@@ -42,8 +42,7 @@ class KilnLauncherIT {
   void generatesTheGoldenTokens() throws Exception {
     Path tiny = Conformance.bundledTiny();
     var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
-    String prompt = golden.getAsJsonArray("prompt").asList().stream().map(e -> e.getAsString())
-        .reduce((a, b) -> a + "," + b).orElseThrow();
+    String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
     Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
         "--max-tokens", Integer.toString(greedy.size()), "--json");
@@ -59,8 +58,7 @@ class KilnLauncherIT {
   void tornadoBackendGivesTheGoldenTokensOrSaysWhyNot() throws Exception {
     Path tiny = Conformance.bundledTiny();
     var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
-    String prompt = golden.getAsJsonArray("prompt").asList().stream().map(e -> e.getAsString())
-        .reduce((a, b) -> a + "," + b).orElseThrow();
+    String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
     Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
         "--max-tokens", Integer.toString(greedy.size()), "--json", "--backend", "tornado");
@@ -80,5 +78,10 @@ class KilnLauncherIT {
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.err()).contains("kiln: /no/such/file.gguf: no such file or folder");
     assertThat(run.err()).doesNotContain("\tat ");
+  }
+
+  /** A JSON array of token ids as kiln's {@code --prompt-ids} value. */
+  private static String ids(com.google.gson.JsonArray array) {
+    return String.join(",", array.asList().stream().map(e -> e.getAsString()).toList());
   }
 }

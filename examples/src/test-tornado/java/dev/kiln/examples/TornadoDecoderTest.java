@@ -35,12 +35,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Against the interpreter on the same weights (F32, and Q8_0 blocks on the device): logits at
  * every prompt position and decode step within {@link Logits#RELATIVE} of the row's scale, the same
  * tolerance as the Java backend (float32 sums in another order land near 1e-6), and identical greedy
- * tokens. Against the golden files of the conformance models: within {@value #ATOL}, identical tokens.
+ * tokens. Against the golden files of the conformance models: {@link ConformanceTest}'s checks and tolerance.
  */
 class TornadoDecoderTest {
   static final int DECODE_STEPS = 16;
-  /** The tolerance the golden files state for a correct float32 implementation. */
-  static final double ATOL = 1e-4;
 
   static Stream<Arguments> models() {
     List<Arguments> cases = new ArrayList<>();
@@ -157,42 +155,18 @@ class TornadoDecoderTest {
       "seed", dev.kiln.examples.specs.ConformanceSeedDecoder.SPEC,
       "gqa", dev.kiln.examples.specs.ConformanceGqaDecoder.SPEC);
 
+  /** {@link ConformanceTest}'s two checks: prefill and steps with the cache, and every step recomputed without. */
   private static Stream<DynamicTest> conformance(String model, Path dir) {
     return FILES.stream().map(format -> dynamicTest(model + " " + format, () -> {
       Conformance.Golden golden = Conformance.Golden.read(dir);
       Decoder decoder = TornadoModels.create(model, Weights.load(SPECS.get(model), dir.resolve(format)));
       try {
         String name = model + " " + format + " tornado";
-        float[][] prompt = decoder.append(new int[][] {golden.prompt()})[0];
-        for (int i = 0; i < prompt.length; i++) {
-          assertClose(name + " prompt position " + i, prompt[i], golden.kvPromptLogits()[i]);
-        }
-        int[] tokens = golden.greedyTokens();
-        assertWithMessage("%s first greedy token", name).that(Greedy.argmax(prompt[prompt.length - 1])).isEqualTo(tokens[0]);
-        for (int k = 0; k < golden.kvDecodeLogits().length; k++) {
-          float[] logits = decoder.step(new int[] {tokens[k]})[0];
-          assertClose(name + " decode step " + k, logits, golden.kvDecodeLogits()[k]);
-          assertWithMessage("%s greedy token after step %s", name, k).that(Greedy.argmax(logits)).isEqualTo(tokens[k + 1]);
-        }
-        int[] sequence = golden.prompt();
-        for (int k = 0; k < golden.noCacheDecodeLogits().length; k++) {
-          sequence = Arrays.copyOf(sequence, sequence.length + 1);
-          sequence[sequence.length - 1] = tokens[k];
-          float[][] logits = decoder.forwardNoCache(new int[][] {sequence})[0];
-          assertClose(name + " no cache, step " + k, logits[logits.length - 1], golden.noCacheDecodeLogits()[k]);
-        }
+        ConformanceTest.withCache(name + " with KV cache", decoder, golden);
+        ConformanceTest.withoutCache(name + " without KV cache", decoder, golden);
       } finally {
         TornadoModels.close(decoder);
       }
     }));
-  }
-
-  private static void assertClose(String what, float[] actual, double[] expected) {
-    assertWithMessage("%s: vocab size", what).that(actual.length).isEqualTo(expected.length);
-    double worst = 0;
-    for (int i = 0; i < expected.length; i++) {
-      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    }
-    assertWithMessage("%s: max |logit - golden| %s exceeds %s", what, worst, ATOL).that(worst <= ATOL).isTrue();
   }
 }

@@ -96,7 +96,7 @@ class ConformanceTest {
   }
 
   /** Prompt prefilled in one chunk (logits at every position), then one token per step. */
-  private static void withCache(String name, Decoder decoder, Conformance.Golden golden) {
+  static void withCache(String name, Decoder decoder, Conformance.Golden golden) {
     float[][] prompt = decoder.append(new int[][] {golden.prompt()})[0];
     for (int i = 0; i < prompt.length; i++) {
       assertClose(name + " prompt position " + i, prompt[i], golden.kvPromptLogits()[i]);
@@ -111,7 +111,7 @@ class ConformanceTest {
   }
 
   /** Every step recomputes the whole sequence and reads the last position. */
-  private static void withoutCache(String name, Decoder decoder, Conformance.Golden golden) {
+  static void withoutCache(String name, Decoder decoder, Conformance.Golden golden) {
     int[] tokens = golden.greedyTokens();
     int[] sequence = golden.prompt();
     float[][] full = decoder.forwardNoCache(new int[][] {sequence})[0];

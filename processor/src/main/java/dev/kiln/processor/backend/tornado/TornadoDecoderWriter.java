@@ -428,19 +428,28 @@ final class TornadoDecoderWriter {
         .build();
   }
 
-  /** Activations of one graph kind's tasks. */
-  private List<String> activationsOf(String graph) {
+  /** The arguments of one role that a graph kind's tasks take, each once, in order of use. */
+  private List<String> argumentsOf(String graph, Role role) {
     Set<String> result = new LinkedHashSet<>();
     for (Task task : tasks) {
       if (task.graph().equals(graph)) {
         for (Param param : task.params()) {
-          if (param.role() == Role.ACTIVATION) {
+          if (param.role() == role) {
             result.add(param.argument());
           }
         }
       }
     }
     return List.copyOf(result);
+  }
+
+  private List<String> activationsOf(String graph) {
+    return argumentsOf(graph, Role.ACTIVATION);
+  }
+
+  /** Arguments sent once to a graph: its weights, caches and tables. */
+  private List<String> residents(String graph) {
+    return argumentsOf(graph, Role.RESIDENT);
   }
 
   private MethodSpec buildPlan() {
@@ -513,20 +522,6 @@ final class TornadoDecoderWriter {
     return result;
   }
 
-  /** Arguments sent once to a graph: its weights, caches and tables. */
-  private List<String> residents(String graph) {
-    Set<String> result = new LinkedHashSet<>();
-    for (Task task : tasks) {
-      if (task.graph().equals(graph)) {
-        for (Param param : task.params()) {
-          if (param.role() == Role.RESIDENT) {
-            result.add(param.argument());
-          }
-        }
-      }
-    }
-    return List.copyOf(result);
-  }
 
   private void addTasks(MethodSpec.Builder method, String graph, String variable) {
     for (Task task : tasks) {
