@@ -227,6 +227,23 @@ public final class VectorKernels {
     }
   }
 
+  /**
+   * {@code out[k * count + r] = dot(w[k * n ..], x[xStart + r * xStride ..])} for {@code k < rows},
+   * {@code r < count}: a block of (dequantized) weight rows times a block of input rows, the inner
+   * kernel of prefill and batched decode.
+   */
+  public static void dotRowBlock(float[] w, int rows, int n, float[] x, int xStart, int xStride, int count, float[] out) {
+    if (ROWS_VECTORIZED && rows == 4) {
+      VectorRows.dotRowBlock4(w, n, x, xStart, xStride, count, out);
+      return;
+    }
+    for (int k = 0; k < rows; k++) {
+      for (int r = 0; r < count; r++) {
+        out[k * count + r] = dot(w, k * n, x, xStart + r * xStride, n);
+      }
+    }
+  }
+
   /** {@code y[yStart + i] += a * x[xStart + i]} for {@code i < length}. */
   public static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
     if (ROWS_VECTORIZED) {

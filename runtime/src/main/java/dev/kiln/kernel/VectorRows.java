@@ -55,6 +55,68 @@ final class VectorRows {
     }
   }
 
+  /**
+   * {@link VectorKernels#dotRowBlock}: four weight rows (at {@code w[k * n]}) against two input rows
+   * at a time, eight independent sums, so each input vector (read from L2 in a long prefill) serves
+   * four products and the weight vectors (in L1) two.
+   */
+  static void dotRowBlock4(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
+    int lanes = SPECIES.length();
+    int bound = SPECIES.loopBound(n);
+    int w1 = n;
+    int w2 = 2 * n;
+    int w3 = 3 * n;
+    int row = 0;
+    for (; row + 2 <= count; row += 2) {
+      int xa = xStart + row * xStride;
+      int xb = xa + xStride;
+      FloatVector a0 = FloatVector.zero(SPECIES);
+      FloatVector a1 = FloatVector.zero(SPECIES);
+      FloatVector a2 = FloatVector.zero(SPECIES);
+      FloatVector a3 = FloatVector.zero(SPECIES);
+      FloatVector b0 = FloatVector.zero(SPECIES);
+      FloatVector b1 = FloatVector.zero(SPECIES);
+      FloatVector b2 = FloatVector.zero(SPECIES);
+      FloatVector b3 = FloatVector.zero(SPECIES);
+      int i = 0;
+      for (; i < bound; i += lanes) {
+        FloatVector va = FloatVector.fromArray(SPECIES, x, xa + i);
+        FloatVector vb = FloatVector.fromArray(SPECIES, x, xb + i);
+        FloatVector k0 = FloatVector.fromArray(SPECIES, w, i);
+        FloatVector k1 = FloatVector.fromArray(SPECIES, w, w1 + i);
+        FloatVector k2 = FloatVector.fromArray(SPECIES, w, w2 + i);
+        FloatVector k3 = FloatVector.fromArray(SPECIES, w, w3 + i);
+        a0 = k0.fma(va, a0);
+        a1 = k1.fma(va, a1);
+        a2 = k2.fma(va, a2);
+        a3 = k3.fma(va, a3);
+        b0 = k0.fma(vb, b0);
+        b1 = k1.fma(vb, b1);
+        b2 = k2.fma(vb, b2);
+        b3 = k3.fma(vb, b3);
+      }
+      float[] sums = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+          a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
+          b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
+          b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+      for (; i < n; i++) {
+        for (int k = 0; k < 4; k++) {
+          sums[k] += w[k * n + i] * x[xa + i];
+          sums[4 + k] += w[k * n + i] * x[xb + i];
+        }
+      }
+      for (int k = 0; k < 4; k++) {
+        out[k * count + row] = sums[k];
+        out[k * count + row + 1] = sums[4 + k];
+      }
+    }
+    for (; row < count; row++) {
+      for (int k = 0; k < 4; k++) {
+        out[k * count + row] = VectorKernels.dot(w, k * n, x, xStart + row * xStride, n);
+      }
+    }
+  }
+
   static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
     int bound = SPECIES.loopBound(length);
     int i = 0;

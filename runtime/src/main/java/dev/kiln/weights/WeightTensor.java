@@ -169,6 +169,25 @@ public abstract sealed class WeightTensor
     VectorKernels.dotRows(weights, n, x, xStart, xStride, count, out);
   }
 
+  /**
+   * The dot products of rows {@code [firstRow, firstRow + rows)} with {@code count} vectors at
+   * {@code x[xStart + r * xStride]}, into {@code out[k * count + r]}: a block of weight rows times a
+   * block of positions (prefill) or sequences (batched decode). The rows are dequantized once into a
+   * per-thread buffer.
+   */
+  public void dotRowBlock(long firstRow, int rows, float[] x, int xStart, int xStride, int count, float[] out) {
+    int n = (int) columns;
+    float[] weights = ROW_BUFFER.get();
+    if (weights.length < rows * n) {
+      weights = new float[rows * n];
+      ROW_BUFFER.set(weights);
+    }
+    for (int k = 0; k < rows; k++) {
+      readRow(firstRow + k, weights, k * n);
+    }
+    VectorKernels.dotRowBlock(weights, rows, n, x, xStart, xStride, count, out);
+  }
+
   /** Each thread's buffer for one dequantized row. */
   private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
 

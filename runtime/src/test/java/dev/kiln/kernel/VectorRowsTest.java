@@ -5,7 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The row-block dot, axpy and scale kernels against plain loops over odd sizes and offsets. */
+/** The row-block dots, axpy and scale kernels against plain loops over odd sizes and offsets. */
 class VectorRowsTest {
   private static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
 
@@ -28,6 +28,35 @@ class VectorRowsTest {
           }
           assertWithMessage("n %s, block %s, row %s", n, count, r).that((double) out[r])
               .isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(expected);
+        }
+      }
+    }
+  }
+
+  /** Blocks of 1 to 4 weight rows (4 takes the 4 x 2 register-tiled kernel) times 1 to 9 input rows. */
+  @Test
+  void dotRowBlockMatchesADoubleLoop() {
+    var random = new SplittableRandom(5);
+    for (int n : SIZES) {
+      for (int rows = 1; rows <= 4; rows++) {
+        for (int count : new int[] {1, 2, 3, 4, 5, 9}) {
+          float[] w = floats(random, rows * n);
+          int stride = n + 5;
+          float[] x = floats(random, 3 + count * stride);
+          float[] out = new float[rows * count];
+          VectorKernels.dotRowBlock(w, rows, n, x, 3, stride, count, out);
+          for (int k = 0; k < rows; k++) {
+            for (int r = 0; r < count; r++) {
+              double expected = 0;
+              double magnitude = 0;
+              for (int i = 0; i < n; i++) {
+                expected += (double) w[k * n + i] * x[3 + r * stride + i];
+                magnitude += Math.abs((double) w[k * n + i] * x[3 + r * stride + i]);
+              }
+              assertWithMessage("n %s, weight rows %s, input rows %s, element (%s, %s)", n, rows, count, k, r)
+                  .that((double) out[k * count + r]).isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(expected);
+            }
+          }
         }
       }
     }

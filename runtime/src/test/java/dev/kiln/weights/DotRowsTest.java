@@ -41,4 +41,37 @@ class DotRowsTest {
       }
     }
   }
+
+  /** {@link WeightTensor#dotRowBlock} (blocks of weight rows, as prefill uses it) against {@link WeightTensor#dot}. */
+  @ParameterizedTest
+  @EnumSource(Dtype.class)
+  void dotRowBlockEqualsDotPerRow(Dtype type) {
+    Random random = new Random(100 + type.ordinal());
+    int columns = type.quantized() ? 2 * type.blockSize() : 37;
+    int rows = 6;
+    WeightTensor tensor = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
+    int stride = columns + 3;
+    for (int block = 1; block <= 4; block++) {
+      for (int count : new int[] {1, 2, 3, 5, 8}) {
+        float[] x = TestBlocks.randomVector(2 + count * stride, random);
+        float[] out = new float[block * count];
+        int first = rows - block;
+        tensor.dotRowBlock(first, block, x, 2, stride, count, out);
+        for (int k = 0; k < block; k++) {
+          float[] w = new float[columns];
+          tensor.readRow(first + k, w, 0);
+          for (int i = 0; i < count; i++) {
+            float expected = tensor.dot(first + k, x, 2 + i * stride);
+            double scale = 0;
+            for (int c = 0; c < columns; c++) {
+              scale += Math.abs((double) w[c] * x[2 + i * stride + c]);
+            }
+            double tolerance = 2.0 * columns * 0x1p-24 * scale + 1e-30;
+            assertWithMessage("%s rows %s.., block of %s x %s, element (%s, %s)", type, first, block, count, k, i)
+                .that((double) out[k * count + i]).isWithin(tolerance).of(expected);
+          }
+        }
+      }
+    }
+  }
 }

@@ -175,7 +175,26 @@ final class KernelEmitter {
     }
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
+    String bias = linear.bias() != null ? " + bias" : "";
     if (rowFilter == null) {
+      // Several rows (prefill, batched decode): blocks of 4 weight rows times all rows of the call.
+      method.beginControlFlow("if (n > 1)")
+          .addStatement("float[] values = new float[4 * n]")
+          .beginControlFlow("for (int block = first; block < last; block += 4)")
+          .addStatement("int size = Math.min(4, last - block)")
+          .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, values)", weight, in, inWidth)
+          .beginControlFlow("for (int o = block; o < block + size; o++)");
+      if (linear.bias() != null) {
+        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+      }
+      method.beginControlFlow("for (int r = 0; r < n; r++)")
+          .addStatement("float value = values[(o - block) * n + r]$L", bias)
+          .addStatement(store(kernel, linear.out(), "value"))
+          .endControlFlow()
+          .endControlFlow()
+          .endControlFlow()
+          .addStatement("return")
+          .endControlFlow();
       method.addStatement("float[] values = new float[n]");
     }
     method.beginControlFlow("for (int o = first; o < last; o++)");
@@ -186,7 +205,6 @@ final class KernelEmitter {
       method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
     }
     method.beginControlFlow("for (int r = 0; r < n; r++)");
-    String bias = linear.bias() != null ? " + bias" : "";
     if (rowFilter != null) {
       method.addStatement(rowFilter)
           .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias);
@@ -223,6 +241,29 @@ final class KernelEmitter {
     }
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
+    // Several rows (prefill, batched decode): blocks of 4 gate rows and 4 up rows times all rows of the call.
+    method.beginControlFlow("if (n > 1)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float[] $LValues = new float[4 * n]", linear.out().name());
+    }
+    method.beginControlFlow("for (int block = first; block < last; block += 4)")
+        .addStatement("int size = Math.min(4, last - block)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
+          linear.out().name());
+    }
+    method.beginControlFlow("for (int o = block; o < block + size; o++)")
+        .beginControlFlow("for (int r = 0; r < n; r++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float $N = $LValues[(o - block) * n + r]$L", linear.out().name(), linear.out().name(),
+          linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
+    }
+    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
+        .endControlFlow()
+        .endControlFlow()
+        .endControlFlow()
+        .addStatement("return")
+        .endControlFlow();
     for (Op.Linear linear : linears) {
       method.addStatement("float[] $LValues = new float[n]", linear.out().name());
     }
