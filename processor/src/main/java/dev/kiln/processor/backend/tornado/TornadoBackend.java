@@ -23,12 +23,7 @@ public final class TornadoBackend {
   /** @throws TornadoPlanException if a kernel of the plan cannot run as TornadoVM tasks */
   public static Output emit(KernelPlan plan, GeneratedNames names) {
     TornadoDecoderWriter writer = new TornadoDecoderWriter(plan, names);
-    JavaFile file = writer.write();
-    TaskPlanner planner = new TaskPlanner(plan);
-    List<String> tasks = planner.plan().stream()
-        .map(t -> t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel()))
-        .toList();
-    return new Output(file, tasks);
+    return new Output(writer.write(), writer.taskLines());
   }
 
   /** The names TornadoVM's API and Kiln's support for it go by, to probe a class path. */

@@ -66,8 +66,9 @@ final class TornadoDecoderWriter {
     this.self = names.tornadoDecoder();
   }
 
-  List<Task> tasks() {
-    return tasks;
+  /** Each task as {@code graph.task <- planned kernel}, in execution order. */
+  List<String> taskLines() {
+    return tasks.stream().map(t -> t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel())).toList();
   }
 
   JavaFile write() {
@@ -96,8 +97,7 @@ final class TornadoDecoderWriter {
     type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "TASKS",
             Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("Every task as {@code graph.task <- planned kernel}; {@code layer} stands for each {@code layer_i}.\n")
-        .initializer("$T.of($L)", LIST, String.join(",\n    ", tasks.stream()
-            .map(t -> "\"" + t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel()) + "\"").toList()))
+        .initializer("$T.of($L)", LIST, String.join(",\n    ", taskLines().stream().map(t -> "\"" + t + "\"").toList()))
         .build());
 
     fields(type);
