@@ -56,9 +56,9 @@ final class VectorRows {
   }
 
   /**
-   * {@link VectorKernels#dotRowBlock}: four weight rows (at {@code w[k * n]}) against two input rows
-   * at a time, eight independent sums, so each input vector (read from L2 in a long prefill) serves
-   * four products and the weight vectors (in L1) two.
+   * {@link VectorKernels#dotRowBlock}: four weight rows (at {@code w[k * n]}) against four input rows
+   * at a time (sixteen independent sums), then two, then one, so each input vector (read from L2 in a
+   * long prefill) serves four products and each weight vector (in L1) four.
    */
   static void dotRowBlock4(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
     int lanes = SPECIES.length();
@@ -67,6 +67,9 @@ final class VectorRows {
     int w2 = 2 * n;
     int w3 = 3 * n;
     int row = 0;
+    for (; row + 4 <= count; row += 4) {
+      dotBlock4x4(w, n, x, xStart + row * xStride, xStride, count, row, out);
+    }
     for (; row + 2 <= count; row += 2) {
       int xa = xStart + row * xStride;
       int xb = xa + xStride;
@@ -113,6 +116,69 @@ final class VectorRows {
     for (; row < count; row++) {
       for (int k = 0; k < 4; k++) {
         out[k * count + row] = VectorKernels.dot(w, k * n, x, xStart + row * xStride, n);
+      }
+    }
+  }
+
+  /** Four weight rows times four input rows (from {@code x[x0]}, stride {@code xStride}): sixteen sums. */
+  private static void dotBlock4x4(float[] w, int n, float[] x, int x0, int xStride, int count, int row, float[] out) {
+    int lanes = SPECIES.length();
+    int bound = SPECIES.loopBound(n);
+    int x1 = x0 + xStride;
+    int x2 = x1 + xStride;
+    int x3 = x2 + xStride;
+    FloatVector s00 = FloatVector.zero(SPECIES), s01 = FloatVector.zero(SPECIES);
+    FloatVector s02 = FloatVector.zero(SPECIES), s03 = FloatVector.zero(SPECIES);
+    FloatVector s10 = FloatVector.zero(SPECIES), s11 = FloatVector.zero(SPECIES);
+    FloatVector s12 = FloatVector.zero(SPECIES), s13 = FloatVector.zero(SPECIES);
+    FloatVector s20 = FloatVector.zero(SPECIES), s21 = FloatVector.zero(SPECIES);
+    FloatVector s22 = FloatVector.zero(SPECIES), s23 = FloatVector.zero(SPECIES);
+    FloatVector s30 = FloatVector.zero(SPECIES), s31 = FloatVector.zero(SPECIES);
+    FloatVector s32 = FloatVector.zero(SPECIES), s33 = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (; i < bound; i += lanes) {
+      FloatVector v0 = FloatVector.fromArray(SPECIES, x, x0 + i);
+      FloatVector v1 = FloatVector.fromArray(SPECIES, x, x1 + i);
+      FloatVector v2 = FloatVector.fromArray(SPECIES, x, x2 + i);
+      FloatVector v3 = FloatVector.fromArray(SPECIES, x, x3 + i);
+      FloatVector k = FloatVector.fromArray(SPECIES, w, i);
+      s00 = k.fma(v0, s00);
+      s01 = k.fma(v1, s01);
+      s02 = k.fma(v2, s02);
+      s03 = k.fma(v3, s03);
+      k = FloatVector.fromArray(SPECIES, w, n + i);
+      s10 = k.fma(v0, s10);
+      s11 = k.fma(v1, s11);
+      s12 = k.fma(v2, s12);
+      s13 = k.fma(v3, s13);
+      k = FloatVector.fromArray(SPECIES, w, 2 * n + i);
+      s20 = k.fma(v0, s20);
+      s21 = k.fma(v1, s21);
+      s22 = k.fma(v2, s22);
+      s23 = k.fma(v3, s23);
+      k = FloatVector.fromArray(SPECIES, w, 3 * n + i);
+      s30 = k.fma(v0, s30);
+      s31 = k.fma(v1, s31);
+      s32 = k.fma(v2, s32);
+      s33 = k.fma(v3, s33);
+    }
+    // Reduced one by one: an array of vectors would box them.
+    float[] sums = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
+        s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
+        s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+        s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
+        s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
+        s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
+        s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
+        s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+    int[] xs = {x0, x1, x2, x3};
+    for (int k = 0; k < 4; k++) {
+      for (int j = 0; j < 4; j++) {
+        float sum = sums[k * 4 + j];
+        for (int t = i; t < n; t++) {
+          sum += w[k * n + t] * x[xs[j] + t];
+        }
+        out[k * count + row + j] = sum;
       }
     }
   }
