@@ -100,6 +100,22 @@ public final class VectorKernels {
         : ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);
   }
 
+  /**
+   * The dot products of {@code rows} consecutive stored float32 rows of {@code n} elements, the first
+   * at element {@code firstRowStart} of {@code weight}, with {@code x[xStart ..]}, into
+   * {@code out[outStart ..]}: a matrix-vector product over a range of rows.
+   */
+  public static void dotRowRange(MemorySegment weight, long firstRowStart, int rows, int n, float[] x, int xStart,
+      float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorDot.dotRowRange(WIDTH, weight, firstRowStart, rows, n, x, xStart, out, outStart);
+    } else {
+      for (int r = 0; r < rows; r++) {
+        out[outStart + r] = ScalarKernels.dotF32(weight, firstRowStart + (long) r * n, x, xStart, n);
+      }
+    }
+  }
+
   /** The scalar path of {@link #dot(MemorySegment, long, float[], int, int)}. */
   public static float scalarDot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
     return ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);

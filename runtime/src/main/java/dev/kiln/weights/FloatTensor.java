@@ -46,6 +46,16 @@ public final class FloatTensor extends WeightTensor {
   }
 
   @Override
+  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
+    if (rowOrder() != null) {
+      super.dotRowRange(firstRow, lastRow, x, xStart, out, outStart);
+      return;
+    }
+    VectorKernels.dotRowRange(data(), firstRow * columns(), (int) (lastRow - firstRow), (int) columns(), x, xStart, out,
+        outStart);
+  }
+
+  @Override
   public void readRow(long row, float[] out, int outStart) {
     MemorySegment.copy(data(), LAYOUT, rowOffset(row), out, outStart, (int) columns());
   }

@@ -188,6 +188,16 @@ public abstract sealed class WeightTensor
     VectorKernels.dotRowBlock(weights, rows, n, x, xStart, xStride, count, out);
   }
 
+  /**
+   * {@code out[outStart + i] = dot(firstRow + i, x, xStart)} for the rows {@code [firstRow, lastRow)}:
+   * one input vector times a range of rows (a thread's share of a one-row projection).
+   */
+  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
+    for (long row = firstRow; row < lastRow; row++) {
+      out[outStart + (int) (row - firstRow)] = dot(row, x, xStart);
+    }
+  }
+
   /** Each thread's buffer for one dequantized row. */
   private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
 

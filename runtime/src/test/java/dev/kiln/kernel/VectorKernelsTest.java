@@ -42,8 +42,51 @@ class VectorKernelsTest {
     for (int bits : WIDTHS) {
       VectorWidth width = VectorWidth.of(bits);
       all.add(Arguments.of("vector" + bits, (Dot) (w, r, v, vs, n) -> VectorDot.dot(width, w, r, v, vs, n)));
+      all.add(Arguments.of("rowRange" + bits, (Dot) (w, r, v, vs, n) -> {
+        float[] out = {Float.NaN};
+        VectorDot.dotRowRange(width, w, r, 1, n, v, vs, out, 0);
+        return out[0];
+      }));
     }
+    all.add(Arguments.of("rowRangeDispatch", (Dot) (w, r, v, vs, n) -> {
+      float[] out = {Float.NaN};
+      VectorKernels.dotRowRange(w, r, 1, n, v, vs, out, 0);
+      return out[0];
+    }));
     return all.stream();
+  }
+
+  /** Several rows in one call give, row by row, exactly what {@code dot} gives (the same sums in the same order). */
+  @org.junit.jupiter.api.Test
+  void rowRangeEqualsDotRowByRow() {
+    var random = new SplittableRandom(11);
+    for (int bits : WIDTHS) {
+      VectorWidth width = VectorWidth.of(bits);
+      for (int n : SIZES) {
+        int rows = 5;
+        float[] weights = new float[rows * n];
+        for (int i = 0; i < weights.length; i++) {
+          weights[i] = (float) random.nextGaussian();
+        }
+        float[] v = new float[n + 3];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = (float) random.nextGaussian();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+          MemorySegment nativeRows = arena.allocate(4L * (2 + weights.length), 64).asSlice(8);
+          MemorySegment heapRows = MemorySegment.ofArray(new float[2 + weights.length]).asSlice(8);
+          for (MemorySegment segment : new MemorySegment[] {nativeRows, heapRows}) {
+            MemorySegment.copy(weights, 0, segment, FloatTensor.LAYOUT, 0, weights.length);
+            float[] out = new float[rows + 2];
+            VectorDot.dotRowRange(width, segment, n, rows - 1, n, v, 3, out, 2);
+            for (int r = 1; r < rows; r++) {
+              assertWithMessage("%s bits, n=%s, %s row %s", bits, n, segment.isNative() ? "native" : "heap", r)
+                  .that(out[1 + r]).isEqualTo(VectorDot.dot(width, segment, (long) r * n, v, 3, n));
+            }
+          }
+        }
+      }
+    }
   }
 
   static Stream<Arguments> implementationsAndSizes() {

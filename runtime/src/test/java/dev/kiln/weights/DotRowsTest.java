@@ -74,4 +74,22 @@ class DotRowsTest {
       }
     }
   }
+
+  /** {@link WeightTensor#dotRowRange} (a one-row projection's range of rows) equals {@link WeightTensor#dot}, row order views included. */
+  @ParameterizedTest
+  @EnumSource(Dtype.class)
+  void dotRowRangeEqualsDotPerRow(Dtype type) {
+    Random random = new Random(200 + type.ordinal());
+    int columns = type.quantized() ? 2 * type.blockSize() : 37;
+    int rows = 6;
+    WeightTensor stored = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
+    for (WeightTensor tensor : new WeightTensor[] {stored, stored.withRowOrder(new int[] {5, 3, 1, 0, 2, 4})}) {
+      float[] x = TestBlocks.randomVector(columns + 4, random);
+      float[] out = new float[rows + 1];
+      tensor.dotRowRange(1, rows, x, 4, out, 1);
+      for (int row = 1; row < rows; row++) {
+        assertWithMessage("%s row %s", type, row).that(out[row]).isEqualTo(tensor.dot(row, x, 4));
+      }
+    }
+  }
 }

@@ -177,6 +177,19 @@ final class KernelEmitter {
         JavaTypes.PARALLEL, inWidth);
     String bias = linear.bias() != null ? " + bias" : "";
     if (rowFilter == null) {
+      method.beginControlFlow("if (n == 1)")
+          .addStatement("int r = 0")
+          .addStatement("float[] values = new float[last - first]")
+          .addStatement("$N.dotRowRange(first, last, $N, 0, values, 0)", weight, in)
+          .beginControlFlow("for (int o = first; o < last; o++)");
+      if (linear.bias() != null) {
+        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+      }
+      method.addStatement("float value = values[o - first]$L", bias)
+          .addStatement(store(kernel, linear.out(), "value"))
+          .endControlFlow()
+          .addStatement("return")
+          .endControlFlow();
       // Several rows (prefill, batched decode): blocks of 4 weight rows times all rows of the call.
       method.beginControlFlow("if (n > 1)")
           .addStatement("float[] values = new float[4 * n]")
@@ -196,6 +209,20 @@ final class KernelEmitter {
           .addStatement("return")
           .endControlFlow();
       method.addStatement("float[] values = new float[n]");
+    }
+    if (rowFilter != null) {
+      // One row (a decode step of one sequence): the thread's range of vocabulary rows in one call.
+      method.beginControlFlow("if (n == 1)")
+          .beginControlFlow("if (rows.wantsLogits(0))")
+          .addStatement("$N.dotRowRange(first, last, $N, 0, rows.logits(0), first)", weight, in);
+      if (linear.bias() != null) {
+        method.beginControlFlow("for (int o = first; o < last; o++)")
+            .addStatement("rows.logits(0)[o] += $N.getAtIndex(F32, o)", linear.bias().fieldName())
+            .endControlFlow();
+      }
+      method.endControlFlow()
+          .addStatement("return")
+          .endControlFlow();
     }
     method.beginControlFlow("for (int o = first; o < last; o++)");
     if (rowFilter == null) {
@@ -241,6 +268,23 @@ final class KernelEmitter {
     }
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
+    // One row (a decode step of one sequence): the thread's range of gate rows, then of up rows.
+    method.beginControlFlow("if (n == 1)")
+        .addStatement("int r = 0");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float[] $LValues = new float[last - first]", linear.out().name())
+          .addStatement("$N.dotRowRange(first, last, $N, 0, $LValues, 0)", linear.weight().fieldName(), in,
+              linear.out().name());
+    }
+    method.beginControlFlow("for (int o = first; o < last; o++)");
+    for (Op.Linear linear : linears) {
+      method.addStatement("float $N = $LValues[o - first]$L", linear.out().name(), linear.out().name(),
+          linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
+    }
+    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
+        .endControlFlow()
+        .addStatement("return")
+        .endControlFlow();
     // Several rows (prefill, batched decode): blocks of 4 gate rows and 4 up rows times all rows of the call.
     method.beginControlFlow("if (n > 1)");
     for (Op.Linear linear : linears) {
