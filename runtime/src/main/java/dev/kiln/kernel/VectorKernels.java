@@ -230,20 +230,6 @@ public final class VectorKernels {
   }
 
   /**
-   * {@code out[r] = dot(w[0 .. n), x[xStart + r * xStride ..])} for {@code r < count}: one weight row
-   * times a block of input rows.
-   */
-  public static void dotRows(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
-    if (ROWS_VECTORIZED) {
-      VectorRows.dotRows(w, n, x, xStart, xStride, count, out);
-    } else {
-      for (int r = 0; r < count; r++) {
-        out[r] = dot(w, 0, x, xStart + r * xStride, n);
-      }
-    }
-  }
-
-  /**
    * {@code out[k * count + r] = dot(w[k * n ..], x[xStart + r * xStride ..])} for {@code k < rows},
    * {@code r < count}: a block of (dequantized) weight rows times a block of input rows, the inner
    * kernel of prefill and batched decode.

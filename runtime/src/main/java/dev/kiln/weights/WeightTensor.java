@@ -149,27 +149,6 @@ public abstract sealed class WeightTensor
   public abstract float dot(long row, float[] vector, int vectorStart);
 
   /**
-   * The dot products of row {@code row} with {@code count} vectors at {@code x[xStart + i * xStride]}
-   * into {@code out[0 .. count)}: the product of one weight row with a block of positions (batched
-   * prefill) or sequences (batched decode). The row is read from memory once: for more than one
-   * vector it is dequantized into a per-thread buffer and multiplied from there.
-   */
-  public void dotRows(long row, float[] x, int xStart, int xStride, int count, float[] out) {
-    if (count == 1) {
-      out[0] = dot(row, x, xStart);
-      return;
-    }
-    int n = (int) columns;
-    float[] weights = ROW_BUFFER.get();
-    if (weights.length < n) {
-      weights = new float[n];
-      ROW_BUFFER.set(weights);
-    }
-    readRow(row, weights, 0);
-    VectorKernels.dotRows(weights, n, x, xStart, xStride, count, out);
-  }
-
-  /**
    * The dot products of rows {@code [firstRow, firstRow + rows)} with {@code count} vectors at
    * {@code x[xStart + r * xStride]}, into {@code out[k * count + r]}: a block of weight rows times a
    * block of positions (prefill) or sequences (batched decode). The rows are dequantized once into a
@@ -198,7 +177,7 @@ public abstract sealed class WeightTensor
     }
   }
 
-  /** Each thread's buffer for one dequantized row. */
+  /** Each thread's buffer for a block of dequantized rows. */
   private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
 
   /** Dequantizes row {@code row} into {@code out[outStart ..]}. */

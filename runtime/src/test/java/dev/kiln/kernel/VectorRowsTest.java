@@ -9,30 +9,6 @@ import org.junit.jupiter.api.Test;
 class VectorRowsTest {
   private static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
 
-  @Test
-  void dotRowsMatchesADoubleLoop() {
-    var random = new SplittableRandom(3);
-    for (int n : SIZES) {
-      for (int count : new int[] {1, 3, 4, 5, 9}) {
-        float[] w = floats(random, n);
-        int stride = n + 5;
-        float[] x = floats(random, 3 + count * stride);
-        float[] out = new float[count];
-        VectorKernels.dotRows(w, n, x, 3, stride, count, out);
-        for (int r = 0; r < count; r++) {
-          double expected = 0;
-          double magnitude = 0;
-          for (int i = 0; i < n; i++) {
-            expected += (double) w[i] * x[3 + r * stride + i];
-            magnitude += Math.abs((double) w[i] * x[3 + r * stride + i]);
-          }
-          assertWithMessage("n %s, block %s, row %s", n, count, r).that((double) out[r])
-              .isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(expected);
-        }
-      }
-    }
-  }
-
   /** Blocks of 1 to 4 weight rows (4 takes the 4 x 2 register-tiled kernel) times 1 to 9 input rows. */
   @Test
   void dotRowBlockMatchesADoubleLoop() {

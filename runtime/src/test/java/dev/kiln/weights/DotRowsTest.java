@@ -7,41 +7,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link WeightTensor#dotRows} (one weight row times a block of input rows, as batched prefill and
- * decode use it) against {@link WeightTensor#dot} row by row, for every type and block sizes
- * that exercise the four-row blocks and their remainder.
+ * {@link WeightTensor#dotRowBlock} (blocks of weight rows times blocks of input rows, as prefill and
+ * batched decode use them) and {@link WeightTensor#dotRowRange} (one input row times a range of
+ * weight rows, as decode uses it) against {@link WeightTensor#dot} row by row, for every type.
  */
 class DotRowsTest {
-  @ParameterizedTest
-  @EnumSource(Dtype.class)
-  void dotRowsEqualsDotPerRow(Dtype type) {
-    Random random = new Random(type.ordinal());
-    int columns = type.quantized() ? 2 * type.blockSize() : 37;
-    int rows = 5;
-    WeightTensor tensor = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
-    int stride = columns + 3;
-    for (int count : new int[] {1, 2, 3, 4, 5, 7, 8, 9}) {
-      float[] x = TestBlocks.randomVector(2 + count * stride, random);
-      float[] out = new float[count];
-      for (int row = 0; row < rows; row++) {
-        tensor.dotRows(row, x, 2, stride, count, out);
-        for (int i = 0; i < count; i++) {
-          float expected = tensor.dot(row, x, 2 + i * stride);
-          double scale = 0;
-          float[] w = new float[columns];
-          tensor.readRow(row, w, 0);
-          for (int c = 0; c < columns; c++) {
-            scale += Math.abs((double) w[c] * x[2 + i * stride + c]);
-          }
-          // Both are float32 sums of the same products in different orders: within 2n ulp-sized steps.
-          double tolerance = 2.0 * columns * 0x1p-24 * scale + 1e-30;
-          assertWithMessage("%s row %s, block of %s, input %s", type, row, count, i).that((double) out[i])
-              .isWithin(tolerance).of(expected);
-        }
-      }
-    }
-  }
-
   /** {@link WeightTensor#dotRowBlock} (blocks of weight rows, as prefill uses it) against {@link WeightTensor#dot}. */
   @ParameterizedTest
   @EnumSource(Dtype.class)

@@ -67,6 +67,27 @@ public record Kernel(List<Op> ops) {
     return externalReads().contains(value);
   }
 
+  /** Where this kernel puts {@code value}, one of its results (see {@link Destination}). */
+  public Destination destination(Value value) {
+    if (value.equals(Value.LOGITS)) {
+      return new Destination(Destination.Kind.LOGITS, value);
+    }
+    for (Op.CacheWrite write : opsOf(Op.CacheWrite.class)) {
+      if (write.keys().equals(value)) {
+        return new Destination(Destination.Kind.KEY_CACHE, value);
+      }
+      if (write.values().equals(value)) {
+        return new Destination(Destination.Kind.VALUE_CACHE, value);
+      }
+    }
+    for (Op.Add add : opsOf(Op.Add.class)) {
+      if (add.b().equals(value) && add.a().equals(add.out())) {
+        return new Destination(Destination.Kind.ADD_INTO, add.out());
+      }
+    }
+    return new Destination(Destination.Kind.STORE, value);
+  }
+
   /** The backend template this kernel fits, or null if none (a bug in the passes). */
   public KernelShape shape() {
     return KernelShapes.classify(this);

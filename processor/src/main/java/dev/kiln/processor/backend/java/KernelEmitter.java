@@ -7,6 +7,7 @@ import com.palantir.javapoet.TypeName;
 import dev.kiln.processor.GeneratedNames;
 import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
@@ -19,7 +20,7 @@ import javax.lang.model.element.Modifier;
 /**
  * Emits one Java method per kernel of the plan, from the kernel's template ({@code KernelShape}).
  * Projections loop over output features outside and rows inside, so each weight row is read once
- * for all rows of a call; their epilogues (RoPE, cache write, SiLU x up, residual add) act on the
+ * for all rows of a call (four weight rows at a time); their epilogues (RoPE, cache write, SiLU x up, residual add) act on the
  * outputs where they are produced.
  */
 final class KernelEmitter {
@@ -159,8 +160,10 @@ final class KernelEmitter {
 
   /**
    * One projection: {@code out[r][o] = dot(W[o], in[r]) (+ bias[o])}, stored where the kernel's
-   * epilogue wants it. Output features are split across the worker threads; each weight row is read
-   * once for all rows of the call ({@code dotRows}). The LM head computes only rows that want logits.
+   * epilogue wants it. Output features are split across the worker threads. One row (decode) takes
+   * the thread's range of weight rows in one call ({@code dotRowRange}); several rows read each block
+   * of four weight rows once for all rows of the call ({@code dotRowBlock}). The LM head computes only
+   * rows that want logits.
    */
   private void singleProjection(MethodSpec.Builder method, Kernel kernel, Op.Linear linear, String rowFilter) {
     String in = buffers.use(linear.in());
@@ -176,29 +179,30 @@ final class KernelEmitter {
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     String bias = linear.bias() != null ? " + bias" : "";
+    String biasAt = linear.bias() != null ? CodeBlock.of("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName())
+        .toString() : null;
     if (rowFilter == null) {
+      // One row (a decode step of one sequence): the thread's range of weight rows in one call.
       method.beginControlFlow("if (n == 1)")
           .addStatement("int r = 0")
           .addStatement("float[] values = new float[last - first]")
           .addStatement("$N.dotRowRange(first, last, $N, 0, values, 0)", weight, in)
           .beginControlFlow("for (int o = first; o < last; o++)");
-      if (linear.bias() != null) {
-        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+      if (biasAt != null) {
+        method.addStatement(biasAt);
       }
       method.addStatement("float value = values[o - first]$L", bias)
           .addStatement(store(kernel, linear.out(), "value"))
-          .endControlFlow()
-          .addStatement("return")
           .endControlFlow();
       // Several rows (prefill, batched decode): blocks of 4 weight rows times all rows of the call.
-      method.beginControlFlow("if (n > 1)")
+      method.nextControlFlow("else")
           .addStatement("float[] values = new float[4 * n]")
           .beginControlFlow("for (int block = first; block < last; block += 4)")
           .addStatement("int size = Math.min(4, last - block)")
           .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, values)", weight, in, inWidth)
           .beginControlFlow("for (int o = block; o < block + size; o++)");
-      if (linear.bias() != null) {
-        method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+      if (biasAt != null) {
+        method.addStatement(biasAt);
       }
       method.beginControlFlow("for (int r = 0; r < n; r++)")
           .addStatement("float value = values[(o - block) * n + r]$L", bias)
@@ -206,11 +210,8 @@ final class KernelEmitter {
           .endControlFlow()
           .endControlFlow()
           .endControlFlow()
-          .addStatement("return")
           .endControlFlow();
-      method.addStatement("float[] values = new float[n]");
-    }
-    if (rowFilter != null) {
+    } else {
       // One row (a decode step of one sequence): the thread's range of vocabulary rows in one call.
       method.beginControlFlow("if (n == 1)")
           .beginControlFlow("if (rows.wantsLogits(0))")
@@ -220,28 +221,22 @@ final class KernelEmitter {
             .addStatement("rows.logits(0)[o] += $N.getAtIndex(F32, o)", linear.bias().fieldName())
             .endControlFlow();
       }
-      method.endControlFlow()
-          .addStatement("return")
+      method.endControlFlow();
+      // Several rows: each weight row against each row that wants logits.
+      method.nextControlFlow("else")
+          .beginControlFlow("for (int o = first; o < last; o++)");
+      if (biasAt != null) {
+        method.addStatement(biasAt);
+      }
+      method.beginControlFlow("for (int r = 0; r < n; r++)")
+          .addStatement(rowFilter)
+          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias)
+          .addStatement(store(kernel, linear.out(), "value"))
+          .endControlFlow()
+          .endControlFlow()
           .endControlFlow();
     }
-    method.beginControlFlow("for (int o = first; o < last; o++)");
-    if (rowFilter == null) {
-      method.addStatement("$N.dotRows(o, $N, 0, $L, n, values)", weight, in, inWidth);
-    }
-    if (linear.bias() != null) {
-      method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
-    }
-    method.beginControlFlow("for (int r = 0; r < n; r++)");
-    if (rowFilter != null) {
-      method.addStatement(rowFilter)
-          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias);
-    } else {
-      method.addStatement("float value = values[r]$L", bias);
-    }
-    method.addStatement(store(kernel, linear.out(), "value"))
-        .endControlFlow()
-        .endControlFlow()
-        .addCode("$<});\n");
+    method.addCode("$<});\n");
   }
 
   /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
@@ -282,11 +277,9 @@ final class KernelEmitter {
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
     method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
-        .endControlFlow()
-        .addStatement("return")
         .endControlFlow();
     // Several rows (prefill, batched decode): blocks of 4 gate rows and 4 up rows times all rows of the call.
-    method.beginControlFlow("if (n > 1)");
+    method.nextControlFlow("else");
     for (Op.Linear linear : linears) {
       method.addStatement("float[] $LValues = new float[4 * n]", linear.out().name());
     }
@@ -306,58 +299,32 @@ final class KernelEmitter {
         .endControlFlow()
         .endControlFlow()
         .endControlFlow()
-        .addStatement("return")
-        .endControlFlow();
-    for (Op.Linear linear : linears) {
-      method.addStatement("float[] $LValues = new float[n]", linear.out().name());
-    }
-    method.beginControlFlow("for (int o = first; o < last; o++)");
-    for (Op.Linear linear : linears) {
-      method.addStatement("$N.dotRows(o, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
-          linear.out().name());
-    }
-    method.beginControlFlow("for (int r = 0; r < n; r++)");
-    for (Op.Linear linear : linears) {
-      method.addStatement("float $N = $LValues[r]$L", linear.out().name(), linear.out().name(),
-          linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
-    }
-    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
-        .endControlFlow()
         .endControlFlow()
         .addCode("$<});\n");
   }
 
   /** The statement storing {@code expression} as element (r, o) of {@code value}. */
   private String store(Kernel kernel, Value value, String expression) {
-    if (value.equals(Value.LOGITS)) {
-      return "rows.logits(r)[o] = " + expression;
-    }
-    for (Op.CacheWrite write : kernel.opsOf(Op.CacheWrite.class)) {
-      if (write.keys().equals(value)) {
-        return "keyCache[rows.cacheOffset(r) + o] = " + expression;
-      }
-      if (write.values().equals(value)) {
-        return "valueCache[rows.cacheOffset(r) + o] = " + expression;
-      }
-    }
-    for (Op.Add add : kernel.opsOf(Op.Add.class)) {
-      if (add.b().equals(value) && add.a().equals(add.out())) {
-        String target = buffers.use(add.out());
-        return target + "[" + buffers.rowStart(add.out(), "r") + " + o] += " + expression;
-      }
-    }
-    return buffers.use(value) + "[" + buffers.rowStart(value, "r") + " + o] = " + expression;
+    Destination destination = kernel.destination(value);
+    Value target = destination.value();
+    return switch (destination.kind()) {
+      case LOGITS -> "rows.logits(r)[o] = " + expression;
+      case KEY_CACHE -> "keyCache[rows.cacheOffset(r) + o] = " + expression;
+      case VALUE_CACHE -> "valueCache[rows.cacheOffset(r) + o] = " + expression;
+      case ADD_INTO -> buffers.use(target) + "[" + buffers.rowStart(target, "r") + " + o] += " + expression;
+      case STORE -> buffers.use(target) + "[" + buffers.rowStart(target, "r") + " + o] = " + expression;
+    };
   }
+
 
   /** {@code array, start} of row r of a value that RoPE rotates: in the cache if the kernel writes it there. */
   private String rowLocation(Kernel kernel, Value value) {
-    for (Op.CacheWrite write : kernel.opsOf(Op.CacheWrite.class)) {
-      if (write.keys().equals(value)) {
-        return "keyCache, rows.cacheOffset(r)";
-      }
+    if (kernel.destination(value).kind() == Destination.Kind.KEY_CACHE) {
+      return "keyCache, rows.cacheOffset(r)";
     }
     return buffers.use(value) + ", " + buffers.rowStart(value, "r");
   }
+
 
   /** The expression for a float32 vector's data: {@code w.qProjBias.data()} or {@code weights.norm.data()}. */
   private static String tensor(TensorKind kind) {

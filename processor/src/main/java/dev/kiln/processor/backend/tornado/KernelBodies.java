@@ -5,6 +5,7 @@ import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.spec.ModelSpec;
@@ -202,23 +203,16 @@ final class KernelBodies {
 
   /** The statement storing {@code expression} as element (r, o) of {@code value}. */
   private String store(Kernel kernel, Value value, String expression) {
-    Param target = planner.location(kernel, value);
-    return switch (target.role()) {
+    Destination destination = kernel.destination(value);
+    String target = planner.location(kernel, value).name();
+    String index = "r * " + destination.value().width().constantName() + " + o";
+    String cacheIndex = "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + o";
+    return switch (destination.kind()) {
       case LOGITS -> "logits.set(o, " + expression + ")";
-      case RESIDENT -> target.name() + ".set(rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + o, "
-          + expression + ")";
-      default -> {
-        String index = "r * " + widthOf(kernel, value) + " + o";
-        boolean residual = !target.name().equals(value.name());
-        yield residual
-            ? target.name() + ".set(" + index + ", " + target.name() + ".get(" + index + ") + " + expression + ")"
-            : target.name() + ".set(" + index + ", " + expression + ")";
-      }
+      case KEY_CACHE, VALUE_CACHE -> target + ".set(" + cacheIndex + ", " + expression + ")";
+      case ADD_INTO -> target + ".set(" + index + ", " + target + ".get(" + index + ") + " + expression + ")";
+      case STORE -> target + ".set(" + index + ", " + expression + ")";
     };
-  }
-
-  private static String widthOf(Kernel kernel, Value value) {
-    return value.width().constantName();
   }
 
   private CodeBlock rope(Task task) {
@@ -233,7 +227,7 @@ final class KernelBodies {
     for (Op.Rope rope : task.kernel().opsOf(Op.Rope.class)) {
       Param target = planner.location(task.kernel(), rope.target());
       String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
-      String start = target.role() == TaskPlanner.Role.RESIDENT
+      String start = task.kernel().destination(rope.target()).kind() == Destination.Kind.KEY_CACHE
           ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
           : "r * " + rope.target().width().constantName();
       code.addStatement("int $LStart = $L", rope.target().name(), start)

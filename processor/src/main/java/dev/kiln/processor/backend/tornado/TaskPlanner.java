@@ -2,6 +2,7 @@ package dev.kiln.processor.backend.tornado;
 
 import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.ir.Value;
+import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.weights.GlobalTensor;
@@ -231,24 +232,15 @@ final class TaskPlanner {
 
   /** The array that holds {@code value} once the kernel has stored it. */
   Param location(Kernel kernel, Value value) {
-    if (value.equals(Value.LOGITS)) {
-      return new Param("logits", "logits", Role.LOGITS, false);
-    }
-    for (Op.CacheWrite write : kernel.opsOf(Op.CacheWrite.class)) {
-      if (write.keys().equals(value)) {
-        return cache("keyCache");
-      }
-      if (write.values().equals(value)) {
-        return cache("valueCache");
-      }
-    }
-    for (Op.Add add : kernel.opsOf(Op.Add.class)) {
-      if (add.b().equals(value) && add.a().equals(add.out())) {
-        return activation(add.out());
-      }
-    }
-    return activation(value);
+    Destination destination = kernel.destination(value);
+    return switch (destination.kind()) {
+      case LOGITS -> new Param("logits", "logits", Role.LOGITS, false);
+      case KEY_CACHE -> cache("keyCache");
+      case VALUE_CACHE -> cache("valueCache");
+      case ADD_INTO, STORE -> activation(destination.value());
+    };
   }
+
 
   private static String projectionName(Kernel kernel, List<Op.Linear> linears) {
     List<TensorKind> weights = linears.stream().map(Op.Linear::weight).toList();
