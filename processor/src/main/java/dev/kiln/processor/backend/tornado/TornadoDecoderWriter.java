@@ -659,70 +659,55 @@ final class TornadoDecoderWriter {
     return method.addCode(bodies.body(task, q8)).build();
   }
 
-  private void helpers(TypeSpec.Builder type) {
-    boolean norm = planner.usesNorm();
-    type.addMethod(MethodSpec.methodBuilder("dotF32")
+  /**
+   * {@code dotF32}, {@code dotQ8_0}, {@code normedDotF32}, {@code normedDotQ8_0}: a weight row (F32
+   * from element {@code wStart}, or Q8_0 blocks from byte {@code rowStart}) times {@code x[xStart ..]},
+   * or times x with RMSNorm applied on the fly ({@code x * scale * gain}, over HIDDEN_SIZE elements).
+   */
+  private static MethodSpec dotHelper(boolean q8, boolean normed) {
+    String name = (normed ? "normedDot" : "dot") + (q8 ? "Q8_0" : "F32");
+    String length = normed ? "HIDDEN_SIZE" : "n";
+    String input = normed ? "(x.get(xStart + i) * scale * gain.get(i))" : "x.get(xStart + i)";
+    MethodSpec.Builder method = MethodSpec.methodBuilder(name)
         .addModifiers(Modifier.STATIC)
-        .addJavadoc("{@code sum_i w[wStart + i] * x[xStart + i]}, i < n.\n")
+        .addJavadoc("{@code sum_i w[i] * $L} over the row's $L elements$L.\n", normed ? "x[i] * scale * gain[i]" : "x[i]",
+            length, q8 ? ", the weights in Q8_0 blocks (a float16 scale and 32 int8) from byte {@code rowStart}" : "")
         .returns(TypeName.FLOAT)
-        .addParameter(TornadoTypes.FLOAT_ARRAY, "w").addParameter(TypeName.INT, "wStart")
-        .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart").addParameter(TypeName.INT, "n")
-        .addStatement("float sum = 0f")
-        .beginControlFlow("for (int i = 0; i < n; i++)")
-        .addStatement("sum += w.get(wStart + i) * x.get(xStart + i)")
-        .endControlFlow()
-        .addStatement("return sum")
-        .build());
-    type.addMethod(MethodSpec.methodBuilder("dotQ8_0")
-        .addModifiers(Modifier.STATIC)
-        .addJavadoc("The dot product of a Q8_0 row (blocks from byte {@code rowStart}) with {@code x[xStart ..]}, n elements.\n")
-        .returns(TypeName.FLOAT)
-        .addParameter(TornadoTypes.BYTE_ARRAY, "w").addParameter(TypeName.INT, "rowStart")
-        .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart").addParameter(TypeName.INT, "n")
-        .addStatement("float sum = 0f")
-        .beginControlFlow("for (int block = 0; block < n / 32; block++)")
-        .addStatement("int at = rowStart + block * 34")
-        .addStatement("float blockSum = 0f")
-        .beginControlFlow("for (int j = 0; j < 32; j++)")
-        .addStatement("blockSum += w.get(at + 2 + j) * x.get(xStart + block * 32 + j)")
-        .endControlFlow()
-        .addStatement("sum += halfToFloat(w.get(at), w.get(at + 1)) * blockSum")
-        .endControlFlow()
-        .addStatement("return sum")
-        .build());
-    if (norm) {
-      type.addMethod(MethodSpec.methodBuilder("normedDotF32")
-          .addModifiers(Modifier.STATIC)
-          .addJavadoc("{@code sum_i w[wStart + i] * (x[xStart + i] * scale * gain[i])}: the dot with RMSNorm applied on the fly.\n")
-          .returns(TypeName.FLOAT)
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "w").addParameter(TypeName.INT, "wStart")
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart")
-          .addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
-          .addStatement("float sum = 0f")
-          .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
-          .addStatement("sum += w.get(wStart + i) * (x.get(xStart + i) * scale * gain.get(i))")
-          .endControlFlow()
-          .addStatement("return sum")
-          .build());
-      type.addMethod(MethodSpec.methodBuilder("normedDotQ8_0")
-          .addModifiers(Modifier.STATIC)
-          .addJavadoc("{@link #dotQ8_0} with RMSNorm applied on the fly to x.\n")
-          .returns(TypeName.FLOAT)
-          .addParameter(TornadoTypes.BYTE_ARRAY, "w").addParameter(TypeName.INT, "rowStart")
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "x").addParameter(TypeName.INT, "xStart")
-          .addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
-          .addStatement("float sum = 0f")
-          .beginControlFlow("for (int block = 0; block < HIDDEN_SIZE / 32; block++)")
+        .addParameter(q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY, "w")
+        .addParameter(TypeName.INT, q8 ? "rowStart" : "wStart")
+        .addParameter(TornadoTypes.FLOAT_ARRAY, "x")
+        .addParameter(TypeName.INT, "xStart");
+    if (normed) {
+      method.addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain");
+    } else {
+      method.addParameter(TypeName.INT, "n");
+    }
+    method.addStatement("float sum = 0f");
+    if (q8) {
+      method.beginControlFlow("for (int block = 0; block < $L / 32; block++)", length)
           .addStatement("int at = rowStart + block * 34")
           .addStatement("float blockSum = 0f")
           .beginControlFlow("for (int j = 0; j < 32; j++)")
           .addStatement("int i = block * 32 + j")
-          .addStatement("blockSum += w.get(at + 2 + j) * (x.get(xStart + i) * scale * gain.get(i))")
+          .addStatement("blockSum += w.get(at + 2 + j) * $L", input)
           .endControlFlow()
           .addStatement("sum += halfToFloat(w.get(at), w.get(at + 1)) * blockSum")
-          .endControlFlow()
-          .addStatement("return sum")
-          .build());
+          .endControlFlow();
+    } else {
+      method.beginControlFlow("for (int i = 0; i < $L; i++)", length)
+          .addStatement("sum += w.get(wStart + i) * $L", input)
+          .endControlFlow();
+    }
+    return method.addStatement("return sum").build();
+  }
+
+  private void helpers(TypeSpec.Builder type) {
+    boolean norm = planner.usesNorm();
+    type.addMethod(dotHelper(false, false));
+    type.addMethod(dotHelper(true, false));
+    if (norm) {
+      type.addMethod(dotHelper(false, true));
+      type.addMethod(dotHelper(true, true));
     }
     type.addMethod(MethodSpec.methodBuilder("halfToFloat")
         .addModifiers(Modifier.STATIC)
