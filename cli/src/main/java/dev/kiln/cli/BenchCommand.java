@@ -44,6 +44,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--batches", split = ",", description = "Decode batch sizes (default 1,4).")
   List<Integer> batches;
 
+  @Option(names = "--repeats", defaultValue = "3", description = "Timed passes of prefill and of each decode; the"
+      + " fastest counts (default ${DEFAULT-VALUE}).")
+  int repeats;
+
   @Option(names = "--interpreter-steps", defaultValue = "2", description = "Interpreter steps timed (0 skips).")
   int interpreterSteps;
 
@@ -67,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
       throw new InvalidInputException("give a model FILE or --random SHAPE");
     }
     List<String> args = new ArrayList<>(List.of("--prompt=" + prompt, "--decode=" + decode,
-        "--interpreter-steps=" + interpreterSteps));
+        "--repeats=" + repeats, "--interpreter-steps=" + interpreterSteps));
     if (types != null) {
       args.add("--types=" + String.join(",", types));
     }

@@ -29,6 +29,7 @@ public final class Bench {
         --decode=64               decode steps timed per batch size
         --batches=1,4             batch sizes for decode (default: 1 and 4, as far as maxBatchSize allows)
         --warmup=1                untimed prefill + 8 decode steps before measuring, per type
+        --repeats=3               timed passes of prefill and of each decode (the fastest counts)
         --interpreter-steps=2     decode steps of the reference interpreter timed per type (0 = skip)
         --bandwidth-mib=1024      buffer the read-bandwidth kernel streams (keep it well above the L3 cache)
         --bandwidth-passes=5      passes of the read-bandwidth kernel (the best is reported)

@@ -20,6 +20,8 @@ public final class BenchOptions {
   /** Empty: 1 and 4, as far as the model's maxBatchSize allows. */
   public List<Integer> batches = List.of();
   public int warmup = 1;
+  /** Timed passes of the prefill and of each batch size's decode; the fastest counts. */
+  public int repeats = 3;
   public int interpreterSteps = 2;
   public long bandwidthMib = 1024;
   public int bandwidthPasses = 5;
@@ -47,6 +49,7 @@ public final class BenchOptions {
         case "decode" -> o.decode = positive(key, value);
         case "batches" -> o.batches = list(value).stream().map(b -> positive(key, b)).toList();
         case "warmup" -> o.warmup = nonNegative(key, value);
+        case "repeats" -> o.repeats = positive(key, value);
         case "interpreter-steps" -> o.interpreterSteps = nonNegative(key, value);
         case "bandwidth-mib" -> o.bandwidthMib = positive(key, value);
         case "bandwidth-passes" -> o.bandwidthPasses = positive(key, value);
