@@ -8,9 +8,14 @@ import java.util.concurrent.locks.LockSupport;
  * The persistent worker threads generated kernels split their loops over. A kernel calls
  * {@link #forRange} with its number of independent items (output rows of a projection, heads x rows
  * of attention); the calling thread and {@link #THREADS}{@code - 1} workers take chunks of the range
- * until it is done. Workers are started once, spin briefly between kernels (a decode step runs
- * dozens of kernels back to back) and park when idle, so no thread is started per op and an idle
- * decoder costs no CPU.
+ * until it is done. Workers are started once, spin between kernels (a decode step runs dozens of
+ * kernels back to back) and park after {@link #SPIN_NANOS} idle, so no thread is started per op and
+ * an idle decoder soon costs no CPU.
+ *
+ * <p>Chunks shrink as the range runs out (guided self-scheduling): each takes a share of what is
+ * left, never less than the kernel's smallest worthwhile chunk. Large first chunks keep the shared
+ * counter quiet; small last ones make the threads finish together, so no thread waits long at the
+ * end of a kernel for one that took a large chunk late.
  *
  * <p>The thread count is the system property {@code kiln.threads} (default: available processors).
  * Calls from several application threads at once, or from inside a kernel, run on the calling
@@ -20,11 +25,15 @@ public final class Parallel {
   /** Threads a kernel runs on, the caller included. */
   public static final int THREADS = threadCount();
 
-  /** Nanoseconds a worker spins for the next kernel before it parks. */
-  private static final long SPIN_NANOS = 50_000;
+  /**
+   * Nanoseconds a worker spins for the next kernel before it parks. Longer than any gap between the
+   * kernels of a step (or between steps), so that a running decoder never waits for a parked thread
+   * to wake; at 50 us a third of a 110M-shape decode step's kernels found the worker parked.
+   */
+  private static final long SPIN_NANOS = 2_000_000;
 
-  /** Chunks per thread a range is cut into, so threads that finish early take more. */
-  private static final int CHUNKS_PER_THREAD = 4;
+  /** Each chunk takes this fraction (1 / (share x threads)) of the items not yet taken. */
+  private static final int GUIDED_SHARE = 2;
 
   /** A loop body over items {@code [first, last)}. */
   @FunctionalInterface
@@ -36,8 +45,11 @@ public final class Parallel {
 
   private Parallel() {}
 
-  /** Multiply-adds below which handing a chunk to another thread costs more than it saves. */
-  static final long MIN_CHUNK_WORK = 1 << 17;
+  /**
+   * Multiply-adds below which handing a chunk to another thread costs more than it saves (32K: about
+   * 128 KB of F32 weights, a few microseconds).
+   */
+  static final long MIN_CHUNK_WORK = 1 << 15;
 
   /** The smallest chunk worth a thread when each item costs {@code workPerItem} multiply-adds. */
   public static int minChunk(long workPerItem) {
@@ -74,8 +86,7 @@ public final class Parallel {
       return;
     }
     try {
-      int chunk = Math.max(minChunk, -Math.floorDiv(-items, THREADS * CHUNKS_PER_THREAD));
-      POOL.run(items, chunk, body);
+      POOL.run(items, minChunk, body);
     } finally {
       POOL.exit();
     }
@@ -91,7 +102,7 @@ public final class Parallel {
     private volatile long generation;
     private volatile RangeBody body;
     private volatile int items;
-    private volatile int chunk;
+    private volatile int minChunk;
     private volatile Throwable failure;
 
     Pool(int count) {
@@ -113,10 +124,10 @@ public final class Parallel {
       busy.set(false);
     }
 
-    void run(int items, int chunk, RangeBody body) {
+    void run(int items, int minChunk, RangeBody body) {
       this.body = body;
       this.items = items;
-      this.chunk = chunk;
+      this.minChunk = minChunk;
       this.failure = null;
       next.set(0);
       busyWorkers.set(workers.length);
@@ -126,7 +137,7 @@ public final class Parallel {
       }
       Throwable mine = null;
       try {
-        takeChunks(body, items, chunk);
+        takeChunks(body, items, minChunk);
       } catch (Throwable t) {
         mine = t;
       }
@@ -151,9 +162,22 @@ public final class Parallel {
       }
     }
 
-    private void takeChunks(RangeBody body, int items, int chunk) {
-      for (int first = next.getAndAdd(chunk); first < items; first = next.getAndAdd(chunk)) {
-        body.run(first, Math.min(items, first + chunk));
+    /**
+     * Takes chunks until none is left: each {@code 1 / (GUIDED_SHARE x threads)} of the remaining
+     * items, rounded up to a multiple of 4 (the row kernels' block), at least {@code minChunk}.
+     */
+    private void takeChunks(RangeBody body, int items, int minChunk) {
+      int divisor = GUIDED_SHARE * (workers.length + 1);
+      while (true) {
+        int first = next.get();
+        if (first >= items) {
+          return;
+        }
+        int size = Math.max(minChunk, ((items - first) / divisor + 3) & ~3);
+        int last = (int) Math.min(items, (long) first + size);
+        if (next.compareAndSet(first, last)) {
+          body.run(first, last);
+        }
       }
     }
 
@@ -170,10 +194,10 @@ public final class Parallel {
         }
         seen = generation;
         try {
-          takeChunks(body, items, chunk);
+          takeChunks(body, items, minChunk);
         } catch (Throwable t) {
           failure = t;
-          next.set(Integer.MAX_VALUE / 2); // stop handing out chunks
+          next.set(Integer.MAX_VALUE); // stop handing out chunks
         } finally {
           busyWorkers.decrementAndGet();
         }

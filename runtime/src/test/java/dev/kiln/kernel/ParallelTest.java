@@ -33,6 +33,33 @@ class ParallelTest {
   }
 
   @Test
+  void chunksShrinkButStayAtLeastTheMinimum() {
+    int items = 10_000;
+    int minChunk = 10;
+    List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+    Parallel.forRange(items, minChunk, (first, last) -> chunks.add(new int[] {first, last}));
+    chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
+    int expectedFirst = 0;
+    for (int i = 0; i < chunks.size(); i++) {
+      int[] chunk = chunks.get(i);
+      assertThat(chunk[0]).isEqualTo(expectedFirst);
+      if (i < chunks.size() - 1) {
+        assertThat(chunk[1] - chunk[0]).isAtLeast(minChunk); // only the very last chunk may be cut short
+      }
+      expectedFirst = chunk[1];
+    }
+    assertThat(expectedFirst).isEqualTo(items);
+    if (Parallel.THREADS > 1) {
+      int[] firstChunk = chunks.getFirst();
+      int[] lastFull = chunks.get(chunks.size() - 2);
+      assertThat(firstChunk[1] - firstChunk[0]).isGreaterThan(lastFull[1] - lastFull[0]);
+      assertThat(firstChunk[1] - firstChunk[0]).isAtMost(items / 2);
+    } else {
+      assertThat(chunks).hasSize(1);
+    }
+  }
+
+  @Test
   void workIsSharedWhenThereIsMoreThanOneThread() {
     Set<String> threads = ConcurrentHashMap.newKeySet();
     for (int attempt = 0; attempt < 50 && threads.size() < Math.min(2, Parallel.THREADS); attempt++) {
