@@ -143,6 +143,9 @@ final class KernelEmitter {
     List<Op.Silu> silus = kernel.opsOf(Op.Silu.class);
     if (!silus.isEmpty()) {
       gatedProjection(method, kernel, linears, silus.getFirst());
+    } else if (linears.size() > 1 && rowFilter == null
+        && linears.stream().allMatch(l -> l.in().equals(linears.getFirst().in()))) {
+      sharedInputProjections(method, kernel, linears);
     } else {
       for (Op.Linear linear : linears) {
         singleProjection(method, kernel, linear, rowFilter);
@@ -178,6 +181,59 @@ final class KernelEmitter {
     }
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
+    projectionRange(method, kernel, linear, rowFilter);
+    method.addCode("$<});\n");
+  }
+
+  /**
+   * Several projections of one input (q, k and v) as one parallel range over all their output
+   * features, so the threads meet once for the three rather than once each: a chunk {@code [start,
+   * end)} of the joint range is cut at the projections' boundaries, and each piece runs the one
+   * projection's code on its own features {@code [first, last)}.
+   */
+  private void sharedInputProjections(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears) {
+    String in = buffers.use(linears.getFirst().in());
+    String inWidth = linears.getFirst().weight().dims().get(1).constantName();
+    List<String> widths = linears.stream().map(l -> l.weight().dims().get(0).constantName()).toList();
+    method.addComment("$L: $L (rows, $L) -> $L, one range of $L output features split across threads",
+        String.join(", ", linears.stream().map(Op.Linear::describe).toList()), in, inWidth,
+        String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
+            .toList()), String.join(" + ", widths));
+    for (Op.Linear linear : linears) {
+      method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
+      if (linear.bias() != null) {
+        method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
+      }
+    }
+    method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", JavaTypes.PARALLEL,
+        String.join(" + ", widths), JavaTypes.PARALLEL, inWidth);
+    List<String> offsets = new ArrayList<>();
+    for (int i = 0; i < linears.size(); i++) {
+      Op.Linear linear = linears.get(i);
+      String offset = offsets.isEmpty() ? "0" : String.join(" + ", offsets);
+      String shifted = offsets.isEmpty() ? "" : " - (" + offset + ")";
+      String end = offsets.isEmpty() ? widths.get(i) : offset + " + " + widths.get(i);
+      method.addComment("$L: features [$L, $L) of the range", linear.describe(), offset, end)
+          .addCode("{\n$>")
+          .addStatement("int first = Math.max(start$L, 0)", shifted)
+          .addStatement("int last = Math.min(end$L, $L)", shifted, widths.get(i))
+          .beginControlFlow("if (first < last)");
+      projectionRange(method, kernel, linear, null);
+      method.endControlFlow().addCode("$<}\n");
+      offsets.add(widths.get(i));
+    }
+    method.addCode("$<});\n");
+  }
+
+  /**
+   * The body of a projection over its output features {@code [first, last)} (variables in scope):
+   * {@code dotRowRange} for one row, blocks of four weight rows for several; the LM head's rows
+   * filtered by {@code rowFilter}.
+   */
+  private void projectionRange(MethodSpec.Builder method, Kernel kernel, Op.Linear linear, String rowFilter) {
+    String in = buffers.use(linear.in());
+    String weight = linear.weight().fieldName();
+    String inWidth = linear.weight().dims().get(1).constantName();
     String bias = linear.bias() != null ? " + bias" : "";
     String biasAt = linear.bias() != null ? CodeBlock.of("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName())
         .toString() : null;
@@ -236,7 +292,6 @@ final class KernelEmitter {
           .endControlFlow()
           .endControlFlow();
     }
-    method.addCode("$<});\n");
   }
 
   /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
