@@ -257,4 +257,27 @@ public final class ScalarKernels {
       }
     }
   }
+
+  /** {@link VectorKernels#expShift}. */
+  static float expShift(float[] a, int start, int count, float shift) {
+    float sum = 0f;
+    for (int i = 0; i < count; i++) {
+      float e = (float) Math.exp(a[start + i] - shift);
+      a[start + i] = e;
+      sum += e;
+    }
+    return sum;
+  }
+
+  /** {@link VectorKernels#addWeightedRows}. */
+  static void addWeightedRows(float[] weights, int count, float[] rows, int rowsStart, int rowStride, float[] out,
+      int outStart, int n) {
+    for (int j = 0; j < count; j++) {
+      float w = weights[j];
+      int row = rowsStart + j * rowStride;
+      for (int d = 0; d < n; d++) {
+        out[outStart + d] += w * rows[row + d];
+      }
+    }
+  }
 }

@@ -267,4 +267,28 @@ public final class VectorKernels {
       }
     }
   }
+
+  /**
+   * {@code a[start + i] = exp(a[start + i] - shift)} for {@code i < count}; returns their sum (in
+   * float, in index order on the scalar path): a tile of attention scores turned into softmax
+   * weights relative to the running max {@code shift}. The vector path uses the Vector API's
+   * {@code EXP}, which may differ from {@link Math#exp} in the last bit.
+   */
+  public static float expShift(float[] a, int start, int count, float shift) {
+    return ROWS_VECTORIZED ? VectorRows.expShift(a, start, count, shift) : ScalarKernels.expShift(a, start, count, shift);
+  }
+
+  /**
+   * {@code out[outStart + d] += sum_j weights[j] * rows[rowsStart + j * rowStride + d]} for
+   * {@code j < count}, {@code d < n}: a tile of attention weights times the value rows of their
+   * positions, added to a head's output. Each output vector stays in a register over the whole tile.
+   */
+  public static void addWeightedRows(float[] weights, int count, float[] rows, int rowsStart, int rowStride, float[] out,
+      int outStart, int n) {
+    if (ROWS_VECTORIZED) {
+      VectorRows.addWeightedRows(weights, count, rows, rowsStart, rowStride, out, outStart, n);
+    } else {
+      ScalarKernels.addWeightedRows(weights, count, rows, rowsStart, rowStride, out, outStart, n);
+    }
+  }
 }

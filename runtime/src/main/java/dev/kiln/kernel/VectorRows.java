@@ -7,7 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API paths of {@link VectorKernels#dotRowBlock} (a block of dequantized weight rows times
  * a block of input rows: prefill and batched decode are bound by arithmetic, not by memory, once the
- * rows are in cache), axpy and scale, at the preferred width.
+ * rows are in cache), of the attention tile kernels ({@code expShift}, {@code addWeightedRows}), axpy
+ * and scale, at the preferred width.
  */
 final class VectorRows {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -139,6 +140,46 @@ final class VectorRows {
         }
         out[k * count + row + j] = sum;
       }
+    }
+  }
+
+  static float expShift(float[] a, int start, int count, float shift) {
+    int bound = SPECIES.loopBound(count);
+    FloatVector shiftVector = FloatVector.broadcast(SPECIES, shift);
+    FloatVector sums = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (; i < bound; i += SPECIES.length()) {
+      FloatVector e = FloatVector.fromArray(SPECIES, a, start + i).sub(shiftVector).lanewise(VectorOperators.EXP);
+      e.intoArray(a, start + i);
+      sums = sums.add(e);
+    }
+    float sum = sums.reduceLanes(VectorOperators.ADD);
+    for (; i < count; i++) {
+      float e = (float) Math.exp(a[start + i] - shift);
+      a[start + i] = e;
+      sum += e;
+    }
+    return sum;
+  }
+
+  static void addWeightedRows(float[] weights, int count, float[] rows, int rowsStart, int rowStride, float[] out,
+      int outStart, int n) {
+    int lanes = SPECIES.length();
+    int d = 0;
+    for (; d <= n - lanes; d += lanes) {
+      FloatVector acc = FloatVector.fromArray(SPECIES, out, outStart + d);
+      for (int j = 0; j < count; j++) {
+        acc = FloatVector.fromArray(SPECIES, rows, rowsStart + j * rowStride + d)
+            .fma(FloatVector.broadcast(SPECIES, weights[j]), acc);
+      }
+      acc.intoArray(out, outStart + d);
+    }
+    for (; d < n; d++) {
+      float acc = out[outStart + d];
+      for (int j = 0; j < count; j++) {
+        acc += weights[j] * rows[rowsStart + j * rowStride + d];
+      }
+      out[outStart + d] = acc;
     }
   }
 

@@ -38,6 +38,74 @@ class VectorRowsTest {
     }
   }
 
+  /** The attention tile's exponentials and their sum, vector and scalar paths, against double loops. */
+  @Test
+  void expShiftMatchesMathExp() {
+    var random = new SplittableRandom(7);
+    for (int n : SIZES) {
+      float[] scores = floats(random, n + 4);
+      for (int i = 0; i < scores.length; i++) {
+        scores[i] *= 20; // exponents from -40 to 0 after the shift below
+      }
+      float shift = 20f;
+      for (String path : new String[] {"vector", "scalar"}) {
+        float[] a = scores.clone();
+        float sum = path.equals("vector") ? VectorRows.expShift(a, 2, n, shift) : ScalarKernels.expShift(a, 2, n, shift);
+        double expectedSum = 0;
+        for (int i = 0; i < a.length; i++) {
+          if (i < 2 || i >= 2 + n) {
+            assertWithMessage("%s n %s element %s outside the range", path, n, i).that(a[i]).isEqualTo(scores[i]);
+            continue;
+          }
+          double expected = Math.exp(scores[i] - shift); // of the float difference, as the kernels compute it
+          expectedSum += expected;
+          // The Vector API's EXP may differ from Math.exp in the last bits; 4 ulps of float.
+          assertWithMessage("%s n %s element %s", path, n, i).that((double) a[i]).isWithin(4 * Math.ulp((float) expected))
+              .of(expected);
+        }
+        assertWithMessage("%s n %s sum", path, n).that((double) sum).isWithin(1e-6 * Math.sqrt(n) * expectedSum + 1e-30)
+            .of(expectedSum);
+      }
+    }
+  }
+
+  /** A tile of weights times strided value rows, added to an output, vector and scalar paths. */
+  @Test
+  void addWeightedRowsMatchesADoubleLoop() {
+    var random = new SplittableRandom(8);
+    for (int n : SIZES) {
+      for (int count : new int[] {1, 2, 5, 32}) {
+        int stride = n + 3;
+        float[] weights = floats(random, count);
+        float[] rows = floats(random, 1 + count * stride);
+        float[] start = floats(random, n + 6);
+        for (String path : new String[] {"vector", "scalar"}) {
+          float[] out = start.clone();
+          if (path.equals("vector")) {
+            VectorRows.addWeightedRows(weights, count, rows, 1, stride, out, 4, n);
+          } else {
+            ScalarKernels.addWeightedRows(weights, count, rows, 1, stride, out, 4, n);
+          }
+          for (int d = 0; d < out.length; d++) {
+            if (d < 4 || d >= 4 + n) {
+              assertWithMessage("%s n %s element %s outside the range", path, n, d).that(out[d]).isEqualTo(start[d]);
+              continue;
+            }
+            double expected = start[d];
+            double magnitude = Math.abs(start[d]);
+            for (int j = 0; j < count; j++) {
+              double term = (double) weights[j] * rows[1 + j * stride + d - 4];
+              expected += term;
+              magnitude += Math.abs(term);
+            }
+            assertWithMessage("%s n %s count %s element %s", path, n, count, d).that((double) out[d])
+                .isWithin(1e-6 * Math.sqrt(count + 1) * magnitude + 1e-30).of(expected);
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void axpyAndScaleAreElementwiseExact() {
     var random = new SplittableRandom(4);

@@ -19,6 +19,12 @@ import javax.lang.model.element.Modifier;
 final class AttentionWriter {
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
 
+  /**
+   * Positions per attention tile: enough for the vector exp and the register-held V sums to pay off,
+   * few enough that a tile's scores stay in the L1 cache next to its keys and values.
+   */
+  static final int ATTENTION_TILE = 32;
+
   private final ModelSpec spec;
   private final GeneratedNames names;
 
@@ -39,6 +45,10 @@ final class AttentionWriter {
             spec.causalMask() ? "causal" : "no mask",
             spec.scoreNormalization() == ScoreNormalization.SOFTMAX ? "softmax" : "raw scaled scores (no softmax)")
         .addFields(SpecConstants.attention(spec))
+        .addField(FieldSpec.builder(TypeName.INT, "ATTENTION_TILE", Modifier.STATIC, Modifier.FINAL)
+            .addJavadoc("Cached positions whose scores are computed, weighted and applied to V together (one tile).\n")
+            .initializer("$L", ATTENTION_TILE)
+            .build())
         .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE).build());
     if (rope) {
       type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.DOUBLE), "INV_FREQ", Modifier.PRIVATE, Modifier.STATIC,
@@ -106,11 +116,13 @@ final class AttentionWriter {
     if (softmax) {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM), the $L, softmax and the weighted sum of V into one\n",
               spec.causalMask() ? "causal mask (positions end at {@code end})" : "attended range [0, end)")
-          .addJavadoc("pass over the cache: an online softmax keeps each head's running max and sum and rescales the\n")
-          .addJavadoc("output accumulated so far when the max grows, so scores are never stored.\n");
+          .addJavadoc("pass over the cache, ATTENTION_TILE positions at a time: an online softmax keeps each head's\n")
+          .addJavadoc("running max and sum and rescales the output accumulated so far when a tile raises the max;\n")
+          .addJavadoc("a tile's scores become weights with one vector exp and are applied to its values with the\n")
+          .addJavadoc("output held in registers.\n");
     } else {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM) over positions [0, end) and their weighted sum of V (raw scores,\n")
-          .addJavadoc("no softmax) into one pass over the cache.\n");
+          .addJavadoc("no softmax) into one pass over the cache, ATTENTION_TILE positions at a time.\n");
     }
     method.addJavadoc("\n<p>One query head {@code head}: q (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and\n")
         .addJavadoc("values (positions, KV_DIM) from {@code keys[sequenceStart]}, {@code values[sequenceStart]}, kv head\n")
@@ -127,27 +139,38 @@ final class AttentionWriter {
     method.addStatement("int qHead = qStart + head * HEAD_DIM")
         .addStatement("int outHead = outStart + head * HEAD_DIM")
         .addStatement("int kvHead = sequenceStart + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("$T.fill(out, outHead, outHead + HEAD_DIM, 0f)", java.util.Arrays.class);
+        .addStatement("$T.fill(out, outHead, outHead + HEAD_DIM, 0f)", java.util.Arrays.class)
+        .addStatement("float[] scores = new float[ATTENTION_TILE]");
     if (softmax) {
       method.addStatement("float max = Float.NEGATIVE_INFINITY")
           .addStatement("float sum = 0f");
     }
-    method.beginControlFlow("for (int t = 0; t < end; t++)")
-        .addStatement("int kv = kvHead + t * KV_DIM")
-        .addStatement("float score = $T.dot(q, qHead, keys, kv, HEAD_DIM) * ATTENTION_SCALE", JavaTypes.VECTOR_KERNELS);
-    String weight = "score";
+    method.beginControlFlow("for (int tile = 0; tile < end; tile += ATTENTION_TILE)")
+        .addStatement("int count = Math.min(ATTENTION_TILE, end - tile)");
     if (softmax) {
-      method.beginControlFlow("if (score > max)")
-          .addStatement("float rescale = (float) Math.exp(max - score)")
+      method.addStatement("float tileMax = Float.NEGATIVE_INFINITY");
+    }
+    method.beginControlFlow("for (int j = 0; j < count; j++)")
+        .addStatement("float score = $T.dot(q, qHead, keys, kvHead + (tile + j) * KV_DIM, HEAD_DIM) * ATTENTION_SCALE",
+            JavaTypes.VECTOR_KERNELS)
+        .addStatement("scores[j] = score");
+    if (softmax) {
+      method.beginControlFlow("if (score > tileMax)")
+          .addStatement("tileMax = score")
+          .endControlFlow();
+    }
+    method.endControlFlow();
+    if (softmax) {
+      method.beginControlFlow("if (tileMax > max)")
+          .addStatement("float rescale = (float) Math.exp(max - tileMax)")
           .addStatement("sum *= rescale")
           .addStatement("$T.scale(rescale, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS)
-          .addStatement("max = score")
+          .addStatement("max = tileMax")
           .endControlFlow()
-          .addStatement("float weight = (float) Math.exp(score - max)")
-          .addStatement("sum += weight");
-      weight = "weight";
+          .addStatement("sum += $T.expShift(scores, 0, count, max)", JavaTypes.VECTOR_KERNELS);
     }
-    method.addStatement("$T.axpy($L, values, kv, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS, weight)
+    method.addStatement("$T.addWeightedRows(scores, count, values, kvHead + tile * KV_DIM, KV_DIM, out, outHead, HEAD_DIM)",
+            JavaTypes.VECTOR_KERNELS)
         .endControlFlow();
     if (softmax) {
       method.addStatement("$T.scale(1f / sum, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS);
