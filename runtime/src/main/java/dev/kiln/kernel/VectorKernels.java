@@ -291,4 +291,18 @@ public final class VectorKernels {
       ScalarKernels.addWeightedRows(weights, count, rows, rowsStart, rowStride, out, outStart, n);
     }
   }
+
+  /**
+   * One row of RMSNorm: {@code out[outStart + i] = in[inStart + i] * scale * gain[i]} for
+   * {@code i < n}, with {@code scale = 1 / sqrt(sum(in^2) / n + eps)}; {@code gain} holds n
+   * little-endian float32 values (a norm weight, heap or native). The vector path sums the squares in
+   * lanes (another order than the scalar loop's) and reads the gain as vectors.
+   */
+  public static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps) {
+    if (ROWS_VECTORIZED) {
+      VectorRows.rmsNorm(in, inStart, gain, out, outStart, n, eps);
+    } else {
+      ScalarKernels.rmsNorm(in, inStart, gain, out, outStart, n, eps);
+    }
+  }
 }

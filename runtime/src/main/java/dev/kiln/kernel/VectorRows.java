@@ -1,5 +1,7 @@
 package dev.kiln.kernel;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -180,6 +182,41 @@ final class VectorRows {
         acc += weights[j] * rows[rowsStart + j * rowStride + d];
       }
       out[outStart + d] = acc;
+    }
+  }
+
+  /**
+   * {@link VectorKernels#rmsNorm}: squares summed in two vector accumulators, then the row scaled
+   * and multiplied by the gain a vector at a time.
+   */
+  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps) {
+    int lanes = SPECIES.length();
+    FloatVector s0 = FloatVector.zero(SPECIES);
+    FloatVector s1 = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (; i <= n - 2 * lanes; i += 2 * lanes) {
+      FloatVector a = FloatVector.fromArray(SPECIES, in, inStart + i);
+      FloatVector b = FloatVector.fromArray(SPECIES, in, inStart + i + lanes);
+      s0 = a.fma(a, s0);
+      s1 = b.fma(b, s1);
+    }
+    for (; i <= n - lanes; i += lanes) {
+      FloatVector a = FloatVector.fromArray(SPECIES, in, inStart + i);
+      s0 = a.fma(a, s0);
+    }
+    float sumSquares = s0.add(s1).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sumSquares += in[inStart + i] * in[inStart + i];
+    }
+    float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
+    i = 0;
+    for (; i <= n - lanes; i += lanes) {
+      FloatVector.fromArray(SPECIES, in, inStart + i).mul(scale)
+          .mul(FloatVector.fromMemorySegment(SPECIES, gain, (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN))
+          .intoArray(out, outStart + i);
+    }
+    for (; i < n; i++) {
+      out[outStart + i] = in[inStart + i] * scale * gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES);
     }
   }
 

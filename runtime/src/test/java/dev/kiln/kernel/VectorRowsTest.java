@@ -106,6 +106,44 @@ class VectorRowsTest {
     }
   }
 
+  /** One RMSNorm row, vector and scalar paths, heap and native gains, against a double loop. */
+  @Test
+  void rmsNormMatchesADoubleLoop() {
+    var random = new SplittableRandom(9);
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      for (int n : SIZES) {
+        float[] in = floats(random, n + 3);
+        float[] gainValues = floats(random, n);
+        for (boolean nativeGain : new boolean[] {false, true}) {
+          java.lang.foreign.MemorySegment gain = nativeGain
+              ? arena.allocate((long) n * Float.BYTES, 4)
+              : java.lang.foreign.MemorySegment.ofArray(new float[n]);
+          java.lang.foreign.MemorySegment.copy(gainValues, 0, gain, ScalarKernels.FLOAT, 0, n);
+          double sumSquares = 0;
+          for (int i = 0; i < n; i++) {
+            sumSquares += (double) in[3 + i] * in[3 + i];
+          }
+          double scale = 1 / Math.sqrt(sumSquares / n + 1e-5);
+          for (String path : new String[] {"vector", "scalar"}) {
+            float[] out = new float[n + 2];
+            if (path.equals("vector")) {
+              VectorRows.rmsNorm(in, 3, gain, out, 2, n, 1e-5);
+            } else {
+              ScalarKernels.rmsNorm(in, 3, gain, out, 2, n, 1e-5);
+            }
+            assertWithMessage("%s n %s before the row", path, n).that(out[1]).isEqualTo(0f);
+            for (int i = 0; i < n; i++) {
+              double expected = in[3 + i] * scale * gainValues[i];
+              // float sums of n squares (relative error ~ n ulps at worst), then two float products
+              assertWithMessage("%s n %s native %s element %s", path, n, nativeGain, i).that((double) out[2 + i])
+                  .isWithin(Math.abs(expected) * (n + 4) * 6e-8 + 1e-30).of(expected);
+            }
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void axpyAndScaleAreElementwiseExact() {
     var random = new SplittableRandom(4);

@@ -148,20 +148,14 @@ final class DecoderWriter {
   private static MethodSpec rmsNorm() {
     return MethodSpec.methodBuilder("rmsNorm")
         .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
-        .addJavadoc("One row: {@code out = in / sqrt(mean(in^2) + RMS_NORM_EPS) * gain}, over HIDDEN_SIZE elements.\n")
+        .addJavadoc("One row: {@code out = in / sqrt(mean(in^2) + RMS_NORM_EPS) * gain}, over HIDDEN_SIZE elements (the\n")
+        .addJavadoc("runtime's vector kernel).\n")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "in")
         .addParameter(TypeName.INT, "inStart")
         .addParameter(JavaTypes.MEMORY_SEGMENT, "gain")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "out")
         .addParameter(TypeName.INT, "outStart")
-        .addStatement("float sumSquares = 0f")
-        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
-        .addStatement("sumSquares += in[inStart + i] * in[inStart + i]")
-        .endControlFlow()
-        .addStatement("float scale = (float) (1.0 / Math.sqrt(sumSquares / HIDDEN_SIZE + RMS_NORM_EPS))")
-        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
-        .addStatement("out[outStart + i] = in[inStart + i] * scale * gain.getAtIndex(F32, i)")
-        .endControlFlow()
+        .addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS)", JavaTypes.VECTOR_KERNELS)
         .build();
   }
 
