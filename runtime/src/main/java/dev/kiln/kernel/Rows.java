@@ -60,6 +60,16 @@ public final class Rows {
     return logits[r] != null;
   }
 
+  /** Whether logits are wanted for every row (a decode step), not only some (a prefill's last rows). */
+  public boolean allWantLogits() {
+    for (int r = 0; r < count; r++) {
+      if (logits[r] == null) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Where row r's logits go (length vocab); null when not wanted. */
   public float[] logits(int r) {
     return logits[r];

@@ -251,22 +251,9 @@ final class KernelEmitter {
           .addStatement(store(kernel, linear.out(), "value"))
           .endControlFlow();
       // Several rows (prefill, batched decode): blocks of 4 weight rows times all rows of the call.
-      method.nextControlFlow("else")
-          .addStatement("float[] values = new float[4 * n]")
-          .beginControlFlow("for (int block = first; block < last; block += 4)")
-          .addStatement("int size = Math.min(4, last - block)")
-          .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, values)", weight, in, inWidth)
-          .beginControlFlow("for (int o = block; o < block + size; o++)");
-      if (biasAt != null) {
-        method.addStatement(biasAt);
-      }
-      method.beginControlFlow("for (int r = 0; r < n; r++)")
-          .addStatement("float value = values[(o - block) * n + r]$L", bias)
-          .addStatement(store(kernel, linear.out(), "value"))
-          .endControlFlow()
-          .endControlFlow()
-          .endControlFlow()
-          .endControlFlow();
+      method.nextControlFlow("else");
+      rowBlocks(method, kernel, linear);
+      method.endControlFlow();
     } else {
       // One row (a decode step of one sequence): the thread's range of vocabulary rows in one call.
       method.beginControlFlow("if (n == 1)")
@@ -278,7 +265,10 @@ final class KernelEmitter {
             .endControlFlow();
       }
       method.endControlFlow();
-      // Several rows: each weight row against each row that wants logits.
+      // Several rows that all want logits (a batched decode step): blocks of 4 weight rows times all rows.
+      method.nextControlFlow("else if (rows.allWantLogits())");
+      rowBlocks(method, kernel, linear);
+      // Some rows (a prefill's last positions): each weight row against each row that wants logits.
       method.nextControlFlow("else")
           .beginControlFlow("for (int o = first; o < last; o++)");
       if (biasAt != null) {
@@ -292,6 +282,30 @@ final class KernelEmitter {
           .endControlFlow()
           .endControlFlow();
     }
+  }
+
+  /**
+   * Blocks of 4 weight rows of {@code [first, last)} times all n rows of the call
+   * ({@code dotRowBlock}), each value (plus bias) stored where the kernel wants it.
+   */
+  private void rowBlocks(MethodSpec.Builder method, Kernel kernel, Op.Linear linear) {
+    String in = buffers.use(linear.in());
+    String weight = linear.weight().fieldName();
+    String inWidth = linear.weight().dims().get(1).constantName();
+    method.addStatement("float[] values = new float[4 * n]")
+        .beginControlFlow("for (int block = first; block < last; block += 4)")
+        .addStatement("int size = Math.min(4, last - block)")
+        .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, values)", weight, in, inWidth)
+        .beginControlFlow("for (int o = block; o < block + size; o++)");
+    if (linear.bias() != null) {
+      method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
+    }
+    method.beginControlFlow("for (int r = 0; r < n; r++)")
+        .addStatement("float value = values[(o - block) * n + r]$L", linear.bias() != null ? " + bias" : "")
+        .addStatement(store(kernel, linear.out(), "value"))
+        .endControlFlow()
+        .endControlFlow()
+        .endControlFlow();
   }
 
   /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
