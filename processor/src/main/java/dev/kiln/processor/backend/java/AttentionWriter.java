@@ -57,6 +57,7 @@ final class AttentionWriter {
           .initializer("inverseFrequencies()")
           .build());
       type.addMethod(inverseFrequencies());
+      type.addMethod(ropeAngles());
       type.addMethod(applyRope());
     }
     type.addMethod(attend());
@@ -83,27 +84,44 @@ final class AttentionWriter {
         .build();
   }
 
+  private MethodSpec ropeAngles() {
+    return MethodSpec.methodBuilder("ropeAngles")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("The RoPE angles of {@code position}, {@code position x INV_FREQ[i]} for each pair i, as cos and sin\n")
+        .addJavadoc("at {@code cos[at + i]}, {@code sin[at + i]}: computed once per row and forward call, then shared by\n")
+        .addJavadoc("every layer's q and k.\n")
+        .addParameter(TypeName.INT, "position")
+        .addParameter(FLOATS, "cos")
+        .addParameter(FLOATS, "sin")
+        .addParameter(TypeName.INT, "at")
+        .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
+        .addStatement("double angle = position * INV_FREQ[i]")
+        .addStatement("cos[at + i] = (float) Math.cos(angle)")
+        .addStatement("sin[at + i] = (float) Math.sin(angle)")
+        .endControlFlow()
+        .build();
+  }
+
   private MethodSpec applyRope() {
     return MethodSpec.methodBuilder("applyRope")
         .addModifiers(Modifier.STATIC)
-        .addJavadoc("RoPE, rotating the two halves of each head as Hugging Face Llama does: for pair\n")
-        .addJavadoc("(i, i + HEAD_DIM / 2) of each of {@code heads} heads at {@code vector[start]}, rotate by\n")
-        .addJavadoc("{@code position x INV_FREQ[i]}.\n")
+        .addJavadoc("RoPE, rotating the two halves of each head as Hugging Face Llama does: pair\n")
+        .addJavadoc("(i, i + HEAD_DIM / 2) of each of {@code heads} heads at {@code vector[start]} turns by the angle\n")
+        .addJavadoc("whose cos and sin are {@code cos[at + i]}, {@code sin[at + i]} (see {@link #ropeAngles}).\n")
         .addParameter(FLOATS, "vector")
         .addParameter(TypeName.INT, "start")
         .addParameter(TypeName.INT, "heads")
-        .addParameter(TypeName.INT, "position")
-        .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
-        .addStatement("double angle = position * INV_FREQ[i]")
-        .addStatement("float cos = (float) Math.cos(angle)")
-        .addStatement("float sin = (float) Math.sin(angle)")
+        .addParameter(FLOATS, "cos")
+        .addParameter(FLOATS, "sin")
+        .addParameter(TypeName.INT, "at")
         .beginControlFlow("for (int head = 0; head < heads; head++)")
+        .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
         .addStatement("int first = start + head * HEAD_DIM + i")
         .addStatement("int second = first + HEAD_DIM / 2")
         .addStatement("float a = vector[first]")
         .addStatement("float b = vector[second]")
-        .addStatement("vector[first] = a * cos - b * sin")
-        .addStatement("vector[second] = b * cos + a * sin")
+        .addStatement("vector[first] = a * cos[at + i] - b * sin[at + i]")
+        .addStatement("vector[second] = b * cos[at + i] + a * sin[at + i]")
         .endControlFlow()
         .endControlFlow()
         .build();

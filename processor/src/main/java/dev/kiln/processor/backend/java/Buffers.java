@@ -23,6 +23,13 @@ final class Buffers {
       "act", "silu(gate) * up");
 
   private final Map<Value, Boolean> used = new LinkedHashMap<>();
+  /** Arrays that are not values of the graph: name -> {row width expression, role}. */
+  private final Map<String, String[]> extras = new LinkedHashMap<>();
+
+  /** Registers an array of (rows, {@code width}) that no op stores, such as per-row RoPE tables. */
+  void extra(String name, String width, String role) {
+    extras.put(name, new String[] {width, role});
+  }
 
   /** The field name of a value's buffer, registering it. */
   String use(Value value) {
@@ -39,12 +46,18 @@ final class Buffers {
   }
 
   List<FieldSpec> fields() {
-    return used.keySet().stream()
+    List<FieldSpec> fields = new java.util.ArrayList<>(used.keySet().stream()
         .map(value -> FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), value.name(), Modifier.PRIVATE)
             .addJavadoc("$L (rows, $L)\n", ROLES.getOrDefault(value.name(), value.name()), value.width().constantName())
             .initializer("new float[0]")
             .build())
-        .toList();
+        .toList());
+    extras.forEach((name, widthAndRole) -> fields.add(FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), name,
+            Modifier.PRIVATE)
+        .addJavadoc("$L (rows, $L)\n", widthAndRole[1], widthAndRole[0])
+        .initializer("new float[0]")
+        .build()));
+    return fields;
   }
 
   /** {@code ensureCapacity(rows)}: grows every buffer to hold {@code rows} rows. */
@@ -60,6 +73,7 @@ final class Buffers {
     for (Value value : used.keySet()) {
       method.addStatement("$N = new float[rows * $L]", value.name(), value.width().constantName());
     }
+    extras.forEach((name, widthAndRole) -> method.addStatement("$N = new float[rows * ($L)]", name, widthAndRole[0]));
     return method.build();
   }
 }

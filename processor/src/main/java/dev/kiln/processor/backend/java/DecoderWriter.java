@@ -86,7 +86,7 @@ final class DecoderWriter {
         .returns(names.weights())
         .addStatement("return weights")
         .build());
-    type.addMethod(forward(methodNames));
+    type.addMethod(forward(methodNames, emitter.usesRope()));
     type.addMethods(kernels);
     type.addMethod(buffers.ensureCapacity());
     if (emitter.usesRmsNorm()) {
@@ -117,13 +117,19 @@ final class DecoderWriter {
     type.addJavadoc("\n<p>The KV cache holds, per layer, keys and values of (MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM).\n");
   }
 
-  private MethodSpec forward(Map<Kernel, String> methodNames) {
+  private MethodSpec forward(Map<Kernel, String> methodNames, boolean rope) {
     MethodSpec.Builder method = MethodSpec.methodBuilder("forward")
         .addAnnotation(Override.class)
         .addModifiers(Modifier.PROTECTED)
         .addParameter(JavaTypes.ROWS, "rows")
         .addParameter(JavaTypes.KV_CACHE, "cache")
         .addStatement("ensureCapacity(rows.count())");
+    if (rope) {
+      method.addComment("RoPE angles of each row's position, once for every layer and for both q and k")
+          .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
+          .addStatement("$T.ropeAngles(rows.position(r), ropeCos, ropeSin, r * (HEAD_DIM / 2))", names.attention())
+          .endControlFlow();
+    }
     for (Kernel kernel : plan.prologue()) {
       call(method, kernel, methodNames);
     }

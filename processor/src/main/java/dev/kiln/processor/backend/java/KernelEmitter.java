@@ -30,6 +30,7 @@ final class KernelEmitter {
   private final Buffers buffers;
   private boolean usesRmsNorm;
   private boolean usesSilu;
+  private boolean usesRope;
 
   KernelEmitter(GeneratedNames names, Buffers buffers) {
     this.names = names;
@@ -42,6 +43,11 @@ final class KernelEmitter {
 
   boolean usesSilu() {
     return usesSilu;
+  }
+
+  /** Whether some kernel rotates by RoPE (then {@code forward} fills the per-row tables first). */
+  boolean usesRope() {
+    return usesRope;
   }
 
   /** Whether the kernel's method takes the layer's weights. */
@@ -153,10 +159,14 @@ final class KernelEmitter {
     }
 
     for (Op.Rope rope : kernel.opsOf(Op.Rope.class)) {
+      usesRope = true;
+      buffers.extra("ropeCos", "HEAD_DIM / 2", "cos of each row's RoPE angles, filled once per forward");
+      buffers.extra("ropeSin", "HEAD_DIM / 2", "sin of each row's RoPE angles, filled once per forward");
       String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
-      method.addComment("$L at each row's position", rope.describe())
+      method.addComment("$L at each row's position (angles from the per-row tables)", rope.describe())
           .beginControlFlow("for (int r = 0; r < n; r++)")
-          .addStatement("$T.applyRope($L, $L, rows.position(r))", names.attention(), rowLocation(kernel, rope.target()), heads)
+          .addStatement("$T.applyRope($L, $L, ropeCos, ropeSin, r * (HEAD_DIM / 2))", names.attention(),
+              rowLocation(kernel, rope.target()), heads)
           .endControlFlow();
     }
   }
