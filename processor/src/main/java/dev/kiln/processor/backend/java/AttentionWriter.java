@@ -129,7 +129,7 @@ final class AttentionWriter {
 
   private MethodSpec attend() {
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
-    MethodSpec.Builder method = MethodSpec.methodBuilder("attendHead")
+    MethodSpec.Builder method = MethodSpec.methodBuilder("attendHeads")
         .addModifiers(Modifier.STATIC);
     if (softmax) {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM), the $L, softmax and the weighted sum of V into one\n",
@@ -142,10 +142,13 @@ final class AttentionWriter {
       method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM) over positions [0, end) and their weighted sum of V (raw scores,\n")
           .addJavadoc("no softmax) into one pass over the cache, ATTENTION_TILE positions at a time.\n");
     }
-    method.addJavadoc("\n<p>One query head {@code head}: q (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and\n")
-        .addJavadoc("values (positions, KV_DIM) from {@code keys[sequenceStart]}, {@code values[sequenceStart]}, kv head\n")
-        .addJavadoc("{@code head / KV_GROUP_SIZE}; out (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code out[outStart]}.\n")
-        .addParameter(TypeName.INT, "head")
+    method.addJavadoc("\n<p>Query heads {@code [firstHead, lastHead)} of one row, tile by tile and each tile head by head,\n")
+        .addJavadoc("so that the heads' neighbouring slices of a cached position are read together: q\n")
+        .addJavadoc("(NUM_ATTENTION_HEADS, HEAD_DIM) at {@code q[qStart]}; keys and values (positions, KV_DIM) from\n")
+        .addJavadoc("{@code keys[sequenceStart]}, {@code values[sequenceStart]}, kv head {@code head / KV_GROUP_SIZE};\n")
+        .addJavadoc("out (NUM_ATTENTION_HEADS, HEAD_DIM) at {@code out[outStart]}.\n")
+        .addParameter(TypeName.INT, "firstHead")
+        .addParameter(TypeName.INT, "lastHead")
         .addParameter(FLOATS, "q")
         .addParameter(TypeName.INT, "qStart")
         .addParameter(FLOATS, "keys")
@@ -154,19 +157,23 @@ final class AttentionWriter {
         .addParameter(TypeName.INT, "end")
         .addParameter(FLOATS, "out")
         .addParameter(TypeName.INT, "outStart");
-    method.addStatement("int qHead = qStart + head * HEAD_DIM")
-        .addStatement("int outHead = outStart + head * HEAD_DIM")
-        .addStatement("int kvHead = sequenceStart + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("$T.fill(out, outHead, outHead + HEAD_DIM, 0f)", java.util.Arrays.class)
+    method.addStatement("$T.fill(out, outStart + firstHead * HEAD_DIM, outStart + lastHead * HEAD_DIM, 0f)",
+            java.util.Arrays.class)
         .addStatement("float[] scores = new float[ATTENTION_TILE]");
     if (softmax) {
-      method.addStatement("float max = Float.NEGATIVE_INFINITY")
-          .addStatement("float sum = 0f");
+      method.addStatement("float[] max = new float[lastHead - firstHead]")
+          .addStatement("float[] sum = new float[lastHead - firstHead]")
+          .addStatement("$T.fill(max, Float.NEGATIVE_INFINITY)", java.util.Arrays.class);
     }
     method.beginControlFlow("for (int tile = 0; tile < end; tile += ATTENTION_TILE)")
-        .addStatement("int count = Math.min(ATTENTION_TILE, end - tile)");
+        .addStatement("int count = Math.min(ATTENTION_TILE, end - tile)")
+        .beginControlFlow("for (int head = firstHead; head < lastHead; head++)")
+        .addStatement("int qHead = qStart + head * HEAD_DIM")
+        .addStatement("int outHead = outStart + head * HEAD_DIM")
+        .addStatement("int kvHead = sequenceStart + head / KV_GROUP_SIZE * HEAD_DIM");
     if (softmax) {
-      method.addStatement("float tileMax = Float.NEGATIVE_INFINITY");
+      method.addStatement("int h = head - firstHead")
+          .addStatement("float tileMax = Float.NEGATIVE_INFINITY");
     }
     method.beginControlFlow("for (int j = 0; j < count; j++)")
         .addStatement("float score = $T.dot(q, qHead, keys, kvHead + (tile + j) * KV_DIM, HEAD_DIM) * ATTENTION_SCALE",
@@ -179,19 +186,23 @@ final class AttentionWriter {
     }
     method.endControlFlow();
     if (softmax) {
-      method.beginControlFlow("if (tileMax > max)")
-          .addStatement("float rescale = (float) Math.exp(max - tileMax)")
-          .addStatement("sum *= rescale")
+      method.beginControlFlow("if (tileMax > max[h])")
+          .addStatement("float rescale = (float) Math.exp(max[h] - tileMax)")
+          .addStatement("sum[h] *= rescale")
           .addStatement("$T.scale(rescale, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS)
-          .addStatement("max = tileMax")
+          .addStatement("max[h] = tileMax")
           .endControlFlow()
-          .addStatement("sum += $T.expShift(scores, 0, count, max)", JavaTypes.VECTOR_KERNELS);
+          .addStatement("sum[h] += $T.expShift(scores, 0, count, max[h])", JavaTypes.VECTOR_KERNELS);
     }
     method.addStatement("$T.addWeightedRows(scores, count, values, kvHead + tile * KV_DIM, KV_DIM, out, outHead, HEAD_DIM)",
             JavaTypes.VECTOR_KERNELS)
+        .endControlFlow()
         .endControlFlow();
     if (softmax) {
-      method.addStatement("$T.scale(1f / sum, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS);
+      method.beginControlFlow("for (int head = firstHead; head < lastHead; head++)")
+          .addStatement("$T.scale(1f / sum[head - firstHead], out, outStart + head * HEAD_DIM, HEAD_DIM)",
+              JavaTypes.VECTOR_KERNELS)
+          .endControlFlow();
     }
     return method.build();
   }

@@ -109,16 +109,19 @@ final class KernelEmitter {
     Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
     String q = buffers.use(scores.q());
     String out = buffers.use(weighted.out());
-    method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attendHead}\n", q, out,
+    method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attendHeads}\n", q, out,
             names.attention())
-        .addJavadoc("Rows x heads are split across threads.\n")
+        .addJavadoc("Rows x heads are split across threads; a thread's consecutive heads of a row go together.\n")
         .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, $T.minChunk(2L * HEAD_DIM * rows.attendEnd(rows.count() - 1)),"
             + " (first, last) -> {\n$>", JavaTypes.PARALLEL, JavaTypes.PARALLEL)
-        .beginControlFlow("for (int task = first; task < last; task++)")
+        .beginControlFlow("for (int task = first; task < last; )")
         .addStatement("int r = task / NUM_ATTENTION_HEADS")
-        .addStatement("$T.attendHead(task % NUM_ATTENTION_HEADS, $N, $L, keyCache, valueCache, rows.sequenceStart(r),"
+        .addStatement("int head = task % NUM_ATTENTION_HEADS")
+        .addStatement("int heads = Math.min(last - task, NUM_ATTENTION_HEADS - head)")
+        .addStatement("$T.attendHeads(head, head + heads, $N, $L, keyCache, valueCache, rows.sequenceStart(r),"
                 + " rows.attendEnd(r), $N, $L)",
             names.attention(), q, buffers.rowStart(scores.q(), "r"), out, buffers.rowStart(weighted.out(), "r"))
+        .addStatement("task += heads")
         .endControlFlow()
         .addCode("$<});\n");
   }
