@@ -28,7 +28,7 @@ public final class VectorKernels {
   public static final boolean VECTORIZED = VECTOR_BITS > 0;
 
   /**
-   * Whether the row-block, axpy and scale kernels ({@link VectorRows}, written for the preferred
+   * Whether the row-block, attention-tile, RMSNorm and scale kernels ({@link VectorRows}, written for the preferred
    * species) run vectorized: at the preferred width only; a narrower {@code kiln.vector} runs them
    * through {@link #dot(float[], int, float[], int, int)} or plain loops.
    */
@@ -242,17 +242,6 @@ public final class VectorKernels {
     for (int k = 0; k < rows; k++) {
       for (int r = 0; r < count; r++) {
         out[k * count + r] = dot(w, k * n, x, xStart + r * xStride, n);
-      }
-    }
-  }
-
-  /** {@code y[yStart + i] += a * x[xStart + i]} for {@code i < length}. */
-  public static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
-    if (ROWS_VECTORIZED) {
-      VectorRows.axpy(a, x, xStart, y, yStart, length);
-    } else {
-      for (int i = 0; i < length; i++) {
-        y[yStart + i] += a * x[xStart + i];
       }
     }
   }

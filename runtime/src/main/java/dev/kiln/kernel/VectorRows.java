@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API paths of {@link VectorKernels#dotRowBlock} (a block of dequantized weight rows times
  * a block of input rows: prefill and batched decode are bound by arithmetic, not by memory, once the
- * rows are in cache), of the attention tile kernels ({@code expShift}, {@code addWeightedRows}), axpy
- * and scale, at the preferred width.
+ * rows are in cache), of the attention tile kernels ({@code expShift}, {@code addWeightedRows}),
+ * RMSNorm and scale, at the preferred width.
  */
 final class VectorRows {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -217,19 +217,6 @@ final class VectorRows {
     }
     for (; i < n; i++) {
       out[outStart + i] = in[inStart + i] * scale * gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES);
-    }
-  }
-
-  static void axpy(float a, float[] x, int xStart, float[] y, int yStart, int length) {
-    int bound = SPECIES.loopBound(length);
-    int i = 0;
-    for (; i < bound; i += SPECIES.length()) {
-      FloatVector.fromArray(SPECIES, x, xStart + i)
-          .fma(FloatVector.broadcast(SPECIES, a), FloatVector.fromArray(SPECIES, y, yStart + i))
-          .intoArray(y, yStart + i);
-    }
-    for (; i < length; i++) {
-      y[yStart + i] += a * x[xStart + i];
     }
   }
 
