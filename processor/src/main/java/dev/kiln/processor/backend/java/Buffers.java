@@ -23,12 +23,15 @@ final class Buffers {
       "act", "silu(gate) * up");
 
   private final Map<Value, Boolean> used = new LinkedHashMap<>();
-  /** Arrays that are not values of the graph: name -> {row width expression, role}. */
-  private final Map<String, String[]> extras = new LinkedHashMap<>();
+  /** An array that is not a value of the graph: its row width (an expression) and what it holds. */
+  private record Extra(String width, String role) {}
+
+  /** Extra arrays by field name. */
+  private final Map<String, Extra> extras = new LinkedHashMap<>();
 
   /** Registers an array of (rows, {@code width}) that no op stores, such as per-row RoPE tables. */
   void extra(String name, String width, String role) {
-    extras.put(name, new String[] {width, role});
+    extras.put(name, new Extra(width, role));
   }
 
   /** The field name of a value's buffer, registering it. */
@@ -52,9 +55,9 @@ final class Buffers {
             .initializer("new float[0]")
             .build())
         .toList());
-    extras.forEach((name, widthAndRole) -> fields.add(FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), name,
+    extras.forEach((name, extra) -> fields.add(FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), name,
             Modifier.PRIVATE)
-        .addJavadoc("$L (rows, $L)\n", widthAndRole[1], widthAndRole[0])
+        .addJavadoc("$L (rows, $L)\n", extra.role(), extra.width())
         .initializer("new float[0]")
         .build()));
     return fields;
@@ -73,7 +76,7 @@ final class Buffers {
     for (Value value : used.keySet()) {
       method.addStatement("$N = new float[rows * $L]", value.name(), value.width().constantName());
     }
-    extras.forEach((name, widthAndRole) -> method.addStatement("$N = new float[rows * ($L)]", name, widthAndRole[0]));
+    extras.forEach((name, extra) -> method.addStatement("$N = new float[rows * ($L)]", name, extra.width()));
     return method.build();
   }
 }

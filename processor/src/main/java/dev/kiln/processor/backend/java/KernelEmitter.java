@@ -187,15 +187,20 @@ final class KernelEmitter {
     String outWidth = linear.weight().dims().get(0).constantName();
     String inWidth = linear.weight().dims().get(1).constantName();
     method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
-            inWidth, linear.out(), outWidth)
-        .addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, weight, matrix(linear.weight()));
-    if (linear.bias() != null) {
-      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
-    }
+            inWidth, linear.out(), outWidth);
+    declareWeights(method, linear);
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     projectionRange(method, kernel, linear, rowFilter);
     method.addCode("$<});\n");
+  }
+
+  /** Locals for a projection's weight matrix and, if it has one, its bias. */
+  private void declareWeights(MethodSpec.Builder method, Op.Linear linear) {
+    method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
+    if (linear.bias() != null) {
+      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
+    }
   }
 
   /**
@@ -212,12 +217,7 @@ final class KernelEmitter {
         String.join(", ", linears.stream().map(Op.Linear::describe).toList()), in, inWidth,
         String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
             .toList()), String.join(" + ", widths));
-    for (Op.Linear linear : linears) {
-      method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
-      if (linear.bias() != null) {
-        method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
-      }
-    }
+    linears.forEach(linear -> declareWeights(method, linear));
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", JavaTypes.PARALLEL,
         String.join(" + ", widths), JavaTypes.PARALLEL, inWidth);
     List<String> offsets = new ArrayList<>();
@@ -337,12 +337,7 @@ final class KernelEmitter {
     String inWidth = gate.weight().dims().get(1).constantName();
     method.addComment("$L and $L: $L (rows, $L) -> $L = silu($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
         inWidth, multiply.out(), gate.out(), up.out(), outWidth);
-    for (Op.Linear linear : linears) {
-      method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
-      if (linear.bias() != null) {
-        method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
-      }
-    }
+    linears.forEach(linear -> declareWeights(method, linear));
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     // One row (a decode step of one sequence): the thread's range of gate rows, then of up rows.
