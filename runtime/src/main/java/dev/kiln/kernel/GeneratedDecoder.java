@@ -18,6 +18,12 @@ public abstract class GeneratedDecoder implements Decoder {
   private final ModelSpec spec;
   private final KvCache cache;
 
+  /**
+   * Time per kernel, when enabled: the Java backend's {@link #forward} takes a lap after each kernel
+   * it calls.
+   */
+  protected final KernelProfile profile = new KernelProfile();
+
   protected GeneratedDecoder(ModelSpec spec) {
     this(spec, KvCache.forSpec(spec));
   }
@@ -44,6 +50,15 @@ public abstract class GeneratedDecoder implements Decoder {
    * attends to, and fills the logits of rows that want them.
    */
   protected abstract void forward(Rows rows, KvCache cache);
+
+  /**
+   * This decoder's kernel timings: off unless {@link KernelProfile#enable}d (or the system property
+   * {@code kiln.profile} was {@code true} when the decoder was made); stays empty for backends that
+   * take no laps (TornadoVM, whose kernels run as one task graph on the device).
+   */
+  public final KernelProfile kernelProfile() {
+    return profile;
+  }
 
   @Override
   public final ModelSpec spec() {

@@ -123,12 +123,15 @@ final class DecoderWriter {
         .addModifiers(Modifier.PROTECTED)
         .addParameter(JavaTypes.ROWS, "rows")
         .addParameter(JavaTypes.KV_CACHE, "cache")
-        .addStatement("ensureCapacity(rows.count())");
+        .addStatement("ensureCapacity(rows.count())")
+        .addComment("When the kernel profile is on, each kernel's wall time goes to it (a lap after each call)")
+        .addStatement("long time = profile.start()");
     if (rope) {
       method.addComment("RoPE angles of each row's position, once for every layer and for both q and k")
           .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
           .addStatement("$T.ropeAngles(rows.position(r), ropeCos, ropeSin, r * (HEAD_DIM / 2))", names.attention())
-          .endControlFlow();
+          .endControlFlow()
+          .addStatement("time = profile.lap($S, time)", "ropeAngles");
     }
     for (Kernel kernel : plan.prologue()) {
       call(method, kernel, methodNames);
@@ -148,7 +151,8 @@ final class DecoderWriter {
   }
 
   private static void call(MethodSpec.Builder method, Kernel kernel, Map<Kernel, String> methodNames) {
-    method.addStatement("$N($L)", methodNames.get(kernel), String.join(", ", KernelEmitter.parameterNames(kernel)));
+    method.addStatement("$N($L)", methodNames.get(kernel), String.join(", ", KernelEmitter.parameterNames(kernel)))
+        .addStatement("time = profile.lap($S, time)", methodNames.get(kernel));
   }
 
   private static MethodSpec rmsNorm() {
