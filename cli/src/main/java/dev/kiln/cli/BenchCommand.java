@@ -54,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--markdown", description = "Also write the report as markdown here.")
   Path markdown;
 
+  @Option(names = "--profile", description = "Also time each kernel of the specialized decoder, per prefill and per"
+      + " decode step.")
+  boolean profile;
+
   @Option(names = "--backend", defaultValue = "java", description = "java (specialized) or tornado (the TornadoVM"
       + " decoder on --device; the Java one, with a warning, where TornadoVM cannot run).")
   String backend;
@@ -80,6 +84,9 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (common.threads != null) {
       args.add("--threads=" + common.threads);
+    }
+    if (profile) {
+      args.add("--profile=true");
     }
     BenchOptions options;
     try {

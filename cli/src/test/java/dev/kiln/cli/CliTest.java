@@ -229,10 +229,14 @@ class CliTest {
     assertThat(onFile.out()).contains("prefill tok/s");
     assertThat(onFile.out()).containsMatch("(?m)^F16 ");
     Result random = kiln("bench", "--random", "vocab=96,hidden=64,intermediate=128,layers=1,heads=2", "--types", "F32,Q4_0",
-        "--prompt", "8", "--decode", "4", "--interpreter-steps", "0", "--batches", "1", "--cache", cache.toString());
+        "--prompt", "8", "--decode", "4", "--interpreter-steps", "0", "--batches", "1", "--profile", "--cache",
+        cache.toString());
     assertWithMessage(random.err()).that(random.exit()).isEqualTo(0);
     assertThat(random.out()).containsMatch("(?m)^F32 ");
     assertThat(random.out()).containsMatch("(?m)^Q4_0 ");
+    // --profile: each kernel of the specialized decoder, per prefill and per step
+    assertThat(random.out()).contains("Q4_0 decode batch 1, ms per step:");
+    assertThat(random.out()).containsMatch("(?m)^  fusedAttention +1\\.0 calls");
     Result bad = kiln("bench", "--random", "vocab=96,hidden=64", "--cache", cache.toString());
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).contains("missing intermediate, layers, heads");

@@ -35,6 +35,7 @@ public final class Bench {
         --bandwidth-passes=5      passes of the read-bandwidth kernel (the best is reported)
         --seed=42                 seed of the random weights and prompts
         --markdown=PATH           also write the report as markdown to PATH
+        --profile=false           true: also time each kernel, per prefill and per decode step
         --help                    this text
       """;
 

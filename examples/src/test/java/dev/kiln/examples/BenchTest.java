@@ -67,6 +67,28 @@ class BenchTest {
         .isWithin(1e-6).of(result.weightBytesPerStep() / 4.0 + result.batch(4).kvBytesPerToken());
     assertThat(Double.isNaN(result.speedup())).isTrue();
     assertThat(report.text()).contains("decode b4 tok/s");
+    assertThat(report.text()).doesNotContain("Kernel profile");
+    assertThat(result.profile()).isEmpty();
+  }
+
+  @Test
+  void profileTimesEachPlannedKernelPerPrefillAndPerStep() {
+    BenchRunner.Report report = run("--model=seedsinglehead", "--types=F32", "--interpreter-steps=0", "--profile=true");
+    List<String> profile = report.results().getFirst().profile();
+    assertThat(profile).contains("F32 prefill of 4 tokens, ms per prefill:");
+    assertThat(profile).contains("F32 decode batch 1, ms per step:");
+    assertThat(profile).contains("F32 decode batch 4, ms per step:");
+    for (String kernel : SeedSingleHeadDecoder.PLANNED_KERNELS) {
+      // once per prefill and per step table
+      assertThat(profile.stream().filter(line -> line.trim().startsWith(kernel + " ")).count()).isEqualTo(3);
+    }
+    assertThat(profile.stream().filter(line -> line.trim().startsWith("all kernels")).count()).isEqualTo(3);
+    assertThat(report.text()).contains("Kernel profile");
+    assertThat(report.markdown()).contains("    F32 decode batch 4, ms per step:");
+    assertThat(BenchOptions.parse("--profile=true").profile).isTrue();
+    assertThat(BenchOptions.parse().profile).isFalse();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--profile=yes"));
+    assertThat(e).hasMessageThat().contains("--profile");
   }
 
   @Test

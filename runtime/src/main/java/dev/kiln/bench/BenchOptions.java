@@ -27,6 +27,8 @@ public final class BenchOptions {
   public int bandwidthPasses = 5;
   public long seed = 42;
   public Path markdown;
+  /** Time each kernel of the generated decoder and report it per prefill and per decode step. */
+  public boolean profile;
 
   /** Parses {@code --key=value} arguments over the defaults; throws IllegalArgumentException on bad input. */
   public static BenchOptions parse(String... args) {
@@ -55,6 +57,7 @@ public final class BenchOptions {
         case "bandwidth-passes" -> o.bandwidthPasses = positive(key, value);
         case "seed" -> o.seed = number(key, value);
         case "markdown" -> o.markdown = Path.of(value);
+        case "profile" -> o.profile = bool(key, value);
         default -> throw new IllegalArgumentException("unknown option --" + key);
       }
     }
@@ -72,6 +75,14 @@ public final class BenchOptions {
       }
     }
     return List.copyOf(items);
+  }
+
+  private static boolean bool(String key, String value) {
+    return switch (value) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException("--" + key + " must be true or false, got '" + value + "'");
+    };
   }
 
   private static long number(String key, String value) {

@@ -3,6 +3,8 @@ package dev.kiln.bench;
 import dev.kiln.Decoder;
 import dev.kiln.Greedy;
 import dev.kiln.interpreter.Interpreter;
+import dev.kiln.kernel.GeneratedDecoder;
+import dev.kiln.kernel.KernelProfile;
 import dev.kiln.kernel.VectorKernels;
 import dev.kiln.spec.ModelSpec;
 import dev.kiln.weights.Dtype;
@@ -14,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -38,7 +42,9 @@ import jdk.incubator.vector.FloatVector;
  *       bandwidth, which {@link ReadBandwidth} measures in the same run with the same threads (at the
  *       start and at the end, taking the better: other load on the machine only lowers it);
  *   <li>the reference interpreter's decode tokens/s on the same weights (a few steps after a
- *       one-token prompt: it is slow) and the generated decoder's speedup over it at batch 1.
+ *       one-token prompt: it is slow) and the generated decoder's speedup over it at batch 1;
+ *   <li>with {@code --profile=true}: each kernel's wall time per prefill and per decode step, summed
+ *       over the timed passes ({@link KernelProfile}).
  * </ul>
  *
  * Sizes are decimal: MB = 10^6 bytes, GB/s = 10^9 bytes/s.
@@ -64,11 +70,13 @@ public final class BenchRunner {
 
   /** Everything measured for one weight type. */
   public record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
-      double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond) {
+      double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond,
+      List<String> profile) {
 
     TypeResult relativeTo(double bandwidthGBps) {
       return new TypeResult(type, convertSeconds, weightBytesPerStep, promptTokens, prefillSeconds, prefillTokensPerSecond,
-          decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond);
+          decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond,
+          profile);
     }
 
     public DecodeResult batch(int size) {
@@ -241,25 +249,41 @@ public final class BenchRunner {
 
     // Each measurement is the fastest of --repeats passes: other load on the shared machine only
     // slows a pass down (the same rule as the bandwidth probe's best pass).
+    KernelProfile profile = options.profile && decoder instanceof GeneratedDecoder generated
+        ? generated.kernelProfile() : null;
+    if (profile != null) {
+      profile.enable(true);
+    }
+    List<String> profileLines = new ArrayList<>();
+    Map<String, long[]> prefillProfile = new LinkedHashMap<>();
     double prefillSeconds = Double.POSITIVE_INFINITY;
     for (int pass = 0; pass < options.repeats; pass++) {
+      startLaps(profile);
       long start = System.nanoTime();
       decoder.prefill(new int[][] {prompts[0]});
       prefillSeconds = Math.min(prefillSeconds, seconds(start));
+      addLaps(profile, prefillProfile);
     }
     double prefillRate = options.prompt / prefillSeconds;
     log.printf(Locale.ROOT, "  prefill %d tokens: %.2f s, %.1f tokens/s (best of %d)%n", options.prompt, prefillSeconds,
         prefillRate, options.repeats);
+    if (profile != null) {
+      profileLines.addAll(profileTable(type + " prefill of " + options.prompt + " tokens, ms per prefill", prefillProfile,
+          options.repeats));
+    }
 
     List<DecodeResult> decode = new ArrayList<>();
     for (int batch : batches) {
       double decodeSeconds = Double.POSITIVE_INFINITY;
       List<String> passes = new ArrayList<>();
+      Map<String, long[]> decodeProfile = new LinkedHashMap<>();
       for (int pass = 0; pass < options.repeats; pass++) {
         float[][] logits = decoder.prefill(Arrays.copyOf(prompts, batch));
+        startLaps(profile);
         long start = System.nanoTime();
         decode(decoder, logits, options.decode);
         double seconds = seconds(start);
+        addLaps(profile, decodeProfile);
         decodeSeconds = Math.min(decodeSeconds, seconds);
         passes.add(String.format(Locale.ROOT, "%.2f", (double) batch * options.decode / seconds));
       }
@@ -274,7 +298,12 @@ public final class BenchRunner {
       log.printf(Locale.ROOT, "  decode batch %d, %d steps: %.2f s, %.2f tokens/s (passes: %s), %.1f MB/token, %.2f GB/s"
           + " (%.1f%% of the first read bandwidth)%n", batch, options.decode, decodeSeconds, rate, String.join(", ", passes),
           bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
+      if (profile != null) {
+        profileLines.addAll(profileTable(type + " decode batch " + batch + ", ms per step", decodeProfile,
+            (long) options.repeats * options.decode));
+      }
     }
+    profileLines.forEach(line -> log.println("  " + line));
     decoder.reset();
     if (decoder instanceof AutoCloseable closeable) {
       try {
@@ -297,7 +326,45 @@ public final class BenchRunner {
           interpreterSeconds, interpreterRate);
     }
     return new TypeResult(type, convertSeconds, weightBytes, options.prompt, prefillSeconds, prefillRate,
-        List.copyOf(decode), options.interpreterSteps, interpreterRate);
+        List.copyOf(decode), options.interpreterSteps, interpreterRate, List.copyOf(profileLines));
+  }
+
+  /** Clears the profile's laps (when profiling) so the next timed pass starts from zero. */
+  private static void startLaps(KernelProfile profile) {
+    if (profile != null) {
+      profile.reset();
+    }
+  }
+
+  /** Adds the profile's laps since {@link #startLaps} into {@code totals} (kernel -> {calls, nanos}). */
+  private static void addLaps(KernelProfile profile, Map<String, long[]> totals) {
+    if (profile == null) {
+      return;
+    }
+    for (KernelProfile.Entry entry : profile.entries()) {
+      long[] total = totals.computeIfAbsent(entry.kernel(), k -> new long[2]);
+      total[0] += entry.calls();
+      total[1] += entry.nanos();
+    }
+  }
+
+  /**
+   * A title line, then per kernel: its calls and milliseconds per unit ({@code units}: passes or
+   * steps the totals cover) and its share of the total; then the total.
+   */
+  static List<String> profileTable(String title, Map<String, long[]> totals, long units) {
+    long all = totals.values().stream().mapToLong(total -> total[1]).sum();
+    int width = totals.keySet().stream().mapToInt(String::length).max().orElse(0);
+    List<String> lines = new ArrayList<>();
+    lines.add(title + ":");
+    if (totals.isEmpty()) {
+      lines.add("  no laps: this backend does not time its kernels");
+      return lines;
+    }
+    totals.forEach((kernel, total) -> lines.add(String.format(Locale.ROOT, "  %-" + width + "s %6.1f calls %9.3f ms %5.1f%%",
+        kernel, (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all)));
+    lines.add(String.format(Locale.ROOT, "  %-" + width + "s %6s       %9.3f ms", "all kernels", "", all / 1e6 / units));
+    return lines;
   }
 
   /** {@code steps} greedy steps from {@code logits}; returns the last step's logits. */
@@ -378,6 +445,7 @@ public final class BenchRunner {
     appendAligned(out, Arrays.stream(widths).mapToObj("-"::repeat).toList(), widths);
     rows.forEach(row -> appendAligned(out, row, widths));
     out.append('\n').append(LEGEND).append('\n');
+    appendProfiles(out, results, "");
     return out.toString();
   }
 
@@ -402,7 +470,17 @@ public final class BenchRunner {
       out.append("| ").append(String.join(" | ", row(r, batches))).append(" |\n");
     }
     out.append('\n').append(LEGEND).append('\n');
+    appendProfiles(out, results, "    ");
     return out.toString();
+  }
+
+  /** The kernel profiles, when measured, each line after {@code indent} (markdown: a code block). */
+  private static void appendProfiles(StringBuilder out, List<TypeResult> results, String indent) {
+    if (results.stream().allMatch(r -> r.profile().isEmpty())) {
+      return;
+    }
+    out.append("\nKernel profile (wall time of each kernel call, summed over the timed passes):\n\n");
+    results.forEach(r -> r.profile().forEach(line -> out.append(indent).append(line).append('\n')));
   }
 
   private static String format(String pattern, double value) {
