@@ -1,8 +1,5 @@
 package dev.kiln.bench;
 
-import dev.kiln.weights.Dtype;
-import dev.kiln.weights.FloatTensor;
-import dev.kiln.weights.Quantizer;
 import dev.kiln.weights.WeightTensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -49,18 +46,8 @@ public class MatVecBenchmark {
   @Setup(Level.Trial)
   public void setUp() {
     var random = new SplittableRandom(42);
-    float[] values = new float[Math.multiplyExact(rows, columns)];
-    double std = 1 / Math.sqrt(columns);
-    for (int i = 0; i < values.length; i++) {
-      values[i] = (float) (random.nextGaussian() * std);
-    }
-    FloatTensor f32 = FloatTensor.of("w", new long[] {rows, columns}, values);
-    Dtype dtype = Dtype.valueOf(type);
-    weight = dtype == Dtype.F32 ? f32 : Quantizer.quantize(f32, dtype);
-    vector = new float[columns];
-    for (int i = 0; i < columns; i++) {
-      vector[i] = (float) random.nextGaussian();
-    }
+    weight = RandomInputs.matrix(type, rows, columns, random);
+    vector = RandomInputs.vector(columns, random);
     out = new float[rows];
   }
 

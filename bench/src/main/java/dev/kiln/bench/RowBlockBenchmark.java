@@ -1,8 +1,5 @@
 package dev.kiln.bench;
 
-import dev.kiln.weights.Dtype;
-import dev.kiln.weights.FloatTensor;
-import dev.kiln.weights.Quantizer;
 import dev.kiln.weights.WeightTensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -57,18 +54,8 @@ public class RowBlockBenchmark {
   @Setup(Level.Trial)
   public void setUp() {
     var random = new SplittableRandom(42);
-    float[] values = new float[Math.multiplyExact(rows, columns)];
-    double std = 1 / Math.sqrt(columns);
-    for (int i = 0; i < values.length; i++) {
-      values[i] = (float) (random.nextGaussian() * std);
-    }
-    FloatTensor f32 = FloatTensor.of("w", new long[] {rows, columns}, values);
-    Dtype dtype = Dtype.valueOf(type);
-    weight = dtype == Dtype.F32 ? f32 : Quantizer.quantize(f32, dtype);
-    x = new float[inputs * columns];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) random.nextGaussian();
-    }
+    weight = RandomInputs.matrix(type, rows, columns, random);
+    x = RandomInputs.vector(inputs * columns, random);
     out = new float[rows];
     block = new float[4 * inputs];
   }
