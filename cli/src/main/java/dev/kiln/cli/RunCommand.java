@@ -12,6 +12,8 @@ import dev.kiln.generate.GenerationResult;
 import dev.kiln.generate.Generator;
 import dev.kiln.generate.Message;
 import dev.kiln.generate.SamplerChain;
+import dev.kiln.kernel.GeneratedDecoder;
+import dev.kiln.kernel.KernelProfile;
 import dev.kiln.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -99,6 +101,13 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--top-logits", defaultValue = "5", description = "Top logits of the last position in --json.")
   int topLogits;
 
+  @Option(names = "--profile", description = "Time each kernel of the specialized decoder and print each one's calls and"
+      + " milliseconds after the run (with --json: kernel_profile).")
+  boolean profile;
+
+  /** The decoder's kernel profile with --profile (null otherwise, or for a backend that takes no laps). */
+  private KernelProfile kernelProfile;
+
   @Mixin Kiln.Common common = new Kiln.Common();
 
   @Spec CommandSpec command;
@@ -121,6 +130,15 @@ final class RunCommand implements Callable<Integer> {
     LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println,
         err::println);
     backend = loaded.backend(); // what runs: java where the TornadoVM backend was asked for but is unavailable
+    if (profile) {
+      if (loaded.decoder() instanceof GeneratedDecoder generated && backend.equals("java")) {
+        kernelProfile = generated.kernelProfile();
+        kernelProfile.reset();
+        kernelProfile.enable(true);
+      } else {
+        err.println("--profile: the " + backend + " backend does not time its kernels; running without a profile");
+      }
+    }
     if (promptIds != null) {
       return runIds(loaded, sampler, out, err);
     }
@@ -285,14 +303,43 @@ final class RunCommand implements Callable<Integer> {
       }
       object.addProperty("stop", result.stopReason().name().toLowerCase(Locale.ROOT));
       object.add("timings", timings(result.promptTokensPerSecond(), result.decodeTokensPerSecond()));
+      addProfile(object);
       out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(object));
       out.flush();
     } else {
       err.printf(Locale.ROOT, "%n[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
           promptTokens.length, result.promptTokensPerSecond(), result.generatedTokens(), result.decodeTokensPerSecond(),
           result.stopReason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+      printProfile(err);
       err.flush();
     }
+  }
+
+  /** With --profile: each kernel's calls and milliseconds since the last report, as JSON; then starts over. */
+  private void addProfile(JsonObject object) {
+    if (kernelProfile == null) {
+      return;
+    }
+    JsonArray kernels = new JsonArray();
+    for (KernelProfile.Entry entry : kernelProfile.entries()) {
+      JsonObject kernel = new JsonObject();
+      kernel.addProperty("kernel", entry.kernel());
+      kernel.addProperty("calls", entry.calls());
+      kernel.addProperty("milliseconds", entry.nanos() / 1e6);
+      kernels.add(kernel);
+    }
+    object.add("kernel_profile", kernels);
+    kernelProfile.reset();
+  }
+
+  /** With --profile: each kernel's calls and milliseconds since the last report, as a table; then starts over. */
+  private void printProfile(PrintWriter err) {
+    if (kernelProfile == null) {
+      return;
+    }
+    err.println("[kernel profile, prompt and generation: calls, milliseconds in all, share]");
+    kernelProfile.table(1).forEach(line -> err.println("  " + line));
+    kernelProfile.reset();
   }
 
   /** Token ids in, ids out: the prompt is prefilled, then each step's pick is fed back. */
@@ -345,11 +392,13 @@ final class RunCommand implements Callable<Integer> {
       result.addProperty("stop", stop);
       result.add("top_logits", top(logits, topLogits));
       result.add("timings", timings(promptRate, decodeRate));
+      addProfile(result);
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.println();
       err.printf(Locale.ROOT, "[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
           promptIds.length, promptRate, generated, decodeRate, stop.replace('_', ' '));
+      printProfile(err);
     }
     out.flush();
     return 0;

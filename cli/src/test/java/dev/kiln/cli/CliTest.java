@@ -85,6 +85,40 @@ class CliTest {
         .isEqualTo(JsonParser.parseString(java.out()).getAsJsonObject().get("generated_ids"));
   }
 
+  @Test
+  void profileTimesEachKernelOfARun() {
+    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Result plain = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
+        "--cache", cache.toString());
+    Result profiled = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
+        "--profile", "--cache", cache.toString());
+    assertWithMessage(profiled.err()).that(profiled.exit()).isEqualTo(0);
+    var result = JsonParser.parseString(profiled.out()).getAsJsonObject();
+    assertThat(result.get("generated_ids")).isEqualTo(JsonParser.parseString(plain.out()).getAsJsonObject().get("generated_ids"));
+    assertThat(JsonParser.parseString(plain.out()).getAsJsonObject().has("kernel_profile")).isFalse();
+    java.util.Map<String, Long> calls = new java.util.LinkedHashMap<>();
+    for (var kernel : result.getAsJsonArray("kernel_profile")) {
+      var entry = kernel.getAsJsonObject();
+      calls.put(entry.get("kernel").getAsString(), entry.get("calls").getAsLong());
+      assertThat(entry.get("milliseconds").getAsDouble()).isAtLeast(0.0);
+    }
+    // a prefill and 5 steps: 6 forward calls, each running every layer's kernels
+    assertThat(calls.get("embedTokens")).isEqualTo(6L);
+    assertThat(calls.get("fusedRmsNormLmHead")).isEqualTo(6L);
+    assertThat(calls.get("fusedAttention") % 6).isEqualTo(0L);
+    assertThat(calls.get("fusedAttention")).isGreaterThan(0L);
+
+    Result text = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3", "--max-tokens", "2", "--profile",
+        "--cache", cache.toString());
+    assertThat(text.exit()).isEqualTo(0);
+    assertThat(text.err()).contains("[kernel profile, prompt and generation");
+    assertThat(text.err()).containsMatch("(?m)^  fusedAttention +\\d+\\.0 calls");
+    Result interpreter = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3", "--max-tokens", "2", "--profile",
+        "--backend", "interpreter");
+    assertThat(interpreter.exit()).isEqualTo(0);
+    assertThat(interpreter.err()).contains("--profile: the interpreter backend does not time its kernels");
+  }
+
   /**
    * Without TornadoVM in the JVM (this build's tests), {@code --backend tornado} says why on stderr and
    * runs the Java backend, whose tokens it reports as such; {@code kiln devices} is an error.

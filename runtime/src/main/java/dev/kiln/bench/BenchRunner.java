@@ -16,9 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -255,7 +253,7 @@ public final class BenchRunner {
       profile.enable(true);
     }
     List<String> profileLines = new ArrayList<>();
-    Map<String, long[]> prefillProfile = new LinkedHashMap<>();
+    KernelProfile prefillProfile = new KernelProfile(false);
     double prefillSeconds = Double.POSITIVE_INFINITY;
     for (int pass = 0; pass < options.repeats; pass++) {
       startLaps(profile);
@@ -276,7 +274,7 @@ public final class BenchRunner {
     for (int batch : batches) {
       double decodeSeconds = Double.POSITIVE_INFINITY;
       List<String> passes = new ArrayList<>();
-      Map<String, long[]> decodeProfile = new LinkedHashMap<>();
+      KernelProfile decodeProfile = new KernelProfile(false);
       for (int pass = 0; pass < options.repeats; pass++) {
         float[][] logits = decoder.prefill(Arrays.copyOf(prompts, batch));
         startLaps(profile);
@@ -336,34 +334,18 @@ public final class BenchRunner {
     }
   }
 
-  /** Adds the profile's laps since {@link #startLaps} into {@code totals} (kernel -> {calls, nanos}). */
-  private static void addLaps(KernelProfile profile, Map<String, long[]> totals) {
-    if (profile == null) {
-      return;
-    }
-    for (KernelProfile.Entry entry : profile.entries()) {
-      long[] total = totals.computeIfAbsent(entry.kernel(), k -> new long[2]);
-      total[0] += entry.calls();
-      total[1] += entry.nanos();
+  /** Adds the profile's laps since {@link #startLaps} to {@code totals}. */
+  private static void addLaps(KernelProfile profile, KernelProfile totals) {
+    if (profile != null) {
+      totals.add(profile.entries());
     }
   }
 
-  /**
-   * A title line, then per kernel: its calls and milliseconds per unit ({@code units}: passes or
-   * steps the totals cover) and its share of the total; then the total.
-   */
-  static List<String> profileTable(String title, Map<String, long[]> totals, long units) {
-    long all = totals.values().stream().mapToLong(total -> total[1]).sum();
-    int width = totals.keySet().stream().mapToInt(String::length).max().orElse(0);
+  /** A title line, then the totals per {@code units} (passes or steps), indented. */
+  static List<String> profileTable(String title, KernelProfile totals, long units) {
     List<String> lines = new ArrayList<>();
     lines.add(title + ":");
-    if (totals.isEmpty()) {
-      lines.add("  no laps: this backend does not time its kernels");
-      return lines;
-    }
-    totals.forEach((kernel, total) -> lines.add(String.format(Locale.ROOT, "  %-" + width + "s %6.1f calls %9.3f ms %5.1f%%",
-        kernel, (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all)));
-    lines.add(String.format(Locale.ROOT, "  %-" + width + "s %6s       %9.3f ms", "all kernels", "", all / 1e6 / units));
+    totals.table(units).forEach(line -> lines.add("  " + line));
     return lines;
   }
 

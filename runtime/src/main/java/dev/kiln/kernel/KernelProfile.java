@@ -3,6 +3,7 @@ package dev.kiln.kernel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -94,5 +95,36 @@ public final class KernelProfile {
   /** Forgets all laps. */
   public void reset() {
     totals.clear();
+  }
+
+  /** Adds {@code entries} (another profile's, say) to these totals, whether timing is on or not. */
+  public void add(List<Entry> entries) {
+    for (Entry entry : entries) {
+      long[] total = totals.computeIfAbsent(entry.kernel(), k -> new long[2]);
+      total[0] += entry.calls();
+      total[1] += entry.nanos();
+    }
+  }
+
+  /**
+   * The totals as text lines, divided by {@code units} (the passes or steps they cover): per kernel
+   * its calls, milliseconds and share of the time, then all kernels' milliseconds; one line saying
+   * so when there are no laps.
+   */
+  public List<String> table(long units) {
+    if (units <= 0) {
+      throw new IllegalArgumentException("units must be positive, was " + units);
+    }
+    List<String> lines = new ArrayList<>();
+    if (totals.isEmpty()) {
+      lines.add("no laps (profiling off, or a backend that does not time its kernels)");
+      return lines;
+    }
+    long all = totalNanos();
+    int width = Math.max("all kernels".length(), totals.keySet().stream().mapToInt(String::length).max().orElse(0));
+    totals.forEach((kernel, total) -> lines.add(String.format(Locale.ROOT, "%-" + width + "s %8.1f calls %10.3f ms %5.1f%%",
+        kernel, (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all)));
+    lines.add(String.format(Locale.ROOT, "%-" + width + "s %8s       %10.3f ms", "all kernels", "", all / 1e6 / units));
+    return lines;
   }
 }

@@ -54,4 +54,20 @@ class KernelProfileTest {
     assertThat(e).hasMessageThat().contains("kiln.profile");
     assertThat(e).hasMessageThat().contains("yes");
   }
+
+  @Test
+  void addedTotalsFormatAsATablePerUnit() {
+    KernelProfile totals = new KernelProfile(false);
+    assertThat(totals.table(1)).containsExactly("no laps (profiling off, or a backend that does not time its kernels)");
+    totals.add(java.util.List.of(new KernelProfile.Entry("attend", 4, 3_000_000), new KernelProfile.Entry("mlp", 2, 1_000_000)));
+    totals.add(java.util.List.of(new KernelProfile.Entry("attend", 4, 1_000_000)));
+    assertThat(totals.entries()).containsExactly(new KernelProfile.Entry("attend", 8, 4_000_000),
+        new KernelProfile.Entry("mlp", 2, 1_000_000)).inOrder();
+    java.util.List<String> table = totals.table(2);
+    assertThat(table).hasSize(3);
+    assertThat(table.get(0)).containsMatch("^attend +4\\.0 calls +2\\.000 ms +80\\.0%$");
+    assertThat(table.get(1)).containsMatch("^mlp +1\\.0 calls +0\\.500 ms +20\\.0%$");
+    assertThat(table.get(2)).containsMatch("^all kernels +2\\.500 ms$");
+    assertThrows(IllegalArgumentException.class, () -> totals.table(0));
+  }
 }
