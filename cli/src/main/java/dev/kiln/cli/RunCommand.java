@@ -11,6 +11,7 @@ import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.GenerationResult;
 import dev.kiln.generate.Generator;
 import dev.kiln.generate.Message;
+import dev.kiln.bench.BenchRunner;
 import dev.kiln.generate.SamplerChain;
 import dev.kiln.kernel.GeneratedDecoder;
 import dev.kiln.kernel.KernelProfile;
@@ -26,6 +27,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
@@ -108,6 +110,9 @@ final class RunCommand implements Callable<Integer> {
   /** The decoder's kernel profile with --profile (null otherwise, or for a backend that takes no laps). */
   private KernelProfile kernelProfile;
 
+  /** With --profile: the bytes of each kernel's weight matrices, read once per call. */
+  private Map<String, Long> kernelBytes = Map.of();
+
   @Mixin Kiln.Common common = new Kiln.Common();
 
   @Spec CommandSpec command;
@@ -135,6 +140,7 @@ final class RunCommand implements Callable<Integer> {
         kernelProfile = generated.kernelProfile();
         kernelProfile.reset();
         kernelProfile.enable(true);
+        kernelBytes = BenchRunner.kernelBytes(generated.kernelMatrices(), loaded.weights());
       } else {
         err.println("--profile: the " + backend + " backend does not time its kernels; running without a profile");
       }
@@ -337,8 +343,9 @@ final class RunCommand implements Callable<Integer> {
     if (kernelProfile == null) {
       return;
     }
-    err.println("[kernel profile, prompt and generation: calls, milliseconds in all, share]");
-    kernelProfile.table(1).forEach(line -> err.println("  " + line));
+    err.println("[kernel profile, prompt and generation: calls, milliseconds in all, share, weight matrices read per"
+        + " call over the time]");
+    kernelProfile.table(1, kernelBytes).forEach(line -> err.println("  " + line));
     kernelProfile.reset();
   }
 

@@ -83,6 +83,11 @@ class BenchTest {
       assertThat(profile.stream().filter(line -> line.trim().startsWith(kernel + " ")).count()).isEqualTo(3);
     }
     assertThat(profile.stream().filter(line -> line.trim().startsWith("all kernels")).count()).isEqualTo(3);
+    // a projection kernel's weights over its time; attention reads no weight matrix
+    assertThat(profile.stream().filter(line -> line.trim().startsWith("lmHead ")).allMatch(line -> line.endsWith(" GB/s")))
+        .isTrue();
+    assertThat(profile.stream().filter(line -> line.trim().startsWith("fusedAttention ")).allMatch(line -> line.endsWith(" -")))
+        .isTrue();
     assertThat(report.text()).contains("Kernel profile");
     assertThat(report.markdown()).contains("    F32 decode batch 4, ms per step:");
     assertThat(BenchOptions.parse("--profile=true").profile).isTrue();

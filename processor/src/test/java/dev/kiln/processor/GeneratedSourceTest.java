@@ -218,6 +218,8 @@ class GeneratedSourceTest {
     assertThat(decoder).contains("embedTokens.dot(o, normed, r * HIDDEN_SIZE)");
     assertThat(decoder).doesNotContain("weights.lmHead");
     assertThat(weights).doesNotContain("lmHead");
+    // the LM head kernel's matrix, for bandwidth figures, is the embedding table
+    assertThat(decoder).contains("Map.entry(\"fusedRmsNormLmHead\", List.of(GlobalTensor.EMBED_TOKENS))");
   }
 
   @Test

@@ -9,6 +9,8 @@ import dev.kiln.kernel.VectorKernels;
 import dev.kiln.spec.ModelSpec;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.GlobalTensor;
+import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.TensorKind;
 import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.Weights;
 import java.io.PrintStream;
@@ -16,8 +18,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import jdk.incubator.vector.FloatVector;
@@ -249,6 +253,8 @@ public final class BenchRunner {
     // slows a pass down (the same rule as the bandwidth probe's best pass).
     KernelProfile profile = options.profile && decoder instanceof GeneratedDecoder generated
         ? generated.kernelProfile() : null;
+    Map<String, Long> kernelBytes = decoder instanceof GeneratedDecoder generated
+        ? kernelBytes(generated.kernelMatrices(), weights) : Map.of();
     if (profile != null) {
       profile.enable(true);
     }
@@ -267,7 +273,7 @@ public final class BenchRunner {
         prefillRate, options.repeats);
     if (profile != null) {
       profileLines.addAll(profileTable(type + " prefill of " + options.prompt + " tokens, ms per prefill", prefillProfile,
-          options.repeats));
+          options.repeats, kernelBytes));
     }
 
     List<DecodeResult> decode = new ArrayList<>();
@@ -298,7 +304,7 @@ public final class BenchRunner {
           bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
       if (profile != null) {
         profileLines.addAll(profileTable(type + " decode batch " + batch + ", ms per step", decodeProfile,
-            (long) options.repeats * options.decode));
+            (long) options.repeats * options.decode, kernelBytes));
       }
     }
     profileLines.forEach(line -> log.println("  " + line));
@@ -341,12 +347,40 @@ public final class BenchRunner {
     }
   }
 
-  /** A title line, then the totals per {@code units} (passes or steps), indented. */
-  static List<String> profileTable(String title, KernelProfile totals, long units) {
+  /**
+   * A title line, then the totals per {@code units} (passes or steps), indented, with each kernel's
+   * weight bytes per call read as GB/s.
+   */
+  static List<String> profileTable(String title, KernelProfile totals, long units, Map<String, Long> kernelBytes) {
     List<String> lines = new ArrayList<>();
     lines.add(title + ":");
-    totals.table(units).forEach(line -> lines.add("  " + line));
+    totals.table(units, kernelBytes).forEach(line -> lines.add("  " + line));
     return lines;
+  }
+
+  /**
+   * Stored bytes of the weight matrices one call of each kernel multiplies by: a per-layer kernel's
+   * matrices averaged over the layers (a call runs one layer), a global one's as they are.
+   */
+  public static Map<String, Long> kernelBytes(Map<String, List<TensorKind>> matrices, Weights weights) {
+    Map<String, Long> bytes = new HashMap<>();
+    int layers = weights.spec().numHiddenLayers();
+    matrices.forEach((kernel, kinds) -> {
+      long total = 0;
+      for (TensorKind kind : kinds) {
+        if (kind instanceof LayerTensor layerTensor) {
+          long sum = 0;
+          for (int layer = 0; layer < layers; layer++) {
+            sum += weights.get(layerTensor, layer).data().byteSize();
+          }
+          total += sum / Math.max(layers, 1);
+        } else {
+          total += weights.get((GlobalTensor) kind).data().byteSize();
+        }
+      }
+      bytes.put(kernel, total);
+    });
+    return Map.copyOf(bytes);
   }
 
   /** {@code steps} greedy steps from {@code logits}; returns the last step's logits. */
@@ -461,7 +495,8 @@ public final class BenchRunner {
     if (results.stream().allMatch(r -> r.profile().isEmpty())) {
       return;
     }
-    out.append("\nKernel profile (wall time of each kernel call, summed over the timed passes):\n\n");
+    out.append("\nKernel profile (wall time of each kernel call, summed over the timed passes; GB/s: the bytes of the"
+        + " kernel's weight matrices, read once per call, over its time):\n\n");
     results.forEach(r -> r.profile().forEach(line -> out.append(indent).append(line).append('\n')));
   }
 

@@ -4,7 +4,10 @@ import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
 import dev.kiln.KvCache;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.TensorKind;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Base class of generated decoders: validates input, reserves cache room, lays out the rows of a
@@ -58,6 +61,15 @@ public abstract class GeneratedDecoder implements Decoder {
    */
   public final KernelProfile kernelProfile() {
     return profile;
+  }
+
+  /**
+   * The weight matrices each kernel multiplies by, by kernel method name (as in the
+   * {@link #kernelProfile}), so that a kernel's time can be read as bandwidth; empty where a backend
+   * does not say.
+   */
+  public Map<String, List<TensorKind>> kernelMatrices() {
+    return Map.of();
   }
 
   @Override

@@ -112,6 +112,14 @@ public final class KernelProfile {
    * so when there are no laps.
    */
   public List<String> table(long units) {
+    return table(units, Map.of());
+  }
+
+  /**
+   * {@link #table(long)} with a GB/s column where {@code bytesPerCall} names a kernel: the bytes one
+   * call of it reads (its weight matrices), times its calls, over its time.
+   */
+  public List<String> table(long units, Map<String, Long> bytesPerCall) {
     if (units <= 0) {
       throw new IllegalArgumentException("units must be positive, was " + units);
     }
@@ -122,8 +130,16 @@ public final class KernelProfile {
     }
     long all = totalNanos();
     int width = Math.max("all kernels".length(), totals.keySet().stream().mapToInt(String::length).max().orElse(0));
-    totals.forEach((kernel, total) -> lines.add(String.format(Locale.ROOT, "%-" + width + "s %8.1f calls %10.3f ms %5.1f%%",
-        kernel, (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all)));
+    totals.forEach((kernel, total) -> {
+      String line = String.format(Locale.ROOT, "%-" + width + "s %8.1f calls %10.3f ms %5.1f%%", kernel,
+          (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all);
+      if (!bytesPerCall.isEmpty()) {
+        Long bytes = bytesPerCall.get(kernel);
+        line += bytes == null || bytes == 0 || total[1] == 0 ? String.format(Locale.ROOT, " %11s", "-")
+            : String.format(Locale.ROOT, " %6.2f GB/s", (double) bytes * total[0] / total[1]);
+      }
+      lines.add(line);
+    });
     lines.add(String.format(Locale.ROOT, "%-" + width + "s %8s       %10.3f ms", "all kernels", "", all / 1e6 / units));
     return lines;
   }

@@ -69,5 +69,10 @@ class KernelProfileTest {
     assertThat(table.get(1)).containsMatch("^mlp +1\\.0 calls +0\\.500 ms +20\\.0%$");
     assertThat(table.get(2)).containsMatch("^all kernels +2\\.500 ms$");
     assertThrows(IllegalArgumentException.class, () -> totals.table(0));
+
+    // with bytes per call: attend reads 1 MB per call, 8 calls in 4 ms = 2 GB/s; mlp's bytes are unknown
+    java.util.List<String> withBytes = totals.table(2, java.util.Map.of("attend", 1_000_000L));
+    assertThat(withBytes.get(0)).endsWith(" 2.00 GB/s");
+    assertThat(withBytes.get(1)).endsWith(" -");
   }
 }

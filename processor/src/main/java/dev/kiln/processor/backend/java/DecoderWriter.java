@@ -2,6 +2,7 @@ package dev.kiln.processor.backend.java;
 
 import com.palantir.javapoet.ArrayTypeName;
 import com.palantir.javapoet.ClassName;
+import com.palantir.javapoet.CodeBlock;
 import com.palantir.javapoet.FieldSpec;
 import com.palantir.javapoet.JavaFile;
 import com.palantir.javapoet.MethodSpec;
@@ -9,9 +10,12 @@ import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.LayerTensor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.lang.model.element.Modifier;
@@ -57,6 +61,7 @@ final class DecoderWriter {
         .initializer("$T.of($L)", List.class, String.join(", ", plan.sections().stream().flatMap(List::stream)
             .map(kernel -> "\"" + methodNames.get(kernel) + "\"").toList()))
         .build());
+    type.addField(kernelMatricesField(methodNames));
     type.addField(FieldSpec.builder(JavaTypes.VALUE_LAYOUT_OF_FLOAT, "F32", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("How weight elements are read: little-endian float32.\n")
         .initializer("$T.LAYOUT", JavaTypes.FLOAT_TENSOR)
@@ -86,6 +91,12 @@ final class DecoderWriter {
         .returns(names.weights())
         .addStatement("return weights")
         .build());
+    type.addMethod(MethodSpec.methodBuilder("kernelMatrices")
+        .addAnnotation(Override.class)
+        .addModifiers(Modifier.PUBLIC)
+        .returns(KERNEL_MATRICES_TYPE)
+        .addStatement("return KERNEL_MATRICES")
+        .build());
     type.addMethod(forward(methodNames, emitter.usesRope()));
     type.addMethods(kernels);
     type.addMethod(buffers.ensureCapacity());
@@ -99,6 +110,26 @@ final class DecoderWriter {
         .addFileComment(JavaTypes.fileComment(names))
         .indent("  ")
         .skipJavaLangImports(true)
+        .build();
+  }
+
+  private static final ParameterizedTypeName KERNEL_MATRICES_TYPE = ParameterizedTypeName.get(ClassName.get(Map.class),
+      ClassName.get(String.class), ParameterizedTypeName.get(ClassName.get(List.class), JavaTypes.TENSOR_KIND));
+
+  /** {@code KERNEL_MATRICES}: each kernel method's weight matrices (its Linear ops' weights), for bandwidth figures. */
+  private FieldSpec kernelMatricesField(Map<Kernel, String> methodNames) {
+    List<CodeBlock> entries = new ArrayList<>();
+    for (Kernel kernel : plan.sections().stream().flatMap(List::stream).toList()) {
+      List<CodeBlock> kinds = kernel.opsOf(Op.Linear.class).stream()
+          .map(linear -> CodeBlock.of("$T.$L", linear.weight() instanceof LayerTensor ? JavaTypes.LAYER_TENSOR
+              : JavaTypes.GLOBAL_TENSOR, ((Enum<?>) linear.weight()).name()))
+          .toList();
+      entries.add(CodeBlock.of("$T.entry($S, $T.of($L))", Map.class, methodNames.get(kernel), List.class,
+          CodeBlock.join(kinds, ", ")));
+    }
+    return FieldSpec.builder(KERNEL_MATRICES_TYPE, "KERNEL_MATRICES", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("The weight matrices each kernel multiplies by, by kernel method (for bandwidth figures).\n")
+        .initializer("$T.ofEntries(\n$>$>$L$<$<)", Map.class, CodeBlock.join(entries, ",\n"))
         .build();
   }
 

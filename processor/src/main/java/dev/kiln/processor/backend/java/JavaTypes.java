@@ -15,6 +15,7 @@ final class JavaTypes {
   static final ClassName WEIGHTS = ClassName.get("dev.kiln.weights", "Weights");
   static final ClassName GLOBAL_TENSOR = ClassName.get("dev.kiln.weights", "GlobalTensor");
   static final ClassName LAYER_TENSOR = ClassName.get("dev.kiln.weights", "LayerTensor");
+  static final ClassName TENSOR_KIND = ClassName.get("dev.kiln.weights", "TensorKind");
   static final ClassName PARALLEL = ClassName.get("dev.kiln.kernel", "Parallel");
   static final ClassName VECTOR_KERNELS = ClassName.get("dev.kiln.kernel", "VectorKernels");
   static final ClassName MEMORY_SEGMENT = ClassName.get("java.lang.foreign", "MemorySegment");
