@@ -72,12 +72,27 @@ public final class Parallel {
     throw new IllegalArgumentException("kiln.threads must be a positive integer, was \"" + property + "\"");
   }
 
+  /** The row kernels' block: projections' chunks are multiples of it, so their blocks stay whole. */
+  public static final int ROW_BLOCK = 4;
+
   /**
-   * Runs {@code body} over {@code [0, items)}, split into chunks of at least {@code minChunk} items
-   * across the threads; returns when every item is done. Ranges too small to split run on the
-   * calling thread.
+   * Runs {@code body} over {@code [0, items)}, split into chunks of at least {@code minChunk} items,
+   * all but the last a multiple of {@link #ROW_BLOCK}, across the threads; returns when every item is
+   * done. Ranges too small to split run on the calling thread.
    */
   public static void forRange(int items, int minChunk, RangeBody body) {
+    forRange(items, minChunk, ROW_BLOCK, body);
+  }
+
+  /**
+   * {@link #forRange(int, int, RangeBody)} with chunks (but for the last) a multiple of
+   * {@code multiple} items rather than of {@link #ROW_BLOCK}: 1 where items are independent tasks
+   * (attention heads), the number of query heads sharing a key/value head where those go together.
+   */
+  public static void forRange(int items, int minChunk, int multiple, RangeBody body) {
+    if (multiple < 1) {
+      throw new IllegalArgumentException("chunks must be a multiple of at least 1 item, not " + multiple);
+    }
     if (items <= 0) {
       return;
     }
@@ -86,7 +101,7 @@ public final class Parallel {
       return;
     }
     try {
-      POOL.run(items, minChunk, body);
+      POOL.run(items, minChunk, multiple, body);
     } finally {
       POOL.exit();
     }
@@ -103,6 +118,7 @@ public final class Parallel {
     private volatile RangeBody body;
     private volatile int items;
     private volatile int minChunk;
+    private volatile int multiple;
     private volatile Throwable failure;
 
     Pool(int count) {
@@ -124,10 +140,11 @@ public final class Parallel {
       busy.set(false);
     }
 
-    void run(int items, int minChunk, RangeBody body) {
+    void run(int items, int minChunk, int multiple, RangeBody body) {
       this.body = body;
       this.items = items;
       this.minChunk = minChunk;
+      this.multiple = multiple;
       this.failure = null;
       next.set(0);
       busyWorkers.set(workers.length);
@@ -137,7 +154,7 @@ public final class Parallel {
       }
       Throwable mine = null;
       try {
-        takeChunks(body, items, minChunk);
+        takeChunks(body, items, minChunk, multiple);
       } catch (Throwable t) {
         mine = t;
       }
@@ -164,16 +181,18 @@ public final class Parallel {
 
     /**
      * Takes chunks until none is left: each {@code 1 / (GUIDED_SHARE x threads)} of the remaining
-     * items, rounded up to a multiple of 4 (the row kernels' block), at least {@code minChunk}.
+     * items, at least {@code minChunk}, rounded up to a multiple of {@code multiple} (the last chunk
+     * ends at the range's end).
      */
-    private void takeChunks(RangeBody body, int items, int minChunk) {
+    private void takeChunks(RangeBody body, int items, int minChunk, int multiple) {
       int divisor = GUIDED_SHARE * (workers.length + 1);
       while (true) {
         int first = next.get();
         if (first >= items) {
           return;
         }
-        int size = Math.max(minChunk, ((items - first) / divisor + 3) & ~3);
+        int share = Math.max(1, Math.max(minChunk, (items - first) / divisor));
+        int size = (int) Math.min(Integer.MAX_VALUE, ((long) share + multiple - 1) / multiple * multiple);
         int last = (int) Math.min(items, (long) first + size);
         if (next.compareAndSet(first, last)) {
           body.run(first, last);
@@ -194,7 +213,7 @@ public final class Parallel {
         }
         seen = generation;
         try {
-          takeChunks(body, items, minChunk);
+          takeChunks(body, items, minChunk, multiple);
         } catch (Throwable t) {
           failure = t;
           next.set(Integer.MAX_VALUE); // stop handing out chunks

@@ -1,6 +1,7 @@
 package dev.kiln.kernel;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,6 +58,35 @@ class ParallelTest {
     } else {
       assertThat(chunks).hasSize(1);
     }
+  }
+
+  @Test
+  void chunksAreMultiplesOfTheGivenNumberOfItems() {
+    for (int multiple : new int[] {1, 3, 4, 8}) {
+      int items = 12 * multiple + 5;
+      List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+      Parallel.forRange(items, 1, multiple, (first, last) -> chunks.add(new int[] {first, last}));
+      chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
+      int expectedFirst = 0;
+      for (int i = 0; i < chunks.size(); i++) {
+        int[] chunk = chunks.get(i);
+        assertThat(chunk[0]).isEqualTo(expectedFirst);
+        if (i < chunks.size() - 1) {
+          assertWithMessage("chunk %s of multiple %s", i, multiple).that((chunk[1] - chunk[0]) % multiple).isEqualTo(0);
+        }
+        expectedFirst = chunk[1];
+      }
+      assertThat(expectedFirst).isEqualTo(items);
+    }
+    if (Parallel.THREADS == 2) {
+      // 12 attention heads on 2 threads: chunks of 3 heads first (a quarter), not 4, so neither
+      // thread is left with 8 of the 12
+      List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+      Parallel.forRange(12, 1, 1, (first, last) -> chunks.add(new int[] {first, last}));
+      chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
+      assertThat(chunks.getFirst()[1]).isEqualTo(3);
+    }
+    assertThrows(IllegalArgumentException.class, () -> Parallel.forRange(4, 1, 0, (first, last) -> {}));
   }
 
   @Test

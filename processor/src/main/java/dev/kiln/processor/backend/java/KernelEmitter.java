@@ -111,9 +111,10 @@ final class KernelEmitter {
     String out = buffers.use(weighted.out());
     method.addJavadoc("$L (rows, Q_DIM) and the cache -> $L (rows, Q_DIM); see {@link $T#attendHeads}\n", q, out,
             names.attention())
-        .addJavadoc("Rows x heads are split across threads; a thread's consecutive heads of a row go together.\n")
+        .addJavadoc("Rows x heads are split across threads in chunks of whole key/value head groups; a thread's\n")
+        .addJavadoc("consecutive heads of a row go together.\n")
         .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, $T.minChunk(2L * HEAD_DIM * rows.attendEnd(rows.count() - 1)),"
-            + " (first, last) -> {\n$>", JavaTypes.PARALLEL, JavaTypes.PARALLEL)
+            + " $T.KV_GROUP_SIZE, (first, last) -> {\n$>", JavaTypes.PARALLEL, JavaTypes.PARALLEL, names.attention())
         .beginControlFlow("for (int task = first; task < last; )")
         .addStatement("int r = task / NUM_ATTENTION_HEADS")
         .addStatement("int head = task % NUM_ATTENTION_HEADS")
