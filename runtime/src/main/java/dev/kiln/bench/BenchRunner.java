@@ -251,12 +251,12 @@ public final class BenchRunner {
 
     // Each measurement is the fastest of --repeats passes: other load on the shared machine only
     // slows a pass down (the same rule as the bandwidth probe's best pass).
-    KernelProfile profile = options.profile && decoder instanceof GeneratedDecoder generated
-        ? generated.kernelProfile() : null;
-    Map<String, Long> kernelBytes = decoder instanceof GeneratedDecoder generated
-        ? kernelBytes(generated.kernelMatrices(), weights) : Map.of();
-    if (profile != null) {
+    KernelProfile profile = null;
+    Map<String, Long> kernelBytes = Map.of();
+    if (options.profile && decoder instanceof GeneratedDecoder generated) {
+      profile = generated.kernelProfile();
       profile.enable(true);
+      kernelBytes = kernelBytes(generated.kernelMatrices(), weights);
     }
     List<String> profileLines = new ArrayList<>();
     KernelProfile prefillProfile = new KernelProfile(false);

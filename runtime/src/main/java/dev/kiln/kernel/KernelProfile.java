@@ -74,10 +74,14 @@ public final class KernelProfile {
       return 0L;
     }
     long now = System.nanoTime();
-    long[] total = totals.computeIfAbsent(kernel, k -> new long[2]);
-    total[0]++;
-    total[1] += now - since;
+    accumulate(kernel, 1, now - since);
     return now;
+  }
+
+  private void accumulate(String kernel, long calls, long nanos) {
+    long[] total = totals.computeIfAbsent(kernel, k -> new long[2]);
+    total[0] += calls;
+    total[1] += nanos;
   }
 
   /** Each kernel's calls and time since the last reset, in the order they first ran. */
@@ -100,9 +104,7 @@ public final class KernelProfile {
   /** Adds {@code entries} (another profile's, say) to these totals, whether timing is on or not. */
   public void add(List<Entry> entries) {
     for (Entry entry : entries) {
-      long[] total = totals.computeIfAbsent(entry.kernel(), k -> new long[2]);
-      total[0] += entry.calls();
-      total[1] += entry.nanos();
+      accumulate(entry.kernel(), entry.calls(), entry.nanos());
     }
   }
 

@@ -37,19 +37,10 @@ class ParallelTest {
   void chunksShrinkButStayAtLeastTheMinimum() {
     int items = 10_000;
     int minChunk = 10;
-    List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
-    Parallel.forRange(items, minChunk, (first, last) -> chunks.add(new int[] {first, last}));
-    chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
-    int expectedFirst = 0;
-    for (int i = 0; i < chunks.size(); i++) {
-      int[] chunk = chunks.get(i);
-      assertThat(chunk[0]).isEqualTo(expectedFirst);
-      if (i < chunks.size() - 1) {
-        assertThat(chunk[1] - chunk[0]).isAtLeast(minChunk); // only the very last chunk may be cut short
-      }
-      expectedFirst = chunk[1];
+    List<int[]> chunks = chunks(items, minChunk, Parallel.ROW_BLOCK);
+    for (int i = 0; i < chunks.size() - 1; i++) { // only the very last chunk may be cut short
+      assertThat(chunks.get(i)[1] - chunks.get(i)[0]).isAtLeast(minChunk);
     }
-    assertThat(expectedFirst).isEqualTo(items);
     if (Parallel.THREADS > 1) {
       int[] firstChunk = chunks.getFirst();
       int[] lastFull = chunks.get(chunks.size() - 2);
@@ -63,30 +54,35 @@ class ParallelTest {
   @Test
   void chunksAreMultiplesOfTheGivenNumberOfItems() {
     for (int multiple : new int[] {1, 3, 4, 8}) {
-      int items = 12 * multiple + 5;
-      List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
-      Parallel.forRange(items, 1, multiple, (first, last) -> chunks.add(new int[] {first, last}));
-      chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
-      int expectedFirst = 0;
-      for (int i = 0; i < chunks.size(); i++) {
+      List<int[]> chunks = chunks(12 * multiple + 5, 1, multiple);
+      for (int i = 0; i < chunks.size() - 1; i++) {
         int[] chunk = chunks.get(i);
-        assertThat(chunk[0]).isEqualTo(expectedFirst);
-        if (i < chunks.size() - 1) {
-          assertWithMessage("chunk %s of multiple %s", i, multiple).that((chunk[1] - chunk[0]) % multiple).isEqualTo(0);
-        }
-        expectedFirst = chunk[1];
+        assertWithMessage("chunk %s of multiple %s", i, multiple).that((chunk[1] - chunk[0]) % multiple).isEqualTo(0);
       }
-      assertThat(expectedFirst).isEqualTo(items);
     }
     if (Parallel.THREADS == 2) {
       // 12 attention heads on 2 threads: chunks of 3 heads first (a quarter), not 4, so neither
       // thread is left with 8 of the 12
-      List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
-      Parallel.forRange(12, 1, 1, (first, last) -> chunks.add(new int[] {first, last}));
-      chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
-      assertThat(chunks.getFirst()[1]).isEqualTo(3);
+      assertThat(chunks(12, 1, 1).getFirst()[1]).isEqualTo(3);
     }
     assertThrows(IllegalArgumentException.class, () -> Parallel.forRange(4, 1, 0, (first, last) -> {}));
+  }
+
+  /**
+   * The chunks {@code forRange} hands out, in order, after checking that they follow each other and
+   * cover {@code [0, items)} exactly.
+   */
+  private static List<int[]> chunks(int items, int minChunk, int multiple) {
+    List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+    Parallel.forRange(items, minChunk, multiple, (first, last) -> chunks.add(new int[] {first, last}));
+    chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
+    int expectedFirst = 0;
+    for (int[] chunk : chunks) {
+      assertThat(chunk[0]).isEqualTo(expectedFirst);
+      expectedFirst = chunk[1];
+    }
+    assertThat(expectedFirst).isEqualTo(items);
+    return chunks;
   }
 
   @Test

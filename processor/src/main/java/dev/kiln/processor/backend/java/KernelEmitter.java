@@ -394,7 +394,6 @@ final class KernelEmitter {
     };
   }
 
-
   /** {@code array, start} of row r of a value that RoPE rotates: in the cache if the kernel writes it there. */
   private String rowLocation(Kernel kernel, Value value) {
     if (kernel.destination(value).kind() == Destination.Kind.KEY_CACHE) {
@@ -402,7 +401,6 @@ final class KernelEmitter {
     }
     return buffers.use(value) + ", " + buffers.rowStart(value, "r");
   }
-
 
   /** The expression for a float32 vector's data: {@code w.qProjBias.data()} or {@code weights.norm.data()}. */
   private static String tensor(TensorKind kind) {

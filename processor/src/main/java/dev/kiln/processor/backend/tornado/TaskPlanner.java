@@ -241,7 +241,6 @@ final class TaskPlanner {
     };
   }
 
-
   private static String projectionName(Kernel kernel, List<Op.Linear> linears) {
     List<TensorKind> weights = linears.stream().map(Op.Linear::weight).toList();
     if (weights.equals(List.of(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ))) {

@@ -522,7 +522,6 @@ final class TornadoDecoderWriter {
     return result;
   }
 
-
   private void addTasks(MethodSpec.Builder method, String graph, String variable) {
     for (Task task : tasks) {
       if (!task.graph().equals(graph)) {
