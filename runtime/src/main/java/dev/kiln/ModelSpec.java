@@ -86,6 +86,62 @@ public @interface ModelSpec {
   /** Each position attends only to itself and earlier positions. */
   boolean causalMask() default true;
 
+  /**
+   * How RoPE frequencies are rescaled for long contexts ({@code rope_scaling.rope_type}): none,
+   * {@code linear} (every frequency divided by {@link #ropeScalingFactor()}) or {@code llama3}
+   * (Llama 3.1's wavelength-dependent scaling). The frequencies are constants of the generated code.
+   */
+  RopeScaling ropeScaling() default RopeScaling.NONE;
+
+  /** {@code rope_scaling.factor}: how much longer the context is than the model was trained for. */
+  double ropeScalingFactor() default 1.0;
+
+  /** {@code rope_scaling.low_freq_factor} (llama3): wavelengths above original / this are divided by the factor. */
+  double ropeScalingLowFreqFactor() default 1.0;
+
+  /** {@code rope_scaling.high_freq_factor} (llama3): wavelengths below original / this are kept. */
+  double ropeScalingHighFreqFactor() default 4.0;
+
+  /** {@code rope_scaling.original_max_position_embeddings} (llama3): the context the model was trained for; required with llama3. */
+  int ropeScalingOriginalMaxPositionEmbeddings() default 0;
+
+  /** Biases on the q, k and v projections but not on o_proj (Qwen2); {@link #attentionBias()} puts them on all four. */
+  boolean qkvBias() default false;
+
+  /** RMSNorm of each query and key head over {@code headDim} before RoPE ({@code q_norm}, {@code k_norm}; Qwen3). */
+  boolean qkNorm() default false;
+
+  /** Every RMSNorm's gain is {@code 1 + weight} rather than {@code weight} (Gemma). */
+  boolean rmsNormUnitOffset() default false;
+
+  /** Token embeddings are multiplied by {@code sqrt(hiddenSize)} (rounded to float32) before the first layer (Gemma). */
+  boolean scaleEmbeddings() default false;
+
+  /**
+   * Norms after attention and after the MLP as well as before them (Gemma 2): {@code x += norm(attn(norm(x)))},
+   * {@code x += norm(mlp(norm(x)))}, with the tensors {@code post_attention_layernorm},
+   * {@code pre_feedforward_layernorm} and {@code post_feedforward_layernorm}.
+   */
+  boolean sandwichNorms() default false;
+
+  /** The gated MLP's activation ({@code hidden_act}/{@code hidden_activation}): SiLU (Llama) or tanh-approximated GELU (Gemma). */
+  Activation hiddenAct() default Activation.SILU;
+
+  /** Queries are scaled by {@code queryPreAttnScalar^-0.5} ({@code query_pre_attn_scalar}); 0 means {@code headDim}. */
+  double queryPreAttnScalar() default 0.0;
+
+  /** Attention scores become {@code cap * tanh(score / cap)} before the mask ({@code attn_logit_softcapping}); 0 is off. */
+  double attnLogitSoftcapping() default 0.0;
+
+  /** Logits become {@code cap * tanh(logit / cap)} ({@code final_logit_softcapping}); 0 is off. */
+  double finalLogitSoftcapping() default 0.0;
+
+  /** Query i sees key j only when {@code 0 <= i - j < slidingWindow} ({@code sliding_window}); 0 is no window. */
+  int slidingWindow() default 0;
+
+  /** Which layers use {@link #slidingWindow()}: all (Mistral) or those of even index (Gemma 2). */
+  SlidingWindowLayers slidingWindowLayers() default SlidingWindowLayers.ALL;
+
   /** Sequences decoded together; the KV cache is preallocated for this many. */
   int maxBatchSize() default 1;
 

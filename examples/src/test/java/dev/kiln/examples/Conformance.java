@@ -19,7 +19,7 @@ import java.util.Optional;
  * repository root). When the property is given, a missing or incomplete folder is an error.
  */
 final class Conformance {
-  static final List<String> MODELS = List.of("tiny", "seed", "gqa");
+  static final List<String> MODELS = List.of("tiny", "seed", "gqa", "llama3rope", "qwen2", "qwen3", "gemma2");
 
   private Conformance() {}
 

@@ -249,7 +249,7 @@ class PlanTest {
   static String signature(Op op) {
     return switch (op) {
       case Op.Embed embed -> "Embed->" + embed.out().name();
-      case Op.RmsNorm norm -> "RmsNorm(" + norm.gain() + ")";
+      case Op.RmsNorm norm -> "RmsNorm(" + norm.gain() + ")" + (norm.in().equals(norm.out()) ? "->" + norm.out().name() : "");
       case Op.Linear linear -> "Linear(" + linear.weight() + (linear.bias() == null ? "" : "+" + linear.bias()) + ")->"
           + linear.out().name();
       case Op.Rope rope -> "Rope(" + rope.target().name() + ")";
@@ -257,7 +257,10 @@ class PlanTest {
       case Op.AttentionScores scores -> "Scores(" + (scores.causal() ? "causal" : "unmasked") + ")";
       case Op.Softmax softmax -> "Softmax";
       case Op.WeightedValues weighted -> "WeightedValues->" + weighted.out().name();
-      case Op.Silu silu -> "Silu(" + silu.in().name() + ")";
+      case Op.Activate activate -> (activate.function() == dev.kiln.Activation.SILU ? "Silu(" : "GeluTanh(")
+          + activate.in().name() + ")";
+      case Op.HeadRmsNorm norm -> "HeadRmsNorm(" + norm.gain() + ")";
+      case Op.Softcap softcap -> "Softcap(" + softcap.target().name() + ")";
       case Op.Multiply multiply -> "Multiply(" + multiply.a().name() + "," + multiply.b().name() + ")";
       case Op.Add add -> "Add(" + add.a().name() + "," + add.b().name() + ")->" + add.out().name();
     };

@@ -19,25 +19,36 @@ import java.util.List;
  * The reference evaluation of any {@link ModelSpec}: one op at a time, unfused, in double
  * precision, with nothing specialized. Every generated kernel is checked against it.
  *
- * <p>A layer is, in Hugging Face Llama's terms:
+ * <p>The embedding is {@code x = embed_tokens[token]} (times {@code (float) sqrt(hiddenSize)} with
+ * scaleEmbeddings). A layer is, in Hugging Face Llama's terms:
  * <pre>
  *   h = norm(x, input_layernorm)                  (or x when norm = NONE)
  *   q, k, v = h q_proj^T (+ b), h k_proj^T (+ b), h v_proj^T (+ b)
- *   q, k = rope(q, position), rope(k, position)   (rotate-half RoPE; skipped when NONE)
+ *   q, k = headNorm(q, q_norm), headNorm(k, k_norm) (each head RMS-normalized; with qkNorm only)
+ *   q, k = rope(q, position), rope(k, position)   (rotate-half RoPE with the scaled frequencies; skipped when NONE)
  *   cache.append(k, v)
  *   a = for each head: sum_t w_t v_t over attended positions t, where
- *       s_t = q . k_t / sqrt(headDim), w = softmax(s) (or s when NONE),
- *       attended = positions up to this one (causal) or all cached positions
+ *       s_t = cap(q . k_t x scale), scale = queryPreAttnScalar^-0.5 (default headDim^-0.5),
+ *       cap(s) = c tanh(s / c) with attnLogitSoftcapping c (identity when 0),
+ *       w = softmax(s) (or s when NONE),
+ *       attended = positions up to this one (causal) or all cached positions, and on a sliding
+ *       layer only the last slidingWindow of them
  *   o = a o_proj^T (+ b)                          (or a without an output projection)
- *   x = x + o                                     (or o without residual connections)
- *   m = down_proj(silu(gate_proj(h2)) * up_proj(h2)), h2 = norm(x, post_attention_layernorm)
- *   x = x + m                                     (or m; no MLP when mlp = NONE)
+ *   x = x + o                                     (or o without residual connections;
+ *                                                  x + norm(o, post_attention_layernorm) with sandwich norms)
+ *   m = down_proj(act(gate_proj(h2)) * up_proj(h2)), h2 = norm(x, post_attention_layernorm)
+ *                                                 (pre_feedforward_layernorm with sandwich norms; act = SiLU or GELU-tanh)
+ *   x = x + m                                     (or m; x + norm(m, post_feedforward_layernorm) with sandwich norms;
+ *                                                  no MLP when mlp = NONE)
  * </pre>
- * then {@code logits = norm(x, model.norm) lm_head^T (+ b)}.
+ * then {@code logits = cap(norm(x, model.norm) lm_head^T (+ b))} with finalLogitSoftcapping. Every norm's
+ * gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset.
  */
 public final class Interpreter implements Decoder {
   private final ModelSpec spec;
   private final Weights weights;
+  /** RoPE's frequency of each pair of a head's dimensions, scaling applied. */
+  private final double[] ropeFrequencies;
   private final List<Sequence> batch = new ArrayList<>();
 
   /** Keys and values of one sequence: per layer, one entry per position. */
@@ -57,6 +68,7 @@ public final class Interpreter implements Decoder {
   public Interpreter(Weights weights) {
     this.spec = weights.spec();
     this.weights = weights;
+    this.ropeFrequencies = spec.positionEncoding() == PositionEncoding.ROPE ? spec.ropeInverseFrequencies() : null;
   }
 
   @Override
@@ -157,6 +169,12 @@ public final class Interpreter implements Decoder {
     double[][] x = new double[n][];
     for (int i = 0; i < n; i++) {
       x[i] = row(weights.get(GlobalTensor.EMBED_TOKENS), tokens[i]);
+      if (spec.scaleEmbeddings()) {
+        double scale = (float) Math.sqrt(spec.hiddenSize());
+        for (int d = 0; d < x[i].length; d++) {
+          x[i][d] *= scale;
+        }
+      }
     }
     for (int layer = 0; layer < spec.numHiddenLayers(); layer++) {
       x = layer(sequence, layer, x, start);
@@ -170,7 +188,7 @@ public final class Interpreter implements Decoder {
           spec.lmHeadBias() ? weights.vector(GlobalTensor.LM_HEAD_BIAS) : null);
       logits[i] = new float[out.length];
       for (int v = 0; v < out.length; v++) {
-        logits[i][v] = (float) out[v];
+        logits[i][v] = (float) softcap(out[v], spec.finalLogitSoftcapping());
       }
     }
     return logits;
@@ -186,6 +204,10 @@ public final class Interpreter implements Decoder {
       q[i] = linear(h, w(LayerTensor.Q_PROJ, layer), bias(LayerTensor.Q_PROJ_BIAS, layer));
       double[] k = linear(h, w(LayerTensor.K_PROJ, layer), bias(LayerTensor.K_PROJ_BIAS, layer));
       double[] v = linear(h, w(LayerTensor.V_PROJ, layer), bias(LayerTensor.V_PROJ_BIAS, layer));
+      if (spec.qkNorm()) {
+        headNorm(q[i], spec.numAttentionHeads(), weights.vector(LayerTensor.Q_NORM, layer));
+        headNorm(k, spec.numKeyValueHeads(), weights.vector(LayerTensor.K_NORM, layer));
+      }
       if (spec.positionEncoding() == PositionEncoding.ROPE) {
         rope(q[i], spec.numAttentionHeads(), start + i);
         rope(k, spec.numKeyValueHeads(), start + i);
@@ -195,61 +217,87 @@ public final class Interpreter implements Decoder {
     }
 
     double[][] out = new double[n][];
+    int window = spec.slidingWindow(layer);
     for (int i = 0; i < n; i++) {
       int attended = spec.causalMask() ? start + i + 1 : keys.size();
-      double[] a = attention(q[i], keys, values, attended);
+      int first = window > 0 ? Math.max(0, attended - window) : 0;
+      double[] a = attention(q[i], keys, values, first, attended);
       double[] o = spec.attentionOutputProjection()
           ? linear(a, w(LayerTensor.O_PROJ, layer), bias(LayerTensor.O_PROJ_BIAS, layer))
           : a;
+      if (spec.sandwichNorms()) {
+        o = rmsNorm(o, weights.vector(LayerTensor.POST_ATTENTION_LAYERNORM, layer));
+      }
       out[i] = spec.residualConnections() ? add(x[i], o) : o;
     }
     if (spec.mlp() == MlpKind.SWIGLU) {
+      LayerTensor preNorm = spec.sandwichNorms() ? LayerTensor.PRE_FEEDFORWARD_LAYERNORM
+          : LayerTensor.POST_ATTENTION_LAYERNORM;
       for (int i = 0; i < n; i++) {
-        double[] h = spec.norm() == NormKind.RMS_NORM
-            ? rmsNorm(out[i], weights.vector(LayerTensor.POST_ATTENTION_LAYERNORM, layer))
-            : out[i];
+        double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(out[i], weights.vector(preNorm, layer)) : out[i];
         double[] gate = linear(h, w(LayerTensor.GATE_PROJ, layer), bias(LayerTensor.GATE_PROJ_BIAS, layer));
         double[] up = linear(h, w(LayerTensor.UP_PROJ, layer), bias(LayerTensor.UP_PROJ_BIAS, layer));
-        double[] activated = multiply(silu(gate), up);
+        double[] activated = multiply(activate(gate), up);
         double[] down = linear(activated, w(LayerTensor.DOWN_PROJ, layer), bias(LayerTensor.DOWN_PROJ_BIAS, layer));
+        if (spec.sandwichNorms()) {
+          down = rmsNorm(down, weights.vector(LayerTensor.POST_FEEDFORWARD_LAYERNORM, layer));
+        }
         out[i] = spec.residualConnections() ? add(out[i], down) : down;
       }
     }
     return out;
   }
 
-  /** Multi-head attention of one query over positions [0, attended) of the cache. */
-  private double[] attention(double[] q, List<double[]> keys, List<double[]> values, int attended) {
+  /** Multi-head attention of one query over positions [first, attended) of the cache. */
+  private double[] attention(double[] q, List<double[]> keys, List<double[]> values, int first, int attended) {
     int headDim = spec.headDim();
+    double scale = 1 / Math.sqrt(spec.queryPreAttnScalar());
     double[] out = new double[spec.qDim()];
     for (int head = 0; head < spec.numAttentionHeads(); head++) {
       int kvHead = head / spec.kvGroupSize();
-      double[] scores = new double[attended];
-      for (int t = 0; t < attended; t++) {
+      double[] scores = new double[attended - first];
+      for (int t = first; t < attended; t++) {
         double dot = 0;
         for (int d = 0; d < headDim; d++) {
           dot += q[head * headDim + d] * keys.get(t)[kvHead * headDim + d];
         }
-        scores[t] = dot / Math.sqrt(headDim);
+        scores[t - first] = softcap(dot * scale, spec.attnLogitSoftcapping());
       }
       double[] weightsOfPositions = spec.scoreNormalization() == ScoreNormalization.SOFTMAX ? softmax(scores) : scores;
-      for (int t = 0; t < attended; t++) {
+      for (int t = first; t < attended; t++) {
         for (int d = 0; d < headDim; d++) {
-          out[head * headDim + d] += weightsOfPositions[t] * values.get(t)[kvHead * headDim + d];
+          out[head * headDim + d] += weightsOfPositions[t - first] * values.get(t)[kvHead * headDim + d];
         }
       }
     }
     return out;
   }
 
-  /** Rotate-half RoPE: for each head, pairs (i, i + headDim/2) rotate by position x theta^(-2i/headDim). */
+  /** {@code cap * tanh(value / cap)}, or the value itself when {@code cap} is 0. */
+  private static double softcap(double value, double cap) {
+    return cap == 0.0 ? value : cap * Math.tanh(value / cap);
+  }
+
+  /** RMSNorm of each of {@code heads} heads of {@code vector} over headDim, in place. */
+  private void headNorm(double[] vector, int heads, FloatTensor gain) {
+    int headDim = spec.headDim();
+    for (int head = 0; head < heads; head++) {
+      double[] normed = rmsNorm(java.util.Arrays.copyOfRange(vector, head * headDim, (head + 1) * headDim), gain);
+      System.arraycopy(normed, 0, vector, head * headDim, headDim);
+    }
+  }
+
+  /**
+   * Rotate-half RoPE: for each head, pairs (i, i + headDim/2) rotate by position x frequency i,
+   * frequency i = theta^(-2i/headDim) after the spec's scaling.
+   */
   private void rope(double[] vector, int heads, int position) {
     int headDim = spec.headDim();
     int half = headDim / 2;
     for (int head = 0; head < heads; head++) {
       int base = head * headDim;
       for (int i = 0; i < half; i++) {
-        double angle = position * Math.pow(spec.ropeTheta(), -2.0 * i / headDim);
+        double angle = position * ropeFrequencies[i];
         double first = vector[base + i];
         double second = vector[base + i + half];
         vector[base + i] = first * Math.cos(angle) - second * Math.sin(angle);
@@ -264,9 +312,10 @@ public final class Interpreter implements Decoder {
       sumSquares += value * value;
     }
     double scale = 1.0 / Math.sqrt(sumSquares / x.length + spec.rmsNormEps());
+    double offset = spec.rmsNormUnitOffset() ? 1 : 0;
     double[] out = new double[x.length];
     for (int i = 0; i < x.length; i++) {
-      out[i] = x[i] * scale * gain.get(i);
+      out[i] = x[i] * scale * (offset + gain.get(i));
     }
     return out;
   }
@@ -308,10 +357,14 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
-  private static double[] silu(double[] x) {
+  /** The MLP's activation: SiLU {@code x sigmoid(x)}, or GELU's tanh approximation. */
+  private double[] activate(double[] x) {
     double[] out = new double[x.length];
     for (int i = 0; i < x.length; i++) {
-      out[i] = x[i] / (1 + Math.exp(-x[i]));
+      out[i] = switch (spec.hiddenAct()) {
+        case SILU -> x[i] / (1 + Math.exp(-x[i]));
+        case GELU_TANH -> 0.5 * x[i] * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i])));
+      };
     }
     return out;
   }

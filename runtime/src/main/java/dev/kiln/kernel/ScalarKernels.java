@@ -282,14 +282,15 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#rmsNorm}. */
-  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps) {
+  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps,
+      float gainOffset) {
     float sumSquares = 0f;
     for (int i = 0; i < n; i++) {
       sumSquares += in[inStart + i] * in[inStart + i];
     }
     float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
     for (int i = 0; i < n; i++) {
-      out[outStart + i] = in[inStart + i] * scale * gain.get(FLOAT, (long) i * Float.BYTES);
+      out[outStart + i] = in[inStart + i] * scale * (gainOffset + gain.get(FLOAT, (long) i * Float.BYTES));
     }
   }
 }

@@ -288,10 +288,19 @@ public final class VectorKernels {
    * lanes (another order than the scalar loop's) and reads the gain as vectors.
    */
   public static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps) {
+    rmsNorm(in, inStart, gain, out, outStart, n, eps, 0f);
+  }
+
+  /**
+   * RMSNorm whose gain is {@code gainOffset + gain[i]}: {@code out = in / sqrt(mean(in^2) + eps) * (gainOffset + gain)}
+   * (Gemma's norms store the gain minus 1: {@code gainOffset = 1}). {@code in} and {@code out} may be the same row.
+   */
+  public static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps,
+      float gainOffset) {
     if (ROWS_VECTORIZED) {
-      VectorRows.rmsNorm(in, inStart, gain, out, outStart, n, eps);
+      VectorRows.rmsNorm(in, inStart, gain, out, outStart, n, eps, gainOffset);
     } else {
-      ScalarKernels.rmsNorm(in, inStart, gain, out, outStart, n, eps);
+      ScalarKernels.rmsNorm(in, inStart, gain, out, outStart, n, eps, gainOffset);
     }
   }
 }

@@ -189,7 +189,8 @@ final class VectorRows {
    * {@link VectorKernels#rmsNorm}: squares summed in two vector accumulators, then the row scaled
    * and multiplied by the gain a vector at a time.
    */
-  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps) {
+  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps,
+      float gainOffset) {
     int lanes = SPECIES.length();
     FloatVector s0 = FloatVector.zero(SPECIES);
     FloatVector s1 = FloatVector.zero(SPECIES);
@@ -212,11 +213,11 @@ final class VectorRows {
     i = 0;
     for (; i <= n - lanes; i += lanes) {
       FloatVector.fromArray(SPECIES, in, inStart + i).mul(scale)
-          .mul(FloatVector.fromMemorySegment(SPECIES, gain, (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN))
+          .mul(FloatVector.fromMemorySegment(SPECIES, gain, (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN).add(gainOffset))
           .intoArray(out, outStart + i);
     }
     for (; i < n; i++) {
-      out[outStart + i] = in[inStart + i] * scale * gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES);
+      out[outStart + i] = in[inStart + i] * scale * (gainOffset + gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES));
     }
   }
 

@@ -1,9 +1,12 @@
 package dev.kiln.spec;
 
+import dev.kiln.Activation;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
+import dev.kiln.SlidingWindowLayers;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -43,6 +46,22 @@ public record ModelSpec(
     PositionEncoding positionEncoding,
     ScoreNormalization scoreNormalization,
     boolean causalMask,
+    RopeScaling ropeScaling,
+    double ropeScalingFactor,
+    double ropeScalingLowFreqFactor,
+    double ropeScalingHighFreqFactor,
+    int ropeScalingOriginalMaxPositionEmbeddings,
+    boolean qkvBias,
+    boolean qkNorm,
+    boolean rmsNormUnitOffset,
+    boolean scaleEmbeddings,
+    boolean sandwichNorms,
+    Activation hiddenAct,
+    double queryPreAttnScalar,
+    double attnLogitSoftcapping,
+    double finalLogitSoftcapping,
+    int slidingWindow,
+    SlidingWindowLayers slidingWindowLayers,
     int maxBatchSize,
     long maxKvCacheBytes) {
 
@@ -54,10 +73,15 @@ public record ModelSpec(
     Objects.requireNonNull(mlp, "mlp");
     Objects.requireNonNull(positionEncoding, "positionEncoding");
     Objects.requireNonNull(scoreNormalization, "scoreNormalization");
+    Objects.requireNonNull(ropeScaling, "ropeScaling");
+    Objects.requireNonNull(hiddenAct, "hiddenAct");
+    Objects.requireNonNull(slidingWindowLayers, "slidingWindowLayers");
     var draft = new SpecDraft(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
         numKeyValueHeads, headDim, maxPositionEmbeddings, ropeTheta, rmsNormEps, tieWordEmbeddings, attentionBias,
         mlpBias, lmHeadBias, attentionOutputProjection, residualConnections, norm, mlp, positionEncoding,
-        scoreNormalization, causalMask, maxBatchSize, maxKvCacheBytes);
+        scoreNormalization, causalMask,
+        ropeScaling, ropeScalingFactor, ropeScalingLowFreqFactor, ropeScalingHighFreqFactor, ropeScalingOriginalMaxPositionEmbeddings, qkvBias, qkNorm, rmsNormUnitOffset, scaleEmbeddings, sandwichNorms, hiddenAct, queryPreAttnScalar, attnLogitSoftcapping, finalLogitSoftcapping, slidingWindow, slidingWindowLayers,
+        maxBatchSize, maxKvCacheBytes);
     var problems = new ArrayList<>(SpecRules.check(draft));
     if (numKeyValueHeads == 0) {
       problems.add(new SpecProblem(SpecElement.NUM_KEY_VALUE_HEADS, SpecMessage.POSITIVE,
@@ -66,6 +90,10 @@ public record ModelSpec(
     if (headDim == 0) {
       problems.add(new SpecProblem(SpecElement.HEAD_DIM, SpecMessage.POSITIVE,
           SpecMessage.POSITIVE.format("headDim of a resolved spec", 0)));
+    }
+    if (queryPreAttnScalar == 0.0) {
+      problems.add(new SpecProblem(SpecElement.QUERY_PRE_ATTN_SCALAR, SpecMessage.POSITIVE_OR_OFF,
+          SpecMessage.POSITIVE_OR_OFF.format("queryPreAttnScalar of a resolved spec", "nothing", 0.0)));
     }
     if (!problems.isEmpty()) {
       throw new InvalidSpecException(problems);
@@ -92,7 +120,9 @@ public record ModelSpec(
     return new SpecDraft(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
         numKeyValueHeads, headDim, maxPositionEmbeddings, ropeTheta, rmsNormEps, tieWordEmbeddings, attentionBias,
         mlpBias, lmHeadBias, attentionOutputProjection, residualConnections, norm, mlp, positionEncoding,
-        scoreNormalization, causalMask, maxBatchSize, maxKvCacheBytes);
+        scoreNormalization, causalMask,
+        ropeScaling, ropeScalingFactor, ropeScalingLowFreqFactor, ropeScalingHighFreqFactor, ropeScalingOriginalMaxPositionEmbeddings, qkvBias, qkNorm, rmsNormUnitOffset, scaleEmbeddings, sandwichNorms, hiddenAct, queryPreAttnScalar, attnLogitSoftcapping, finalLogitSoftcapping, slidingWindow, slidingWindowLayers,
+        maxBatchSize, maxKvCacheBytes);
   }
 
   /**
@@ -135,6 +165,30 @@ public record ModelSpec(
     return numAttentionHeads / numKeyValueHeads;
   }
 
+  /** Whether q, k and v have biases: {@code attentionBias} (all four projections) or {@code qkvBias} (q, k, v only). */
+  public boolean hasQkvBias() {
+    return attentionBias || qkvBias;
+  }
+
+  /**
+   * What query-key dot products are multiplied by: {@code queryPreAttnScalar^-0.5}, which a spec
+   * resolves to {@code headDim^-0.5} unless it names another scalar.
+   */
+  public double attentionScale() {
+    return 1.0 / Math.sqrt(queryPreAttnScalar);
+  }
+
+  /** The sliding window of layer {@code layer} in positions, or 0 when the layer attends to every earlier position. */
+  public int slidingWindow(int layer) {
+    boolean slides = slidingWindowLayers == SlidingWindowLayers.ALL || layer % 2 == 0;
+    return slides ? slidingWindow : 0;
+  }
+
+  /** The RoPE frequency of each pair of a head's dimensions, scaling applied: {@code headDim / 2} values. */
+  public double[] ropeInverseFrequencies() {
+    return RopeFrequencies.of(this);
+  }
+
   /** Bytes of a KV cache for {@code batch} sequences of {@code positions}: 2 x layers x batch x positions x kv_dim x 4. */
   public long kvCacheBytes(int batch, int positions) {
     return 2L * numHiddenLayers * batch * positions * kvDim() * KV_CACHE_ELEMENT_BYTES;
@@ -162,7 +216,8 @@ public record ModelSpec(
       Object value = draft.value(element);
       Object fallback = defaults.get(element);
       boolean derivedDefault = (element == SpecElement.NUM_KEY_VALUE_HEADS && numKeyValueHeads == numAttentionHeads)
-          || (element == SpecElement.HEAD_DIM && numAttentionHeads * headDim == hiddenSize);
+          || (element == SpecElement.HEAD_DIM && numAttentionHeads * headDim == hiddenSize)
+          || (element == SpecElement.QUERY_PRE_ATTN_SCALAR && queryPreAttnScalar == headDim);
       if (value.equals(fallback) || derivedDefault) {
         continue;
       }
@@ -248,6 +303,22 @@ public record ModelSpec(
     public Builder positionEncoding(PositionEncoding v) { return set(SpecElement.POSITION_ENCODING, v); }
     public Builder scoreNormalization(ScoreNormalization v) { return set(SpecElement.SCORE_NORMALIZATION, v); }
     public Builder causalMask(boolean v) { return set(SpecElement.CAUSAL_MASK, v); }
+    public Builder ropeScaling(RopeScaling v) { return set(SpecElement.ROPE_SCALING, v); }
+    public Builder ropeScalingFactor(double v) { return set(SpecElement.ROPE_SCALING_FACTOR, v); }
+    public Builder ropeScalingLowFreqFactor(double v) { return set(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, v); }
+    public Builder ropeScalingHighFreqFactor(double v) { return set(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR, v); }
+    public Builder ropeScalingOriginalMaxPositionEmbeddings(int v) { return set(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, v); }
+    public Builder qkvBias(boolean v) { return set(SpecElement.QKV_BIAS, v); }
+    public Builder qkNorm(boolean v) { return set(SpecElement.QK_NORM, v); }
+    public Builder rmsNormUnitOffset(boolean v) { return set(SpecElement.RMS_NORM_UNIT_OFFSET, v); }
+    public Builder scaleEmbeddings(boolean v) { return set(SpecElement.SCALE_EMBEDDINGS, v); }
+    public Builder sandwichNorms(boolean v) { return set(SpecElement.SANDWICH_NORMS, v); }
+    public Builder hiddenAct(Activation v) { return set(SpecElement.HIDDEN_ACT, v); }
+    public Builder queryPreAttnScalar(double v) { return set(SpecElement.QUERY_PRE_ATTN_SCALAR, v); }
+    public Builder attnLogitSoftcapping(double v) { return set(SpecElement.ATTN_LOGIT_SOFTCAPPING, v); }
+    public Builder finalLogitSoftcapping(double v) { return set(SpecElement.FINAL_LOGIT_SOFTCAPPING, v); }
+    public Builder slidingWindow(int v) { return set(SpecElement.SLIDING_WINDOW, v); }
+    public Builder slidingWindowLayers(SlidingWindowLayers v) { return set(SpecElement.SLIDING_WINDOW_LAYERS, v); }
     public Builder maxBatchSize(int v) { return set(SpecElement.MAX_BATCH_SIZE, v); }
     public Builder maxKvCacheBytes(long v) { return set(SpecElement.MAX_KV_CACHE_BYTES, v); }
 

@@ -1,9 +1,12 @@
 package dev.kiln.spec;
 
+import dev.kiln.Activation;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
+import dev.kiln.SlidingWindowLayers;
 
 /**
  * The values of a spec as written, before validation: {@code numKeyValueHeads} and {@code headDim}
@@ -32,6 +35,22 @@ public record SpecDraft(
     PositionEncoding positionEncoding,
     ScoreNormalization scoreNormalization,
     boolean causalMask,
+    RopeScaling ropeScaling,
+    double ropeScalingFactor,
+    double ropeScalingLowFreqFactor,
+    double ropeScalingHighFreqFactor,
+    int ropeScalingOriginalMaxPositionEmbeddings,
+    boolean qkvBias,
+    boolean qkNorm,
+    boolean rmsNormUnitOffset,
+    boolean scaleEmbeddings,
+    boolean sandwichNorms,
+    Activation hiddenAct,
+    double queryPreAttnScalar,
+    double attnLogitSoftcapping,
+    double finalLogitSoftcapping,
+    int slidingWindow,
+    SlidingWindowLayers slidingWindowLayers,
     int maxBatchSize,
     long maxKvCacheBytes) {
 
@@ -63,6 +82,22 @@ public record SpecDraft(
         (PositionEncoding) reader.read(SpecElement.POSITION_ENCODING),
         (ScoreNormalization) reader.read(SpecElement.SCORE_NORMALIZATION),
         (Boolean) reader.read(SpecElement.CAUSAL_MASK),
+        (RopeScaling) reader.read(SpecElement.ROPE_SCALING),
+        (Double) reader.read(SpecElement.ROPE_SCALING_FACTOR),
+        (Double) reader.read(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR),
+        (Double) reader.read(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR),
+        (Integer) reader.read(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS),
+        (Boolean) reader.read(SpecElement.QKV_BIAS),
+        (Boolean) reader.read(SpecElement.QK_NORM),
+        (Boolean) reader.read(SpecElement.RMS_NORM_UNIT_OFFSET),
+        (Boolean) reader.read(SpecElement.SCALE_EMBEDDINGS),
+        (Boolean) reader.read(SpecElement.SANDWICH_NORMS),
+        (Activation) reader.read(SpecElement.HIDDEN_ACT),
+        (Double) reader.read(SpecElement.QUERY_PRE_ATTN_SCALAR),
+        (Double) reader.read(SpecElement.ATTN_LOGIT_SOFTCAPPING),
+        (Double) reader.read(SpecElement.FINAL_LOGIT_SOFTCAPPING),
+        (Integer) reader.read(SpecElement.SLIDING_WINDOW),
+        (SlidingWindowLayers) reader.read(SpecElement.SLIDING_WINDOW_LAYERS),
         (Integer) reader.read(SpecElement.MAX_BATCH_SIZE),
         (Long) reader.read(SpecElement.MAX_KV_CACHE_BYTES));
   }
@@ -91,6 +126,22 @@ public record SpecDraft(
       case POSITION_ENCODING -> positionEncoding;
       case SCORE_NORMALIZATION -> scoreNormalization;
       case CAUSAL_MASK -> causalMask;
+      case ROPE_SCALING -> ropeScaling;
+      case ROPE_SCALING_FACTOR -> ropeScalingFactor;
+      case ROPE_SCALING_LOW_FREQ_FACTOR -> ropeScalingLowFreqFactor;
+      case ROPE_SCALING_HIGH_FREQ_FACTOR -> ropeScalingHighFreqFactor;
+      case ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS -> ropeScalingOriginalMaxPositionEmbeddings;
+      case QKV_BIAS -> qkvBias;
+      case QK_NORM -> qkNorm;
+      case RMS_NORM_UNIT_OFFSET -> rmsNormUnitOffset;
+      case SCALE_EMBEDDINGS -> scaleEmbeddings;
+      case SANDWICH_NORMS -> sandwichNorms;
+      case HIDDEN_ACT -> hiddenAct;
+      case QUERY_PRE_ATTN_SCALAR -> queryPreAttnScalar;
+      case ATTN_LOGIT_SOFTCAPPING -> attnLogitSoftcapping;
+      case FINAL_LOGIT_SOFTCAPPING -> finalLogitSoftcapping;
+      case SLIDING_WINDOW -> slidingWindow;
+      case SLIDING_WINDOW_LAYERS -> slidingWindowLayers;
       case MAX_BATCH_SIZE -> maxBatchSize;
       case MAX_KV_CACHE_BYTES -> maxKvCacheBytes;
     };
@@ -122,6 +173,9 @@ public record SpecDraft(
         vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
         effectiveNumKeyValueHeads(), effectiveHeadDim(), maxPositionEmbeddings, ropeTheta, rmsNormEps,
         tieWordEmbeddings, attentionBias, mlpBias, lmHeadBias, attentionOutputProjection, residualConnections,
-        norm, mlp, positionEncoding, scoreNormalization, causalMask, maxBatchSize, maxKvCacheBytes);
+        norm, mlp, positionEncoding, scoreNormalization, causalMask,
+        ropeScaling, ropeScalingFactor, ropeScalingLowFreqFactor, ropeScalingHighFreqFactor, ropeScalingOriginalMaxPositionEmbeddings, qkvBias, qkNorm, rmsNormUnitOffset, scaleEmbeddings, sandwichNorms, hiddenAct,
+        queryPreAttnScalar == 0.0 ? effectiveHeadDim() : queryPreAttnScalar, attnLogitSoftcapping, finalLogitSoftcapping, slidingWindow, slidingWindowLayers,
+        maxBatchSize, maxKvCacheBytes);
   }
 }

@@ -33,6 +33,18 @@ public enum SpecMessage {
       "Spec/KvCacheBudget",
       "the KV cache needs %d bytes (2 x layers %d x batch %d x positions %d x kv_dim %d x 4 bytes), over"
           + " maxKvCacheBytes (%d); lower maxBatchSize or maxPositionEmbeddings, or raise the budget"),
+  UNUSED("Spec/Unused", "%s (%s) has no effect %s; leave it out"),
+  REQUIRES("Spec/Requires", "%s needs %s"),
+  ROPE_SCALING_FACTOR("Spec/RopeScaling", "ropeScalingFactor must be finite and at least 1 with ropeScaling = %s, was %s"),
+  ROPE_SCALING_FREQ_FACTORS(
+      "Spec/RopeScaling",
+      "with ropeScaling = LLAMA3, ropeScalingLowFreqFactor (%s) must be positive and below ropeScalingHighFreqFactor (%s)"
+          + " (Llama 3.1 uses 1.0 and 4.0)"),
+  ROPE_SCALING_ORIGINAL(
+      "Spec/RopeScaling",
+      "ropeScalingOriginalMaxPositionEmbeddings must be positive with ropeScaling = LLAMA3, was %d (Llama 3.1 uses 8192)"),
+  REDUNDANT("Spec/Redundant", "%s is implied by %s; set only one"),
+  POSITIVE_OR_OFF("Spec/NotNegative", "%s must be finite and positive, or 0 for %s, was %s"),
   ACTIVATION_SIZE(
       "Spec/ActivationSize",
       "without a causal mask all positions of a batch are computed together, and their %s activations"

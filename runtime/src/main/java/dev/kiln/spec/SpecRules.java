@@ -2,9 +2,12 @@ package dev.kiln.spec;
 
 import static dev.kiln.spec.SpecElement.*;
 
+import dev.kiln.Activation;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
+import dev.kiln.SlidingWindowLayers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -28,6 +31,7 @@ public final class SpecRules {
     checkHeads(d, report);
     checkNumerics(d, report);
     checkMemory(d, report);
+    checkArchitecture(d, report);
     return problems;
   }
 
@@ -95,6 +99,77 @@ public final class SpecRules {
     if (d.norm() == NormKind.RMS_NORM
         && !(Double.isFinite(d.rmsNormEps()) && d.rmsNormEps() > 0.0 && d.rmsNormEps() < 0.1)) {
       report.report(RMS_NORM_EPS, SpecMessage.RMS_NORM_EPS, d.rmsNormEps());
+    }
+  }
+
+  /** The elements of the newer families (Llama 3 RoPE scaling, Qwen, Gemma): values in range, and only where they act. */
+  private static void checkArchitecture(SpecDraft d, Reporter report) {
+    boolean rope = d.positionEncoding() == PositionEncoding.ROPE;
+    boolean rms = d.norm() == NormKind.RMS_NORM;
+    if (d.ropeScaling() != RopeScaling.NONE && !rope) {
+      report.report(ROPE_SCALING, SpecMessage.REQUIRES, "ropeScaling = " + d.ropeScaling(), "positionEncoding = ROPE");
+    }
+    if (d.ropeScaling() == RopeScaling.NONE) {
+      if (d.ropeScalingFactor() != 1.0) {
+        report.report(ROPE_SCALING_FACTOR, SpecMessage.UNUSED, "ropeScalingFactor", d.ropeScalingFactor(),
+            "with ropeScaling = NONE");
+      }
+    } else if (!(Double.isFinite(d.ropeScalingFactor()) && d.ropeScalingFactor() >= 1.0)) {
+      report.report(ROPE_SCALING_FACTOR, SpecMessage.ROPE_SCALING_FACTOR, d.ropeScaling(), d.ropeScalingFactor());
+    }
+    if (d.ropeScaling() == RopeScaling.LLAMA3) {
+      if (!(Double.isFinite(d.ropeScalingLowFreqFactor()) && Double.isFinite(d.ropeScalingHighFreqFactor())
+          && d.ropeScalingLowFreqFactor() > 0 && d.ropeScalingLowFreqFactor() < d.ropeScalingHighFreqFactor())) {
+        report.report(ROPE_SCALING_LOW_FREQ_FACTOR, SpecMessage.ROPE_SCALING_FREQ_FACTORS, d.ropeScalingLowFreqFactor(),
+            d.ropeScalingHighFreqFactor());
+      }
+      if (d.ropeScalingOriginalMaxPositionEmbeddings() <= 0) {
+        report.report(ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, SpecMessage.ROPE_SCALING_ORIGINAL,
+            d.ropeScalingOriginalMaxPositionEmbeddings());
+      }
+    } else {
+      var defaults = ModelSpec.Builder.DEFAULTS;
+      for (SpecElement element : List.of(ROPE_SCALING_LOW_FREQ_FACTOR, ROPE_SCALING_HIGH_FREQ_FACTOR,
+          ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)) {
+        if (!d.value(element).equals(defaults.get(element))) {
+          report.report(element, SpecMessage.UNUSED, element.elementName(), d.value(element),
+              "unless ropeScaling = LLAMA3");
+        }
+      }
+    }
+    if (d.qkvBias() && d.attentionBias()) {
+      report.report(QKV_BIAS, SpecMessage.REDUNDANT, "qkvBias", "attentionBias (biases on q, k, v and o_proj)");
+    }
+    if (d.qkNorm() && !rms) {
+      report.report(QK_NORM, SpecMessage.REQUIRES, "qkNorm (an RMSNorm of each q and k head)", "norm = RMS_NORM");
+    }
+    if (d.rmsNormUnitOffset() && !rms) {
+      report.report(RMS_NORM_UNIT_OFFSET, SpecMessage.UNUSED, "rmsNormUnitOffset", true, "with norm = NONE");
+    }
+    if (d.sandwichNorms() && !(rms && d.residualConnections())) {
+      report.report(SANDWICH_NORMS, SpecMessage.REQUIRES, "sandwichNorms (norms around the residual branches)",
+          "norm = RMS_NORM and residualConnections = true");
+    }
+    if (d.hiddenAct() != Activation.SILU && d.mlp() != MlpKind.SWIGLU) {
+      report.report(HIDDEN_ACT, SpecMessage.UNUSED, "hiddenAct", d.hiddenAct(), "with mlp = NONE");
+    }
+    positiveOrOff(report, QUERY_PRE_ATTN_SCALAR, d.queryPreAttnScalar(), "headDim");
+    positiveOrOff(report, ATTN_LOGIT_SOFTCAPPING, d.attnLogitSoftcapping(), "no soft-capping");
+    positiveOrOff(report, FINAL_LOGIT_SOFTCAPPING, d.finalLogitSoftcapping(), "no soft-capping");
+    if (d.slidingWindow() < 0) {
+      report.report(SLIDING_WINDOW, SpecMessage.OPTIONAL_NOT_NEGATIVE, "slidingWindow", "no window", d.slidingWindow());
+    } else if (d.slidingWindow() > 0 && !d.causalMask()) {
+      report.report(SLIDING_WINDOW, SpecMessage.REQUIRES, "slidingWindow", "causalMask = true");
+    }
+    if (d.slidingWindowLayers() != SlidingWindowLayers.ALL && d.slidingWindow() == 0) {
+      report.report(SLIDING_WINDOW_LAYERS, SpecMessage.UNUSED, "slidingWindowLayers", d.slidingWindowLayers(),
+          "without a slidingWindow");
+    }
+  }
+
+  private static void positiveOrOff(Reporter report, SpecElement element, double value, String off) {
+    if (value != 0.0 && !(Double.isFinite(value) && value > 0.0)) {
+      report.report(element, SpecMessage.POSITIVE_OR_OFF, element.elementName(), off, value);
     }
   }
 

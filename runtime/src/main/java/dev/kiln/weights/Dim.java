@@ -9,7 +9,8 @@ public enum Dim {
   HIDDEN("HIDDEN_SIZE", ModelSpec::hiddenSize),
   INTERMEDIATE("INTERMEDIATE_SIZE", ModelSpec::intermediateSize),
   Q_DIM("Q_DIM", ModelSpec::qDim),
-  KV_DIM("KV_DIM", ModelSpec::kvDim);
+  KV_DIM("KV_DIM", ModelSpec::kvDim),
+  HEAD_DIM("HEAD_DIM", ModelSpec::headDim);
 
   private final String constantName;
   private final ToIntFunction<ModelSpec> size;

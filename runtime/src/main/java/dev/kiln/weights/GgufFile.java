@@ -51,8 +51,12 @@ public final class GgufFile implements Checkpoint {
   private static final long MIN_KV_BYTES = 8 + 4 + 1;
   /** Fewest bytes of one tensor info: empty name, dimension count, one dimension, type, offset. */
   private static final long MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
-  /** The architecture whose tensors Kiln reads. */
-  public static final String ARCHITECTURE = "llama";
+  /** The architectures ({@code general.architecture}) whose tensors Kiln reads. */
+  public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "gemma2");
+  /** The tensor llama.cpp writes for Llama 3 RoPE scaling: each frequency's divisor (read into the spec). */
+  static final String ROPE_FREQS = "rope_freqs.weight";
+  /** Gemma 2's GGUF norm tensors, which store the gain 1 + w where Hugging Face stores w. */
+  private static final Pattern GEMMA_NORM = Pattern.compile("(blk\\.[0-9]+\\.(attn_norm|post_attention_norm|ffn_norm|post_ffw_norm)|output_norm)\\.weight");
 
   /** Names of GGML's tensor types by id, for messages about types Kiln does not read. */
   private static final Map<Integer, String> GGML_TYPE_NAMES = ggmlTypeNames();
@@ -64,10 +68,18 @@ public final class GgufFile implements Checkpoint {
       "attn_v", "self_attn.v_proj",
       "attn_output", "self_attn.o_proj",
       "attn_norm", "input_layernorm",
-      "ffn_norm", "post_attention_layernorm",
+      "attn_q_norm", "self_attn.q_norm",
+      "attn_k_norm", "self_attn.k_norm",
       "ffn_gate", "mlp.gate_proj",
       "ffn_up", "mlp.up_proj",
       "ffn_down", "mlp.down_proj");
+  /** Llama's, Qwen's: the norm before the MLP is {@code ffn_norm}, Hugging Face's post_attention_layernorm. */
+  private static final Map<String, String> LLAMA_NORM_PARTS = Map.of("ffn_norm", "post_attention_layernorm");
+  /** Gemma 2's sandwich norms: Hugging Face's post_attention_layernorm is after attention. */
+  private static final Map<String, String> GEMMA2_NORM_PARTS = Map.of(
+      "post_attention_norm", "post_attention_layernorm",
+      "ffn_norm", "pre_feedforward_layernorm",
+      "post_ffw_norm", "post_feedforward_layernorm");
   private static final Map<String, String> GLOBAL_PARTS = Map.of(
       "token_embd", "model.embed_tokens",
       "output_norm", "model.norm",
@@ -176,7 +188,8 @@ public final class GgufFile implements Checkpoint {
       }
     }
     checkOverlaps(in, tensors.values(), dataStart);
-    return new GgufFile(path, file, version, metadata, alignment, dataStart, tensors, hfNames(in, tensors));
+    String architecture = metadata.getString("general.architecture").orElse("");
+    return new GgufFile(path, file, version, metadata, alignment, dataStart, tensors, hfNames(in, tensors, architecture));
   }
 
   private static long alignment(Cursor in, GgufMetadata metadata) {
@@ -206,16 +219,27 @@ public final class GgufFile implements Checkpoint {
     }
   }
 
-  private static Map<String, Mapped> hfNames(Cursor in, Map<String, GgufTensorInfo> tensors) {
+  /**
+   * Hugging Face names of the tensors. The names of the norms depend on the architecture, and only
+   * {@code llama} files have permuted q/k rows (llama.cpp's converter interleaves them for its RoPE;
+   * for qwen2, qwen3 and gemma2 it keeps Hugging Face's order). {@link #ROPE_FREQS} is part of the
+   * spec, not a weight, and has no Hugging Face name.
+   */
+  private static Map<String, Mapped> hfNames(Cursor in, Map<String, GgufTensorInfo> tensors, String architecture) {
     Map<String, Mapped> byHfName = new LinkedHashMap<>();
+    Map<String, String> normParts = architecture.equals("gemma2") ? GEMMA2_NORM_PARTS : LLAMA_NORM_PARTS;
     for (GgufTensorInfo info : tensors.values()) {
+      if (info.name().equals(ROPE_FREQS)) {
+        continue;
+      }
       Permutation permutation = Permutation.NONE;
       String hfName = info.name();
       Matcher layer = LAYER_NAME.matcher(info.name());
       int dot = info.name().lastIndexOf('.');
-      if (layer.matches() && LAYER_PARTS.containsKey(layer.group(2))) {
-        hfName = "model.layers." + layer.group(1) + "." + LAYER_PARTS.get(layer.group(2)) + "." + layer.group(3);
-        permutation = switch (layer.group(2)) {
+      String part = layer.matches() ? LAYER_PARTS.getOrDefault(layer.group(2), normParts.get(layer.group(2))) : null;
+      if (part != null) {
+        hfName = "model.layers." + layer.group(1) + "." + part + "." + layer.group(3);
+        permutation = !architecture.equals("llama") ? Permutation.NONE : switch (layer.group(2)) {
           case "attn_q" -> Permutation.QUERY;
           case "attn_k" -> Permutation.KEY;
           default -> Permutation.NONE;
@@ -353,8 +377,16 @@ public final class GgufFile implements Checkpoint {
   @Override
   public WeightTensor read(String name) {
     Mapped mapped = mapped(name);
-    requireLlama();
+    String architecture = requireSupported();
     WeightTensor stored = view(mapped.info(), name);
+    if (architecture.equals("gemma2") && GEMMA_NORM.matcher(mapped.info().name()).matches()) {
+      // The file stores 1 + w; Hugging Face's w is stored - 1 (exact in float32 for gains near 1).
+      float[] values = stored.toArray();
+      for (int i = 0; i < values.length; i++) {
+        values[i] -= 1f;
+      }
+      return FloatTensor.of(name, mapped.info().shape(), values);
+    }
     if (mapped.permutation() == Permutation.NONE) {
       return stored;
     }
@@ -402,7 +434,7 @@ public final class GgufFile implements Checkpoint {
   }
 
   private int headCount() {
-    String key = ARCHITECTURE + ".attention.head_count";
+    String key = requireSupported() + ".attention.head_count";
     Integer heads = count(key);
     if (heads == null || heads == 0) {
       throw new WeightLoadException(path + ": metadata " + key + " is " + (heads == null ? "missing" : "0")
@@ -412,7 +444,7 @@ public final class GgufFile implements Checkpoint {
   }
 
   private int keyValueHeadCount() {
-    String key = ARCHITECTURE + ".attention.head_count_kv";
+    String key = requireSupported() + ".attention.head_count_kv";
     Integer heads = count(key);
     if (heads == null) {
       return headCount();
@@ -424,14 +456,16 @@ public final class GgufFile implements Checkpoint {
     return heads;
   }
 
-  private void requireLlama() {
+  /** The file's architecture, one of {@link #ARCHITECTURES}; anything else is a {@link WeightLoadException} naming it. */
+  private String requireSupported() {
     String key = "general.architecture";
     String architecture = architecture().orElseThrow(() -> new WeightLoadException(path
-        + ": GGUF file has no " + key + " metadata; Kiln reads \"" + ARCHITECTURE + "\" files"));
-    if (!architecture.equals(ARCHITECTURE)) {
-      throw new WeightLoadException(where(metadata.offset(key)) + key + " is \"" + architecture + "\"; Kiln reads \""
-          + ARCHITECTURE + "\" GGUF files (Llama-style decoders)");
+        + ": GGUF file has no " + key + " metadata; Kiln reads " + String.join(", ", ARCHITECTURES) + " files"));
+    if (!ARCHITECTURES.contains(architecture)) {
+      throw new WeightLoadException(where(metadata.offset(key)) + key + " is \"" + architecture + "\"; Kiln reads "
+          + "GGUF files of the architectures " + String.join(", ", ARCHITECTURES.stream().map(a -> "\"" + a + "\"").toList()));
     }
+    return architecture;
   }
 
   /**
@@ -448,8 +482,8 @@ public final class GgufFile implements Checkpoint {
    */
   @Override
   public Map<SpecElement, Object> statedSpec() {
-    requireLlama();
-    String p = ARCHITECTURE + ".";
+    String architecture = requireSupported();
+    String p = architecture + ".";
     Map<SpecElement, Object> spec = new EnumMap<>(SpecElement.class);
     Integer vocab = count(p + "vocab_size");
     if (vocab == null && metadata.contains("tokenizer.ggml.tokens")) {
@@ -480,7 +514,64 @@ public final class GgufFile implements Checkpoint {
     putIfPresent(spec, SpecElement.ROPE_THETA, number(p + "rope.freq_base"));
     putIfPresent(spec, SpecElement.RMS_NORM_EPS, number(p + "attention.layer_norm_rms_epsilon"));
     spec.put(SpecElement.TIE_WORD_EMBEDDINGS, !tensors.containsKey("output.weight"));
+    switch (architecture) {
+      case "llama" -> ropeScaling(spec, p);
+      case "qwen2" -> spec.put(SpecElement.QKV_BIAS, tensors.containsKey("blk.0.attn_q.bias"));
+      case "qwen3" -> spec.put(SpecElement.QK_NORM, tensors.containsKey("blk.0.attn_q_norm.weight"));
+      case "gemma2" -> {
+        spec.put(SpecElement.RMS_NORM_UNIT_OFFSET, true);
+        spec.put(SpecElement.SCALE_EMBEDDINGS, true);
+        spec.put(SpecElement.SANDWICH_NORMS, true);
+        spec.put(SpecElement.HIDDEN_ACT, dev.kiln.Activation.GELU_TANH);
+        putIfPresent(spec, SpecElement.ATTN_LOGIT_SOFTCAPPING, number(p + "attn_logit_softcapping"));
+        putIfPresent(spec, SpecElement.FINAL_LOGIT_SOFTCAPPING, number(p + "final_logit_softcapping"));
+        Integer window = count(p + "attention.sliding_window");
+        if (window != null && window > 0) {
+          spec.put(SpecElement.SLIDING_WINDOW, window);
+          spec.put(SpecElement.SLIDING_WINDOW_LAYERS, dev.kiln.SlidingWindowLayers.EVEN);
+        }
+      }
+      default -> throw new IllegalStateException(architecture);
+    }
     return Collections.unmodifiableMap(spec);
+  }
+
+  /**
+   * Llama RoPE scaling: {@code rope.scaling.type} {@code "linear"} with its factor, or (Llama 3.1
+   * and later, which llama.cpp writes without keys) the {@link #ROPE_FREQS} tensor of per-frequency
+   * divisors, matched to llama3 parameters by {@link RopeFreqsFit}.
+   */
+  private void ropeScaling(Map<SpecElement, Object> spec, String p) {
+    Optional<String> type = metadata.getString(p + "rope.scaling.type");
+    if (type.isPresent() && !type.get().equals("none")) {
+      if (!type.get().equals("linear")) {
+        throw new WeightLoadException(where(metadata.offset(p + "rope.scaling.type")) + "metadata " + p
+            + "rope.scaling.type is \"" + type.get() + "\"; Kiln reads RoPE scaling \"linear\" and Llama 3's (rope_freqs)");
+      }
+      Double factor = number(p + "rope.scaling.factor");
+      if (factor == null) {
+        throw new WeightLoadException(path + ": metadata " + p + "rope.scaling.factor is missing (linear RoPE scaling)");
+      }
+      spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
+      spec.put(SpecElement.ROPE_SCALING_FACTOR, factor);
+      return;
+    }
+    GgufTensorInfo freqs = tensors.get(ROPE_FREQS);
+    if (freqs == null) {
+      return;
+    }
+    Double theta = number(p + "rope.freq_base");
+    Integer headDim = (Integer) spec.get(SpecElement.HEAD_DIM);
+    if (headDim == null || freqs.dims().length != 1 || freqs.dims()[0] != headDim / 2 || freqs.dtype() != Dtype.F32) {
+      throw new WeightLoadException(where(freqs.infoOffset()) + "tensor " + ROPE_FREQS + " " + Arrays.toString(freqs.dims())
+          + " " + freqs.dtype() + ": expected F32 [" + (headDim == null ? "head_dim / 2" : headDim / 2 + "") + "]");
+    }
+    float[] divisors = view(freqs, ROPE_FREQS).toArray();
+    try {
+      spec.putAll(RopeFreqsFit.fit(divisors, theta != null ? theta : 10000.0, headDim));
+    } catch (IllegalArgumentException e) {
+      throw new WeightLoadException(where(freqs.infoOffset()) + "tensor " + ROPE_FREQS + ": " + e.getMessage());
+    }
   }
 
   private static void putIfPresent(Map<SpecElement, Object> spec, SpecElement element, Object value) {

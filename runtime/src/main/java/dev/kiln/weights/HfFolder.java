@@ -27,10 +27,10 @@ import java.util.Set;
  * (so no tensor is in two shards). The tensors are the union of the shards', each read from its
  * memory-mapped shard.
  *
- * <p>The spec comes from {@code config.json} ({@link #readConfig}). Only Llama models are read
- * ({@code model_type} {@code "llama"}, architecture {@code LlamaForCausalLM}): other families, even
- * ones with the same tensor names such as Mistral, may differ in ways the config states and Kiln
- * does not model (sliding windows), so they are refused rather than misread.
+ * <p>The spec comes from {@code config.json} ({@link #readConfig}). The families Kiln models are
+ * read ({@code model_type} {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3},
+ * {@code gemma2}); others, and options of these that Kiln does not model, are refused rather than
+ * misread.
  */
 public final class HfFolder implements Checkpoint {
   static final String CONFIG = "config.json";
@@ -159,32 +159,45 @@ public final class HfFolder implements Checkpoint {
     }
   }
 
+  /** The {@code model_type}s Kiln reads, with the architecture class each names. */
+  static final Map<String, String> MODEL_TYPES = Map.of(
+      "llama", "LlamaForCausalLM",
+      "mistral", "MistralForCausalLM",
+      "qwen2", "Qwen2ForCausalLM",
+      "qwen3", "Qwen3ForCausalLM",
+      "gemma2", "Gemma2ForCausalLM");
+
   /**
    * The spec values a Hugging Face {@code config.json} states: vocabSize, hiddenSize,
    * intermediateSize, numHiddenLayers, numAttentionHeads (all required), numKeyValueHeads
    * ({@code num_key_value_heads}, default the number of heads), headDim (only when
-   * {@code head_dim} is given), maxPositionEmbeddings, ropeTheta and rmsNormEps (only when given:
-   * Kiln does not guess them), tieWordEmbeddings, attentionBias and mlpBias (default false, as in
-   * {@code LlamaConfig}). {@code rope_theta} may also come from a transformers 5
-   * {@code rope_parameters} object of {@code rope_type} {@code "default"}.
+   * {@code head_dim} is given; Gemma 2's default 256 otherwise), maxPositionEmbeddings, ropeTheta
+   * and rmsNormEps (only when given: Kiln does not guess them), tieWordEmbeddings, attentionBias and
+   * mlpBias (defaults as in each family's config class), and RoPE scaling ({@code rope_scaling} or
+   * transformers 5's {@code rope_parameters}: {@code "default"}, {@code "linear"}, {@code "llama3"}).
    *
-   * <p>Refused with a {@link WeightLoadException}: a {@code model_type} other than {@code "llama"},
-   * {@code architectures} other than {@code ["LlamaForCausalLM"]}, a {@code hidden_act} other than
-   * {@code "silu"}, a non-null {@code rope_scaling} (Kiln has no rope scaling), a
-   * {@code quantization_config}, and any key of the wrong JSON type (the message names the key and
-   * the type it must have).
+   * <p>Per {@code model_type}: {@code llama}; {@code mistral} (a sliding window on every layer when
+   * {@code sliding_window} is set); {@code qwen2} (biases on q, k and v); {@code qwen3} (per-head q/k
+   * norms); {@code gemma2} (norm gains 1 + w, embeddings times sqrt(hidden), sandwich norms, GELU-tanh,
+   * {@code query_pre_attn_scalar}, both soft-cappings, a sliding window on even layers).
+   *
+   * <p>Refused with a {@link WeightLoadException}: another {@code model_type}, {@code architectures}
+   * other than that type's, an activation the family does not use, RoPE scaling of another type,
+   * Qwen's {@code use_sliding_window: true}, a {@code quantization_config}, and any key of the wrong
+   * JSON type (the message names the key and the type it must have).
    */
   public static Map<SpecElement, Object> readConfig(Path configJson) {
     JsonObject config = StrictJson.readObject(configJson, "config");
     var reader = new ConfigReader(configJson, config);
 
     String modelType = reader.string("model_type", null);
+    String supported = String.join(", ", MODEL_TYPES.keySet().stream().sorted().map(t -> "\"" + t + "\"").toList());
     if (modelType == null) {
-      throw reader.error("\"model_type\" is missing; Kiln reads Llama models (\"llama\")");
+      throw reader.error("\"model_type\" is missing; Kiln reads the model types " + supported);
     }
-    if (!modelType.equals("llama")) {
-      throw reader.error("model_type is \"" + modelType + "\"; Kiln reads only Llama models (\"llama\", "
-          + "LlamaForCausalLM)");
+    String architectureClass = MODEL_TYPES.get(modelType);
+    if (architectureClass == null) {
+      throw reader.error("model_type is \"" + modelType + "\"; Kiln reads the model types " + supported);
     }
     JsonElement architectures = config.get("architectures");
     if (architectures != null && !architectures.isJsonNull()) {
@@ -193,19 +206,19 @@ public final class HfFolder implements Checkpoint {
         throw reader.error("\"architectures\" must be a non-empty array of strings, was " + describe(architectures));
       }
       for (JsonElement architecture : architectures.getAsJsonArray()) {
-        if (!architecture.getAsString().equals("LlamaForCausalLM")) {
-          throw reader.error("architecture is \"" + architecture.getAsString()
-              + "\"; Kiln reads only LlamaForCausalLM models");
+        if (!architecture.getAsString().equals(architectureClass)) {
+          throw reader.error("architecture is \"" + architecture.getAsString() + "\"; Kiln reads " + modelType
+              + " models as " + architectureClass);
         }
       }
     }
-    String act = reader.string("hidden_act", "silu");
-    if (!act.equals("silu")) {
-      throw reader.error("hidden_act is \"" + act + "\"; Kiln's SwiGLU MLP needs \"silu\"");
-    }
-    JsonElement ropeScaling = config.get("rope_scaling");
-    if (ropeScaling != null && !ropeScaling.isJsonNull()) {
-      throw reader.error("rope_scaling " + describe(ropeScaling) + " is not supported (Kiln has no rope scaling yet)");
+    boolean gemma = modelType.equals("gemma2");
+    String act = gemma ? reader.string("hidden_activation", reader.string("hidden_act", "gelu_pytorch_tanh"))
+        : reader.string("hidden_act", "silu");
+    String expectedAct = gemma ? "gelu_pytorch_tanh" : "silu";
+    if (!act.equals(expectedAct)) {
+      throw reader.error((gemma ? "hidden_activation" : "hidden_act") + " is \"" + act + "\"; Kiln's " + modelType
+          + " MLP needs \"" + expectedAct + "\"");
     }
     JsonElement quantization = config.get("quantization_config");
     if (quantization != null && !quantization.isJsonNull()) {
@@ -223,6 +236,9 @@ public final class HfFolder implements Checkpoint {
     Integer kvHeads = reader.optionalInt("num_key_value_heads");
     spec.put(SpecElement.NUM_KEY_VALUE_HEADS, kvHeads == null ? heads : kvHeads);
     Integer headDim = reader.optionalInt("head_dim");
+    if (headDim == null && gemma) {
+      headDim = 256; // Gemma2Config's default
+    }
     if (headDim != null) {
       spec.put(SpecElement.HEAD_DIM, headDim);
     }
@@ -230,41 +246,111 @@ public final class HfFolder implements Checkpoint {
     if (maxPositions != null) {
       spec.put(SpecElement.MAX_POSITION_EMBEDDINGS, maxPositions);
     }
-    Double ropeTheta = ropeTheta(reader, config);
-    if (ropeTheta != null) {
-      spec.put(SpecElement.ROPE_THETA, ropeTheta);
-    }
     Double eps = reader.optionalDouble("rms_norm_eps");
     if (eps != null) {
       spec.put(SpecElement.RMS_NORM_EPS, eps);
     }
-    spec.put(SpecElement.TIE_WORD_EMBEDDINGS, reader.bool("tie_word_embeddings", false));
-    spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
-    spec.put(SpecElement.MLP_BIAS, reader.bool("mlp_bias", false));
+    ropeParameters(reader, config, spec);
+    spec.put(SpecElement.TIE_WORD_EMBEDDINGS, reader.bool("tie_word_embeddings", gemma));
+    switch (modelType) {
+      case "llama" -> {
+        spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+        spec.put(SpecElement.MLP_BIAS, reader.bool("mlp_bias", false));
+      }
+      case "mistral" -> {
+        Integer window = reader.optionalInt("sliding_window");
+        if (window != null) {
+          spec.put(SpecElement.SLIDING_WINDOW, window);
+        }
+      }
+      case "qwen2", "qwen3" -> {
+        if (reader.bool("use_sliding_window", false)) {
+          throw reader.error("use_sliding_window is true; Kiln does not model Qwen's sliding window (layers from"
+              + " max_window_layers on)");
+        }
+        if (modelType.equals("qwen2")) {
+          spec.put(SpecElement.QKV_BIAS, true);
+        } else {
+          spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+          spec.put(SpecElement.QK_NORM, true);
+        }
+      }
+      case "gemma2" -> {
+        spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+        spec.put(SpecElement.RMS_NORM_UNIT_OFFSET, true);
+        spec.put(SpecElement.SCALE_EMBEDDINGS, true);
+        spec.put(SpecElement.SANDWICH_NORMS, true);
+        spec.put(SpecElement.HIDDEN_ACT, dev.kiln.Activation.GELU_TANH);
+        Double scalar = reader.optionalDouble("query_pre_attn_scalar");
+        spec.put(SpecElement.QUERY_PRE_ATTN_SCALAR, scalar != null ? scalar : 256.0);
+        Double attnCap = reader.optionalDouble("attn_logit_softcapping");
+        spec.put(SpecElement.ATTN_LOGIT_SOFTCAPPING, attnCap != null ? attnCap : 0.0);
+        Double finalCap = reader.optionalDouble("final_logit_softcapping");
+        spec.put(SpecElement.FINAL_LOGIT_SOFTCAPPING, finalCap != null ? finalCap : 0.0);
+        Integer window = reader.optionalInt("sliding_window");
+        spec.put(SpecElement.SLIDING_WINDOW, window != null ? window : 4096);
+        spec.put(SpecElement.SLIDING_WINDOW_LAYERS, dev.kiln.SlidingWindowLayers.EVEN);
+      }
+      default -> throw new IllegalStateException(modelType);
+    }
     return Collections.unmodifiableMap(spec);
   }
 
-  /** {@code rope_theta}, or transformers 5's {@code rope_parameters.rope_theta}; both given must agree. */
-  private static Double ropeTheta(ConfigReader reader, JsonObject config) {
+  /**
+   * RoPE theta and scaling: {@code rope_theta} and {@code rope_scaling}, or transformers 5's
+   * {@code rope_parameters} (which holds both); values given in both places must agree. Scaling
+   * types read: {@code "default"} (none), {@code "linear"} ({@code factor}) and {@code "llama3"}
+   * ({@code factor}, {@code low_freq_factor}, {@code high_freq_factor},
+   * {@code original_max_position_embeddings}).
+   */
+  private static void ropeParameters(ConfigReader reader, JsonObject config, Map<SpecElement, Object> spec) {
     Double top = reader.optionalDouble("rope_theta");
+    JsonElement scaling = config.get("rope_scaling");
     JsonElement parameters = config.get("rope_parameters");
-    if (parameters == null || parameters.isJsonNull()) {
-      return top;
+    Double theta = top;
+    if (parameters != null && !parameters.isJsonNull()) {
+      if (!parameters.isJsonObject()) {
+        throw reader.error("\"rope_parameters\" must be an object, was " + describe(parameters));
+      }
+      var nested = new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
+      Double inner = nested.optionalDouble("rope_theta");
+      if (top != null && inner != null && !top.equals(inner)) {
+        throw reader.error("rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
+      }
+      theta = inner != null ? inner : top;
+      if (scaling == null || scaling.isJsonNull()) {
+        scaling = parameters;
+      }
     }
-    if (!parameters.isJsonObject()) {
-      throw reader.error("\"rope_parameters\" must be an object, was " + describe(parameters));
+    if (theta != null) {
+      spec.put(SpecElement.ROPE_THETA, theta);
     }
-    var nested = new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
-    String type = nested.string("rope_type", "default");
-    if (!type.equals("default")) {
-      throw reader.error("rope_parameters " + describe(parameters) + " is not supported (rope_type \"" + type
-          + "\": Kiln has no rope scaling yet)");
+    if (scaling == null || scaling.isJsonNull()) {
+      return;
     }
-    Double inner = nested.optionalDouble("rope_theta");
-    if (top != null && inner != null && !top.equals(inner)) {
-      throw reader.error("rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
+    if (!scaling.isJsonObject()) {
+      throw reader.error("\"rope_scaling\" must be an object or null, was " + describe(scaling));
     }
-    return inner != null ? inner : top;
+    String prefix = scaling == parameters ? "rope_parameters." : "rope_scaling.";
+    var nested = new ConfigReader(reader.file(), scaling.getAsJsonObject(), prefix);
+    String type = nested.string("rope_type", nested.string("type", "default"));
+    switch (type) {
+      case "default" -> { }
+      case "linear" -> {
+        spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
+        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble("factor"));
+      }
+      case "llama3" -> {
+        spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LLAMA3);
+        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble("factor"));
+        spec.put(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, nested.requiredDouble("low_freq_factor"));
+        spec.put(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR, nested.requiredDouble("high_freq_factor"));
+        spec.put(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS,
+            nested.requiredInt("original_max_position_embeddings"));
+      }
+      default -> throw reader.error(prefix.substring(0, prefix.length() - 1) + " " + describe(scaling)
+          + " is not supported (rope_type \"" + type + "\"; Kiln reads \"default\", \"linear\" and \"llama3\")");
+    }
   }
 
   /** Typed access to a config object's keys; every error names the file and the key. */
@@ -317,6 +403,14 @@ public final class HfFolder implements Checkpoint {
       Integer value = optionalInt(key);
       if (value == null) {
         throw error("\"" + prefix + key + "\" is missing (an integer)");
+      }
+      return value;
+    }
+
+    double requiredDouble(String key) {
+      Double value = optionalDouble(key);
+      if (value == null) {
+        throw error("\"" + prefix + key + "\" is missing (a number)");
       }
       return value;
     }

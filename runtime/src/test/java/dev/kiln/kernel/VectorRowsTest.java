@@ -109,6 +109,13 @@ class VectorRowsTest {
   /** One RMSNorm row, vector and scalar paths, heap and native gains, against a double loop. */
   @Test
   void rmsNormMatchesADoubleLoop() {
+    for (float offset : new float[] {0f, 1f}) {
+      rmsNormMatchesADoubleLoop(offset);
+    }
+  }
+
+  /** With {@code gainOffset} 1 the gain is 1 + w (Gemma). */
+  private static void rmsNormMatchesADoubleLoop(float offset) {
     var random = new SplittableRandom(9);
     try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
       for (int n : SIZES) {
@@ -127,20 +134,33 @@ class VectorRowsTest {
           for (String path : new String[] {"vector", "scalar"}) {
             float[] out = new float[n + 2];
             if (path.equals("vector")) {
-              VectorRows.rmsNorm(in, 3, gain, out, 2, n, 1e-5);
+              VectorRows.rmsNorm(in, 3, gain, out, 2, n, 1e-5, offset);
             } else {
-              ScalarKernels.rmsNorm(in, 3, gain, out, 2, n, 1e-5);
+              ScalarKernels.rmsNorm(in, 3, gain, out, 2, n, 1e-5, offset);
             }
             assertWithMessage("%s n %s before the row", path, n).that(out[1]).isEqualTo(0f);
             for (int i = 0; i < n; i++) {
-              double expected = in[3 + i] * scale * gainValues[i];
+              double expected = in[3 + i] * scale * (offset + gainValues[i]);
               // float sums of n squares (relative error ~ n ulps at worst), then two float products
-              assertWithMessage("%s n %s native %s element %s", path, n, nativeGain, i).that((double) out[2 + i])
+              assertWithMessage("%s n %s native %s offset %s element %s", path, n, nativeGain, offset, i).that((double) out[2 + i])
                   .isWithin(Math.abs(expected) * (n + 4) * 6e-8 + 1e-30).of(expected);
             }
           }
         }
       }
+    }
+  }
+
+  @Test
+  void rmsNormInPlaceEqualsOutOfPlace() {
+    var random = new SplittableRandom(12);
+    for (int n : SIZES) {
+      float[] in = floats(random, n);
+      java.lang.foreign.MemorySegment gain = java.lang.foreign.MemorySegment.ofArray(floats(random, n));
+      float[] out = new float[n];
+      VectorKernels.rmsNorm(in, 0, gain, out, 0, n, 1e-6, 1f);
+      VectorKernels.rmsNorm(in, 0, gain, in, 0, n, 1e-6, 1f);
+      assertWithMessage("n %s", n).that(in).isEqualTo(out);
     }
   }
 

@@ -255,7 +255,9 @@ class SpecRulesTest {
         draft.numAttentionHeads(), 0, 0, draft.maxPositionEmbeddings(), draft.ropeTheta(), draft.rmsNormEps(),
         draft.tieWordEmbeddings(), draft.attentionBias(), draft.mlpBias(), draft.lmHeadBias(),
         draft.attentionOutputProjection(), draft.residualConnections(), draft.norm(), draft.mlp(),
-        draft.positionEncoding(), draft.scoreNormalization(), draft.causalMask(), draft.maxBatchSize(),
+        draft.positionEncoding(), draft.scoreNormalization(), draft.causalMask(),
+        draft.ropeScaling(), draft.ropeScalingFactor(), draft.ropeScalingLowFreqFactor(), draft.ropeScalingHighFreqFactor(), draft.ropeScalingOriginalMaxPositionEmbeddings(), draft.qkvBias(), draft.qkNorm(), draft.rmsNormUnitOffset(),
+        draft.scaleEmbeddings(), draft.sandwichNorms(), draft.hiddenAct(), draft.queryPreAttnScalar(), draft.attnLogitSoftcapping(), draft.finalLogitSoftcapping(), draft.slidingWindow(), draft.slidingWindowLayers(), draft.maxBatchSize(),
         draft.maxKvCacheBytes()));
     assertThat(e.problems().stream().map(SpecProblem::element).toList())
         .containsExactly(SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM);
@@ -273,7 +275,9 @@ class SpecRulesTest {
         spec.maxPositionEmbeddings(), spec.ropeTheta(), spec.rmsNormEps(), spec.tieWordEmbeddings(),
         spec.attentionBias(), spec.mlpBias(), spec.lmHeadBias(), spec.attentionOutputProjection(),
         spec.residualConnections(), spec.norm(), spec.mlp(), spec.positionEncoding(), spec.scoreNormalization(),
-        spec.causalMask(), spec.maxBatchSize(), spec.maxKvCacheBytes()));
+        spec.causalMask(),
+        spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScalingLowFreqFactor(), spec.ropeScalingHighFreqFactor(), spec.ropeScalingOriginalMaxPositionEmbeddings(), spec.qkvBias(), spec.qkNorm(), spec.rmsNormUnitOffset(),
+        spec.scaleEmbeddings(), spec.sandwichNorms(), spec.hiddenAct(), spec.queryPreAttnScalar(), spec.attnLogitSoftcapping(), spec.finalLogitSoftcapping(), spec.slidingWindow(), spec.slidingWindowLayers(), spec.maxBatchSize(), spec.maxKvCacheBytes()));
     assertThat(builder.build()).isEqualTo(spec);
   }
 }

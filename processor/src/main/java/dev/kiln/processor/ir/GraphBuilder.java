@@ -20,35 +20,48 @@ public final class GraphBuilder {
   public static Graph build(ModelSpec spec) {
     boolean norm = spec.norm() == NormKind.RMS_NORM;
     boolean residual = spec.residualConnections();
+    boolean sandwich = spec.sandwichNorms();
+    boolean offset = spec.rmsNormUnitOffset();
 
-    List<Op> prologue = List.of(new Op.Embed(X));
+    List<Op> prologue = List.of(new Op.Embed(X, spec.scaleEmbeddings()));
 
     List<Op> layer = new ArrayList<>();
     Value attentionInput = X;
     if (norm) {
-      layer.add(new Op.RmsNorm(X, LayerTensor.INPUT_LAYERNORM, NORMED));
+      layer.add(new Op.RmsNorm(X, LayerTensor.INPUT_LAYERNORM, NORMED, offset));
       attentionInput = NORMED;
     }
     layer.add(linear(spec, attentionInput, LayerTensor.Q_PROJ, LayerTensor.Q_PROJ_BIAS, Q));
     layer.add(linear(spec, attentionInput, LayerTensor.K_PROJ, LayerTensor.K_PROJ_BIAS, K));
     layer.add(linear(spec, attentionInput, LayerTensor.V_PROJ, LayerTensor.V_PROJ_BIAS, V));
+    if (spec.qkNorm()) {
+      layer.add(new Op.HeadRmsNorm(Q, LayerTensor.Q_NORM, false, offset));
+      layer.add(new Op.HeadRmsNorm(K, LayerTensor.K_NORM, true, offset));
+    }
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       layer.add(new Op.Rope(Q, false));
       layer.add(new Op.Rope(K, true));
     }
     layer.add(new Op.CacheWrite(K, V));
-    layer.add(new Op.AttentionScores(Q, SCORES, spec.causalMask()));
+    layer.add(new Op.AttentionScores(Q, SCORES, spec.causalMask(), spec.attnLogitSoftcapping() > 0,
+        spec.slidingWindow() > 0));
     if (spec.scoreNormalization() == ScoreNormalization.SOFTMAX) {
       layer.add(new Op.Softmax(SCORES));
     }
     if (spec.attentionOutputProjection()) {
       layer.add(new Op.WeightedValues(SCORES, ATTN));
       layer.add(linear(spec, ATTN, LayerTensor.O_PROJ, LayerTensor.O_PROJ_BIAS, residual ? ATTN_OUT : X));
+      if (sandwich) {
+        layer.add(new Op.RmsNorm(ATTN_OUT, LayerTensor.POST_ATTENTION_LAYERNORM, ATTN_OUT, offset));
+      }
       if (residual) {
         layer.add(new Op.Add(X, ATTN_OUT, X));
       }
     } else if (residual) {
       layer.add(new Op.WeightedValues(SCORES, ATTN));
+      if (sandwich) {
+        layer.add(new Op.RmsNorm(ATTN, LayerTensor.POST_ATTENTION_LAYERNORM, ATTN, offset));
+      }
       layer.add(new Op.Add(X, ATTN, X));
     } else {
       // Without projection or residual the heads' output is the new stream.
@@ -58,14 +71,18 @@ public final class GraphBuilder {
     if (spec.mlp() == MlpKind.SWIGLU) {
       Value mlpInput = X;
       if (norm) {
-        layer.add(new Op.RmsNorm(X, LayerTensor.POST_ATTENTION_LAYERNORM, NORMED));
+        LayerTensor preNorm = sandwich ? LayerTensor.PRE_FEEDFORWARD_LAYERNORM : LayerTensor.POST_ATTENTION_LAYERNORM;
+        layer.add(new Op.RmsNorm(X, preNorm, NORMED, offset));
         mlpInput = NORMED;
       }
       layer.add(linear(spec, mlpInput, LayerTensor.GATE_PROJ, LayerTensor.GATE_PROJ_BIAS, GATE));
       layer.add(linear(spec, mlpInput, LayerTensor.UP_PROJ, LayerTensor.UP_PROJ_BIAS, UP));
-      layer.add(new Op.Silu(GATE, GATE_ACT));
+      layer.add(new Op.Activate(GATE, GATE_ACT, spec.hiddenAct()));
       layer.add(new Op.Multiply(GATE_ACT, UP, ACT));
       layer.add(linear(spec, ACT, LayerTensor.DOWN_PROJ, LayerTensor.DOWN_PROJ_BIAS, residual ? MLP_OUT : X));
+      if (sandwich) {
+        layer.add(new Op.RmsNorm(MLP_OUT, LayerTensor.POST_FEEDFORWARD_LAYERNORM, MLP_OUT, offset));
+      }
       if (residual) {
         layer.add(new Op.Add(X, MLP_OUT, X));
       }
@@ -74,11 +91,14 @@ public final class GraphBuilder {
     List<Op> epilogue = new ArrayList<>();
     Value headInput = X;
     if (norm) {
-      epilogue.add(new Op.RmsNorm(X, GlobalTensor.NORM, NORMED));
+      epilogue.add(new Op.RmsNorm(X, GlobalTensor.NORM, NORMED, offset));
       headInput = NORMED;
     }
     TensorKind head = spec.tieWordEmbeddings() ? GlobalTensor.EMBED_TOKENS : GlobalTensor.LM_HEAD;
     epilogue.add(new Op.Linear(headInput, head, spec.lmHeadBias() ? GlobalTensor.LM_HEAD_BIAS : null, LOGITS));
+    if (spec.finalLogitSoftcapping() > 0) {
+      epilogue.add(new Op.Softcap(LOGITS));
+    }
     return new Graph(spec, prologue, layer, epilogue);
   }
 

@@ -18,18 +18,50 @@ public sealed interface Op {
   /** A short human description, used in dumps and in the comment of the kernel that fuses it. */
   String describe();
 
-  /** Token embedding lookup: {@code out = embed_tokens[token]}. */
-  record Embed(Value out) implements Op {
+  /**
+   * Token embedding lookup: {@code out = embed_tokens[token]}, times {@code (float) sqrt(HIDDEN_SIZE)}
+   * when {@code scaled} (Gemma).
+   */
+  record Embed(Value out, boolean scaled) implements Op {
+    public Embed(Value out) {
+      this(out, false);
+    }
+
     @Override public List<Value> inputs() { return List.of(); }
     @Override public List<Value> outputs() { return List.of(out); }
-    @Override public String describe() { return "embedding lookup"; }
+    @Override public String describe() { return "embedding lookup" + (scaled ? " x sqrt(HIDDEN_SIZE)" : ""); }
   }
 
-  /** {@code out = in / sqrt(mean(in^2) + eps) * gain}. */
-  record RmsNorm(Value in, TensorKind gain, Value out) implements Op {
+  /**
+   * {@code out = in / sqrt(mean(in^2) + eps) * gain} over a whole row, or {@code * (1 + gain)} when
+   * {@code unitOffset} (Gemma). {@code in} and {@code out} may be the same value (a norm in place).
+   */
+  record RmsNorm(Value in, TensorKind gain, Value out, boolean unitOffset) implements Op {
+    public RmsNorm(Value in, TensorKind gain, Value out) {
+      this(in, gain, out, false);
+    }
+
     @Override public List<Value> inputs() { return List.of(in); }
     @Override public List<Value> outputs() { return List.of(out); }
-    @Override public String describe() { return "RMSNorm(" + shortName(gain) + ")"; }
+    @Override public String describe() { return "RMSNorm(" + shortName(gain) + (unitOffset ? ", 1 + w" : "") + ")"; }
+  }
+
+  /**
+   * RMSNorm of each head of {@code target} over HEAD_DIM, in place, all heads with the same gain
+   * (Qwen3's {@code q_norm}/{@code k_norm}); {@code keyHeads} says whether it has NUM_KEY_VALUE_HEADS
+   * heads (k) or NUM_ATTENTION_HEADS (q).
+   */
+  record HeadRmsNorm(Value target, TensorKind gain, boolean keyHeads, boolean unitOffset) implements Op {
+    @Override public List<Value> inputs() { return List.of(target); }
+    @Override public List<Value> outputs() { return List.of(target); }
+    @Override public String describe() { return "per-head RMSNorm(" + shortName(gain) + ")"; }
+  }
+
+  /** {@code target = cap * tanh(target / cap)} elementwise, in place (Gemma 2's final logit soft-capping). */
+  record Softcap(Value target) implements Op {
+    @Override public List<Value> inputs() { return List.of(target); }
+    @Override public List<Value> outputs() { return List.of(target); }
+    @Override public String describe() { return "soft-cap(" + target + ")"; }
   }
 
   /** {@code out = in W^T (+ bias)}, W of shape (out, in). */
@@ -56,11 +88,22 @@ public sealed interface Op {
     @Override public String describe() { return "KV-cache write"; }
   }
 
-  /** {@code scores = q . k_t / sqrt(HEAD_DIM)} per head over the attended cache positions. */
-  record AttentionScores(Value q, Value scores, boolean causal) implements Op {
+  /**
+   * {@code scores = q . k_t x ATTENTION_SCALE} per head over the attended cache positions: the earlier
+   * positions (causal) or all; soft-capped ({@code cap * tanh(score / cap)}) when {@code softcapped};
+   * within the layer's sliding window when {@code windowed}.
+   */
+  record AttentionScores(Value q, Value scores, boolean causal, boolean softcapped, boolean windowed) implements Op {
+    public AttentionScores(Value q, Value scores, boolean causal) {
+      this(q, scores, causal, false, false);
+    }
+
     @Override public List<Value> inputs() { return List.of(q); }
     @Override public List<Value> outputs() { return List.of(scores); }
-    @Override public String describe() { return "scores q.k/sqrt(HEAD_DIM)" + (causal ? " with causal mask" : " (no mask)"); }
+    @Override public String describe() {
+      return "scores q.k x ATTENTION_SCALE" + (softcapped ? ", soft-capped" : "")
+          + (causal ? " with causal mask" : " (no mask)") + (windowed ? " and sliding window" : "");
+    }
   }
 
   /** Softmax over each head's scores. */
@@ -77,11 +120,16 @@ public sealed interface Op {
     @Override public String describe() { return "weighted sum of V"; }
   }
 
-  /** {@code out = in * sigmoid(in)}. */
-  record Silu(Value in, Value out) implements Op {
+  /** The gated MLP's activation, {@code out = act(in)}: SiLU {@code in * sigmoid(in)} or tanh-approximated GELU. */
+  record Activate(Value in, Value out, dev.kiln.Activation function) implements Op {
     @Override public List<Value> inputs() { return List.of(in); }
     @Override public List<Value> outputs() { return List.of(out); }
-    @Override public String describe() { return "SiLU(" + in + ")"; }
+    @Override public String describe() {
+      return switch (function) {
+        case SILU -> "SiLU(" + in + ")";
+        case GELU_TANH -> "GELU-tanh(" + in + ")";
+      };
+    }
   }
 
   /** Elementwise {@code out = a * b}. */

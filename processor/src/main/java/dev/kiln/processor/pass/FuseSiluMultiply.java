@@ -4,7 +4,10 @@ import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import java.util.List;
 
-/** SiLU(gate) x up joins the gate/up kernel: each output element is activated as soon as both are computed. */
+/**
+ * The activation (SiLU or GELU) of gate times up joins the gate/up kernel: each output element is
+ * activated as soon as both are computed.
+ */
 final class FuseSiluMultiply implements Pass {
   @Override
   public String name() {
@@ -13,6 +16,6 @@ final class FuseSiluMultiply implements Pass {
 
   @Override
   public List<Kernel> apply(List<Kernel> kernels) {
-    return Absorb.intoPreviousProducer(kernels, op -> op instanceof Op.Silu || op instanceof Op.Multiply);
+    return Absorb.intoPreviousProducer(kernels, op -> op instanceof Op.Activate || op instanceof Op.Multiply);
   }
 }

@@ -10,10 +10,13 @@ public final class Passes {
     return List.of(
         new FuseSharedInputProjections(),
         new FuseRmsNormIntoProjections(),
+        new FuseHeadNormIntoProjection(),
         new FuseRopeIntoProjection(),
         new FuseCacheWriteIntoProjection(),
         new FuseAttention(),
         new FuseSiluMultiply(),
-        new FuseResidualAdd());
+        new FuseResidualAdd(),
+        new FuseSoftcapIntoProjection(),
+        new FusePostNormIntoResidualAdd());
   }
 }

@@ -28,6 +28,7 @@ final class KernelNames {
     String base = switch (shape) {
       case EMBEDDING -> "EmbedTokens";
       case RESIDUAL_ADD -> "ResidualAdd";
+      case NORM_RESIDUAL_ADD -> "PostNormResidualAdd";
       case ATTENTION -> "Attention";
       case PROJECTION -> projectionName(kernel);
     };
@@ -46,17 +47,26 @@ final class KernelNames {
       group = String.join("", weights.stream().map(KernelNames::camel).toList()) + "Projection";
     }
     parts.add(group);
+    if (!kernel.opsOf(Op.HeadRmsNorm.class).isEmpty()) {
+      parts.add("QkNorm");
+    }
     if (!kernel.opsOf(Op.Rope.class).isEmpty()) {
       parts.add("Rope");
     }
     if (!kernel.opsOf(Op.CacheWrite.class).isEmpty()) {
       parts.add("CacheWrite");
     }
-    if (!kernel.opsOf(Op.Silu.class).isEmpty()) {
-      parts.add("Silu");
+    for (Op.Activate activate : kernel.opsOf(Op.Activate.class)) {
+      parts.add(switch (activate.function()) {
+        case SILU -> "Silu";
+        case GELU_TANH -> "Gelu";
+      });
     }
     if (!kernel.opsOf(Op.Add.class).isEmpty()) {
       parts.add("Residual");
+    }
+    if (!kernel.opsOf(Op.Softcap.class).isEmpty()) {
+      parts.add("Softcap");
     }
     return String.join("", parts);
   }

@@ -15,6 +15,10 @@ final class KernelShapes {
     if (kernel.isSingle(Op.Add.class)) {
       return KernelShape.RESIDUAL_ADD;
     }
+    if (ops.size() == 2 && ops.get(0) instanceof Op.RmsNorm norm && ops.get(1) instanceof Op.Add add
+        && add.b().equals(norm.out())) {
+      return KernelShape.NORM_RESIDUAL_ADD;
+    }
     if (isAttention(ops)) {
       return KernelShape.ATTENTION;
     }
@@ -43,8 +47,8 @@ final class KernelShapes {
     }
     for (; i < ops.size(); i++) {
       Op op = ops.get(i);
-      if (!(op instanceof Op.Rope || op instanceof Op.CacheWrite || op instanceof Op.Silu || op instanceof Op.Multiply
-          || op instanceof Op.Add)) {
+      if (!(op instanceof Op.HeadRmsNorm || op instanceof Op.Rope || op instanceof Op.CacheWrite
+          || op instanceof Op.Activate || op instanceof Op.Multiply || op instanceof Op.Add || op instanceof Op.Softcap)) {
         return false;
       }
     }

@@ -7,6 +7,7 @@ import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.processor.GeneratedNames;
 import dev.kiln.spec.ModelSpec;
@@ -50,13 +51,26 @@ final class AttentionWriter {
             .initializer("$L", ATTENTION_TILE)
             .build())
         .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE).build());
-    if (rope) {
+    if (rope && spec.ropeScaling() != RopeScaling.NONE) {
+      // Scaled frequencies are computed here, at build time, and written out as constants.
+      type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.DOUBLE), "INV_FREQ", Modifier.PRIVATE, Modifier.STATIC,
+              Modifier.FINAL)
+          .addJavadoc("RoPE frequencies ROPE_THETA^(-2i / HEAD_DIM) with $L scaling (ropeScalingFactor $L$L), (HEAD_DIM / 2)\n",
+              spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScaling() == RopeScaling.LLAMA3
+                  ? ", low/high frequency factors " + spec.ropeScalingLowFreqFactor() + "/"
+                      + spec.ropeScalingHighFreqFactor() + ", original context "
+                      + spec.ropeScalingOriginalMaxPositionEmbeddings() : "")
+          .initializer("{\n$>$L$<\n}", frequencyLiterals(spec.ropeInverseFrequencies()))
+          .build());
+    } else if (rope) {
       type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.DOUBLE), "INV_FREQ", Modifier.PRIVATE, Modifier.STATIC,
               Modifier.FINAL)
           .addJavadoc("RoPE frequencies ROPE_THETA^(-2i / HEAD_DIM), (HEAD_DIM / 2)\n")
           .initializer("inverseFrequencies()")
           .build());
       type.addMethod(inverseFrequencies());
+    }
+    if (rope) {
       type.addMethod(ropeAngles());
       type.addMethod(applyRope());
     }
@@ -66,6 +80,16 @@ final class AttentionWriter {
         .indent("  ")
         .skipJavaLangImports(true)
         .build();
+  }
+
+  /** The frequencies as exact double literals, four to a line. */
+  private static String frequencyLiterals(double[] frequencies) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < frequencies.length; i++) {
+      out.append(Double.toString(frequencies[i])).append(i + 1 < frequencies.length ? "," : "");
+      out.append(i + 1 < frequencies.length ? (i % 4 == 3 ? "\n" : " ") : "");
+    }
+    return out.toString();
   }
 
   private static String plural(int n) {
@@ -131,15 +155,18 @@ final class AttentionWriter {
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
     MethodSpec.Builder method = MethodSpec.methodBuilder("attendHeads")
         .addModifiers(Modifier.STATIC);
+    String scores = (spec.queryPreAttnScalar() == spec.headDim() ? "q.k / sqrt(HEAD_DIM)" : "q.k x ATTENTION_SCALE")
+        + (spec.attnLogitSoftcapping() > 0 ? " soft-capped by ATTN_LOGIT_SOFTCAPPING" : "");
+    String range = spec.slidingWindow() > 0 ? "[start, end)" : "[0, end)";
     if (softmax) {
-      method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM), the $L, softmax and the weighted sum of V into one\n",
-              spec.causalMask() ? "causal mask (positions end at {@code end})" : "attended range [0, end)")
+      method.addJavadoc("Fuses scores $L, the $L, softmax and the weighted sum of V into one\n", scores,
+              spec.causalMask() ? "causal mask (positions " + range + ")" : "attended range " + range)
           .addJavadoc("pass over the cache, ATTENTION_TILE positions at a time: an online softmax keeps each head's\n")
           .addJavadoc("running max and sum and rescales the output accumulated so far when a tile raises the max;\n")
           .addJavadoc("a tile's scores become weights with one vector exp and are applied to its values with the\n")
           .addJavadoc("output held in registers.\n");
     } else {
-      method.addJavadoc("Fuses scores q.k / sqrt(HEAD_DIM) over positions [0, end) and their weighted sum of V (raw scores,\n")
+      method.addJavadoc("Fuses scores $L over positions $L and their weighted sum of V (raw scores,\n", scores, range)
           .addJavadoc("no softmax) into one pass over the cache, ATTENTION_TILE positions at a time.\n");
     }
     method.addJavadoc("\n<p>Query heads {@code [firstHead, lastHead)} of one row, tile by tile and each tile head by head,\n")
@@ -153,8 +180,12 @@ final class AttentionWriter {
         .addParameter(TypeName.INT, "qStart")
         .addParameter(FLOATS, "keys")
         .addParameter(FLOATS, "values")
-        .addParameter(TypeName.INT, "sequenceStart")
-        .addParameter(TypeName.INT, "end")
+        .addParameter(TypeName.INT, "sequenceStart");
+    boolean windowed = spec.slidingWindow() > 0;
+    if (windowed) {
+      method.addParameter(TypeName.INT, "start");
+    }
+    method.addParameter(TypeName.INT, "end")
         .addParameter(FLOATS, "out")
         .addParameter(TypeName.INT, "outStart");
     method.addStatement("$T.fill(out, outStart + firstHead * HEAD_DIM, outStart + lastHead * HEAD_DIM, 0f)",
@@ -165,7 +196,8 @@ final class AttentionWriter {
           .addStatement("float[] sum = new float[lastHead - firstHead]")
           .addStatement("$T.fill(max, Float.NEGATIVE_INFINITY)", java.util.Arrays.class);
     }
-    method.beginControlFlow("for (int tile = 0; tile < end; tile += ATTENTION_TILE)")
+    method.beginControlFlow(windowed ? "for (int tile = start; tile < end; tile += ATTENTION_TILE)"
+        : "for (int tile = 0; tile < end; tile += ATTENTION_TILE)")
         .addStatement("int count = Math.min(ATTENTION_TILE, end - tile)")
         .beginControlFlow("for (int head = firstHead; head < lastHead; head++)")
         .addStatement("int qHead = qStart + head * HEAD_DIM")
@@ -177,8 +209,11 @@ final class AttentionWriter {
     }
     method.beginControlFlow("for (int j = 0; j < count; j++)")
         .addStatement("float score = $T.dot(q, qHead, keys, kvHead + (tile + j) * KV_DIM, HEAD_DIM) * ATTENTION_SCALE",
-            JavaTypes.VECTOR_KERNELS)
-        .addStatement("scores[j] = score");
+            JavaTypes.VECTOR_KERNELS);
+    if (spec.attnLogitSoftcapping() > 0) {
+      method.addStatement("score = ATTN_LOGIT_SOFTCAPPING * (float) Math.tanh(score / ATTN_LOGIT_SOFTCAPPING)");
+    }
+    method.addStatement("scores[j] = score");
     if (softmax) {
       method.beginControlFlow("if (score > tileMax)")
           .addStatement("tileMax = score")

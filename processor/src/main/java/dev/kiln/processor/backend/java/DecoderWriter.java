@@ -38,7 +38,7 @@ final class DecoderWriter {
   JavaFile write() {
     ClassName self = names.decoder();
     Buffers buffers = new Buffers();
-    KernelEmitter emitter = new KernelEmitter(names, buffers);
+    KernelEmitter emitter = new KernelEmitter(spec, names, buffers);
     Map<Kernel, String> methodNames = plan.uniqueNames();
     List<MethodSpec> kernels = plan.sections().stream().flatMap(List::stream)
         .map(kernel -> emitter.emit(kernel, methodNames.get(kernel)))
@@ -101,10 +101,13 @@ final class DecoderWriter {
     type.addMethods(kernels);
     type.addMethod(buffers.ensureCapacity());
     if (emitter.usesRmsNorm()) {
-      type.addMethod(rmsNorm());
+      type.addMethod(rmsNorm(spec.rmsNormUnitOffset()));
     }
-    if (emitter.usesSilu()) {
-      type.addMethod(silu());
+    for (dev.kiln.Activation activation : emitter.activations()) {
+      type.addMethod(switch (activation) {
+        case SILU -> silu();
+        case GELU_TANH -> geluTanh();
+      });
     }
     return JavaFile.builder(names.packageName(), type.build())
         .addFileComment(JavaTypes.fileComment(names))
@@ -186,17 +189,34 @@ final class DecoderWriter {
         .addStatement("time = profile.lap($S, time)", methodNames.get(kernel));
   }
 
-  private static MethodSpec rmsNorm() {
-    return MethodSpec.methodBuilder("rmsNorm")
+  private static MethodSpec rmsNorm(boolean unitOffset) {
+    MethodSpec.Builder method = MethodSpec.methodBuilder("rmsNorm")
         .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
-        .addJavadoc("One row: {@code out = in / sqrt(mean(in^2) + RMS_NORM_EPS) * gain}, over HIDDEN_SIZE elements (the\n")
+        .addJavadoc("One row: {@code out = in / sqrt(mean(in^2) + RMS_NORM_EPS) * $L}, over HIDDEN_SIZE elements (the\n",
+            unitOffset ? "(1 + gain)" : "gain")
         .addJavadoc("runtime's vector kernel).\n")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "in")
         .addParameter(TypeName.INT, "inStart")
         .addParameter(JavaTypes.MEMORY_SEGMENT, "gain")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "out")
-        .addParameter(TypeName.INT, "outStart")
-        .addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS)", JavaTypes.VECTOR_KERNELS)
+        .addParameter(TypeName.INT, "outStart");
+    if (unitOffset) {
+      method.addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS, 1f)",
+          JavaTypes.VECTOR_KERNELS);
+    } else {
+      method.addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS)",
+          JavaTypes.VECTOR_KERNELS);
+    }
+    return method.build();
+  }
+
+  private static MethodSpec geluTanh() {
+    return MethodSpec.methodBuilder("geluTanh")
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
+        .addJavadoc("GELU, tanh approximation: {@code 0.5 v (1 + tanh(sqrt(2 / pi) (v + 0.044715 v^3)))}.\n")
+        .returns(TypeName.FLOAT)
+        .addParameter(TypeName.FLOAT, "v")
+        .addStatement("return 0.5f * v * (1f + (float) Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))")
         .build();
   }
 

@@ -4,17 +4,22 @@ import com.palantir.javapoet.ArrayTypeName;
 import com.palantir.javapoet.CodeBlock;
 import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
+import dev.kiln.Activation;
+import dev.kiln.SlidingWindowLayers;
 import dev.kiln.processor.GeneratedNames;
 import dev.kiln.processor.ir.Op;
 import dev.kiln.processor.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
+import dev.kiln.spec.ModelSpec;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.TensorKind;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import javax.lang.model.element.Modifier;
 
 /**
@@ -26,13 +31,15 @@ import javax.lang.model.element.Modifier;
 final class KernelEmitter {
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
 
+  private final ModelSpec spec;
   private final GeneratedNames names;
   private final Buffers buffers;
   private boolean usesRmsNorm;
-  private boolean usesSilu;
+  private final Set<Activation> activations = EnumSet.noneOf(Activation.class);
   private boolean usesRope;
 
-  KernelEmitter(GeneratedNames names, Buffers buffers) {
+  KernelEmitter(ModelSpec spec, GeneratedNames names, Buffers buffers) {
+    this.spec = spec;
     this.names = names;
     this.buffers = buffers;
   }
@@ -41,8 +48,9 @@ final class KernelEmitter {
     return usesRmsNorm;
   }
 
-  boolean usesSilu() {
-    return usesSilu;
+  /** The MLP activations some kernel calls (each becomes a helper method of the decoder). */
+  Set<Activation> activations() {
+    return activations;
   }
 
   /** Whether some kernel rotates by RoPE (then {@code forward} fills the per-row tables first). */
@@ -57,6 +65,11 @@ final class KernelEmitter {
       case Op.Linear linear -> linear.weight() instanceof LayerTensor;
       default -> false;
     });
+  }
+
+  /** Whether the kernel's method takes the layer's index (attention whose sliding window depends on the layer). */
+  static boolean needsLayerIndex(Kernel kernel) {
+    return kernel.ops().stream().anyMatch(op -> op instanceof Op.AttentionScores scores && scores.windowed());
   }
 
   /** Whether the kernel's method takes the layer's key and value cache arrays. */
@@ -75,9 +88,13 @@ final class KernelEmitter {
     if (needsCache(kernel)) {
       method.addParameter(FLOATS, "keyCache").addParameter(FLOATS, "valueCache");
     }
+    if (needsLayerIndex(kernel)) {
+      method.addParameter(TypeName.INT, "layer");
+    }
     switch (kernel.shape()) {
       case EMBEDDING -> embedding(method, (Op.Embed) kernel.single());
       case RESIDUAL_ADD -> residualAdd(method, (Op.Add) kernel.single());
+      case NORM_RESIDUAL_ADD -> normResidualAdd(method, (Op.RmsNorm) kernel.ops().get(0), (Op.Add) kernel.ops().get(1));
       case ATTENTION -> attention(method, kernel);
       case PROJECTION -> projection(method, kernel);
     }
@@ -88,7 +105,32 @@ final class KernelEmitter {
     String out = buffers.use(embed.out());
     method.addJavadoc("token ids -> $L (rows, HIDDEN_SIZE)\n", out)
         .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
-        .addStatement("weights.embedTokens.readRow(rows.token(r), $N, $L)", out, buffers.rowStart(embed.out(), "r"))
+        .addStatement("weights.embedTokens.readRow(rows.token(r), $N, $L)", out, buffers.rowStart(embed.out(), "r"));
+    if (embed.scaled()) {
+      method.addStatement("$T.scale(EMBEDDING_SCALE, $N, $L, HIDDEN_SIZE)", JavaTypes.VECTOR_KERNELS, out,
+          buffers.rowStart(embed.out(), "r"));
+    }
+    method.endControlFlow();
+  }
+
+  /**
+   * A residual branch's output normalized in place, then added to the stream, row by row (the norm
+   * needs the whole row, so it cannot run inside the projection that produced it).
+   */
+  private void normResidualAdd(MethodSpec.Builder method, Op.RmsNorm norm, Op.Add add) {
+    usesRmsNorm = true;
+    String branch = buffers.use(norm.in());
+    String normed = buffers.use(norm.out());
+    String target = buffers.use(add.out());
+    method.addJavadoc("$L += $L($L), (rows, HIDDEN_SIZE)\n", target, norm.describe(), branch)
+        .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, norm.gain().fieldName(), tensor(norm.gain()))
+        .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
+        .addStatement("rmsNorm($N, $L, $N, $N, $L)", branch, buffers.rowStart(norm.in(), "r"), norm.gain().fieldName(),
+            normed, buffers.rowStart(norm.out(), "r"))
+        .beginControlFlow("for (int i = 0; i < HIDDEN_SIZE; i++)")
+        .addStatement("$N[$L + i] += $N[$L + i]", target, buffers.rowStart(add.out(), "r"), normed,
+            buffers.rowStart(norm.out(), "r"))
+        .endControlFlow()
         .endControlFlow();
   }
 
@@ -118,10 +160,19 @@ final class KernelEmitter {
         .beginControlFlow("for (int task = first; task < last; )")
         .addStatement("int r = task / NUM_ATTENTION_HEADS")
         .addStatement("int head = task % NUM_ATTENTION_HEADS")
-        .addStatement("int heads = Math.min(last - task, NUM_ATTENTION_HEADS - head)")
-        .addStatement("$T.attendHeads(head, head + heads, $N, $L, keyCache, valueCache, rows.sequenceStart(r),"
+        .addStatement("int heads = Math.min(last - task, NUM_ATTENTION_HEADS - head)");
+    String window = "";
+    if (scores.windowed()) {
+      boolean everyLayer = spec.slidingWindowLayers() == SlidingWindowLayers.ALL;
+      method.addComment(everyLayer ? "Sliding window: the last SLIDING_WINDOW positions up to this one"
+              : "Sliding window on the layers of even index: the last SLIDING_WINDOW positions up to this one")
+          .addStatement(everyLayer ? "int windowStart = Math.max(0, rows.attendEnd(r) - SLIDING_WINDOW)"
+              : "int windowStart = layer % 2 == 0 ? Math.max(0, rows.attendEnd(r) - SLIDING_WINDOW) : 0");
+      window = " windowStart,";
+    }
+    method.addStatement("$T.attendHeads(head, head + heads, $N, $L, keyCache, valueCache, rows.sequenceStart(r),$L"
                 + " rows.attendEnd(r), $N, $L)",
-            names.attention(), q, buffers.rowStart(scores.q(), "r"), out, buffers.rowStart(weighted.out(), "r"))
+            names.attention(), q, buffers.rowStart(scores.q(), "r"), window, out, buffers.rowStart(weighted.out(), "r"))
         .addStatement("task += heads")
         .endControlFlow()
         .addCode("$<});\n");
@@ -150,9 +201,9 @@ final class KernelEmitter {
           .endControlFlow();
     }
 
-    List<Op.Silu> silus = kernel.opsOf(Op.Silu.class);
-    if (!silus.isEmpty()) {
-      gatedProjection(method, kernel, linears, silus.getFirst());
+    List<Op.Activate> activates = kernel.opsOf(Op.Activate.class);
+    if (!activates.isEmpty()) {
+      gatedProjection(method, kernel, linears, activates.getFirst());
     } else if (linears.size() > 1 && rowFilter == null
         && linears.stream().allMatch(l -> l.in().equals(linears.getFirst().in()))) {
       sharedInputProjections(method, kernel, linears);
@@ -162,6 +213,19 @@ final class KernelEmitter {
       }
     }
 
+    for (Op.HeadRmsNorm headNorm : kernel.opsOf(Op.HeadRmsNorm.class)) {
+      String heads = headNorm.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
+      String gain = headNorm.gain().fieldName();
+      method.addComment("$L: each of the $L heads of each row over HEAD_DIM, in place", headNorm.describe(), heads)
+          .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, gain, tensor(headNorm.gain()))
+          .beginControlFlow("for (int r = 0; r < n; r++)")
+          .beginControlFlow("for (int head = 0; head < $L; head++)", heads)
+          .addStatement("$T.rmsNorm($L + head * HEAD_DIM, $N, $L + head * HEAD_DIM, HEAD_DIM, RMS_NORM_EPS, $Lf)",
+              JavaTypes.VECTOR_KERNELS, rowLocation(kernel, headNorm.target()), gain,
+              rowLocation(kernel, headNorm.target()), headNorm.unitOffset() ? 1 : 0)
+          .endControlFlow()
+          .endControlFlow();
+    }
     for (Op.Rope rope : kernel.opsOf(Op.Rope.class)) {
       usesRope = true;
       buffers.extra("ropeCos", "HEAD_DIM / 2", "cos of each row's RoPE angles, filled once per forward");
@@ -173,6 +237,27 @@ final class KernelEmitter {
               rowLocation(kernel, rope.target()), heads)
           .endControlFlow();
     }
+    if (!kernel.opsOf(Op.Softcap.class).isEmpty()) {
+      softcap(method);
+    }
+  }
+
+  /**
+   * Soft-capping of the rows' logits, {@code FINAL_LOGIT_SOFTCAPPING * tanh(logit / FINAL_LOGIT_SOFTCAPPING)},
+   * with the vocabulary split across threads.
+   */
+  private void softcap(MethodSpec.Builder method) {
+    method.addComment("soft-cap(logits) of each row that wants logits, vocabulary split across threads")
+        .addCode("$T.forRange(VOCAB_SIZE, $T.minChunk(16L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL,
+            JavaTypes.PARALLEL)
+        .beginControlFlow("for (int r = 0; r < n; r++)")
+        .addStatement("if (!rows.wantsLogits(r)) continue")
+        .addStatement("float[] logits = rows.logits(r)")
+        .beginControlFlow("for (int o = first; o < last; o++)")
+        .addStatement("logits[o] = FINAL_LOGIT_SOFTCAPPING * (float) Math.tanh(logits[o] / FINAL_LOGIT_SOFTCAPPING)")
+        .endControlFlow()
+        .endControlFlow()
+        .addCode("$<});\n");
   }
 
   /**
@@ -322,22 +407,23 @@ final class KernelEmitter {
         .endControlFlow();
   }
 
-  /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up}. */
-  private void gatedProjection(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears, Op.Silu silu) {
+  /** gate and up in one loop, each output element activated at once: {@code act = silu(gate) * up} (or GELU). */
+  private void gatedProjection(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears, Op.Activate silu) {
     List<Op.Multiply> multiplies = kernel.opsOf(Op.Multiply.class);
     if (linears.size() != 2 || multiplies.size() != 1 || !silu.in().equals(linears.get(0).out())
         || !multiplies.getFirst().a().equals(silu.out()) || !multiplies.getFirst().b().equals(linears.get(1).out())) {
       throw new IllegalStateException("[Kiln/Internal] no Java template for gated kernel " + kernel);
     }
-    usesSilu = true;
+    activations.add(silu.function());
+    String act = activationMethod(silu.function());
     Op.Linear gate = linears.get(0);
     Op.Linear up = linears.get(1);
     Op.Multiply multiply = multiplies.getFirst();
     String in = buffers.use(gate.in());
     String outWidth = gate.weight().dims().get(0).constantName();
     String inWidth = gate.weight().dims().get(1).constantName();
-    method.addComment("$L and $L: $L (rows, $L) -> $L = silu($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
-        inWidth, multiply.out(), gate.out(), up.out(), outWidth);
+    method.addComment("$L and $L: $L (rows, $L) -> $L = $L($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
+        inWidth, multiply.out(), act, gate.out(), up.out(), outWidth);
     linears.forEach(linear -> declareWeights(method, linear));
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
@@ -354,7 +440,7 @@ final class KernelEmitter {
       method.addStatement("float $N = $LValues[o - first]$L", linear.out().name(), linear.out().name(),
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
-    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
+    method.addStatement(store(kernel, multiply.out(), act + "(" + gate.out().name() + ") * " + up.out().name()))
         .endControlFlow();
     // Several rows (prefill, batched decode): blocks of 4 gate rows and 4 up rows times all rows of the call.
     method.nextControlFlow("else");
@@ -373,12 +459,20 @@ final class KernelEmitter {
       method.addStatement("float $N = $LValues[(o - block) * n + r]$L", linear.out().name(), linear.out().name(),
           linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
     }
-    method.addStatement(store(kernel, multiply.out(), "silu(" + gate.out().name() + ") * " + up.out().name()))
+    method.addStatement(store(kernel, multiply.out(), act + "(" + gate.out().name() + ") * " + up.out().name()))
         .endControlFlow()
         .endControlFlow()
         .endControlFlow()
         .endControlFlow()
         .addCode("$<});\n");
+  }
+
+  /** The decoder's helper method computing an activation: {@code silu}, {@code geluTanh}. */
+  static String activationMethod(Activation function) {
+    return switch (function) {
+      case SILU -> "silu";
+      case GELU_TANH -> "geluTanh";
+    };
   }
 
   /** The statement storing {@code expression} as element (r, o) of {@code value}. */
@@ -424,6 +518,9 @@ final class KernelEmitter {
     if (needsCache(kernel)) {
       args.add("keyCache");
       args.add("valueCache");
+    }
+    if (needsLayerIndex(kernel)) {
+      args.add("layer");
     }
     return args;
   }

@@ -36,6 +36,20 @@ public final class SpecConstants {
           .initializer("$L", doubleLiteral(spec.rmsNormEps()))
           .build());
     }
+    if (spec.scaleEmbeddings()) {
+      fields.add(FieldSpec.builder(TypeName.FLOAT, "EMBEDDING_SCALE", Modifier.STATIC, Modifier.FINAL)
+          .addJavadoc("sqrt(HIDDEN_SIZE) in float32 (scaleEmbeddings): what token embeddings are multiplied by\n")
+          .initializer("$Lf", Float.toString((float) Math.sqrt(spec.hiddenSize())))
+          .build());
+    }
+    if (spec.finalLogitSoftcapping() > 0) {
+      fields.add(floatConstant("FINAL_LOGIT_SOFTCAPPING", spec.finalLogitSoftcapping(), "finalLogitSoftcapping"));
+    }
+    if (spec.slidingWindow() > 0) {
+      fields.add(intConstant("SLIDING_WINDOW", spec.slidingWindow(),
+          "slidingWindow: positions a query of a sliding layer sees, itself included (slidingWindowLayers = "
+              + spec.slidingWindowLayers() + ")"));
+    }
     return fields;
   }
 
@@ -44,9 +58,12 @@ public final class SpecConstants {
     List<FieldSpec> fields = new ArrayList<>(heads(spec));
     fields.add(2, intConstant("KV_GROUP_SIZE", spec.kvGroupSize(), "numAttentionHeads / numKeyValueHeads: query heads per key/value head"));
     fields.add(FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)
-        .addJavadoc("1 / sqrt(HEAD_DIM)\n")
-        .initializer("$Lf", Float.toString((float) (1.0 / Math.sqrt(spec.headDim()))))
+        .addJavadoc(spec.queryPreAttnScalar() == spec.headDim() ? "1 / sqrt(HEAD_DIM)\n" : "1 / sqrt(queryPreAttnScalar)\n")
+        .initializer("$Lf", Float.toString((float) spec.attentionScale()))
         .build());
+    if (spec.attnLogitSoftcapping() > 0) {
+      fields.add(floatConstant("ATTN_LOGIT_SOFTCAPPING", spec.attnLogitSoftcapping(), "attnLogitSoftcapping"));
+    }
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       fields.add(FieldSpec.builder(TypeName.DOUBLE, "ROPE_THETA", Modifier.STATIC, Modifier.FINAL)
           .addJavadoc("ropeTheta\n")
@@ -64,6 +81,13 @@ public final class SpecConstants {
             spec.numKeyValueHeads() == spec.numAttentionHeads() ? "numKeyValueHeads (= numAttentionHeads: no GQA)" : "numKeyValueHeads"),
         intConstant("HEAD_DIM", spec.headDim(), derivedHeadDim ? "headDim (= hiddenSize / numAttentionHeads)" : "headDim"),
         intConstant("KV_DIM", spec.kvDim(), "numKeyValueHeads x headDim: width of all key (or value) heads"));
+  }
+
+  private static FieldSpec floatConstant(String name, double value, String origin) {
+    return FieldSpec.builder(TypeName.FLOAT, name, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("$L\n", origin)
+        .initializer("$Lf", Float.toString((float) value))
+        .build();
   }
 
   private static FieldSpec intConstant(String name, int value, String origin) {

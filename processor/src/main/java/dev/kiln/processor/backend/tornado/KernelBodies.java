@@ -47,7 +47,7 @@ final class KernelBodies {
   /** Threads of a projection: one per output feature of all its matrices (gate/up: one per pair). */
   private static String outputFeatures(Task task) {
     List<Op.Linear> linears = task.kernel().opsOf(Op.Linear.class);
-    if (!task.kernel().opsOf(Op.Silu.class).isEmpty()) {
+    if (!task.kernel().opsOf(Op.Activate.class).isEmpty()) {
       return outWidth(linears.getFirst());
     }
     return String.join(" + ", linears.stream().map(KernelBodies::outWidth).toList());
@@ -132,7 +132,7 @@ final class KernelBodies {
     List<Op.Linear> linears = kernel.opsOf(Op.Linear.class);
     Optional<Op.RmsNorm> norm = kernel.opsOf(Op.RmsNorm.class).stream().findFirst();
     boolean logits = linears.stream().anyMatch(l -> l.out().equals(Value.LOGITS));
-    boolean gated = !kernel.opsOf(Op.Silu.class).isEmpty();
+    boolean gated = !kernel.opsOf(Op.Activate.class).isEmpty();
 
     CodeBlock.Builder code = CodeBlock.builder().addStatement("int feature = context.globalIdx");
     if (logits) {

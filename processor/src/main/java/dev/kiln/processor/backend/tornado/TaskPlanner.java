@@ -121,6 +121,7 @@ final class TaskPlanner {
     return switch (kernel.shape()) {
       case EMBEDDING -> List.of(embedding(graph, (Op.Embed) kernel.single(), kernel));
       case RESIDUAL_ADD -> List.of(residualAdd(graph, (Op.Add) kernel.single(), kernel));
+      case NORM_RESIDUAL_ADD -> throw new TornadoPlanException("kernel " + kernel + " (sandwich norms) has no TornadoVM template yet");
       case ATTENTION -> List.of(attention(graph, kernel));
       case PROJECTION -> projection(graph, kernel);
     };
@@ -218,7 +219,7 @@ final class TaskPlanner {
   private List<Param> outputs(Kernel kernel, List<Op.Linear> linears) {
     List<Value> produced = new ArrayList<>();
     List<Op.Multiply> multiplies = kernel.opsOf(Op.Multiply.class);
-    if (!kernel.opsOf(Op.Silu.class).isEmpty()) {
+    if (!kernel.opsOf(Op.Activate.class).isEmpty()) {
       produced.add(multiplies.getFirst().out());
     } else {
       linears.forEach(l -> produced.add(l.out()));
@@ -246,7 +247,7 @@ final class TaskPlanner {
     if (weights.equals(List.of(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ))) {
       return "qkv_projection";
     }
-    if (weights.equals(List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ)) && !kernel.opsOf(Op.Silu.class).isEmpty()) {
+    if (weights.equals(List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ)) && !kernel.opsOf(Op.Activate.class).isEmpty()) {
       return "gate_up_silu";
     }
     if (weights.equals(List.of(LayerTensor.O_PROJ))) {
