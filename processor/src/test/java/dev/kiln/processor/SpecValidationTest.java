@@ -76,6 +76,41 @@ class SpecValidationTest {
             SpecMessage.INTERMEDIATE_UNUSED, "Spec/IntermediateSize", "intermediateSize",
             "intermediateSize (512) has no effect with mlp = NONE; leave it out"),
 
+        // The newer families' elements: in range, and only where they act.
+        new RuleCase("ropeScalingFactor without ropeScaling",
+            SpecSource.llama("UnusedRopeFactor").set("ropeScalingFactor", "2.0"),
+            SpecMessage.UNUSED, "Spec/Unused", "ropeScalingFactor",
+            "ropeScalingFactor (2.0) has no effect with ropeScaling = NONE; leave it out"),
+        new RuleCase("qkNorm without RMSNorm",
+            SpecSource.llama("QkNormWithoutNorm").set("qkNorm", "true").set("norm", "NormKind.NONE"),
+            SpecMessage.REQUIRES, "Spec/Requires", "qkNorm",
+            "qkNorm (an RMSNorm of each q and k head) needs norm = RMS_NORM"),
+        new RuleCase("linear RoPE scaling by less than 1",
+            SpecSource.llama("ShrinkingRope").set("ropeScaling", "RopeScaling.LINEAR").set("ropeScalingFactor", "0.5"),
+            SpecMessage.ROPE_SCALING_FACTOR, "Spec/RopeScaling", "ropeScalingFactor",
+            "ropeScalingFactor must be finite and at least 1 with ropeScaling = LINEAR, was 0.5"),
+        new RuleCase("llama3 frequency factors reversed",
+            SpecSource.llama("ReversedFreqFactors").set("ropeScaling", "RopeScaling.LLAMA3").set("ropeScalingFactor", "8.0")
+                .set("ropeScalingOriginalMaxPositionEmbeddings", "8192").set("ropeScalingLowFreqFactor", "4.0")
+                .set("ropeScalingHighFreqFactor", "1.0"),
+            SpecMessage.ROPE_SCALING_FREQ_FACTORS, "Spec/RopeScaling", "ropeScalingLowFreqFactor",
+            "with ropeScaling = LLAMA3, ropeScalingLowFreqFactor (4.0) must be positive and below ropeScalingHighFreqFactor"
+                + " (1.0) (Llama 3.1 uses 1.0 and 4.0)"),
+        new RuleCase("llama3 without the original context",
+            SpecSource.llama("NoOriginalContext").set("ropeScaling", "RopeScaling.LLAMA3").set("ropeScalingFactor", "8.0")
+                .set("ropeScalingOriginalMaxPositionEmbeddings", "-1"),
+            SpecMessage.ROPE_SCALING_ORIGINAL, "Spec/RopeScaling", "ropeScalingOriginalMaxPositionEmbeddings",
+            "ropeScalingOriginalMaxPositionEmbeddings must be positive with ropeScaling = LLAMA3, was -1"
+                + " (Llama 3.1 uses 8192)"),
+        new RuleCase("qkvBias with attentionBias",
+            SpecSource.llama("DoubleBias").set("attentionBias", "true").set("qkvBias", "true"),
+            SpecMessage.REDUNDANT, "Spec/Redundant", "qkvBias",
+            "qkvBias is implied by attentionBias (biases on q, k, v and o_proj); set only one"),
+        new RuleCase("negative soft-capping",
+            SpecSource.llama("NegativeSoftcap").set("attnLogitSoftcapping", "-1.0"),
+            SpecMessage.POSITIVE_OR_OFF, "Spec/NotNegative", "attnLogitSoftcapping",
+            "attnLogitSoftcapping must be finite and positive, or 0 for no soft-capping, was -1.0"),
+
         // Spec/KvHeads: not a divisor, or more kv heads than heads (never a divisor either).
         new RuleCase("kv heads not dividing heads", SpecSource.llama("KvHeadsNotDividing").set("numKeyValueHeads", "3"),
             SpecMessage.KV_HEADS_DIVIDE, "Spec/KvHeads", "numKeyValueHeads",

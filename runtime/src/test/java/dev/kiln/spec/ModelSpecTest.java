@@ -4,7 +4,10 @@ import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.kiln.KilnException;
+import dev.kiln.Activation;
 import dev.kiln.MlpKind;
+import dev.kiln.RopeScaling;
+import dev.kiln.SlidingWindowLayers;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
@@ -14,6 +17,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,7 +52,19 @@ class ModelSpecTest {
         .attentionBias(true).attentionOutputProjection(false).residualConnections(false).lmHeadBias(true).build();
   }
 
-  /** Differs from {@link #smallGqa()} in every element. */
+  /**
+   * Differs from {@link #smallGqa()} in every element of the newer families (RoPE scaling, Qwen,
+   * Gemma); with {@link #everythingElse()} they cover every element.
+   */
+  private static ModelSpec newFamilies() {
+    return smallGqa().toBuilder().ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0).ropeScalingLowFreqFactor(2.0)
+        .ropeScalingHighFreqFactor(8.0).ropeScalingOriginalMaxPositionEmbeddings(16).qkvBias(true).qkNorm(true)
+        .rmsNormUnitOffset(true).scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH)
+        .queryPreAttnScalar(16.0).attnLogitSoftcapping(20.0).finalLogitSoftcapping(10.0).slidingWindow(3)
+        .slidingWindowLayers(SlidingWindowLayers.EVEN).build();
+  }
+
+  /** Differs from {@link #smallGqa()} in every element of the Llama architecture (the newer families' excepted). */
   private static ModelSpec everythingElse() {
     return ModelSpec.builder().vocabSize(11).hiddenSize(16).intermediateSize(0).numHiddenLayers(3)
         .numAttentionHeads(8).numKeyValueHeads(2).headDim(2).maxPositionEmbeddings(8).ropeTheta(500000.0)
@@ -218,7 +234,7 @@ class ModelSpecTest {
     ModelSpec infinite = toy().toBuilder().ropeTheta(Double.POSITIVE_INFINITY).rmsNormEps(Double.NEGATIVE_INFINITY)
         .build();
     ModelSpec explicitHeadDim = smallGqa().toBuilder().headDim(6).build();
-    for (ModelSpec spec : List.of(smallGqa(), toy(), everythingElse(), explicitHeadDim, nonFinite, infinite)) {
+    for (ModelSpec spec : List.of(smallGqa(), toy(), everythingElse(), newFamilies(), explicitHeadDim, nonFinite, infinite)) {
       assertThat(compileAndRead(spec.toAnnotationSource())).isEqualTo(spec);
     }
   }
@@ -227,7 +243,19 @@ class ModelSpecTest {
   void differencesListEveryDifferingElement() {
     ModelSpec a = smallGqa();
     ModelSpec b = everythingElse();
-    List<String> differences = a.differences(b);
+    List<String> differences = new ArrayList<>(a.differences(b));
+    List<String> newer = a.differences(newFamilies());
+    assertThat(newer).hasSize(16);
+    // everythingElse's head dim is 2, so its resolved queryPreAttnScalar (headDim) differs too: count it once
+    assertThat(differences).contains("queryPreAttnScalar: 4.0 here, 2.0 there");
+    differences.remove("queryPreAttnScalar: 4.0 here, 2.0 there");
+    assertThat(differences).containsNoneIn(newer);
+    assertThat(newer).contains("ropeScaling: NONE here, LLAMA3 there");
+    assertThat(newer).contains("queryPreAttnScalar: 4.0 here, 16.0 there");
+    differences.addAll(newer);
+    differences.sort(java.util.Comparator.comparingInt(line -> SpecElement.valueOf(
+        line.substring(0, line.indexOf(':')).replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT))
+        .ordinal()));
     assertThat(differences).hasSize(SpecElement.values().length);
     assertThat(differences).contains("vocabSize: 10 here, 11 there");
     assertThat(differences).contains("numKeyValueHeads: 1 here, 2 there");

@@ -260,7 +260,7 @@ class SpecRulesTest {
         draft.scaleEmbeddings(), draft.sandwichNorms(), draft.hiddenAct(), draft.queryPreAttnScalar(), draft.attnLogitSoftcapping(), draft.finalLogitSoftcapping(), draft.slidingWindow(), draft.slidingWindowLayers(), draft.maxBatchSize(),
         draft.maxKvCacheBytes()));
     assertThat(e.problems().stream().map(SpecProblem::element).toList())
-        .containsExactly(SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM);
+        .containsExactly(SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM, SpecElement.QUERY_PRE_ATTN_SCALAR);
     assertThat(e).hasMessageThat().contains("numKeyValueHeads of a resolved spec must be positive, was 0");
   }
 

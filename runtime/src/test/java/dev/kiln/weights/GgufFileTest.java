@@ -302,13 +302,14 @@ class GgufFileTest {
           p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight"));
     }
     expected.addAll(List.of("model.norm.weight", "lm_head.weight", "model.layers.0.self_attn.q_proj.bias",
-        "model.layers.1.mlp.up_proj.bias", "rope_freqs.weight", "blk.01.attn_q.weight"));
+        "model.layers.1.mlp.up_proj.bias", "blk.01.attn_q.weight"));
     assertThat(file.names()).containsExactlyElementsIn(expected).inOrder();
     assertThat(file.shape("model.layers.0.mlp.down_proj.weight")).isEqualTo(new long[] {8, 16});
     assertThat(file.shape("model.layers.0.mlp.up_proj.weight")).isEqualTo(new long[] {16, 8});
     assertThat(file.tensorInfoOf("lm_head.weight").name()).isEqualTo("output.weight");
     assertThat(file.read("model.layers.1.mlp.up_proj.weight").toArray()).isEqualTo(ramp(128, 8000));
-    assertThat(file.read("rope_freqs.weight").toArray()).isEqualTo(ramp(2, 0));
+    // rope_freqs is part of the spec (RoPE scaling), not a weight: stored, but not among the checkpoint's tensors
+    assertThat(file.readStored("rope_freqs.weight").toArray()).isEqualTo(ramp(2, 0));
     WeightLoadException missing = assertThrows(WeightLoadException.class, () -> file.read("blk.0.attn_q.weight"));
     assertThat(missing).hasMessageThat().contains("test.gguf: no tensor named blk.0.attn_q.weight");
   }
@@ -438,15 +439,16 @@ class GgufFileTest {
   }
 
   @Test
-  void readsOnlyLlamaAsACheckpoint() {
-    GgufWriter w = new GgufWriter().putString("general.architecture", "qwen2");
+  void readsOnlyKnownArchitecturesAsACheckpoint() {
+    GgufWriter w = new GgufWriter().putString("general.architecture", "phi3");
     w.f32Tensor("token_embd.weight", new long[] {2, 2}, ramp(4, 0));
     GgufFile file = w.parse();
-    assertThat(file.architecture()).hasValue("qwen2");
+    assertThat(file.architecture()).hasValue("phi3");
     assertThat(file.names()).containsExactly("model.embed_tokens.weight");
     assertThat(file.readStored("token_embd.weight").toArray()).isEqualTo(ramp(4, 0));
     WeightLoadException e = assertThrows(WeightLoadException.class, file::statedSpec);
-    assertThat(e).hasMessageThat().contains("general.architecture is \"qwen2\"; Kiln reads \"llama\" GGUF files");
+    assertThat(e).hasMessageThat().contains("general.architecture is \"phi3\"; Kiln reads GGUF files of the architectures"
+        + " \"llama\", \"qwen2\", \"qwen3\", \"gemma2\"");
     assertThat(e).hasMessageThat().contains("test.gguf (GGUF, offset 56)");
     assertThrows(WeightLoadException.class, () -> file.read("model.embed_tokens.weight"));
 

@@ -323,10 +323,31 @@ class HfFolderTest {
 
     assertThat(configError(c -> {
       JsonObject parameters = new JsonObject();
+      parameters.addProperty("rope_type", "yarn");
+      parameters.addProperty("factor", 8.0);
+      c.add("rope_parameters", parameters);
+    })).contains("rope_type \"yarn\"");
+    assertThat(configError(c -> {
+      JsonObject parameters = new JsonObject();
       parameters.addProperty("rope_type", "llama3");
       parameters.addProperty("factor", 8.0);
       c.add("rope_parameters", parameters);
-    })).contains("rope_type \"llama3\"");
+    })).contains("\"rope_parameters.low_freq_factor\" is missing");
+    var llama3 = configWith(c -> {
+      JsonObject parameters = new JsonObject();
+      parameters.addProperty("rope_type", "llama3");
+      parameters.addProperty("rope_theta", 500000.0);
+      parameters.addProperty("factor", 32.0);
+      parameters.addProperty("low_freq_factor", 1.0);
+      parameters.addProperty("high_freq_factor", 4.0);
+      parameters.addProperty("original_max_position_embeddings", 8192);
+      c.remove("rope_theta");
+      c.add("rope_parameters", parameters);
+    });
+    assertThat(llama3).containsEntry(SpecElement.ROPE_THETA, 500000.0);
+    assertThat(llama3).containsEntry(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LLAMA3);
+    assertThat(llama3).containsEntry(SpecElement.ROPE_SCALING_FACTOR, 32.0);
+    assertThat(llama3).containsEntry(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, 8192);
     assertThat(configError(c -> {
       JsonObject parameters = new JsonObject();
       parameters.addProperty("rope_theta", 20000.0);
@@ -341,7 +362,8 @@ class HfFolderTest {
 
   @Test
   void config_refusedModels() {
-    assertThat(configError(c -> c.addProperty("model_type", "mistral"))).contains("model_type is \"mistral\"");
+    assertThat(configError(c -> c.addProperty("model_type", "phi3"))).contains("model_type is \"phi3\"");
+    assertThat(configError(c -> c.addProperty("model_type", "qwen2"))).contains("architecture is \"LlamaForCausalLM\"; Kiln reads qwen2 models as Qwen2ForCausalLM");
     assertThat(configError(c -> c.remove("model_type"))).contains("\"model_type\" is missing");
     assertThat(configError(c -> {
       JsonArray architectures = new JsonArray();
@@ -355,14 +377,63 @@ class HfFolderTest {
   }
 
   @Test
-  void config_ropeScalingRefused() {
+  void config_ropeScaling() {
     String message = configError(c -> {
+      JsonObject scaling = new JsonObject();
+      scaling.addProperty("type", "dynamic");
+      scaling.addProperty("factor", 2.0);
+      c.add("rope_scaling", scaling);
+    });
+    assertThat(message).contains("rope_scaling {\"type\":\"dynamic\",\"factor\":2.0} is not supported");
+    var linear = configWith(c -> {
       JsonObject scaling = new JsonObject();
       scaling.addProperty("type", "linear");
       scaling.addProperty("factor", 2.0);
       c.add("rope_scaling", scaling);
     });
-    assertThat(message).contains("rope_scaling {\"type\":\"linear\",\"factor\":2.0} is not supported");
+    assertThat(linear).containsEntry(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
+    assertThat(linear).containsEntry(SpecElement.ROPE_SCALING_FACTOR, 2.0);
+  }
+
+  @Test
+  void config_families() {
+    var qwen2 = configWith(c -> {
+      c.addProperty("model_type", "qwen2");
+      c.remove("architectures");
+    });
+    assertThat(qwen2).containsEntry(SpecElement.QKV_BIAS, true);
+    assertThat(configError(c -> {
+      c.addProperty("model_type", "qwen2");
+      c.remove("architectures");
+      c.addProperty("use_sliding_window", true);
+    })).contains("use_sliding_window is true");
+    var qwen3 = configWith(c -> {
+      c.addProperty("model_type", "qwen3");
+      c.remove("architectures");
+    });
+    assertThat(qwen3).containsEntry(SpecElement.QK_NORM, true);
+    var mistral = configWith(c -> {
+      c.addProperty("model_type", "mistral");
+      c.remove("architectures");
+      c.addProperty("sliding_window", 4096);
+    });
+    assertThat(mistral).containsEntry(SpecElement.SLIDING_WINDOW, 4096);
+    var gemma = configWith(c -> {
+      c.addProperty("model_type", "gemma2");
+      c.remove("architectures");
+      c.remove("hidden_act");
+      c.addProperty("hidden_activation", "gelu_pytorch_tanh");
+      c.add("final_logit_softcapping", com.google.gson.JsonNull.INSTANCE);
+    });
+    assertThat(gemma).containsEntry(SpecElement.SANDWICH_NORMS, true);
+    assertThat(gemma).containsEntry(SpecElement.HIDDEN_ACT, dev.kiln.Activation.GELU_TANH);
+    assertThat(gemma).containsEntry(SpecElement.FINAL_LOGIT_SOFTCAPPING, 0.0);
+    assertThat(gemma).containsEntry(SpecElement.SLIDING_WINDOW_LAYERS, dev.kiln.SlidingWindowLayers.EVEN);
+    assertThat(configError(c -> {
+      c.addProperty("model_type", "gemma2");
+      c.remove("architectures");
+      c.addProperty("hidden_activation", "gelu");
+    })).contains("hidden_activation is \"gelu\"; Kiln's gemma2 MLP needs \"gelu_pytorch_tanh\"");
   }
 
   @Test

@@ -43,8 +43,8 @@ public final class GraphBuilder {
       layer.add(new Op.Rope(K, true));
     }
     layer.add(new Op.CacheWrite(K, V));
-    layer.add(new Op.AttentionScores(Q, SCORES, spec.causalMask(), spec.attnLogitSoftcapping() > 0,
-        spec.slidingWindow() > 0));
+    layer.add(new Op.AttentionScores(Q, SCORES, spec.causalMask(), spec.queryPreAttnScalar() != spec.headDim(),
+        spec.attnLogitSoftcapping() > 0, spec.slidingWindow() > 0));
     if (spec.scoreNormalization() == ScoreNormalization.SOFTMAX) {
       layer.add(new Op.Softmax(SCORES));
     }

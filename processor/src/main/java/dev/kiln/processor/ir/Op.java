@@ -90,18 +90,20 @@ public sealed interface Op {
 
   /**
    * {@code scores = q . k_t x ATTENTION_SCALE} per head over the attended cache positions: the earlier
-   * positions (causal) or all; soft-capped ({@code cap * tanh(score / cap)}) when {@code softcapped};
+   * positions (causal) or all; the scale is {@code 1/sqrt(HEAD_DIM)} unless {@code customScale}
+   * ({@code queryPreAttnScalar^-0.5}); soft-capped ({@code cap * tanh(score / cap)}) when {@code softcapped};
    * within the layer's sliding window when {@code windowed}.
    */
-  record AttentionScores(Value q, Value scores, boolean causal, boolean softcapped, boolean windowed) implements Op {
+  record AttentionScores(Value q, Value scores, boolean causal, boolean customScale, boolean softcapped,
+      boolean windowed) implements Op {
     public AttentionScores(Value q, Value scores, boolean causal) {
-      this(q, scores, causal, false, false);
+      this(q, scores, causal, false, false, false);
     }
 
     @Override public List<Value> inputs() { return List.of(q); }
     @Override public List<Value> outputs() { return List.of(scores); }
     @Override public String describe() {
-      return "scores q.k x ATTENTION_SCALE" + (softcapped ? ", soft-capped" : "")
+      return "scores q.k" + (customScale ? " x ATTENTION_SCALE" : "/sqrt(HEAD_DIM)") + (softcapped ? ", soft-capped" : "")
           + (causal ? " with causal mask" : " (no mask)") + (windowed ? " and sliding window" : "");
     }
   }
