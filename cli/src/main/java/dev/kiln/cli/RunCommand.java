@@ -115,6 +115,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Mixin Kiln.Common common = new Kiln.Common();
 
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
+
   @Spec CommandSpec command;
 
   @Override
@@ -132,8 +134,8 @@ final class RunCommand implements Callable<Integer> {
       throw new InvalidInputException("--top-logits must not be negative, was " + topLogits);
     }
     SamplerChain sampler = sampler();
-    LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println,
-        err::println);
+    LoadedModel loaded = LoadedModel.open(model, overrides, context, 1, backend, common.cacheRoot(),
+        json ? s -> {} : err::println, err::println);
     backend = loaded.backend(); // what runs: java where the TornadoVM backend was asked for but is unavailable
     if (profile) {
       if (loaded.decoder() instanceof GeneratedDecoder generated && backend.equals("java")) {
