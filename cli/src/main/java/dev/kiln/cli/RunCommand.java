@@ -182,6 +182,9 @@ final class RunCommand implements Callable<Integer> {
       out.flush();
     }
     GenerationResult result = generator.generate(ids, options(tokenizer), json ? GenerationListener.NONE : text(out));
+    if (logitsFile != null && maxTokens == 0) {
+      generator.decoder().prefill(new int[][] {ids}); // -n 0 feeds nothing; the prompt rows are still asked for
+    }
     commitLogits();
     report(result, ids, out, err);
     return 0;

@@ -151,6 +151,19 @@ class LogitsOutTest {
     assertThat(written.length).isEqualTo(promptLength + generated - 1);
     assertRowsClose(written, expected, written.length, "text prompt");
 
+    // -n 0: the prompt rows alone, from either kind of prompt.
+    for (List<String> prompt : List.of(List.of("-p", text.toString()),
+        List.of("--prompt-ids", ids(golden.getAsJsonArray("prompt"))))) {
+      Path only = dir.resolve("prompt-only.f32");
+      List<String> args = new ArrayList<>(List.of("-m", GGUF, "-n", "0", "--logits-out", only.toString()));
+      args.addAll(prompt);
+      Result none = run(args.toArray(String[]::new));
+      assertWithMessage("%s: stderr %s", prompt, none.err()).that(none.exit()).isEqualTo(0);
+      float[][] promptRows = rows(only, 64);
+      assertWithMessage("%s", prompt).that(promptRows.length).isEqualTo(promptLength);
+      assertRowsClose(promptRows, expected, promptLength, "-n 0 " + prompt.getFirst());
+    }
+
     Path sampled = dir.resolve("sampled.f32");
     Result hot = run("-m", GGUF, "--prompt-ids", ids(golden.getAsJsonArray("prompt")), "-n", "4", "--temperature",
         "0.5", "--repeat-penalty", "1.3", "--seed", "7", "--logits-out", sampled.toString());
