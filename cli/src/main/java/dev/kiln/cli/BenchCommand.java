@@ -64,6 +64,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Mixin Kiln.Common common = new Kiln.Common();
 
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
+
   @Spec CommandSpec command;
 
   @Override
@@ -73,6 +75,9 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter err = command.commandLine().getErr();
     if ((file == null) == (random == null)) {
       throw new InvalidInputException("give a model FILE or --random SHAPE");
+    }
+    if (random != null && overrides.given()) {
+      throw new InvalidInputException("--rope-theta and --rms-eps are for a llama2.c model FILE, not --random");
     }
     List<String> args = new ArrayList<>(List.of("--prompt=" + prompt, "--decode=" + decode,
         "--repeats=" + repeats, "--interpreter-steps=" + interpreterSteps));
@@ -115,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
     boolean tornado = LoadedModel.backendOrFallback(backend, err::println).equals("tornado");
     if (file != null) {
       int context = Math.max(options.prompt + options.decode + 8, 16);
-      LoadedModel loaded = LoadedModel.open(file, context, maxBatch, null, common.cacheRoot(), err::println,
+      LoadedModel loaded = LoadedModel.open(file, overrides, context, maxBatch, null, common.cacheRoot(), err::println,
           err::println);
       var specialized = specializer.specialize(loaded.spec(), tornado);
       report = BenchRunner.run(new BenchRunner.Model(file.getFileName().toString(), loaded.spec(), specialized::create),

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -28,12 +29,16 @@ final class InfoCommand implements Callable<Integer> {
   @Option(names = "--metadata", description = "Print every metadata entry (GGUF), not just a summary.")
   boolean allMetadata;
 
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
+
   @Spec CommandSpec command;
 
   @Override
   public Integer call() {
     PrintWriter out = command.commandLine().getOut();
     Checkpoint checkpoint = ModelFiles.open(file);
+    // A wrong --rope-theta or --rms-eps is an error before any output.
+    ModelFiles.DerivedSpec checked = overrides.given() ? overrides.derive(checkpoint) : null;
     out.printf(Locale.ROOT, "%s: %s, %d tensors%n", checkpoint.description(), checkpoint.format(), checkpoint.names().size());
     if (checkpoint instanceof GgufFile gguf) {
       var metadata = gguf.metadata();
@@ -65,8 +70,9 @@ final class InfoCommand implements Callable<Integer> {
             Arrays.toString(checkpoint.shape(name)), bytes);
       }
     }
-    var derived = ModelFiles.deriveSpec(checkpoint);
+    var derived = checked != null ? checked : overrides.derive(checkpoint);
     ModelSpec spec = derived.spec();
+    derived.assumptions().forEach((element, why) -> out.printf(Locale.ROOT, "%s: %s%n", element.elementName(), why));
     int positions = context != null ? context : spec.maxPositionEmbeddings();
     long cache = spec.kvCacheBytes(1, positions);
     out.printf(Locale.ROOT, "weights: %,d bytes (%.2f GiB), %,d parameters%n", total, total / (double) (1L << 30),

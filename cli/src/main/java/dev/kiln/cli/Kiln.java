@@ -1,8 +1,16 @@
 package dev.kiln.cli;
 
+import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
+import dev.kiln.spec.InvalidSpecException;
+import dev.kiln.spec.SpecElement;
+import dev.kiln.weights.Checkpoint;
+import dev.kiln.weights.ModelFiles;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,6 +62,69 @@ public final class Kiln implements Callable<Integer> {
 
     Path cacheRoot() {
       return cache != null ? cache : Specializer.defaultCacheRoot();
+    }
+  }
+
+  /**
+   * Values a llama2.c file does not store, for every command that derives a spec from a file. A file
+   * that states the value itself (GGUF, a Hugging Face config.json) keeps its own: giving the option
+   * for it is an error, not a silent override.
+   */
+  static final class SpecOverrides {
+    @Option(names = "--rope-theta", paramLabel = "X", description = "RoPE theta of a llama2.c model, whose file does"
+        + " not store it (default: 10000, as llama2.c's run.c); an error for a file that states its own.")
+    Double ropeTheta;
+
+    @Option(names = "--rms-eps", paramLabel = "X", description = "RMSNorm epsilon of a llama2.c model, whose file does"
+        + " not store it (default: 1e-5, as llama2.c's run.c); an error for a file that states its own.")
+    Double rmsEps;
+
+    /** Whether either option was given. */
+    boolean given() {
+      return ropeTheta != null || rmsEps != null;
+    }
+
+    /** The given values by spec element. */
+    Map<SpecElement, Object> supplied() {
+      Map<SpecElement, Object> supplied = new EnumMap<>(SpecElement.class);
+      if (ropeTheta != null) {
+        supplied.put(SpecElement.ROPE_THETA, ropeTheta);
+      }
+      if (rmsEps != null) {
+        supplied.put(SpecElement.RMS_NORM_EPS, rmsEps);
+      }
+      return supplied;
+    }
+
+    /**
+     * The spec {@code checkpoint} describes, with the given values. A file that states a given
+     * element itself, or a value the spec's rules refuse, is a one-line {@link InvalidInputException}
+     * naming the option.
+     */
+    ModelFiles.DerivedSpec derive(Checkpoint checkpoint) {
+      Map<SpecElement, Object> supplied = supplied();
+      if (supplied.isEmpty()) {
+        return ModelFiles.deriveSpec(checkpoint);
+      }
+      for (SpecElement element : supplied.keySet()) {
+        if (checkpoint.statedSpec().containsKey(element)) {
+          Object own = ModelFiles.deriveSpec(checkpoint).spec().toDraft().value(element);
+          throw new InvalidInputException(option(element) + ": " + checkpoint.description() + " ("
+              + checkpoint.format() + ") states its own " + element.elementName() + " (" + own
+              + "); the option is only for llama2.c files, which store none");
+        }
+      }
+      try {
+        return ModelFiles.deriveSpec(checkpoint, supplied);
+      } catch (InvalidSpecException e) {
+        throw new InvalidInputException(e.problems().stream()
+            .map(problem -> option(problem.element()) + " " + supplied.get(problem.element()) + ": " + problem.text())
+            .collect(Collectors.joining("; ")));
+      }
+    }
+
+    private static String option(SpecElement element) {
+      return element == SpecElement.ROPE_THETA ? "--rope-theta" : "--rms-eps";
     }
   }
 

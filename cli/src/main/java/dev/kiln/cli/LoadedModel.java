@@ -24,10 +24,11 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
    * {@value #DEFAULT_CONTEXT_LIMIT}, and {@code batch} sequences), maps its weights and builds the
    * decoder of {@code backend}: {@code java} (specialized to the spec, compiled once and cached),
    * {@code interpreter} (the reference), or {@code tornado} (the TornadoVM decoder, or the Java one with
-   * a warning to {@code warn} where TornadoVM cannot run); none for a null backend.
+   * a warning to {@code warn} where TornadoVM cannot run); none for a null backend. {@code overrides}
+   * supply what a llama2.c file does not store (rope theta, RMSNorm epsilon).
    */
-  static LoadedModel open(Path file, Integer context, int batch, String backend, Path cache, Consumer<String> progress,
-      Consumer<String> warn) {
+  static LoadedModel open(Path file, Kiln.SpecOverrides overrides, Integer context, int batch, String backend,
+      Path cache, Consumer<String> progress, Consumer<String> warn) {
     if (!Files.exists(file)) {
       throw new KilnException(file + ": no such file or folder");
     }
@@ -36,7 +37,7 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
     }
     long start = System.nanoTime();
     Checkpoint checkpoint = ModelFiles.open(file);
-    ModelFiles.DerivedSpec derived = ModelFiles.deriveSpec(checkpoint);
+    ModelFiles.DerivedSpec derived = overrides.derive(checkpoint);
     int fileContext = derived.spec().maxPositionEmbeddings();
     int positions = context != null ? context : Math.min(fileContext, DEFAULT_CONTEXT_LIMIT);
     if (positions < 1) {

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.kiln.Decoder;
 import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
 import dev.kiln.generate.ChatTemplate;
@@ -103,6 +104,14 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--top-logits", defaultValue = "5", description = "Top logits of the last position in --json.")
   int topLogits;
 
+  @Option(names = "--logits-out", paramLabel = "FILE", description = "Write the raw logits as little-endian float32:"
+      + " a row of vocab floats per prompt position, then one per decode step (the row each next token is sampled"
+      + " from); with --prompt or --prompt-ids.")
+  Path logitsOut;
+
+  /** With --logits-out: the file the run's logits go to. */
+  private LogitsFile logitsFile;
+
   @Option(names = "--profile", description = "Time each kernel of the specialized decoder and print each one's calls and"
       + " milliseconds after the run (with --json: kernel_profile).")
   boolean profile;
@@ -114,6 +123,8 @@ final class RunCommand implements Callable<Integer> {
   private Map<String, Long> kernelBytes = Map.of();
 
   @Mixin Kiln.Common common = new Kiln.Common();
+
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
 
   @Spec CommandSpec command;
 
@@ -131,9 +142,21 @@ final class RunCommand implements Callable<Integer> {
     if (topLogits < 0) {
       throw new InvalidInputException("--top-logits must not be negative, was " + topLogits);
     }
+    if (logitsOut != null && chat) {
+      throw new InvalidInputException("--logits-out works with --prompt or --prompt-ids, not --chat");
+    }
     SamplerChain sampler = sampler();
-    LoadedModel loaded = LoadedModel.open(model, context, 1, backend, common.cacheRoot(), json ? s -> {} : err::println,
-        err::println);
+    // Opened before the model loads, so a path that cannot be written fails before any work; deleted
+    // unless the run completes.
+    try (LogitsFile logits = logitsOut == null ? null : LogitsFile.create(logitsOut)) {
+      logitsFile = logits;
+      return run(sampler, out, err);
+    }
+  }
+
+  private int run(SamplerChain sampler, PrintWriter out, PrintWriter err) throws IOException {
+    LoadedModel loaded = LoadedModel.open(model, overrides, context, 1, backend, common.cacheRoot(),
+        json ? s -> {} : err::println, err::println);
     backend = loaded.backend(); // what runs: java where the TornadoVM backend was asked for but is unavailable
     if (profile) {
       if (loaded.decoder() instanceof GeneratedDecoder generated && backend.equals("java")) {
@@ -149,7 +172,7 @@ final class RunCommand implements Callable<Integer> {
       return runIds(loaded, sampler, out, err);
     }
     Tokenizer tokenizer = ModelTokenizer.of(model, loaded.checkpoint(), tokenizerPath, loaded.spec().vocabSize());
-    Generator generator = new Generator(loaded.decoder(), sampler);
+    Generator generator = new Generator(decoder(loaded), sampler);
     if (chat) {
       return chat(tokenizer, generator, out, err);
     }
@@ -159,8 +182,43 @@ final class RunCommand implements Callable<Integer> {
       out.flush();
     }
     GenerationResult result = generator.generate(ids, options(tokenizer), json ? GenerationListener.NONE : text(out));
+    if (logitsFile != null && maxTokens == 0) {
+      generator.decoder().prefill(new int[][] {ids}); // -n 0 feeds nothing; the prompt rows are still asked for
+    }
+    commitLogits();
     report(result, ids, out, err);
     return 0;
+  }
+
+  /** The loaded decoder, or with --logits-out one that records its logits. */
+  private Decoder decoder(LoadedModel loaded) {
+    return logitsFile == null ? loaded.decoder() : logitsFile.recording(loaded.decoder());
+  }
+
+  /** With --logits-out: moves the complete file into place. */
+  private void commitLogits() {
+    if (logitsFile != null) {
+      logitsFile.commit();
+    }
+  }
+
+  /** With --logits-out: the file, its rows and their length, as JSON. */
+  private void addLogits(JsonObject object) {
+    if (logitsFile != null) {
+      JsonObject logits = new JsonObject();
+      logits.addProperty("path", logitsFile.target().toString());
+      logits.addProperty("rows", logitsFile.rows());
+      logits.addProperty("vocab", logitsFile.vocab());
+      object.add("logits_out", logits);
+    }
+  }
+
+  /** With --logits-out: what was written, on standard error. */
+  private void printLogits(PrintWriter err) {
+    if (logitsFile != null) {
+      err.printf(Locale.ROOT, "[logits: %d rows of %d float32 written to %s]%n", logitsFile.rows(), logitsFile.vocab(),
+          logitsFile.target());
+    }
   }
 
   private SamplerChain sampler() {
@@ -309,6 +367,7 @@ final class RunCommand implements Callable<Integer> {
       }
       object.addProperty("stop", result.stopReason().name().toLowerCase(Locale.ROOT));
       object.add("timings", timings(result.promptTokensPerSecond(), result.decodeTokensPerSecond()));
+      addLogits(object);
       addProfile(object);
       out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(object));
       out.flush();
@@ -316,6 +375,7 @@ final class RunCommand implements Callable<Integer> {
       err.printf(Locale.ROOT, "%n[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
           promptTokens.length, result.promptTokensPerSecond(), result.generatedTokens(), result.decodeTokensPerSecond(),
           result.stopReason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+      printLogits(err);
       printProfile(err);
       err.flush();
     }
@@ -362,7 +422,7 @@ final class RunCommand implements Callable<Integer> {
             + loaded.spec().vocabSize() + ")");
       }
     }
-    var decoder = loaded.decoder();
+    Decoder decoder = decoder(loaded);
     long start = System.nanoTime();
     float[] logits = decoder.prefill(new int[][] {promptIds})[0];
     long prefilled = System.nanoTime();
@@ -390,6 +450,7 @@ final class RunCommand implements Callable<Integer> {
     int steps = Math.max(0, generated - 1);
     double promptRate = promptIds.length / prefillSeconds;
     double decodeRate = steps == 0 ? 0 : steps / decodeSeconds;
+    commitLogits();
     if (json) {
       JsonObject result = new JsonObject();
       result.addProperty("model", model.toString());
@@ -399,12 +460,14 @@ final class RunCommand implements Callable<Integer> {
       result.addProperty("stop", stop);
       result.add("top_logits", top(logits, topLogits));
       result.add("timings", timings(promptRate, decodeRate));
+      addLogits(result);
       addProfile(result);
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.println();
       err.printf(Locale.ROOT, "[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
           promptIds.length, promptRate, generated, decodeRate, stop.replace('_', ' '));
+      printLogits(err);
       printProfile(err);
     }
     out.flush();

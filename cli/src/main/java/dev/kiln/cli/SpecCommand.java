@@ -1,9 +1,12 @@
 package dev.kiln.cli;
 
 import dev.kiln.tools.PrintSpec;
+import dev.kiln.weights.Checkpoint;
+import dev.kiln.weights.ModelFiles;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -15,11 +18,14 @@ final class SpecCommand implements Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "A GGUF file, Hugging Face folder or .safetensors file, or llama2.c .bin.")
   Path file;
 
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
+
   @Spec CommandSpec command;
 
   @Override
   public Integer call() {
-    command.commandLine().getOut().print(PrintSpec.describe(file));
+    Checkpoint checkpoint = ModelFiles.open(file);
+    command.commandLine().getOut().print(PrintSpec.describe(checkpoint, overrides.derive(checkpoint)));
     command.commandLine().getOut().flush();
     return 0;
   }

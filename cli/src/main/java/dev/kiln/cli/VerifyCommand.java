@@ -40,6 +40,8 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Mixin Kiln.Common common = new Kiln.Common();
 
+  @Mixin Kiln.SpecOverrides overrides = new Kiln.SpecOverrides();
+
   @Spec CommandSpec command;
 
   @Override
@@ -50,7 +52,7 @@ final class VerifyCommand implements Callable<Integer> {
     if (prompts < 1 || length < 1 || steps < 0) {
       throw new dev.kiln.InvalidInputException("--prompts and --length must be positive and --steps not negative");
     }
-    LoadedModel model = LoadedModel.open(file, context, 1, "java", common.cacheRoot(), err::println, err::println);
+    LoadedModel model = LoadedModel.open(file, overrides, context, 1, "java", common.cacheRoot(), err::println, err::println);
     Decoder specialized = model.decoder();
     Decoder interpreter = new Interpreter(model.weights());
     var random = new SplittableRandom(seed);

@@ -34,11 +34,18 @@ public final class PrintSpec {
   /** The file's format and tensor types as a comment, then the annotation. */
   public static String describe(Path file) {
     Checkpoint checkpoint = ModelFiles.open(file);
+    return describe(checkpoint, ModelFiles.deriveSpec(checkpoint));
+  }
+
+  /**
+   * {@link #describe(Path)} for an open file and a spec derived from it (with values supplied for
+   * what the file does not state: {@link ModelFiles#deriveSpec(Checkpoint, java.util.Map)}).
+   */
+  public static String describe(Checkpoint checkpoint, ModelFiles.DerivedSpec derived) {
     Map<String, Integer> types = new TreeMap<>();
     for (String name : checkpoint.names()) {
       types.merge(checkpoint.dtypeName(name), 1, Integer::sum);
     }
-    var derived = ModelFiles.deriveSpec(checkpoint);
     var out = new StringBuilder();
     out.append("// ").append(checkpoint.description()).append(": ").append(checkpoint.format()).append(", ")
         .append(checkpoint.names().size()).append(" tensors ").append(types).append('\n');

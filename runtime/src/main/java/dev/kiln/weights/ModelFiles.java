@@ -88,7 +88,30 @@ public final class ModelFiles {
    * essential element or its values do not make a valid spec (listing every problem).
    */
   public static DerivedSpec deriveSpec(Checkpoint checkpoint) {
+    return deriveSpec(checkpoint, Map.of());
+  }
+
+  /**
+   * Derives the spec a file describes, with {@code supplied} values for elements the file does not
+   * state (a llama2.c file's rope theta and RMSNorm epsilon, which its format has no field for)
+   * instead of the values otherwise assumed. A supplied value is recorded in
+   * {@link DerivedSpec#assumptions} as such, and checked by the spec's rules like any other.
+   *
+   * @throws WeightLoadException when the file states a supplied element itself (its own value is
+   *     the model's: it is not overridden), lacks an essential element, or states values that do
+   *     not make a valid spec
+   * @throws InvalidSpecException when only supplied values break the spec's rules (each problem
+   *     names its element)
+   */
+  public static DerivedSpec deriveSpec(Checkpoint checkpoint, Map<SpecElement, ?> supplied) {
     Map<SpecElement, Object> stated = checkpoint.statedSpec();
+    for (SpecElement element : supplied.keySet()) {
+      if (stated.containsKey(element)) {
+        throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format() + ") states "
+            + element.elementName() + " itself (" + normalize(stated.get(element)) + "); a value supplied for it is"
+            + " not used in place of the file's");
+      }
+    }
     List<String> missing = new ArrayList<>();
     for (SpecElement element : REQUIRED) {
       if (!stated.containsKey(element)) {
@@ -112,9 +135,16 @@ public final class ModelFiles {
       assumptions.put(SpecElement.RMS_NORM_EPS, "not stored in " + checkpoint.format()
           + " files; 1e-5 assumed (llama2.c's run.c)");
     }
+    supplied.forEach((element, value) -> {
+      builder.set(element, value);
+      assumptions.put(element, "not stored in " + checkpoint.format() + " files; " + value + " supplied");
+    });
     try {
       return new DerivedSpec(builder.build(), assumptions);
     } catch (InvalidSpecException e) {
+      if (e.problems().stream().allMatch(problem -> supplied.containsKey(problem.element()))) {
+        throw e;
+      }
       throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
           + ") states a spec Kiln cannot build: " + e.getMessage(), e);
     }
