@@ -6,14 +6,20 @@ import dev.kiln.examples.specs.AllBiasesDecoder;
 import dev.kiln.examples.specs.AllBiasesWeights;
 import dev.kiln.examples.specs.AttentionOnlyResidualDecoder;
 import dev.kiln.examples.specs.AttentionOnlyResidualWeights;
+import dev.kiln.examples.specs.GemmaLikeDecoder;
+import dev.kiln.examples.specs.GemmaLikeWeights;
 import dev.kiln.examples.specs.GqaTwoKvHeadsDecoder;
 import dev.kiln.examples.specs.GqaTwoKvHeadsWeights;
 import dev.kiln.examples.specs.HeadDim40Decoder;
 import dev.kiln.examples.specs.HeadDim40Weights;
 import dev.kiln.examples.specs.HeadDim96Decoder;
 import dev.kiln.examples.specs.HeadDim96Weights;
+import dev.kiln.examples.specs.MistralLikeDecoder;
+import dev.kiln.examples.specs.MistralLikeWeights;
 import dev.kiln.examples.specs.MultiQueryDecoder;
 import dev.kiln.examples.specs.MultiQueryWeights;
+import dev.kiln.examples.specs.QwenLikeDecoder;
+import dev.kiln.examples.specs.QwenLikeWeights;
 import dev.kiln.examples.specs.TiedEmbeddingsDecoder;
 import dev.kiln.examples.specs.TiedEmbeddingsWeights;
 import dev.kiln.interpreter.Interpreter;
@@ -40,7 +46,10 @@ record TestModel(String name, ModelSpec spec, Function<Weights, Decoder> generat
             w -> new TiedEmbeddingsDecoder(TiedEmbeddingsWeights.from(w))),
         new TestModel("AllBiases", AllBiasesDecoder.SPEC, w -> new AllBiasesDecoder(AllBiasesWeights.from(w))),
         new TestModel("AttentionOnlyResidual", AttentionOnlyResidualDecoder.SPEC,
-            w -> new AttentionOnlyResidualDecoder(AttentionOnlyResidualWeights.from(w))));
+            w -> new AttentionOnlyResidualDecoder(AttentionOnlyResidualWeights.from(w))),
+        new TestModel("GemmaLike", GemmaLikeDecoder.SPEC, w -> new GemmaLikeDecoder(GemmaLikeWeights.from(w))),
+        new TestModel("QwenLike", QwenLikeDecoder.SPEC, w -> new QwenLikeDecoder(QwenLikeWeights.from(w))),
+        new TestModel("MistralLike", MistralLikeDecoder.SPEC, w -> new MistralLikeDecoder(MistralLikeWeights.from(w))));
   }
 
   Weights randomWeights() {
