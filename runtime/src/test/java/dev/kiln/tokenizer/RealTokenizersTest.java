@@ -8,7 +8,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,23 +32,6 @@ class RealTokenizersTest {
 
   static Stream<String> models() {
     return Stream.concat(SharedTokenizers.REQUIRED.stream(), SharedTokenizers.OPTIONAL.stream());
-  }
-
-  /**
-   * Reads a model's tokenizer. {@code gemma3/} holds {@code tokenizer.json.gz} (the file is 33 MB
-   * unpacked); it is unpacked into {@code temp} with the config beside it.
-   */
-  static Tokenizer load(Path dir, Path temp) throws IOException {
-    Path gz = dir.resolve("tokenizer.json.gz");
-    if (Files.isRegularFile(dir.resolve("tokenizer.json")) || !Files.isRegularFile(gz)) {
-      return Tokenizers.fromHfFolder(dir);
-    }
-    Path copy = Files.createDirectories(temp.resolve(dir.getFileName()));
-    try (InputStream in = new GZIPInputStream(Files.newInputStream(gz))) {
-      Files.copy(in, copy.resolve("tokenizer.json"));
-    }
-    Files.copy(dir.resolve("tokenizer_config.json"), copy.resolve("tokenizer_config.json"));
-    return Tokenizers.fromHfFolder(copy);
   }
 
   private static int[] ints(JsonArray array) {
@@ -81,7 +62,7 @@ class RealTokenizersTest {
   @MethodSource("models")
   void matchesTheReferenceIdsAndDecodes(String model) throws IOException {
     Path dir = SharedTokenizers.model(model);
-    Tokenizer t = load(dir, temp);
+    Tokenizer t = SharedTokenizers.load(dir, temp);
     JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("tokenizer_config.json"))).getAsJsonObject();
     JsonElement cleanUp = config.get("clean_up_tokenization_spaces");
     // Kiln decodes to the exact text; "decoded" equals it only where the tokenizer does no clean-up

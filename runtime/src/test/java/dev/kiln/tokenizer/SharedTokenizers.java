@@ -5,11 +5,15 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -87,6 +91,35 @@ public final class SharedTokenizers {
       }
     }
     return dir;
+  }
+
+  private static final Map<Path, Tokenizer> LOADED = new ConcurrentHashMap<>();
+
+  /**
+   * A model's tokenizer, read once per test run (tokenizers are immutable). {@code gemma3/} holds
+   * {@code tokenizer.json.gz} (the file is 33 MB unpacked); it is unpacked into {@code temp} with
+   * the config beside it.
+   */
+  public static Tokenizer load(Path dir, Path temp) throws IOException {
+    Tokenizer loaded = LOADED.get(dir);
+    if (loaded == null) {
+      loaded = read(dir, temp);
+      LOADED.put(dir, loaded);
+    }
+    return loaded;
+  }
+
+  private static Tokenizer read(Path dir, Path temp) throws IOException {
+    Path gz = dir.resolve("tokenizer.json.gz");
+    if (Files.isRegularFile(dir.resolve("tokenizer.json")) || !Files.isRegularFile(gz)) {
+      return Tokenizers.fromHfFolder(dir);
+    }
+    Path copy = Files.createDirectories(temp.resolve(dir.getFileName().toString()));
+    try (InputStream in = new GZIPInputStream(Files.newInputStream(gz))) {
+      Files.copy(in, copy.resolve("tokenizer.json"));
+    }
+    Files.copy(dir.resolve("tokenizer_config.json"), copy.resolve("tokenizer_config.json"));
+    return Tokenizers.fromHfFolder(copy);
   }
 
   /** The JSON objects of a {@code .jsonl} file, one a line. */
