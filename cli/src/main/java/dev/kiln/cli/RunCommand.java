@@ -16,6 +16,7 @@ import dev.kiln.bench.BenchRunner;
 import dev.kiln.generate.SamplerChain;
 import dev.kiln.kernel.GeneratedDecoder;
 import dev.kiln.kernel.KernelProfile;
+import dev.kiln.tokenizer.TokenType;
 import dev.kiln.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -29,6 +30,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
@@ -59,8 +61,8 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--system", paramLabel = "TEXT", description = "A system message for --chat.")
   String system;
 
-  @Option(names = "--chat-template", paramLabel = "NAME", description = "llama2, llama3 or chatml (default: chosen from"
-      + " the model's tokenizer).")
+  @Option(names = "--chat-template", paramLabel = "NAME", description = "llama2, llama3, chatml, qwen3, gemma or mistral"
+      + " (default: chosen from the model's tokenizer).")
   String chatTemplate;
 
   @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer, if the model file has none beside it.")
@@ -239,9 +241,15 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private GenerationOptions options(Tokenizer tokenizer) {
+    return options(tokenizer, OptionalInt.empty());
+  }
+
+  /** The generation options; {@code endOfTurn}, a chat format's end-of-turn token, stops it too. */
+  private GenerationOptions options(Tokenizer tokenizer, OptionalInt endOfTurn) {
     List<Integer> stopIds = new ArrayList<>();
     tokenizer.eos().ifPresent(stopIds::add);
     tokenizer.eot().ifPresent(stopIds::add);
+    endOfTurn.ifPresent(stopIds::add);
     return GenerationOptions.builder().maxTokens(maxTokens)
         .stopTokens(stopIds.stream().mapToInt(Integer::intValue).toArray())
         .stopStrings(stops)
@@ -260,14 +268,16 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int chat(Tokenizer tokenizer, Generator generator, PrintWriter out, PrintWriter err) throws IOException {
+    // Control and user-defined tokens: Qwen 3's <think> is one of the latter.
     Set<String> specials = new HashSet<>();
     for (int id = 0; id < tokenizer.vocabSize(); id++) {
-      if (tokenizer.isSpecial(id)) {
+      if (tokenizer.isSpecial(id) || tokenizer.tokenType(id) == TokenType.USER_DEFINED) {
         specials.add(tokenizer.tokenText(id));
       }
     }
     ChatTemplate template = chatTemplate != null ? template(chatTemplate)
         : ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
+    OptionalInt endOfTurn = tokenizer.id(template.endOfTurn());
     List<Message> messages = new ArrayList<>();
     if (system != null) {
       messages.add(Message.system(system));
@@ -311,8 +321,8 @@ final class RunCommand implements Callable<Integer> {
       };
       boolean reuse = cached > 0 && cached == generator.decoder().length(0) && cached < ids.length;
       GenerationResult result = reuse
-          ? generator.generateContinuing(ids, cached, options(tokenizer), listener)
-          : generator.generate(ids, options(tokenizer), listener);
+          ? generator.generateContinuing(ids, cached, options(tokenizer, endOfTurn), listener)
+          : generator.generate(ids, options(tokenizer, endOfTurn), listener);
       if (!json) {
         err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", messages.size() / 2 + 1,
             ids.length, reuse ? cached : 0);
@@ -338,12 +348,17 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private static ChatTemplate template(String name) {
+  /** The chat format {@code --chat-template} names. */
+  static ChatTemplate template(String name) {
     return switch (name.toLowerCase(Locale.ROOT)) {
       case "llama2", "llama-2" -> ChatTemplate.LLAMA_2;
       case "llama3", "llama-3" -> ChatTemplate.LLAMA_3;
       case "chatml" -> ChatTemplate.CHATML;
-      default -> throw new InvalidInputException("--chat-template " + name + ": use llama2, llama3 or chatml");
+      case "qwen3", "qwen-3" -> ChatTemplate.QWEN_3;
+      case "gemma" -> ChatTemplate.GEMMA;
+      case "mistral" -> ChatTemplate.MISTRAL;
+      default -> throw new InvalidInputException("--chat-template " + name
+          + ": use llama2, llama3, chatml, qwen3, gemma or mistral");
     };
   }
 

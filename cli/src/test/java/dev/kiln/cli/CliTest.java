@@ -2,9 +2,12 @@ package dev.kiln.cli;
 
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.kiln.InvalidInputException;
+import dev.kiln.generate.ChatTemplate;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -274,6 +277,24 @@ class CliTest {
     Result bad = kiln("bench", "--random", "vocab=96,hidden=64", "--cache", cache.toString());
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).contains("missing intermediate, layers, heads");
+  }
+
+  @Test
+  void chatTemplateNames() {
+    assertThat(RunCommand.template("llama2")).isEqualTo(ChatTemplate.LLAMA_2);
+    assertThat(RunCommand.template("Llama-3")).isEqualTo(ChatTemplate.LLAMA_3);
+    assertThat(RunCommand.template("chatml")).isEqualTo(ChatTemplate.CHATML);
+    assertThat(RunCommand.template("qwen3")).isEqualTo(ChatTemplate.QWEN_3);
+    assertThat(RunCommand.template("qwen-3")).isEqualTo(ChatTemplate.QWEN_3);
+    assertThat(RunCommand.template("gemma")).isEqualTo(ChatTemplate.GEMMA);
+    assertThat(RunCommand.template("MISTRAL")).isEqualTo(ChatTemplate.MISTRAL);
+    var unknown = assertThrows(InvalidInputException.class, () -> RunCommand.template("vicuna"));
+    assertThat(unknown).hasMessageThat()
+        .isEqualTo("--chat-template vicuna: use llama2, llama3, chatml, qwen3, gemma or mistral");
+    // A named format runs (the tiny model's tokenizer has <s> and </s>).
+    Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat", "-p",
+        "一丁", "--chat-template", "mistral", "-n", "2", "--temperature", "0", "--cache", cache.toString());
+    assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The prompt formats of chat models, rendered as text with their special tokens written out (encode
@@ -26,9 +27,16 @@ import java.util.Set;
  *   <dd>{@code <|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n}
  *       {@code <|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nU2<|im_end|>\n}
  *       {@code <|im_start|>assistant\n}
+ *   <dt>{@link #QWEN_3}
+ *   <dd>as ChatML, but an earlier answer {@code <think>R</think>\n\nA1} is written {@code A1}
+ *   <dt>{@link #GEMMA}
+ *   <dd>{@code <bos><start_of_turn>user\nS\n\nU1<end_of_turn>\n<start_of_turn>model\nA1<end_of_turn>\n}
+ *       {@code <start_of_turn>user\nU2<end_of_turn>\n<start_of_turn>model\n}
+ *   <dt>{@link #MISTRAL}
+ *   <dd>{@code <s>[INST] S\n\nU1 [/INST] A1</s>[INST] U2 [/INST]}
  * </dl>
  *
- * ({@code \n} is a newline; the lines of Llama 3 and ChatML are one string.)
+ * ({@code \n} is a newline; the lines of a format are one string.)
  */
 public enum ChatTemplate {
   /**
@@ -118,6 +126,147 @@ public enum ChatTemplate {
       }
       return out.toString();
     }
+  },
+
+  /**
+   * Qwen 3 (its {@code chat_template}, without tools): ChatML, with the thinking of earlier answers
+   * dropped. The last user message that is not a tool result ({@code <tool_response>...</tool_response>})
+   * is the current query. An assistant message with {@code </think>} in it is split there: its
+   * answer is the text after the last {@code </think>} with leading newlines removed, its
+   * reasoning the text before the first {@code </think>}, less trailing newlines, after the last
+   * {@code <think>}, less leading newlines. An assistant message before the current query is
+   * written as its answer alone; one after it as {@code <think>\n} + reasoning (stripped of
+   * newlines) + {@code \n</think>\n\n} + answer when it is the last message or has reasoning,
+   * else as its answer. A system message is written as is ({@code <|im_start|>system\n...}), user
+   * messages too; {@code tool} messages become {@code <tool_response>} blocks of one user turn.
+   * The generation prompt is {@code <|im_start|>assistant\n} (the model then thinks first).
+   * Other roles are refused (the template would drop them).
+   */
+  QWEN_3("<|im_end|>") {
+    @Override
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+      check(messages);
+      int n = messages.size();
+      int lastQuery = n - 1;
+      for (int i = n - 1; i >= 0; i--) {
+        Message message = messages.get(i);
+        if (message.role().equals(Message.USER) && !(message.content().startsWith("<tool_response>")
+            && message.content().endsWith("</tool_response>"))) {
+          lastQuery = i;
+          break;
+        }
+      }
+      StringBuilder out = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        Message message = messages.get(i);
+        String role = message.role();
+        String content = message.content();
+        switch (role) {
+          case Message.SYSTEM, Message.USER ->
+              out.append("<|im_start|>").append(role).append('\n').append(content).append("<|im_end|>\n");
+          case Message.ASSISTANT -> {
+            String answer = content;
+            String reasoning = "";
+            int end = content.indexOf("</think>");
+            if (end >= 0) {
+              answer = stripLeading(content.substring(content.lastIndexOf("</think>") + "</think>".length()), '\n');
+              String before = stripTrailing(content.substring(0, end), '\n');
+              int start = before.lastIndexOf("<think>");
+              reasoning = stripLeading(start < 0 ? before : before.substring(start + "<think>".length()), '\n');
+            }
+            out.append("<|im_start|>assistant\n");
+            if (i > lastQuery && (i == n - 1 || !reasoning.isEmpty())) {
+              out.append("<think>\n").append(stripTrailing(stripLeading(reasoning, '\n'), '\n')).append("\n</think>\n\n")
+                  .append(stripLeading(answer, '\n'));
+            } else {
+              out.append(answer);
+            }
+            out.append("<|im_end|>\n");
+          }
+          case "tool" -> {
+            if (i == 0 || !messages.get(i - 1).role().equals("tool")) {
+              out.append("<|im_start|>user");
+            }
+            out.append("\n<tool_response>\n").append(content).append("\n</tool_response>");
+            if (i == n - 1 || !messages.get(i + 1).role().equals("tool")) {
+              out.append("<|im_end|>\n");
+            }
+          }
+          default -> throw new InvalidInputException("Qwen 3 conversations have roles system, user, assistant and tool: "
+              + "message " + i + " is " + role);
+        }
+      }
+      if (addGenerationPrompt) {
+        out.append("<|im_start|>assistant\n");
+      }
+      return out.toString();
+    }
+  },
+
+  /**
+   * Gemma 2 and 3 instruct (Gemma 3's {@code chat_template}): {@code <bos>}, then per message
+   * {@code <start_of_turn>} + {@code user} or {@code model} + {@code \n} + content stripped of
+   * leading and trailing whitespace + {@code <end_of_turn>\n}; the generation prompt is
+   * {@code <start_of_turn>model\n}. Gemma has no system role: a first system message, as given
+   * and followed by a blank line ({@code \n\n}), goes before the first user message's content. The
+   * remaining messages alternate user, assistant, user, ...
+   */
+  GEMMA("<end_of_turn>") {
+    @Override
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+      check(messages);
+      String prefix = "";
+      int first = 0;
+      if (messages.get(0).role().equals(Message.SYSTEM)) {
+        prefix = messages.get(0).content() + "\n\n";
+        first = 1;
+      }
+      checkAlternation("Gemma", messages, first);
+      StringBuilder out = new StringBuilder("<bos>");
+      for (int i = first; i < messages.size(); i++) {
+        boolean user = (i - first) % 2 == 0;
+        out.append("<start_of_turn>").append(user ? "user" : "model").append('\n').append(i == first ? prefix : "")
+            .append(strip(messages.get(i).content())).append("<end_of_turn>\n");
+      }
+      if (addGenerationPrompt) {
+        out.append("<start_of_turn>model\n");
+      }
+      return out.toString();
+    }
+  },
+
+  /**
+   * Mistral 7B Instruct v0.1 and v0.2 (the first tokenizer's format): {@code <s>}, then a user turn
+   * {@code [INST] } + content + {@code  [/INST]}, an assistant turn {@code  } + content +
+   * {@code </s>}; contents as given. A first system message, followed by a blank line
+   * ({@code \n\n}), goes before the first user message's content. The remaining messages alternate
+   * user, assistant, user, ... The generation prompt adds nothing: the answer follows
+   * {@code [/INST]}. Encoded with special tokens parsed, each {@code [INST]} gets the space prefix,
+   * which makes Mistral's {@code "▁[INST]"} tokens.
+   */
+  MISTRAL("</s>") {
+    @Override
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+      check(messages);
+      String system = null;
+      int first = 0;
+      if (messages.get(0).role().equals(Message.SYSTEM)) {
+        system = messages.get(0).content();
+        first = 1;
+      }
+      checkAlternation("Mistral", messages, first);
+      StringBuilder out = new StringBuilder("<s>");
+      for (int i = first; i < messages.size(); i++) {
+        String content = messages.get(i).content();
+        if ((i - first) % 2 == 0) {
+          out.append("[INST] ").append(i == first && system != null ? system + "\n\n" : "").append(content)
+              .append(" [/INST]");
+        } else {
+          out.append(' ').append(content).append("</s>");
+        }
+      }
+      return out.toString();
+    }
   };
 
   private final String endOfTurn;
@@ -146,43 +295,82 @@ public enum ChatTemplate {
   /**
    * Picks the format of a model from its {@code chat_template} (Jinja source, e.g. GGUF
    * {@code tokenizer.chat_template} or {@code tokenizer_config.json}) or, when that is missing or
-   * has no known marker, from its special tokens: {@code <|start_header_id|>} means Llama 3,
-   * {@code <|im_start|>} ChatML, {@code [INST]} Llama 2 (markers checked in that order). Mistral's
-   * templates also contain {@code [INST]} and are taken for Llama 2, whose rendering differs from
-   * theirs in details (Mistral puts no BOS before each turn and no space before an answer).
+   * has no known marker, from its special tokens. Markers, checked in this order:
+   * {@code <|start_header_id|>} means Llama 3; {@code <start_of_turn>} Gemma; {@code <|im_start|>}
+   * with {@code <think>} (or, in a template, {@code reasoning_content}) Qwen 3, else ChatML;
+   * {@code [INST]} with {@code <<SYS>>} Llama 2, without it Mistral. (Llama 2's tokenizer has no
+   * {@code [INST]} token; Mistral's later tokenizers do.) Mistral's later formats (v0.3 and on,
+   * with {@code [INST]} as a token) are taken for {@link #MISTRAL}, whose spacing may differ from
+   * theirs.
    *
    * @param jinjaTemplate the template source, or null
-   * @param specialTokens the texts of the model's special tokens (may be empty)
+   * @param specialTokens the texts of the model's special (and user-defined) tokens (may be empty)
    * @throws KilnException naming the markers looked for, when neither source has one
    */
   public static ChatTemplate detect(String jinjaTemplate, Set<String> specialTokens) {
     if (jinjaTemplate != null) {
-      for (ChatTemplate template : DETECTION_ORDER) {
-        if (jinjaTemplate.contains(template.marker())) {
-          return template;
-        }
+      ChatTemplate found = detect(jinjaTemplate::contains, true);
+      if (found != null) {
+        return found;
       }
     }
     if (specialTokens != null) {
-      for (ChatTemplate template : DETECTION_ORDER) {
-        if (specialTokens.contains(template.marker())) {
-          return template;
-        }
+      ChatTemplate found = detect(specialTokens::contains, false);
+      if (found != null) {
+        return found;
       }
     }
-    throw new KilnException("no known chat format: looked for <|start_header_id|> (Llama 3), <|im_start|> (ChatML) and [INST] "
-        + "(Llama 2) in " + (jinjaTemplate == null ? "the chat template (none given)" : "the chat template")
-        + " and in the " + (specialTokens == null ? 0 : specialTokens.size()) + " special tokens, found none");
+    throw new KilnException("no known chat format: looked for <|start_header_id|> (Llama 3), <start_of_turn> (Gemma), "
+        + "<|im_start|> (ChatML; Qwen 3 with <think>) and [INST] (Llama 2 with <<SYS>>, else Mistral) in "
+        + (jinjaTemplate == null ? "the chat template (none given)" : "the chat template") + " and in the "
+        + (specialTokens == null ? 0 : specialTokens.size()) + " special tokens, found none");
   }
 
-  private static final List<ChatTemplate> DETECTION_ORDER = List.of(LLAMA_3, CHATML, LLAMA_2);
+  private static ChatTemplate detect(Predicate<String> has, boolean template) {
+    if (has.test("<|start_header_id|>")) {
+      return LLAMA_3;
+    }
+    if (has.test("<start_of_turn>")) {
+      return GEMMA;
+    }
+    if (has.test("<|im_start|>")) {
+      return has.test("<think>") || (template && has.test("reasoning_content")) ? QWEN_3 : CHATML;
+    }
+    if (has.test("[INST]")) {
+      return has.test("<<SYS>>") ? LLAMA_2 : MISTRAL;
+    }
+    return null;
+  }
 
-  private String marker() {
-    return switch (this) {
-      case LLAMA_2 -> "[INST]";
-      case LLAMA_3 -> "<|start_header_id|>";
-      case CHATML -> "<|im_start|>";
-    };
+  private static void checkAlternation(String format, List<Message> messages, int first) {
+    if (first == messages.size()) {
+      throw new InvalidInputException("a " + format + " conversation needs a user message after the system message");
+    }
+    for (int i = first; i < messages.size(); i++) {
+      String expected = (i - first) % 2 == 0 ? Message.USER : Message.ASSISTANT;
+      if (!messages.get(i).role().equals(expected)) {
+        throw new InvalidInputException(format + " conversations go (system), user, assistant, user, ...: message " + i
+            + " is " + messages.get(i).role() + " where " + expected + " should be");
+      }
+    }
+  }
+
+  /** {@code s} without the {@code c}s at its start (Python's {@code lstrip(c)}). */
+  static String stripLeading(String s, char c) {
+    int start = 0;
+    while (start < s.length() && s.charAt(start) == c) {
+      start++;
+    }
+    return s.substring(start);
+  }
+
+  /** {@code s} without the {@code c}s at its end (Python's {@code rstrip(c)}). */
+  static String stripTrailing(String s, char c) {
+    int end = s.length();
+    while (end > 0 && s.charAt(end - 1) == c) {
+      end--;
+    }
+    return s.substring(0, end);
   }
 
   private static void check(List<Message> messages) {

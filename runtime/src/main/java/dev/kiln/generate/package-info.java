@@ -11,7 +11,7 @@
  *       stop string, token limit or full context; tokens and UTF-8-safe text go to a
  *       {@link dev.kiln.generate.GenerationListener} as they come, or are pulled from a
  *       {@link dev.kiln.generate.Generation}; several prompts run as one batch;
- *   <li>{@link dev.kiln.generate.ChatTemplate}: Llama 2, Llama 3 and ChatML prompts from
+ *   <li>{@link dev.kiln.generate.ChatTemplate}: Llama 2, Llama 3, ChatML, Qwen 3, Gemma and Mistral prompts from
  *       {@link dev.kiln.generate.Message}s.
  * </ul>
  *

@@ -32,8 +32,10 @@ import java.util.regex.PatternSyntaxException;
  * {@code NFC}, {@code NFD}, {@code NFKC}, {@code NFKD} and {@code Sequence}. SentencePiece-style
  * BPE (Llama 2): spaces written "▁" by a {@code Replace} normalizer or a {@code Metaspace}
  * pre-tokenizer, the prefix put by a {@code Prepend} normalizer or the Metaspace's
- * {@code prepend_scheme}, merges by rank with {@code byte_fallback}. Anything else is refused with a
- * message naming the part.
+ * {@code prepend_scheme}, merges by rank with {@code byte_fallback}; Gemma's {@code Split} on
+ * {@code " "} after the {@code Replace} normalizer is read as the no-op it is. Its non-special
+ * added tokens decode with "▁" as a space, as Hugging Face's decoder does (Gemma's {@code "▁▁"} is
+ * two spaces). Anything else is refused with a message naming the part.
  */
 final class HfTokenizerReader {
   static final String TOKENIZER = "tokenizer.json";
@@ -422,11 +424,13 @@ final class HfTokenizerReader {
     SentencePieceTokenizer.Prefix prefix = prepend[0] ? SentencePieceTokenizer.Prefix.ALWAYS : SentencePieceTokenizer.Prefix.NONE;
     boolean unlessPresent = false;
     boolean split = false;
-    if (pre != null && !pre.isJsonNull()) {
+    if (pre != null && !pre.isJsonNull() && type(pre, "pre_tokenizer").equals("Split")) {
+      checkNoOpSplit(pre.getAsJsonObject(), space[0]);
+    } else if (pre != null && !pre.isJsonNull()) {
       String type = type(pre, "pre_tokenizer");
       if (!type.equals("Metaspace")) {
         throw error("pre_tokenizer", "\"" + type + "\" is not supported for SentencePiece-style BPE (Kiln reads "
-            + "Metaspace or none)");
+            + "Metaspace, none, or a Split on \" \" after a Replace normalizer)");
       }
       JsonObject object = pre.getAsJsonObject();
       String replacement = string(object, "replacement", "pre_tokenizer.replacement");
@@ -457,7 +461,30 @@ final class HfTokenizerReader {
       throw error("normalizer", "nothing replaces spaces with \"▁\" (a Replace normalizer or a Metaspace "
           + "pre-tokenizer), so this is not a SentencePiece-style tokenizer Kiln reads");
     }
-    return new SentencePieceTokenizer.Options(space[0], prefix, unlessPresent, split, byteFallback, fuseUnk);
+    return new SentencePieceTokenizer.Options(space[0], prefix, unlessPresent, split, byteFallback, fuseUnk, true);
+  }
+
+  /**
+   * Gemma's pre-tokenizer: a {@code Split} on the string {@code " "}, not inverted, after a
+   * {@code Replace} normalizer has written every space as the space symbol. No space is left to
+   * split on, so it does nothing, whatever its behavior; any other Split would cut the text into
+   * pieces that merges cannot cross, which Kiln does not do for SentencePiece-style BPE.
+   */
+  private void checkNoOpSplit(JsonObject split, String replacedSpace) {
+    String where = "pre_tokenizer";
+    JsonObject pattern = object(split, "pattern", where + ".pattern");
+    String string = pattern != null ? string(pattern, "String", where + ".pattern.String") : null;
+    boolean inverted = bool(split, "invert", where + ".invert", false);
+    if (string == null || !string.equals(" ") || inverted || replacedSpace == null) {
+      throw error(where, "\"Split\" is not supported for SentencePiece-style BPE, except a Split on the string \" \" "
+          + "(not inverted) after a Replace normalizer of \" \", which does nothing (Gemma's); was " + split
+          + (replacedSpace == null ? " with no Replace normalizer" : ""));
+    }
+    String behavior = string(split, "behavior", where + ".behavior");
+    if (behavior != null && !List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+        .contains(behavior)) {
+      throw error(where + ".behavior", "\"" + behavior + "\" is not a Split behavior");
+    }
   }
 
   private void collectSpmNormalizer(JsonElement normalizer, String where, String[] space, boolean[] prepend) {

@@ -114,7 +114,7 @@ final class Llama2cTokenizerReader {
     }
     Vocabulary vocab = new Vocabulary(texts, types, 1, 2, -1, 0);
     SentencePieceTokenizer.Options options = new SentencePieceTokenizer.Options(null,
-        SentencePieceTokenizer.Prefix.ALWAYS, false, false, true, false);
+        SentencePieceTokenizer.Prefix.ALWAYS, false, false, true, false, false);
     return new SentencePieceTokenizer(source, vocab, options, scoreArray, null, raw, true, null);
   }
 

@@ -31,12 +31,17 @@ final class SentencePieceTokenizer extends BaseTokenizer {
 
   enum Merging { SCORES, RANKS }
 
-  /** How a SentencePiece-style tokenizer treats spaces and unknown characters. */
+  /**
+   * How a SentencePiece-style tokenizer treats spaces and unknown characters.
+   * {@code userDefinedSpaces}: user-defined tokens decode with the space symbol as a space (Hugging
+   * Face's decoder also applies to added tokens, so Gemma's {@code "▁▁"} decodes as two spaces);
+   * else they decode as stored (llama.cpp; its GGUF converter already writes their "▁" as spaces).
+   */
   record Options(String space, Prefix prefix, boolean prefixUnlessPresent, boolean splitWords, boolean byteFallback,
-      boolean fuseUnk) {
+      boolean fuseUnk, boolean userDefinedSpaces) {
     /** llama.cpp's SentencePiece tokenizer: "▁", prefix as {@code addSpacePrefix} says, byte fallback. */
     static Options llamaCpp(boolean addSpacePrefix) {
-      return new Options("▁", addSpacePrefix ? Prefix.ALWAYS : Prefix.NONE, false, false, true, false);
+      return new Options("▁", addSpacePrefix ? Prefix.ALWAYS : Prefix.NONE, false, false, true, false, false);
     }
   }
 
@@ -56,7 +61,7 @@ final class SentencePieceTokenizer extends BaseTokenizer {
    */
   SentencePieceTokenizer(String source, Vocabulary vocab, Options options, float[] scores, MergeRanks ranks,
       byte[][] rawBytes, boolean addBosByDefault, String chatTemplate) {
-    super(source, vocab, tokenBytes(vocab, options.space(), rawBytes), addBosByDefault, chatTemplate);
+    super(source, vocab, tokenBytes(vocab, options, rawBytes), addBosByDefault, chatTemplate);
     if ((scores == null) == (ranks == null)) {
       throw new IllegalArgumentException("give scores or ranks");
     }
@@ -82,7 +87,8 @@ final class SentencePieceTokenizer extends BaseTokenizer {
     }
   }
 
-  private static byte[][] tokenBytes(Vocabulary vocab, String space, byte[][] rawBytes) {
+  private static byte[][] tokenBytes(Vocabulary vocab, Options options, byte[][] rawBytes) {
+    String space = options.space();
     byte[][] bytes = new byte[vocab.size()][];
     for (int id = 0; id < vocab.size(); id++) {
       String text = vocab.text(id);
@@ -92,7 +98,7 @@ final class SentencePieceTokenizer extends BaseTokenizer {
           int b = Vocabulary.byteOf(text);
           yield b >= 0 ? new byte[] {(byte) b} : utf8(text);
         }
-        case USER_DEFINED -> utf8(text);
+        case USER_DEFINED -> utf8(options.userDefinedSpaces() && space != null ? text.replace(space, " ") : text);
         case NORMAL, UNUSED -> rawBytes != null ? rawBytes[id].clone() : utf8(space == null ? text : text.replace(space, " "));
       };
     }

@@ -22,7 +22,10 @@
  *       {@code <tag>} is a user-defined token, as in llama.cpp and Hugging Face. A byte token's space
  *       is never dropped.
  *   <li>Control and unknown tokens decode to nothing unless rendering is asked for, then to their
- *       text. User-defined tokens decode to their text as stored.
+ *       text. User-defined tokens decode to their text as stored, except that those of a
+ *       SentencePiece-style {@code tokenizer.json} decode with "▁" as a space, as Hugging Face's
+ *       decoder does (Gemma's whitespace tokens {@code "▁▁"}, ...); GGUF converters already store
+ *       such tokens with spaces.
  *   <li>Special tokens are matched in the input only with {@code parseSpecial}; user-defined tokens
  *       always. At each position the longest match wins. Hugging Face's {@code lstrip},
  *       {@code rstrip}, {@code single_word} and {@code normalized} flags of added tokens are not
