@@ -169,6 +169,69 @@ class PlanTest {
     assertThat(shapes(plan.layer()).get(2)).isEqualTo(KernelShape.RESIDUAL_ADD);
   }
 
+  /** Qwen3: each head of q and k is normalized in the qkv kernel, before RoPE rotates it and it is cached. */
+  @Test
+  void qwen3HeadNormsJoinTheQkvKernelBeforeRope() {
+    KernelPlan plan = plan(SEED_LLAMA.toBuilder().headDim(96).qkNorm(true).build()).plan();
+
+    assertThat(signatures(plan.layer()).get(0)).containsExactly("RmsNorm(INPUT_LAYERNORM)", "Linear(Q_PROJ)->q",
+        "Linear(K_PROJ)->k", "Linear(V_PROJ)->v", "HeadRmsNorm(Q_NORM)", "HeadRmsNorm(K_NORM)", "Rope(q)", "Rope(k)",
+        "CacheWrite(k,v)").inOrder();
+    assertThat(names(plan.layer()).get(0)).isEqualTo("fusedRmsNormQkvQkNormRopeCacheWrite");
+    assertThat(plan.layer()).hasSize(5);
+  }
+
+  /** Qwen2: biases on q, k and v only; o_proj has none. */
+  @Test
+  void qwen2BiasesAreOnQkvOnly() {
+    KernelPlan plan = plan(SEED_LLAMA.toBuilder().qkvBias(true).build()).plan();
+
+    assertThat(signatures(plan.layer()).get(0)).containsAtLeast("Linear(Q_PROJ+Q_PROJ_BIAS)->q",
+        "Linear(K_PROJ+K_PROJ_BIAS)->k", "Linear(V_PROJ+V_PROJ_BIAS)->v");
+    assertThat(signatures(plan.layer()).get(2)).containsExactly("Linear(O_PROJ)->attnOut", "Add(x,attnOut)->x");
+  }
+
+  /**
+   * Gemma 2: the post norms cannot join the projection before them (they need the whole row), so
+   * each joins the residual add after it; the pre-MLP norm is pre_feedforward_layernorm; GELU and
+   * the final soft-capping ride in their projections.
+   */
+  @Test
+  void gemma2SandwichNormsJoinTheResidualAdds() {
+    ModelSpec gemma = SEED_LLAMA.toBuilder().tieWordEmbeddings(true).rmsNormUnitOffset(true).scaleEmbeddings(true)
+        .sandwichNorms(true).hiddenAct(dev.kiln.Activation.GELU_TANH).queryPreAttnScalar(32.0)
+        .attnLogitSoftcapping(50.0).finalLogitSoftcapping(30.0).slidingWindow(16)
+        .slidingWindowLayers(dev.kiln.SlidingWindowLayers.EVEN).build();
+    KernelPlan plan = plan(gemma).plan();
+
+    assertThat(signatures(plan.prologue())).containsExactly(List.of("Embed->x"));
+    assertThat(signatures(plan.layer())).containsExactly(
+        List.of("RmsNorm(INPUT_LAYERNORM)", "Linear(Q_PROJ)->q", "Linear(K_PROJ)->k", "Linear(V_PROJ)->v", "Rope(q)",
+            "Rope(k)", "CacheWrite(k,v)"),
+        List.of("Scores(causal)", "Softmax", "WeightedValues->attn"),
+        List.of("Linear(O_PROJ)->attnOut"),
+        List.of("RmsNorm(POST_ATTENTION_LAYERNORM)->attnOut", "Add(x,attnOut)->x"),
+        List.of("RmsNorm(PRE_FEEDFORWARD_LAYERNORM)", "Linear(GATE_PROJ)->gate", "Linear(UP_PROJ)->up", "GeluTanh(gate)",
+            "Multiply(gateAct,up)"),
+        List.of("Linear(DOWN_PROJ)->mlpOut"),
+        List.of("RmsNorm(POST_FEEDFORWARD_LAYERNORM)->mlpOut", "Add(x,mlpOut)->x")).inOrder();
+    assertThat(names(plan.layer())).containsExactly("fusedRmsNormQkvRopeCacheWrite", "fusedAttention",
+        "outputProjection", "fusedPostNormResidualAdd", "fusedRmsNormGateUpGelu", "downProjection",
+        "fusedPostNormResidualAdd").inOrder();
+    assertThat(shapes(plan.layer()).get(3)).isEqualTo(KernelShape.NORM_RESIDUAL_ADD);
+    assertThat(signatures(plan.epilogue())).containsExactly(
+        List.of("RmsNorm(NORM)", "Linear(EMBED_TOKENS)->logits", "Softcap(logits)"));
+    assertThat(names(plan.epilogue())).containsExactly("fusedRmsNormLmHeadSoftcap");
+    // The flags that the backends read from the ops.
+    Op.Embed embed = (Op.Embed) plan.prologue().getFirst().single();
+    assertThat(embed.scaled()).isTrue();
+    Op.AttentionScores scores = (Op.AttentionScores) plan.layer().get(1).ops().getFirst();
+    assertThat(scores.customScale()).isTrue();
+    assertThat(scores.softcapped()).isTrue();
+    assertThat(scores.windowed()).isTrue();
+    assertThat(plan.layer().getFirst().opsOf(Op.RmsNorm.class).getFirst().unitOffset()).isTrue();
+  }
+
   static Stream<Arguments> kernelsPerLayer() {
     return Stream.of(
         Arguments.of("seed Llama", SEED_LLAMA, 5),
@@ -180,7 +243,11 @@ class PlanTest {
             .numHiddenLayers(3).numAttentionHeads(2).numKeyValueHeads(1).headDim(96).build(), 5),
         Arguments.of("no causal mask", SEED_LLAMA.toBuilder().causalMask(false).build(), 5),
         Arguments.of("no MLP", SEED_LLAMA.toBuilder().mlp(MlpKind.NONE).intermediateSize(0).build(), 3),
-        Arguments.of("seed single head", SEED_SINGLE_HEAD, 2));
+        Arguments.of("seed single head", SEED_SINGLE_HEAD, 2),
+        Arguments.of("Qwen3 head norms", SEED_LLAMA.toBuilder().qkNorm(true).build(), 5),
+        Arguments.of("Gemma 2 sandwich norms", SEED_LLAMA.toBuilder().sandwichNorms(true).build(), 7),
+        Arguments.of("sandwich norms without MLP",
+            SEED_LLAMA.toBuilder().sandwichNorms(true).mlp(MlpKind.NONE).intermediateSize(0).build(), 4));
   }
 
   @ParameterizedTest(name = "{0}: {2} kernels per layer")

@@ -438,6 +438,69 @@ class GgufFileTest {
     assertThat(e).hasMessageThat().contains("metadata llama.context_length: expected an integer, found STRING");
   }
 
+  /** Gemma 2's names (sandwich norms, ffn_norm before the MLP) and its stored gains 1 + w, read as Hugging Face's w. */
+  @Test
+  void gemma2NormsAreNamedAndOffsetAsHuggingFaceHasThem() {
+    GgufWriter w = new GgufWriter().putString("general.architecture", "gemma2")
+        .putU32("gemma2.embedding_length", 4).putU32("gemma2.feed_forward_length", 8).putU32("gemma2.block_count", 1)
+        .putU32("gemma2.attention.head_count", 2).putU32("gemma2.attention.head_count_kv", 1)
+        .putU32("gemma2.attention.key_length", 2).putU32("gemma2.attention.sliding_window", 4)
+        .putF32("gemma2.attn_logit_softcapping", 50f).putF32("gemma2.final_logit_softcapping", 30f);
+    w.f32Tensor("token_embd.weight", new long[] {4, 3}, ramp(12, 0));
+    w.f32Tensor("blk.0.attn_norm.weight", new long[] {4}, new float[] {1.5f, 1f, 0.5f, 2f});
+    w.f32Tensor("blk.0.post_attention_norm.weight", new long[] {4}, new float[] {1f, 1f, 1f, 1f});
+    w.f32Tensor("blk.0.ffn_norm.weight", new long[] {4}, new float[] {2f, 2f, 2f, 2f});
+    w.f32Tensor("blk.0.post_ffw_norm.weight", new long[] {4}, new float[] {3f, 3f, 3f, 3f});
+    w.f32Tensor("blk.0.attn_q.weight", new long[] {4, 4}, ramp(16, 0));
+    GgufFile file = w.parse();
+    assertThat(file.names()).containsAtLeast("model.layers.0.input_layernorm.weight",
+        "model.layers.0.post_attention_layernorm.weight", "model.layers.0.pre_feedforward_layernorm.weight",
+        "model.layers.0.post_feedforward_layernorm.weight");
+    assertThat(file.read("model.layers.0.input_layernorm.weight").toArray()).isEqualTo(new float[] {0.5f, 0f, -0.5f, 1f});
+    assertThat(file.read("model.layers.0.pre_feedforward_layernorm.weight").toArray()).isEqualTo(new float[] {1f, 1f, 1f, 1f});
+    assertThat(file.read("model.layers.0.post_feedforward_layernorm.weight").toArray()).isEqualTo(new float[] {2f, 2f, 2f, 2f});
+    // Not llama: q rows stay in Hugging Face's order (llama.cpp rotates halves for gemma2, qwen2, qwen3).
+    assertThat(file.read("model.layers.0.self_attn.q_proj.weight").toArray()).isEqualTo(ramp(16, 0));
+    var spec = file.statedSpec();
+    assertThat(spec).containsEntry(SpecElement.SANDWICH_NORMS, true);
+    assertThat(spec).containsEntry(SpecElement.RMS_NORM_UNIT_OFFSET, true);
+    assertThat(spec).containsEntry(SpecElement.SCALE_EMBEDDINGS, true);
+    assertThat(spec).containsEntry(SpecElement.HIDDEN_ACT, dev.kiln.Activation.GELU_TANH);
+    assertThat(spec).containsEntry(SpecElement.ATTN_LOGIT_SOFTCAPPING, 50.0);
+    assertThat(spec).containsEntry(SpecElement.FINAL_LOGIT_SOFTCAPPING, 30.0);
+    assertThat(spec).containsEntry(SpecElement.SLIDING_WINDOW, 4);
+    assertThat(spec).containsEntry(SpecElement.SLIDING_WINDOW_LAYERS, dev.kiln.SlidingWindowLayers.EVEN);
+    assertThat(spec).containsEntry(SpecElement.HEAD_DIM, 2);
+  }
+
+  @Test
+  void qwenStatesItsBiasesAndHeadNormsByTheirTensors() {
+    GgufWriter qwen2 = new GgufWriter().putString("general.architecture", "qwen2");
+    qwen2.f32Tensor("blk.0.attn_q.bias", new long[] {4}, ramp(4, 0));
+    assertThat(qwen2.parse().statedSpec()).containsEntry(SpecElement.QKV_BIAS, true);
+    GgufWriter qwen3 = new GgufWriter().putString("general.architecture", "qwen3");
+    qwen3.f32Tensor("blk.0.attn_q_norm.weight", new long[] {4}, ramp(4, 0));
+    GgufFile file = qwen3.parse();
+    assertThat(file.statedSpec()).containsEntry(SpecElement.QK_NORM, true);
+    assertThat(file.names()).containsExactly("model.layers.0.self_attn.q_norm.weight");
+  }
+
+  @Test
+  void llamaRopeScalingFromKeysOrRopeFreqs() {
+    GgufWriter linear = new GgufWriter().putString("general.architecture", "llama")
+        .putString("llama.rope.scaling.type", "linear").putF32("llama.rope.scaling.factor", 4f);
+    assertThat(linear.parse().statedSpec()).containsEntry(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
+    GgufWriter yarn = new GgufWriter().putString("general.architecture", "llama").putString("llama.rope.scaling.type", "yarn");
+    var e = assertThrows(WeightLoadException.class, () -> yarn.parse().statedSpec());
+    assertThat(e).hasMessageThat().contains("rope.scaling.type is \"yarn\"");
+
+    GgufWriter freqs = new GgufWriter().putString("general.architecture", "llama").putU32("llama.attention.key_length", 8)
+        .putF32("llama.rope.freq_base", 10000f);
+    freqs.f32Tensor("rope_freqs.weight", new long[] {3}, new float[] {1f, 1f, 1f});
+    var wrongLength = assertThrows(WeightLoadException.class, () -> freqs.parse().statedSpec());
+    assertThat(wrongLength).hasMessageThat().contains("tensor rope_freqs.weight [3] F32: expected F32 [4]");
+  }
+
   @Test
   void readsOnlyKnownArchitecturesAsACheckpoint() {
     GgufWriter w = new GgufWriter().putString("general.architecture", "phi3");
