@@ -199,14 +199,9 @@ final class DecoderWriter {
         .addParameter(TypeName.INT, "inStart")
         .addParameter(JavaTypes.MEMORY_SEGMENT, "gain")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "out")
-        .addParameter(TypeName.INT, "outStart");
-    if (unitOffset) {
-      method.addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS, 1f)",
-          JavaTypes.VECTOR_KERNELS);
-    } else {
-      method.addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS)",
-          JavaTypes.VECTOR_KERNELS);
-    }
+        .addParameter(TypeName.INT, "outStart")
+        .addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS$L)", JavaTypes.VECTOR_KERNELS,
+            unitOffset ? ", 1f" : "");
     return method.build();
   }
 
