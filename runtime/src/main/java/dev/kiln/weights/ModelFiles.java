@@ -135,6 +135,16 @@ public final class ModelFiles {
       assumptions.put(SpecElement.RMS_NORM_EPS, "not stored in " + checkpoint.format()
           + " files; 1e-5 assumed (llama2.c's run.c)");
     }
+    if (checkpoint instanceof GgufFile gguf) {
+      if (stated.get(SpecElement.ROPE_SCALING) == dev.kiln.RopeScaling.LLAMA3) {
+        assumptions.put(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, "recovered with the other llama3 parameters from the"
+            + " rope_freqs tensor, which fixes only original / low and original / high; 1.0 taken (same frequencies)");
+      }
+      if (gguf.architecture().orElse("").equals("gemma2")) {
+        assumptions.put(SpecElement.QUERY_PRE_ATTN_SCALAR, "GGUF has no key for it; headDim assumed, as llama.cpp does"
+            + " (Gemma 2 27B uses hiddenSize / numAttentionHeads: set it for that model)");
+      }
+    }
     supplied.forEach((element, value) -> {
       builder.set(element, value);
       assumptions.put(element, "not stored in " + checkpoint.format() + " files; " + value + " supplied");
