@@ -325,8 +325,10 @@ final class RunCommand implements Callable<Integer> {
           ? generator.generateContinuing(ids, cached, options(tokenizer, endOfTurn), listener)
           : generator.generate(ids, options(tokenizer, endOfTurn), listener);
       if (!json) {
-        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", messages.size() / 2 + 1,
-            ids.length, reuse ? cached : 0);
+        // The turn is the number of user messages so far (a --system message is not one).
+        long turn = messages.stream().filter(message -> message.role().equals(Message.USER)).count();
+        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", turn, ids.length,
+            reuse ? cached : 0);
       }
       // The cache now holds the prompt and every generated token but the last.
       fed.clear();

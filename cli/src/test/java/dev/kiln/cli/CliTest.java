@@ -338,4 +338,27 @@ class CliTest {
       System.setIn(original);
     }
   }
+
+  /** Turns are counted by the user's messages: a --system message is not a turn. */
+  @Test
+  void aSystemMessageIsNotATurn() {
+    var original = System.in;
+    System.setIn(new java.io.ByteArrayInputStream("一丁\n七丁\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    try {
+      Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+          "--system", "万", "--chat-template", "mistral", "-n", "2", "--temperature", "0", "--cache", cache.toString());
+      assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
+      assertThat(chat.err()).contains("[turn 1: ");
+      assertThat(chat.err()).contains("[turn 2: ");
+      assertThat(chat.err()).doesNotContain("[turn 3: ");
+    } finally {
+      System.setIn(original);
+    }
+    Result one = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+        "--system", "万", "-p", "一丁", "--chat-template", "llama2", "-n", "2", "--temperature", "0", "--cache",
+        cache.toString());
+    assertWithMessage(one.err()).that(one.exit()).isEqualTo(0);
+    assertThat(one.err()).contains("[turn 1: ");
+    assertThat(one.err()).doesNotContain("[turn 2: ");
+  }
 }
