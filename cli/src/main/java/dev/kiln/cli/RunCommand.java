@@ -277,6 +277,7 @@ final class RunCommand implements Callable<Integer> {
     }
     ChatTemplate template = chatTemplate != null ? template(chatTemplate)
         : ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
+    checkSpecialTokens(template, tokenizer);
     OptionalInt endOfTurn = tokenizer.id(template.endOfTurn());
     List<Message> messages = new ArrayList<>();
     if (system != null) {
@@ -324,8 +325,10 @@ final class RunCommand implements Callable<Integer> {
           ? generator.generateContinuing(ids, cached, options(tokenizer, endOfTurn), listener)
           : generator.generate(ids, options(tokenizer, endOfTurn), listener);
       if (!json) {
-        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", messages.size() / 2 + 1,
-            ids.length, reuse ? cached : 0);
+        // The turn is the number of user messages so far (a --system message is not one).
+        long turn = messages.stream().filter(message -> message.role().equals(Message.USER)).count();
+        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", turn, ids.length,
+            reuse ? cached : 0);
       }
       // The cache now holds the prompt and every generated token but the last.
       fed.clear();
@@ -345,6 +348,21 @@ final class RunCommand implements Callable<Integer> {
         err.println("the context is full; the conversation ends here (--context for more)");
         return 0;
       }
+    }
+  }
+
+  /**
+   * A format whose special tokens are not tokens of the model's vocabulary would be encoded as plain
+   * text (with a small vocabulary, as unknown tokens) and could not stop at the end of a turn: an
+   * error that names them, rather than a prompt the model cannot read.
+   */
+  private void checkSpecialTokens(ChatTemplate template, Tokenizer tokenizer) {
+    List<String> missing = template.specialTokens().stream().filter(token -> tokenizer.id(token).isEmpty()).toList();
+    if (!missing.isEmpty()) {
+      throw new InvalidInputException((chatTemplate != null ? "--chat-template " + chatTemplate : "the chat format "
+          + template.name().toLowerCase(Locale.ROOT)) + ": this model's vocabulary has no " + String.join(", ", missing)
+          + " token" + (missing.size() == 1 ? "" : "s") + " (the format's special tokens would be read as plain text);"
+          + " use a format the model was trained with");
     }
   }
 

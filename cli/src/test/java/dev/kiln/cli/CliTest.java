@@ -297,6 +297,32 @@ class CliTest {
     assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
   }
 
+  /**
+   * A format whose special tokens the vocabulary lacks is a one-line error naming them, not a prompt
+   * of unknown tokens: the tiny model's minimal tokenizer has {@code <s>} and {@code </s>} only.
+   */
+  @Test
+  void aChatFormatWhoseSpecialTokensTheModelLacksIsAnError() {
+    String gguf = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    Object[][] cases = {
+        {"gemma", "kiln: --chat-template gemma: this model's vocabulary has no <bos>, <start_of_turn>, <end_of_turn>"
+            + " tokens (the format's special tokens would be read as plain text); use a format the model was trained"
+            + " with"},
+        {"llama3", "kiln: --chat-template llama3: this model's vocabulary has no <|begin_of_text|>,"
+            + " <|start_header_id|>, <|end_header_id|>, <|eot_id|> tokens"},
+        {"chatml", "kiln: --chat-template chatml: this model's vocabulary has no <|im_start|>, <|im_end|> tokens"},
+        {"qwen3", "kiln: --chat-template qwen3: this model's vocabulary has no <|im_start|>, <|im_end|> tokens"},
+    };
+    for (Object[] c : cases) {
+      Result chat = kiln("run", "-m", gguf, "--chat", "-p", "一丁", "--chat-template", (String) c[0], "-n", "2",
+          "--cache", cache.toString());
+      assertWithMessage("%s: %s", c[0], chat.err()).that(chat.exit()).isEqualTo(1);
+      assertThat(chat.err()).contains((String) c[1]);
+      assertThat(chat.err().lines().filter(line -> line.startsWith("kiln: ")).count()).isEqualTo(1);
+      assertThat(chat.out()).isEmpty();
+    }
+  }
+
   @Test
   void aChatKeepsItsKvCacheAcrossTurns() {
     var original = System.in;
@@ -311,5 +337,28 @@ class CliTest {
     } finally {
       System.setIn(original);
     }
+  }
+
+  /** Turns are counted by the user's messages: a --system message is not a turn. */
+  @Test
+  void aSystemMessageIsNotATurn() {
+    var original = System.in;
+    System.setIn(new java.io.ByteArrayInputStream("一丁\n七丁\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    try {
+      Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+          "--system", "万", "--chat-template", "mistral", "-n", "2", "--temperature", "0", "--cache", cache.toString());
+      assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
+      assertThat(chat.err()).contains("[turn 1: ");
+      assertThat(chat.err()).contains("[turn 2: ");
+      assertThat(chat.err()).doesNotContain("[turn 3: ");
+    } finally {
+      System.setIn(original);
+    }
+    Result one = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+        "--system", "万", "-p", "一丁", "--chat-template", "llama2", "-n", "2", "--temperature", "0", "--cache",
+        cache.toString());
+    assertWithMessage(one.err()).that(one.exit()).isEqualTo(0);
+    assertThat(one.err()).contains("[turn 1: ");
+    assertThat(one.err()).doesNotContain("[turn 2: ");
   }
 }

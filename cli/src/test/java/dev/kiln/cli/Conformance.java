@@ -32,7 +32,7 @@ final class Conformance {
       root = repositoryRoot().resolve(root);
     }
     root = root.normalize();
-    for (String model : List.of("tiny", "seed", "gqa")) {
+    for (String model : List.of("tiny", "seed", "gqa", "llama3rope", "qwen2", "qwen3", "gemma2")) {
       Path golden = root.resolve(model).resolve("golden.json");
       assertWithMessage("-Dkiln.conformance=%s: expected %s (is the path right?)", property, golden)
           .that(Files.isRegularFile(golden)).isTrue();

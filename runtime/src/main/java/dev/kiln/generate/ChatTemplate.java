@@ -48,7 +48,7 @@ public enum ChatTemplate {
    * and trailing whitespace (Python's {@code str.strip}). There is no assistant header, so the
    * generation prompt adds nothing: the answer follows {@code [/INST]}.
    */
-  LLAMA_2("</s>") {
+  LLAMA_2("</s>", "<s>", "</s>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -91,7 +91,7 @@ public enum ChatTemplate {
    * template also writes a default system preamble with knowledge-cutoff and current dates; that is
    * not reproduced: give such a system message yourself.)
    */
-  LLAMA_3("<|eot_id|>") {
+  LLAMA_3("<|eot_id|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -113,7 +113,7 @@ public enum ChatTemplate {
    * {@code <|im_start|>assistant\n}. No BOS, no stripping, and no default system message (Qwen's
    * templates add one when there is none; add it yourself for those).
    */
-  CHATML("<|im_end|>") {
+  CHATML("<|im_end|>", "<|im_start|>", "<|im_end|>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -142,7 +142,7 @@ public enum ChatTemplate {
    * The generation prompt is {@code <|im_start|>assistant\n} (the model then thinks first).
    * Other roles are refused (the template would drop them).
    */
-  QWEN_3("<|im_end|>") {
+  QWEN_3("<|im_end|>", "<|im_start|>", "<|im_end|>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -211,7 +211,7 @@ public enum ChatTemplate {
    * and followed by a blank line ({@code \n\n}), goes before the first user message's content. The
    * remaining messages alternate user, assistant, user, ...
    */
-  GEMMA("<end_of_turn>") {
+  GEMMA("<end_of_turn>", "<bos>", "<start_of_turn>", "<end_of_turn>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -244,7 +244,7 @@ public enum ChatTemplate {
    * {@code [/INST]}. Encoded with special tokens parsed, each {@code [INST]} gets the space prefix,
    * which makes Mistral's {@code "▁[INST]"} tokens.
    */
-  MISTRAL("</s>") {
+  MISTRAL("</s>", "<s>", "</s>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
@@ -270,9 +270,11 @@ public enum ChatTemplate {
   };
 
   private final String endOfTurn;
+  private final List<String> specialTokens;
 
-  ChatTemplate(String endOfTurn) {
+  ChatTemplate(String endOfTurn, String... specialTokens) {
     this.endOfTurn = endOfTurn;
+    this.specialTokens = List.of(specialTokens);
   }
 
   /**
@@ -290,6 +292,17 @@ public enum ChatTemplate {
    */
   public String endOfTurn() {
     return endOfTurn;
+  }
+
+  /**
+   * The special tokens this format writes out, each of which must be one token of the model's
+   * vocabulary for the rendered text to mean what the format means (a vocabulary without them would
+   * encode them as plain text); the end of turn is one of them. Llama 2's and Mistral's
+   * {@code [INST]}, {@code [/INST]} and {@code <<SYS>>} are plain text and not listed; nor is Qwen 3's
+   * {@code <think>}, which only earlier answers with reasoning write.
+   */
+  public List<String> specialTokens() {
+    return specialTokens;
   }
 
   /**

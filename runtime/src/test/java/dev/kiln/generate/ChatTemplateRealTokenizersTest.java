@@ -79,6 +79,10 @@ class ChatTemplateRealTokenizersTest {
     // The end of a turn is one special token, for the stop tokens.
     assertThat(t.id(template.endOfTurn())).isPresent();
     assertThat(t.isSpecial(t.id(template.endOfTurn()).getAsInt())).isTrue();
+    // Every special token the format writes is one token of the vocabulary (kiln run --chat checks it).
+    for (String token : template.specialTokens()) {
+      assertWithMessage("%s: %s", model, token).that(t.id(token)).isPresent();
+    }
   }
 
   @ParameterizedTest

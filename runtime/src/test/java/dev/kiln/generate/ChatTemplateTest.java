@@ -1,6 +1,7 @@
 package dev.kiln.generate;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.kiln.InvalidInputException;
@@ -208,6 +209,28 @@ class ChatTemplateTest {
     var onlySystem = assertThrows(InvalidInputException.class,
         () -> ChatTemplate.MISTRAL.render(List.of(Message.system("s")), true));
     assertThat(onlySystem).hasMessageThat().isEqualTo("a Mistral conversation needs a user message after the system message");
+  }
+
+  /**
+   * Each format's special tokens are the ones its renders write, the end of turn among them; plain
+   * text markers such as {@code [INST]} are not listed.
+   */
+  @Test
+  void specialTokensAreTheOnesTheFormatWrites() {
+    assertThat(ChatTemplate.LLAMA_2.specialTokens()).containsExactly("<s>", "</s>");
+    assertThat(ChatTemplate.LLAMA_3.specialTokens())
+        .containsExactly("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>");
+    assertThat(ChatTemplate.CHATML.specialTokens()).containsExactly("<|im_start|>", "<|im_end|>");
+    assertThat(ChatTemplate.QWEN_3.specialTokens()).containsExactly("<|im_start|>", "<|im_end|>");
+    assertThat(ChatTemplate.GEMMA.specialTokens()).containsExactly("<bos>", "<start_of_turn>", "<end_of_turn>");
+    assertThat(ChatTemplate.MISTRAL.specialTokens()).containsExactly("<s>", "</s>");
+    for (ChatTemplate template : ChatTemplate.values()) {
+      assertThat(template.specialTokens()).contains(template.endOfTurn());
+      String text = template.render(SYSTEM_USER_ASSISTANT_USER, true);
+      for (String token : template.specialTokens()) {
+        assertWithMessage("%s writes %s", template, token).that(text).contains(token);
+      }
+    }
   }
 
   @Test
