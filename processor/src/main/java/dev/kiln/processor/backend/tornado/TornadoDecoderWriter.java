@@ -203,8 +203,8 @@ final class TornadoDecoderWriter {
       case ROPE -> "RoPE of kernel {@code " + kernel + "}, on q and on the keys just written to the cache";
       case HEAD_NORM -> "per-head RMSNorm of kernel {@code " + kernel + "} (over HEAD_DIM), on q and on the keys just written"
           + " to the cache, before RoPE";
-      case NORM_RESIDUAL_ADD -> "RMSNorm step 3 of 3 (kernel {@code " + kernel + "}): " + task.kernel().fusionDescription()
-          + ", the branch normalized as it is added to the stream";
+      case NORM_RESIDUAL_ADD -> "kernel {@code " + kernel + "}: " + task.kernel().fusionDescription()
+          + ", the RMSNorm of the two steps above applied to the branch as it is added to the stream";
       default -> "kernel {@code " + kernel + "}: " + task.kernel().fusionDescription();
     };
   }
@@ -679,9 +679,9 @@ final class TornadoDecoderWriter {
     } else if (task.kind() == TaskPlanner.Kind.ROPE || task.kind() == TaskPlanner.Kind.HEAD_NORM) {
       method.addJavadoc("Task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
     } else if (task.kind() == TaskPlanner.Kind.NORM_RESIDUAL_ADD) {
-      method.addJavadoc("Tasks {@code *_add}, kernel {@code $L}: fuses $L. RMSNorm step 3 of 3: the branch times its\n",
+      method.addJavadoc("Tasks {@code *_add}, kernel {@code $L} (and the other post norms): fuses $L. The branch times\n",
               kernel, task.kernel().fusionDescription())
-          .addJavadoc("row's normScale and the gain, added to the stream (the norm's first two steps are the tasks before).\n");
+          .addJavadoc("its row's normScale (from the norm's two steps, the tasks before) and the gain, added to the stream.\n");
     } else {
       method.addJavadoc("Task {@code $L.$L}, kernel {@code $L}: fuses $L.\n", task.graph(), task.name(), kernel,
           task.kernel().fusionDescription());
