@@ -12,6 +12,14 @@ import dev.kiln.spec.ModelSpec;
 import dev.kiln.tornado.TornadoSupport;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.Weights;
+import dev.kiln.examples.specs.ConformanceGemma2Decoder;
+import dev.kiln.examples.specs.ConformanceGemma2Weights;
+import dev.kiln.examples.specs.ConformanceLlama3RopeDecoder;
+import dev.kiln.examples.specs.ConformanceLlama3RopeWeights;
+import dev.kiln.examples.specs.ConformanceQwen2Decoder;
+import dev.kiln.examples.specs.ConformanceQwen2Weights;
+import dev.kiln.examples.specs.ConformanceQwen3Decoder;
+import dev.kiln.examples.specs.ConformanceQwen3Weights;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -36,6 +45,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * every prompt position and decode step within {@link Logits#RELATIVE} of the row's scale, the same
  * tolerance as the Java backend (float32 sums in another order land near 1e-6), and identical greedy
  * tokens. Against the golden files of the conformance models: {@link ConformanceTest}'s checks and tolerance.
+ * The conformance models of the other architectures (Llama 3 RoPE scaling, Qwen2, Qwen3, Gemma 2) are
+ * checked both ways: on random weights against the interpreter (F32 and Q8_0), and on their files
+ * against the golden logits.
  */
 class TornadoDecoderTest {
   static final int DECODE_STEPS = 16;
@@ -50,7 +62,25 @@ class TornadoDecoderTest {
         cases.add(Arguments.of(model, Dtype.Q8_0));
       }
     }
+    for (TestModel model : ARCHITECTURES) {
+      cases.add(Arguments.of(model, Dtype.F32));
+      cases.add(Arguments.of(model, Dtype.Q8_0));
+    }
     return cases.stream();
+  }
+
+  /** The conformance specs of the architectures beyond Llama, as test models for random weights. */
+  static final List<TestModel> ARCHITECTURES = List.of(
+      new TestModel("llama3rope", ConformanceLlama3RopeDecoder.SPEC,
+          w -> new ConformanceLlama3RopeDecoder(ConformanceLlama3RopeWeights.from(w))),
+      new TestModel("qwen2", ConformanceQwen2Decoder.SPEC, w -> new ConformanceQwen2Decoder(ConformanceQwen2Weights.from(w))),
+      new TestModel("qwen3", ConformanceQwen3Decoder.SPEC, w -> new ConformanceQwen3Decoder(ConformanceQwen3Weights.from(w))),
+      new TestModel("gemma2", ConformanceGemma2Decoder.SPEC,
+          w -> new ConformanceGemma2Decoder(ConformanceGemma2Weights.from(w))));
+
+  @AfterAll
+  static void reportWorst() {
+    ConformanceTest.reportWorst();
   }
 
   @Test
@@ -150,14 +180,22 @@ class TornadoDecoderTest {
   /** The F32 files of each format, and the GGUF F16 file (float32 on the device). */
   static final List<String> FILES = List.of("gguf/model-f32.gguf", "gguf/model-f16.gguf", "hf", "llama2c/model.bin");
 
+  /** The formats of the architectures llama2.c cannot express (no llama2c/ folder). */
+  static final List<String> FILES_WITHOUT_LLAMA2C = FILES.subList(0, FILES.size() - 1);
+
   private static final Map<String, ModelSpec> SPECS = Map.of(
       "tiny", dev.kiln.examples.specs.ConformanceTinyDecoder.SPEC,
       "seed", dev.kiln.examples.specs.ConformanceSeedDecoder.SPEC,
-      "gqa", dev.kiln.examples.specs.ConformanceGqaDecoder.SPEC);
+      "gqa", dev.kiln.examples.specs.ConformanceGqaDecoder.SPEC,
+      "llama3rope", ConformanceLlama3RopeDecoder.SPEC,
+      "qwen2", ConformanceQwen2Decoder.SPEC,
+      "qwen3", ConformanceQwen3Decoder.SPEC,
+      "gemma2", ConformanceGemma2Decoder.SPEC);
 
   /** {@link ConformanceTest}'s two checks: prefill and steps with the cache, and every step recomputed without. */
   private static Stream<DynamicTest> conformance(String model, Path dir) {
-    return FILES.stream().map(format -> dynamicTest(model + " " + format, () -> {
+    List<String> files = List.of("tiny", "seed", "gqa").contains(model) ? FILES : FILES_WITHOUT_LLAMA2C;
+    return files.stream().map(format -> dynamicTest(model + " " + format, () -> {
       Conformance.Golden golden = Conformance.Golden.read(dir);
       Decoder decoder = TornadoModels.create(model, Weights.load(SPECS.get(model), dir.resolve(format)));
       try {

@@ -5,8 +5,16 @@ import dev.kiln.examples.specs.AllBiasesTornadoDecoder;
 import dev.kiln.examples.specs.AllBiasesWeights;
 import dev.kiln.examples.specs.AttentionOnlyResidualTornadoDecoder;
 import dev.kiln.examples.specs.AttentionOnlyResidualWeights;
+import dev.kiln.examples.specs.ConformanceGemma2TornadoDecoder;
+import dev.kiln.examples.specs.ConformanceGemma2Weights;
 import dev.kiln.examples.specs.ConformanceGqaTornadoDecoder;
 import dev.kiln.examples.specs.ConformanceGqaWeights;
+import dev.kiln.examples.specs.ConformanceLlama3RopeTornadoDecoder;
+import dev.kiln.examples.specs.ConformanceLlama3RopeWeights;
+import dev.kiln.examples.specs.ConformanceQwen2TornadoDecoder;
+import dev.kiln.examples.specs.ConformanceQwen2Weights;
+import dev.kiln.examples.specs.ConformanceQwen3TornadoDecoder;
+import dev.kiln.examples.specs.ConformanceQwen3Weights;
 import dev.kiln.examples.specs.ConformanceSeedTornadoDecoder;
 import dev.kiln.examples.specs.ConformanceSeedWeights;
 import dev.kiln.examples.specs.ConformanceTinyTornadoDecoder;
@@ -39,7 +47,11 @@ final class TornadoModels {
       Map.entry("AttentionOnlyResidual", w -> new AttentionOnlyResidualTornadoDecoder(AttentionOnlyResidualWeights.from(w))),
       Map.entry("tiny", w -> new ConformanceTinyTornadoDecoder(ConformanceTinyWeights.from(w))),
       Map.entry("seed", w -> new ConformanceSeedTornadoDecoder(ConformanceSeedWeights.from(w))),
-      Map.entry("gqa", w -> new ConformanceGqaTornadoDecoder(ConformanceGqaWeights.from(w))));
+      Map.entry("gqa", w -> new ConformanceGqaTornadoDecoder(ConformanceGqaWeights.from(w))),
+      Map.entry("llama3rope", w -> new ConformanceLlama3RopeTornadoDecoder(ConformanceLlama3RopeWeights.from(w))),
+      Map.entry("qwen2", w -> new ConformanceQwen2TornadoDecoder(ConformanceQwen2Weights.from(w))),
+      Map.entry("qwen3", w -> new ConformanceQwen3TornadoDecoder(ConformanceQwen3Weights.from(w))),
+      Map.entry("gemma2", w -> new ConformanceGemma2TornadoDecoder(ConformanceGemma2Weights.from(w))));
 
   private TornadoModels() {}
 

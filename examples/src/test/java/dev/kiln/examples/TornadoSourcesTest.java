@@ -35,7 +35,9 @@ class TornadoSourcesTest {
         dev.kiln.examples.specs.HeadDim40Decoder.class, dev.kiln.examples.specs.HeadDim96Decoder.class,
         dev.kiln.examples.specs.TiedEmbeddingsDecoder.class, dev.kiln.examples.specs.AllBiasesDecoder.class,
         dev.kiln.examples.specs.AttentionOnlyResidualDecoder.class, dev.kiln.examples.specs.ConformanceTinyDecoder.class,
-        dev.kiln.examples.specs.ConformanceSeedDecoder.class, dev.kiln.examples.specs.ConformanceGqaDecoder.class);
+        dev.kiln.examples.specs.ConformanceSeedDecoder.class, dev.kiln.examples.specs.ConformanceGqaDecoder.class,
+        dev.kiln.examples.specs.ConformanceLlama3RopeDecoder.class, dev.kiln.examples.specs.ConformanceQwen2Decoder.class,
+        dev.kiln.examples.specs.ConformanceQwen3Decoder.class, dev.kiln.examples.specs.ConformanceGemma2Decoder.class);
   }
 
   @ParameterizedTest(name = "{0}")

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.google.testing.compile.Compilation;
 import com.google.testing.compile.Compiler;
 import com.sun.source.util.JavacTask;
+import dev.kiln.Activation;
+import dev.kiln.RopeScaling;
+import dev.kiln.SlidingWindowLayers;
 import dev.kiln.processor.backend.tornado.TornadoBackend;
 import dev.kiln.processor.backend.tornado.TornadoPlanException;
 import dev.kiln.processor.ir.Op;
@@ -77,7 +80,119 @@ class TornadoBackendTest {
             .mlpBias(true).build()),
         Arguments.of("no causal mask", PlanTest.SEED_LLAMA.toBuilder().causalMask(false).build()),
         Arguments.of("no MLP", PlanTest.SEED_LLAMA.toBuilder().mlp(dev.kiln.MlpKind.NONE).intermediateSize(0).build()),
-        Arguments.of("seed single head", PlanTest.SEED_SINGLE_HEAD));
+        Arguments.of("seed single head", PlanTest.SEED_SINGLE_HEAD),
+        Arguments.of("Llama 3 RoPE scaling", LLAMA3_ROPE),
+        Arguments.of("Qwen2 q/k/v biases", QWEN2),
+        Arguments.of("Qwen3 q/k norms", QWEN3),
+        Arguments.of("Gemma 2", GEMMA2),
+        Arguments.of("sliding window on every layer, query scale", PlanTest.SEED_LLAMA.toBuilder().slidingWindow(16)
+            .slidingWindowLayers(SlidingWindowLayers.ALL).queryPreAttnScalar(48).build()));
+  }
+
+  /** The shared conformance models of the other architectures (as examples/src/test declares them). */
+  static final ModelSpec LLAMA3_ROPE = ModelSpec.builder()
+      .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1)
+      .headDim(64).maxPositionEmbeddings(128).ropeTheta(500000.0).ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0)
+      .ropeScalingLowFreqFactor(1.0).ropeScalingHighFreqFactor(4.0).ropeScalingOriginalMaxPositionEmbeddings(32)
+      .build();
+  static final ModelSpec QWEN2 = ModelSpec.builder()
+      .vocabSize(256).hiddenSize(128).intermediateSize(320).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
+      .maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkvBias(true)
+      .build();
+  static final ModelSpec QWEN3 = ModelSpec.builder()
+      .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
+      .headDim(48).maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkNorm(true)
+      .build();
+  static final ModelSpec GEMMA2 = ModelSpec.builder()
+      .vocabSize(256).hiddenSize(64).intermediateSize(192).numHiddenLayers(3).numAttentionHeads(4).numKeyValueHeads(2)
+      .headDim(32).maxPositionEmbeddings(128).rmsNormEps(1e-6).tieWordEmbeddings(true).rmsNormUnitOffset(true)
+      .scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH).queryPreAttnScalar(32)
+      .attnLogitSoftcapping(20.0).finalLogitSoftcapping(10.0).slidingWindow(4).slidingWindowLayers(SlidingWindowLayers.EVEN)
+      .build();
+
+  /** What each new spec element puts into the generated TornadoVM source. */
+  static Stream<Arguments> elements() {
+    return Stream.of(
+        Arguments.of("ropeScaling", LLAMA3_ROPE, List.of("private static final double[] INV_FREQ = {",
+            "double frequency = INV_FREQ[i];")),
+        Arguments.of("qkvBias", QWEN2, List.of("inputLayernorm) + qProjBias.get(o);", "inputLayernorm) + kProjBias.get(o);",
+            "inputLayernorm) + vProjBias.get(o);")),
+        Arguments.of("qkNorm", QWEN3, List.of(
+            "graph.task(\"qk_norm\", PlannedTornadoDecoder::qkNorm, context, rowInfo, q, layer.qNorm, layer.keyCache, layer.kNorm);",
+            "grid(ROW_CAPACITY * (NUM_ATTENTION_HEADS + NUM_KEY_VALUE_HEADS), LOCAL_SIZE)",
+            "headRmsNorm(q, r * Q_DIM + head * HEAD_DIM, qNorm);",
+            "headRmsNorm(keyCache, rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + (head - NUM_ATTENTION_HEADS)"
+                + " * HEAD_DIM, kNorm);",
+            "float scale = 1f / TornadoMath.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS);")),
+        Arguments.of("rmsNormUnitOffset", GEMMA2, List.of("(x.get(xStart + i) * scale * (1f + gain.get(i)))")),
+        Arguments.of("scaleEmbeddings", GEMMA2, List.of("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i) * EMBEDDING_SCALE);",
+            "embedTokens.get(block + 2 + i % 32) * EMBEDDING_SCALE);")),
+        Arguments.of("sandwichNorms", GEMMA2, List.of(
+            "graph.task(\"post_attention_layernorm_reduce\", PlannedTornadoDecoder::rmsNormReduce, context, rowInfo, attnOut, normPartials);",
+            "graph.task(\"post_attention_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, attnOut, normScale, layer.postAttentionLayernorm);",
+            "graph.task(\"post_feedforward_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, mlpOut, normScale, layer.postFeedforwardLayernorm);",
+            "x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * (1f + gain.get(i)));")),
+        Arguments.of("hiddenAct", GEMMA2, List.of("act.set(r * INTERMEDIATE_SIZE + o, geluTanh(gate) * up);",
+            "return 0.5f * v * (1f + TornadoMath.tanh(0.7978846f * (v + 0.044715f * v * v * v)));")),
+        Arguments.of("queryPreAttnScalar", PlanTest.SEED_LLAMA.toBuilder().queryPreAttnScalar(48).build(),
+            List.of("static final float ATTENTION_SCALE = " + (float) (1 / Math.sqrt(48)) + "f;", "score *= ATTENTION_SCALE;")),
+        Arguments.of("attnLogitSoftcapping", GEMMA2, List.of("static final float ATTN_LOGIT_SOFTCAPPING = 20.0f;",
+            "score = ATTN_LOGIT_SOFTCAPPING * TornadoMath.tanh(score / ATTN_LOGIT_SOFTCAPPING);")),
+        Arguments.of("finalLogitSoftcapping", GEMMA2, List.of(
+            "logits.set(o, FINAL_LOGIT_SOFTCAPPING * TornadoMath.tanh(value / FINAL_LOGIT_SOFTCAPPING));")),
+        Arguments.of("slidingWindow", GEMMA2, List.of("layers[i].slidingWindow.set(0, SPEC.slidingWindow(i));",
+            "final IntArray slidingWindow = new IntArray(1);",
+            "attn, layer.slidingWindow);",
+            "int start = window > 0 && end > window ? end - window : 0;",
+            "for (int t = start; t < end; t++) {")));
+  }
+
+  /** Each new spec element is emitted (no TornadoVM problem), into a source that parses, as the lines it needs. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("elements")
+  void newElementsAreEmitted(String element, ModelSpec spec, List<String> lines) {
+    Pipeline.Result result = PlanTest.plan(spec);
+    assertWithMessage("TornadoVM problem").that(result.tornadoProblem()).isNull();
+    String source = result.tornado().file().toString();
+    assertWithMessage("syntax errors").that(syntaxErrors(source)).isEmpty();
+    for (String line : lines) {
+      assertWithMessage("%s: generated source", element).that(source).contains(line);
+    }
+  }
+
+  /** Without the new elements, none of their code appears (the Llama kernels are what they were). */
+  @Test
+  void llamaSourceHasNoneOfTheNewElements() {
+    String source = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().file().toString();
+    for (String absent : List.of("INV_FREQ", "EMBEDDING_SCALE", "SOFTCAPPING", "geluTanh", "headRmsNorm", "normResidualAdd",
+        "slidingWindow", "1f + gain")) {
+      assertWithMessage("Llama source").that(source).doesNotContain(absent);
+    }
+    assertThat(source).contains("double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM);");
+    assertThat(source).contains("(x.get(xStart + i) * scale * gain.get(i))");
+  }
+
+  @Test
+  void qwen3NormsTheHeadsBetweenProjectionAndRope() {
+    assertThat(layerTasks(QWEN3)).containsExactly("input_layernorm_reduce", "input_layernorm_finalize", "qkv_projection",
+        "qk_norm", "rope", "attention", "output_projection", "post_attention_layernorm_reduce",
+        "post_attention_layernorm_finalize", "gate_up_silu", "down_projection").inOrder();
+  }
+
+  /** Gemma 2's post norms: reduce, finalize, then the add that applies the norm; the MLP's norm is pre_feedforward. */
+  @Test
+  void gemma2LayerTasksNormEachBranchBeforeItsAdd() {
+    assertThat(layerTasks(GEMMA2)).containsExactly("input_layernorm_reduce", "input_layernorm_finalize", "qkv_projection",
+        "rope", "attention", "output_projection", "post_attention_layernorm_reduce", "post_attention_layernorm_finalize",
+        "post_attention_layernorm_add", "pre_feedforward_layernorm_reduce", "pre_feedforward_layernorm_finalize",
+        "gate_up_gelu", "down_projection", "post_feedforward_layernorm_reduce", "post_feedforward_layernorm_finalize",
+        "post_feedforward_layernorm_add").inOrder();
+    assertThat(PlanTest.plan(GEMMA2).tornado().tasks().getLast()).isEqualTo("logits.lm_head <- fusedRmsNormLmHeadSoftcap");
+  }
+
+  private static List<String> layerTasks(ModelSpec spec) {
+    return PlanTest.plan(spec).tornado().tasks().stream()
+        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
   }
 
   /** Each task names the planned kernel it implements; together they cover the plan in order. */

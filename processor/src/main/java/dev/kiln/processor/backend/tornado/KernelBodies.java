@@ -30,9 +30,10 @@ final class KernelBodies {
   /** The global work size of a task, as a Java expression over the generated constants. */
   static String globalSize(Task task) {
     return switch (task.kind()) {
-      case EMBEDDING, RESIDUAL_ADD -> "ROW_CAPACITY * HIDDEN_SIZE";
+      case EMBEDDING, RESIDUAL_ADD, NORM_RESIDUAL_ADD -> "ROW_CAPACITY * HIDDEN_SIZE";
       case NORM_REDUCE -> "ROW_CAPACITY * NORM_GROUPS * NORM_LOCAL_SIZE";
       case NORM_FINALIZE -> "ROW_CAPACITY";
+      case HEAD_NORM -> "ROW_CAPACITY * (" + normedHeads(task) + ")";
       case ROPE -> "ROW_CAPACITY * (HEAD_DIM / 2)";
       case ATTENTION -> "ROW_CAPACITY * NUM_ATTENTION_HEADS";
       case PROJECTION -> outputFeatures(task);
@@ -53,6 +54,20 @@ final class KernelBodies {
     return String.join(" + ", linears.stream().map(KernelBodies::outWidth).toList());
   }
 
+  /** Heads of all the per-head norms of a task, e.g. {@code NUM_ATTENTION_HEADS + NUM_KEY_VALUE_HEADS}. */
+  private static String normedHeads(Task task) {
+    return String.join(" + ", task.kernel().opsOf(Op.HeadRmsNorm.class).stream().map(KernelBodies::heads).toList());
+  }
+
+  private static String heads(Op.HeadRmsNorm norm) {
+    return norm.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
+  }
+
+  /** A norm's gain at element {@code index}: {@code w[i]}, or {@code 1 + w[i]} with a unit offset (Gemma). */
+  static String gain(String array, String index, boolean unitOffset) {
+    return unitOffset ? "(1f + " + array + ".get(" + index + "))" : array + ".get(" + index + ")";
+  }
+
   private static String outWidth(Op.Linear linear) {
     return linear.weight().dims().get(0).constantName();
   }
@@ -63,17 +78,20 @@ final class KernelBodies {
 
   CodeBlock body(Task task, boolean q8) {
     return switch (task.kind()) {
-      case EMBEDDING -> embedding(q8);
+      case EMBEDDING -> embedding((Op.Embed) task.kernel().single(), q8);
       case NORM_REDUCE -> normReduce();
       case NORM_FINALIZE -> normFinalize();
       case PROJECTION -> projection(task, q8);
+      case HEAD_NORM -> headNorm(task);
       case ROPE -> rope(task);
       case ATTENTION -> attention(task);
+      case NORM_RESIDUAL_ADD -> normResidualAdd(task);
       case RESIDUAL_ADD -> residualAdd(task);
     };
   }
 
-  private static CodeBlock embedding(boolean q8) {
+  private static CodeBlock embedding(Op.Embed embed, boolean q8) {
+    String scale = embed.scaled() ? " * EMBEDDING_SCALE" : "";
     CodeBlock.Builder code = CodeBlock.builder()
         .addStatement("int index = context.globalIdx")
         .addStatement("int r = index / HIDDEN_SIZE")
@@ -82,9 +100,10 @@ final class KernelBodies {
         .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
     if (q8) {
       code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 34) + i / 32 * 34")
-          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32))");
+          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32)$L)",
+              scale);
     } else {
-      code.addStatement("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i))");
+      code.addStatement("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i)$L)", scale);
     }
     return code.endControlFlow().build();
   }
@@ -151,7 +170,8 @@ final class KernelBodies {
           .addStatement("float $N = $L", gate.out().name(), dot(gate, norm, q8))
           .addStatement("float $N = $L", up.out().name(), dot(up, norm, q8))
           .addStatement(store(kernel, multiply.out(),
-              "silu(" + gate.out().name() + ") * " + up.out().name()));
+              activationMethod(kernel.opsOf(Op.Activate.class).getFirst().function()) + "(" + gate.out().name() + ") * "
+                  + up.out().name()));
     } else {
       String offset = "0";
       for (int l = 0; l < linears.size(); l++) {
@@ -201,18 +221,73 @@ final class KernelBodies {
     return expression;
   }
 
-  /** The statement storing {@code expression} as element (r, o) of {@code value}. */
-  private String store(Kernel kernel, Value value, String expression) {
+  /** The helper method computing the gated MLP's activation: {@code silu}, {@code geluTanh}. */
+  static String activationMethod(dev.kiln.Activation function) {
+    return switch (function) {
+      case SILU -> "silu";
+      case GELU_TANH -> "geluTanh";
+    };
+  }
+
+  /**
+   * The statement storing {@code expression} as element (r, o) of {@code value}, soft-capped first
+   * when the kernel soft-caps that value (the final logits of Gemma 2).
+   */
+  private CodeBlock store(Kernel kernel, Value value, String expression) {
+    CodeBlock result = CodeBlock.of("$L", expression);
+    if (kernel.opsOf(Op.Softcap.class).stream().anyMatch(s -> s.target().equals(value))) {
+      result = CodeBlock.of("FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)", TornadoTypes.MATH, expression);
+    }
     Destination destination = kernel.destination(value);
     String target = planner.location(kernel, value).name();
     String index = "r * " + destination.value().width().constantName() + " + o";
     String cacheIndex = "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + o";
     return switch (destination.kind()) {
-      case LOGITS -> "logits.set(o, " + expression + ")";
-      case KEY_CACHE, VALUE_CACHE -> target + ".set(" + cacheIndex + ", " + expression + ")";
-      case ADD_INTO -> target + ".set(" + index + ", " + target + ".get(" + index + ") + " + expression + ")";
-      case STORE -> target + ".set(" + index + ", " + expression + ")";
+      case LOGITS -> CodeBlock.of("logits.set(o, $L)", result);
+      case KEY_CACHE, VALUE_CACHE -> CodeBlock.of("$L.set($L, $L)", target, cacheIndex, result);
+      case ADD_INTO -> CodeBlock.of("$L.set($L, $L.get($L) + $L)", target, index, target, index, result);
+      case STORE -> CodeBlock.of("$L.set($L, $L)", target, index, result);
     };
+  }
+
+  /**
+   * One thread per (row, head) of every normalized value: the head's RMSNorm over HEAD_DIM, in place
+   * (q in its buffer, k where the projection wrote it in the cache).
+   */
+  private CodeBlock headNorm(Task task) {
+    List<Op.HeadRmsNorm> norms = task.kernel().opsOf(Op.HeadRmsNorm.class);
+    String all = normedHeads(task);
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / ($L)", all)
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int head = index % ($L)", all);
+    String first = "0";
+    for (int n = 0; n < norms.size(); n++) {
+      Op.HeadRmsNorm norm = norms.get(n);
+      String end = first.equals("0") ? heads(norm) : first + " + " + heads(norm);
+      if (norms.size() > 1) {
+        if (n == 0) {
+          code.beginControlFlow("if (head < $L)", end);
+        } else if (n < norms.size() - 1) {
+          code.nextControlFlow("else if (head < $L)", end);
+        } else {
+          code.nextControlFlow("else");
+        }
+      }
+      Param target = planner.location(task.kernel(), norm.target());
+      String start = task.kernel().destination(norm.target()).kind() == Destination.Kind.KEY_CACHE
+          ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
+          : "r * " + norm.target().width().constantName();
+      String headIndex = first.equals("0") ? "head" : first.contains(" ") ? "(head - (" + first + "))" : "(head - " + first + ")";
+      code.addStatement("headRmsNorm($N, $L + $L * HEAD_DIM, $N)", target.name(), start, headIndex,
+          norm.gain().fieldName());
+      first = end;
+    }
+    if (norms.size() > 1) {
+      code.endControlFlow();
+    }
+    return code.endControlFlow().build();
   }
 
   private CodeBlock rope(Task task) {
@@ -252,7 +327,15 @@ final class KernelBodies {
         .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
         .addStatement("int outHead = r * $L + head * HEAD_DIM", weighted.out().width().constantName())
         .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)")
+        .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)");
+    String start = "0";
+    if (scores.windowed()) {
+      code.add("// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
+          .addStatement("int window = slidingWindow.get(0)")
+          .addStatement("int start = window > 0 && end > window ? end - window : 0");
+      start = "start";
+    }
+    code
         .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
         .addStatement("$N.set(outHead + d, 0f)", out)
         .endControlFlow();
@@ -260,13 +343,16 @@ final class KernelBodies {
       code.addStatement("float max = Float.NEGATIVE_INFINITY")
           .addStatement("float sum = 0f");
     }
-    code.beginControlFlow("for (int t = 0; t < end; t++)")
+    code.beginControlFlow("for (int t = $L; t < end; t++)", start)
         .addStatement("int kv = kvHead + t * KV_DIM")
         .addStatement("float score = 0f")
         .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
         .addStatement("score += $N.get(qHead + d) * keyCache.get(kv + d)", q)
         .endControlFlow()
         .addStatement("score *= ATTENTION_SCALE");
+    if (scores.softcapped()) {
+      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", TornadoTypes.MATH);
+    }
     String weight = "score";
     if (softmax) {
       code.beginControlFlow("if (score > max)")
@@ -292,6 +378,20 @@ final class KernelBodies {
           .endControlFlow();
     }
     return code.endControlFlow().build();
+  }
+
+  /** {@code x += branch * normScale * gain}: the branch's RMSNorm applied as it is added to the stream. */
+  private static CodeBlock normResidualAdd(Task task) {
+    Op.RmsNorm norm = (Op.RmsNorm) task.kernel().ops().get(0);
+    return CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / HIDDEN_SIZE")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int i = index % HIDDEN_SIZE")
+        .addStatement("x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * $L)",
+            gain("gain", "i", norm.unitOffset()))
+        .endControlFlow()
+        .build();
   }
 
   private static CodeBlock residualAdd(Task task) {

@@ -20,8 +20,9 @@ import java.util.Set;
  * Turns the kernel plan (the same plan the Java backend emits) into TornadoVM tasks: one or more
  * tasks per planned kernel, in plan order, grouped into the embedding graph, one graph per layer
  * and the logits graph. A planned kernel becomes several tasks only where a GPU needs a boundary
- * the CPU does not: an RMSNorm's reduction and its finalize step run before the projection that
- * applies it, and RoPE runs after the projection that produces q and k.
+ * the CPU does not: an RMSNorm's reduction and its finalize step run before the projection (or the
+ * residual add) that applies it, and the per-head norms of q and k and RoPE run after the projection
+ * that produces q and k.
  */
 final class TaskPlanner {
   /** TornadoVM's {@code TaskGraph.task} overloads take at most this many arguments. */
@@ -37,6 +38,8 @@ final class TaskPlanner {
     ACTIVATION,
     /** Weights, the layer's KV cache and RoPE tables: sent once, on the first execution of their graph. */
     RESIDENT,
+    /** Ints of a layer sent once with its weights (the layer's sliding window): an {@code IntArray}. */
+    RESIDENT_INTS,
     /** Which row the logits graph computes: sent every execution of the logits graph. */
     LOGITS_ROW,
     /** The logits: brought back to the host after every execution of the logits graph. */
@@ -51,7 +54,7 @@ final class TaskPlanner {
    */
   record Param(String name, String argument, Role role, boolean matrix) {}
 
-  enum Kind { EMBEDDING, NORM_REDUCE, NORM_FINALIZE, PROJECTION, ROPE, ATTENTION, RESIDUAL_ADD }
+  enum Kind { EMBEDDING, NORM_REDUCE, NORM_FINALIZE, PROJECTION, HEAD_NORM, ROPE, ATTENTION, NORM_RESIDUAL_ADD, RESIDUAL_ADD }
 
   /**
    * One TornadoVM task.
@@ -121,7 +124,7 @@ final class TaskPlanner {
     return switch (kernel.shape()) {
       case EMBEDDING -> List.of(embedding(graph, (Op.Embed) kernel.single(), kernel));
       case RESIDUAL_ADD -> List.of(residualAdd(graph, (Op.Add) kernel.single(), kernel));
-      case NORM_RESIDUAL_ADD -> throw new TornadoPlanException("kernel " + kernel + " (sandwich norms) has no TornadoVM template yet");
+      case NORM_RESIDUAL_ADD -> normResidualAdd(graph, kernel);
       case ATTENTION -> List.of(attention(graph, kernel));
       case PROJECTION -> projection(graph, kernel);
     };
@@ -144,10 +147,50 @@ final class TaskPlanner {
   private Task attention(String graph, Kernel kernel) {
     Op.AttentionScores scores = (Op.AttentionScores) kernel.ops().getFirst();
     Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
-    return new Task(graph, "attention", "attention", Kind.ATTENTION, kernel,
-        List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"), cache("valueCache"),
-            activation(weighted.out())),
-        List.of());
+    List<Param> params = new ArrayList<>(List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"),
+        cache("valueCache"), activation(weighted.out())));
+    if (scores.windowed()) {
+      params.add(new Param("slidingWindow", "layer.slidingWindow", Role.RESIDENT_INTS, false));
+    }
+    return new Task(graph, "attention", "attention", Kind.ATTENTION, kernel, params, List.of());
+  }
+
+  /**
+   * A residual branch's output normalized and added to the stream (sandwich norms): the norm's two
+   * steps over the branch, then one task adding {@code branch * scale * gain} into the stream.
+   */
+  private List<Task> normResidualAdd(String graph, Kernel kernel) {
+    Op.RmsNorm rms = (Op.RmsNorm) kernel.ops().get(0);
+    Op.Add add = (Op.Add) kernel.ops().get(1);
+    if (!add.a().equals(add.out())) {
+      throw new TornadoPlanException("residual add " + add + " does not add into its first operand");
+    }
+    List<Task> tasks = new ArrayList<>(normTasks(graph, kernel, rms));
+    String normName = snake(rms.gain().fieldName());
+    tasks.add(new Task(graph, normName + "_add", "normResidualAdd", Kind.NORM_RESIDUAL_ADD, kernel,
+        List.of(context(), rowInfo(), activation(add.out()), renamed(activation(rms.in()), "branch"), normBuffer("normScale"),
+            renamed(resident(rms.gain(), false), "gain")),
+        List.of()));
+    return tasks;
+  }
+
+  /**
+   * An RMSNorm's reduction and finalize tasks, which leave each row's scale in normScale. Their
+   * methods serve every norm (the input is passed as {@code x}).
+   */
+  private List<Task> normTasks(String graph, Kernel kernel, Op.RmsNorm rms) {
+    usesNorm = true;
+    String normName = snake(rms.gain().fieldName());
+    return List.of(
+        new Task(graph, normName + "_reduce", "rmsNormReduce", Kind.NORM_REDUCE, kernel,
+            List.of(context(), rowInfo(), renamed(activation(rms.in()), "x"), normBuffer("normPartials")), List.of()),
+        new Task(graph, normName + "_finalize", "rmsNormFinalize", Kind.NORM_FINALIZE, kernel,
+            List.of(context(), rowInfo(), normBuffer("normPartials"), normBuffer("normScale")), List.of()));
+  }
+
+  /** The same argument under another parameter name (for a task method that serves several arrays). */
+  private static Param renamed(Param param, String name) {
+    return new Param(name, param.argument(), param.role(), param.matrix());
   }
 
   private List<Task> projection(String graph, Kernel kernel) {
@@ -168,16 +211,11 @@ final class TaskPlanner {
       params.add(new Param("logitsRow", "logitsRow", Role.LOGITS_ROW, false));
     }
     if (norm.isPresent()) {
-      usesNorm = true;
       Op.RmsNorm rms = norm.get();
       if (!rms.out().equals(input)) {
         throw new TornadoPlanException("kernel " + kernelNames.get(kernel) + " normalizes a value its projections do not read");
       }
-      String normName = snake(rms.gain().fieldName());
-      tasks.add(new Task(graph, normName + "_reduce", "rmsNormReduce", Kind.NORM_REDUCE, kernel,
-          List.of(context(), rowInfo(), activation(rms.in()), normBuffer("normPartials")), List.of()));
-      tasks.add(new Task(graph, normName + "_finalize", "rmsNormFinalize", Kind.NORM_FINALIZE, kernel,
-          List.of(context(), rowInfo(), normBuffer("normPartials"), normBuffer("normScale")), List.of()));
+      tasks.addAll(normTasks(graph, kernel, rms));
       params.add(activation(rms.in()));
       params.add(normBuffer("normScale"));
       params.add(resident(rms.gain(), false));
@@ -198,6 +236,20 @@ final class TaskPlanner {
       }
     }
     tasks.add(new Task(graph, base, camel(base), Kind.PROJECTION, kernel, params, matrices));
+
+    List<Op.HeadRmsNorm> headNorms = kernel.opsOf(Op.HeadRmsNorm.class);
+    if (!headNorms.isEmpty()) {
+      List<Param> normParams = new ArrayList<>(List.of(context(), rowInfo()));
+      for (Op.HeadRmsNorm headNorm : headNorms) {
+        Param target = location(kernel, headNorm.target());
+        if (normParams.stream().noneMatch(p -> p.name().equals(target.name()))) {
+          normParams.add(target);
+        }
+        normParams.add(resident(headNorm.gain(), false));
+      }
+      String name = headNorms.stream().map(h -> h.target().name()).reduce("", String::concat) + "_norm";
+      tasks.add(new Task(graph, name, camel(name), Kind.HEAD_NORM, kernel, normParams, List.of()));
+    }
 
     List<Op.Rope> ropes = kernel.opsOf(Op.Rope.class);
     if (!ropes.isEmpty()) {
@@ -248,7 +300,10 @@ final class TaskPlanner {
       return "qkv_projection";
     }
     if (weights.equals(List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ)) && !kernel.opsOf(Op.Activate.class).isEmpty()) {
-      return "gate_up_silu";
+      return switch (kernel.opsOf(Op.Activate.class).getFirst().function()) {
+        case SILU -> "gate_up_silu";
+        case GELU_TANH -> "gate_up_gelu";
+      };
     }
     if (weights.equals(List.of(LayerTensor.O_PROJ))) {
       return "output_projection";

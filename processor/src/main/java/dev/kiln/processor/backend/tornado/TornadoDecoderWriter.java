@@ -9,9 +9,11 @@ import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
+import dev.kiln.Activation;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
 import dev.kiln.processor.GeneratedNames;
 import dev.kiln.processor.backend.java.SpecConstants;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
@@ -85,7 +87,8 @@ final class TornadoDecoderWriter {
         .build());
     type.addFields(SpecConstants.decoder(spec));
     type.addFields(SpecConstants.attention(spec).stream()
-        .filter(f -> f.name().equals("KV_GROUP_SIZE") || f.name().equals("ATTENTION_SCALE") || f.name().equals("ROPE_THETA"))
+        .filter(f -> f.name().equals("KV_GROUP_SIZE") || f.name().equals("ATTENTION_SCALE") || f.name().equals("ROPE_THETA")
+            || f.name().equals("ATTN_LOGIT_SOFTCAPPING"))
         .toList());
     layoutConstants(type);
     type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "PLANNED_KERNELS",
@@ -125,6 +128,9 @@ final class TornadoDecoderWriter {
         .addStatement("$T.close(executionPlan)", TornadoTypes.SUPPORT)
         .build());
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      if (spec.ropeScaling() != RopeScaling.NONE) {
+        type.addField(scaledFrequencies());
+      }
       type.addMethod(ropeTable());
     }
     Set<String> emitted = new LinkedHashSet<>();
@@ -195,6 +201,10 @@ final class TornadoDecoderWriter {
           + " slice of each row";
       case NORM_FINALIZE -> "RMSNorm step 2 of 2 (kernel {@code " + kernel + "}): each row's scale from its partial sums";
       case ROPE -> "RoPE of kernel {@code " + kernel + "}, on q and on the keys just written to the cache";
+      case HEAD_NORM -> "per-head RMSNorm of kernel {@code " + kernel + "} (over HEAD_DIM), on q and on the keys just written"
+          + " to the cache, before RoPE";
+      case NORM_RESIDUAL_ADD -> "kernel {@code " + kernel + "}: " + task.kernel().fusionDescription()
+          + ", the RMSNorm of the two steps above applied to the branch as it is added to the stream";
       default -> "kernel {@code " + kernel + "}: " + task.kernel().fusionDescription();
     };
   }
@@ -317,8 +327,9 @@ final class TornadoDecoderWriter {
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       for (String name : List.of("ropeCos", "ropeSin")) {
         type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
-            .addJavadoc("(MAX_POSITION_EMBEDDINGS, HEAD_DIM / 2): $L(position x ROPE_THETA^(-2i / HEAD_DIM)), as the Java backend computes it\n",
-                name.equals("ropeCos") ? "cos" : "sin")
+            .addJavadoc("(MAX_POSITION_EMBEDDINGS, HEAD_DIM / 2): $L(position x $L), as the Java backend computes it\n",
+                name.equals("ropeCos") ? "cos" : "sin",
+                spec.ropeScaling() == RopeScaling.NONE ? "ROPE_THETA^(-2i / HEAD_DIM)" : "INV_FREQ[i]")
             .build());
       }
     }
@@ -376,6 +387,12 @@ final class TornadoDecoderWriter {
         constructor.addStatement("$N = $T.vector(w.$N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS, tensor.fieldName());
       }
     }
+    if (spec.slidingWindow() > 0) {
+      type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "slidingWindow", Modifier.FINAL)
+          .addJavadoc("(1): the layer's sliding window in positions, 0 where it attends to every earlier position\n")
+          .initializer("new $T(1)", TornadoTypes.INT_ARRAY)
+          .build());
+    }
     type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "keyCache", Modifier.FINAL)
         .addJavadoc("(2 x MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM), only ever on the device\n")
         .initializer("new $T(2 * CACHE_REGION)", TornadoTypes.FLOAT_ARRAY)
@@ -423,6 +440,9 @@ final class TornadoDecoderWriter {
     return method.addStatement("layers = new LayerArrays[NUM_HIDDEN_LAYERS]")
         .beginControlFlow("for (int i = 0; i < NUM_HIDDEN_LAYERS; i++)")
         .addStatement("layers[i] = new LayerArrays(weights.layer(i))")
+        .addCode(spec.slidingWindow() > 0
+            ? CodeBlock.builder().addStatement("layers[i].slidingWindow.set(0, SPEC.slidingWindow(i))").build()
+            : CodeBlock.of(""))
         .endControlFlow()
         .addStatement("executionPlan = buildPlan()")
         .build();
@@ -449,7 +469,7 @@ final class TornadoDecoderWriter {
 
   /** Arguments sent once to a graph: its weights, caches and tables. */
   private List<String> residents(String graph) {
-    return argumentsOf(graph, Role.RESIDENT);
+    return concat(argumentsOf(graph, Role.RESIDENT), argumentsOf(graph, Role.RESIDENT_INTS));
   }
 
   private MethodSpec buildPlan() {
@@ -609,19 +629,39 @@ final class TornadoDecoderWriter {
   private MethodSpec ropeTable() {
     return MethodSpec.methodBuilder("ropeTable")
         .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
-        .addJavadoc("cos (or sin) of position x ROPE_THETA^(-2i / HEAD_DIM), in double as the Java backend, then float.\n")
+        .addJavadoc(spec.ropeScaling() == RopeScaling.NONE
+            ? "cos (or sin) of position x ROPE_THETA^(-2i / HEAD_DIM), in double as the Java backend, then float.\n"
+            : "cos (or sin) of position x INV_FREQ[i] (the scaled frequencies), in double as the Java backend, then float.\n")
         .returns(TornadoTypes.FLOAT_ARRAY)
         .addParameter(TypeName.BOOLEAN, "cos")
         .addStatement("$T table = new $T(MAX_POSITION_EMBEDDINGS * (HEAD_DIM / 2))", TornadoTypes.FLOAT_ARRAY,
             TornadoTypes.FLOAT_ARRAY)
         .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
-        .addStatement("double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM)")
+        .addStatement(spec.ropeScaling() == RopeScaling.NONE ? "double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM)"
+            : "double frequency = INV_FREQ[i]")
         .beginControlFlow("for (int position = 0; position < MAX_POSITION_EMBEDDINGS; position++)")
         .addStatement("double angle = position * frequency")
         .addStatement("table.set(position * (HEAD_DIM / 2) + i, (float) (cos ? Math.cos(angle) : Math.sin(angle)))")
         .endControlFlow()
         .endControlFlow()
         .addStatement("return table")
+        .build();
+  }
+
+  /** RoPE frequencies with the spec's scaling, computed at build time as the Java backend's are. */
+  private FieldSpec scaledFrequencies() {
+    double[] frequencies = spec.ropeInverseFrequencies();
+    StringBuilder literals = new StringBuilder();
+    for (int i = 0; i < frequencies.length; i++) {
+      literals.append(Double.toString(frequencies[i]));
+      if (i + 1 < frequencies.length) {
+        literals.append(i % 4 == 3 ? ",\n" : ", ");
+      }
+    }
+    return FieldSpec.builder(ArrayTypeName.of(TypeName.DOUBLE), "INV_FREQ", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("RoPE frequencies ROPE_THETA^(-2i / HEAD_DIM) with $L scaling (ropeScalingFactor $L), (HEAD_DIM / 2)\n",
+            spec.ropeScaling(), spec.ropeScalingFactor())
+        .initializer("{\n$>$L$<\n}", literals)
         .build();
   }
 
@@ -636,8 +676,12 @@ final class TornadoDecoderWriter {
     } else if (task.kind() == TaskPlanner.Kind.NORM_FINALIZE) {
       method.addJavadoc("Tasks {@code *_finalize}: RMSNorm step 2 of 2, each row's {@code 1 / sqrt(mean(x^2) + RMS_NORM_EPS)}\n")
           .addJavadoc("from its partial sums, into normScale; the projection that follows applies it with the gain.\n");
-    } else if (task.kind() == TaskPlanner.Kind.ROPE) {
+    } else if (task.kind() == TaskPlanner.Kind.ROPE || task.kind() == TaskPlanner.Kind.HEAD_NORM) {
       method.addJavadoc("Task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
+    } else if (task.kind() == TaskPlanner.Kind.NORM_RESIDUAL_ADD) {
+      method.addJavadoc("Tasks {@code *_add}, kernel {@code $L} (and the other post norms): fuses $L. The branch times\n",
+              kernel, task.kernel().fusionDescription())
+          .addJavadoc("its row's normScale (from the norm's two steps, the tasks before) and the gain, added to the stream.\n");
     } else {
       method.addJavadoc("Task {@code $L.$L}, kernel {@code $L}: fuses $L.\n", task.graph(), task.name(), kernel,
           task.kernel().fusionDescription());
@@ -650,7 +694,7 @@ final class TornadoDecoderWriter {
     for (Param param : task.params()) {
       TypeName type = switch (param.role()) {
         case CONTEXT -> TornadoTypes.KERNEL_CONTEXT;
-        case ROW_INFO, LOGITS_ROW -> TornadoTypes.INT_ARRAY;
+        case ROW_INFO, LOGITS_ROW, RESIDENT_INTS -> TornadoTypes.INT_ARRAY;
         default -> param.matrix() && q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY;
       };
       method.addParameter(type, param.name());
@@ -663,13 +707,14 @@ final class TornadoDecoderWriter {
    * from element {@code wStart}, or Q8_0 blocks from byte {@code rowStart}) times {@code x[xStart ..]},
    * or times x with RMSNorm applied on the fly ({@code x * scale * gain}, over HIDDEN_SIZE elements).
    */
-  private static MethodSpec dotHelper(boolean q8, boolean normed) {
+  private static MethodSpec dotHelper(boolean q8, boolean normed, boolean unitOffset) {
     String name = (normed ? "normedDot" : "dot") + (q8 ? "Q8_0" : "F32");
     String length = normed ? "HIDDEN_SIZE" : "n";
-    String input = normed ? "(x.get(xStart + i) * scale * gain.get(i))" : "x.get(xStart + i)";
+    String input = normed ? "(x.get(xStart + i) * scale * " + KernelBodies.gain("gain", "i", unitOffset) + ")" : "x.get(xStart + i)";
     MethodSpec.Builder method = MethodSpec.methodBuilder(name)
         .addModifiers(Modifier.STATIC)
-        .addJavadoc("{@code sum_i w[i] * $L} over the row's $L elements$L.\n", normed ? "x[i] * scale * gain[i]" : "x[i]",
+        .addJavadoc("{@code sum_i w[i] * $L} over the row's $L elements$L.\n",
+            normed ? (unitOffset ? "x[i] * scale * (1 + gain[i])" : "x[i] * scale * gain[i]") : "x[i]",
             length, q8 ? ", the weights in Q8_0 blocks (a float16 scale and 32 int8) from byte {@code rowStart}" : "")
         .returns(TypeName.FLOAT)
         .addParameter(q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY, "w")
@@ -702,11 +747,12 @@ final class TornadoDecoderWriter {
 
   private void helpers(TypeSpec.Builder type) {
     boolean norm = planner.usesNorm();
-    type.addMethod(dotHelper(false, false));
-    type.addMethod(dotHelper(true, false));
+    boolean unitOffset = spec.rmsNormUnitOffset();
+    type.addMethod(dotHelper(false, false, false));
+    type.addMethod(dotHelper(true, false, false));
     if (norm) {
-      type.addMethod(dotHelper(false, true));
-      type.addMethod(dotHelper(true, true));
+      type.addMethod(dotHelper(false, true, unitOffset));
+      type.addMethod(dotHelper(true, true, unitOffset));
     }
     type.addMethod(MethodSpec.methodBuilder("halfToFloat")
         .addModifiers(Modifier.STATIC)
@@ -723,7 +769,36 @@ final class TornadoDecoderWriter {
             + " : (1024 + mantissa) * (float) (1 << exponent) * (1f / 33554432f)")
         .addStatement("return (bits & 0x8000) != 0 ? -magnitude : magnitude")
         .build());
-    if (spec.mlp() == MlpKind.SWIGLU) {
+    if (spec.mlp() == MlpKind.SWIGLU && spec.hiddenAct() == Activation.GELU_TANH) {
+      type.addMethod(MethodSpec.methodBuilder("geluTanh")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("GELU, tanh approximation: {@code 0.5 v (1 + tanh(sqrt(2 / pi) (v + 0.044715 v^3)))}.\n")
+          .returns(TypeName.FLOAT)
+          .addParameter(TypeName.FLOAT, "v")
+          .addStatement("return 0.5f * v * (1f + $T.tanh(0.7978846f * (v + 0.044715f * v * v * v)))", TornadoTypes.MATH)
+          .build());
+    }
+    if (tasks.stream().anyMatch(t -> t.kind() == TaskPlanner.Kind.HEAD_NORM)) {
+      type.addMethod(MethodSpec.methodBuilder("headRmsNorm")
+          .addModifiers(Modifier.STATIC)
+          .addJavadoc("RMSNorm of one head in place: {@code v[start + i] * (1 / sqrt(mean(v^2) + RMS_NORM_EPS)) * $L} over\n",
+              unitOffset ? "(1 + gain[i])" : "gain[i]")
+          .addJavadoc("HEAD_DIM elements.\n")
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "v")
+          .addParameter(TypeName.INT, "start")
+          .addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
+          .addStatement("float sum = 0f")
+          .beginControlFlow("for (int i = 0; i < HEAD_DIM; i++)")
+          .addStatement("float value = v.get(start + i)")
+          .addStatement("sum += value * value")
+          .endControlFlow()
+          .addStatement("float scale = 1f / $T.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS)", TornadoTypes.MATH)
+          .beginControlFlow("for (int i = 0; i < HEAD_DIM; i++)")
+          .addStatement("v.set(start + i, v.get(start + i) * scale * $L)", KernelBodies.gain("gain", "i", unitOffset))
+          .endControlFlow()
+          .build());
+    }
+    if (spec.mlp() == MlpKind.SWIGLU && spec.hiddenAct() == Activation.SILU) {
       type.addMethod(MethodSpec.methodBuilder("silu")
           .addModifiers(Modifier.STATIC)
           .addJavadoc("{@code v * sigmoid(v)}.\n")
