@@ -181,7 +181,7 @@ public final class ModelFiles {
     List<String> lines = mismatches(spec, checkpoint);
     if (!lines.isEmpty()) {
       throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
-          + ") was made for a different spec:\n  " + String.join("\n  ", lines));
+          + ") was made for a different spec:" + dev.kiln.ProblemList.lines(lines));
     }
   }
 
