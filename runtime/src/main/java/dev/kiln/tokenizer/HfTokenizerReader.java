@@ -147,9 +147,20 @@ final class HfTokenizerReader {
         typeById.put(id, special ? TokenType.CONTROL : TokenType.USER_DEFINED);
       }
     }
-    int n = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-    if (n == 0) {
+    if (byId.isEmpty()) {
       throw error("model.vocab", "the vocabulary is empty");
+    }
+    // Ids run from 0 without gaps, so the largest is one less than the number of tokens; a larger
+    // one is refused before any array is sized by it (an id of 2^31 - 1 must not allocate).
+    int n = byId.size();
+    int largest = byId.keySet().stream().mapToInt(Integer::intValue).max().orElseThrow();
+    if (largest >= n) {
+      int gap = 0;
+      while (byId.containsKey(gap)) {
+        gap++;
+      }
+      throw error("model.vocab", "token id " + largest + " is beyond the " + n + " tokens of model.vocab and "
+          + "added_tokens (ids must run from 0 to " + (n - 1) + " without gaps; no token has id " + gap + ")");
     }
     String[] texts = new String[n];
     TokenType[] types = new TokenType[n];
