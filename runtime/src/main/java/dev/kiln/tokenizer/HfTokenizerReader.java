@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import dev.kiln.weights.RegularFiles;
 import dev.kiln.weights.StrictJson;
 import dev.kiln.weights.WeightLoadException;
 import java.io.IOException;
@@ -55,6 +56,12 @@ final class HfTokenizerReader {
       throw new TokenizerException(directory + ": not a directory (a Hugging Face model folder holds " + TOKENIZER + ")");
     }
     Path json = directory.resolve(TOKENIZER);
+    for (Path file : List.of(json, directory.resolve(CONFIG), directory.resolve(TEMPLATE))) {
+      String problem = Files.exists(file) ? RegularFiles.problem(file) : null;
+      if (problem != null) {
+        throw new TokenizerException(file + ": " + problem);
+      }
+    }
     if (!Files.isRegularFile(json)) {
       String hint = Files.exists(directory.resolve("tokenizer.model"))
           ? " (only tokenizer.model, a SentencePiece protobuf, is there; Kiln reads tokenizer.json: save the tokenizer "

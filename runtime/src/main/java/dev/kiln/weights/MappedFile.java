@@ -14,6 +14,7 @@ final class MappedFile {
 
   /** The whole file, mapped; a missing or unreadable file is a {@link WeightLoadException} naming it. */
   static MemorySegment map(Path path) {
+    RegularFiles.require(path); // a FIFO would block the open
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), Arena.ofAuto());
     } catch (NoSuchFileException e) {

@@ -38,9 +38,10 @@ public final class ModelFiles {
     if (Files.isDirectory(path)) {
       return HfFolder.open(path);
     }
-    if (!Files.isRegularFile(path)) {
+    if (!Files.exists(path)) {
       throw new WeightLoadException(path + ": no such file or folder");
     }
+    RegularFiles.require(path);
     byte[] magic = new byte[4];
     int read;
     try (InputStream in = Files.newInputStream(path)) {

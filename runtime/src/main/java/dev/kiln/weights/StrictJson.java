@@ -33,6 +33,10 @@ public final class StrictJson {
 
   /** The file's top-level object; {@code what} describes the file for messages ("config", "index"). */
   public static JsonObject readObject(Path file, String what) {
+    String problem = RegularFiles.problem(file);
+    if (problem != null && !problem.equals("no such file")) {
+      throw new WeightLoadException(file + ": " + problem + " (the " + what + ")");
+    }
     byte[] bytes;
     try {
       long size = Files.size(file);
