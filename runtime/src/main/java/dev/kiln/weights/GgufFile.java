@@ -645,7 +645,8 @@ public final class GgufFile implements Checkpoint {
     }
 
     WeightLoadException error(long offset, String message) {
-      return new WeightLoadException(path + " (GGUF, offset " + offset + "): " + message);
+      return new WeightLoadException(path + " (GGUF, offset " + offset + "): "
+          + dev.kiln.ProblemList.shorten(message, SafetensorsFile.MAX_MESSAGE_CHARS));
     }
 
     private void need(long bytes, String what) {
