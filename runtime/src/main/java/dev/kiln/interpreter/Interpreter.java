@@ -11,6 +11,7 @@ import dev.kiln.weights.FloatTensor;
 import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -163,7 +164,20 @@ public final class Interpreter implements Decoder {
   }
 
   /** Feeds {@code tokens} at the sequence's next positions; returns logits at each. */
+  /**
+   * {@link #compute}, after checking that no mapped model file shrank, and with a fault reading one
+   * reported as the {@link dev.kiln.weights.WeightLoadException} it is.
+   */
   private float[][] forward(Sequence sequence, int[] tokens) {
+    ModelFiles.requireMappedFilesUnchanged();
+    try {
+      return compute(sequence, tokens);
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
+    }
+  }
+
+  private float[][] compute(Sequence sequence, int[] tokens) {
     int start = sequence.length;
     int n = tokens.length;
     double[][] x = new double[n][];

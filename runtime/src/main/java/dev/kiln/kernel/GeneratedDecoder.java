@@ -4,6 +4,7 @@ import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
 import dev.kiln.KvCache;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.TensorKind;
 import java.util.Arrays;
 import java.util.List;
@@ -151,6 +152,7 @@ public abstract class GeneratedDecoder implements Decoder {
 
   /** Feeds input already checked; {@code allLogits} false computes logits for each chunk's last position only. */
   private float[][][] run(KvCache target, int[][] chunks, boolean allLogits) {
+    ModelFiles.requireMappedFilesUnchanged();
     if (target.batchSize() == 0) {
       target.reset(chunks.length);
     }
@@ -190,9 +192,13 @@ public abstract class GeneratedDecoder implements Decoder {
     }
 
     int chunkRows = spec.causalMask() ? CHUNK_ROWS : Math.max(total, 1);
-    for (int from = 0; from < total; from += chunkRows) {
-      int to = Math.min(total, from + chunkRows);
-      forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+    try {
+      for (int from = 0; from < total; from += chunkRows) {
+        int to = Math.min(total, from + chunkRows);
+        forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+      }
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
     }
     return logits;
   }

@@ -187,6 +187,36 @@ public final class ModelFiles {
   }
 
   /**
+   * Throws a {@link WeightLoadException} naming each model file that loaded weights read from and
+   * that is now shorter than when it was mapped (truncated or rewritten in place while in use):
+   * reading its lost pages would fault, which the JVM reports as an {@link InternalError} or, for
+   * some reads, as a crash (SIGBUS). One {@code stat} per mapped file; decoders call it before each
+   * call.
+   */
+  public static void requireMappedFilesUnchanged() {
+    String changed = MappedFile.changed();
+    if (changed != null) {
+      throw new WeightLoadException(changed);
+    }
+  }
+
+  /**
+   * {@code e} as a {@link WeightLoadException} when it is the JVM's report of a fault while
+   * reading a memory-mapped file (a model file changed or truncated while in use), naming the file
+   * when it can tell which; otherwise {@code e} itself is thrown.
+   */
+  public static WeightLoadException changedWhileMapped(InternalError e) {
+    if (!MappedFile.isMappedFault(e)) {
+      throw e;
+    }
+    String changed = MappedFile.changed();
+    WeightLoadException problem = new WeightLoadException(changed != null ? changed
+        : "a memory-mapped model file changed or was truncated while in use; reload the model");
+    problem.initCause(e);
+    return problem;
+  }
+
+  /**
    * Values as a spec holds them. Formats that store float32 (GGUF's {@code rope.freq_base} and
    * {@code layer_norm_rms_epsilon}) give doubles such as 9.99999974737875e-06 for 1e-5; a double
    * that is exactly a float32 becomes the shortest decimal of that float, so it compares equal to

@@ -130,17 +130,22 @@ public final class Weights {
       throw new WeightLoadException(source.description() + " does not fit the spec:" + problems.lines());
     }
     Map<String, WeightTensor> tensors = new LinkedHashMap<>();
-    for (TensorInfo info : needed) {
-      // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
-      // biases) are small and become float32.
-      WeightTensor tensor = source.read(info.name());
-      if (info.shape().length == 1) {
-        FloatTensor vector = tensor.toFloat();
-        warnIfNotFinite(source, vector);
-        tensor = vector;
+    try {
+      for (TensorInfo info : needed) {
+        // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
+        // biases) are small and become float32.
+        WeightTensor tensor = source.read(info.name());
+        if (info.shape().length == 1) {
+          FloatTensor vector = tensor.toFloat();
+          warnIfNotFinite(source, vector);
+          tensor = vector;
+        }
+        tensors.put(info.name(), tensor);
       }
-      tensors.put(info.name(), tensor);
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
     }
+    MappedFile.markInUse(tensors.values().stream().map(WeightTensor::data).toList());
     reportLargeModel(source, tensors.values());
     return new Weights(spec, tensors);
   }
