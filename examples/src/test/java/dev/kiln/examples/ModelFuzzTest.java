@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ModelFuzzTest {
   private static final long SEED = 20240601L;
-  /** Cases per file; about 3000 in all, some 20 s on two cores. */
+  /** Cases per file (seven files): about 2300 in all, some 15 s on two cores. */
   private static final int CASES = 330;
   private static final Duration CASE_LIMIT = Duration.ofSeconds(10);
 
