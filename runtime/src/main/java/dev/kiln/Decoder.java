@@ -10,6 +10,13 @@ import dev.kiln.spec.ModelSpec;
  * implement it. Bad input (ids outside the vocabulary, empty prompts, more sequences than
  * {@code maxBatchSize}, more positions than {@code maxPositionEmbeddings}) throws a
  * {@link KilnException} before anything is computed or cached.
+ *
+ * <p><b>Not thread-safe.</b> A decoder's KV cache and working buffers belong to it, so it must be
+ * used from one thread at a time: one decoder per thread, or calls synchronized on it. Decoders
+ * detect a call made while another thread is inside one ({@code prefill}, {@code step},
+ * {@code append}, {@code forwardNoCache}, {@code truncate}, {@code reset}) and throw an
+ * {@link IllegalStateException} naming this rule rather than compute wrong logits; the check is
+ * one compare-and-set per call. Calls from different threads one after another are fine.
  */
 public interface Decoder {
   /** The model's description. */

@@ -11,6 +11,7 @@ import dev.kiln.weights.FloatTensor;
 import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,6 +51,8 @@ public final class Interpreter implements Decoder {
   /** RoPE's frequency of each pair of a head's dimensions, scaling applied. */
   private final double[] ropeFrequencies;
   private final List<Sequence> batch = new ArrayList<>();
+  /** Detects two threads in this decoder at once (see {@link Decoder}). */
+  private final dev.kiln.ExclusiveUse use = new dev.kiln.ExclusiveUse("decoder Interpreter");
 
   /** Keys and values of one sequence: per layer, one entry per position. */
   private static final class Sequence {
@@ -78,17 +81,22 @@ public final class Interpreter implements Decoder {
 
   @Override
   public float[][] prefill(int[][] prompts) {
-    DecoderInputs.checkChunks(spec, prompts, 0, null);
-    DecoderInputs.checkNonEmpty(prompts);
-    batch.clear();
-    float[][] last = new float[prompts.length][];
-    for (int[] prompt : prompts) {
-      Sequence sequence = new Sequence(spec.numHiddenLayers());
-      batch.add(sequence);
-      float[][] logits = forward(sequence, prompt);
-      last[batch.size() - 1] = logits[logits.length - 1];
+    use.enter("prefill");
+    try {
+      DecoderInputs.checkChunks(spec, prompts, 0, null);
+      DecoderInputs.checkNonEmpty(prompts);
+      batch.clear();
+      float[][] last = new float[prompts.length][];
+      for (int[] prompt : prompts) {
+        Sequence sequence = new Sequence(spec.numHiddenLayers());
+        batch.add(sequence);
+        float[][] logits = forward(sequence, prompt);
+        last[batch.size() - 1] = logits[logits.length - 1];
+      }
+      return last;
+    } finally {
+      use.exit();
     }
-    return last;
   }
 
   @Override
@@ -107,44 +115,64 @@ public final class Interpreter implements Decoder {
 
   @Override
   public float[][][] append(int[][] chunks) {
-    DecoderInputs.checkChunks(spec, chunks, batch.size(), s -> batch.get(s).length);
-    if (batch.isEmpty()) {
-      for (int s = 0; s < chunks.length; s++) {
-        batch.add(new Sequence(spec.numHiddenLayers()));
+    use.enter("append");
+    try {
+      DecoderInputs.checkChunks(spec, chunks, batch.size(), s -> batch.get(s).length);
+      if (batch.isEmpty()) {
+        for (int s = 0; s < chunks.length; s++) {
+          batch.add(new Sequence(spec.numHiddenLayers()));
+        }
       }
+      float[][][] logits = new float[chunks.length][][];
+      for (int s = 0; s < chunks.length; s++) {
+        logits[s] = forward(batch.get(s), chunks[s]);
+      }
+      return logits;
+    } finally {
+      use.exit();
     }
-    float[][][] logits = new float[chunks.length][][];
-    for (int s = 0; s < chunks.length; s++) {
-      logits[s] = forward(batch.get(s), chunks[s]);
-    }
-    return logits;
   }
 
   @Override
   public float[][][] forwardNoCache(int[][] sequences) {
-    DecoderInputs.checkChunks(spec, sequences, 0, null);
-    DecoderInputs.checkNonEmpty(sequences);
-    float[][][] logits = new float[sequences.length][][];
-    for (int s = 0; s < sequences.length; s++) {
-      logits[s] = forward(new Sequence(spec.numHiddenLayers()), sequences[s]);
+    use.enter("forwardNoCache");
+    try {
+      DecoderInputs.checkChunks(spec, sequences, 0, null);
+      DecoderInputs.checkNonEmpty(sequences);
+      float[][][] logits = new float[sequences.length][][];
+      for (int s = 0; s < sequences.length; s++) {
+        logits[s] = forward(new Sequence(spec.numHiddenLayers()), sequences[s]);
+      }
+      return logits;
+    } finally {
+      use.exit();
     }
-    return logits;
   }
 
   @Override
   public void truncate(int sequence, int length) {
-    DecoderInputs.checkTruncate(batch.size(), sequence, length, this::length);
-    Sequence s = batch.get(sequence);
-    for (int layer = 0; layer < s.keys.size(); layer++) {
-      s.keys.get(layer).subList(length, s.keys.get(layer).size()).clear();
-      s.values.get(layer).subList(length, s.values.get(layer).size()).clear();
+    use.enter("truncate");
+    try {
+      DecoderInputs.checkTruncate(batch.size(), sequence, length, this::length);
+      Sequence s = batch.get(sequence);
+      for (int layer = 0; layer < s.keys.size(); layer++) {
+        s.keys.get(layer).subList(length, s.keys.get(layer).size()).clear();
+        s.values.get(layer).subList(length, s.values.get(layer).size()).clear();
+      }
+      s.length = length;
+    } finally {
+      use.exit();
     }
-    s.length = length;
   }
 
   @Override
   public void reset() {
-    batch.clear();
+    use.enter("reset");
+    try {
+      batch.clear();
+    } finally {
+      use.exit();
+    }
   }
 
   @Override
@@ -163,7 +191,20 @@ public final class Interpreter implements Decoder {
   }
 
   /** Feeds {@code tokens} at the sequence's next positions; returns logits at each. */
+  /**
+   * {@link #compute}, after checking that no mapped model file shrank, and with a fault reading one
+   * reported as the {@link dev.kiln.weights.WeightLoadException} it is.
+   */
   private float[][] forward(Sequence sequence, int[] tokens) {
+    ModelFiles.requireMappedFilesUnchanged();
+    try {
+      return compute(sequence, tokens);
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
+    }
+  }
+
+  private float[][] compute(Sequence sequence, int[] tokens) {
     int start = sequence.length;
     int n = tokens.length;
     double[][] x = new double[n][];

@@ -4,6 +4,7 @@ import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
 import dev.kiln.KvCache;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.TensorKind;
 import java.util.Arrays;
 import java.util.List;
@@ -20,6 +21,8 @@ public abstract class GeneratedDecoder implements Decoder {
 
   private final ModelSpec spec;
   private final KvCache cache;
+  /** Detects two threads in this decoder at once (see {@link dev.kiln.Decoder}). */
+  private final dev.kiln.ExclusiveUse use = new dev.kiln.ExclusiveUse("decoder " + getClass().getSimpleName());
 
   /**
    * Time per kernel, when enabled: the Java backend's {@link #forward} takes a lap after each kernel
@@ -79,15 +82,20 @@ public abstract class GeneratedDecoder implements Decoder {
 
   @Override
   public final float[][] prefill(int[][] prompts) {
-    DecoderInputs.checkChunks(spec, prompts, 0, null);
-    DecoderInputs.checkNonEmpty(prompts);
-    cache.reset(0);
-    float[][][] logits = run(cache, prompts, false);
-    float[][] last = new float[prompts.length][];
-    for (int s = 0; s < prompts.length; s++) {
-      last[s] = logits[s][prompts[s].length - 1];
+    use.enter("prefill");
+    try {
+      DecoderInputs.checkChunks(spec, prompts, 0, null);
+      DecoderInputs.checkNonEmpty(prompts);
+      cache.reset(0);
+      float[][][] logits = run(cache, prompts, false);
+      float[][] last = new float[prompts.length][];
+      for (int s = 0; s < prompts.length; s++) {
+        last[s] = logits[s][prompts[s].length - 1];
+      }
+      return last;
+    } finally {
+      use.exit();
     }
-    return last;
   }
 
   @Override
@@ -106,32 +114,52 @@ public abstract class GeneratedDecoder implements Decoder {
 
   @Override
   public final float[][][] append(int[][] chunks) {
-    DecoderInputs.checkChunks(spec, chunks, cache.batchSize(), cache::length);
-    return run(cache, chunks, true);
+    use.enter("append");
+    try {
+      DecoderInputs.checkChunks(spec, chunks, cache.batchSize(), cache::length);
+      return run(cache, chunks, true);
+    } finally {
+      use.exit();
+    }
   }
 
   @Override
   public final float[][][] forwardNoCache(int[][] sequences) {
-    DecoderInputs.checkChunks(spec, sequences, 0, null);
-    DecoderInputs.checkNonEmpty(sequences);
-    int longest = 0;
-    for (int[] sequence : sequences) {
-      longest = Math.max(longest, sequence.length);
+    use.enter("forwardNoCache");
+    try {
+      DecoderInputs.checkChunks(spec, sequences, 0, null);
+      DecoderInputs.checkNonEmpty(sequences);
+      int longest = 0;
+      for (int[] sequence : sequences) {
+        longest = Math.max(longest, sequence.length);
+      }
+      // The K/V of positions being recomputed live only for this call.
+      KvCache scratch = new KvCache(spec.numHiddenLayers(), sequences.length, longest, spec.kvDim());
+      scratch.reset(0);
+      return run(scratch, sequences, true);
+    } finally {
+      use.exit();
     }
-    // The K/V of positions being recomputed live only for this call.
-    KvCache scratch = new KvCache(spec.numHiddenLayers(), sequences.length, longest, spec.kvDim());
-    scratch.reset(0);
-    return run(scratch, sequences, true);
   }
 
   @Override
   public final void truncate(int sequence, int length) {
-    cache.truncate(sequence, length);
+    use.enter("truncate");
+    try {
+      cache.truncate(sequence, length);
+    } finally {
+      use.exit();
+    }
   }
 
   @Override
   public final void reset() {
-    cache.reset(0);
+    use.enter("reset");
+    try {
+      cache.reset(0);
+    } finally {
+      use.exit();
+    }
   }
 
   @Override
@@ -151,6 +179,7 @@ public abstract class GeneratedDecoder implements Decoder {
 
   /** Feeds input already checked; {@code allLogits} false computes logits for each chunk's last position only. */
   private float[][][] run(KvCache target, int[][] chunks, boolean allLogits) {
+    ModelFiles.requireMappedFilesUnchanged();
     if (target.batchSize() == 0) {
       target.reset(chunks.length);
     }
@@ -190,9 +219,13 @@ public abstract class GeneratedDecoder implements Decoder {
     }
 
     int chunkRows = spec.causalMask() ? CHUNK_ROWS : Math.max(total, 1);
-    for (int from = 0; from < total; from += chunkRows) {
-      int to = Math.min(total, from + chunkRows);
-      forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+    try {
+      for (int from = 0; from < total; from += chunkRows) {
+        int to = Math.min(total, from + chunkRows);
+        forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+      }
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
     }
     return logits;
   }

@@ -1,8 +1,8 @@
 package dev.kiln.spec;
 
 import dev.kiln.KilnException;
+import dev.kiln.ProblemList;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /** A spec broke one or more of the rules in {@link SpecRules}; every problem is listed. */
 public final class InvalidSpecException extends KilnException {
@@ -10,7 +10,7 @@ public final class InvalidSpecException extends KilnException {
   private final transient List<SpecProblem> problems;
 
   public InvalidSpecException(List<SpecProblem> problems) {
-    super(problems.stream().map(SpecProblem::toString).collect(Collectors.joining("\n  ", "invalid model spec:\n  ", "")));
+    super("invalid model spec:" + ProblemList.lines(problems.stream().map(SpecProblem::toString).toList()));
     this.problems = List.copyOf(problems);
   }
 

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import dev.kiln.weights.RegularFiles;
 import dev.kiln.weights.StrictJson;
 import dev.kiln.weights.WeightLoadException;
 import java.io.IOException;
@@ -55,6 +56,12 @@ final class HfTokenizerReader {
       throw new TokenizerException(directory + ": not a directory (a Hugging Face model folder holds " + TOKENIZER + ")");
     }
     Path json = directory.resolve(TOKENIZER);
+    for (Path file : List.of(json, directory.resolve(CONFIG), directory.resolve(TEMPLATE))) {
+      String problem = Files.exists(file) ? RegularFiles.problem(file) : null;
+      if (problem != null) {
+        throw new TokenizerException(file + ": " + problem);
+      }
+    }
     if (!Files.isRegularFile(json)) {
       String hint = Files.exists(directory.resolve("tokenizer.model"))
           ? " (only tokenizer.model, a SentencePiece protobuf, is there; Kiln reads tokenizer.json: save the tokenizer "
@@ -147,9 +154,20 @@ final class HfTokenizerReader {
         typeById.put(id, special ? TokenType.CONTROL : TokenType.USER_DEFINED);
       }
     }
-    int n = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-    if (n == 0) {
+    if (byId.isEmpty()) {
       throw error("model.vocab", "the vocabulary is empty");
+    }
+    // Ids run from 0 without gaps, so the largest is one less than the number of tokens; a larger
+    // one is refused before any array is sized by it (an id of 2^31 - 1 must not allocate).
+    int n = byId.size();
+    int largest = byId.keySet().stream().mapToInt(Integer::intValue).max().orElseThrow();
+    if (largest >= n) {
+      int gap = 0;
+      while (byId.containsKey(gap)) {
+        gap++;
+      }
+      throw error("model.vocab", "token id " + largest + " is beyond the " + n + " tokens of model.vocab and "
+          + "added_tokens (ids must run from 0 to " + (n - 1) + " without gaps; no token has id " + gap + ")");
     }
     String[] texts = new String[n];
     TokenType[] types = new TokenType[n];

@@ -32,6 +32,10 @@ final class Llama2cTokenizerReader {
 
   /** {@code expectedCount}: the vocabulary size the checkpoint states, or -1 to read to the end of the file. */
   static Tokenizer read(Path file, int expectedCount) {
+    String problem = dev.kiln.weights.RegularFiles.problem(file);
+    if (problem != null) {
+      throw new TokenizerException(file + ": " + problem);
+    }
     byte[] data;
     try {
       long size = Files.size(file);

@@ -77,21 +77,136 @@ final class PreTokenizer {
     return words;
   }
 
+  /** Stack of the thread that retries a split whose matching recursed too deep for the caller's stack. */
+  static final long DEEP_STACK_BYTES = 512L << 20;
+  /** Regex steps (characters read) allowed per split: a base, plus this many per input character. */
+  static final long BASE_STEPS = 20_000_000L;
+  static final long STEPS_PER_CHAR = 2_000L;
+
+  /**
+   * Splits {@code word} by {@code pattern}, robustly on long input: Java's regex engine recurses
+   * once per repetition of a group such as {@code (?:\p{L}|\p{N})+} (a stack overflow on some
+   * 10k characters), so a match that overflows the caller's stack is retried on a thread with a
+   * {@link #DEEP_STACK_BYTES} stack (virtual memory, touched only as deep as used); and a pattern
+   * that backtracks catastrophically is stopped after a bounded number of steps. Both failures are
+   * a one-line {@link TokenizerException} naming the pattern and the input's length.
+   */
   private static void split(Pattern pattern, String word, List<String> out) {
-    Matcher m = pattern.matcher(word);
+    List<String> words = new ArrayList<>();
+    try {
+      splitBounded(pattern, word, words);
+    } catch (StackOverflowError e) {
+      words = splitOnDeepStack(pattern, word);
+    }
+    out.addAll(words);
+  }
+
+  private static List<String> splitOnDeepStack(Pattern pattern, String word) {
+    List<String> words = new ArrayList<>();
+    Throwable[] failure = {null};
+    Thread thread = new Thread(null, () -> {
+      try {
+        splitBounded(pattern, word, words);
+      } catch (Throwable t) {
+        failure[0] = t;
+      }
+    }, "kiln-pre-tokenizer", DEEP_STACK_BYTES);
+    thread.setDaemon(true);
+    thread.start();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        thread.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (failure[0] instanceof StackOverflowError) {
+      throw tooLong(pattern, word, "its matching recurses too deeply (nested repetition); shorten the input");
+    }
+    if (failure[0] instanceof RuntimeException e) {
+      throw e;
+    }
+    if (failure[0] instanceof Error e) {
+      throw e;
+    }
+    return words;
+  }
+
+  private static void splitBounded(Pattern pattern, String word, List<String> out) {
+    Budget text = new Budget(word, BASE_STEPS + STEPS_PER_CHAR * word.length());
+    Matcher m = pattern.matcher(text);
     int last = 0;
-    while (m.find()) {
-      if (m.end() == m.start()) {
-        continue;
+    try {
+      while (m.find()) {
+        if (m.end() == m.start()) {
+          continue;
+        }
+        if (m.start() > last) {
+          out.add(word.substring(last, m.start()));
+        }
+        out.add(word.substring(m.start(), m.end()));
+        last = m.end();
       }
-      if (m.start() > last) {
-        out.add(word.substring(last, m.start()));
-      }
-      out.add(word.substring(m.start(), m.end()));
-      last = m.end();
+    } catch (Budget.Exhausted e) {
+      throw tooLong(pattern, word, "it takes more than " + text.limit + " steps (catastrophic backtracking)");
     }
     if (last < word.length()) {
       out.add(word.substring(last));
+    }
+  }
+
+  private static TokenizerException tooLong(Pattern pattern, String word, String why) {
+    String shown = pattern.pattern().length() > 120 ? pattern.pattern().substring(0, 117) + "..." : pattern.pattern();
+    return new TokenizerException("the pre-tokenizer pattern \"" + shown + "\" cannot split an input of "
+        + word.length() + " characters: " + why);
+  }
+
+  /** The text, counting the characters the regex engine reads, up to a limit. */
+  private static final class Budget implements CharSequence {
+    /** Thrown when the limit is reached (no stack trace: it is caught at once). */
+    static final class Exhausted extends RuntimeException {
+      private static final long serialVersionUID = 1L;
+
+      Exhausted() {
+        super(null, null, false, false);
+      }
+    }
+
+    private final String text;
+    final long limit;
+    private long steps;
+
+    Budget(String text, long limit) {
+      this.text = text;
+      this.limit = limit;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (++steps > limit) {
+        throw new Exhausted();
+      }
+      return text.charAt(index);
+    }
+
+    @Override
+    public int length() {
+      return text.length();
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return text.subSequence(start, end);
+    }
+
+    @Override
+    public String toString() {
+      return text;
     }
   }
 }

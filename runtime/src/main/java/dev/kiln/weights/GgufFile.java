@@ -363,8 +363,9 @@ public final class GgufFile implements Checkpoint {
   private Mapped mapped(String name) {
     Mapped mapped = byHfName.get(name);
     if (mapped == null) {
-      throw new WeightLoadException(path + ": no tensor named " + name + " (GGUF tensors are named "
-          + String.join(", ", byHfName.keySet().stream().limit(4).toList()) + (byHfName.size() > 4 ? ", ..." : "") + ")");
+      throw new WeightLoadException(path + ": no tensor named " + dev.kiln.ProblemList.shorten(name, 200)
+          + " (GGUF tensors are named " + String.join(", ", byHfName.keySet().stream().limit(4)
+              .map(n -> dev.kiln.ProblemList.shorten(n, 100)).toList()) + (byHfName.size() > 4 ? ", ..." : "") + ")");
     }
     return mapped;
   }
@@ -645,7 +646,8 @@ public final class GgufFile implements Checkpoint {
     }
 
     WeightLoadException error(long offset, String message) {
-      return new WeightLoadException(path + " (GGUF, offset " + offset + "): " + message);
+      return new WeightLoadException(path + " (GGUF, offset " + offset + "): "
+          + dev.kiln.ProblemList.shorten(message, SafetensorsFile.MAX_MESSAGE_CHARS));
     }
 
     private void need(long bytes, String what) {

@@ -59,6 +59,11 @@ public final class HfFolder implements Checkpoint {
     Map<SpecElement, Object> spec = readConfig(directory.resolve(CONFIG));
     Path single = directory.resolve(SINGLE);
     Path index = directory.resolve(INDEX);
+    for (Path file : List.of(single, index)) {
+      if (Files.exists(file)) {
+        RegularFiles.require(file);
+      }
+    }
     if (Files.isRegularFile(single)) {
       SafetensorsFile file = SafetensorsFile.open(single);
       Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
@@ -110,7 +115,9 @@ public final class HfFolder implements Checkpoint {
     Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
     for (var entry : listed.entrySet()) {
       Path shardPath = directory.resolve(entry.getKey());
-      if (!Files.isRegularFile(shardPath)) {
+      if (Files.exists(shardPath)) {
+        RegularFiles.require(shardPath);
+      } else {
         throw new WeightLoadException(shardPath + ": shard file missing; " + index.getFileName() + " lists "
             + entry.getValue().size() + " tensors in it, e.g. " + entry.getValue().getFirst());
       }

@@ -38,9 +38,10 @@ public final class ModelFiles {
     if (Files.isDirectory(path)) {
       return HfFolder.open(path);
     }
-    if (!Files.isRegularFile(path)) {
+    if (!Files.exists(path)) {
       throw new WeightLoadException(path + ": no such file or folder");
     }
+    RegularFiles.require(path);
     byte[] magic = new byte[4];
     int read;
     try (InputStream in = Files.newInputStream(path)) {
@@ -191,8 +192,38 @@ public final class ModelFiles {
     List<String> lines = mismatches(spec, checkpoint);
     if (!lines.isEmpty()) {
       throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
-          + ") was made for a different spec:\n  " + String.join("\n  ", lines));
+          + ") was made for a different spec:" + dev.kiln.ProblemList.lines(lines));
     }
+  }
+
+  /**
+   * Throws a {@link WeightLoadException} naming each model file that loaded weights read from and
+   * that is now shorter than when it was mapped (truncated or rewritten in place while in use):
+   * reading its lost pages would fault, which the JVM reports as an {@link InternalError} or, for
+   * some reads, as a crash (SIGBUS). One {@code stat} per mapped file; decoders call it before each
+   * call.
+   */
+  public static void requireMappedFilesUnchanged() {
+    String changed = MappedFile.changed();
+    if (changed != null) {
+      throw new WeightLoadException(changed);
+    }
+  }
+
+  /**
+   * {@code e} as a {@link WeightLoadException} when it is the JVM's report of a fault while
+   * reading a memory-mapped file (a model file changed or truncated while in use), naming the file
+   * when it can tell which; otherwise {@code e} itself is thrown.
+   */
+  public static WeightLoadException changedWhileMapped(InternalError e) {
+    if (!MappedFile.isMappedFault(e)) {
+      throw e;
+    }
+    String changed = MappedFile.changed();
+    WeightLoadException problem = new WeightLoadException(changed != null ? changed
+        : "a memory-mapped model file changed or was truncated while in use; reload the model");
+    problem.initCause(e);
+    return problem;
   }
 
   /**

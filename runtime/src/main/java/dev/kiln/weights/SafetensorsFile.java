@@ -1,12 +1,8 @@
 package dev.kiln.weights;
 
-import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.reflect.TypeToken;
 import dev.kiln.spec.SpecElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,9 +29,9 @@ import java.util.Set;
 public final class SafetensorsFile implements Checkpoint {
   /** Upper bound on the header (the format's reference reader uses 100 MB). */
   static final long MAX_HEADER_BYTES = 100L << 20;
+  /** Longest message about a header (its names are unbounded). */
+  static final int MAX_MESSAGE_CHARS = 1000;
 
-  private static final Gson GSON = new Gson();
-  private static final TypeToken<LinkedHashMap<String, JsonElement>> HEADER_TYPE = new TypeToken<>() {};
 
   /** One tensor's entry in the header. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -88,22 +84,12 @@ public final class SafetensorsFile implements Checkpoint {
     } catch (CharacterCodingException e) {
       throw error(path, 8, "header is not valid UTF-8");
     }
-    try {
-      JsonElement root = JsonParser.parseString(json);
-      if (!root.isJsonObject()) {
-        throw error(path, 8, "header is not a JSON object");
-      }
-    } catch (JsonParseException | IllegalStateException e) {
-      throw error(path, 8, "header is not valid JSON: " + e.getMessage());
+    if (!json.strip().startsWith("{")) {
+      throw error(path, 8, "header is not a JSON object");
     }
-    // A JsonObject keeps only the last of repeated names, silently dropping a tensor; Gson's map
-    // adapter rejects them instead. The header parsed above, so a repeated name is all it can find.
-    Map<String, JsonElement> header;
-    try {
-      header = GSON.fromJson(json, HEADER_TYPE);
-    } catch (JsonParseException e) {
-      throw error(path, 8, "header names a tensor twice: " + e.getMessage());
-    }
+    // Strict JSON, and no name twice in one object (a map would silently keep one of two tensors).
+    Map<String, JsonElement> header = StrictJson.parseObject(json, "header", message -> error(path, 8, message))
+        .asMap();
 
     long dataStart = 8 + headerLength;
     long dataSize = size - dataStart;
@@ -228,8 +214,7 @@ public final class SafetensorsFile implements Checkpoint {
       try {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
       } catch (ArithmeticException | NumberFormatException e) {
-        // NumberFormatException: NaN, Infinity (the lenient parser reads them as numbers) or an exponent out of range
-        // (Gson refuses numbers such as 1e100000).
+        // ArithmeticException: a fraction, or a number beyond 64 bits (such as 1e100000).
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {
@@ -240,7 +225,9 @@ public final class SafetensorsFile implements Checkpoint {
   }
 
   private static WeightLoadException error(Path path, long offset, String message) {
-    return new WeightLoadException(path + " (safetensors, offset " + offset + "): " + message);
+    // Names in a header can be megabytes long; a message stays readable.
+    return new WeightLoadException(path + " (safetensors, offset " + offset + "): "
+        + dev.kiln.ProblemList.shorten(message, MAX_MESSAGE_CHARS));
   }
 
   public Path path() {

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.ByteBuffer;
+import java.util.function.Function;
 
 /**
  * Reads small JSON files (a Hugging Face {@code config.json} or safetensors index) strictly: UTF-8,
@@ -33,6 +34,10 @@ public final class StrictJson {
 
   /** The file's top-level object; {@code what} describes the file for messages ("config", "index"). */
   public static JsonObject readObject(Path file, String what) {
+    String problem = RegularFiles.problem(file);
+    if (problem != null && !problem.equals("no such file")) {
+      throw new WeightLoadException(file + ": " + problem + " (the " + what + ")");
+    }
     byte[] bytes;
     try {
       long size = Files.size(file);
@@ -59,19 +64,30 @@ public final class StrictJson {
     if (text.startsWith("\uFEFF")) {
       text = text.substring(1);
     }
+    return parseObject(text, what, message -> new WeightLoadException(file + ": " + message));
+  }
+
+  /**
+   * {@code text} as one JSON object, read as strictly as {@link #readObject} reads a file.
+   * Problems are {@code error("the " + what + " ...")}: Kiln's own words, with Gson's line, column
+   * and JSON path where it gives them, never Gson's class names or advice.
+   */
+  public static JsonObject parseObject(String text, String what, Function<String, WeightLoadException> error) {
     try (JsonReader reader = new JsonReader(new StringReader(text))) {
       reader.setStrictness(Strictness.STRICT);
       if (reader.peek() != JsonToken.BEGIN_OBJECT) {
-        throw new WeightLoadException(file + ": the " + what + " is not a JSON object");
+        throw error.apply("the " + what + " is not a JSON object");
       }
-      JsonElement root = read(file, what, reader);
+      JsonElement root = read(error, what, reader);
       if (reader.peek() != JsonToken.END_DOCUMENT) {
-        throw new WeightLoadException(file + ": the " + what + " has content after its JSON object");
+        throw error.apply("the " + what + " has content after its JSON object");
       }
       return root.getAsJsonObject();
     } catch (IOException | IllegalStateException | NumberFormatException e) {
       // MalformedJsonException and EOFException are IOExceptions; the reader names line and column.
-      throw new WeightLoadException(file + ": the " + what + " is not valid JSON: " + reason(e), e);
+      WeightLoadException problem = error.apply("the " + what + " is not valid JSON: " + reason(e));
+      problem.initCause(e);
+      throw problem;
     }
   }
 
@@ -83,7 +99,7 @@ public final class StrictJson {
         .strip();
   }
 
-  private static JsonElement read(Path file, String what, JsonReader reader) throws IOException {
+  private static JsonElement read(Function<String, WeightLoadException> error, String what, JsonReader reader) throws IOException {
     switch (reader.peek()) {
       case BEGIN_OBJECT -> {
         JsonObject object = new JsonObject();
@@ -92,10 +108,10 @@ public final class StrictJson {
           String path = reader.getPath();
           String name = reader.nextName();
           if (object.has(name)) {
-            throw new WeightLoadException(file + ": the " + what + " has the key \"" + name + "\" twice in one object ("
-                + path + ")");
+            throw error.apply("the " + what + " has the key \"" + dev.kiln.ProblemList.shorten(name, 200)
+                + "\" twice in one object (" + dev.kiln.ProblemList.shorten(path, 200) + ")");
           }
-          object.add(name, read(file, what, reader));
+          object.add(name, read(error, what, reader));
         }
         reader.endObject();
         return object;
@@ -104,7 +120,7 @@ public final class StrictJson {
         JsonArray array = new JsonArray();
         reader.beginArray();
         while (reader.hasNext()) {
-          array.add(read(file, what, reader));
+          array.add(read(error, what, reader));
         }
         reader.endArray();
         return array;
@@ -118,7 +134,7 @@ public final class StrictJson {
         try {
           return new JsonPrimitive(new BigDecimal(literal));
         } catch (NumberFormatException e) {
-          throw new WeightLoadException(file + ": the " + what + " has a number out of range at " + path + ": " + literal);
+          throw error.apply("the " + what + " has a number out of range at " + path + ": " + literal);
         }
       }
       case BOOLEAN -> {
@@ -128,7 +144,7 @@ public final class StrictJson {
         reader.nextNull();
         return JsonNull.INSTANCE;
       }
-      default -> throw new WeightLoadException(file + ": the " + what + " is not valid JSON at " + reader.getPath());
+      default -> throw error.apply("the " + what + " is not valid JSON at " + reader.getPath());
     }
   }
 }

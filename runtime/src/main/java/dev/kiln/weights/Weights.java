@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.ProblemList;
 import dev.kiln.spec.ModelSpec;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -101,7 +102,8 @@ public final class Weights {
    * and unexpected tensor.
    */
   public static Weights from(ModelSpec spec, TensorSource source) {
-    List<String> problems = new ArrayList<>();
+    requireLayers(spec, source);
+    ProblemList problems = new ProblemList();
     Set<String> unused = new LinkedHashSet<>(source.names());
     unused.removeIf(name -> IGNORED_SUFFIXES.stream().anyMatch(name::endsWith));
     List<TensorInfo> needed = WeightLayout.of(spec);
@@ -125,22 +127,68 @@ public final class Weights {
           + " (the spec has no such weight: check attentionBias, mlpBias, lmHeadBias, tieWordEmbeddings, norm, mlp)");
     }
     if (!problems.isEmpty()) {
-      throw new WeightLoadException(source.description() + " does not fit the spec:\n  " + String.join("\n  ", problems));
+      throw new WeightLoadException(source.description() + " does not fit the spec:" + problems.lines());
     }
     Map<String, WeightTensor> tensors = new LinkedHashMap<>();
-    for (TensorInfo info : needed) {
-      // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
-      // biases) are small and become float32.
-      WeightTensor tensor = source.read(info.name());
-      if (info.shape().length == 1) {
-        FloatTensor vector = tensor.toFloat();
-        warnIfNotFinite(source, vector);
-        tensor = vector;
+    try {
+      for (TensorInfo info : needed) {
+        // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
+        // biases) are small and become float32.
+        WeightTensor tensor = source.read(info.name());
+        if (info.shape().length == 1) {
+          FloatTensor vector = tensor.toFloat();
+          warnIfNotFinite(source, vector);
+          tensor = vector;
+        }
+        tensors.put(info.name(), tensor);
       }
-      tensors.put(info.name(), tensor);
+    } catch (InternalError e) {
+      throw ModelFiles.changedWhileMapped(e);
     }
+    MappedFile.markInUse(tensors.values().stream().map(WeightTensor::data).toList());
     reportLargeModel(source, tensors.values());
     return new Weights(spec, tensors);
+  }
+
+  /**
+   * A spec that claims more layers than the source holds tensors of is refused before anything is
+   * built per layer: a damaged header claiming a million layers must cost nothing, not a layout of
+   * nine million tensors and a message listing each as missing.
+   */
+  private static void requireLayers(ModelSpec spec, TensorSource source) {
+    if (Arrays.stream(LayerTensor.values()).noneMatch(kind -> kind.presentIn(spec))) {
+      return; // layers without weights: nothing to count
+    }
+    Set<Integer> held = new java.util.HashSet<>();
+    for (String name : source.names()) {
+      int layer = layerIndex(name);
+      if (layer >= 0) {
+        held.add(layer);
+      }
+    }
+    if (spec.numHiddenLayers() > held.size()) {
+      throw new WeightLoadException(source.description() + ": numHiddenLayers is " + spec.numHiddenLayers()
+          + " (as the file states it or the decoder was built for) but the file holds tensors of only " + held.size()
+          + (held.size() == 1 ? " layer" : " layers") + " (model.layers.N.*)");
+    }
+  }
+
+  /** N of a name {@code model.layers.N.*}, or -1. */
+  static int layerIndex(String name) {
+    String prefix = "model.layers.";
+    if (!name.startsWith(prefix)) {
+      return -1;
+    }
+    int end = prefix.length();
+    while (end < name.length() && end - prefix.length() < 10 && Character.isDigit(name.charAt(end))
+        && name.charAt(end) < 128) {
+      end++;
+    }
+    if (end == prefix.length() || end >= name.length() || name.charAt(end) != '.') {
+      return -1;
+    }
+    long value = Long.parseLong(name, prefix.length(), end, 10);
+    return value > Integer.MAX_VALUE ? -1 : (int) value;
   }
 
   /** Models at least this large get a line on standard error saying what was mapped. */

@@ -341,6 +341,22 @@ class HfTokenizerTest {
   }
 
   @Test
+  void hugeTokenIdsAreRefusedWithoutSizingAnArray() throws IOException {
+    for (int id : new int[] {Integer.MAX_VALUE, 1_000_000_000}) {
+      JsonObject json = validLlama2();
+      json.getAsJsonObject("model").getAsJsonObject("vocab").addProperty("huge", id);
+      write("tokenizer.json", json);
+      assertThat(refused()).hasMessageThat().containsMatch("model\\.vocab: token id " + id + " is beyond the ([0-9]+)"
+          + " tokens of model\\.vocab and added_tokens \\(ids must run from 0 to [0-9]+ without gaps; no token has id"
+          + " [0-9]+\\)$");
+      json.getAsJsonObject("model").getAsJsonObject("vocab").remove("huge");
+      json.getAsJsonArray("added_tokens").add(obj("id", id, "content", "<huge>", "special", true));
+      write("tokenizer.json", json);
+      assertThat(refused()).hasMessageThat().contains("model.vocab: token id " + id + " is beyond the");
+    }
+  }
+
+  @Test
   void addedTokenDisagreesWithTheVocabulary() throws IOException {
     JsonObject json = validLlama2();
     json.getAsJsonArray("added_tokens").get(0).getAsJsonObject().addProperty("id", 3);

@@ -2,9 +2,12 @@ package dev.kiln.weights;
 
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.kiln.ProblemList;
 import dev.kiln.spec.ModelSpec;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -306,6 +309,39 @@ class WeightsTest {
     var e = assertThrows(WeightLoadException.class, () -> Weights.from(tiny, source));
     assertThat(describe(e)).isEqualTo("in-memory tensors does not fit the spec:\n"
         + "  tensor model.layers.0.self_attn.o_proj.weight has dtype I8; Kiln reads [F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K]");
+  }
+
+  // --- claims bounded by what the file holds -------------------------------------------------
+
+  /** Every tensor of {@code weights} in an in-memory source. */
+  private static InMemorySource sourceOf(Weights weights) {
+    InMemorySource source = new InMemorySource();
+    weights.tensors().forEach((name, tensor) -> source.put(name, tensor.shape(), tensor.toArray()));
+    return source;
+  }
+
+  @Test
+  void aClaimedLayerCountBeyondTheFileIsOneErrorAtOnce() {
+    InMemorySource source = sourceOf(Weights.random(SPEC, 1));
+    ModelSpec claimed = SPEC.toBuilder().numHiddenLayers(1_000_000).maxPositionEmbeddings(1).build();
+    var e = assertTimeoutPreemptively(Duration.ofSeconds(2),
+        () -> assertThrows(WeightLoadException.class, () -> Weights.from(claimed, source)));
+    assertThat(describe(e)).isEqualTo("in-memory tensors: numHiddenLayers is 1000000 (as the file states it or the"
+        + " decoder was built for) but the file holds tensors of only 2 layers (model.layers.N.*)");
+  }
+
+  @Test
+  void problemListsAreCapped() {
+    InMemorySource source = sourceOf(Weights.random(SPEC, 1));
+    for (int i = 0; i < 50_000; i++) {
+      source.put("extra." + i + ".weight", new long[] {1}, 0f);
+    }
+    source.put("x".repeat(100_000), new long[] {1}, 0f);
+    var e = assertThrows(WeightLoadException.class, () -> Weights.from(SPEC, source));
+    String[] lines = describe(e).split("\n");
+    assertThat(lines).hasLength(1 + ProblemList.MAX_LISTED + 1);
+    assertThat(lines[lines.length - 1]).isEqualTo("  ... and 49981 more");
+    assertThat(describe(e).length()).isLessThan(10_000);
   }
 
   @Test
