@@ -207,6 +207,11 @@ public final class KilnServer implements AutoCloseable {
     return http.getAddress().getPort();
   }
 
+  /** Tests only: the scheduler, to gate its steps. */
+  Scheduler scheduler() {
+    return scheduler;
+  }
+
   /** The model the server runs. */
   public KilnModel model() {
     return model;
@@ -568,7 +573,12 @@ public final class KilnServer implements AutoCloseable {
     }
     int[] prompt;
     if (chat) {
-      prompt = model.encodeChat(messages(body));
+      List<Message> messages = messages(body);
+      try {
+        prompt = model.encodeChat(messages);
+      } catch (KilnException e) {
+        throw ApiException.invalid("messages", e.getMessage());
+      }
     } else {
       prompt = completionPrompt(body);
     }

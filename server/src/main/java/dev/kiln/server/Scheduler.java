@@ -41,6 +41,8 @@ final class Scheduler {
   private volatile long cutAtNanos = Long.MAX_VALUE;
   private volatile int active;
   private long clock;
+  /** Tests only: when set, each step waits for a permit, so a test decides when the decoder runs. */
+  volatile java.util.concurrent.Semaphore gate;
 
   Scheduler(Decoder decoder, Metrics metrics, int queueCapacity, int chunk, Consumer<String> log) {
     this.decoder = decoder;
@@ -119,6 +121,10 @@ final class Scheduler {
               assign(job);
             }
           }
+          continue;
+        }
+        java.util.concurrent.Semaphore g = gate;
+        if (g != null && !g.tryAcquire(10, TimeUnit.MILLISECONDS)) {
           continue;
         }
         step();
