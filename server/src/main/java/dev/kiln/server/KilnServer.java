@@ -247,8 +247,9 @@ public final class KilnServer implements AutoCloseable {
     } catch (ApiException e) {
       status = e.status;
       error(exchange, e);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       status = 500;
+      config.log.accept("kiln serve: " + method + " " + path + ": " + e);
       error(exchange, new ApiException(500, "server_error", null, null, String.valueOf(e.getMessage())));
     } finally {
       metrics.request(endpoint(path), status);
