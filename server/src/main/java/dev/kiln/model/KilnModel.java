@@ -156,6 +156,26 @@ public final class KilnModel {
     return new KilnModel(file, checkpoint, spec, weights, decoder, options.tokenizer, options.chatTemplate);
   }
 
+  /**
+   * A model of {@code spec}'s shape with seeded random weights and no tokenizer (benchmarks: prompts
+   * are token ids), its decoder specialized to {@code spec} as given.
+   */
+  public static KilnModel random(ModelSpec spec, long seed, Options options) {
+    Weights weights = Weights.random(spec, seed);
+    Path cache = options.cacheRoot != null ? options.cacheRoot : Specializer.defaultCacheRoot();
+    Decoder decoder = new Specializer(cache, options.progress).specialize(spec).create(weights);
+    KilnModel model = new KilnModel(Path.of("random"), null, spec, weights, decoder, null, null);
+    model.tokenizerless = true;
+    return model;
+  }
+
+  private boolean tokenizerless;
+
+  /** Whether the model has a tokenizer (all but {@link #random} models; a file without one fails at {@link #tokenizer()}). */
+  public boolean hasTokenizer() {
+    return !tokenizerless;
+  }
+
   public Path file() {
     return file;
   }
@@ -179,6 +199,9 @@ public final class KilnModel {
 
   /** The model's tokenizer (loaded on first use); a {@link KilnException} when there is none. */
   public synchronized Tokenizer tokenizer() {
+    if (tokenizerless) {
+      throw new KilnException("this model has random weights and no tokenizer; give prompts as token ids");
+    }
     if (tokenizer == null) {
       tokenizer = ModelTokenizer.of(file, checkpoint, tokenizerPath, spec.vocabSize());
     }
@@ -216,6 +239,9 @@ public final class KilnModel {
 
   /** The ids that end a generation: EOS, the tokenizer's end of turn, and the chat format's if {@code chat}. */
   public int[] stopTokens(boolean chat) {
+    if (tokenizerless) {
+      return new int[0];
+    }
     Tokenizer tokenizer = tokenizer();
     List<Integer> ids = new ArrayList<>();
     tokenizer.eos().ifPresent(ids::add);

@@ -13,7 +13,6 @@ import dev.kiln.KilnException;
 import dev.kiln.generate.Message;
 import dev.kiln.generate.SamplerChain;
 import dev.kiln.model.KilnModel;
-import dev.kiln.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -194,7 +193,9 @@ public final class KilnServer implements AutoCloseable {
   }
 
   private void load(KilnModel loaded) {
-    loaded.tokenizer(); // fail now, not at the first request, when there is none
+    if (loaded.hasTokenizer()) {
+      loaded.tokenizer(); // fail now, not at the first request, when there is none
+    }
     Scheduler s = new Scheduler(loaded.decoder(), metrics, config.queueCapacity, config.prefillChunk, config.log);
     modelName = config.modelName != null ? config.modelName : loaded.file().getFileName().toString();
     model = loaded;
@@ -404,9 +405,10 @@ public final class KilnServer implements AutoCloseable {
 
   private int complete(HttpExchange exchange, JsonObject body, boolean chat) throws IOException {
     Request request = parse(body, chat);
-    Tokenizer tokenizer = model.tokenizer();
-    Job job = new Job(request.prompt, request.sampler, request.maxTokens, request.stopTokens, request.stops,
-        tokenizer::tokenBytes);
+    // Without a tokenizer (random weights), each token is shown as " ID".
+    dev.kiln.generate.TokenText text = model.hasTokenizer() ? model.tokenizer()::tokenBytes
+        : id -> (" " + id).getBytes(StandardCharsets.UTF_8);
+    Job job = new Job(request.prompt, request.sampler, request.maxTokens, request.stopTokens, request.stops, text);
     switch (scheduler.submit(job)) {
       case QUEUE_FULL -> {
         metrics.rejected.incrementAndGet();
@@ -573,6 +575,9 @@ public final class KilnServer implements AutoCloseable {
       }
     }
     int[] prompt;
+    if (chat && !model.hasTokenizer()) {
+      throw ApiException.unsupported("messages", "this model has no tokenizer: use /v1/completions with token ids");
+    }
     if (chat) {
       List<Message> messages = messages(body);
       try {
@@ -734,6 +739,9 @@ public final class KilnServer implements AutoCloseable {
       throw ApiException.invalid("prompt", "prompt is required");
     }
     if (prompt.isJsonPrimitive() && prompt.getAsJsonPrimitive().isString()) {
+      if (!model.hasTokenizer()) {
+        throw ApiException.unsupported("prompt", "this model has no tokenizer: give the prompt as token ids");
+      }
       return model.encode(prompt.getAsString());
     }
     if (prompt.isJsonArray()) {
