@@ -132,11 +132,12 @@ final class BenchServeCommand implements Callable<Integer> {
       try (ExecutorService background = Executors.newVirtualThreadPerTaskExecutor()) {
         for (int i = 0; i < 3; i++) {
           List<CompletableFuture<Stream>> others = new ArrayList<>();
+          java.util.concurrent.CountDownLatch decoding = new java.util.concurrent.CountDownLatch(3);
           for (int k = 0; k < 3; k++) {
             int seed = 700 + 10 * i + k;
-            others.add(CompletableFuture.supplyAsync(() -> stream(tokens, seed).join(), background));
+            others.add(CompletableFuture.supplyAsync(() -> stream(tokens, seed, decoding).join(), background));
           }
-          Thread.sleep(300); // let them reach their decode steps
+          decoding.await(); // all three have read their prompts and are decoding
           busy.add(stream(1, 500 + i).get().ttft());
           for (var other : others) {
             other.get();
@@ -174,6 +175,11 @@ final class BenchServeCommand implements Callable<Integer> {
 
   /** Sends one streaming completion of a random prompt; completes when its stream ends. */
   private CompletableFuture<Stream> stream(int maxTokens, long seed) {
+    return stream(maxTokens, seed, null);
+  }
+
+  /** {@link #stream(int, long)}, counting {@code firstToken} down when the first token arrives. */
+  private CompletableFuture<Stream> stream(int maxTokens, long seed, java.util.concurrent.CountDownLatch firstToken) {
     SplittableRandom random = new SplittableRandom(seed);
     JsonArray ids = new JsonArray();
     for (int i = 0; i < prompt; i++) {
@@ -192,6 +198,9 @@ final class BenchServeCommand implements Callable<Integer> {
       response.body().forEach(line -> {
         if (line.startsWith("data: ") && line.contains("\"finish_reason\":null")) {
           times.add(System.nanoTime());
+          if (times.size() == 1 && firstToken != null) {
+            firstToken.countDown();
+          }
         }
       });
       if (times.isEmpty()) {
