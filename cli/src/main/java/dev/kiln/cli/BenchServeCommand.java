@@ -94,7 +94,8 @@ final class BenchServeCommand implements Callable<Integer> {
     try {
       out.printf(Locale.ROOT, "kiln bench-serve: %s, %d slots, %d-token prompts, %d tokens each, %d threads%n", name,
           parallel, prompt, tokens, Runtime.getRuntime().availableProcessors());
-      stream(1, 0); // warm-up
+      concurrent(Math.min(4, parallel), 0, 16); // warm-up: prefill, batched decode, JIT
+      stream(tokens, 1).get();
       out.println("| clients | aggregate tokens/s | vs 1 client | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms |");
       out.println("|---:|---:|---:|---:|---:|---:|---:|");
       double single = 0;
