@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.Specializer;
 import dev.kiln.InvalidInputException;
 import dev.kiln.bench.BenchOptions;
 import dev.kiln.bench.BenchRunner;

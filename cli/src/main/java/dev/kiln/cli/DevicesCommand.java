@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.TornadoBridge;
 import dev.kiln.KilnException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.Specializer;
 import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
 import dev.kiln.spec.InvalidSpecException;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
     description = "Runs Llama-family model files (GGUF, Hugging Face, llama2.c) through decoders specialized to their"
         + " shapes.",
     subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class, BenchCommand.class,
-        DevicesCommand.class})
+        DevicesCommand.class, ServeCommand.class, BenchServeCommand.class})
 public final class Kiln implements Callable<Integer> {
   /** Options every command that loads a model shares. */
   static final class Common {

@@ -1,5 +1,7 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.Specializer;
+import dev.kiln.model.TornadoBridge;
 import dev.kiln.Decoder;
 import dev.kiln.KilnException;
 import dev.kiln.interpreter.Interpreter;

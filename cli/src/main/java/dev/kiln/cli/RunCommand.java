@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.ModelTokenizer;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -302,7 +303,7 @@ final class RunCommand implements Callable<Integer> {
         user = prompt;
       }
       messages.add(Message.user(user));
-      int[] ids = tokenizer.encode(template.render(messages, true), false, true);
+      int[] ids = template.encode(tokenizer, messages, true); // contents stay text: no special tokens injected
       // Keep what the cache holds up to where this turn's tokens differ from it (re-tokenizing the
       // answer may differ from the sampled tokens), and feed only the rest.
       int cached = Math.min(commonPrefix(fed, ids), ids.length - 1);

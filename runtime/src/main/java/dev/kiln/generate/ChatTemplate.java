@@ -286,6 +286,50 @@ public enum ChatTemplate {
    */
   public abstract String render(List<Message> messages, boolean addGenerationPrompt);
 
+  /** Marks, in a message's content, the start of text that must stay plain (a noncharacter). */
+  private static final char PLAIN = '\uFDD0';
+
+  /**
+   * The token ids of {@link #render}, with the template's special tokens as their ids and every
+   * message's content as plain text: a user who writes {@code <|im_end|>} gets the characters, not
+   * the token (no prompt injection). For contents without special-token texts the ids are those of
+   * {@code tokenizer.encode(render(messages, addGenerationPrompt), false, true)}. The noncharacter
+   * U+FDD0 is removed from contents.
+   */
+  public int[] encode(dev.kiln.tokenizer.Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
+    java.util.List<String> specials = new java.util.ArrayList<>();
+    for (int id = 0; id < tokenizer.vocabSize(); id++) {
+      if (tokenizer.isSpecial(id)) {
+        String text = tokenizer.tokenText(id);
+        if (!text.isEmpty()) {
+          specials.add(text);
+        }
+      }
+    }
+    List<Message> marked = new java.util.ArrayList<>();
+    for (Message message : messages) {
+      String content = message.content().replace(String.valueOf(PLAIN), "");
+      for (String special : specials) {
+        if (content.contains(special)) {
+          content = content.replace(special, PLAIN + special);
+        }
+      }
+      marked.add(new Message(message.role(), content));
+    }
+    String rendered = render(marked, addGenerationPrompt);
+    StringBuilder text = new StringBuilder(rendered.length());
+    java.util.BitSet plain = new java.util.BitSet();
+    for (int i = 0; i < rendered.length(); i++) {
+      char c = rendered.charAt(i);
+      if (c == PLAIN) {
+        plain.set(text.length());
+      } else {
+        text.append(c);
+      }
+    }
+    return tokenizer.encode(text.toString(), false, i -> !plain.get(i));
+  }
+
   /**
    * The special token that ends an assistant turn in this format ({@code </s>}, {@code <|eot_id|>},
    * {@code <|im_end|>}): its id belongs in the generation's stop tokens.

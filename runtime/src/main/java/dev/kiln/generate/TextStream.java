@@ -20,9 +20,9 @@ import java.util.function.Consumer;
  *       stop string found ends the text just before it (it and anything after are dropped).
  * </ol>
  *
- * The pieces handed to the sink, concatenated, are {@link #text()}.
+ * The pieces handed to the sink, concatenated, are {@link #text()}. Not thread-safe.
  */
-final class TextStream {
+public final class TextStream {
   private final TokenText tokenText;
   private final List<String> stopStrings;
   private final Consumer<String> sink;
@@ -35,14 +35,14 @@ final class TextStream {
   private String matchedStop;
   private boolean finished;
 
-  TextStream(TokenText tokenText, List<String> stopStrings, Consumer<String> sink) {
+  public TextStream(TokenText tokenText, List<String> stopStrings, Consumer<String> sink) {
     this.tokenText = tokenText;
     this.stopStrings = stopStrings;
     this.sink = sink;
   }
 
   /** Adds a token's bytes; returns true when that completes a stop string (the stream is then finished). */
-  boolean accept(int id) {
+  public boolean accept(int id) {
     if (finished) {
       throw new IllegalStateException("text stream already finished");
     }
@@ -70,7 +70,7 @@ final class TextStream {
   }
 
   /** Ends the stream: decodes what is left (an incomplete character becomes U+FFFD) and releases all held text. */
-  void finish() {
+  public void finish() {
     if (finished) {
       return;
     }
@@ -86,12 +86,12 @@ final class TextStream {
   }
 
   /** Everything released so far. */
-  String text() {
+  public String text() {
     return emitted.toString();
   }
 
   /** The stop string that ended the text, or null. */
-  String matchedStop() {
+  public String matchedStop() {
     return matchedStop;
   }
 

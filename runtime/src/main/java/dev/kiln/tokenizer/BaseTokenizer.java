@@ -45,6 +45,11 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
 
   @Override
   public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+    return encode(text, addBos, parseSpecial ? i -> true : i -> false);
+  }
+
+  @Override
+  public int[] encode(String text, boolean addBos, java.util.function.IntPredicate parseSpecialAt) {
     IntList out = new IntList();
     if (addBos) {
       if (vocab.bos < 0) {
@@ -54,7 +59,7 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
     }
     String clean = wellFormed(text);
     boolean startsText = true;
-    for (Vocabulary.Fragment fragment : vocab.partition(clean, parseSpecial)) {
+    for (Vocabulary.Fragment fragment : vocab.partition(clean, parseSpecialAt)) {
       if (fragment.isToken()) {
         out.add(fragment.id());
         startsText = true;

@@ -43,6 +43,16 @@ public interface Tokenizer {
    */
   int[] encode(String text, boolean addBos, boolean parseSpecial);
 
+  /**
+   * {@link #encode(String, boolean, boolean)} where the text of a control or unknown token becomes
+   * that token only if it starts at a char index {@code parseSpecialAt} accepts; elsewhere it is
+   * plain text. This is how a chat prompt keeps its template's special tokens while the messages'
+   * contents cannot inject any ({@link dev.kiln.generate.ChatTemplate#encode}).
+   */
+  default int[] encode(String text, boolean addBos, java.util.function.IntPredicate parseSpecialAt) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot restrict where special tokens are parsed");
+  }
+
   /** The text of {@code ids}; control and unknown tokens add nothing (see the class comment for the space prefix). */
   default String decode(int[] ids) {
     return decode(ids, false);

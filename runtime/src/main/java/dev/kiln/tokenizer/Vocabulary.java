@@ -116,6 +116,14 @@ final class Vocabulary {
    * and unknown tokens: at each position the longest such token that starts there is taken.
    */
   List<Fragment> partition(String text, boolean parseSpecial) {
+    return partition(text, parseSpecial ? i -> true : i -> false);
+  }
+
+  /**
+   * {@link #partition(String, boolean)} where a control or unknown token is matched only where it
+   * starts at a position {@code parseSpecialAt} accepts (user-defined tokens match everywhere).
+   */
+  List<Fragment> partition(String text, java.util.function.IntPredicate parseSpecialAt) {
     List<Fragment> fragments = new ArrayList<>();
     int textStart = 0;
     int i = 0;
@@ -126,7 +134,7 @@ final class Vocabulary {
         for (String candidate : candidates) {
           if (text.startsWith(candidate, i)) {
             int id = specialIds.get(candidate);
-            if (parseSpecial || types[id] == TokenType.USER_DEFINED) {
+            if (types[id] == TokenType.USER_DEFINED || parseSpecialAt.test(i)) {
               match = id;
               break;
             }

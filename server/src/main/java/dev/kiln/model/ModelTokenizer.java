@@ -1,4 +1,4 @@
-package dev.kiln.cli;
+package dev.kiln.model;
 
 import dev.kiln.KilnException;
 import dev.kiln.tokenizer.Tokenizer;
@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Finds the tokenizer that goes with a model file. */
-final class ModelTokenizer {
+public final class ModelTokenizer {
   private ModelTokenizer() {}
 
   /**
@@ -18,7 +18,7 @@ final class ModelTokenizer {
    * folder's {@code tokenizer.json}, the {@code tokenizer.bin} beside a llama2.c checkpoint, or the
    * {@code tokenizer.json} beside a .safetensors file.
    */
-  static Tokenizer of(Path file, Checkpoint checkpoint, Path override, int vocabSize) {
+  public static Tokenizer of(Path file, Checkpoint checkpoint, Path override, int vocabSize) {
     if (override != null) {
       return open(override, vocabSize);
     }

@@ -1,4 +1,4 @@
-package dev.kiln.cli;
+package dev.kiln.model;
 
 import java.lang.reflect.InvocationTargetException;
 import java.net.URISyntaxException;
@@ -11,14 +11,14 @@ import java.util.Optional;
  * and Kiln's {@code kiln-tornado} support (bin/kiln starts the JVM with TornadoVM's argument file
  * when {@code TORNADOVM_HOME} is set and the TornadoVM backend is asked for), and its devices.
  */
-final class TornadoBridge {
+public final class TornadoBridge {
   static final String API_CLASS = "uk.ac.manchester.tornado.api.TaskGraph";
   static final String SUPPORT_CLASS = "dev.kiln.tornado.TornadoSupport";
 
   private TornadoBridge() {}
 
   /** Why the TornadoVM backend cannot run here, or empty when it can (a device included). */
-  static Optional<String> unavailableReason() {
+  public static Optional<String> unavailableReason() {
     try {
       Class.forName(API_CLASS);
     } catch (ClassNotFoundException | LinkageError e) {
@@ -42,7 +42,7 @@ final class TornadoBridge {
 
   /** TornadoVM's devices as {@code backend:device name (backend)}. */
   @SuppressWarnings("unchecked")
-  static List<String> devices() {
+  public static List<String> devices() {
     try {
       return (List<String>) Class.forName(SUPPORT_CLASS).getMethod("devices").invoke(null);
     } catch (InvocationTargetException e) {

@@ -1,4 +1,4 @@
-package dev.kiln.cli;
+package dev.kiln.model;
 
 import java.net.MalformedURLException;
 import java.net.URL;
@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /**
  * The system class loader of a kiln JVM that runs TornadoVM decoders ({@code bin/kiln} passes
- * {@code -Djava.system.class.loader=dev.kiln.cli.KilnClassLoader} then): TornadoVM reads a kernel's
+ * {@code -Djava.system.class.loader=dev.kiln.model.KilnClassLoader} then): TornadoVM reads a kernel's
  * class file through the system class loader, so the decoder specialized at run time must be
  * loaded by it. Everything else is delegated to the usual application class loader.
  */
@@ -22,7 +22,7 @@ public final class KilnClassLoader extends URLClassLoader {
   }
 
   /** Adds a folder of classes (a specialized decoder) to the system class path. */
-  void add(Path classes) {
+  public void add(Path classes) {
     try {
       addURL(classes.toUri().toURL());
     } catch (MalformedURLException e) {

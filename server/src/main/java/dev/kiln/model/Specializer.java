@@ -1,4 +1,4 @@
-package dev.kiln.cli;
+package dev.kiln.model;
 
 import dev.kiln.Decoder;
 import dev.kiln.KilnException;
