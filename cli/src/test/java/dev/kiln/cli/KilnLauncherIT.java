@@ -24,6 +24,10 @@ class KilnLauncherIT {
   private record Run(int exit, String out, String err) {}
 
   private Run launch(String... args) throws IOException, InterruptedException {
+    return finish(start(args));
+  }
+
+  private Process start(String... args) throws IOException {
     Path launcher = Conformance.repositoryRoot().resolve("bin/kiln");
     List<String> command = new java.util.ArrayList<>(List.of(launcher.toString()));
     command.addAll(List.of(args));
@@ -32,6 +36,10 @@ class KilnLauncherIT {
     builder.environment().put("KILN_CACHE", cache.toString());
     Process process = builder.start();
     process.getOutputStream().close();
+    return process;
+  }
+
+  private static Run finish(Process process) throws IOException, InterruptedException {
     var out = process.getInputStream().readAllBytes();
     var err = process.getErrorStream().readAllBytes();
     assertWithMessage("bin/kiln finished").that(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -78,6 +86,21 @@ class KilnLauncherIT {
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.err()).contains("kiln: /no/such/file.gguf: no such file or folder");
     assertThat(run.err()).doesNotContain("\tat ");
+  }
+
+  /** Two first runs on an empty cache at once: both compile, one publishes, both succeed, nothing is left over. */
+  @Test
+  void concurrentFirstRunsBothSucceed() throws Exception {
+    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    Process first = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "2");
+    Process second = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "2");
+    for (Run run : List.of(finish(first), finish(second))) {
+      assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
+    }
+    try (var entries = Files.list(cache)) {
+      assertThat(entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("compiling-")).toList())
+          .isEmpty();
+    }
   }
 
   /** A JSON array of token ids as kiln's {@code --prompt-ids} value. */

@@ -8,16 +8,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
-import java.net.MalformedURLException;
 import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -25,6 +19,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -40,7 +35,10 @@ import javax.tools.ToolProvider;
  * {@code @ModelSpec} interface, compiles it in-process with {@code javax.tools} and Kiln's
  * annotation processor (the same pipeline: validate, plan, emit) into a cache folder, and loads the
  * generated {@code XDecoder}. Compiled classes are cached under a key made of the spec and a fingerprint of
- * this Kiln build, so later runs of the same model load them without compiling.
+ * this Kiln build, so later runs of the same model load them without compiling. The cache is a
+ * {@link ClassCache}: private folders, entries verified against their digests before their classes
+ * are defined (a damaged entry is compiled again), another user's or a world-writable folder
+ * refused, concurrent first runs safe.
  */
 public final class Specializer {
   private static final String PACKAGE = "dev.kiln.specialized";
@@ -92,15 +90,36 @@ public final class Specializer {
   public Specialized specialize(ModelSpec spec, boolean tornado) {
     String key = key(spec);
     String simpleName = "M" + key;
-    Path dir = cacheRoot.resolve(tornado ? key + "-tornado" : key);
-    Path classes = dir.resolve("classes");
+    String entryName = tornado ? key + "-tornado" : key;
     String decoderName = simpleName + (tornado ? "TornadoDecoder" : "Decoder");
+    ClassCache cache = new ClassCache(cacheRoot);
+    Path real = cache.open(true).orElseThrow();
     boolean compiled = false;
-    if (!Files.isRegularFile(classes.resolve(PACKAGE.replace('.', '/')).resolve(decoderName + ".class"))) {
-      compile(spec, simpleName, dir, tornado);
-      compiled = true;
-    } else {
-      progress.accept("using the decoder compiled for this spec in " + dir);
+    ClassCache.Entry entry = null;
+    // Twice at most: a damaged entry is removed and compiled again; a compile that loses the race to
+    // a concurrent run uses the winner's entry.
+    for (int attempt = 0; entry == null; attempt++) {
+      try {
+        entry = cache.load(real, entryName).orElse(null);
+      } catch (ClassCache.DamagedException e) {
+        if (attempt > 0) {
+          throw new KilnException("the cached decoder in " + real.resolve(entryName) + " is damaged right after"
+              + " compiling (" + e.getMessage() + "); is another program writing to " + real + "?");
+        }
+        progress.accept("the cached decoder in " + real.resolve(entryName) + " is damaged (" + e.getMessage()
+            + "); compiling it again");
+        cache.discard(real, entryName);
+      }
+      if (entry == null) {
+        if (attempt > 0) {
+          throw new KilnException("the compiled decoder vanished from " + real.resolve(entryName)
+              + "; is another program deleting from " + real + "?");
+        }
+        compile(spec, simpleName, cache, real, entryName, tornado);
+        compiled = true;
+      } else if (!compiled) {
+        progress.accept("using the decoder compiled for this spec in " + entry.dir());
+      }
     }
     try {
       ClassLoader loader;
@@ -110,17 +129,41 @@ public final class Specializer {
           throw new KilnException("the TornadoVM decoder must be loaded by the system class loader: run kiln through"
               + " bin/kiln, or start the JVM with -Djava.system.class.loader=" + KilnClassLoader.class.getName());
         }
-        system.add(classes);
+        system.add(entry.dir().resolve("classes"));
         loader = system;
       } else {
-        loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, Specializer.class.getClassLoader());
+        // The verified bytes themselves, not the files (which could change after verification).
+        loader = new VerifiedClassLoader(entry.classes(), Specializer.class.getClassLoader());
       }
       Class<?> decoder = loader.loadClass(PACKAGE + "." + decoderName);
       Class<?> weights = loader.loadClass(PACKAGE + "." + simpleName + "Weights");
-      return new Specialized(spec, decoder, weights, classes, compiled);
-    } catch (MalformedURLException | ClassNotFoundException e) {
-      throw new KilnException("the specialized decoder in " + classes + " cannot be loaded (delete the folder to"
+      return new Specialized(spec, decoder, weights, entry.dir().resolve("classes"), compiled);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new KilnException("the specialized decoder in " + entry.dir() + " cannot be loaded (delete the folder to"
           + " recompile): " + e, e);
+    }
+  }
+
+  /** Defines the classes of a verified cache entry from their bytes. */
+  private static final class VerifiedClassLoader extends ClassLoader {
+    static {
+      ClassLoader.registerAsParallelCapable();
+    }
+
+    private final Map<String, byte[]> classes;
+
+    VerifiedClassLoader(Map<String, byte[]> classes, ClassLoader parent) {
+      super("kiln-specialized", parent);
+      this.classes = classes;
+    }
+
+    @Override
+    protected Class<?> findClass(String name) throws ClassNotFoundException {
+      byte[] bytes = classes.get(name);
+      if (bytes == null) {
+        throw new ClassNotFoundException(name);
+      }
+      return defineClass(name, bytes, 0, bytes.length);
     }
   }
 
@@ -133,7 +176,7 @@ public final class Specializer {
         + "public interface " + simpleName + " {}\n";
   }
 
-  private void compile(ModelSpec spec, String simpleName, Path dir, boolean tornado) {
+  private void compile(ModelSpec spec, String simpleName, ClassCache cache, Path real, String entryName, boolean tornado) {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     if (javac == null) {
       throw new KilnException("specializing needs a JDK (javax.tools found no Java compiler in " + System.getProperty(
@@ -142,10 +185,10 @@ public final class Specializer {
     long start = System.nanoTime();
     progress.accept("specializing a decoder to this model's shapes (first run; compiled once, then cached in "
         + cacheRoot + ") ...");
-    Path work;
+    cache.removeStale(real);
+    Path work = null;
     try {
-      Files.createDirectories(cacheRoot);
-      work = Files.createTempDirectory(cacheRoot, "compiling-");
+      work = Files.createTempDirectory(real, "compiling-");
       Path sources = Files.createDirectories(work.resolve("src").resolve(PACKAGE.replace('.', '/')));
       Path generated = Files.createDirectories(work.resolve("generated"));
       Path classes = Files.createDirectories(work.resolve("classes"));
@@ -177,15 +220,16 @@ public final class Specializer {
         }
       }
       Files.writeString(work.resolve("spec.txt"), spec.toAnnotationSource() + "\n", StandardCharsets.UTF_8);
-      try {
-        Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-        deleteTree(work); // another kiln compiled the same spec meanwhile
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(work, dir);
+      if (!cache.publish(real, work, entryName)) {
+        progress.accept("another kiln compiled the same decoder meanwhile; using its classes");
       }
+      work = null;
     } catch (IOException e) {
       throw new KilnException("cannot write the specialization cache in " + cacheRoot + ": " + e.getMessage(), e);
+    } finally {
+      if (work != null) {
+        ClassCache.deleteQuietly(work); // a failed compile leaves nothing behind
+      }
     }
     progress.accept(String.format(Locale.ROOT, "specialized in %.1f s", (System.nanoTime() - start) / 1e9));
   }
@@ -265,14 +309,6 @@ public final class Specializer {
       return properties.getProperty("version", "unknown");
     } catch (IOException e) {
       return "unknown";
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> tree = Files.walk(root)) {
-      for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
     }
   }
 }
