@@ -39,19 +39,15 @@ final class InfoCommand implements Callable<Integer> {
     Checkpoint checkpoint = ModelFiles.open(file);
     // A wrong --rope-theta or --rms-eps is an error before any output.
     ModelFiles.DerivedSpec checked = overrides.given() ? overrides.derive(checkpoint) : null;
-    out.printf(Locale.ROOT, "%s: %s, %d tensors%n", checkpoint.description(), checkpoint.format(), checkpoint.names().size());
+    out.printf(Locale.ROOT, "%s: %s, %d tensors%n", Sanitize.text(checkpoint.description()), checkpoint.format(),
+        checkpoint.names().size());
     if (checkpoint instanceof GgufFile gguf) {
       var metadata = gguf.metadata();
       out.printf(Locale.ROOT, "metadata: %d entries; architecture %s%s%n", metadata.keys().size(),
-          gguf.architecture().orElse("(none)"),
-          metadata.getString("general.name").map(name -> "; name " + name).orElse(""));
+          Sanitize.text(gguf.architecture().orElse("(none)")),
+          metadata.getString("general.name").map(name -> "; name " + abbreviate(name)).orElse(""));
       for (String key : metadata.keys()) {
-        Object value = metadata.get(key);
-        if (allMetadata || !(value instanceof java.util.List<?>)) {
-          out.printf(Locale.ROOT, "  %s = %s%n", key, abbreviate(value));
-        } else {
-          out.printf(Locale.ROOT, "  %s = [%d entries]%n", key, ((java.util.List<?>) value).size());
-        }
+        out.printf(Locale.ROOT, "  %s = %s%n", abbreviate(key), describe(metadata.get(key), allMetadata));
       }
     }
     out.println("tensors (shapes as (out, in)):");
@@ -59,14 +55,14 @@ final class InfoCommand implements Callable<Integer> {
     if (checkpoint instanceof GgufFile gguf) {
       for (var info : gguf.tensorInfos().values()) {
         total += info.byteSize();
-        out.printf(Locale.ROOT, "  %-32s %-5s %-16s %,14d bytes%n", info.name(), info.dtype(),
+        out.printf(Locale.ROOT, "  %-32s %-5s %-16s %,14d bytes%n", abbreviate(info.name()), info.dtype(),
             Arrays.toString(info.shape()), info.byteSize());
       }
     } else {
       for (String name : checkpoint.names()) {
         long bytes = checkpoint.read(name).data().byteSize();
         total += bytes;
-        out.printf(Locale.ROOT, "  %-48s %-5s %-16s %,14d bytes%n", name, checkpoint.dtypeName(name),
+        out.printf(Locale.ROOT, "  %-48s %-5s %-16s %,14d bytes%n", abbreviate(name), checkpoint.dtypeName(name),
             Arrays.toString(checkpoint.shape(name)), bytes);
       }
     }
@@ -85,8 +81,42 @@ final class InfoCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static String abbreviate(Object value) {
+  /** Arrays shown in full (with --metadata) up to this many entries; larger ones as their first entries and a count. */
+  static final int ARRAY_ENTRIES_SHOWN = 8;
+
+  /**
+   * A metadata value on one line, safe for a terminal: an array as its size, or with {@code all} its
+   * first {@value #ARRAY_ENTRIES_SHOWN} entries and its size (never the whole of a large array), a
+   * string cut at 120 characters, control characters escaped.
+   */
+  static String describe(Object value, boolean all) {
+    if (!(value instanceof java.util.List<?> list)) {
+      return abbreviate(value);
+    }
+    if (!all) {
+      return "[" + list.size() + " entries]";
+    }
+    StringBuilder text = new StringBuilder("[");
+    int shown = Math.min(list.size(), ARRAY_ENTRIES_SHOWN);
+    for (int i = 0; i < shown; i++) {
+      text.append(i == 0 ? "" : ", ").append(abbreviate(list.get(i) instanceof java.util.List<?> nested
+          ? "[" + nested.size() + " entries]" : list.get(i)));
+    }
+    if (shown < list.size()) {
+      text.append(", ... ").append(list.size() - shown).append(" more; ").append(list.size()).append(" entries");
+    }
+    return text.append("]").toString();
+  }
+
+  /** At most 120 characters of {@code value}, control characters escaped. */
+  static String abbreviate(Object value) {
     String text = String.valueOf(value);
-    return text.length() > 120 ? text.substring(0, 117) + "..." : text;
+    boolean cut = text.length() > 120;
+    String safe = Sanitize.text(cut ? text.substring(0, 117) : text);
+    if (safe.length() > 120) { // escapes are longer than what they stand for
+      safe = safe.substring(0, 117);
+      cut = true;
+    }
+    return cut ? safe + "..." : safe;
   }
 }

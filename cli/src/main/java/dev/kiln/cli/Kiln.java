@@ -7,12 +7,20 @@ import dev.kiln.spec.InvalidSpecException;
 import dev.kiln.spec.SpecElement;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,11 +62,17 @@ public final class Kiln implements Callable<Integer> {
         System.setProperty("kiln.tornado.printKernels", "true");
       }
       if (threads != null) {
-        if (threads < 1) {
-          throw new KilnException("--threads must be at least 1, was " + threads);
+        if (threads < 1 || threads > maxThreads()) {
+          throw new InvalidInputException("--threads must be between 1 and " + maxThreads() + " (8 x the "
+              + Runtime.getRuntime().availableProcessors() + " available processors), was " + threads);
         }
         System.setProperty("kiln.threads", Integer.toString(threads));
       }
+    }
+
+    /** The most worker threads --threads may ask for: 8 per available processor. */
+    static int maxThreads() {
+      return 8 * Runtime.getRuntime().availableProcessors();
     }
 
     Path cacheRoot() {
@@ -136,14 +150,39 @@ public final class Kiln implements Callable<Integer> {
     }
   }
 
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() {
-    CommandLine.usage(this, System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
     return 0;
   }
 
   public static void main(String[] args) {
-    System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+    int code;
+    try {
+      // Standard output without PrintStream's silence: its first write error is kept, so a full disk
+      // or a closed pipe ends the run with an error instead of exit code 0 and lost output.
+      StandardOutput stdout = new StandardOutput(new FileOutputStream(FileDescriptor.out));
+      PrintWriter err = new PrintWriter(System.err, true);
+      Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> {
+        if (verbose) {
+          failure.printStackTrace(err);
+        }
+        err.println("kiln: " + thread.getName() + ": " + describe(failure));
+        err.flush();
+      });
+      code = execute(args, new PrintWriter(new OutputStreamWriter(stdout, Charset.defaultCharset()), true), err,
+          stdout::failure);
+    } catch (Throwable failure) {
+      if (verbose) {
+        failure.printStackTrace();
+      }
+      System.err.println("kiln: " + describe(failure));
+      code = 1;
+    }
+    System.exit(code);
   }
 
   /**
@@ -152,20 +191,139 @@ public final class Kiln implements Callable<Integer> {
    * 2 for a malformed command line.
    */
   public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine commandLine = new CommandLine(new Kiln());
+    return execute(new CommandLine(new Kiln()), args, out, err, () -> null);
+  }
+
+  static int execute(String[] args, PrintWriter out, PrintWriter err, Supplier<IOException> outFailure) {
+    return execute(new CommandLine(new Kiln()), args, out, err, outFailure);
+  }
+
+  /**
+   * Runs {@code commandLine}: errors of the command are one line on {@code err} (with {@code
+   * --verbose} their stack traces too), JVM errors included; output that cannot be written
+   * ({@code out} has an error, {@code outFailure} may say which) is exit code 141 for a closed pipe,
+   * else 1 with a message.
+   */
+  static int execute(CommandLine commandLine, String[] args, PrintWriter out, PrintWriter err,
+      Supplier<IOException> outFailure) {
     commandLine.setOut(out).setErr(err);
+    // No @file expansion: "-p @notes.txt" is that text, not the file's contents (--prompt-file reads one).
+    commandLine.setExpandAtFiles(false);
     boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
     commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
+      if (exception instanceof OutputFailedException) {
+        return outputFailed(out, err, outFailure, verbose);
+      }
       if (verbose) {
         exception.printStackTrace(err);
       }
       String message = exception instanceof KilnException || exception instanceof IllegalArgumentException
           ? exception.getMessage()
           : exception.toString();
-      err.println("kiln: " + message);
+      err.println("kiln: " + Sanitize.message(message));
       err.flush();
       return 1;
     });
-    return commandLine.execute(args);
+    int code;
+    try {
+      code = commandLine.execute(args);
+    } catch (Throwable failure) { // picocli passes JVM errors (OutOfMemoryError, ...) on
+      if (verbose) {
+        failure.printStackTrace(err);
+      }
+      err.println("kiln: " + describe(failure));
+      err.flush();
+      code = 1;
+    }
+    if (code != 141 && out.checkError()) {
+      return outputFailed(out, err, outFailure, verbose);
+    }
+    return code;
+  }
+
+  /** Output could not be written: exit code 141 (as SIGPIPE) for a closed pipe, else 1 with a message. */
+  private static int outputFailed(PrintWriter out, PrintWriter err, Supplier<IOException> outFailure, boolean verbose) {
+    IOException cause = outFailure.get();
+    String reason = cause != null && cause.getMessage() != null ? cause.getMessage() : "write error";
+    if (reason.toLowerCase(java.util.Locale.ROOT).contains("broken pipe")) {
+      if (verbose) {
+        err.println("kiln: standard output was closed (broken pipe); stopped");
+        err.flush();
+      }
+      return 141;
+    }
+    err.println("kiln: cannot write standard output: " + reason);
+    err.flush();
+    return 1;
+  }
+
+  /** One line for an error the JVM raised; the stack trace is for --verbose. */
+  static String describe(Throwable failure) {
+    String text = switch (failure) {
+      case OutOfMemoryError e -> "out of memory (" + e.getMessage() + "); give the JVM more, e.g. KILN_JAVA_OPTS=-Xmx8g,"
+          + " or ask for less (a smaller --context)";
+      case StackOverflowError e -> "stack overflow (java.lang.StackOverflowError); --verbose shows where";
+      case KilnException e -> e.getMessage();
+      case Error e -> "internal error: " + e + " (--verbose shows the stack trace)";
+      default -> failure.toString();
+    };
+    String line = Sanitize.message(text).replaceAll("\\R", " ");
+    return line.length() > 1000 ? line.substring(0, 997) + "..." : line;
+  }
+
+  /** Standard output could not be written: reported by {@link #execute}. */
+  static final class OutputFailedException extends KilnException {
+    OutputFailedException() {
+      super("cannot write standard output");
+    }
+  }
+
+  /** Flushes {@code out} and throws {@link OutputFailedException} if it has failed (a full disk, a closed pipe). */
+  static void flush(PrintWriter out) {
+    if (out.checkError()) { // flushes first
+      throw new OutputFailedException();
+    }
+  }
+
+  /** Standard output that keeps its first write error. */
+  static final class StandardOutput extends FilterOutputStream {
+    private volatile IOException failure;
+
+    StandardOutput(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        }
+        throw e;
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        }
+        throw e;
+      }
+    }
+
+    IOException failure() {
+      return failure;
+    }
   }
 }

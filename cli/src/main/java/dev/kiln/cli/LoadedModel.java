@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.model.KilnModel;
 import dev.kiln.model.Specializer;
 import dev.kiln.model.TornadoBridge;
 import dev.kiln.Decoder;
@@ -31,6 +32,17 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
    */
   static LoadedModel open(Path file, Kiln.SpecOverrides overrides, Integer context, int batch, String backend,
       Path cache, Consumer<String> progress, Consumer<String> warn) {
+    return open(file, overrides, context, batch, backend, cache, progress, warn, spec -> {});
+  }
+
+  /**
+   * As {@link #open(Path, Kiln.SpecOverrides, Integer, int, String, Path, Consumer, Consumer)}, with
+   * {@code check} run on the spec before the weights are mapped and the decoder built (a prompt's
+   * token ids against the vocabulary and context, before any compiling); a decoder's KV cache is
+   * checked against the Java heap then too.
+   */
+  static LoadedModel open(Path file, Kiln.SpecOverrides overrides, Integer context, int batch, String backend,
+      Path cache, Consumer<String> progress, Consumer<String> warn, Consumer<ModelSpec> check) {
     if (!Files.exists(file)) {
       throw new KilnException(file + ": no such file or folder");
     }
@@ -53,6 +65,10 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
           positions, fileContext));
     }
     ModelSpec spec = derived.spec().toBuilder().maxPositionEmbeddings(positions).maxBatchSize(batch).build();
+    check.accept(spec);
+    if (backend != null) {
+      KilnModel.checkHeap(spec, Runtime.getRuntime()); // before a long compile that would end out of memory
+    }
     Weights weights = Weights.from(spec, checkpoint);
     progress.accept(String.format(Locale.ROOT, "loaded %s (%s) in %.2f s", file.getFileName(), checkpoint.format(),
         (System.nanoTime() - start) / 1e9));

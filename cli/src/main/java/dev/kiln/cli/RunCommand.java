@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,6 +51,10 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "The prompt (with --chat: the user's message).")
   String prompt;
+
+  @Option(names = "--prompt-file", paramLabel = "FILE", description = "The prompt as the text of a file (UTF-8)."
+      + " Arguments are never read from files otherwise: -p @notes.txt is that text.")
+  Path promptFile;
 
   @Option(names = "--prompt-ids", split = ",", paramLabel = "ID",
       description = "The prompt as token ids (1,2,3); greedy unless --temperature is given.")
@@ -136,8 +141,13 @@ final class RunCommand implements Callable<Integer> {
     common.apply();
     PrintWriter out = command.commandLine().getOut();
     PrintWriter err = command.commandLine().getErr();
-    if ((prompt == null) == (promptIds == null) && !(chat && prompt == null && promptIds == null)) {
-      throw new InvalidInputException("give one prompt: --prompt TEXT or --prompt-ids 1,2,3 (or --chat)");
+    int prompts = (prompt != null ? 1 : 0) + (promptFile != null ? 1 : 0) + (promptIds != null ? 1 : 0);
+    if (prompts > 1 || (prompts == 0 && !chat)) {
+      throw new InvalidInputException("give one prompt: --prompt TEXT, --prompt-file FILE or --prompt-ids 1,2,3 (or"
+          + " --chat)");
+    }
+    if (promptFile != null) {
+      prompt = readPrompt(promptFile);
     }
     if (maxTokens < 0) {
       throw new InvalidInputException("--max-tokens must not be negative, was " + maxTokens);
@@ -157,9 +167,30 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  /** The prompt file's text: a regular file of UTF-8, at most {@value #MAX_PROMPT_FILE_BYTES} bytes. */
+  static String readPrompt(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new InvalidInputException("--prompt-file " + file + ": " + (Files.exists(file) ? "not a regular file"
+          : "no such file"));
+    }
+    try {
+      if (Files.size(file) > MAX_PROMPT_FILE_BYTES) {
+        throw new InvalidInputException("--prompt-file " + file + ": larger than " + MAX_PROMPT_FILE_BYTES + " bytes");
+      }
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new InvalidInputException("--prompt-file " + file + ": not UTF-8 text");
+    } catch (IOException e) {
+      throw new InvalidInputException("--prompt-file " + file + ": cannot be read: " + e.getMessage());
+    }
+  }
+
+  static final long MAX_PROMPT_FILE_BYTES = 64L << 20;
+
   private int run(SamplerChain sampler, PrintWriter out, PrintWriter err) throws IOException {
+    // Token ids are checked against the file's vocabulary and context before the decoder is built.
     LoadedModel loaded = LoadedModel.open(model, overrides, context, 1, backend, common.cacheRoot(),
-        json ? s -> {} : err::println, err::println);
+        json ? s -> {} : err::println, err::println, promptIds == null ? spec -> {} : spec -> checkPrompt(promptIds, spec));
     backend = loaded.backend(); // what runs: java where the TornadoVM backend was asked for but is unavailable
     if (profile) {
       if (loaded.decoder() instanceof GeneratedDecoder generated && backend.equals("java")) {
@@ -180,9 +211,10 @@ final class RunCommand implements Callable<Integer> {
       return chat(tokenizer, generator, out, err);
     }
     int[] ids = tokenizer.encode(prompt, tokenizer.addBosByDefault(), false);
+    checkPrompt(ids, loaded.spec()); // before the prompt is echoed
     if (!json) {
       out.print(prompt);
-      out.flush();
+      Kiln.flush(out);
     }
     GenerationResult result = generator.generate(ids, options(tokenizer), json ? GenerationListener.NONE : text(out));
     if (logitsFile != null && maxTokens == 0) {
@@ -224,8 +256,41 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The whole prompt against the model, before anything is printed or run: not empty, no longer
+   * than the context, every id in the vocabulary.
+   */
+  static void checkPrompt(int[] ids, dev.kiln.spec.ModelSpec spec) {
+    if (ids.length == 0) {
+      throw new InvalidInputException("the prompt is empty (no tokens)");
+    }
+    if (ids.length > spec.maxPositionEmbeddings()) {
+      throw new InvalidInputException("the prompt has " + ids.length + " tokens, more than the context of "
+          + spec.maxPositionEmbeddings() + " positions (--context)");
+    }
+    for (int id : ids) {
+      if (id < 0 || id >= spec.vocabSize()) {
+        throw new InvalidInputException("prompt token id " + id + " is outside the vocabulary [0, " + spec.vocabSize()
+            + ")");
+      }
+    }
+  }
+
+  /** The sampler; every sampling option is checked, whether or not the temperature uses it. */
   private SamplerChain sampler() {
     double t = temperature != null ? temperature : promptIds != null ? 0 : 0.8;
+    checkRange("--temperature", t, 0, Double.MAX_VALUE, "a finite number >= 0 (0 is greedy)");
+    if (topK < 0) {
+      throw new InvalidInputException("--top-k must be >= 0 (0 turns it off), was " + topK);
+    }
+    if (!(topP > 0 && topP <= 1)) {
+      throw new InvalidInputException("--top-p must be in (0, 1] (1 turns it off), was " + topP);
+    }
+    checkRange("--min-p", minP, 0, 1, "in [0, 1] (0 turns it off)");
+    if (!(Double.isFinite(repeatPenalty) && repeatPenalty > 0)) {
+      throw new InvalidInputException("--repeat-penalty must be a finite number > 0 (1 turns it off), was "
+          + repeatPenalty);
+    }
     if (t == 0) {
       return SamplerChain.greedy();
     }
@@ -239,6 +304,12 @@ final class RunCommand implements Callable<Integer> {
     }
     builder.topP(topP).minP(minP);
     return builder.seed(seed != null ? seed : System.nanoTime()).build();
+  }
+
+  private static void checkRange(String option, double value, double low, double high, String rule) {
+    if (!(value >= low && value <= high)) {
+      throw new InvalidInputException(option + " must be " + rule + ", was " + value);
+    }
   }
 
   private GenerationOptions options(Tokenizer tokenizer) {
@@ -263,7 +334,7 @@ final class RunCommand implements Callable<Integer> {
       @Override
       public void onText(String piece) {
         out.print(piece);
-        out.flush();
+        Kiln.flush(out); // a closed pipe or full disk stops the generation
       }
     };
   }
@@ -294,7 +365,7 @@ final class RunCommand implements Callable<Integer> {
       String user;
       if (interactive) {
         out.print("> ");
-        out.flush();
+        Kiln.flush(out);
         user = input.readLine();
         if (user == null || user.isBlank()) {
           return 0;
@@ -317,7 +388,7 @@ final class RunCommand implements Callable<Integer> {
           answer.append(piece);
           if (!json) {
             out.print(piece);
-            out.flush();
+            Kiln.flush(out);
           }
         }
       };
@@ -446,16 +517,7 @@ final class RunCommand implements Callable<Integer> {
   /** Token ids in, ids out: the prompt is prefilled, then each step's pick is fed back. */
   private int runIds(LoadedModel loaded, SamplerChain sampler, PrintWriter out, PrintWriter err) {
     int contextLength = loaded.spec().maxPositionEmbeddings();
-    if (promptIds.length > contextLength) {
-      throw new InvalidInputException("the prompt has " + promptIds.length + " tokens, more than the context of "
-          + contextLength + " positions (--context)");
-    }
-    for (int id : promptIds) {
-      if (id < 0 || id >= loaded.spec().vocabSize()) {
-        throw new InvalidInputException("prompt token id " + id + " is outside the vocabulary [0, "
-            + loaded.spec().vocabSize() + ")");
-      }
-    }
+    checkPrompt(promptIds, loaded.spec());
     Decoder decoder = decoder(loaded);
     long start = System.nanoTime();
     float[] logits = decoder.prefill(new int[][] {promptIds})[0];
@@ -468,7 +530,7 @@ final class RunCommand implements Callable<Integer> {
       history[promptIds.length + generated++] = next;
       if (!json) {
         out.print(generated == 1 ? Integer.toString(next) : "," + next);
-        out.flush();
+        Kiln.flush(out);
       }
       if (generated == maxTokens) {
         break;

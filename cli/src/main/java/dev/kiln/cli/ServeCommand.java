@@ -74,6 +74,10 @@ final class ServeCommand implements Callable<Integer> {
       String env = System.getenv("KILN_API_KEY");
       apiKey = env == null || env.isBlank() ? null : env;
     }
+    if (!(grace >= 0 && grace <= KilnServer.Config.MAX_GRACE_MILLIS / 1000)) { // NaN too
+      throw new dev.kiln.InvalidInputException("--shutdown-grace must be between 0 and "
+          + KilnServer.Config.MAX_GRACE_MILLIS / 1000 + " seconds, was " + grace);
+    }
     KilnServer.Config config = KilnServer.config().host(host).port(port).parallel(parallel).context(context)
         .apiKey(apiKey).queueCapacity(queue).maxBodyBytes(maxBody).prefillChunk(prefillChunk)
         .shutdownGraceMillis((long) (grace * 1000)).modelName(modelName).log(line -> {

@@ -25,7 +25,8 @@ final class SpecCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Checkpoint checkpoint = ModelFiles.open(file);
-    command.commandLine().getOut().print(PrintSpec.describe(checkpoint, overrides.derive(checkpoint)));
+    // Control characters from the file (names in comments) escaped; the source's own line breaks kept.
+    command.commandLine().getOut().print(Sanitize.message(PrintSpec.describe(checkpoint, overrides.derive(checkpoint))));
     command.commandLine().getOut().flush();
     return 0;
   }

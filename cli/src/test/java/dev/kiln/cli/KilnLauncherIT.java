@@ -27,14 +27,18 @@ class KilnLauncherIT {
     return finish(start(args));
   }
 
-  private Process start(String... args) throws IOException {
+  private ProcessBuilder launcher(String... args) {
     Path launcher = Conformance.repositoryRoot().resolve("bin/kiln");
     List<String> command = new java.util.ArrayList<>(List.of(launcher.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
     builder.environment().put("KILN_CACHE", cache.toString());
-    Process process = builder.start();
+    return builder;
+  }
+
+  private Process start(String... args) throws IOException {
+    Process process = launcher(args).start();
     process.getOutputStream().close();
     return process;
   }
@@ -101,6 +105,34 @@ class KilnLauncherIT {
       assertThat(entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("compiling-")).toList())
           .isEmpty();
     }
+  }
+
+  /** A full disk (/dev/full) is an error, not exit code 0 with the output lost. */
+  @Test
+  void outputToAFullDiskIsAnError() throws Exception {
+    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    ProcessBuilder builder = launcher("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "4", "--json");
+    builder.redirectOutput(new java.io.File("/dev/full"));
+    Process process = builder.start();
+    process.getOutputStream().close();
+    String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertWithMessage("stderr: %s", err).that(process.exitValue()).isEqualTo(1);
+    assertThat(err).contains("kiln: cannot write standard output: No space left on device");
+  }
+
+  /** A reader that goes away (| head -c 5) stops the generation: exit code 141, as SIGPIPE, and no summary. */
+  @Test
+  void aClosedPipeStopsTheGeneration() throws Exception {
+    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    Process process = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "60");
+    process.getInputStream().readNBytes(5);
+    process.getInputStream().close();
+    String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertWithMessage("stderr: %s", err).that(process.exitValue()).isEqualTo(141);
+    assertThat(err).doesNotContain("[prompt"); // the summary of a run that went on to the end
+    assertThat(err).doesNotContain("\tat ");
   }
 
   /** A JSON array of token ids as kiln's {@code --prompt-ids} value. */

@@ -146,6 +146,7 @@ public final class KilnModel {
       throw new KilnException("a context of " + positions + " is longer than the model's (" + fileContext + ")");
     }
     ModelSpec spec = derived.toBuilder().maxPositionEmbeddings(positions).maxBatchSize(options.batchSize).build();
+    checkHeap(spec, Runtime.getRuntime());
     Weights weights = Weights.from(spec, checkpoint);
     Path cache = options.cacheRoot != null ? options.cacheRoot : Specializer.defaultCacheRoot();
     Decoder decoder = switch (options.backend) {
@@ -154,6 +155,27 @@ public final class KilnModel {
       default -> throw new KilnException("unknown backend " + options.backend + "; use java or interpreter");
     };
     return new KilnModel(file, checkpoint, spec, weights, decoder, options.tokenizer, options.chatTemplate);
+  }
+
+  /**
+   * Refuses, before anything is compiled or allocated, a spec whose KV cache (float32, preallocated:
+   * {@code maxBatchSize x maxPositionEmbeddings} positions) cannot fit in the Java heap still free,
+   * with a message that says how much it needs. An estimate: other allocations come on top.
+   */
+  public static void checkHeap(ModelSpec spec, Runtime runtime) {
+    long needed = spec.kvCacheBytes();
+    long max = runtime.maxMemory();
+    long free = max - (runtime.totalMemory() - runtime.freeMemory());
+    if (needed > free) {
+      double gib = 1L << 30;
+      throw new KilnException(String.format(java.util.Locale.ROOT, "a KV cache for %,d positions x %d sequence%s needs"
+              + " %.2f GiB (2 x %d layers x %d kv_dim x 4 bytes a position), more than the %.2f GiB of Java heap free"
+              + " (maximum %.2f GiB): use a smaller context (--context)%s, or a larger heap (KILN_JAVA_OPTS=-Xmx%dg)",
+          spec.maxPositionEmbeddings(), spec.maxBatchSize(), spec.maxBatchSize() == 1 ? "" : "s", needed / gib,
+          spec.numHiddenLayers(), spec.kvDim(), free / gib, max / gib,
+          spec.maxBatchSize() == 1 ? "" : ", fewer sequences (--parallel)",
+          (long) Math.ceil((needed + (max - free)) / gib) + 1));
+    }
   }
 
   /**

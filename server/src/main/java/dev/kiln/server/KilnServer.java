@@ -48,6 +48,13 @@ public final class KilnServer implements AutoCloseable {
   public static final class Config {
     String host = "127.0.0.1";
     int port = 8080;
+    /** The most slots (sequences decoded together); their KV caches are checked against the heap too. */
+    public static final int MAX_PARALLEL = 1024;
+    /** The most requests that may wait (the queue is preallocated). */
+    public static final int MAX_QUEUE = 1_000_000;
+    /** The longest shutdown grace: a day. */
+    public static final long MAX_GRACE_MILLIS = 86_400_000L;
+
     int parallel = 4;
     Integer context;
     String apiKey;
@@ -72,8 +79,8 @@ public final class KilnServer implements AutoCloseable {
 
     /** Requests generated together: the decoder's batch slots (default 4). */
     public Config parallel(int parallel) {
-      if (parallel < 1) {
-        throw new KilnException("--parallel must be at least 1, was " + parallel);
+      if (parallel < 1 || parallel > MAX_PARALLEL) {
+        throw new KilnException("--parallel must be between 1 and " + MAX_PARALLEL + ", was " + parallel);
       }
       this.parallel = parallel;
       return this;
@@ -93,8 +100,8 @@ public final class KilnServer implements AutoCloseable {
 
     /** Requests that may wait for a slot; more get 429 (default 64). */
     public Config queueCapacity(int capacity) {
-      if (capacity < 1) {
-        throw new KilnException("the queue capacity must be at least 1, was " + capacity);
+      if (capacity < 1 || capacity > MAX_QUEUE) {
+        throw new KilnException("the queue capacity (--queue) must be between 1 and " + MAX_QUEUE + ", was " + capacity);
       }
       this.queueCapacity = capacity;
       return this;
@@ -102,6 +109,9 @@ public final class KilnServer implements AutoCloseable {
 
     /** The largest request body; larger ones get 413 (default 1 MiB). */
     public Config maxBodyBytes(int bytes) {
+      if (bytes < 1) {
+        throw new KilnException("the largest request body (--max-body) must be at least 1 byte, was " + bytes);
+      }
       this.maxBodyBytes = bytes;
       return this;
     }
@@ -117,6 +127,10 @@ public final class KilnServer implements AutoCloseable {
 
     /** How long running generations may go on after a shutdown starts (default 10 s). */
     public Config shutdownGraceMillis(long millis) {
+      if (millis < 0 || millis > MAX_GRACE_MILLIS) {
+        throw new KilnException("the shutdown grace (--shutdown-grace) must be between 0 and " + MAX_GRACE_MILLIS / 1000
+            + " seconds, was " + millis / 1000.0);
+      }
       this.shutdownGraceMillis = millis;
       return this;
     }
