@@ -41,7 +41,7 @@ public final class BatchGenerator implements AutoCloseable {
   public record Completion(String text, int[] tokens, String finishReason, int promptTokens, int completionTokens,
       String error) {}
 
-  /** A submitted prompt; {@link #await()} gives its completion. */
+  /** A submitted prompt; {@link #await()} gives its completion. For one thread at a time. */
   public static final class Pending {
     private final Job job;
     private final StringBuilder text = new StringBuilder();
@@ -54,18 +54,44 @@ public final class BatchGenerator implements AutoCloseable {
     /** Waits until the generation ends. */
     public Completion await() throws InterruptedException {
       while (completion == null) {
-        Job.Event event = job.events.take();
-        switch (event) {
-          case Job.Text piece -> text.append(piece.text());
-          case Job.Done done -> {
-            int[] tokens = done.error() == null
-                ? Arrays.copyOfRange(job.history, job.prompt.length, job.length) : new int[0];
-            completion = new Completion(done.error() == null ? text.toString() : null, tokens, done.finishReason(),
-                done.promptTokens(), done.completionTokens(), done.error());
-          }
-        }
+        take(job.events.take());
       }
       return completion;
+    }
+
+    /** Waits up to {@code timeoutMillis} for the generation to end; null if it has not. */
+    public Completion await(long timeoutMillis) throws InterruptedException {
+      long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+      while (completion == null) {
+        long left = deadline - System.nanoTime();
+        Job.Event event = job.events.poll(Math.max(0, left), java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (event == null) {
+          return null;
+        }
+        take(event);
+      }
+      return completion;
+    }
+
+    /** Whether the generation has ended (never waits). */
+    public boolean isDone() {
+      Job.Event event;
+      while (completion == null && (event = job.events.poll()) != null) {
+        take(event);
+      }
+      return completion != null;
+    }
+
+    private void take(Job.Event event) {
+      switch (event) {
+        case Job.Text piece -> text.append(piece.text());
+        case Job.Done done -> {
+          int[] tokens = done.error() == null
+              ? Arrays.copyOfRange(job.history, job.prompt.length, job.length) : new int[0];
+          completion = new Completion(done.error() == null ? text.toString() : null, tokens, done.finishReason(),
+              done.promptTokens(), done.completionTokens(), done.error());
+        }
+      }
     }
 
     /** Gives the slot up at the next step (the completion then ends with an error). */
