@@ -36,6 +36,7 @@ final class Rows {
   static Submitted submit(ExecutorModels.Shared shared, GenerateSettings settings, Object prompt, long seed)
       throws InterruptedException {
     String problem;
+    int promptTokens = 0;
     if (prompt == null) {
       problem = "the prompt is null";
     } else if (!(prompt instanceof String text)) {
@@ -43,6 +44,7 @@ final class Rows {
     } else if ((problem = invalidText(text)) == null) {
       try {
         int[] ids = encode(shared.model(), settings, text);
+        promptTokens = ids.length;
         return new Submitted(shared.generator().submit(ids, settings.sampler(seed), settings.maxTokens(),
             shared.model().stopTokens(settings.chat()), settings.stops(), shared.model().tokenizer()::tokenBytes), null);
       } catch (KilnException e) {
@@ -52,7 +54,7 @@ final class Rows {
     if (settings.failFast()) {
       throw new KilnException("kiln-spark: a bad row (failFast is on): " + problem);
     }
-    return new Submitted(null, new BatchGenerator.Completion(null, new int[0], "error", 0, 0, problem));
+    return new Submitted(null, new BatchGenerator.Completion(null, new int[0], "error", promptTokens, 0, problem));
   }
 
   /** The prompt's ids: plain text with the tokenizer's BOS ({@code kiln run -p}), or a chat's user turn. */

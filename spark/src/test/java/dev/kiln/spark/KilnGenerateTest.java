@@ -142,6 +142,7 @@ class KilnGenerateTest {
     texts.add(prompts.get(6));
     Map<Long, Row> rows = byId(tiny(dataset(texts, 3)).run(), 3);
     assertThat(rows.get(6L).<String>getAs("error")).contains("context holds 64 positions");
+    assertThat(rows.get(6L).<Integer>getAs("prompt_tokens")).isGreaterThan(64);
     assertThat(rows.get(7L).<String>getAs("error")).isEqualTo("the prompt is null");
     assertThat(rows.get(8L).<String>getAs("error")).contains("a NUL character at index 2");
     for (long bad = 6; bad <= 8; bad++) {
