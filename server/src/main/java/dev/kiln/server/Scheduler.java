@@ -95,6 +95,22 @@ final class Scheduler {
   }
 
   /**
+   * Queues {@code job}, waiting while the queue is full (batch callers, which bound what they have
+   * in flight themselves); {@link Admission#CLOSED} once the scheduler stops.
+   */
+  Admission submitWaiting(Job job) throws InterruptedException {
+    while (admitting) {
+      if (queue.offer(job, 50, TimeUnit.MILLISECONDS)) {
+        if (!admitting && queue.remove(job)) {
+          return Admission.CLOSED;
+        }
+        return Admission.ACCEPTED;
+      }
+    }
+    return Admission.CLOSED;
+  }
+
+  /**
    * Stops admitting; running generations may finish within {@code graceNanos}, then they are cut
    * (ended with an error event). Returns when the scheduler has stopped.
    */
