@@ -2,8 +2,6 @@ package dev.kiln.examples;
 
 import dev.kiln.Decoder;
 import dev.kiln.Greedy;
-import dev.kiln.examples.specs.Stories110MDecoder;
-import dev.kiln.examples.specs.Stories110MWeights;
 import dev.kiln.kernel.Parallel;
 import dev.kiln.kernel.QuantizedRows;
 import dev.kiln.weights.Dtype;
