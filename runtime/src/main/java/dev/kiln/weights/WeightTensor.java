@@ -196,6 +196,14 @@ public abstract sealed class WeightTensor
   }
 
   /**
+   * {@link #dot(long, float[], int)}, or with row {@code xqRow} of {@code xq} (the same input,
+   * quantized) when {@code xq} is not null and this tensor {@link #takesInt8()}.
+   */
+  public float dot(long row, float[] x, int xStart, QuantizedRows xq, int xqRow) {
+    return xq == null || !takesInt8() ? dot(row, x, xStart) : dotInt8(row, xq, xqRow);
+  }
+
+  /**
    * {@link #dotRowRange(long, long, float[], int, float[], int)} with row {@code xqRow} of
    * {@code xq}, the same input quantized, when {@code xq} is not null and this tensor
    * {@link #takesInt8()}; otherwise the float path over {@code x}.

@@ -275,7 +275,7 @@ final class KernelEmitter {
     method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
             inWidth, linear.out(), outWidth);
     declareWeights(method, linear);
-    quantizeInput(method, in, inWidth, rowFilter != null, List.of(linear));
+    quantizeInput(method, in, inWidth, List.of(linear));
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     projectionRange(method, kernel, linear, rowFilter);
@@ -285,18 +285,13 @@ final class KernelEmitter {
   /**
    * {@code xq}: the call's input rows quantized to 8 bits once, before the output features are split
    * across threads, when {@code QuantizedRows.mode()} is INT8 and a weight takes it; null otherwise
-   * (the float path). The LM head quantizes only when it multiplies every row (one row, or a
-   * batched decode step), not for a prefill's last positions.
+   * (the float path). The LM head quantizes every row too (once per call, a small cost next to its
+   * matrix), so a prefill's last positions get the same logits as a decode step would.
    */
-  private void quantizeInput(MethodSpec.Builder method, String in, String inWidth, boolean logits, List<Op.Linear> linears) {
+  private void quantizeInput(MethodSpec.Builder method, String in, String inWidth, List<Op.Linear> linears) {
     String weights = String.join(", ", linears.stream().map(l -> l.weight().fieldName()).toList());
-    if (logits) {
-      method.addStatement("$T xq = n == 1 || rows.allWantLogits() ? $T.forWeights($N, 0, $L, n, $L) : null",
-          JavaTypes.QUANTIZED_ROWS, JavaTypes.QUANTIZED_ROWS, in, inWidth, weights);
-    } else {
-      method.addStatement("$T xq = $T.forWeights($N, 0, $L, n, $L)", JavaTypes.QUANTIZED_ROWS, JavaTypes.QUANTIZED_ROWS, in,
-          inWidth, weights);
-    }
+    method.addStatement("$T xq = $T.forWeights($N, 0, $L, n, $L)", JavaTypes.QUANTIZED_ROWS, JavaTypes.QUANTIZED_ROWS, in,
+        inWidth, weights);
   }
 
   /** Locals for a projection's weight matrix and, if it has one, its bias. */
@@ -322,7 +317,7 @@ final class KernelEmitter {
         String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
             .toList()), String.join(" + ", widths));
     linears.forEach(linear -> declareWeights(method, linear));
-    quantizeInput(method, in, inWidth, false, linears);
+    quantizeInput(method, in, inWidth, linears);
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", JavaTypes.PARALLEL,
         String.join(" + ", widths), JavaTypes.PARALLEL, inWidth);
     List<String> offsets = new ArrayList<>();
@@ -394,7 +389,7 @@ final class KernelEmitter {
       }
       method.beginControlFlow("for (int r = 0; r < n; r++)")
           .addStatement(rowFilter)
-          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias)
+          .addStatement("float value = $N.dot(o, $N, $L, xq, r)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias)
           .addStatement(store(kernel, linear.out(), "value"))
           .endControlFlow()
           .endControlFlow()
@@ -444,7 +439,7 @@ final class KernelEmitter {
     method.addComment("$L and $L: $L (rows, $L) -> $L = $L($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
         inWidth, multiply.out(), act, gate.out(), up.out(), outWidth);
     linears.forEach(linear -> declareWeights(method, linear));
-    quantizeInput(method, in, inWidth, false, linears);
+    quantizeInput(method, in, inWidth, linears);
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     // One row (a decode step of one sequence): the thread's range of gate rows, then of up rows.
