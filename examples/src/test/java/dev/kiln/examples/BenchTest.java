@@ -39,10 +39,14 @@ class BenchTest {
     for (BenchRunner.TypeResult result : report.results()) {
       assertThat(result.weightBytesPerStep()).isGreaterThan(0L);
       assertPositive(result.prefillTokensPerSecond());
+      assertPositive(result.prefillFirstTokensPerSecond());
+      assertThat(result.prefillFirstTokensPerSecond()).isAtMost(result.prefillTokensPerSecond()); // the best pass counts
       assertPositive(result.interpreterTokensPerSecond());
       assertPositive(result.speedup());
       BenchRunner.DecodeResult decode = result.batch(1);
       assertPositive(decode.tokensPerSecond());
+      assertPositive(decode.firstTokensPerSecond());
+      assertThat(decode.firstTokensPerSecond()).isAtMost(decode.tokensPerSecond());
       assertPositive(decode.gbps());
       assertPositive(decode.ofBandwidth());
       assertThat(decode.kvBytesPerToken()).isGreaterThan(0L);
@@ -51,6 +55,8 @@ class BenchTest {
     assertThat(report.results().get(1).weightBytesPerStep() * 32 / 34 * 4)
         .isEqualTo(report.results().get(0).weightBytesPerStep());
     assertThat(report.text()).contains("Q8_0");
+    assertThat(report.text()).contains("prefill first");
+    assertThat(report.text()).contains("b1 first");
     assertThat(report.markdown()).contains("| F32 |");
     assertThat(report.markdown()).contains("| Q8_0 |");
   }

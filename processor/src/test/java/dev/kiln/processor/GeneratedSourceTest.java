@@ -215,7 +215,7 @@ class GeneratedSourceTest {
     String weights = generated(compilation, tied.base() + "Weights");
 
     assertThat(decoder).contains("WeightTensor embedTokens = weights.embedTokens;");
-    assertThat(decoder).contains("embedTokens.dot(o, normed, r * HIDDEN_SIZE)");
+    assertThat(decoder).contains("embedTokens.dot(o, normed, r * HIDDEN_SIZE, xq, r)");
     assertThat(decoder).doesNotContain("weights.lmHead");
     assertThat(weights).doesNotContain("lmHead");
     // the LM head kernel's matrix, for bandwidth figures, is the embedding table

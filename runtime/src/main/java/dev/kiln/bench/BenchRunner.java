@@ -35,7 +35,9 @@ import jdk.incubator.vector.FloatVector;
  *   <li>decode at each batch size B: after a prefill of B prompts, {@code --decode} steps feeding each
  *       sequence its argmax; tokens/s counts all B sequences;
  *   <li>each of these timed {@code --repeats} times, the fastest pass counting (other load on the
- *       machine only slows a pass down);
+ *       machine only slows a pass down); the first timed pass (after the {@code --warmup} rounds) is
+ *       reported too, in its own columns, since it is often several times slower (the JIT still
+ *       compiling the kernels of a path the warm-up did not take, such as batch 4);
  *   <li>bytes read per token: the weight matrices (every 2-D tensor's stored bytes; the embedding
  *       table only when it is tied to the LM head, since a token reads one row of it), shared by the
  *       B sequences of a step, plus each sequence's KV cache at the mean attended length of the timed
@@ -62,23 +64,23 @@ public final class BenchRunner {
 
   /** Decode at one batch size. */
   public record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
-      long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth) {
+      long kvBytesPerToken, double bytesPerToken, double gbps, double ofBandwidth, double firstTokensPerSecond) {
 
     DecodeResult relativeTo(double bandwidthGBps) {
       return new DecodeResult(batch, steps, seconds, tokensPerSecond, meanAttended, kvBytesPerToken, bytesPerToken, gbps,
-          gbps / bandwidthGBps);
+          gbps / bandwidthGBps, firstTokensPerSecond);
     }
   }
 
   /** Everything measured for one weight type. */
   public record TypeResult(Dtype type, double convertSeconds, long weightBytesPerStep, int promptTokens, double prefillSeconds,
       double prefillTokensPerSecond, List<DecodeResult> decode, int interpreterSteps, double interpreterTokensPerSecond,
-      List<String> profile) {
+      List<String> profile, double prefillFirstTokensPerSecond) {
 
     TypeResult relativeTo(double bandwidthGBps) {
       return new TypeResult(type, convertSeconds, weightBytesPerStep, promptTokens, prefillSeconds, prefillTokensPerSecond,
           decode.stream().map(d -> d.relativeTo(bandwidthGBps)).toList(), interpreterSteps, interpreterTokensPerSecond,
-          profile);
+          profile, prefillFirstTokensPerSecond);
     }
 
     public DecodeResult batch(int size) {
@@ -261,16 +263,22 @@ public final class BenchRunner {
     List<String> profileLines = new ArrayList<>();
     KernelProfile prefillProfile = new KernelProfile(false);
     double prefillSeconds = Double.POSITIVE_INFINITY;
+    double prefillFirstSeconds = Double.NaN;
     for (int pass = 0; pass < options.repeats; pass++) {
       startLaps(profile);
       long start = System.nanoTime();
       decoder.prefill(new int[][] {prompts[0]});
-      prefillSeconds = Math.min(prefillSeconds, seconds(start));
+      double seconds = seconds(start);
+      prefillSeconds = Math.min(prefillSeconds, seconds);
+      if (pass == 0) {
+        prefillFirstSeconds = seconds;
+      }
       addLaps(profile, prefillProfile);
     }
     double prefillRate = options.prompt / prefillSeconds;
-    log.printf(Locale.ROOT, "  prefill %d tokens: %.2f s, %.1f tokens/s (best of %d)%n", options.prompt, prefillSeconds,
-        prefillRate, options.repeats);
+    double prefillFirstRate = options.prompt / prefillFirstSeconds;
+    log.printf(Locale.ROOT, "  prefill %d tokens: %.2f s, %.1f tokens/s (best of %d; first pass %.1f tokens/s)%n",
+        options.prompt, prefillSeconds, prefillRate, options.repeats, prefillFirstRate);
     if (profile != null) {
       profileLines.addAll(profileTable(type + " prefill of " + options.prompt + " tokens, ms per prefill", prefillProfile,
           options.repeats, kernelBytes));
@@ -279,6 +287,7 @@ public final class BenchRunner {
     List<DecodeResult> decode = new ArrayList<>();
     for (int batch : batches) {
       double decodeSeconds = Double.POSITIVE_INFINITY;
+      double firstSeconds = Double.NaN;
       List<String> passes = new ArrayList<>();
       KernelProfile decodeProfile = new KernelProfile(false);
       for (int pass = 0; pass < options.repeats; pass++) {
@@ -289,6 +298,9 @@ public final class BenchRunner {
         double seconds = seconds(start);
         addLaps(profile, decodeProfile);
         decodeSeconds = Math.min(decodeSeconds, seconds);
+        if (pass == 0) {
+          firstSeconds = seconds;
+        }
         passes.add(String.format(Locale.ROOT, "%.2f", (double) batch * options.decode / seconds));
       }
       double rate = (double) batch * options.decode / decodeSeconds;
@@ -298,7 +310,7 @@ public final class BenchRunner {
       double bytesPerToken = (double) weightBytes / batch + kvBytes;
       double gbps = bytesPerToken * rate / 1e9;
       decode.add(new DecodeResult(batch, options.decode, decodeSeconds, rate, meanAttended, kvBytes, bytesPerToken, gbps,
-          gbps / bandwidthGBps));
+          gbps / bandwidthGBps, (double) batch * options.decode / firstSeconds));
       log.printf(Locale.ROOT, "  decode batch %d, %d steps: %.2f s, %.2f tokens/s (passes: %s), %.1f MB/token, %.2f GB/s"
           + " (%.1f%% of the first read bandwidth)%n", batch, options.decode, decodeSeconds, rate, String.join(", ", passes),
           bytesPerToken / 1e6, gbps, 100 * gbps / bandwidthGBps);
@@ -330,7 +342,7 @@ public final class BenchRunner {
           interpreterSeconds, interpreterRate);
     }
     return new TypeResult(type, convertSeconds, weightBytes, options.prompt, prefillSeconds, prefillRate,
-        List.copyOf(decode), options.interpreterSteps, interpreterRate, List.copyOf(profileLines));
+        List.copyOf(decode), options.interpreterSteps, interpreterRate, List.copyOf(profileLines), prefillFirstRate);
   }
 
   /** Clears the profile's laps (when profiling) so the next timed pass starts from zero. */
@@ -411,9 +423,11 @@ public final class BenchRunner {
   // ---- the report ----
 
   private static List<String> headers(List<Integer> batches) {
-    List<String> headers = new ArrayList<>(List.of("type", "weights MB/step", "KV MB/token", "prefill tok/s"));
+    List<String> headers = new ArrayList<>(List.of("type", "weights MB/step", "KV MB/token", "prefill tok/s",
+        "prefill first"));
     for (int batch : batches) {
       headers.add("decode b" + batch + " tok/s");
+      headers.add("b" + batch + " first");
       headers.add("b" + batch + " GB/s");
       headers.add("b" + batch + " of BW");
     }
@@ -428,9 +442,11 @@ public final class BenchRunner {
     row.add(format("%.1f", r.weightBytesPerStep() / 1e6));
     row.add(r.decode().isEmpty() ? "-" : format("%.2f", r.decode().getFirst().kvBytesPerToken() / 1e6));
     row.add(format("%.1f", r.prefillTokensPerSecond()));
+    row.add(format("%.1f", r.prefillFirstTokensPerSecond()));
     for (int batch : batches) {
       DecodeResult d = r.batch(batch);
       row.add(format("%.2f", d.tokensPerSecond()));
+      row.add(format("%.2f", d.firstTokensPerSecond()));
       row.add(format("%.2f", d.gbps()));
       row.add(format("%.1f%%", 100 * d.ofBandwidth()));
     }
@@ -439,8 +455,9 @@ public final class BenchRunner {
     return row;
   }
 
-  private static final String LEGEND = "weights MB/step: matrix bytes one decode step reads (LM head included, embedding"
-      + " table not, unless tied); KV MB/token: K and V one sequence reads per step at the mean attended length;"
+  private static final String LEGEND = "tok/s: the best of the timed passes; first: the first timed pass alone (after"
+      + " the warm-up; often slower: compilation of paths the warm-up did not take); weights MB/step: matrix bytes one"
+      + " decode step reads (LM head included, embedding table not, unless tied); KV MB/token: K and V one sequence reads per step at the mean attended length;"
       + " bN GB/s = (weights/N + KV) x decode tokens/s at batch N; of BW: that over the measured read bandwidth;"
       + " interp: the reference interpreter, after a one-token prompt. MB = 1e6 bytes, GB = 1e9.";
 

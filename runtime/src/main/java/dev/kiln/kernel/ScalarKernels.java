@@ -96,6 +96,37 @@ public final class ScalarKernels {
     return sum;
   }
 
+  /** {@link VectorKernels#dotQ8_0Int}: exact integer sums per block, each times {@code d_w * d_x}, summed in float. */
+  public static float dotQ8_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
+    long block = offset;
+    float sum = 0f;
+    for (int b = 0; b < blocks; b++, block += 34) {
+      int qb = qStart + b * 32;
+      int blockSum = 0;
+      for (int j = 0; j < 32; j++) {
+        blockSum += data.get(BYTE, block + 2 + j) * q[qb + j];
+      }
+      sum += blockSum * (Float.float16ToFloat(data.get(HALF, block)) * d[dStart + b]);
+    }
+    return sum;
+  }
+
+  /** {@link VectorKernels#dotQ4_0Int}: as {@link #dotQ8_0Int}, weights {@code q - 8}. */
+  public static float dotQ4_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
+    long block = offset;
+    float sum = 0f;
+    for (int b = 0; b < blocks; b++, block += 18) {
+      int qb = qStart + b * 32;
+      int blockSum = 0;
+      for (int j = 0; j < 16; j++) {
+        int packed = data.get(BYTE, block + 2 + j) & 0xff;
+        blockSum += ((packed & 0x0f) - 8) * q[qb + j] + ((packed >>> 4) - 8) * q[qb + j + 16];
+      }
+      sum += blockSum * (Float.float16ToFloat(data.get(HALF, block)) * d[dStart + b]);
+    }
+    return sum;
+  }
+
   /** {@link VectorKernels#readQ8_0}. */
   public static void readQ8_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;

@@ -197,6 +197,27 @@ public final class VectorKernels {
     }
   }
 
+  /**
+   * Integer dot product of {@code blocks} Q8_0 blocks with row {@code row} of {@code x} (8-bit
+   * inputs, {@link QuantizedRows}), starting at the row's element {@code 32 * firstBlock}.
+   */
+  public static float dotQ8_0Int(MemorySegment data, long offset, int blocks, QuantizedRows x, int row, int firstBlock) {
+    int qStart = x.quantStart(row) + QuantizedRows.BLOCK * firstBlock;
+    int dStart = x.scaleStart(row) + firstBlock;
+    return VECTORIZED
+        ? VectorInt8.dotQ8_0(WIDTH, data, offset, blocks, x.quants(), qStart, x.scales(), dStart)
+        : ScalarKernels.dotQ8_0Int(data, offset, blocks, x.quants(), qStart, x.scales(), dStart);
+  }
+
+  /** Integer dot product of {@code blocks} Q4_0 blocks with row {@code row} of {@code x}, as {@link #dotQ8_0Int}. */
+  public static float dotQ4_0Int(MemorySegment data, long offset, int blocks, QuantizedRows x, int row, int firstBlock) {
+    int qStart = x.quantStart(row) + QuantizedRows.BLOCK * firstBlock;
+    int dStart = x.scaleStart(row) + firstBlock;
+    return VECTORIZED
+        ? VectorInt8.dotQ4_0(WIDTH, data, offset, blocks, x.quants(), qStart, x.scales(), dStart)
+        : ScalarKernels.dotQ4_0Int(data, offset, blocks, x.quants(), qStart, x.scales(), dStart);
+  }
+
   /** Dot product of {@code blocks} Q4_K blocks (144 bytes, 256 elements each) with {@code x[xStart ..]}. */
   public static float dotQ4_K(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     return VECTORIZED

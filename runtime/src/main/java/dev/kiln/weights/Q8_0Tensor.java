@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.QuantizedRows;
 import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 
@@ -20,6 +21,19 @@ public final class Q8_0Tensor extends WeightTensor {
   @Override
   public float dot(long row, float[] vector, int vectorStart) {
     return VectorKernels.dotQ8_0(data(), rowOffset(row), (int) (columns() / BLOCK), vector, vectorStart);
+  }
+
+  @Override
+  public boolean takesInt8() {
+    return true;
+  }
+
+  @Override
+  public float dotInt8(long row, QuantizedRows x, int xRow) {
+    if (x.columns() != columns()) {
+      throw new IllegalArgumentException(name() + ": rows of " + columns() + " elements times inputs of " + x.columns());
+    }
+    return VectorKernels.dotQ8_0Int(data(), rowOffset(row), (int) (columns() / BLOCK), x, xRow, 0);
   }
 
   @Override

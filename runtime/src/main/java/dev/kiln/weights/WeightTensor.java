@@ -1,5 +1,6 @@
 package dev.kiln.weights;
 
+import dev.kiln.kernel.QuantizedRows;
 import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -174,6 +175,65 @@ public abstract sealed class WeightTensor
   public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
     for (long row = firstRow; row < lastRow; row++) {
       out[outStart + (int) (row - firstRow)] = dot(row, x, xStart);
+    }
+  }
+
+  /**
+   * Whether this tensor has an integer dot product with 8-bit inputs ({@link QuantizedRows}): Q8_0
+   * and Q4_0. The calls below taking a {@code QuantizedRows} use it when it is given (not null);
+   * {@link QuantizedRows#forWeights} gives one only when {@link QuantizedRows#mode()} is INT8.
+   */
+  public boolean takesInt8() {
+    return false;
+  }
+
+  /**
+   * {@code sum_i row[i] * (d * q)[i]} with row {@code xRow} of the quantized inputs {@code x}: the
+   * integer dot product (only for a tensor that {@link #takesInt8()}).
+   */
+  public float dotInt8(long row, QuantizedRows x, int xRow) {
+    throw new UnsupportedOperationException(name + ": " + dtype + " has no integer dot product");
+  }
+
+  /**
+   * {@link #dot(long, float[], int)}, or with row {@code xqRow} of {@code xq} (the same input,
+   * quantized) when {@code xq} is not null and this tensor {@link #takesInt8()}.
+   */
+  public float dot(long row, float[] x, int xStart, QuantizedRows xq, int xqRow) {
+    return xq == null || !takesInt8() ? dot(row, x, xStart) : dotInt8(row, xq, xqRow);
+  }
+
+  /**
+   * {@link #dotRowRange(long, long, float[], int, float[], int)} with row {@code xqRow} of
+   * {@code xq}, the same input quantized, when {@code xq} is not null and this tensor
+   * {@link #takesInt8()}; otherwise the float path over {@code x}.
+   */
+  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, QuantizedRows xq, int xqRow, float[] out,
+      int outStart) {
+    if (xq == null || !takesInt8()) {
+      dotRowRange(firstRow, lastRow, x, xStart, out, outStart);
+      return;
+    }
+    for (long row = firstRow; row < lastRow; row++) {
+      out[outStart + (int) (row - firstRow)] = dotInt8(row, xq, xqRow);
+    }
+  }
+
+  /**
+   * {@link #dotRowBlock(long, int, float[], int, int, int, float[])} with {@code xq} (rows
+   * {@code 0 .. count - 1}: the {@code count} input rows quantized) when it is not null and this
+   * tensor {@link #takesInt8()}; otherwise the float path over {@code x}.
+   */
+  public void dotRowBlock(long firstRow, int rows, float[] x, int xStart, int xStride, int count, QuantizedRows xq,
+      float[] out) {
+    if (xq == null || !takesInt8()) {
+      dotRowBlock(firstRow, rows, x, xStart, xStride, count, out);
+      return;
+    }
+    for (int k = 0; k < rows; k++) {
+      for (int r = 0; r < count; r++) {
+        out[k * count + r] = dotInt8(firstRow + k, xq, r);
+      }
     }
   }
 

@@ -17,6 +17,7 @@ final class JavaTypes {
   static final ClassName LAYER_TENSOR = ClassName.get("dev.kiln.weights", "LayerTensor");
   static final ClassName TENSOR_KIND = ClassName.get("dev.kiln.weights", "TensorKind");
   static final ClassName PARALLEL = ClassName.get("dev.kiln.kernel", "Parallel");
+  static final ClassName QUANTIZED_ROWS = ClassName.get("dev.kiln.kernel", "QuantizedRows");
   static final ClassName VECTOR_KERNELS = ClassName.get("dev.kiln.kernel", "VectorKernels");
   static final ClassName MEMORY_SEGMENT = ClassName.get("java.lang.foreign", "MemorySegment");
   static final ClassName VALUE_LAYOUT_OF_FLOAT = ClassName.get("java.lang.foreign", "ValueLayout", "OfFloat");

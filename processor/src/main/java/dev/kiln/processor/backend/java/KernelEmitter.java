@@ -275,10 +275,23 @@ final class KernelEmitter {
     method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
             inWidth, linear.out(), outWidth);
     declareWeights(method, linear);
+    quantizeInput(method, in, inWidth, List.of(linear));
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     projectionRange(method, kernel, linear, rowFilter);
     method.addCode("$<});\n");
+  }
+
+  /**
+   * {@code xq}: the call's input rows quantized to 8 bits once, before the output features are split
+   * across threads, when {@code QuantizedRows.mode()} is INT8 and a weight takes it; null otherwise
+   * (the float path). The LM head quantizes every row too (once per call, a small cost next to its
+   * matrix), so a prefill's last positions get the same logits as a decode step would.
+   */
+  private void quantizeInput(MethodSpec.Builder method, String in, String inWidth, List<Op.Linear> linears) {
+    String weights = String.join(", ", linears.stream().map(l -> l.weight().fieldName()).toList());
+    method.addStatement("$T xq = $T.forWeights($N, 0, $L, n, $L)", JavaTypes.QUANTIZED_ROWS, JavaTypes.QUANTIZED_ROWS, in,
+        inWidth, weights);
   }
 
   /** Locals for a projection's weight matrix and, if it has one, its bias. */
@@ -304,6 +317,7 @@ final class KernelEmitter {
         String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
             .toList()), String.join(" + ", widths));
     linears.forEach(linear -> declareWeights(method, linear));
+    quantizeInput(method, in, inWidth, linears);
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", JavaTypes.PARALLEL,
         String.join(" + ", widths), JavaTypes.PARALLEL, inWidth);
     List<String> offsets = new ArrayList<>();
@@ -341,7 +355,7 @@ final class KernelEmitter {
       method.beginControlFlow("if (n == 1)")
           .addStatement("int r = 0")
           .addStatement("float[] values = new float[last - first]")
-          .addStatement("$N.dotRowRange(first, last, $N, 0, values, 0)", weight, in)
+          .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, values, 0)", weight, in)
           .beginControlFlow("for (int o = first; o < last; o++)");
       if (biasAt != null) {
         method.addStatement(biasAt);
@@ -357,7 +371,7 @@ final class KernelEmitter {
       // One row (a decode step of one sequence): the thread's range of vocabulary rows in one call.
       method.beginControlFlow("if (n == 1)")
           .beginControlFlow("if (rows.wantsLogits(0))")
-          .addStatement("$N.dotRowRange(first, last, $N, 0, rows.logits(0), first)", weight, in);
+          .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, rows.logits(0), first)", weight, in);
       if (linear.bias() != null) {
         method.beginControlFlow("for (int o = first; o < last; o++)")
             .addStatement("rows.logits(0)[o] += $N.getAtIndex(F32, o)", linear.bias().fieldName())
@@ -375,7 +389,7 @@ final class KernelEmitter {
       }
       method.beginControlFlow("for (int r = 0; r < n; r++)")
           .addStatement(rowFilter)
-          .addStatement("float value = $N.dot(o, $N, $L)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias)
+          .addStatement("float value = $N.dot(o, $N, $L, xq, r)$L", weight, in, buffers.rowStart(linear.in(), "r"), bias)
           .addStatement(store(kernel, linear.out(), "value"))
           .endControlFlow()
           .endControlFlow()
@@ -394,7 +408,7 @@ final class KernelEmitter {
     method.addStatement("float[] values = new float[4 * n]")
         .beginControlFlow("for (int block = first; block < last; block += 4)")
         .addStatement("int size = Math.min(4, last - block)")
-        .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, values)", weight, in, inWidth)
+        .addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, xq, values)", weight, in, inWidth)
         .beginControlFlow("for (int o = block; o < block + size; o++)");
     if (linear.bias() != null) {
       method.addStatement("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName());
@@ -425,6 +439,7 @@ final class KernelEmitter {
     method.addComment("$L and $L: $L (rows, $L) -> $L = $L($L) * $L (rows, $L)", gate.describe(), up.describe(), in,
         inWidth, multiply.out(), act, gate.out(), up.out(), outWidth);
     linears.forEach(linear -> declareWeights(method, linear));
+    quantizeInput(method, in, inWidth, linears);
     method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
         JavaTypes.PARALLEL, inWidth);
     // One row (a decode step of one sequence): the thread's range of gate rows, then of up rows.
@@ -432,7 +447,7 @@ final class KernelEmitter {
         .addStatement("int r = 0");
     for (Op.Linear linear : linears) {
       method.addStatement("float[] $LValues = new float[last - first]", linear.out().name())
-          .addStatement("$N.dotRowRange(first, last, $N, 0, $LValues, 0)", linear.weight().fieldName(), in,
+          .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, $LValues, 0)", linear.weight().fieldName(), in,
               linear.out().name());
     }
     method.beginControlFlow("for (int o = first; o < last; o++)");
@@ -450,7 +465,7 @@ final class KernelEmitter {
     method.beginControlFlow("for (int block = first; block < last; block += 4)")
         .addStatement("int size = Math.min(4, last - block)");
     for (Op.Linear linear : linears) {
-      method.addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, $LValues)", linear.weight().fieldName(), in, inWidth,
+      method.addStatement("$N.dotRowBlock(block, size, $N, 0, $L, n, xq, $LValues)", linear.weight().fieldName(), in, inWidth,
           linear.out().name());
     }
     method.beginControlFlow("for (int o = block; o < block + size; o++)")
