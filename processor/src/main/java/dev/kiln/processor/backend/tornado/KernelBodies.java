@@ -204,9 +204,10 @@ final class KernelBodies {
         .addStatement("int r = context.groupIdx")
         .addStatement("int id = context.localIdx")
         .addStatement("int threads = context.localGroupSizeX")
-        .beginControlFlow("if (r < rowInfo.get(0))")
+        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL)\n")
+        .addStatement("boolean active = r < rowInfo.get(0)")
         .addStatement("float square = 0f")
-        .beginControlFlow("for (int i = id; i < HIDDEN_SIZE; i += threads)")
+        .beginControlFlow("for (int i = id; i < HIDDEN_SIZE && active; i += threads)")
         .addStatement("float value = x.get(r * HIDDEN_SIZE + i)")
         .addStatement("square += value * value")
         .endControlFlow()
@@ -217,9 +218,8 @@ final class KernelBodies {
         .addStatement("local[id] += local[id + stride]")
         .endControlFlow()
         .endControlFlow()
-        .beginControlFlow("if (id == 0)")
+        .beginControlFlow("if (active && id == 0)")
         .addStatement("normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
-        .endControlFlow()
         .endControlFlow()
         .build();
   }
@@ -260,12 +260,14 @@ final class KernelBodies {
         .addStatement("int id = context.localIdx")
         .addStatement("int threads = context.localGroupSizeX")
         .addStatement("int r = group / (NUM_ATTENTION_HEADS * ATTENTION_SPLITS)")
-        .beginControlFlow("if (r < rowInfo.get(0))")
+        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL): one past the\n")
+        .add("// call's rows attends to nothing and stores nothing\n")
+        .addStatement("boolean active = r < rowInfo.get(0)")
         .addStatement("int head = group / ATTENTION_SPLITS % NUM_ATTENTION_HEADS")
         .addStatement("int split = group % ATTENTION_SPLITS")
         .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
         .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)")
+        .addStatement("int end = active ? rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END) : 0")
         .addStatement("int low = split * ATTENTION_SPLIT")
         .addStatement("int high = low + ATTENTION_SPLIT < end ? low + ATTENTION_SPLIT : end");
     if (scores.windowed()) {
@@ -277,7 +279,7 @@ final class KernelBodies {
           .endControlFlow();
     }
     code.beginControlFlow("for (int d = id; d < HEAD_DIM; d += threads)")
-        .addStatement("query[d] = $N.get(qHead + d)", q)
+        .addStatement("query[d] = active ? $N.get(qHead + d) : 0f", q)
         .endControlFlow()
         .addStatement("context.localBarrier()")
         .addStatement("float max = -3.0e38f")
@@ -309,20 +311,19 @@ final class KernelBodies {
           .endControlFlow()
           .addStatement("local[id] = sum");
       reduce(code, "local", false);
-      code.beginControlFlow("if (id == 0)")
+      code.beginControlFlow("if (active && id == 0)")
           .addStatement("splitMax.set(group, max)")
           .addStatement("splitSum.set(group, local[0])")
           .endControlFlow();
     } else {
       code.addStatement("context.localBarrier()");
     }
-    return code.beginControlFlow("for (int d = id; d < HEAD_DIM; d += threads)")
+    return code.beginControlFlow("for (int d = id; d < HEAD_DIM && active; d += threads)")
         .addStatement("float value = 0f")
         .beginControlFlow("for (int t = low; t < high; t++)")
         .addStatement("value += weights[t - low] * valueCache.get(kvHead + t * KV_DIM + d)")
         .endControlFlow()
         .addStatement("splitOut.set(group * HEAD_DIM + d, value)")
-        .endControlFlow()
         .endControlFlow()
         .build();
   }
