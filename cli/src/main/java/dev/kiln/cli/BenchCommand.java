@@ -29,7 +29,7 @@ final class BenchCommand implements Callable<Integer> {
   @Parameters(paramLabel = "FILE", arity = "0..1", description = "A model file (its own weights and types).")
   Path file;
 
-  @Option(names = "--random", paramLabel = "SHAPE", description = "Random weights instead: stories110m, llama1b, or"
+  @Option(names = "--random", paramLabel = "SHAPE", description = "Random weights instead: stories110m, llama1b, llama3.2-1b, or"
       + " vocab=V,hidden=H,intermediate=I,layers=L,heads=A[,kv-heads=K][,context=C]")
   String random;
 
@@ -124,12 +124,13 @@ final class BenchCommand implements Callable<Integer> {
       LoadedModel loaded = LoadedModel.open(file, overrides, context, maxBatch, null, common.cacheRoot(), err::println,
           err::println);
       var specialized = specializer.specialize(loaded.spec(), tornado);
-      report = BenchRunner.run(new BenchRunner.Model(file.getFileName().toString(), loaded.spec(), specialized::create),
+      report = BenchRunner.run(new BenchRunner.Model(file.getFileName().toString(), loaded.spec(),
+              w -> described(specialized.create(w), err)),
           loaded.weights(), options, log);
     } else {
       ModelSpec spec = shape(random, maxBatch);
       var specialized = specializer.specialize(spec, tornado);
-      report = BenchRunner.run(new BenchRunner.Model(random, spec, specialized::create), options, log);
+      report = BenchRunner.run(new BenchRunner.Model(random, spec, w -> described(specialized.create(w), err)), options, log);
     }
     out.println();
     out.print(report.text());
@@ -141,6 +142,13 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The decoder, after printing which TornadoVM device and layout it runs on (if it is a TornadoVM one). */
+  private static dev.kiln.Decoder described(dev.kiln.Decoder decoder, PrintWriter err) {
+    TornadoBridge.describe(decoder).ifPresent(err::println);
+    err.flush();
+    return decoder;
+  }
+
   /** A preset or {@code key=value} list as a spec with {@code batch} sequences. */
   static ModelSpec shape(String text, int batch) {
     ModelSpec.Builder builder = switch (text.toLowerCase(Locale.ROOT)) {
@@ -148,6 +156,11 @@ final class BenchCommand implements Callable<Integer> {
           .numHiddenLayers(12).numAttentionHeads(12).maxPositionEmbeddings(1024).rmsNormEps(1e-5);
       case "llama1b" -> ModelSpec.builder().vocabSize(32000).hiddenSize(2048).intermediateSize(5632)
           .numHiddenLayers(22).numAttentionHeads(32).numKeyValueHeads(4).maxPositionEmbeddings(2048).rmsNormEps(1e-5);
+      // Llama-3.2-1B's shape (GPULlama3.java's reference model): tied embeddings, 128256 tokens, its RoPE scaling
+      case "llama3.2-1b" -> ModelSpec.builder().vocabSize(128256).hiddenSize(2048).intermediateSize(8192)
+          .numHiddenLayers(16).numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(2048).rmsNormEps(1e-5)
+          .ropeTheta(500000).tieWordEmbeddings(true).ropeScaling(dev.kiln.RopeScaling.LLAMA3).ropeScalingFactor(32)
+          .ropeScalingLowFreqFactor(1).ropeScalingHighFreqFactor(4).ropeScalingOriginalMaxPositionEmbeddings(8192);
       default -> custom(text);
     };
     try {
@@ -163,7 +176,7 @@ final class BenchCommand implements Callable<Integer> {
     for (String part : text.split(",")) {
       String[] kv = part.split("=", 2);
       if (kv.length != 2) {
-        throw new InvalidInputException("--random: expected stories110m, llama1b or key=value pairs, got '" + part + "'");
+        throw new InvalidInputException("--random: expected stories110m, llama1b, llama3.2-1b or key=value pairs, got '" + part + "'");
       }
       int value;
       try {

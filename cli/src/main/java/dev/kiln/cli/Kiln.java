@@ -53,6 +53,10 @@ public final class Kiln implements Callable<Integer> {
     @Option(names = "--print-kernels", description = "Print the OpenCL C or PTX TornadoVM generates for each task.")
     boolean printKernels;
 
+    @Option(names = "--layout", paramLabel = "gpu|cpu", description = "The TornadoVM kernels' layout (default: gpu on a"
+        + " GPU, cpu on other devices; `kiln devices` shows each device's).")
+    String layout;
+
     /** Applies the thread count and TornadoVM choices before any kernel runs. */
     void apply() {
       if (device != null) {
@@ -60,6 +64,12 @@ public final class Kiln implements Callable<Integer> {
       }
       if (printKernels) {
         System.setProperty("kiln.tornado.printKernels", "true");
+      }
+      if (layout != null) {
+        if (!layout.equals("gpu") && !layout.equals("cpu")) {
+          throw new KilnException("--layout must be gpu or cpu, was " + layout);
+        }
+        System.setProperty("kiln.tornado.layout", layout);
       }
       if (threads != null) {
         if (threads < 1 || threads > maxThreads()) {

@@ -79,6 +79,9 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
       case "tornado" -> new Specializer(cache, progress).specialize(spec, true).create(weights);
       default -> throw new KilnException("unknown --backend " + backend + "; use java, interpreter or tornado");
     };
+    if (decoder != null) {
+      TornadoBridge.describe(decoder).ifPresent(progress);
+    }
     return new LoadedModel(file, checkpoint, derived, spec, weights, decoder, chosen);
   }
 

@@ -145,6 +145,21 @@ class CliTest {
     assertThat(devices.err()).contains("kiln: no TornadoVM devices: TornadoVM is not installed");
   }
 
+  /** {@code --layout} takes the TornadoVM kernel layouts only; the Llama-3.2-1B bench shape is the model's. */
+  @Test
+  void layoutOptionAndLlama32Shape() {
+    Result bad = kiln("bench", "--random", "stories110m", "--layout", "fast");
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.err()).contains("--layout must be gpu or cpu, was fast");
+    var spec = BenchCommand.shape("llama3.2-1b", 1);
+    assertThat(spec.vocabSize()).isEqualTo(128256);
+    assertThat(spec.hiddenSize()).isEqualTo(2048);
+    assertThat(spec.numHiddenLayers()).isEqualTo(16);
+    assertThat(spec.numAttentionHeads()).isEqualTo(32);
+    assertThat(spec.numKeyValueHeads()).isEqualTo(8);
+    assertThat(spec.tieWordEmbeddings()).isTrue();
+  }
+
   @Test
   void specializedDecodersAreCompiledOnceThenLoadedFromTheCache(@TempDir Path own) {
     Path tiny = Conformance.bundledTiny().resolve("hf");

@@ -41,7 +41,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bailouts turned into errors, so a task TornadoVM could not compile fails the test rather than
  * running as plain Java.
  *
- * <p>Against the interpreter on the same weights (F32, and Q8_0 blocks on the device): logits at
+ * <p>The build runs this class once per kernel layout ({@code -Dkiln.tornado.layout=cpu}, then
+ * {@code gpu}); {@code -Dkiln.tornado.testCases="SeedLlama F16,qwen3 Q8_0"} narrows the random-weight
+ * cases for a quick run.
+ *
+ * <p>Against the interpreter on the same weights (F32, F16, Q8_0, Q4_0; the gpu layout keeps all but
+ * F32 in their stored type on the device, the cpu layout Q8_0): logits at
  * every prompt position and decode step within {@link Logits#RELATIVE} of the row's scale, the same
  * tolerance as the Java backend (float32 sums in another order land near 1e-6), and identical greedy
  * tokens. Against the golden files of the conformance models: {@link ConformanceTest}'s checks and tolerance.
@@ -60,13 +65,19 @@ class TornadoDecoderTest {
     for (TestModel model : TestModel.all()) {
       if (model.name().equals("SeedLlama") || model.name().equals("GqaTwoKvHeads")) {
         cases.add(Arguments.of(model, Dtype.Q8_0));
+        cases.add(Arguments.of(model, Dtype.F16));
+      }
+      if (model.name().equals("SeedLlama") || model.name().equals("TiedEmbeddings")) {
+        cases.add(Arguments.of(model, Dtype.Q4_0));
       }
     }
     for (TestModel model : ARCHITECTURES) {
       cases.add(Arguments.of(model, Dtype.F32));
       cases.add(Arguments.of(model, Dtype.Q8_0));
     }
-    return cases.stream();
+    String only = System.getProperty("kiln.tornado.testCases", "");
+    return only.isBlank() ? cases.stream()
+        : cases.stream().filter(c -> List.of(only.split(",")).contains(c.get()[0] + " " + c.get()[1]));
   }
 
   /** The conformance specs of the architectures beyond Llama, as test models for random weights. */
@@ -86,6 +97,25 @@ class TornadoDecoderTest {
   @Test
   void bailoutsAreErrors() {
     assertThat(System.getProperty(TornadoSupport.BAILOUT_PROPERTY)).isEqualTo("False");
+  }
+
+  /** The layout the decoders run in: {@value TornadoSupport#LAYOUT_PROPERTY} when given (the build runs both). */
+  @Test
+  void decodersRunTheChosenLayout() throws Exception {
+    TestModel model = TestModel.all().getFirst();
+    Decoder decoder = TornadoModels.create(model.name(), model.randomWeights());
+    try {
+      String expected = System.getProperty(TornadoSupport.LAYOUT_PROPERTY);
+      String layout = (String) decoder.getClass().getMethod("layout").invoke(decoder);
+      System.out.println("TornadoVM kernel layout: " + layout);
+      if (expected != null && !expected.isBlank()) {
+        assertThat(layout).isEqualTo(expected);
+      } else {
+        assertThat(layout).isEqualTo(TornadoSupport.defaultLayout(TornadoSupport.selectedDevice()));
+      }
+    } finally {
+      TornadoModels.close(decoder);
+    }
   }
 
   @Test

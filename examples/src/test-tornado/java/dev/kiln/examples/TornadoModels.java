@@ -19,14 +19,20 @@ import dev.kiln.examples.specs.ConformanceSeedTornadoDecoder;
 import dev.kiln.examples.specs.ConformanceSeedWeights;
 import dev.kiln.examples.specs.ConformanceTinyTornadoDecoder;
 import dev.kiln.examples.specs.ConformanceTinyWeights;
+import dev.kiln.examples.specs.GemmaLikeTornadoDecoder;
+import dev.kiln.examples.specs.GemmaLikeWeights;
 import dev.kiln.examples.specs.GqaTwoKvHeadsTornadoDecoder;
 import dev.kiln.examples.specs.GqaTwoKvHeadsWeights;
 import dev.kiln.examples.specs.HeadDim40TornadoDecoder;
 import dev.kiln.examples.specs.HeadDim40Weights;
 import dev.kiln.examples.specs.HeadDim96TornadoDecoder;
 import dev.kiln.examples.specs.HeadDim96Weights;
+import dev.kiln.examples.specs.MistralLikeTornadoDecoder;
+import dev.kiln.examples.specs.MistralLikeWeights;
 import dev.kiln.examples.specs.MultiQueryTornadoDecoder;
 import dev.kiln.examples.specs.MultiQueryWeights;
+import dev.kiln.examples.specs.QwenLikeTornadoDecoder;
+import dev.kiln.examples.specs.QwenLikeWeights;
 import dev.kiln.examples.specs.TiedEmbeddingsTornadoDecoder;
 import dev.kiln.examples.specs.TiedEmbeddingsWeights;
 import dev.kiln.weights.Weights;
@@ -45,6 +51,9 @@ final class TornadoModels {
       Map.entry("TiedEmbeddings", w -> new TiedEmbeddingsTornadoDecoder(TiedEmbeddingsWeights.from(w))),
       Map.entry("AllBiases", w -> new AllBiasesTornadoDecoder(AllBiasesWeights.from(w))),
       Map.entry("AttentionOnlyResidual", w -> new AttentionOnlyResidualTornadoDecoder(AttentionOnlyResidualWeights.from(w))),
+      Map.entry("GemmaLike", w -> new GemmaLikeTornadoDecoder(GemmaLikeWeights.from(w))),
+      Map.entry("QwenLike", w -> new QwenLikeTornadoDecoder(QwenLikeWeights.from(w))),
+      Map.entry("MistralLike", w -> new MistralLikeTornadoDecoder(MistralLikeWeights.from(w))),
       Map.entry("tiny", w -> new ConformanceTinyTornadoDecoder(ConformanceTinyWeights.from(w))),
       Map.entry("seed", w -> new ConformanceSeedTornadoDecoder(ConformanceSeedWeights.from(w))),
       Map.entry("gqa", w -> new ConformanceGqaTornadoDecoder(ConformanceGqaWeights.from(w))),

@@ -232,6 +232,36 @@ class TornadoBackendTest {
         "gate_up_silu", "down_projection").inOrder();
   }
 
+  /** The gpu layout: one RMSNorm task per norm, attention as a split and a combine task, the rest as the cpu layout. */
+  @Test
+  void gpuLayoutTasksNormInOneTaskAndSplitAttention() {
+    List<String> layer = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().gpuTasks().stream()
+        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
+    assertThat(layer).containsExactly("input_layernorm_scale", "qkv_projection", "rope", "attention_split",
+        "attention_combine", "output_projection", "post_attention_layernorm_scale", "gate_up_silu", "down_projection")
+        .inOrder();
+    List<String> gemma = PlanTest.plan(GEMMA2).tornado().gpuTasks().stream()
+        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
+    assertThat(gemma).containsExactly("input_layernorm_scale", "qkv_projection", "rope", "attention_split",
+        "attention_combine", "output_projection", "post_attention_layernorm_scale", "post_attention_layernorm_add",
+        "pre_feedforward_layernorm_scale", "gate_up_gelu", "down_projection", "post_feedforward_layernorm_scale",
+        "post_feedforward_layernorm_add").inOrder();
+  }
+
+  /** Both layouts' tasks are in the one generated class: the gpu projections in every weight type the device keeps. */
+  @Test
+  void theDecoderHoldsBothLayouts() {
+    String source = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().file().toString();
+    assertThat(source).contains("buildCpuPlan()");
+    assertThat(source).contains("buildGpuPlan()");
+    for (String method : List.of("qkvProjectionF32(", "qkvProjectionQ8_0(", "qkvProjectionGpuF32(", "qkvProjectionGpuF16(",
+        "qkvProjectionGpuQ8_0(", "qkvProjectionGpuQ4_0(", "attentionSplit(", "attentionCombine(", "rmsNormRow(",
+        "rmsNormReduce(", "attention(")) {
+      assertWithMessage(method).that(source).contains("static void " + method);
+    }
+    assertThat(source).doesNotContain("qkvProjectionF16(");
+  }
+
   /** A kernel TornadoVM cannot take as one task is refused when the plan is emitted, naming it. */
   @Test
   void aTaskOverTwentyArgumentsIsRefusedAtBuildTime() {

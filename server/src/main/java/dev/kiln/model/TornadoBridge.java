@@ -52,6 +52,21 @@ public final class TornadoBridge {
     }
   }
 
+  /**
+   * For a TornadoVM decoder, {@code TornadoVM decoder on DEVICE, LAYOUT layout}; empty for any other
+   * decoder.
+   */
+  static Optional<String> describe(Object decoder) {
+    try {
+      Object layout = decoder.getClass().getMethod("layout").invoke(decoder);
+      Object device = decoder.getClass().getMethod("device").invoke(decoder);
+      String name = (String) device.getClass().getMethod("getDeviceName").invoke(device);
+      return Optional.of("TornadoVM decoder on " + name + ", " + layout + " layout (--layout gpu|cpu)");
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
   /** The jars the TornadoVM decoder compiles against: TornadoVM's API and kiln-tornado. */
   static List<Path> compileClasspath() {
     try {

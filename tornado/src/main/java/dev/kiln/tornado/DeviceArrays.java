@@ -7,10 +7,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
  * Weights as TornadoVM arrays, in logical row order (a GGUF row permutation is applied while
- * copying): Q8_0 matrices as their raw blocks, everything else as float32.
+ * copying). The {@code cpu} layout keeps Q8_0 matrices as their raw blocks and makes everything else
+ * float32; the {@code gpu} layout also keeps F16 matrices as their raw halves ({@code ShortArray}:
+ * TornadoVM's {@code HalfFloatArray} needs the device's {@code half} type, which CPU OpenCL devices
+ * may lack) and Q4_0 matrices as their blocks.
  */
 public final class DeviceArrays {
   private DeviceArrays() {}
@@ -23,6 +27,33 @@ public final class DeviceArrays {
       }
     }
     return true;
+  }
+
+  /**
+   * The type a task's matrices keep on the device: in the {@code gpu} layout, the type they are all
+   * stored in when it is F16, Q8_0 or Q4_0; in the {@code cpu} layout, Q8_0 when they all are; F32
+   * otherwise (every other type, and matrices of mixed types, are converted to float32).
+   */
+  public static Dtype deviceType(boolean gpu, WeightTensor... tensors) {
+    Dtype common = tensors.length == 0 ? Dtype.F32 : tensors[0].dtype();
+    for (WeightTensor tensor : tensors) {
+      if (tensor.dtype() != common) {
+        return Dtype.F32;
+      }
+    }
+    if (common == Dtype.Q8_0 || (gpu && (common == Dtype.F16 || common == Dtype.Q4_0))) {
+      return common;
+    }
+    return Dtype.F32;
+  }
+
+  /** The tensor as {@code type} on the device (from {@link #deviceType}): blocks, halves or float32. */
+  public static Object matrix(WeightTensor tensor, Dtype type) {
+    return switch (type) {
+      case Q8_0, Q4_0 -> blocks(tensor, type);
+      case F16 -> halves(tensor);
+      default -> floats(tensor);
+    };
   }
 
   /** {@link #blocks} if {@code q8}, else {@link #floats}. */
@@ -59,8 +90,35 @@ public final class DeviceArrays {
 
   /** A Q8_0 tensor's blocks, row after row: per 32 weights a float16 scale and 32 int8. */
   public static ByteArray blocks(WeightTensor tensor) {
-    if (tensor.dtype() != Dtype.Q8_0) {
-      throw new IllegalArgumentException(tensor.name() + " is " + tensor.dtype() + ", not Q8_0");
+    return blocks(tensor, Dtype.Q8_0);
+  }
+
+  /** An F16 tensor's raw halves (IEEE binary16 bits), row after row. */
+  public static ShortArray halves(WeightTensor tensor) {
+    if (tensor.dtype() != Dtype.F16) {
+      throw new IllegalArgumentException(tensor.name() + " is " + tensor.dtype() + ", not F16");
+    }
+    long elements = tensor.rows() * tensor.columns();
+    if (elements > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException(tensor.name() + ": " + elements + " elements do not fit one TornadoVM ShortArray");
+    }
+    ShortArray array = new ShortArray((int) elements);
+    MemorySegment target = array.getSegment();
+    long rowBytes = tensor.columns() * Short.BYTES;
+    for (long r = 0; r < tensor.rows(); r++) {
+      MemorySegment.copy(tensor.storedRow(r), 0, target, r * rowBytes, rowBytes);
+    }
+    return array;
+  }
+
+  /**
+   * A quantized tensor's blocks, row after row: Q8_0 (per 32 weights a float16 scale and 32 int8) or
+   * Q4_0 (a float16 scale and 16 bytes, weight j in the low nibble of byte j, weight j + 16 in its high
+   * nibble, each minus 8).
+   */
+  public static ByteArray blocks(WeightTensor tensor, Dtype type) {
+    if (tensor.dtype() != type || (type != Dtype.Q8_0 && type != Dtype.Q4_0)) {
+      throw new IllegalArgumentException(tensor.name() + " is " + tensor.dtype() + ", not " + type);
     }
     long bytes = tensor.data().byteSize();
     if (bytes > Integer.MAX_VALUE - 16) {

@@ -8,6 +8,7 @@ import uk.ac.manchester.tornado.api.TornadoBackend;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
@@ -17,7 +18,8 @@ import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
  *
  * <p>System properties: {@value #DEVICE_PROPERTY} ({@code backend:device}, as {@link #devices()}
  * lists them; default TornadoVM's default device) and {@value #PRINT_KERNELS_PROPERTY}
- * ({@code true} prints the OpenCL C or PTX TornadoVM generates for each task).
+ * ({@code true} prints the OpenCL C or PTX TornadoVM generates for each task) and
+ * {@value #LAYOUT_PROPERTY} ({@code gpu} or {@code cpu}: the kernels' layout, see {@link #layout}).
  *
  * <p>A TornadoVM "bailout" (a task it cannot compile, run instead as sequential Java) would make
  * the decoder silently slow: Kiln sets TornadoVM's {@value #BAILOUT_PROPERTY} to {@code False}
@@ -27,6 +29,7 @@ public final class TornadoSupport {
   public static final String DEVICE_PROPERTY = "kiln.tornado.device";
   public static final String PRINT_KERNELS_PROPERTY = "kiln.tornado.printKernels";
   public static final String BAILOUT_PROPERTY = "tornado.recover.bailout";
+  public static final String LAYOUT_PROPERTY = "kiln.tornado.layout";
 
   static {
     if (System.getProperty(BAILOUT_PROPERTY) == null) {
@@ -44,7 +47,8 @@ public final class TornadoSupport {
       TornadoBackend backend = runtime.getBackend(b);
       for (int d = 0; d < backend.getNumDevices(); d++) {
         TornadoDevice device = backend.getDevice(d);
-        result.add(b + ":" + d + " " + device.getPhysicalDevice().getDeviceName() + " (" + backend.getName() + ")");
+        result.add(b + ":" + d + " " + device.getPhysicalDevice().getDeviceName() + " (" + backend.getName() + ", "
+            + device.getDeviceType() + ", default layout " + defaultLayout(device) + ")");
       }
     }
     return result;
@@ -70,6 +74,55 @@ public final class TornadoSupport {
     }
     throw new IllegalArgumentException("TornadoVM device " + choice + " (kiln --device, or -D" + DEVICE_PROPERTY
         + ") names no device; devices: " + String.join("; ", devices()));
+  }
+
+  /**
+   * The kernels' layout on {@code device}: {@value #LAYOUT_PROPERTY} if set ({@code gpu} or
+   * {@code cpu}), else {@link #defaultLayout}. {@code gpu}: a work-group per projection row with a
+   * local reduction, attention split over positions and combined, weights in their stored type;
+   * {@code cpu}: a thread per output feature and per (row, head).
+   */
+  public static String layout(TornadoDevice device) {
+    String choice = System.getProperty(LAYOUT_PROPERTY);
+    if (choice == null || choice.isBlank()) {
+      return defaultLayout(device);
+    }
+    String layout = choice.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!layout.equals("gpu") && !layout.equals("cpu")) {
+      throw new IllegalArgumentException("TornadoVM layout " + choice + " (-D" + LAYOUT_PROPERTY + "): expected gpu or cpu");
+    }
+    return layout;
+  }
+
+  /** {@code gpu} on a GPU, {@code cpu} on every other device (CPU OpenCL devices among them). */
+  public static String defaultLayout(TornadoDevice device) {
+    return device.getDeviceType() == TornadoDeviceType.GPU ? "gpu" : "cpu";
+  }
+
+  /**
+   * The threads per work-group to use for a task that wants {@code wanted} (a power of two): the
+   * largest power of two no larger than {@code wanted} and the device's maximum work-group size.
+   */
+  public static int localSize(TornadoDevice device, int wanted) {
+    long limit = wanted;
+    long[] groupSize = device.getPhysicalDevice().getDeviceMaxWorkGroupSize();
+    if (groupSize != null && groupSize.length > 0 && groupSize[0] > 0) {
+      limit = Math.min(limit, groupSize[0]);
+    }
+    long[] dimensions = device.getDeviceMaxWorkgroupDimensions();
+    if (dimensions != null && dimensions.length > 0 && dimensions[0] > 0) {
+      limit = Math.min(limit, dimensions[0]);
+    }
+    return Integer.highestOneBit((int) Math.max(1, limit));
+  }
+
+  /** Fails unless the device's local memory holds {@code bytes} (a task's work-group arrays). */
+  public static void checkLocalMemory(TornadoDevice device, long bytes, String task) {
+    long available = device.getDeviceLocalMemorySize();
+    if (available > 0 && bytes > available) {
+      throw new IllegalStateException("task " + task + " needs " + bytes + " bytes of local memory per work-group; device "
+          + device.getPhysicalDevice().getDeviceName() + " has " + available + " (use -D" + LAYOUT_PROPERTY + "=cpu)");
+    }
   }
 
   private static TornadoRuntime runtime() {

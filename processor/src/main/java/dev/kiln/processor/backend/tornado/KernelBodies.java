@@ -9,14 +9,19 @@ import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Dtype;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The bodies of the TornadoVM task methods, one template per task kind. Every body is written in
  * the subset of Java TornadoVM compiles: no allocation (but work-group local arrays), no
- * exceptions, no library calls but {@code TornadoMath}; one thread per output element, guarded by
- * the row count of the call.
+ * exceptions, no library calls but {@code TornadoMath}. The cpu layout's bodies run one thread per
+ * output element, guarded by the row count of the call; the gpu layout's projections, RMSNorm and
+ * attention run a work-group per output row (or per row, head and split of the positions), its
+ * threads striding the row and reducing their partial results in local memory. Their strides and
+ * reductions use the work-group's actual size ({@code context.localGroupSizeX}, a power of two no
+ * larger than the constant their local arrays are sized by), chosen from the device's limits.
  */
 final class KernelBodies {
   private final ModelSpec spec;
@@ -27,26 +32,58 @@ final class KernelBodies {
     this.planner = planner;
   }
 
-  /** The global work size of a task, as a Java expression over the generated constants. */
+  /**
+   * The global work size of a task, as a Java expression over the generated constants (and, for
+   * the gpu layout's work-group tasks, the decoder's work-group sizes chosen for the device).
+   */
   static String globalSize(Task task) {
     return switch (task.kind()) {
+      case NORM_ROW -> "ROW_CAPACITY * normLocal";
+      case ATTENTION_SPLIT -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * ATTENTION_SPLITS * attentionLocal";
+      case ATTENTION_COMBINE -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * HEAD_DIM";
+      case PROJECTION -> task.gpu() ? "(" + outputFeatures(task) + ") * projectionLocal" : outputFeatures(task);
       case EMBEDDING, RESIDUAL_ADD, NORM_RESIDUAL_ADD -> "ROW_CAPACITY * HIDDEN_SIZE";
       case NORM_REDUCE -> "ROW_CAPACITY * NORM_GROUPS * NORM_LOCAL_SIZE";
       case NORM_FINALIZE -> "ROW_CAPACITY";
       case HEAD_NORM -> "ROW_CAPACITY * (" + normedHeads(task) + ")";
       case ROPE -> "ROW_CAPACITY * (HEAD_DIM / 2)";
       case ATTENTION -> "ROW_CAPACITY * NUM_ATTENTION_HEADS";
-      case PROJECTION -> outputFeatures(task);
     };
   }
 
   /** The local (work-group) size of a task. */
   static String localSize(Task task) {
+    if (task.gpu()) {
+      return switch (task.kind()) {
+        case NORM_ROW -> "normLocal";
+        case ATTENTION_SPLIT -> "attentionLocal";
+        case PROJECTION -> "projectionLocal";
+        default -> "elementLocal";
+      };
+    }
     return task.kind() == TaskPlanner.Kind.NORM_REDUCE ? "NORM_LOCAL_SIZE" : "LOCAL_SIZE";
   }
 
+  /** Floats of work-group local memory a gpu-layout task allocates (0 for the others). */
+  static String localFloats(Task task) {
+    return switch (task.kind()) {
+      case NORM_ROW -> "NORM_LOCAL_SIZE";
+      case ATTENTION_SPLIT -> "ATTENTION_SPLIT + ATTENTION_LOCAL + HEAD_DIM";
+      case PROJECTION -> task.gpu() ? partials(task) + " * PROJECTION_LOCAL" : "0";
+      default -> "0";
+    };
+  }
+
+  /** Partial sums per thread of a gpu projection: ROW_TILE rows (1 for the logits), twice for gate/up. */
+  private static String partials(Task task) {
+    boolean logits = task.kernel().opsOf(Op.Linear.class).stream().anyMatch(l -> l.out().equals(Value.LOGITS));
+    boolean gated = !task.kernel().opsOf(Op.Activate.class).isEmpty();
+    String rows = logits ? "1" : "ROW_TILE";
+    return gated ? "2 * " + rows : rows;
+  }
+
   /** Threads of a projection: one per output feature of all its matrices (gate/up: one per pair). */
-  private static String outputFeatures(Task task) {
+  static String outputFeatures(Task task) {
     List<Op.Linear> linears = task.kernel().opsOf(Op.Linear.class);
     if (!task.kernel().opsOf(Op.Activate.class).isEmpty()) {
       return outWidth(linears.getFirst());
@@ -68,20 +105,24 @@ final class KernelBodies {
     return unitOffset ? "(1f + " + array + ".get(" + index + "))" : array + ".get(" + index + ")";
   }
 
-  private static String outWidth(Op.Linear linear) {
+  static String outWidth(Op.Linear linear) {
     return linear.weight().dims().get(0).constantName();
   }
 
-  private static String inWidth(Op.Linear linear) {
+  static String inWidth(Op.Linear linear) {
     return linear.weight().dims().get(1).constantName();
   }
 
-  CodeBlock body(Task task, boolean q8) {
+  CodeBlock body(Task task, Dtype type) {
+    boolean q8 = type == Dtype.Q8_0;
     return switch (task.kind()) {
-      case EMBEDDING -> embedding((Op.Embed) task.kernel().single(), q8);
+      case EMBEDDING -> embedding((Op.Embed) task.kernel().single(), type);
       case NORM_REDUCE -> normReduce();
       case NORM_FINALIZE -> normFinalize();
-      case PROJECTION -> projection(task, q8);
+      case NORM_ROW -> normRow();
+      case ATTENTION_SPLIT -> attentionSplit(task);
+      case ATTENTION_COMBINE -> attentionCombine(task);
+      case PROJECTION -> task.gpu() ? GpuProjection.body(this, task, type) : projection(task, q8);
       case HEAD_NORM -> headNorm(task);
       case ROPE -> rope(task);
       case ATTENTION -> attention(task);
@@ -90,7 +131,7 @@ final class KernelBodies {
     };
   }
 
-  private static CodeBlock embedding(Op.Embed embed, boolean q8) {
+  private static CodeBlock embedding(Op.Embed embed, Dtype type) {
     String scale = embed.scaled() ? " * EMBEDDING_SCALE" : "";
     CodeBlock.Builder code = CodeBlock.builder()
         .addStatement("int index = context.globalIdx")
@@ -98,10 +139,17 @@ final class KernelBodies {
         .beginControlFlow("if (r < rowInfo.get(0))")
         .addStatement("int i = index % HIDDEN_SIZE")
         .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
-    if (q8) {
+    if (type == Dtype.Q8_0) {
       code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 34) + i / 32 * 34")
           .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32)$L)",
               scale);
+    } else if (type == Dtype.Q4_0) {
+      code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 18) + i / 32 * 18")
+          .addStatement("int packed = embedTokens.get(block + 2 + i % 16) & 0xFF")
+          .addStatement("int level = i % 32 < 16 ? packed & 0xF : packed >> 4")
+          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * (level - 8)$L)", scale);
+    } else if (type == Dtype.F16) {
+      code.addStatement("x.set(index, f16ToFloat(embedTokens.get(token * HIDDEN_SIZE + i))$L)", scale);
     } else {
       code.addStatement("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i)$L)", scale);
     }
@@ -142,6 +190,181 @@ final class KernelBodies {
         .addStatement("sum += normPartials.get(r * NORM_GROUPS + g)")
         .endControlFlow()
         .addStatement("normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
+        .endControlFlow()
+        .build();
+  }
+
+  /**
+   * gpu layout: one work-group per row; its threads stride the row summing squares, reduce them in
+   * local memory, and the first thread stores the row's scale.
+   */
+  private static CodeBlock normRow() {
+    return CodeBlock.builder()
+        .addStatement("float[] local = context.allocateFloatLocalArray(NORM_LOCAL_SIZE)")
+        .addStatement("int r = context.groupIdx")
+        .addStatement("int id = context.localIdx")
+        .addStatement("int threads = context.localGroupSizeX")
+        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL)\n")
+        .addStatement("boolean active = r < rowInfo.get(0)")
+        .addStatement("float square = 0f")
+        .beginControlFlow("for (int i = id; i < HIDDEN_SIZE && active; i += threads)")
+        .addStatement("float value = x.get(r * HIDDEN_SIZE + i)")
+        .addStatement("square += value * value")
+        .endControlFlow()
+        .addStatement("local[id] = square")
+        .beginControlFlow("for (int stride = threads / 2; stride > 0; stride /= 2)")
+        .addStatement("context.localBarrier()")
+        .beginControlFlow("if (id < stride)")
+        .addStatement("local[id] += local[id + stride]")
+        .endControlFlow()
+        .endControlFlow()
+        .beginControlFlow("if (active && id == 0)")
+        .addStatement("normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
+        .endControlFlow()
+        .build();
+  }
+
+  /** A tree reduction of {@code local[0 .. threads)} into local[0], by sum or by max. */
+  static void reduce(CodeBlock.Builder code, String local, boolean max) {
+    code.beginControlFlow("for (int stride = threads / 2; stride > 0; stride /= 2)")
+        .addStatement("context.localBarrier()")
+        .beginControlFlow("if (id < stride)");
+    if (max) {
+      code.addStatement("float other = $L[id + stride]", local)
+          .beginControlFlow("if (other > $L[id])", local)
+          .addStatement("$L[id] = other", local)
+          .endControlFlow();
+    } else {
+      code.addStatement("$L[id] += $L[id + stride]", local, local);
+    }
+    code.endControlFlow().endControlFlow().addStatement("context.localBarrier()");
+  }
+
+  /**
+   * gpu layout, attention step 1 of 2 (flash-decoding): one work-group per (row, head, split), the
+   * split being ATTENTION_SPLIT consecutive positions. The threads stride the split's positions for
+   * the scores (kept in local memory), reduce their maximum and the sum of their exponentials, then
+   * stride the head's dimensions for the weighted values; the split's maximum, sum and unnormalized
+   * output go to splitMax, splitSum and splitOut. A split outside the attended positions stores a
+   * maximum of -3e38, a sum of 0 and zeros.
+   */
+  private CodeBlock attentionSplit(Task task) {
+    Op.AttentionScores scores = (Op.AttentionScores) task.kernel().ops().getFirst();
+    boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
+    String q = scores.q().name();
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("float[] weights = context.allocateFloatLocalArray(ATTENTION_SPLIT)")
+        .addStatement("float[] local = context.allocateFloatLocalArray(ATTENTION_LOCAL)")
+        .addStatement("float[] query = context.allocateFloatLocalArray(HEAD_DIM)")
+        .addStatement("int group = context.groupIdx")
+        .addStatement("int id = context.localIdx")
+        .addStatement("int threads = context.localGroupSizeX")
+        .addStatement("int r = group / (NUM_ATTENTION_HEADS * ATTENTION_SPLITS)")
+        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL): one past the\n")
+        .add("// call's rows attends to nothing and stores nothing\n")
+        .addStatement("boolean active = r < rowInfo.get(0)")
+        .addStatement("int head = group / ATTENTION_SPLITS % NUM_ATTENTION_HEADS")
+        .addStatement("int split = group % ATTENTION_SPLITS")
+        .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
+        .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
+        .addStatement("int end = active ? rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END) : 0")
+        .addStatement("int low = split * ATTENTION_SPLIT")
+        .addStatement("int high = low + ATTENTION_SPLIT < end ? low + ATTENTION_SPLIT : end");
+    if (scores.windowed()) {
+      code.add("// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
+          .addStatement("int window = slidingWindow.get(0)")
+          .addStatement("int start = window > 0 && end > window ? end - window : 0")
+          .beginControlFlow("if (low < start)")
+          .addStatement("low = start")
+          .endControlFlow();
+    }
+    code.beginControlFlow("for (int d = id; d < HEAD_DIM; d += threads)")
+        .addStatement("query[d] = active ? $N.get(qHead + d) : 0f", q)
+        .endControlFlow()
+        .addStatement("context.localBarrier()")
+        .addStatement("float max = -3.0e38f")
+        .beginControlFlow("for (int t = low + id; t < high; t += threads)")
+        .addStatement("int kv = kvHead + t * KV_DIM")
+        .addStatement("float score = 0f")
+        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+        .addStatement("score += query[d] * keyCache.get(kv + d)")
+        .endControlFlow()
+        .addStatement("score *= ATTENTION_SCALE");
+    if (scores.softcapped()) {
+      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", TornadoTypes.MATH);
+    }
+    code.addStatement("weights[t - low] = score")
+        .beginControlFlow("if (score > max)")
+        .addStatement("max = score")
+        .endControlFlow()
+        .endControlFlow();
+    if (softmax) {
+      code.addStatement("local[id] = max");
+      reduce(code, "local", true);
+      code.addStatement("max = local[0]")
+          .addStatement("context.localBarrier()")
+          .addStatement("float sum = 0f")
+          .beginControlFlow("for (int t = low + id; t < high; t += threads)")
+          .addStatement("float weight = $T.exp(weights[t - low] - max)", TornadoTypes.MATH)
+          .addStatement("weights[t - low] = weight")
+          .addStatement("sum += weight")
+          .endControlFlow()
+          .addStatement("local[id] = sum");
+      reduce(code, "local", false);
+      code.beginControlFlow("if (active && id == 0)")
+          .addStatement("splitMax.set(group, max)")
+          .addStatement("splitSum.set(group, local[0])")
+          .endControlFlow();
+    } else {
+      code.addStatement("context.localBarrier()");
+    }
+    return code.beginControlFlow("for (int d = id; d < HEAD_DIM && active; d += threads)")
+        .addStatement("float value = 0f")
+        .beginControlFlow("for (int t = low; t < high; t++)")
+        .addStatement("value += weights[t - low] * valueCache.get(kvHead + t * KV_DIM + d)")
+        .endControlFlow()
+        .addStatement("splitOut.set(group * HEAD_DIM + d, value)")
+        .endControlFlow()
+        .build();
+  }
+
+  /**
+   * gpu layout, attention step 2 of 2: one thread per (row, head, dimension) combines the splits:
+   * each split's output and sum rescaled by exp(its max - the overall max), divided by the total sum.
+   */
+  private CodeBlock attentionCombine(Task task) {
+    Op.WeightedValues weighted = (Op.WeightedValues) task.kernel().ops().getLast();
+    boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
+    CodeBlock.Builder code = CodeBlock.builder()
+        .addStatement("int index = context.globalIdx")
+        .addStatement("int r = index / (NUM_ATTENTION_HEADS * HEAD_DIM)")
+        .beginControlFlow("if (r < rowInfo.get(0))")
+        .addStatement("int head = index / HEAD_DIM % NUM_ATTENTION_HEADS")
+        .addStatement("int d = index % HEAD_DIM")
+        .addStatement("int first = (r * NUM_ATTENTION_HEADS + head) * ATTENTION_SPLITS")
+        .addStatement("float value = 0f");
+    if (softmax) {
+      code.addStatement("float max = -3.0e38f")
+          .beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
+          .addStatement("float splitMaximum = splitMax.get(first + s)")
+          .beginControlFlow("if (splitMaximum > max)")
+          .addStatement("max = splitMaximum")
+          .endControlFlow()
+          .endControlFlow()
+          .addStatement("float sum = 0f")
+          .beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
+          .addStatement("float rescale = $T.exp(splitMax.get(first + s) - max)", TornadoTypes.MATH)
+          .addStatement("sum += splitSum.get(first + s) * rescale")
+          .addStatement("value += splitOut.get((first + s) * HEAD_DIM + d) * rescale")
+          .endControlFlow()
+          .addStatement("value = value / sum");
+    } else {
+      code.beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
+          .addStatement("value += splitOut.get((first + s) * HEAD_DIM + d)")
+          .endControlFlow();
+    }
+    return code.addStatement("$N.set(r * $L + head * HEAD_DIM + d, value)", weighted.out().name(),
+            weighted.out().width().constantName())
         .endControlFlow()
         .build();
   }
@@ -233,7 +456,7 @@ final class KernelBodies {
    * The statement storing {@code expression} as element (r, o) of {@code value}, soft-capped first
    * when the kernel soft-caps that value (the final logits of Gemma 2).
    */
-  private CodeBlock store(Kernel kernel, Value value, String expression) {
+  CodeBlock store(Kernel kernel, Value value, String expression) {
     CodeBlock result = CodeBlock.of("$L", expression);
     if (kernel.opsOf(Op.Softcap.class).stream().anyMatch(s -> s.target().equals(value))) {
       result = CodeBlock.of("FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)", TornadoTypes.MATH, expression);

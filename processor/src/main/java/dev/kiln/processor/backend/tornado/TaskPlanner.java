@@ -23,6 +23,12 @@ import java.util.Set;
  * the CPU does not: an RMSNorm's reduction and its finalize step run before the projection (or the
  * residual add) that applies it, and the per-head norms of q and k and RoPE run after the projection
  * that produces q and k.
+ *
+ * <p>Two layouts of the same plan: {@code cpu} (a thread per output feature, a thread per row and
+ * head over the whole cache, the RMSNorm in a reduce and a finalize task) and {@code gpu} (a
+ * work-group per projection row with a local reduction, attention split over positions and heads
+ * with a combine task, the RMSNorm in one work-group per row). Both have the same task graphs and
+ * share the element-wise tasks.
  */
 final class TaskPlanner {
   /** TornadoVM's {@code TaskGraph.task} overloads take at most this many arguments. */
@@ -54,7 +60,15 @@ final class TaskPlanner {
    */
   record Param(String name, String argument, Role role, boolean matrix) {}
 
-  enum Kind { EMBEDDING, NORM_REDUCE, NORM_FINALIZE, PROJECTION, HEAD_NORM, ROPE, ATTENTION, NORM_RESIDUAL_ADD, RESIDUAL_ADD }
+  enum Kind {
+    EMBEDDING, NORM_REDUCE, NORM_FINALIZE, PROJECTION, HEAD_NORM, ROPE, ATTENTION, NORM_RESIDUAL_ADD, RESIDUAL_ADD,
+    /** gpu layout: a row's RMSNorm scale, one work-group per row. */
+    NORM_ROW,
+    /** gpu layout: attention over one split of the positions, one work-group per (row, head, split). */
+    ATTENTION_SPLIT,
+    /** gpu layout: the splits' partial softmax results combined, one thread per (row, head, dimension). */
+    ATTENTION_COMBINE
+  }
 
   /**
    * One TornadoVM task.
@@ -63,18 +77,23 @@ final class TaskPlanner {
    * @param name the task's name within its graph, e.g. {@code qkv_projection}
    * @param method the task method's name, before any weight-type suffix
    * @param kernel the planned kernel this task (partly) implements
-   * @param matrices the weight matrices the task reads; non-empty tasks come in an F32 and a Q8_0 variant
+   * @param matrices the weight matrices the task reads; non-empty tasks come in a variant per weight type
+   *     the device keeps (cpu layout: F32, Q8_0; gpu layout: F32, F16, Q8_0, Q4_0)
+   * @param gpu whether the task belongs to the gpu layout
    */
   record Task(String graph, String name, String method, Kind kind, Kernel kernel, List<Param> params,
-      List<TensorKind> matrices) {}
+      List<TensorKind> matrices, boolean gpu) {}
 
   private final KernelPlan plan;
   private final Map<Kernel, String> kernelNames;
   private final Set<Value> activations = new LinkedHashSet<>();
   private boolean usesNorm;
+  private boolean usesSplits;
+  private final boolean gpu;
 
-  TaskPlanner(KernelPlan plan) {
+  TaskPlanner(KernelPlan plan, boolean gpu) {
     this.plan = plan;
+    this.gpu = gpu;
     this.kernelNames = plan.uniqueNames();
   }
 
@@ -87,6 +106,15 @@ final class TaskPlanner {
     return usesNorm;
   }
 
+  /** Whether attention runs split over positions (the gpu layout), with its scratch arrays. */
+  boolean usesSplits() {
+    return usesSplits;
+  }
+
+  boolean gpu() {
+    return gpu;
+  }
+
   List<Task> plan() {
     List<Task> tasks = new ArrayList<>();
     String[] graphs = {"embedding", "layer", "logits"};
@@ -97,7 +125,7 @@ final class TaskPlanner {
           int count = seen.merge(task.name(), 1, Integer::sum);
           Task named = count == 1 ? task
               : new Task(task.graph(), task.name() + "_" + count, task.method() + count, task.kind(), task.kernel(),
-                  task.params(), task.matrices());
+                  task.params(), task.matrices(), task.gpu());
           check(named);
           tasks.add(named);
         }
@@ -125,13 +153,13 @@ final class TaskPlanner {
       case EMBEDDING -> List.of(embedding(graph, (Op.Embed) kernel.single(), kernel));
       case RESIDUAL_ADD -> List.of(residualAdd(graph, (Op.Add) kernel.single(), kernel));
       case NORM_RESIDUAL_ADD -> normResidualAdd(graph, kernel);
-      case ATTENTION -> List.of(attention(graph, kernel));
+      case ATTENTION -> attention(graph, kernel);
       case PROJECTION -> projection(graph, kernel);
     };
   }
 
   private Task embedding(String graph, Op.Embed embed, Kernel kernel) {
-    return new Task(graph, "embed_tokens", "embedTokens", Kind.EMBEDDING, kernel,
+    return task(graph, "embed_tokens", "embedTokens", Kind.EMBEDDING, kernel,
         List.of(context(), rowInfo(), resident(GlobalTensor.EMBED_TOKENS, true), activation(embed.out())),
         List.of(GlobalTensor.EMBED_TOKENS));
   }
@@ -140,19 +168,32 @@ final class TaskPlanner {
     if (!add.a().equals(add.out())) {
       throw new TornadoPlanException("residual add " + add + " does not add into its first operand");
     }
-    return new Task(graph, "residual_add", "residualAdd", Kind.RESIDUAL_ADD, kernel,
+    return task(graph, "residual_add", "residualAdd", Kind.RESIDUAL_ADD, kernel,
         List.of(context(), rowInfo(), activation(add.out()), activation(add.b())), List.of());
   }
 
-  private Task attention(String graph, Kernel kernel) {
+  private List<Task> attention(String graph, Kernel kernel) {
     Op.AttentionScores scores = (Op.AttentionScores) kernel.ops().getFirst();
     Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
+    Param window = new Param("slidingWindow", "layer.slidingWindow", Role.RESIDENT_INTS, false);
+    if (gpu) {
+      List<Param> split = new ArrayList<>(List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"),
+          cache("valueCache"), normBuffer("splitMax"), normBuffer("splitSum"), normBuffer("splitOut")));
+      if (scores.windowed()) {
+        split.add(window);
+      }
+      usesSplits = true;
+      return List.of(task(graph, "attention_split", "attentionSplit", Kind.ATTENTION_SPLIT, kernel, split, List.of()),
+          task(graph, "attention_combine", "attentionCombine", Kind.ATTENTION_COMBINE, kernel,
+              List.of(context(), rowInfo(), normBuffer("splitMax"), normBuffer("splitSum"), normBuffer("splitOut"),
+                  activation(weighted.out())), List.of()));
+    }
     List<Param> params = new ArrayList<>(List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"),
         cache("valueCache"), activation(weighted.out())));
     if (scores.windowed()) {
-      params.add(new Param("slidingWindow", "layer.slidingWindow", Role.RESIDENT_INTS, false));
+      params.add(window);
     }
-    return new Task(graph, "attention", "attention", Kind.ATTENTION, kernel, params, List.of());
+    return List.of(task(graph, "attention", "attention", Kind.ATTENTION, kernel, params, List.of()));
   }
 
   /**
@@ -167,7 +208,7 @@ final class TaskPlanner {
     }
     List<Task> tasks = new ArrayList<>(normTasks(graph, kernel, rms));
     String normName = snake(rms.gain().fieldName());
-    tasks.add(new Task(graph, normName + "_add", "normResidualAdd", Kind.NORM_RESIDUAL_ADD, kernel,
+    tasks.add(task(graph, normName + "_add", "normResidualAdd", Kind.NORM_RESIDUAL_ADD, kernel,
         List.of(context(), rowInfo(), activation(add.out()), renamed(activation(rms.in()), "branch"), normBuffer("normScale"),
             renamed(resident(rms.gain(), false), "gain")),
         List.of()));
@@ -181,11 +222,20 @@ final class TaskPlanner {
   private List<Task> normTasks(String graph, Kernel kernel, Op.RmsNorm rms) {
     usesNorm = true;
     String normName = snake(rms.gain().fieldName());
+    if (gpu) {
+      return List.of(task(graph, normName + "_scale", "rmsNormRow", Kind.NORM_ROW, kernel,
+          List.of(context(), rowInfo(), renamed(activation(rms.in()), "x"), normBuffer("normScale")), List.of()));
+    }
     return List.of(
-        new Task(graph, normName + "_reduce", "rmsNormReduce", Kind.NORM_REDUCE, kernel,
+        task(graph, normName + "_reduce", "rmsNormReduce", Kind.NORM_REDUCE, kernel,
             List.of(context(), rowInfo(), renamed(activation(rms.in()), "x"), normBuffer("normPartials")), List.of()),
-        new Task(graph, normName + "_finalize", "rmsNormFinalize", Kind.NORM_FINALIZE, kernel,
+        task(graph, normName + "_finalize", "rmsNormFinalize", Kind.NORM_FINALIZE, kernel,
             List.of(context(), rowInfo(), normBuffer("normPartials"), normBuffer("normScale")), List.of()));
+  }
+
+  private Task task(String graph, String name, String method, Kind kind, Kernel kernel, List<Param> params,
+      List<TensorKind> matrices) {
+    return new Task(graph, name, method, kind, kernel, params, matrices, gpu);
   }
 
   /** The same argument under another parameter name (for a task method that serves several arrays). */
@@ -235,7 +285,7 @@ final class TaskPlanner {
         params.add(output);
       }
     }
-    tasks.add(new Task(graph, base, camel(base), Kind.PROJECTION, kernel, params, matrices));
+    tasks.add(task(graph, base, camel(base) + (gpu ? "Gpu" : ""), Kind.PROJECTION, kernel, params, matrices));
 
     List<Op.HeadRmsNorm> headNorms = kernel.opsOf(Op.HeadRmsNorm.class);
     if (!headNorms.isEmpty()) {
@@ -248,7 +298,7 @@ final class TaskPlanner {
         normParams.add(resident(headNorm.gain(), false));
       }
       String name = headNorms.stream().map(h -> h.target().name()).reduce("", String::concat) + "_norm";
-      tasks.add(new Task(graph, name, camel(name), Kind.HEAD_NORM, kernel, normParams, List.of()));
+      tasks.add(task(graph, name, camel(name), Kind.HEAD_NORM, kernel, normParams, List.of()));
     }
 
     List<Op.Rope> ropes = kernel.opsOf(Op.Rope.class);
@@ -262,7 +312,7 @@ final class TaskPlanner {
       }
       ropeParams.add(new Param("ropeCos", "ropeCos", Role.RESIDENT, false));
       ropeParams.add(new Param("ropeSin", "ropeSin", Role.RESIDENT, false));
-      tasks.add(new Task(graph, "rope", "rope", Kind.ROPE, kernel, ropeParams, List.of()));
+      tasks.add(task(graph, "rope", "rope", Kind.ROPE, kernel, ropeParams, List.of()));
     }
     return tasks;
   }

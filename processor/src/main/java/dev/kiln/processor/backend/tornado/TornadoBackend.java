@@ -14,16 +14,17 @@ public final class TornadoBackend {
   /**
    * The generated decoder and its tasks.
    *
-   * @param tasks each task as {@code graph.task <- planned kernel}, in execution order
+   * @param tasks each task of the cpu layout as {@code graph.task <- planned kernel}, in execution order
+   * @param gpuTasks likewise for the gpu layout
    */
-  public record Output(JavaFile file, List<String> tasks) {}
+  public record Output(JavaFile file, List<String> tasks, List<String> gpuTasks) {}
 
   private TornadoBackend() {}
 
   /** @throws TornadoPlanException if a kernel of the plan cannot run as TornadoVM tasks */
   public static Output emit(KernelPlan plan, GeneratedNames names) {
     TornadoDecoderWriter writer = new TornadoDecoderWriter(plan, names);
-    return new Output(writer.write(), writer.taskLines());
+    return new Output(writer.write(), writer.taskLines(), writer.gpuTaskLines());
   }
 
   /** The names TornadoVM's API and Kiln's support for it go by, to probe a class path. */

@@ -23,6 +23,7 @@ import dev.kiln.processor.ir.Value;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.weights.Dtype;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.TensorKind;
@@ -54,7 +55,13 @@ final class TornadoDecoderWriter {
   private final ModelSpec spec;
   private final GeneratedNames names;
   private final TaskPlanner planner;
+  private final TaskPlanner gpuPlanner;
+  /** The cpu layout's tasks. */
   private final List<Task> tasks;
+  /** The gpu layout's tasks. */
+  private final List<Task> gpuTasks;
+  /** Both, for what they share (weights, activations, methods). */
+  private final List<Task> allTasks;
   private final KernelBodies bodies;
   private final ClassName self;
 
@@ -62,15 +69,38 @@ final class TornadoDecoderWriter {
     this.plan = plan;
     this.spec = plan.spec();
     this.names = names;
-    this.planner = new TaskPlanner(plan);
+    this.planner = new TaskPlanner(plan, false);
     this.tasks = planner.plan();
+    this.gpuPlanner = new TaskPlanner(plan, true);
+    this.gpuTasks = gpuPlanner.plan();
+    this.allTasks = concatTasks(tasks, gpuTasks);
     this.bodies = new KernelBodies(spec, planner);
     this.self = names.tornadoDecoder();
   }
 
-  /** Each task as {@code graph.task <- planned kernel}, in execution order. */
+  /** Each task of the cpu layout as {@code graph.task <- planned kernel}, in execution order. */
   List<String> taskLines() {
-    return tasks.stream().map(t -> t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel())).toList();
+    return taskLines(tasks);
+  }
+
+  /** Likewise for the gpu layout. */
+  List<String> gpuTaskLines() {
+    return taskLines(gpuTasks);
+  }
+
+  private List<String> taskLines(List<Task> list) {
+    return list.stream().map(t -> t.graph() + "." + t.name() + " <- " + planner.kernelName(t.kernel())).toList();
+  }
+
+  private static List<Task> concatTasks(List<Task> a, List<Task> b) {
+    List<Task> result = new ArrayList<>(a);
+    result.addAll(b);
+    return List.copyOf(result);
+  }
+
+  /** The weight types a layout's matrix tasks come in. */
+  private static List<Dtype> types(boolean gpu) {
+    return gpu ? List.of(Dtype.F32, Dtype.F16, Dtype.Q8_0, Dtype.Q4_0) : List.of(Dtype.F32, Dtype.Q8_0);
   }
 
   JavaFile write() {
@@ -99,8 +129,14 @@ final class TornadoDecoderWriter {
         .build());
     type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "TASKS",
             Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
-        .addJavadoc("Every task as {@code graph.task <- planned kernel}; {@code layer} stands for each {@code layer_i}.\n")
+        .addJavadoc("Every task of the cpu layout as {@code graph.task <- planned kernel}; {@code layer} stands for each\n")
+        .addJavadoc("{@code layer_i}.\n")
         .initializer("$T.of($L)", LIST, String.join(",\n    ", taskLines().stream().map(t -> "\"" + t + "\"").toList()))
+        .build());
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "GPU_TASKS",
+            Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("Every task of the gpu layout, as {@link #TASKS}.\n")
+        .initializer("$T.of($L)", LIST, String.join(",\n    ", gpuTaskLines().stream().map(t -> "\"" + t + "\"").toList()))
         .build());
 
     fields(type);
@@ -112,7 +148,8 @@ final class TornadoDecoderWriter {
         .addParameter(names.weights(), "weights")
         .addStatement("this(weights, $T.selectedDevice())", TornadoTypes.SUPPORT)
         .build());
-    type.addMethod(buildPlan());
+    type.addMethod(buildPlan(tasks, "buildCpuPlan", false));
+    type.addMethod(buildPlan(gpuTasks, "buildGpuPlan", true));
     type.addMethod(grid());
     type.addMethod(forward());
     type.addMethod(MethodSpec.methodBuilder("device")
@@ -120,6 +157,12 @@ final class TornadoDecoderWriter {
         .addJavadoc("The device the tasks run on.\n")
         .returns(TornadoTypes.DEVICE)
         .addStatement("return device")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("layout")
+        .addModifiers(Modifier.PUBLIC)
+        .addJavadoc("The kernels' layout: {@code gpu} or {@code cpu} ({@link $T#layout}).\n", TornadoTypes.SUPPORT)
+        .returns(String.class)
+        .addStatement("return gpu ? $S : $S", "gpu", "cpu")
         .build());
     type.addMethod(MethodSpec.methodBuilder("close")
         .addAnnotation(Override.class)
@@ -134,15 +177,18 @@ final class TornadoDecoderWriter {
       type.addMethod(ropeTable());
     }
     Set<String> emitted = new LinkedHashSet<>();
-    for (Task task : tasks) {
-      if (!emitted.add(task.method())) {
-        continue; // one method serves every task of the same template (the RMSNorm steps)
-      }
+    for (Task task : allTasks) {
+      // one method serves every task of the same template (the RMSNorm steps, the layouts' shared tasks)
       if (task.matrices().isEmpty()) {
-        type.addMethod(taskMethod(task, false, task.method()));
+        if (emitted.add(task.method())) {
+          type.addMethod(taskMethod(task, Dtype.F32, task.method()));
+        }
       } else {
-        type.addMethod(taskMethod(task, false, task.method() + "F32"));
-        type.addMethod(taskMethod(task, true, task.method() + "Q8_0"));
+        for (Dtype weightType : types(task.gpu())) {
+          if (emitted.add(task.method() + weightType.name())) {
+            type.addMethod(taskMethod(task, weightType, task.method() + weightType.name()));
+          }
+        }
       }
     }
     helpers(type);
@@ -188,8 +234,18 @@ final class TornadoDecoderWriter {
       }
     }
     type.addJavadoc("</ol>\n")
+        .addJavadoc("\n<p>That is the {@code cpu} layout. The {@code gpu} layout ({@code -Dkiln.tornado.layout=gpu}, the\n")
+        .addJavadoc("default on GPUs) runs the same graphs with its own projections (a work-group per output row),\n")
+        .addJavadoc("RMSNorm (one task, a work-group per row) and attention (split over positions, then combined):\n<ol>\n");
+    for (Task task : gpuTasks) {
+      if (task.graph().equals("layer")) {
+        type.addJavadoc("  <li>{@code $L}: $L\n", task.name(), describe(task));
+      }
+    }
+    type.addJavadoc("</ol>\n")
         .addJavadoc("\n<p>Matrices stored as Q8_0 run on the device as raw blocks ({@code ByteArray}, scale decoded\n")
-        .addJavadoc("arithmetically); every other weight type runs as float32. The KV cache holds, per layer, keys and\n")
+        .addJavadoc("arithmetically), in the gpu layout also F16 (raw halves, {@code ShortArray}) and Q4_0 (blocks);\n")
+        .addJavadoc("every other weight type runs as float32. The KV cache holds, per layer, keys and\n")
         .addJavadoc("values of (2 x MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM) float32: the second half serves\n")
         .addJavadoc("{@code forwardNoCache} so that it leaves the cache of {@code prefill}/{@code step} untouched.\n");
   }
@@ -200,6 +256,12 @@ final class TornadoDecoderWriter {
       case NORM_REDUCE -> "RMSNorm step 1 of 2 (kernel {@code " + kernel + "}): sums of squares, a work-group reduction per"
           + " slice of each row";
       case NORM_FINALIZE -> "RMSNorm step 2 of 2 (kernel {@code " + kernel + "}): each row's scale from its partial sums";
+      case NORM_ROW -> "RMSNorm (kernel {@code " + kernel + "}): each row's scale, a work-group per row reducing in local"
+          + " memory";
+      case ATTENTION_SPLIT -> "kernel {@code " + kernel + "}, step 1 of 2: a work-group per row, head and split of"
+          + " ATTENTION_SPLIT positions: the split's softmax maximum, sum and unnormalized output";
+      case ATTENTION_COMBINE -> "kernel {@code " + kernel + "}, step 2 of 2: the splits combined, a thread per row, head and"
+          + " dimension";
       case ROPE -> "RoPE of kernel {@code " + kernel + "}, on q and on the keys just written to the cache";
       case HEAD_NORM -> "per-head RMSNorm of kernel {@code " + kernel + "} (over HEAD_DIM), on q and on the keys just written"
           + " to the cache, before RoPE";
@@ -224,6 +286,19 @@ final class TornadoDecoderWriter {
           .initializer("(HIDDEN_SIZE + NORM_LOCAL_SIZE - 1) / NORM_LOCAL_SIZE")
           .build());
     }
+    int headDim = spec.headDim();
+    int split = Math.max(16, Math.min(256, Integer.highestOneBit(Math.max(1, (spec.maxPositionEmbeddings() + 15) / 16 - 1)) << 1));
+    type.addField(constant("PROJECTION_LOCAL", 128, "gpu layout: threads per work-group of a projection (at most; fewer if the"
+        + " device allows fewer), a power of two"));
+    type.addField(constant("ROW_TILE", 4, "gpu layout: rows a projection's work-group computes per weight read"));
+    type.addField(constant("ATTENTION_SPLIT", split, "gpu layout: positions per attention split (about"
+        + " MAX_POSITION_EMBEDDINGS / 16, a power of two in [16, 256])"));
+    type.addField(FieldSpec.builder(TypeName.INT, "ATTENTION_SPLITS", Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("gpu layout: attention splits per row and head\n")
+        .initializer("(MAX_POSITION_EMBEDDINGS + ATTENTION_SPLIT - 1) / ATTENTION_SPLIT")
+        .build());
+    type.addField(constant("ATTENTION_LOCAL", Math.min(128, Math.max(32, Integer.highestOneBit(Math.max(1, headDim - 1)) << 1)),
+        "gpu layout: threads per work-group of an attention split (at most), a power of two"));
     type.addField(constant("ROW_FIELDS", 5, "Ints per row in rowInfo: TOKEN, POSITION, CACHE_OFFSET, SEQUENCE_START, ATTEND_END"));
     type.addField(constant("ROW_INFO_START", 1, "Index of row 0's fields in rowInfo; rowInfo[0] is the number of rows"));
     String[] fields = {"TOKEN", "POSITION", "CACHE_OFFSET", "SEQUENCE_START", "ATTEND_END"};
@@ -252,9 +327,17 @@ final class TornadoDecoderWriter {
     for (Value value : planner.activations()) {
       result.add(value.name());
     }
+    for (Value value : gpuPlanner.activations()) {
+      result.add(value.name());
+    }
     if (planner.usesNorm()) {
       result.add("normPartials");
       result.add("normScale");
+    }
+    if (gpuPlanner.usesSplits()) {
+      result.add("splitMax");
+      result.add("splitSum");
+      result.add("splitOut");
     }
     return List.copyOf(result);
   }
@@ -263,14 +346,16 @@ final class TornadoDecoderWriter {
     return switch (name) {
       case "normPartials" -> "ROW_CAPACITY * NORM_GROUPS";
       case "normScale" -> "ROW_CAPACITY";
-      default -> "ROW_CAPACITY * " + planner.activations().stream().filter(v -> v.name().equals(name)).findFirst()
+      case "splitMax", "splitSum" -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * ATTENTION_SPLITS";
+      case "splitOut" -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * ATTENTION_SPLITS * HEAD_DIM";
+      default -> "ROW_CAPACITY * " + java.util.stream.Stream.concat(planner.activations().stream(), gpuPlanner.activations().stream()).filter(v -> v.name().equals(name)).findFirst()
           .orElseThrow().width().constantName();
     };
   }
 
   private Set<TensorKind> globalTensors() {
     Set<TensorKind> result = new LinkedHashSet<>();
-    for (Task task : tasks) {
+    for (Task task : allTasks) {
       for (Param param : task.params()) {
         for (GlobalTensor global : GlobalTensor.values()) {
           if (param.role() == Role.RESIDENT && param.argument().equals(global.fieldName())) {
@@ -284,7 +369,7 @@ final class TornadoDecoderWriter {
 
   private Set<LayerTensor> layerTensors() {
     Set<LayerTensor> result = new LinkedHashSet<>();
-    for (Task task : tasks) {
+    for (Task task : allTasks) {
       for (Param param : task.params()) {
         for (LayerTensor tensor : LayerTensor.values()) {
           if (param.argument().equals("layer." + tensor.fieldName())) {
@@ -302,6 +387,14 @@ final class TornadoDecoderWriter {
 
   private void fields(TypeSpec.Builder type) {
     type.addField(FieldSpec.builder(TornadoTypes.DEVICE, "device", Modifier.PRIVATE, Modifier.FINAL).build());
+    type.addField(FieldSpec.builder(TypeName.BOOLEAN, "gpu", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("Whether the tasks run in the gpu layout (else the cpu layout).\n")
+        .build());
+    for (String local : List.of("projectionLocal", "normLocal", "attentionLocal", "elementLocal")) {
+      type.addField(FieldSpec.builder(TypeName.INT, local, Modifier.PRIVATE, Modifier.FINAL)
+          .addJavadoc("gpu layout: threads per work-group, within the device's limit\n")
+          .build());
+    }
     type.addField(FieldSpec.builder(TornadoTypes.KERNEL_CONTEXT, "context", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("Thread and work-group indices inside the tasks.\n")
         .initializer("new $T()", TornadoTypes.KERNEL_CONTEXT)
@@ -336,14 +429,14 @@ final class TornadoDecoderWriter {
     for (TensorKind global : globalTensors()) {
       type.addField(FieldSpec.builder(isMatrix(global) ? ClassName.OBJECT : TornadoTypes.FLOAT_ARRAY, global.fieldName(),
               Modifier.PRIVATE, Modifier.FINAL)
-          .addJavadoc(isMatrix(global) ? "$L on the device: ByteArray of Q8_0 blocks or FloatArray\n" : "$L on the device\n",
-              global.fieldName())
+          .addJavadoc(isMatrix(global) ? "$L on the device: ByteArray of blocks, ShortArray of halves or FloatArray\n"
+              : "$L on the device\n", global.fieldName())
           .build());
     }
     for (Task task : tasks) {
       if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
-        type.addField(FieldSpec.builder(TypeName.BOOLEAN, q8Flag(task), Modifier.PRIVATE, Modifier.FINAL)
-            .addJavadoc("Whether {@code $L.$L} runs on Q8_0 blocks.\n", task.graph(), task.name())
+        type.addField(FieldSpec.builder(TornadoTypes.DTYPE, typeField(task), Modifier.PRIVATE, Modifier.FINAL)
+            .addJavadoc("The type {@code $L.$L}'s matrices have on the device.\n", task.graph(), task.name())
             .build());
       }
     }
@@ -352,8 +445,9 @@ final class TornadoDecoderWriter {
     type.addField(FieldSpec.builder(TornadoTypes.EXECUTION_PLAN, "executionPlan", Modifier.PRIVATE, Modifier.FINAL).build());
   }
 
-  private static String q8Flag(Task task) {
-    return task.method() + "OnQ8_0";
+  /** The field holding the device type of a matrix task's weights (the same in both layouts). */
+  private static String typeField(Task task) {
+    return TaskPlanner.camel(task.name()) + "Type";
   }
 
   private TypeSpec layerArrays() {
@@ -361,18 +455,20 @@ final class TornadoDecoderWriter {
         .addModifiers(Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("One layer's weights and KV cache as device arrays.\n");
     MethodSpec.Builder constructor = MethodSpec.constructorBuilder()
-        .addParameter(names.weights().nestedClass("Layer"), "w");
+        .addParameter(names.weights().nestedClass("Layer"), "w")
+        .addParameter(TypeName.BOOLEAN, "gpu");
     Map<String, Task> layerTasks = new LinkedHashMap<>();
     for (Task task : tasks) {
       if (task.graph().equals("layer") && !task.matrices().isEmpty()) {
-        layerTasks.put(q8Flag(task), task);
+        layerTasks.put(typeField(task), task);
       }
     }
     for (var entry : layerTasks.entrySet()) {
-      type.addField(FieldSpec.builder(TypeName.BOOLEAN, entry.getKey(), Modifier.FINAL)
-          .addJavadoc("Whether {@code $L} runs on Q8_0 blocks (all its matrices are Q8_0).\n", entry.getValue().name())
+      type.addField(FieldSpec.builder(TornadoTypes.DTYPE, entry.getKey(), Modifier.FINAL)
+          .addJavadoc("The type {@code $L}'s matrices have on the device ({@link $T#deviceType}).\n", entry.getValue().name(),
+              TornadoTypes.DEVICE_ARRAYS)
           .build());
-      constructor.addStatement("$N = $T.allQ8_0($L)", entry.getKey(), TornadoTypes.DEVICE_ARRAYS,
+      constructor.addStatement("$N = $T.deviceType(gpu, $L)", entry.getKey(), TornadoTypes.DEVICE_ARRAYS,
           String.join(", ", entry.getValue().matrices().stream().map(m -> "w." + m.fieldName()).toList()));
     }
     for (LayerTensor tensor : layerTensors()) {
@@ -382,7 +478,7 @@ final class TornadoDecoderWriter {
       if (matrix) {
         Task owner = layerTasks.values().stream().filter(t -> t.matrices().contains(tensor)).findFirst().orElseThrow();
         constructor.addStatement("$N = $T.matrix(w.$N, $N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS,
-            tensor.fieldName(), q8Flag(owner));
+            tensor.fieldName(), typeField(owner));
       } else {
         constructor.addStatement("$N = $T.vector(w.$N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS, tensor.fieldName());
       }
@@ -407,16 +503,34 @@ final class TornadoDecoderWriter {
   private MethodSpec constructor() {
     MethodSpec.Builder method = MethodSpec.constructorBuilder()
         .addModifiers(Modifier.PUBLIC)
-        .addJavadoc("A decoder over {@code weights} on {@code device}: copies the weights into device arrays (Q8_0 matrices\n")
-        .addJavadoc("as blocks, others as float32) and builds the execution plan; TornadoVM compiles the tasks on the\n")
-        .addJavadoc("first call.\n")
+        .addJavadoc("A decoder over {@code weights} on {@code device}, in the layout {@link $T#layout} chooses for it:\n",
+            TornadoTypes.SUPPORT)
+        .addJavadoc("copies the weights into device arrays (in the types {@link $T#deviceType} keeps) and builds the\n",
+            TornadoTypes.DEVICE_ARRAYS)
+        .addJavadoc("execution plan, its work-group sizes within the device's limits; TornadoVM compiles the tasks on\n")
+        .addJavadoc("the first call.\n")
         .addParameter(names.weights(), "weights")
         .addParameter(TornadoTypes.DEVICE, "device")
         .addStatement("super(SPEC, $T.withoutStorage(SPEC))", KV_CACHE)
-        .addStatement("this.device = device");
+        .addStatement("this.device = device")
+        .addStatement("this.gpu = $T.layout(device).equals($S)", TornadoTypes.SUPPORT, "gpu")
+        .addStatement("projectionLocal = $T.localSize(device, PROJECTION_LOCAL)", TornadoTypes.SUPPORT)
+        .addStatement("normLocal = $T.localSize(device, $L)", TornadoTypes.SUPPORT,
+            spec.norm() == NormKind.RMS_NORM ? "NORM_LOCAL_SIZE" : "LOCAL_SIZE")
+        .addStatement("attentionLocal = $T.localSize(device, ATTENTION_LOCAL)", TornadoTypes.SUPPORT)
+        .addStatement("elementLocal = $T.localSize(device, LOCAL_SIZE)", TornadoTypes.SUPPORT);
+    Set<String> checked = new LinkedHashSet<>();
+    method.beginControlFlow("if (gpu)");
+    for (Task task : gpuTasks) {
+      String floats = KernelBodies.localFloats(task);
+      if (!floats.equals("0") && checked.add(task.method())) {
+        method.addStatement("$T.checkLocalMemory(device, 4L * ($L), $S)", TornadoTypes.SUPPORT, floats, task.name());
+      }
+    }
+    method.endControlFlow();
     for (Task task : tasks) {
       if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
-        method.addStatement("$N = $T.allQ8_0($L)", q8Flag(task), TornadoTypes.DEVICE_ARRAYS,
+        method.addStatement("$N = $T.deviceType(gpu, $L)", typeField(task), TornadoTypes.DEVICE_ARRAYS,
             String.join(", ", task.matrices().stream().map(m -> "weights." + m.fieldName()).toList()));
       }
     }
@@ -424,12 +538,9 @@ final class TornadoDecoderWriter {
       if (isMatrix(global)) {
         Task owner = tasks.stream().filter(t -> !t.graph().equals("layer") && t.matrices().contains(global)).findFirst()
             .orElseThrow();
-        String flag = q8Flag(owner);
-        if (global == GlobalTensor.EMBED_TOKENS && spec.tieWordEmbeddings()) {
-          flag = "embedTokensOnQ8_0 && lmHeadOnQ8_0";
-        }
+        // tied embeddings: embed_tokens and lm_head read the same tensor, so their types agree
         method.addStatement("$N = $T.matrix(weights.$N, $L)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS,
-            global.fieldName(), flag);
+            global.fieldName(), typeField(owner));
       } else {
         method.addStatement("$N = $T.vector(weights.$N)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS, global.fieldName());
       }
@@ -439,17 +550,17 @@ final class TornadoDecoderWriter {
     }
     return method.addStatement("layers = new LayerArrays[NUM_HIDDEN_LAYERS]")
         .beginControlFlow("for (int i = 0; i < NUM_HIDDEN_LAYERS; i++)")
-        .addStatement("layers[i] = new LayerArrays(weights.layer(i))")
+        .addStatement("layers[i] = new LayerArrays(weights.layer(i), gpu)")
         .addCode(spec.slidingWindow() > 0
             ? CodeBlock.builder().addStatement("layers[i].slidingWindow.set(0, SPEC.slidingWindow(i))").build()
             : CodeBlock.of(""))
         .endControlFlow()
-        .addStatement("executionPlan = buildPlan()")
+        .addStatement("executionPlan = gpu ? buildGpuPlan() : buildCpuPlan()")
         .build();
   }
 
   /** The arguments of one role that a graph kind's tasks take, each once, in order of use. */
-  private List<String> argumentsOf(String graph, Role role) {
+  private List<String> argumentsOf(List<Task> tasks, String graph, Role role) {
     Set<String> result = new LinkedHashSet<>();
     for (Task task : tasks) {
       if (task.graph().equals(graph)) {
@@ -463,25 +574,27 @@ final class TornadoDecoderWriter {
     return List.copyOf(result);
   }
 
-  private List<String> activationsOf(String graph) {
-    return argumentsOf(graph, Role.ACTIVATION);
+  private List<String> activationsOf(List<Task> tasks, String graph) {
+    return argumentsOf(tasks, graph, Role.ACTIVATION);
   }
 
   /** Arguments sent once to a graph: its weights, caches and tables. */
-  private List<String> residents(String graph) {
-    return concat(argumentsOf(graph, Role.RESIDENT), argumentsOf(graph, Role.RESIDENT_INTS));
+  private List<String> residents(List<Task> tasks, String graph) {
+    return concat(argumentsOf(tasks, graph, Role.RESIDENT), argumentsOf(tasks, graph, Role.RESIDENT_INTS));
   }
 
-  private MethodSpec buildPlan() {
+  private MethodSpec buildPlan(List<Task> tasks, String methodName, boolean gpu) {
     // What the embedding graph creates (the residual stream) passes from graph to graph on the
     // device; every other activation is a scratch array of the graphs that use it.
     List<String> passed = new ArrayList<>(List.of("rowInfo"));
-    passed.addAll(activationsOf("embedding"));
+    passed.addAll(activationsOf(tasks, "embedding"));
     String chained = String.join(", ", passed);
-    MethodSpec.Builder method = MethodSpec.methodBuilder("buildPlan")
+    MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
         .addModifiers(Modifier.PRIVATE)
         .returns(TornadoTypes.EXECUTION_PLAN)
-        .addJavadoc("The graphs, in execution order: embedding, layer_0 .. layer_(NUM_HIDDEN_LAYERS - 1), logits. The rows'\n")
+        .addJavadoc("The $L layout's graphs, in execution order: embedding, layer_0 .. layer_(NUM_HIDDEN_LAYERS - 1), logits.\n",
+            gpu ? "gpu" : "cpu")
+        .addJavadoc("The rows'\n")
         .addJavadoc("info and the residual stream pass from graph to graph on the device ({@code persistOnDevice},\n")
         .addJavadoc("{@code consumeFromDevice}); weights, caches, tables and scratch activations are sent once.\n")
         .addStatement("$T grid = new $T()", TornadoTypes.GRID_SCHEDULER, TornadoTypes.GRID_SCHEDULER)
@@ -491,8 +604,8 @@ final class TornadoDecoderWriter {
         .addStatement("$T embedding = new $T($S)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH, "embedding")
         .addStatement("embedding.transferToDevice($T.EVERY_EXECUTION, rowInfo)", TornadoTypes.DATA_TRANSFER_MODE)
         .addStatement("embedding.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
-            String.join(", ", concat(activationsOf("embedding"), residents("embedding"))));
-    addTasks(method, "embedding", "embedding");
+            String.join(", ", concat(activationsOf(tasks, "embedding"), residents(tasks, "embedding"))));
+    addTasks(method, tasks, "embedding", "embedding");
     method.addStatement("embedding.persistOnDevice($L)", chained)
         .addStatement("graphs.add(embedding.snapshot())");
 
@@ -503,12 +616,12 @@ final class TornadoDecoderWriter {
         .addStatement("String name = $S + i", "layer_")
         .addStatement("$T graph = new $T(name)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH)
         .addStatement("graph.consumeFromDevice(previous, $L)", chained);
-    List<String> layerOnce = without(concat(activationsOf("layer"), residents("layer")), passed);
+    List<String> layerOnce = without(concat(activationsOf(tasks, "layer"), residents(tasks, "layer")), passed);
     if (!layerOnce.isEmpty()) {
       method.addStatement("graph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
           String.join(", ", layerOnce));
     }
-    addTasks(method, "layer", "graph");
+    addTasks(method, tasks, "layer", "graph");
     method.addStatement("graph.persistOnDevice($L)", chained)
         .addStatement("graphs.add(graph.snapshot())")
         .addStatement("previous = name")
@@ -519,8 +632,9 @@ final class TornadoDecoderWriter {
         .addStatement("logitsGraph.consumeFromDevice(previous, $L)", chained)
         .addStatement("logitsGraph.transferToDevice($T.EVERY_EXECUTION, logitsRow)", TornadoTypes.DATA_TRANSFER_MODE)
         .addStatement("logitsGraph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
-            String.join(", ", without(concat(List.of("logits"), concat(activationsOf("logits"), residents("logits"))), passed)));
-    addTasks(method, "logits", "logitsGraph");
+            String.join(", ", without(concat(List.of("logits"), concat(activationsOf(tasks, "logits"), residents(tasks, "logits"))),
+                passed)));
+    addTasks(method, tasks, "logits", "logitsGraph");
     method.addStatement("logitsGraph.transferToHost($T.EVERY_EXECUTION, logits)", TornadoTypes.DATA_TRANSFER_MODE)
         .addStatement("graphs.add(logitsGraph.snapshot())")
         .addCode("\n")
@@ -542,20 +656,29 @@ final class TornadoDecoderWriter {
     return result;
   }
 
-  private void addTasks(MethodSpec.Builder method, String graph, String variable) {
+  private void addTasks(MethodSpec.Builder method, List<Task> tasks, String graph, String variable) {
     for (Task task : tasks) {
       if (!task.graph().equals(graph)) {
         continue;
       }
       String graphName = graph.equals("layer") ? "name" : "\"" + graph + "\"";
       if (task.matrices().isEmpty()) {
-        method.addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method(), arguments(task, false));
+        method.addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method(), arguments(task, Dtype.F32));
       } else {
-        String flag = graph.equals("layer") ? "layer." + q8Flag(task) : q8Flag(task);
-        method.beginControlFlow("if ($L)", flag)
-            .addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + "Q8_0", arguments(task, true))
-            .nextControlFlow("else")
-            .addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + "F32", arguments(task, false))
+        String field = graph.equals("layer") ? "layer." + typeField(task) : typeField(task);
+        List<Dtype> kept = types(task.gpu()).subList(1, types(task.gpu()).size());
+        for (int t = 0; t < kept.size(); t++) {
+          String condition = field + " == $T." + kept.get(t).name();
+          if (t == 0) {
+            method.beginControlFlow("if (" + condition + ")", TornadoTypes.DTYPE);
+          } else {
+            method.nextControlFlow("else if (" + condition + ")", TornadoTypes.DTYPE);
+          }
+          method.addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + kept.get(t).name(),
+              arguments(task, kept.get(t)));
+        }
+        method.nextControlFlow("else")
+            .addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + "F32", arguments(task, Dtype.F32))
             .endControlFlow();
       }
       method.addStatement("grid.addWorkerGrid($L + $S, grid($L, $L))", graphName, "." + task.name(),
@@ -563,11 +686,20 @@ final class TornadoDecoderWriter {
     }
   }
 
-  private static CodeBlock arguments(Task task, boolean q8) {
+  /** The array type a matrix of {@code type} has on the device. */
+  static ClassName matrixType(Dtype type) {
+    return switch (type) {
+      case Q8_0, Q4_0 -> TornadoTypes.BYTE_ARRAY;
+      case F16 -> TornadoTypes.SHORT_ARRAY;
+      default -> TornadoTypes.FLOAT_ARRAY;
+    };
+  }
+
+  private static CodeBlock arguments(Task task, Dtype type) {
     List<CodeBlock> args = new ArrayList<>();
     for (Param param : task.params()) {
       if (param.matrix()) {
-        args.add(CodeBlock.of("($T) $L", q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY, param.argument()));
+        args.add(CodeBlock.of("($T) $L", matrixType(type), param.argument()));
       } else {
         args.add(CodeBlock.of("$L", param.argument()));
       }
@@ -665,7 +797,7 @@ final class TornadoDecoderWriter {
         .build();
   }
 
-  private MethodSpec taskMethod(Task task, boolean q8, String methodName) {
+  private MethodSpec taskMethod(Task task, Dtype weightType, String methodName) {
     MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
         .addModifiers(Modifier.STATIC);
     String kernel = planner.kernelName(task.kernel());
@@ -678,6 +810,15 @@ final class TornadoDecoderWriter {
           .addJavadoc("from its partial sums, into normScale; the projection that follows applies it with the gain.\n");
     } else if (task.kind() == TaskPlanner.Kind.ROPE || task.kind() == TaskPlanner.Kind.HEAD_NORM) {
       method.addJavadoc("Task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
+    } else if (task.kind() == TaskPlanner.Kind.NORM_ROW) {
+      method.addJavadoc("gpu layout, tasks {@code *_scale}: $L.\n", describe(task));
+    } else if (task.kind() == TaskPlanner.Kind.ATTENTION_SPLIT || task.kind() == TaskPlanner.Kind.ATTENTION_COMBINE) {
+      method.addJavadoc("gpu layout, task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
+    } else if (task.kind() == TaskPlanner.Kind.PROJECTION && task.gpu()) {
+      method.addJavadoc("gpu layout, task {@code $L.$L}, kernel {@code $L}: fuses $L. A work-group per output feature, its\n",
+              task.graph(), task.name(), kernel, task.kernel().fusionDescription())
+          .addJavadoc("threads striding the weight row over ROW_TILE rows at a time, reduced in local memory.\n");
+      method.addJavadoc("Task {@code $L.$L}: $L.\n", task.graph(), task.name(), describe(task));
     } else if (task.kind() == TaskPlanner.Kind.NORM_RESIDUAL_ADD) {
       method.addJavadoc("Tasks {@code *_add}, kernel {@code $L} (and the other post norms): fuses $L. The branch times\n",
               kernel, task.kernel().fusionDescription())
@@ -687,19 +828,23 @@ final class TornadoDecoderWriter {
           task.kernel().fusionDescription());
     }
     if (!task.matrices().isEmpty()) {
-      method.addJavadoc(q8 ? "Matrices as Q8_0 blocks: per 32 weights a float16 scale (2 bytes) and 32 int8.\n"
-          : "Matrices as float32.\n");
+      method.addJavadoc(switch (weightType) {
+        case Q8_0 -> "Matrices as Q8_0 blocks: per 32 weights a float16 scale (2 bytes) and 32 int8.\n";
+        case Q4_0 -> "Matrices as Q4_0 blocks: per 32 weights a float16 scale (2 bytes) and 16 bytes of 4-bit weights.\n";
+        case F16 -> "Matrices as float16 bits (ShortArray), decoded with integer arithmetic.\n";
+        default -> "Matrices as float32.\n";
+      });
     }
     method.addJavadoc("Threads: $L.\n", KernelBodies.globalSize(task));
     for (Param param : task.params()) {
       TypeName type = switch (param.role()) {
         case CONTEXT -> TornadoTypes.KERNEL_CONTEXT;
         case ROW_INFO, LOGITS_ROW, RESIDENT_INTS -> TornadoTypes.INT_ARRAY;
-        default -> param.matrix() && q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY;
+        default -> param.matrix() ? matrixType(weightType) : TornadoTypes.FLOAT_ARRAY;
       };
       method.addParameter(type, param.name());
     }
-    return method.addCode(bodies.body(task, q8)).build();
+    return method.addCode(bodies.body(task, weightType)).build();
   }
 
   /**
@@ -769,6 +914,27 @@ final class TornadoDecoderWriter {
             + " : (1024 + mantissa) * (float) (1 << exponent) * (1f / 33554432f)")
         .addStatement("return (bits & 0x8000) != 0 ? -magnitude : magnitude")
         .build());
+    type.addMethod(MethodSpec.methodBuilder("f16ToFloat")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("A float16 from its bits (an F16 weight kept as a short), decoded as {@link #halfToFloat}.\n")
+        .returns(TypeName.FLOAT)
+        .addParameter(TypeName.SHORT, "half")
+        .addStatement("int bits = half & 0xFFFF")
+        .addStatement("int exponent = (bits >> 10) & 0x1F")
+        .addStatement("int mantissa = bits & 0x3FF")
+        .addStatement("float magnitude = exponent == 0 ? mantissa * (1f / 16777216f)"
+            + " : (1024 + mantissa) * (float) (1 << exponent) * (1f / 33554432f)")
+        .addStatement("return (bits & 0x8000) != 0 ? -magnitude : magnitude")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("nibble")
+        .addModifiers(Modifier.STATIC)
+        .addJavadoc("Weight j (0..31) of a Q4_0 block from its byte (j % 16): the low nibble for j < 16, else the high one.\n")
+        .returns(TypeName.INT)
+        .addParameter(TypeName.BYTE, "packed")
+        .addParameter(TypeName.INT, "j")
+        .addStatement("int bits = packed & 0xFF")
+        .addStatement("return j < 16 ? bits & 0xF : bits >> 4")
+        .build());
     if (spec.mlp() == MlpKind.SWIGLU && spec.hiddenAct() == Activation.GELU_TANH) {
       type.addMethod(MethodSpec.methodBuilder("geluTanh")
           .addModifiers(Modifier.STATIC)
@@ -778,7 +944,7 @@ final class TornadoDecoderWriter {
           .addStatement("return 0.5f * v * (1f + $T.tanh(0.7978846f * (v + 0.044715f * v * v * v)))", TornadoTypes.MATH)
           .build());
     }
-    if (tasks.stream().anyMatch(t -> t.kind() == TaskPlanner.Kind.HEAD_NORM)) {
+    if (allTasks.stream().anyMatch(t -> t.kind() == TaskPlanner.Kind.HEAD_NORM)) {
       type.addMethod(MethodSpec.methodBuilder("headRmsNorm")
           .addModifiers(Modifier.STATIC)
           .addJavadoc("RMSNorm of one head in place: {@code v[start + i] * (1 / sqrt(mean(v^2) + RMS_NORM_EPS)) * $L} over\n",

@@ -20,6 +20,8 @@ final class TornadoTypes {
   static final ClassName MATH = ClassName.get(API + ".math", "TornadoMath");
   static final ClassName FLOAT_ARRAY = ClassName.get(API + ".types.arrays", "FloatArray");
   static final ClassName BYTE_ARRAY = ClassName.get(API + ".types.arrays", "ByteArray");
+  static final ClassName SHORT_ARRAY = ClassName.get(API + ".types.arrays", "ShortArray");
+  static final ClassName DTYPE = ClassName.get("dev.kiln.weights", "Dtype");
   static final ClassName INT_ARRAY = ClassName.get(API + ".types.arrays", "IntArray");
 
   /** Kiln's TornadoVM support (module {@code kiln-tornado}, built only with TornadoVM). */
