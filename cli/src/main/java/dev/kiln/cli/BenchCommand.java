@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.model.Specializer;
+import dev.kiln.model.TornadoBridge;
 import dev.kiln.InvalidInputException;
 import dev.kiln.bench.BenchOptions;
 import dev.kiln.bench.BenchRunner;

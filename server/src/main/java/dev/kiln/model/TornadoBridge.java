@@ -56,7 +56,7 @@ public final class TornadoBridge {
    * For a TornadoVM decoder, {@code TornadoVM decoder on DEVICE, LAYOUT layout}; empty for any other
    * decoder.
    */
-  static Optional<String> describe(Object decoder) {
+  public static Optional<String> describe(Object decoder) {
     try {
       Object layout = decoder.getClass().getMethod("layout").invoke(decoder);
       Object device = decoder.getClass().getMethod("device").invoke(decoder);
