@@ -60,7 +60,11 @@ public final class TornadoBridge {
     try {
       Object layout = decoder.getClass().getMethod("layout").invoke(decoder);
       Object device = decoder.getClass().getMethod("device").invoke(decoder);
-      String name = (String) device.getClass().getMethod("getDeviceName").invoke(device);
+      Class<?> deviceApi = Class.forName("uk.ac.manchester.tornado.api.common.TornadoDevice");
+      Class<?> targetApi = Class.forName("uk.ac.manchester.tornado.api.TornadoTargetDevice");
+      Object physical = deviceApi.getMethod("getPhysicalDevice").invoke(device);
+      String name = targetApi.getMethod("getDeviceName").invoke(physical) + " ("
+          + deviceApi.getMethod("getDeviceName").invoke(device) + ")";
       return Optional.of("TornadoVM decoder on " + name + ", " + layout + " layout (--layout gpu|cpu)");
     } catch (ReflectiveOperationException | RuntimeException e) {
       return Optional.empty();
