@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kiln's TornadoVM checks on a GPU, for a machine that has one. It does not install TornadoVM: it
 # needs TORNADOVM_HOME pointing to an installed TornadoVM 5.2.0 SDK for JDK 25, built with the PTX
-# and/or OpenCL backend (README.md, "TornadoVM backend"), and a JDK 25 (JAVA_HOME, or the usual
+# and/or OpenCL backend (docs/backends/tornado.md), and a JDK 25 (JAVA_HOME, or the usual
 # folders).
 #
 #   scripts/tornado-gpu-check.sh [backend:device]

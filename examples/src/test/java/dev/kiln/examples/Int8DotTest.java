@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestFactory;
  * weights converted to Q8_0 and Q4_0: the golden prompt prefilled in one chunk, then 32 greedy
  * steps, each decoder fed the interpreter's tokens; every step's greedy token equal for the three,
  * and the largest logit error of each path against the interpreter printed (the accuracy figures of
- * README's kernel notes). The bundled {@code tiny} model always; with {@code -Dkiln.conformance=DIR}
+ * docs/int8.md). The bundled {@code tiny} model always; with {@code -Dkiln.conformance=DIR}
  * every shared model. The same decoder class runs both paths ({@link QuantizedRows#setMode}).
  */
 class Int8DotTest {
