@@ -1,6 +1,6 @@
-package dev.kiln.processor.ir;
+package dev.kiln.ir;
 
-import static dev.kiln.processor.ir.Value.*;
+import static dev.kiln.ir.Value.*;
 
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
@@ -13,7 +13,10 @@ import dev.kiln.weights.TensorKind;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds the unfused op graph of a spec: the same sequence of ops the interpreter evaluates. */
+/**
+ * Builds the unfused op graph of a spec: the sequence of ops the interpreter evaluates one at a time
+ * and the fusion passes group into kernels.
+ */
 public final class GraphBuilder {
   private GraphBuilder() {}
 
