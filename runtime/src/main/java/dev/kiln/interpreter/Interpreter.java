@@ -69,10 +69,17 @@ public final class Interpreter implements Decoder {
     final Map<Value, double[][]> rows = new HashMap<>();
     final Map<Value, AttendedScores[]> scores = new HashMap<>();
 
-    Chunk(Sequence sequence, int[] tokens) {
+    Chunk(Sequence sequence, int[] tokens, int start) {
       this.sequence = sequence;
       this.tokens = tokens;
-      this.start = sequence.length;
+      this.start = start;
+    }
+
+    /** Row {@code i} of this chunk alone, with the row values it has so far. */
+    Chunk row(int i) {
+      Chunk row = new Chunk(sequence, new int[] {tokens[i]}, start + i);
+      rows.forEach((value, all) -> row.put(value, new double[][] {all[i]}));
+      return row;
     }
 
     double[][] get(Value value) {
@@ -93,6 +100,10 @@ public final class Interpreter implements Decoder {
         throw new IllegalStateException("the graph reads " + value + " before any op writes it");
       }
       return result;
+    }
+
+    void putScores(Value value, AttendedScores[] result) {
+      scores.put(value, result);
     }
   }
 
@@ -239,9 +250,12 @@ public final class Interpreter implements Decoder {
     }
   }
 
-  /** The graph over one chunk: the prologue, the layer body once per layer, the epilogue. */
+  /**
+   * The graph over one chunk: the prologue, the layer body once per layer, then the epilogue row
+   * by row (its ops are all per row), so that only one row's logits are ever held in double.
+   */
   private float[][] compute(Sequence sequence, int[] tokens) {
-    Chunk chunk = new Chunk(sequence, tokens);
+    Chunk chunk = new Chunk(sequence, tokens, sequence.length);
     for (Op op : graph.prologue()) {
       evaluate(op, chunk, -1);
     }
@@ -251,16 +265,17 @@ public final class Interpreter implements Decoder {
       }
     }
     sequence.length = chunk.start + tokens.length;
-    for (Op op : graph.epilogue()) {
-      evaluate(op, chunk, -1);
-    }
 
-    double[][] out = chunk.get(Value.LOGITS);
-    float[][] logits = new float[out.length][];
-    for (int i = 0; i < out.length; i++) {
-      logits[i] = new float[out[i].length];
-      for (int v = 0; v < out[i].length; v++) {
-        logits[i][v] = (float) out[i][v];
+    float[][] logits = new float[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      Chunk row = chunk.row(i);
+      for (Op op : graph.epilogue()) {
+        evaluate(op, row, -1);
+      }
+      double[] out = row.get(Value.LOGITS)[0];
+      logits[i] = new float[out.length];
+      for (int v = 0; v < out.length; v++) {
+        logits[i][v] = (float) out[v];
       }
     }
     return logits;
@@ -289,9 +304,9 @@ public final class Interpreter implements Decoder {
         chunk.sequence.keys.get(layer).addAll(List.of(chunk.get(write.keys())));
         chunk.sequence.values.get(layer).addAll(List.of(chunk.get(write.values())));
       }
-      case Op.AttentionScores scores -> chunk.scores.put(scores.scores(),
+      case Op.AttentionScores scores -> chunk.putScores(scores.scores(),
           attentionScores(scores, chunk.get(scores.q()), chunk.sequence.keys.get(layer), chunk.start, layer));
-      case Op.Softmax softmax -> chunk.scores.put(softmax.scores(), softmax(chunk.getScores(softmax.scores())));
+      case Op.Softmax softmax -> chunk.putScores(softmax.scores(), softmax(chunk.getScores(softmax.scores())));
       case Op.WeightedValues weighted -> chunk.put(weighted.out(),
           weightedValues(chunk.getScores(weighted.scores()), chunk.sequence.values.get(layer)));
       case Op.Activate activate -> chunk.put(activate.out(),
