@@ -1,53 +1,43 @@
 package dev.kiln.interpreter;
 
+import dev.kiln.Activation;
 import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
-import dev.kiln.MlpKind;
-import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
-import dev.kiln.ScoreNormalization;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.GraphBuilder;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import dev.kiln.spec.ModelSpec;
 import dev.kiln.weights.FloatTensor;
-import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.ModelFiles;
+import dev.kiln.weights.TensorKind;
+import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.Weights;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
- * The reference evaluation of any {@link ModelSpec}: one op at a time, unfused, in double
- * precision, with nothing specialized. Every generated kernel is checked against it.
+ * The reference evaluation of any {@link ModelSpec}: the op graph {@link GraphBuilder} builds for
+ * the spec, evaluated one op at a time over all rows of a chunk, unfused, in double precision, with
+ * nothing specialized. Every generated kernel is checked against it.
  *
- * <p>The embedding is {@code x = embed_tokens[token]} (times {@code (float) sqrt(hiddenSize)} with
- * scaleEmbeddings). A layer is, in Hugging Face Llama's terms:
- * <pre>
- *   h = norm(x, input_layernorm)                  (or x when norm = NONE)
- *   q, k, v = h q_proj^T (+ b), h k_proj^T (+ b), h v_proj^T (+ b)
- *   q, k = headNorm(q, q_norm), headNorm(k, k_norm) (each head RMS-normalized; with qkNorm only)
- *   q, k = rope(q, position), rope(k, position)   (rotate-half RoPE with the scaled frequencies; skipped when NONE)
- *   cache.append(k, v)
- *   a = for each head: sum_t w_t v_t over attended positions t, where
- *       s_t = cap(q . k_t x scale), scale = queryPreAttnScalar^-0.5 (default headDim^-0.5),
- *       cap(s) = c tanh(s / c) with attnLogitSoftcapping c (identity when 0),
- *       w = softmax(s) (or s when NONE),
- *       attended = positions up to this one (causal) or all cached positions, and on a sliding
- *       layer only the last slidingWindow of them
- *   o = a o_proj^T (+ b)                          (or a without an output projection)
- *   x = x + o                                     (or o without residual connections;
- *                                                  x + norm(o, post_attention_layernorm) with sandwich norms)
- *   m = down_proj(act(gate_proj(h2)) * up_proj(h2)), h2 = norm(x, post_attention_layernorm)
- *                                                 (pre_feedforward_layernorm with sandwich norms; act = SiLU or GELU-tanh)
- *   x = x + m                                     (or m; x + norm(m, post_feedforward_layernorm) with sandwich norms;
- *                                                  no MLP when mlp = NONE)
- * </pre>
- * then {@code logits = cap(norm(x, model.norm) lm_head^T (+ b))} with finalLogitSoftcapping. Every norm's
- * gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset.
+ * <p>The graph is the one definition of the model (see {@link GraphBuilder} for the whole forward
+ * pass in Hugging Face's terms); what each op computes is documented on its {@link Op} record and
+ * implemented by one method here. Weights are read as float32 (a quantized row is dequantized
+ * first, {@link WeightTensor#readRow}); activations and sums are doubles; logits are rounded to
+ * float at the end.
  */
 public final class Interpreter implements Decoder {
   private final ModelSpec spec;
   private final Weights weights;
+  /** The ops to evaluate. */
+  private final Graph graph;
   /** RoPE's frequency of each pair of a head's dimensions, scaling applied. */
   private final double[] ropeFrequencies;
   private final List<Sequence> batch = new ArrayList<>();
@@ -68,9 +58,65 @@ public final class Interpreter implements Decoder {
     }
   }
 
+  /**
+   * The values of one evaluation of the graph over a chunk of {@code tokens}, fed at positions
+   * {@code start, start + 1, ...} of {@code sequence}: each value one array per row.
+   */
+  private static final class Chunk {
+    final Sequence sequence;
+    final int[] tokens;
+    final int start;
+    final Map<Value, double[][]> rows = new HashMap<>();
+    final Map<Value, AttendedScores[]> scores = new HashMap<>();
+
+    Chunk(Sequence sequence, int[] tokens, int start) {
+      this.sequence = sequence;
+      this.tokens = tokens;
+      this.start = start;
+    }
+
+    /** Row {@code i} of this chunk alone, with the row values it has so far. */
+    Chunk row(int i) {
+      Chunk row = new Chunk(sequence, new int[] {tokens[i]}, start + i);
+      rows.forEach((value, all) -> row.put(value, new double[][] {all[i]}));
+      return row;
+    }
+
+    double[][] get(Value value) {
+      double[][] result = rows.get(value);
+      if (result == null) {
+        throw new IllegalStateException("the graph reads " + value + " before any op writes it");
+      }
+      return result;
+    }
+
+    void put(Value value, double[][] result) {
+      rows.put(value, result);
+    }
+
+    AttendedScores[] getScores(Value value) {
+      AttendedScores[] result = scores.get(value);
+      if (result == null) {
+        throw new IllegalStateException("the graph reads " + value + " before any op writes it");
+      }
+      return result;
+    }
+
+    void putScores(Value value, AttendedScores[] result) {
+      scores.put(value, result);
+    }
+  }
+
+  /**
+   * One row's attention scores (or weights, after softmax): per head, one per attended cache
+   * position {@code first, first + 1, ...}.
+   */
+  private record AttendedScores(int first, double[][] byHead) {}
+
   public Interpreter(Weights weights) {
     this.spec = weights.spec();
     this.weights = weights;
+    this.graph = GraphBuilder.build(spec);
     this.ropeFrequencies = spec.positionEncoding() == PositionEncoding.ROPE ? spec.ropeInverseFrequencies() : null;
   }
 
@@ -190,8 +236,8 @@ public final class Interpreter implements Decoder {
     return spec.kvCacheBytes();
   }
 
-  /** Feeds {@code tokens} at the sequence's next positions; returns logits at each. */
   /**
+   * Feeds {@code tokens} at the sequence's next positions and returns the logits at each:
    * {@link #compute}, after checking that no mapped model file shrank, and with a fault reading one
    * reported as the {@link dev.kiln.weights.WeightLoadException} it is.
    */
@@ -204,159 +250,113 @@ public final class Interpreter implements Decoder {
     }
   }
 
+  /**
+   * The graph over one chunk: the prologue, the layer body once per layer, then the epilogue row
+   * by row (its ops are all per row), so that only one row's logits are ever held in double.
+   */
   private float[][] compute(Sequence sequence, int[] tokens) {
-    int start = sequence.length;
-    int n = tokens.length;
-    double[][] x = new double[n][];
-    for (int i = 0; i < n; i++) {
+    Chunk chunk = new Chunk(sequence, tokens, sequence.length);
+    for (Op op : graph.prologue()) {
+      evaluate(op, chunk, -1);
+    }
+    for (int layer = 0; layer < spec.numHiddenLayers(); layer++) {
+      for (Op op : graph.layer()) {
+        evaluate(op, chunk, layer);
+      }
+    }
+    sequence.length = chunk.start + tokens.length;
+
+    float[][] logits = new float[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      Chunk row = chunk.row(i);
+      for (Op op : graph.epilogue()) {
+        evaluate(op, row, -1);
+      }
+      double[] out = row.get(Value.LOGITS)[0];
+      logits[i] = new float[out.length];
+      for (int v = 0; v < out.length; v++) {
+        logits[i][v] = (float) out[v];
+      }
+    }
+    return logits;
+  }
+
+  /** Evaluates {@code op} over every row of the chunk, with the tensors of {@code layer} (-1 outside the layers). */
+  private void evaluate(Op op, Chunk chunk, int layer) {
+    switch (op) {
+      case Op.Embed embed -> chunk.put(embed.out(), embed(chunk.tokens, embed.scaled()));
+      case Op.RmsNorm norm -> {
+        FloatTensor gain = vector(norm.gain(), layer);
+        chunk.put(norm.out(), eachRow(chunk.get(norm.in()), row -> rmsNorm(row, gain, norm.unitOffset())));
+      }
+      case Op.HeadRmsNorm norm -> {
+        FloatTensor gain = vector(norm.gain(), layer);
+        int heads = heads(norm.keyHeads());
+        chunk.put(norm.target(), eachRow(chunk.get(norm.target()), row -> headNorm(row, heads, gain, norm.unitOffset())));
+      }
+      case Op.Linear linear -> {
+        WeightTensor weight = matrix(linear.weight(), layer);
+        FloatTensor bias = linear.bias() == null ? null : vector(linear.bias(), layer);
+        chunk.put(linear.out(), eachRow(chunk.get(linear.in()), row -> linear(row, weight, bias)));
+      }
+      case Op.Rope rope -> chunk.put(rope.target(), rope(chunk.get(rope.target()), heads(rope.keyHeads()), chunk.start));
+      case Op.CacheWrite write -> {
+        chunk.sequence.keys.get(layer).addAll(List.of(chunk.get(write.keys())));
+        chunk.sequence.values.get(layer).addAll(List.of(chunk.get(write.values())));
+      }
+      case Op.AttentionScores scores -> chunk.putScores(scores.scores(),
+          attentionScores(scores, chunk.get(scores.q()), chunk.sequence.keys.get(layer), chunk.start, layer));
+      case Op.Softmax softmax -> chunk.putScores(softmax.scores(), softmax(chunk.getScores(softmax.scores())));
+      case Op.WeightedValues weighted -> chunk.put(weighted.out(),
+          weightedValues(chunk.getScores(weighted.scores()), chunk.sequence.values.get(layer)));
+      case Op.Activate activate -> chunk.put(activate.out(),
+          eachRow(chunk.get(activate.in()), row -> activate(row, activate.function())));
+      case Op.Multiply multiply -> chunk.put(multiply.out(), multiply(chunk.get(multiply.a()), chunk.get(multiply.b())));
+      case Op.Add add -> chunk.put(add.out(), add(chunk.get(add.a()), chunk.get(add.b())));
+      case Op.Softcap softcap -> chunk.put(softcap.target(),
+          eachRow(chunk.get(softcap.target()), row -> softcap(row, spec.finalLogitSoftcapping())));
+    }
+  }
+
+  // --- The ops, one method each: each returns new arrays and leaves its inputs as they were.
+
+  /** {@code embed_tokens[token]} per row, times {@code (float) sqrt(hiddenSize)} when {@code scaled}. */
+  private double[][] embed(int[] tokens, boolean scaled) {
+    double[][] x = new double[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
       x[i] = row(weights.get(GlobalTensor.EMBED_TOKENS), tokens[i]);
-      if (spec.scaleEmbeddings()) {
+      if (scaled) {
         double scale = (float) Math.sqrt(spec.hiddenSize());
         for (int d = 0; d < x[i].length; d++) {
           x[i][d] *= scale;
         }
       }
     }
-    for (int layer = 0; layer < spec.numHiddenLayers(); layer++) {
-      x = layer(sequence, layer, x, start);
-    }
-    sequence.length = start + n;
-
-    float[][] logits = new float[n][];
-    for (int i = 0; i < n; i++) {
-      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], weights.vector(GlobalTensor.NORM)) : x[i];
-      double[] out = linear(h, weights.lmHead(),
-          spec.lmHeadBias() ? weights.vector(GlobalTensor.LM_HEAD_BIAS) : null);
-      logits[i] = new float[out.length];
-      for (int v = 0; v < out.length; v++) {
-        logits[i][v] = (float) softcap(out[v], spec.finalLogitSoftcapping());
-      }
-    }
-    return logits;
+    return x;
   }
 
-  private double[][] layer(Sequence sequence, int layer, double[][] x, int start) {
-    int n = x.length;
-    List<double[]> keys = sequence.keys.get(layer);
-    List<double[]> values = sequence.values.get(layer);
-    double[][] q = new double[n][];
-    for (int i = 0; i < n; i++) {
-      double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(x[i], weights.vector(LayerTensor.INPUT_LAYERNORM, layer)) : x[i];
-      q[i] = linear(h, w(LayerTensor.Q_PROJ, layer), bias(LayerTensor.Q_PROJ_BIAS, layer));
-      double[] k = linear(h, w(LayerTensor.K_PROJ, layer), bias(LayerTensor.K_PROJ_BIAS, layer));
-      double[] v = linear(h, w(LayerTensor.V_PROJ, layer), bias(LayerTensor.V_PROJ_BIAS, layer));
-      if (spec.qkNorm()) {
-        headNorm(q[i], spec.numAttentionHeads(), weights.vector(LayerTensor.Q_NORM, layer));
-        headNorm(k, spec.numKeyValueHeads(), weights.vector(LayerTensor.K_NORM, layer));
-      }
-      if (spec.positionEncoding() == PositionEncoding.ROPE) {
-        rope(q[i], spec.numAttentionHeads(), start + i);
-        rope(k, spec.numKeyValueHeads(), start + i);
-      }
-      keys.add(k);
-      values.add(v);
-    }
-
-    double[][] out = new double[n][];
-    int window = spec.slidingWindow(layer);
-    for (int i = 0; i < n; i++) {
-      int attended = spec.causalMask() ? start + i + 1 : keys.size();
-      int first = window > 0 ? Math.max(0, attended - window) : 0;
-      double[] a = attention(q[i], keys, values, first, attended);
-      double[] o = spec.attentionOutputProjection()
-          ? linear(a, w(LayerTensor.O_PROJ, layer), bias(LayerTensor.O_PROJ_BIAS, layer))
-          : a;
-      if (spec.sandwichNorms()) {
-        o = rmsNorm(o, weights.vector(LayerTensor.POST_ATTENTION_LAYERNORM, layer));
-      }
-      out[i] = spec.residualConnections() ? add(x[i], o) : o;
-    }
-    if (spec.mlp() == MlpKind.SWIGLU) {
-      LayerTensor preNorm = spec.sandwichNorms() ? LayerTensor.PRE_FEEDFORWARD_LAYERNORM
-          : LayerTensor.POST_ATTENTION_LAYERNORM;
-      for (int i = 0; i < n; i++) {
-        double[] h = spec.norm() == NormKind.RMS_NORM ? rmsNorm(out[i], weights.vector(preNorm, layer)) : out[i];
-        double[] gate = linear(h, w(LayerTensor.GATE_PROJ, layer), bias(LayerTensor.GATE_PROJ_BIAS, layer));
-        double[] up = linear(h, w(LayerTensor.UP_PROJ, layer), bias(LayerTensor.UP_PROJ_BIAS, layer));
-        double[] activated = multiply(activate(gate), up);
-        double[] down = linear(activated, w(LayerTensor.DOWN_PROJ, layer), bias(LayerTensor.DOWN_PROJ_BIAS, layer));
-        if (spec.sandwichNorms()) {
-          down = rmsNorm(down, weights.vector(LayerTensor.POST_FEEDFORWARD_LAYERNORM, layer));
-        }
-        out[i] = spec.residualConnections() ? add(out[i], down) : down;
-      }
-    }
-    return out;
-  }
-
-  /** Multi-head attention of one query over positions [first, attended) of the cache. */
-  private double[] attention(double[] q, List<double[]> keys, List<double[]> values, int first, int attended) {
-    int headDim = spec.headDim();
-    double scale = 1 / Math.sqrt(spec.queryPreAttnScalar());
-    double[] out = new double[spec.qDim()];
-    for (int head = 0; head < spec.numAttentionHeads(); head++) {
-      int kvHead = head / spec.kvGroupSize();
-      double[] scores = new double[attended - first];
-      for (int t = first; t < attended; t++) {
-        double dot = 0;
-        for (int d = 0; d < headDim; d++) {
-          dot += q[head * headDim + d] * keys.get(t)[kvHead * headDim + d];
-        }
-        scores[t - first] = softcap(dot * scale, spec.attnLogitSoftcapping());
-      }
-      double[] weightsOfPositions = spec.scoreNormalization() == ScoreNormalization.SOFTMAX ? softmax(scores) : scores;
-      for (int t = first; t < attended; t++) {
-        for (int d = 0; d < headDim; d++) {
-          out[head * headDim + d] += weightsOfPositions[t - first] * values.get(t)[kvHead * headDim + d];
-        }
-      }
-    }
-    return out;
-  }
-
-  /** {@code cap * tanh(value / cap)}, or the value itself when {@code cap} is 0. */
-  private static double softcap(double value, double cap) {
-    return cap == 0.0 ? value : cap * Math.tanh(value / cap);
-  }
-
-  /** RMSNorm of each of {@code heads} heads of {@code vector} over headDim, in place. */
-  private void headNorm(double[] vector, int heads, FloatTensor gain) {
-    int headDim = spec.headDim();
-    for (int head = 0; head < heads; head++) {
-      double[] normed = rmsNorm(java.util.Arrays.copyOfRange(vector, head * headDim, (head + 1) * headDim), gain);
-      System.arraycopy(normed, 0, vector, head * headDim, headDim);
-    }
-  }
-
-  /**
-   * Rotate-half RoPE: for each head, pairs (i, i + headDim/2) rotate by position x frequency i,
-   * frequency i = theta^(-2i/headDim) after the spec's scaling.
-   */
-  private void rope(double[] vector, int heads, int position) {
-    int headDim = spec.headDim();
-    int half = headDim / 2;
-    for (int head = 0; head < heads; head++) {
-      int base = head * headDim;
-      for (int i = 0; i < half; i++) {
-        double angle = position * ropeFrequencies[i];
-        double first = vector[base + i];
-        double second = vector[base + i + half];
-        vector[base + i] = first * Math.cos(angle) - second * Math.sin(angle);
-        vector[base + i + half] = second * Math.cos(angle) + first * Math.sin(angle);
-      }
-    }
-  }
-
-  private double[] rmsNorm(double[] x, FloatTensor gain) {
+  /** {@code x / sqrt(mean(x^2) + eps) * gain}, or {@code * (1 + gain)} with {@code unitOffset}. */
+  private double[] rmsNorm(double[] x, FloatTensor gain, boolean unitOffset) {
     double sumSquares = 0;
     for (double value : x) {
       sumSquares += value * value;
     }
     double scale = 1.0 / Math.sqrt(sumSquares / x.length + spec.rmsNormEps());
-    double offset = spec.rmsNormUnitOffset() ? 1 : 0;
+    double offset = unitOffset ? 1 : 0;
     double[] out = new double[x.length];
     for (int i = 0; i < x.length; i++) {
       out[i] = x[i] * scale * (offset + gain.get(i));
+    }
+    return out;
+  }
+
+  /** RMSNorm of each of {@code heads} heads of {@code vector} over headDim. */
+  private double[] headNorm(double[] vector, int heads, FloatTensor gain, boolean unitOffset) {
+    int headDim = spec.headDim();
+    double[] out = vector.clone();
+    for (int head = 0; head < heads; head++) {
+      double[] normed = rmsNorm(java.util.Arrays.copyOfRange(vector, head * headDim, (head + 1) * headDim), gain, unitOffset);
+      System.arraycopy(normed, 0, out, head * headDim, headDim);
     }
     return out;
   }
@@ -381,6 +381,80 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
+  /**
+   * Rotate-half RoPE of each row, row i at position {@code start + i}: for each head, pairs
+   * (j, j + headDim/2) rotate by position x frequency j, frequency j = theta^(-2j/headDim) after the
+   * spec's scaling.
+   */
+  private double[][] rope(double[][] rows, int heads, int start) {
+    int headDim = spec.headDim();
+    int half = headDim / 2;
+    double[][] out = new double[rows.length][];
+    for (int row = 0; row < rows.length; row++) {
+      double[] vector = rows[row].clone();
+      int position = start + row;
+      for (int head = 0; head < heads; head++) {
+        int base = head * headDim;
+        for (int i = 0; i < half; i++) {
+          double angle = position * ropeFrequencies[i];
+          double first = vector[base + i];
+          double second = vector[base + i + half];
+          vector[base + i] = first * Math.cos(angle) - second * Math.sin(angle);
+          vector[base + i + half] = second * Math.cos(angle) + first * Math.sin(angle);
+        }
+      }
+      out[row] = vector;
+    }
+    return out;
+  }
+
+  /**
+   * For each row i (position {@code start + i}) and head, {@code cap(q . k_t x scale)} over the
+   * attended cache positions t: those up to the row's own (causal) or all cached ones, and on a
+   * sliding layer only the last slidingWindow of them; scale {@code queryPreAttnScalar^-0.5} (else
+   * {@code headDim^-0.5}); {@code cap(s) = c tanh(s / c)} with attnLogitSoftcapping c when soft-capped.
+   */
+  private AttendedScores[] attentionScores(Op.AttentionScores op, double[][] q, List<double[]> keys, int start,
+      int layer) {
+    int headDim = spec.headDim();
+    int window = op.windowed() ? spec.slidingWindow(layer) : 0;
+    double scale = 1 / Math.sqrt(op.customScale() ? spec.queryPreAttnScalar() : spec.headDim());
+    double cap = op.softcapped() ? spec.attnLogitSoftcapping() : 0.0;
+    AttendedScores[] out = new AttendedScores[q.length];
+    for (int row = 0; row < q.length; row++) {
+      int attended = op.causal() ? start + row + 1 : keys.size();
+      int first = window > 0 ? Math.max(0, attended - window) : 0;
+      double[][] byHead = new double[spec.numAttentionHeads()][];
+      for (int head = 0; head < spec.numAttentionHeads(); head++) {
+        int kvHead = head / spec.kvGroupSize();
+        double[] scores = new double[attended - first];
+        for (int t = first; t < attended; t++) {
+          double dot = 0;
+          for (int d = 0; d < headDim; d++) {
+            dot += q[row][head * headDim + d] * keys.get(t)[kvHead * headDim + d];
+          }
+          scores[t - first] = softcap(dot * scale, cap);
+        }
+        byHead[head] = scores;
+      }
+      out[row] = new AttendedScores(first, byHead);
+    }
+    return out;
+  }
+
+  /** Softmax over each row's and head's scores. */
+  private static AttendedScores[] softmax(AttendedScores[] rows) {
+    AttendedScores[] out = new AttendedScores[rows.length];
+    for (int row = 0; row < rows.length; row++) {
+      double[][] byHead = new double[rows[row].byHead().length][];
+      for (int head = 0; head < byHead.length; head++) {
+        byHead[head] = softmax(rows[row].byHead()[head]);
+      }
+      out[row] = new AttendedScores(rows[row].first(), byHead);
+    }
+    return out;
+  }
+
   private static double[] softmax(double[] scores) {
     double max = Double.NEGATIVE_INFINITY;
     for (double s : scores) {
@@ -398,11 +472,31 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
+  /** For each row and head, {@code sum_t w_t v_t} over the positions the row's scores attend. */
+  private double[][] weightedValues(AttendedScores[] weightsOfPositions, List<double[]> values) {
+    int headDim = spec.headDim();
+    double[][] out = new double[weightsOfPositions.length][];
+    for (int row = 0; row < weightsOfPositions.length; row++) {
+      AttendedScores w = weightsOfPositions[row];
+      out[row] = new double[spec.qDim()];
+      for (int head = 0; head < spec.numAttentionHeads(); head++) {
+        int kvHead = head / spec.kvGroupSize();
+        double[] weightOfPosition = w.byHead()[head];
+        for (int t = w.first(); t < w.first() + weightOfPosition.length; t++) {
+          for (int d = 0; d < headDim; d++) {
+            out[row][head * headDim + d] += weightOfPosition[t - w.first()] * values.get(t)[kvHead * headDim + d];
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** The MLP's activation: SiLU {@code x sigmoid(x)}, or GELU's tanh approximation. */
-  private double[] activate(double[] x) {
+  private static double[] activate(double[] x, Activation function) {
     double[] out = new double[x.length];
     for (int i = 0; i < x.length; i++) {
-      out[i] = switch (spec.hiddenAct()) {
+      out[i] = switch (function) {
         case SILU -> x[i] / (1 + Math.exp(-x[i]));
         case GELU_TANH -> 0.5 * x[i] * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i])));
       };
@@ -410,20 +504,56 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
-  private static double[] multiply(double[] a, double[] b) {
-    double[] out = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      out[i] = a[i] * b[i];
+  /** {@code a * b} elementwise. */
+  private static double[][] multiply(double[][] a, double[][] b) {
+    double[][] out = new double[a.length][];
+    for (int row = 0; row < a.length; row++) {
+      out[row] = new double[a[row].length];
+      for (int i = 0; i < a[row].length; i++) {
+        out[row][i] = a[row][i] * b[row][i];
+      }
     }
     return out;
   }
 
-  private static double[] add(double[] a, double[] b) {
-    double[] out = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      out[i] = a[i] + b[i];
+  /** {@code a + b} elementwise. */
+  private static double[][] add(double[][] a, double[][] b) {
+    double[][] out = new double[a.length][];
+    for (int row = 0; row < a.length; row++) {
+      out[row] = new double[a[row].length];
+      for (int i = 0; i < a[row].length; i++) {
+        out[row][i] = a[row][i] + b[row][i];
+      }
     }
     return out;
+  }
+
+  /** {@code cap * tanh(x / cap)} elementwise, or x itself when {@code cap} is 0. */
+  private static double[] softcap(double[] x, double cap) {
+    double[] out = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      out[i] = softcap(x[i], cap);
+    }
+    return out;
+  }
+
+  private static double softcap(double value, double cap) {
+    return cap == 0.0 ? value : cap * Math.tanh(value / cap);
+  }
+
+  // --- Helpers.
+
+  private static double[][] eachRow(double[][] rows, UnaryOperator<double[]> function) {
+    double[][] out = new double[rows.length][];
+    for (int row = 0; row < rows.length; row++) {
+      out[row] = function.apply(rows[row]);
+    }
+    return out;
+  }
+
+  /** NUM_KEY_VALUE_HEADS for k, NUM_ATTENTION_HEADS for q. */
+  private int heads(boolean keyHeads) {
+    return keyHeads ? spec.numKeyValueHeads() : spec.numAttentionHeads();
   }
 
   private static double[] row(WeightTensor matrix, int index) {
@@ -436,11 +566,17 @@ public final class Interpreter implements Decoder {
     return out;
   }
 
-  private WeightTensor w(LayerTensor kind, int layer) {
-    return weights.get(kind, layer);
+  private WeightTensor matrix(TensorKind kind, int layer) {
+    return switch (kind) {
+      case LayerTensor layerTensor -> weights.get(layerTensor, layer);
+      case GlobalTensor global -> weights.get(global);
+    };
   }
 
-  private FloatTensor bias(LayerTensor kind, int layer) {
-    return kind.presentIn(spec) ? weights.vector(kind, layer) : null;
+  private FloatTensor vector(TensorKind kind, int layer) {
+    return switch (kind) {
+      case LayerTensor layerTensor -> weights.vector(layerTensor, layer);
+      case GlobalTensor global -> weights.vector(global);
+    };
   }
 }

@@ -1,6 +1,6 @@
 package dev.kiln.processor.pass;
 
-import dev.kiln.processor.ir.Op;
+import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Value;
 
 /**
  * Where a kernel puts one of its results, as every backend must: the decision follows from the ops

@@ -1,7 +1,7 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Op;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;

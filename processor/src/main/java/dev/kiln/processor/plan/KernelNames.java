@@ -1,6 +1,6 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Op;
+import dev.kiln.ir.Op;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.TensorKind;

@@ -1,7 +1,7 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Graph;
-import dev.kiln.processor.ir.Op;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Op;
 import dev.kiln.spec.ModelSpec;
 import java.util.HashMap;
 import java.util.IdentityHashMap;

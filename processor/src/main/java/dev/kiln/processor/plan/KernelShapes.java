@@ -1,6 +1,6 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Op;
+import dev.kiln.ir.Op;
 import java.util.List;
 
 /** Matches kernels against the {@link KernelShape} templates. */

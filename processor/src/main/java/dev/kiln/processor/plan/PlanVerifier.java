@@ -1,8 +1,8 @@
 package dev.kiln.processor.plan;
 
-import dev.kiln.processor.ir.Graph;
-import dev.kiln.processor.ir.Op;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import java.util.ArrayList;
 import java.util.List;
 

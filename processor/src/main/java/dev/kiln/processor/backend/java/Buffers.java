@@ -4,7 +4,7 @@ import com.palantir.javapoet.ArrayTypeName;
 import com.palantir.javapoet.FieldSpec;
 import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Value;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

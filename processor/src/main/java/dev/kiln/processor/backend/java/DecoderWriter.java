@@ -10,7 +10,7 @@ import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.processor.GeneratedNames;
-import dev.kiln.processor.ir.Op;
+import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ModelSpec;

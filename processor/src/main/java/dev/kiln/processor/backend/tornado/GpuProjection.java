@@ -2,8 +2,8 @@ package dev.kiln.processor.backend.tornado;
 
 import com.palantir.javapoet.CodeBlock;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
-import dev.kiln.processor.ir.Op;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.weights.Dtype;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.kiln.processor.backend.tornado;
 
-import dev.kiln.processor.ir.Op;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;

@@ -19,7 +19,7 @@ import dev.kiln.processor.backend.java.SpecConstants;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Role;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
-import dev.kiln.processor.ir.Value;
+import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ModelSpec;

@@ -1,4 +1,4 @@
-package dev.kiln.processor.ir;
+package dev.kiln.ir;
 
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;

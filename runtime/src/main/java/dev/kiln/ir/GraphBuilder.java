@@ -1,6 +1,6 @@
-package dev.kiln.processor.ir;
+package dev.kiln.ir;
 
-import static dev.kiln.processor.ir.Value.*;
+import static dev.kiln.ir.Value.*;
 
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
@@ -13,7 +13,36 @@ import dev.kiln.weights.TensorKind;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds the unfused op graph of a spec: the same sequence of ops the interpreter evaluates. */
+/**
+ * Builds the unfused op graph of a spec: the sequence of ops the interpreter evaluates one at a time
+ * and the fusion passes group into kernels, so the one definition of every architecture Kiln runs.
+ *
+ * <p>The embedding is {@code x = embed_tokens[token]} (times {@code (float) sqrt(hiddenSize)} with
+ * scaleEmbeddings). A layer is, in Hugging Face Llama's terms:
+ * <pre>
+ *   h = norm(x, input_layernorm)                  (or x when norm = NONE)
+ *   q, k, v = h q_proj^T (+ b), h k_proj^T (+ b), h v_proj^T (+ b)
+ *   q, k = headNorm(q, q_norm), headNorm(k, k_norm) (each head RMS-normalized; with qkNorm only)
+ *   q, k = rope(q, position), rope(k, position)   (rotate-half RoPE with the scaled frequencies; skipped when NONE)
+ *   cache.append(k, v)
+ *   a = for each head: sum_t w_t v_t over attended positions t, where
+ *       s_t = cap(q . k_t x scale), scale = queryPreAttnScalar^-0.5 (default headDim^-0.5),
+ *       cap(s) = c tanh(s / c) with attnLogitSoftcapping c (identity when 0),
+ *       w = softmax(s) (or s when NONE),
+ *       attended = positions up to this one (causal) or all cached positions, and on a sliding
+ *       layer only the last slidingWindow of them
+ *   o = a o_proj^T (+ b)                          (or a without an output projection)
+ *   x = x + o                                     (or o without residual connections;
+ *                                                  x + norm(o, post_attention_layernorm) with sandwich norms)
+ *   m = down_proj(act(gate_proj(h2)) * up_proj(h2)), h2 = norm(x, post_attention_layernorm)
+ *                                                 (pre_feedforward_layernorm with sandwich norms; act = SiLU or GELU-tanh)
+ *   x = x + m                                     (or m; x + norm(m, post_feedforward_layernorm) with sandwich norms;
+ *                                                  no MLP when mlp = NONE)
+ * </pre>
+ * then {@code logits = cap(norm(x, model.norm) lm_head^T (+ b))} with finalLogitSoftcapping. Every norm's
+ * gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset. Each op's exact arithmetic is on its
+ * {@link Op} record.
+ */
 public final class GraphBuilder {
   private GraphBuilder() {}
 
