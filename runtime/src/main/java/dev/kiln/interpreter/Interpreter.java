@@ -6,7 +6,7 @@ import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.FloatTensor;
 import dev.kiln.weights.WeightTensor;
 import dev.kiln.weights.GlobalTensor;
@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The reference evaluation of any {@link ModelSpec}: one op at a time, unfused, in double
+ * The reference evaluation of any {@link ResolvedSpec}: one op at a time, unfused, in double
  * precision, with nothing specialized. Every generated kernel is checked against it.
  *
  * <p>The embedding is {@code x = embed_tokens[token]} (times {@code (float) sqrt(hiddenSize)} with
@@ -46,7 +46,7 @@ import java.util.List;
  * gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset.
  */
 public final class Interpreter implements Decoder {
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final Weights weights;
   /** RoPE's frequency of each pair of a head's dimensions, scaling applied. */
   private final double[] ropeFrequencies;
@@ -75,7 +75,7 @@ public final class Interpreter implements Decoder {
   }
 
   @Override
-  public ModelSpec spec() {
+  public ResolvedSpec spec() {
     return spec;
   }
 

@@ -11,7 +11,7 @@ import dev.kiln.SlidingWindowLayers;
 /**
  * The values of a spec as written, before validation: {@code numKeyValueHeads} and {@code headDim}
  * may still be 0 ("use the default"), and anything may be out of range. {@link SpecRules} checks a
- * draft; {@link #resolve()} turns a valid one into a {@link ModelSpec}.
+ * draft; {@link #resolve()} turns a valid one into a {@link ResolvedSpec}.
  */
 public record SpecDraft(
     int vocabSize,
@@ -164,12 +164,12 @@ public record SpecDraft(
   }
 
   /** The spec this draft describes; throws {@link InvalidSpecException} listing every problem. */
-  public ModelSpec resolve() {
+  public ResolvedSpec resolve() {
     var problems = SpecRules.check(this);
     if (!problems.isEmpty()) {
       throw new InvalidSpecException(problems);
     }
-    return new ModelSpec(
+    return new ResolvedSpec(
         vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
         effectiveNumKeyValueHeads(), effectiveHeadDim(), maxPositionEmbeddings, ropeTheta, rmsNormEps,
         tieWordEmbeddings, attentionBias, mlpBias, lmHeadBias, attentionOutputProjection, residualConnections,

@@ -128,7 +128,7 @@ public final class SpecRules {
             d.ropeScalingOriginalMaxPositionEmbeddings());
       }
     } else {
-      var defaults = ModelSpec.Builder.DEFAULTS;
+      var defaults = ResolvedSpec.Builder.DEFAULTS;
       for (SpecElement element : List.of(ROPE_SCALING_LOW_FREQ_FACTOR, ROPE_SCALING_HIGH_FREQ_FACTOR,
           ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)) {
         if (!d.value(element).equals(defaults.get(element))) {

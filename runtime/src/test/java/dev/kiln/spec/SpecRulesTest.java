@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SpecRulesTest {
 
   /** A small valid spec every test starts from (Llama shape, tiny sizes). */
-  private static ModelSpec.Builder small() {
-    return ModelSpec.builder()
+  private static ResolvedSpec.Builder small() {
+    return ResolvedSpec.builder()
         .vocabSize(32)
         .hiddenSize(16)
         .intermediateSize(40)
@@ -27,12 +27,12 @@ class SpecRulesTest {
         .maxPositionEmbeddings(64);
   }
 
-  private static List<SpecProblem> problems(UnaryOperator<ModelSpec.Builder> change) {
+  private static List<SpecProblem> problems(UnaryOperator<ResolvedSpec.Builder> change) {
     return SpecRules.check(change.apply(small()).draft());
   }
 
   /** Asserts the spec has exactly one problem, with this element and message, and returns its text. */
-  private static String onlyProblem(UnaryOperator<ModelSpec.Builder> change, SpecElement element, SpecMessage message) {
+  private static String onlyProblem(UnaryOperator<ResolvedSpec.Builder> change, SpecElement element, SpecMessage message) {
     List<SpecProblem> problems = problems(change);
     assertThat(problems).hasSize(1);
     SpecProblem problem = problems.getFirst();
@@ -50,10 +50,10 @@ class SpecRulesTest {
 
   @Test
   void llama2And3ConfigsAreValid() {
-    var llama2 = ModelSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008).numHiddenLayers(32)
+    var llama2 = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008).numHiddenLayers(32)
         .numAttentionHeads(32).numKeyValueHeads(32).maxPositionEmbeddings(4096).rmsNormEps(1e-5);
     assertThat(SpecRules.check(llama2.draft())).isEmpty();
-    var llama3 = ModelSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numHiddenLayers(32)
+    var llama3 = ResolvedSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numHiddenLayers(32)
         .numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(8192).ropeTheta(500000.0).rmsNormEps(1e-5);
     assertThat(SpecRules.check(llama3.draft())).isEmpty();
   }
@@ -199,7 +199,7 @@ class SpecRulesTest {
   @Test
   void withoutCausalMaskAllActivationsMustFitAnArray() {
     // 2^20 positions x hiddenSize 4096 = 2^32 floats; kv_dim 128 keeps the cache itself small enough.
-    UnaryOperator<ModelSpec.Builder> big = b -> b.hiddenSize(4096).numAttentionHeads(32).numKeyValueHeads(1)
+    UnaryOperator<ResolvedSpec.Builder> big = b -> b.hiddenSize(4096).numAttentionHeads(32).numKeyValueHeads(1)
         .intermediateSize(64).maxPositionEmbeddings(1 << 20);
     assertThat(problems(big)).isEmpty();
     String text = onlyProblem(b -> big.apply(b).causalMask(false), SpecElement.MAX_POSITION_EMBEDDINGS,
@@ -250,7 +250,7 @@ class SpecRulesTest {
   void theRecordRejectsUnresolvedDefaults() {
     var draft = small().draft();
     assertThat(draft.numKeyValueHeads()).isEqualTo(0);
-    var e = assertThrows(InvalidSpecException.class, () -> new ModelSpec(
+    var e = assertThrows(InvalidSpecException.class, () -> new ResolvedSpec(
         draft.vocabSize(), draft.hiddenSize(), draft.intermediateSize(), draft.numHiddenLayers(),
         draft.numAttentionHeads(), 0, 0, draft.maxPositionEmbeddings(), draft.ropeTheta(), draft.rmsNormEps(),
         draft.tieWordEmbeddings(), draft.attentionBias(), draft.mlpBias(), draft.lmHeadBias(),
@@ -270,7 +270,7 @@ class SpecRulesTest {
     var e = assertThrows(InvalidSpecException.class, () -> spec.toBuilder().ropeTheta(1.0).build());
     assertThat(e.problems()).hasSize(1);
     var builder = spec.toBuilder();
-    assertThrows(InvalidSpecException.class, () -> new ModelSpec(spec.vocabSize(), spec.hiddenSize(),
+    assertThrows(InvalidSpecException.class, () -> new ResolvedSpec(spec.vocabSize(), spec.hiddenSize(),
         spec.intermediateSize(), spec.numHiddenLayers(), spec.numAttentionHeads(), 3, spec.headDim(),
         spec.maxPositionEmbeddings(), spec.ropeTheta(), spec.rmsNormEps(), spec.tieWordEmbeddings(),
         spec.attentionBias(), spec.mlpBias(), spec.lmHeadBias(), spec.attentionOutputProjection(),

@@ -70,5 +70,5 @@ public final class SpecReader {
   }
 
   /** Values of the right types for every element (the annotation's defaults). */
-  private static final SpecDraft TEMPLATE = dev.kiln.spec.ModelSpec.builder().draft();
+  private static final SpecDraft TEMPLATE = dev.kiln.spec.ResolvedSpec.builder().draft();
 }

@@ -24,7 +24,7 @@ import java.util.Objects;
  * and {@code numKeyValueHeads}/{@code headDim} of 0 mean their defaults. Constructing a record that
  * breaks a rule of {@link SpecRules} throws {@link InvalidSpecException}.
  */
-public record ModelSpec(
+public record ResolvedSpec(
     int vocabSize,
     int hiddenSize,
     int intermediateSize,
@@ -68,7 +68,7 @@ public record ModelSpec(
   /** Bytes of one cached key or value element (the cache holds float32). */
   public static final int KV_CACHE_ELEMENT_BYTES = Float.BYTES;
 
-  public ModelSpec {
+  public ResolvedSpec {
     Objects.requireNonNull(norm, "norm");
     Objects.requireNonNull(mlp, "mlp");
     Objects.requireNonNull(positionEncoding, "positionEncoding");
@@ -129,7 +129,7 @@ public record ModelSpec(
    * The elements where {@code other} differs from this spec, one line each:
    * {@code "numKeyValueHeads: 2 here, 4 there"}; empty when they are equal.
    */
-  public List<String> differences(ModelSpec other) {
+  public List<String> differences(ResolvedSpec other) {
     SpecDraft mine = toDraft();
     SpecDraft theirs = other.toDraft();
     List<String> lines = new ArrayList<>();
@@ -142,7 +142,7 @@ public record ModelSpec(
   }
 
   /** Throws {@link dev.kiln.KilnException} listing every differing element unless {@code other} equals this spec. */
-  public void requireSame(ModelSpec other) {
+  public void requireSame(ResolvedSpec other) {
     List<String> differences = differences(other);
     if (!differences.isEmpty()) {
       throw new dev.kiln.KilnException("the model was made for a different spec (here: this decoder, there: the model):\n  "
@@ -328,7 +328,7 @@ public record ModelSpec(
     }
 
     /** Validates and resolves; throws {@link InvalidSpecException} listing every problem. */
-    public ModelSpec build() {
+    public ResolvedSpec build() {
       return draft().resolve();
     }
   }
