@@ -12,7 +12,6 @@ import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
 import java.lang.reflect.Method;
-import java.lang.reflect.RecordComponent;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -36,7 +35,7 @@ import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 
 /** The {@link ResolvedSpec} record: derived sizes, builder defaults, annotation source, differences. */
-class ModelSpecTest {
+class ResolvedSpecTest {
 
   /** vocab 10, hidden 8, intermediate 12, 2 layers, 2 heads of 4, 1 KV head; everything else default. */
   private static ResolvedSpec smallGqa() {
@@ -186,14 +185,39 @@ class ModelSpecTest {
   }
 
   @Test
-  void specElementsMatchTheAnnotationAndTheRecord() {
+  void specElementsMatchTheAnnotationAndTheSpecs() throws NoSuchMethodException {
     Set<String> elements = Arrays.stream(SpecElement.values()).map(SpecElement::elementName).collect(Collectors.toSet());
     Set<String> annotation = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).map(Method::getName)
         .collect(Collectors.toSet());
-    List<String> record = Arrays.stream(ResolvedSpec.class.getRecordComponents()).map(RecordComponent::getName).toList();
     assertThat(annotation).isEqualTo(elements);
-    assertThat(record).containsExactlyElementsIn(
-        Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList()).inOrder();
+    // Every element has an accessor of its type on the resolved spec and on the draft.
+    for (SpecElement element : SpecElement.values()) {
+      assertThat(ResolvedSpec.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
+      assertThat(SpecDraft.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
+    }
+  }
+
+  @Test
+  void theTableMatchesTheAnnotationOneToOne() {
+    // The same names, with the annotation's types and defaults.
+    List<Method> methods = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).toList();
+    assertThat(methods.stream().map(Method::getName).toList()).containsExactlyElementsIn(
+        Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList());
+    for (Method method : methods) {
+      SpecElement element = Arrays.stream(SpecElement.values())
+          .filter(e -> e.elementName().equals(method.getName())).findFirst().orElseThrow();
+      assertThat(element.type()).isEqualTo(method.getReturnType());
+      assertThat(element.required()).isEqualTo(method.getDefaultValue() == null);
+      if (method.getDefaultValue() != null) {
+        assertThat(element.defaultValue()).isEqualTo(method.getDefaultValue());
+      } else {
+        assertThat(element.defaultValue()).isEqualTo(0);
+      }
+      assertThat(element.accepts(element.defaultValue())).isTrue();
+      if (element.zeroMeans() != null) {
+        assertThat(element.defaultValue()).isAnyOf(0, 0.0);
+      }
+    }
   }
 
   @Test

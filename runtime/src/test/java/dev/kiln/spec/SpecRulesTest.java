@@ -250,15 +250,9 @@ class SpecRulesTest {
   void theRecordRejectsUnresolvedDefaults() {
     var draft = small().draft();
     assertThat(draft.numKeyValueHeads()).isEqualTo(0);
-    var e = assertThrows(InvalidSpecException.class, () -> new ResolvedSpec(
-        draft.vocabSize(), draft.hiddenSize(), draft.intermediateSize(), draft.numHiddenLayers(),
-        draft.numAttentionHeads(), 0, 0, draft.maxPositionEmbeddings(), draft.ropeTheta(), draft.rmsNormEps(),
-        draft.tieWordEmbeddings(), draft.attentionBias(), draft.mlpBias(), draft.lmHeadBias(),
-        draft.attentionOutputProjection(), draft.residualConnections(), draft.norm(), draft.mlp(),
-        draft.positionEncoding(), draft.scoreNormalization(), draft.causalMask(),
-        draft.ropeScaling(), draft.ropeScalingFactor(), draft.ropeScalingLowFreqFactor(), draft.ropeScalingHighFreqFactor(), draft.ropeScalingOriginalMaxPositionEmbeddings(), draft.qkvBias(), draft.qkNorm(), draft.rmsNormUnitOffset(),
-        draft.scaleEmbeddings(), draft.sandwichNorms(), draft.hiddenAct(), draft.queryPreAttnScalar(), draft.attnLogitSoftcapping(), draft.finalLogitSoftcapping(), draft.slidingWindow(), draft.slidingWindowLayers(), draft.maxBatchSize(),
-        draft.maxKvCacheBytes()));
+    var unresolved = SpecDraft.read(element -> element == SpecElement.NUM_KEY_VALUE_HEADS
+        || element == SpecElement.HEAD_DIM ? (Object) 0 : draft.value(element));
+    var e = assertThrows(InvalidSpecException.class, () -> ResolvedSpec.of(unresolved));
     assertThat(e.problems().stream().map(SpecProblem::element).toList())
         .containsExactly(SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM, SpecElement.QUERY_PRE_ATTN_SCALAR);
     assertThat(e).hasMessageThat().contains("numKeyValueHeads of a resolved spec must be positive, was 0");
@@ -270,14 +264,9 @@ class SpecRulesTest {
     var e = assertThrows(InvalidSpecException.class, () -> spec.toBuilder().ropeTheta(1.0).build());
     assertThat(e.problems()).hasSize(1);
     var builder = spec.toBuilder();
-    assertThrows(InvalidSpecException.class, () -> new ResolvedSpec(spec.vocabSize(), spec.hiddenSize(),
-        spec.intermediateSize(), spec.numHiddenLayers(), spec.numAttentionHeads(), 3, spec.headDim(),
-        spec.maxPositionEmbeddings(), spec.ropeTheta(), spec.rmsNormEps(), spec.tieWordEmbeddings(),
-        spec.attentionBias(), spec.mlpBias(), spec.lmHeadBias(), spec.attentionOutputProjection(),
-        spec.residualConnections(), spec.norm(), spec.mlp(), spec.positionEncoding(), spec.scoreNormalization(),
-        spec.causalMask(),
-        spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScalingLowFreqFactor(), spec.ropeScalingHighFreqFactor(), spec.ropeScalingOriginalMaxPositionEmbeddings(), spec.qkvBias(), spec.qkNorm(), spec.rmsNormUnitOffset(),
-        spec.scaleEmbeddings(), spec.sandwichNorms(), spec.hiddenAct(), spec.queryPreAttnScalar(), spec.attnLogitSoftcapping(), spec.finalLogitSoftcapping(), spec.slidingWindow(), spec.slidingWindowLayers(), spec.maxBatchSize(), spec.maxKvCacheBytes()));
+    var threeKvHeads = SpecDraft.read(element -> element == SpecElement.NUM_KEY_VALUE_HEADS ? (Object) 3
+        : spec.toDraft().value(element));
+    assertThrows(InvalidSpecException.class, () -> ResolvedSpec.of(threeKvHeads));
     assertThat(builder.build()).isEqualTo(spec);
   }
 }
