@@ -150,7 +150,10 @@ public final class SpecRules {
       report.report(HIDDEN_ACT, SpecMessage.UNUSED, "hiddenAct", d.hiddenAct(), "with mlp = NONE");
     }
     for (SpecElement element : SpecElement.values()) {
-      double value = element.rule() == SpecMessage.POSITIVE_OR_OFF ? (Double) d.value(element) : 0.0;
+      if (element.rule() != SpecMessage.POSITIVE_OR_OFF) {
+        continue;
+      }
+      double value = (Double) d.value(element);
       if (value != 0.0 && !(Double.isFinite(value) && value > 0.0)) {
         report.report(element, SpecMessage.POSITIVE_OR_OFF, element.elementName(), element.zeroMeans(), value);
       }
