@@ -1,6 +1,6 @@
 package dev.kiln;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 
 /**
  * A decoder-only transformer that turns token ids into next-token logits, for a batch of
@@ -20,7 +20,7 @@ import dev.kiln.spec.ModelSpec;
  */
 public interface Decoder {
   /** The model's description. */
-  ModelSpec spec();
+  ResolvedSpec spec();
 
   /**
    * Empties the cache and feeds one prompt per sequence (all positions of a prompt in one pass).

@@ -1,13 +1,13 @@
 package dev.kiln;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 
 /** Checks of decoder input shared by every {@link Decoder}; each names the sequence and index at fault. */
 public final class DecoderInputs {
   private DecoderInputs() {}
 
   /** Checks a batch of chunks for a cache holding {@code lengths} (null lengths: an empty cache). */
-  public static void checkChunks(ModelSpec spec, int[][] chunks, int activeBatch, IntUnary lengths) {
+  public static void checkChunks(ResolvedSpec spec, int[][] chunks, int activeBatch, IntUnary lengths) {
     if (chunks == null || chunks.length == 0) {
       throw new InvalidInputException("no sequences given");
     }

@@ -1,6 +1,6 @@
 package dev.kiln;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.Arrays;
 
 /**
@@ -40,7 +40,7 @@ public final class KvCache {
   }
 
   /** The cache a spec's decoder preallocates: {@code maxBatchSize x maxPositionEmbeddings}. */
-  public static KvCache forSpec(ModelSpec spec) {
+  public static KvCache forSpec(ResolvedSpec spec) {
     return new KvCache(spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim());
   }
 
@@ -48,7 +48,7 @@ public final class KvCache {
    * The bookkeeping of a cache whose keys and values live elsewhere (on an accelerator): lengths
    * and {@link #offset}s as {@link #forSpec}, no arrays.
    */
-  public static KvCache withoutStorage(ModelSpec spec) {
+  public static KvCache withoutStorage(ResolvedSpec spec) {
     return new KvCache(spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim(), false);
   }
 

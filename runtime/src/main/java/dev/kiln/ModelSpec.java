@@ -16,7 +16,7 @@ import java.lang.annotation.Target;
  * {@link #mlp()}, {@link #positionEncoding()}, ...) switch parts of the architecture off, which is
  * how the seed's toy single-head model is expressed.
  *
- * <p>The runtime value with the same numbers is {@link dev.kiln.spec.ModelSpec}; a generated
+ * <p>The runtime value with the same numbers is {@link dev.kiln.spec.ResolvedSpec}; a generated
  * decoder exposes its own as {@code XDecoder.SPEC}.
  */
 @Documented

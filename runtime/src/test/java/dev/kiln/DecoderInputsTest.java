@@ -3,13 +3,13 @@ package dev.kiln;
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import org.junit.jupiter.api.Test;
 
 /** Input checks shared by every decoder; each names the sequence and index at fault. */
 class DecoderInputsTest {
   /** vocab 10, 8 positions, batches of up to 3. */
-  private static final ModelSpec SPEC = ModelSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(8)
+  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(8)
       .numHiddenLayers(1).numAttentionHeads(2).maxPositionEmbeddings(8).maxBatchSize(3).build();
 
   private static void check(int[][] chunks) {

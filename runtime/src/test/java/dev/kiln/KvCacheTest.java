@@ -3,13 +3,13 @@ package dev.kiln;
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import org.junit.jupiter.api.Test;
 
 /** The preallocated KV cache: its size, layout and length bookkeeping. */
 class KvCacheTest {
   /** 3 layers, 4 heads of 4 with 2 KV heads (kv_dim 8), 10 positions, batches of 2. */
-  private static final ModelSpec SPEC = ModelSpec.builder().vocabSize(20).hiddenSize(16).intermediateSize(8)
+  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(20).hiddenSize(16).intermediateSize(8)
       .numHiddenLayers(3).numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(10).maxBatchSize(2).build();
 
   @Test

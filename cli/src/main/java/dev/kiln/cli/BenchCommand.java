@@ -5,7 +5,7 @@ import dev.kiln.model.TornadoBridge;
 import dev.kiln.InvalidInputException;
 import dev.kiln.bench.BenchOptions;
 import dev.kiln.bench.BenchRunner;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -129,7 +129,7 @@ final class BenchCommand implements Callable<Integer> {
               w -> described(specialized.create(w), err)),
           loaded.weights(), options, log);
     } else {
-      ModelSpec spec = shape(random, maxBatch);
+      ResolvedSpec spec = shape(random, maxBatch);
       var specialized = specializer.specialize(spec, tornado);
       report = BenchRunner.run(new BenchRunner.Model(random, spec, w -> described(specialized.create(w), err)), options, log);
     }
@@ -151,14 +151,14 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** A preset or {@code key=value} list as a spec with {@code batch} sequences. */
-  static ModelSpec shape(String text, int batch) {
-    ModelSpec.Builder builder = switch (text.toLowerCase(Locale.ROOT)) {
-      case "stories110m" -> ModelSpec.builder().vocabSize(32000).hiddenSize(768).intermediateSize(2048)
+  static ResolvedSpec shape(String text, int batch) {
+    ResolvedSpec.Builder builder = switch (text.toLowerCase(Locale.ROOT)) {
+      case "stories110m" -> ResolvedSpec.builder().vocabSize(32000).hiddenSize(768).intermediateSize(2048)
           .numHiddenLayers(12).numAttentionHeads(12).maxPositionEmbeddings(1024).rmsNormEps(1e-5);
-      case "llama1b" -> ModelSpec.builder().vocabSize(32000).hiddenSize(2048).intermediateSize(5632)
+      case "llama1b" -> ResolvedSpec.builder().vocabSize(32000).hiddenSize(2048).intermediateSize(5632)
           .numHiddenLayers(22).numAttentionHeads(32).numKeyValueHeads(4).maxPositionEmbeddings(2048).rmsNormEps(1e-5);
       // Llama-3.2-1B's shape (GPULlama3.java's reference model): tied embeddings, 128256 tokens, its RoPE scaling
-      case "llama3.2-1b" -> ModelSpec.builder().vocabSize(128256).hiddenSize(2048).intermediateSize(8192)
+      case "llama3.2-1b" -> ResolvedSpec.builder().vocabSize(128256).hiddenSize(2048).intermediateSize(8192)
           .numHiddenLayers(16).numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(2048).rmsNormEps(1e-5)
           .ropeTheta(500000).tieWordEmbeddings(true).ropeScaling(dev.kiln.RopeScaling.LLAMA3).ropeScalingFactor(32)
           .ropeScalingLowFreqFactor(1).ropeScalingHighFreqFactor(4).ropeScalingOriginalMaxPositionEmbeddings(8192);
@@ -171,8 +171,8 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private static ModelSpec.Builder custom(String text) {
-    ModelSpec.Builder builder = ModelSpec.builder().maxPositionEmbeddings(1024).rmsNormEps(1e-5);
+  private static ResolvedSpec.Builder custom(String text) {
+    ResolvedSpec.Builder builder = ResolvedSpec.builder().maxPositionEmbeddings(1024).rmsNormEps(1e-5);
     List<String> required = new ArrayList<>(List.of("vocab", "hidden", "intermediate", "layers", "heads"));
     for (String part : text.split(",")) {
       String[] kv = part.split("=", 2);

@@ -5,7 +5,7 @@ import com.google.gson.JsonObject;
 import dev.kiln.InvalidInputException;
 import dev.kiln.model.KilnModel;
 import dev.kiln.server.KilnServer;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -88,7 +88,7 @@ final class BenchServeCommand implements Callable<Integer> {
       server(config, () -> KilnModel.open(model, options));
     } else {
       name = random == null ? "stories110m" : random;
-      ModelSpec spec = BenchCommand.shape(name, parallel).toBuilder().maxPositionEmbeddings(context).build();
+      ResolvedSpec spec = BenchCommand.shape(name, parallel).toBuilder().maxPositionEmbeddings(context).build();
       server(config, () -> KilnModel.random(spec, 1, options));
     }
     try {

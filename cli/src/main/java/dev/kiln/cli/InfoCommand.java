@@ -1,6 +1,6 @@
 package dev.kiln.cli;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.GgufFile;
 import dev.kiln.weights.ModelFiles;
@@ -67,7 +67,7 @@ final class InfoCommand implements Callable<Integer> {
       }
     }
     var derived = checked != null ? checked : overrides.derive(checkpoint);
-    ModelSpec spec = derived.spec();
+    ResolvedSpec spec = derived.spec();
     derived.assumptions().forEach((element, why) -> out.printf(Locale.ROOT, "%s: %s%n", element.elementName(), why));
     int positions = context != null ? context : spec.maxPositionEmbeddings();
     long cache = spec.kvCacheBytes(1, positions);

@@ -6,7 +6,7 @@ import dev.kiln.model.TornadoBridge;
 import dev.kiln.Decoder;
 import dev.kiln.KilnException;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.Weights;
@@ -16,7 +16,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /** A model file opened for running: its checkpoint, the spec it is run with, its weights and a decoder. */
-record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec derived, ModelSpec spec, Weights weights,
+record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec derived, ResolvedSpec spec, Weights weights,
     Decoder decoder, String backend) {
 
   /** Positions a decoder holds when the user does not say: the file's context, up to this many. */
@@ -42,7 +42,7 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
    * checked against the Java heap then too.
    */
   static LoadedModel open(Path file, Kiln.SpecOverrides overrides, Integer context, int batch, String backend,
-      Path cache, Consumer<String> progress, Consumer<String> warn, Consumer<ModelSpec> check) {
+      Path cache, Consumer<String> progress, Consumer<String> warn, Consumer<ResolvedSpec> check) {
     if (!Files.exists(file)) {
       throw new KilnException(file + ": no such file or folder");
     }
@@ -64,7 +64,7 @@ record LoadedModel(Path file, Checkpoint checkpoint, ModelFiles.DerivedSpec deri
       progress.accept(String.format(Locale.ROOT, "context %d positions (the model allows %d; --context N for more)",
           positions, fileContext));
     }
-    ModelSpec spec = derived.spec().toBuilder().maxPositionEmbeddings(positions).maxBatchSize(batch).build();
+    ResolvedSpec spec = derived.spec().toBuilder().maxPositionEmbeddings(positions).maxBatchSize(batch).build();
     check.accept(spec);
     if (backend != null) {
       KilnModel.checkHeap(spec, Runtime.getRuntime()); // before a long compile that would end out of memory

@@ -2,7 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.Decoder;
 import dev.kiln.KilnException;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -176,7 +176,7 @@ final class LogitsFile implements AutoCloseable {
     }
 
     @Override
-    public ModelSpec spec() {
+    public ResolvedSpec spec() {
       return decoder.spec();
     }
 

@@ -260,7 +260,7 @@ final class RunCommand implements Callable<Integer> {
    * The whole prompt against the model, before anything is printed or run: not empty, no longer
    * than the context, every id in the vocabulary.
    */
-  static void checkPrompt(int[] ids, dev.kiln.spec.ModelSpec spec) {
+  static void checkPrompt(int[] ids, dev.kiln.spec.ResolvedSpec spec) {
     if (ids.length == 0) {
       throw new InvalidInputException("the prompt is empty (no tokens)");
     }

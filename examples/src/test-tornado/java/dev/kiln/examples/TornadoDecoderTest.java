@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 import dev.kiln.Decoder;
 import dev.kiln.Greedy;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.tornado.TornadoSupport;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.Weights;
@@ -213,7 +213,7 @@ class TornadoDecoderTest {
   /** The formats of the architectures llama2.c cannot express (no llama2c/ folder). */
   static final List<String> FILES_WITHOUT_LLAMA2C = FILES.subList(0, FILES.size() - 1);
 
-  private static final Map<String, ModelSpec> SPECS = Map.of(
+  private static final Map<String, ResolvedSpec> SPECS = Map.of(
       "tiny", dev.kiln.examples.specs.ConformanceTinyDecoder.SPEC,
       "seed", dev.kiln.examples.specs.ConformanceSeedDecoder.SPEC,
       "gqa", dev.kiln.examples.specs.ConformanceGqaDecoder.SPEC,

@@ -20,7 +20,7 @@ import dev.kiln.examples.specs.ConformanceSeedWeights;
 import dev.kiln.examples.specs.ConformanceTinyDecoder;
 import dev.kiln.examples.specs.ConformanceTinyWeights;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
@@ -59,8 +59,8 @@ class ConformanceTest {
   /** The formats of the architectures llama2.c cannot express (no llama2c/ folder). */
   static final List<String> FILES_WITHOUT_LLAMA2C = FILES.subList(0, FILES.size() - 1);
 
-  private record Model(String name, ModelSpec spec, Function<Path, Decoder> generated, List<String> files) {
-    Model(String name, ModelSpec spec, Function<Path, Decoder> generated) {
+  private record Model(String name, ResolvedSpec spec, Function<Path, Decoder> generated, List<String> files) {
+    Model(String name, ResolvedSpec spec, Function<Path, Decoder> generated) {
       this(name, spec, generated, FILES);
     }
   }
@@ -155,7 +155,7 @@ class ConformanceTest {
 
   private static void checkSpec(Model model, Conformance.Golden golden) {
     var config = golden.config();
-    ModelSpec spec = model.spec();
+    ResolvedSpec spec = model.spec();
     assertWithMessage("vocab_size").that(spec.vocabSize()).isEqualTo(config.get("vocab_size").getAsInt());
     assertWithMessage("hidden_size").that(spec.hiddenSize()).isEqualTo(config.get("hidden_size").getAsInt());
     assertWithMessage("intermediate_size").that(spec.intermediateSize()).isEqualTo(config.get("intermediate_size").getAsInt());
@@ -187,7 +187,7 @@ class ConformanceTest {
       return;
     }
     var derived = ModelFiles.deriveSpec(checkpoint);
-    ModelSpec.Builder expected = model.spec().toBuilder();
+    ResolvedSpec.Builder expected = model.spec().toBuilder();
     for (SpecElement assumed : derived.assumptions().keySet()) {
       expected.set(assumed, derived.spec().toDraft().value(assumed));
     }

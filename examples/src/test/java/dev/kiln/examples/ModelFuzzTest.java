@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.kiln.KilnException;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.tokenizer.Tokenizers;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
@@ -99,7 +99,7 @@ class ModelFuzzTest {
         Tokenizers.fromLlama2c(target).encode("Hello, world", true, false);
       } else {
         Checkpoint checkpoint = ModelFiles.open(target);
-        ModelSpec spec = ModelFiles.deriveSpec(checkpoint).spec();
+        ResolvedSpec spec = ModelFiles.deriveSpec(checkpoint).spec();
         Weights weights = Weights.from(spec, checkpoint);
         float[][] logits = new Interpreter(weights).prefill(new int[][] {{0, spec.vocabSize() - 1}});
         assertThat(logits[0]).hasLength(spec.vocabSize());

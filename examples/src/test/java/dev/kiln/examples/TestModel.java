@@ -23,13 +23,13 @@ import dev.kiln.examples.specs.QwenLikeWeights;
 import dev.kiln.examples.specs.TiedEmbeddingsDecoder;
 import dev.kiln.examples.specs.TiedEmbeddingsWeights;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Weights;
 import java.util.List;
 import java.util.function.Function;
 
 /** A generated decoder class under test, with the spec it was generated from. */
-record TestModel(String name, ModelSpec spec, Function<Weights, Decoder> generated) {
+record TestModel(String name, ResolvedSpec spec, Function<Weights, Decoder> generated) {
   static final long SEED = 1234;
 
   /** The example specs and the test specs chosen to stress shapes. */

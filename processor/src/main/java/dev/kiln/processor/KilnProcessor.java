@@ -4,7 +4,7 @@ import com.palantir.javapoet.ClassName;
 import com.palantir.javapoet.JavaFile;
 import dev.kiln.processor.spec.DeclaredSpec;
 import dev.kiln.processor.spec.SpecReader;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecProblem;
 import dev.kiln.spec.SpecRules;
 import java.io.IOException;
@@ -102,7 +102,7 @@ public final class KilnProcessor extends AbstractProcessor {
   }
 
   private void generate(DeclaredSpec declared) {
-    ModelSpec spec = declared.draft().resolve();
+    ResolvedSpec spec = declared.draft().resolve();
     ClassName specName = ClassName.get(declared.type());
     GeneratedNames names = new GeneratedNames(specName.packageName(), String.join("_", specName.simpleNames()),
         declared.type().getQualifiedName().toString());

@@ -10,7 +10,7 @@ import dev.kiln.processor.pass.Pass;
 import dev.kiln.processor.pass.Passes;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.processor.plan.PlanVerifier;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -38,7 +38,7 @@ public final class Pipeline {
    * @param names where the generated classes go
    * @param irLog receives the plan after each stage (the op graph, then each pass), for {@code -Akiln.dumpIr}
    */
-  public static Result run(ModelSpec spec, GeneratedNames names, Consumer<String> irLog) {
+  public static Result run(ResolvedSpec spec, GeneratedNames names, Consumer<String> irLog) {
     Graph graph = GraphBuilder.build(spec);
     KernelPlan plan = KernelPlan.unfused(graph);
     PlanVerifier.verify(graph, plan, "graph construction");
@@ -63,7 +63,7 @@ public final class Pipeline {
   }
 
   /** {@link #run} without IR logging. */
-  public static Result run(ModelSpec spec, GeneratedNames names) {
+  public static Result run(ResolvedSpec spec, GeneratedNames names) {
     return run(spec, names, text -> {});
   }
 }

@@ -17,7 +17,7 @@ import dev.kiln.processor.pass.Passes;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.processor.plan.KernelShape;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,19 +37,19 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class PlanTest {
   /** The seed's Llama, as {@code dev.kiln.examples.SeedLlama} declares it. */
-  static final ModelSpec SEED_LLAMA = ModelSpec.builder()
+  static final ResolvedSpec SEED_LLAMA = ResolvedSpec.builder()
       .vocabSize(100).hiddenSize(256).intermediateSize(512).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(4)
       .build();
 
   /** The seed's toy, as {@code dev.kiln.examples.SeedSingleHead} declares it. */
-  static final ModelSpec SEED_SINGLE_HEAD = ModelSpec.builder()
+  static final ResolvedSpec SEED_SINGLE_HEAD = ResolvedSpec.builder()
       .vocabSize(64).hiddenSize(128).numHiddenLayers(1).numAttentionHeads(1).maxPositionEmbeddings(64).maxBatchSize(4)
       .norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
       .scoreNormalization(ScoreNormalization.NONE).causalMask(false).attentionBias(true)
       .attentionOutputProjection(false).residualConnections(false).lmHeadBias(true)
       .build();
 
-  static Pipeline.Result plan(ModelSpec spec) {
+  static Pipeline.Result plan(ResolvedSpec spec) {
     return Pipeline.run(spec, new GeneratedNames("test", "Planned", "test.Planned"));
   }
 
@@ -155,7 +155,7 @@ class PlanTest {
   /** With nothing to absorb it, the residual add after attention stays a kernel of its own. */
   @Test
   void attentionOnlyResidualKeepsAStandaloneAdd() {
-    ModelSpec spec = ModelSpec.builder()
+    ResolvedSpec spec = ResolvedSpec.builder()
         .vocabSize(50).hiddenSize(32).numHiddenLayers(2).numAttentionHeads(4).maxPositionEmbeddings(64)
         .norm(NormKind.NONE).mlp(MlpKind.NONE).attentionOutputProjection(false).maxBatchSize(2)
         .build();
@@ -198,7 +198,7 @@ class PlanTest {
    */
   @Test
   void gemma2SandwichNormsJoinTheResidualAdds() {
-    ModelSpec gemma = SEED_LLAMA.toBuilder().tieWordEmbeddings(true).rmsNormUnitOffset(true).scaleEmbeddings(true)
+    ResolvedSpec gemma = SEED_LLAMA.toBuilder().tieWordEmbeddings(true).rmsNormUnitOffset(true).scaleEmbeddings(true)
         .sandwichNorms(true).hiddenAct(dev.kiln.Activation.GELU_TANH).queryPreAttnScalar(32.0)
         .attnLogitSoftcapping(50.0).finalLogitSoftcapping(30.0).slidingWindow(16)
         .slidingWindowLayers(dev.kiln.SlidingWindowLayers.EVEN).build();
@@ -237,9 +237,9 @@ class PlanTest {
         Arguments.of("seed Llama", SEED_LLAMA, 5),
         Arguments.of("GQA, 2 kv heads", SEED_LLAMA.toBuilder().numKeyValueHeads(2).build(), 5),
         Arguments.of("multi-query, 1 kv head", SEED_LLAMA.toBuilder().numKeyValueHeads(1).build(), 5),
-        Arguments.of("head dim 40", ModelSpec.builder().vocabSize(131).hiddenSize(120).intermediateSize(160)
+        Arguments.of("head dim 40", ResolvedSpec.builder().vocabSize(131).hiddenSize(120).intermediateSize(160)
             .numHiddenLayers(1).numAttentionHeads(3).maxPositionEmbeddings(64).build(), 5),
-        Arguments.of("head dim 96", ModelSpec.builder().vocabSize(257).hiddenSize(160).intermediateSize(224)
+        Arguments.of("head dim 96", ResolvedSpec.builder().vocabSize(257).hiddenSize(160).intermediateSize(224)
             .numHiddenLayers(3).numAttentionHeads(2).numKeyValueHeads(1).headDim(96).build(), 5),
         Arguments.of("no causal mask", SEED_LLAMA.toBuilder().causalMask(false).build(), 5),
         Arguments.of("no MLP", SEED_LLAMA.toBuilder().mlp(MlpKind.NONE).intermediateSize(0).build(), 3),
@@ -252,7 +252,7 @@ class PlanTest {
 
   @ParameterizedTest(name = "{0}: {2} kernels per layer")
   @MethodSource("kernelsPerLayer")
-  void kernelCountPerLayer(String name, ModelSpec spec, int kernels) {
+  void kernelCountPerLayer(String name, ResolvedSpec spec, int kernels) {
     KernelPlan plan = plan(spec).plan();
 
     assertThat(plan.layer()).hasSize(kernels);

@@ -17,7 +17,7 @@ import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.LayerTensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -90,20 +90,20 @@ class TornadoBackendTest {
   }
 
   /** The shared conformance models of the other architectures (as examples/src/test declares them). */
-  static final ModelSpec LLAMA3_ROPE = ModelSpec.builder()
+  static final ResolvedSpec LLAMA3_ROPE = ResolvedSpec.builder()
       .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1)
       .headDim(64).maxPositionEmbeddings(128).ropeTheta(500000.0).ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0)
       .ropeScalingLowFreqFactor(1.0).ropeScalingHighFreqFactor(4.0).ropeScalingOriginalMaxPositionEmbeddings(32)
       .build();
-  static final ModelSpec QWEN2 = ModelSpec.builder()
+  static final ResolvedSpec QWEN2 = ResolvedSpec.builder()
       .vocabSize(256).hiddenSize(128).intermediateSize(320).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
       .maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkvBias(true)
       .build();
-  static final ModelSpec QWEN3 = ModelSpec.builder()
+  static final ResolvedSpec QWEN3 = ResolvedSpec.builder()
       .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
       .headDim(48).maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkNorm(true)
       .build();
-  static final ModelSpec GEMMA2 = ModelSpec.builder()
+  static final ResolvedSpec GEMMA2 = ResolvedSpec.builder()
       .vocabSize(256).hiddenSize(64).intermediateSize(192).numHiddenLayers(3).numAttentionHeads(4).numKeyValueHeads(2)
       .headDim(32).maxPositionEmbeddings(128).rmsNormEps(1e-6).tieWordEmbeddings(true).rmsNormUnitOffset(true)
       .scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH).queryPreAttnScalar(32)
@@ -150,7 +150,7 @@ class TornadoBackendTest {
   /** Each new spec element is emitted (no TornadoVM problem), into a source that parses, as the lines it needs. */
   @ParameterizedTest(name = "{0}")
   @MethodSource("elements")
-  void newElementsAreEmitted(String element, ModelSpec spec, List<String> lines) {
+  void newElementsAreEmitted(String element, ResolvedSpec spec, List<String> lines) {
     Pipeline.Result result = PlanTest.plan(spec);
     assertWithMessage("TornadoVM problem").that(result.tornadoProblem()).isNull();
     String source = result.tornado().file().toString();
@@ -190,7 +190,7 @@ class TornadoBackendTest {
     assertThat(PlanTest.plan(GEMMA2).tornado().tasks().getLast()).isEqualTo("logits.lm_head <- fusedRmsNormLmHeadSoftcap");
   }
 
-  private static List<String> layerTasks(ModelSpec spec) {
+  private static List<String> layerTasks(ResolvedSpec spec) {
     return PlanTest.plan(spec).tornado().tasks().stream()
         .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
   }
@@ -198,7 +198,7 @@ class TornadoBackendTest {
   /** Each task names the planned kernel it implements; together they cover the plan in order. */
   @ParameterizedTest(name = "{0}")
   @MethodSource("specs")
-  void tasksCoverThePlanInOrder(String name, ModelSpec spec) {
+  void tasksCoverThePlanInOrder(String name, ResolvedSpec spec) {
     Pipeline.Result result = PlanTest.plan(spec);
     assertWithMessage("TornadoVM problem").that(result.tornadoProblem()).isNull();
     Map<Kernel, String> names = result.plan().uniqueNames();
@@ -265,7 +265,7 @@ class TornadoBackendTest {
   /** A kernel TornadoVM cannot take as one task is refused when the plan is emitted, naming it. */
   @Test
   void aTaskOverTwentyArgumentsIsRefusedAtBuildTime() {
-    ModelSpec spec = PlanTest.SEED_LLAMA.toBuilder().attentionBias(true).mlpBias(true).build();
+    ResolvedSpec spec = PlanTest.SEED_LLAMA.toBuilder().attentionBias(true).mlpBias(true).build();
     KernelPlan standard = PlanTest.plan(spec).plan();
     List<Op> ops = new ArrayList<>(List.of(new Op.RmsNorm(Value.X, LayerTensor.INPUT_LAYERNORM, Value.NORMED)));
     ops.add(new Op.Linear(Value.NORMED, LayerTensor.Q_PROJ, LayerTensor.Q_PROJ_BIAS, Value.Q));

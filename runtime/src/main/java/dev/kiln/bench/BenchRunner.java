@@ -6,7 +6,7 @@ import dev.kiln.interpreter.Interpreter;
 import dev.kiln.kernel.GeneratedDecoder;
 import dev.kiln.kernel.KernelProfile;
 import dev.kiln.kernel.VectorKernels;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
@@ -60,7 +60,7 @@ public final class BenchRunner {
   private BenchRunner() {}
 
   /** A model the benchmark can build: its spec and its generated decoder over some weights. */
-  public record Model(String name, ModelSpec spec, Function<Weights, Decoder> decoder) {}
+  public record Model(String name, ResolvedSpec spec, Function<Weights, Decoder> decoder) {}
 
   /** Decode at one batch size. */
   public record DecodeResult(int batch, int steps, double seconds, double tokensPerSecond, double meanAttended,
@@ -107,7 +107,7 @@ public final class BenchRunner {
    * ones; {@code --types} is ignored then.
    */
   public static Report run(Model model, Weights given, BenchOptions options, PrintStream log) {
-    ModelSpec spec = model.spec();
+    ResolvedSpec spec = model.spec();
     List<Dtype> types = given != null ? List.of(matrixType(given)) : options.types.stream().map(BenchRunner::dtype).toList();
     List<Integer> batches = batches(options, spec);
     if (options.prompt + Math.max(options.decode, WARMUP_STEPS) > spec.maxPositionEmbeddings()
@@ -199,7 +199,7 @@ public final class BenchRunner {
     }
   }
 
-  private static List<Integer> batches(BenchOptions options, ModelSpec spec) {
+  private static List<Integer> batches(BenchOptions options, ResolvedSpec spec) {
     if (options.batches.isEmpty()) {
       return spec.maxBatchSize() >= 4 ? List.of(1, 4) : List.of(1);
     }
@@ -232,7 +232,7 @@ public final class BenchRunner {
   /** Measures one weight type (see the class comment). */
   static TypeResult measure(Model model, Weights weights, Dtype type, double convertSeconds, List<Integer> batches,
       BenchOptions options, double bandwidthGBps, PrintStream log) {
-    ModelSpec spec = model.spec();
+    ResolvedSpec spec = model.spec();
     Decoder decoder = model.decoder().apply(weights);
     long weightBytes = weightBytesPerStep(weights);
     var random = new SplittableRandom(options.seed);
@@ -306,7 +306,7 @@ public final class BenchRunner {
       double rate = (double) batch * options.decode / decodeSeconds;
       // Step i (from 0) attends to prompt + i + 1 positions.
       double meanAttended = options.prompt + (options.decode + 1) / 2.0;
-      long kvBytes = Math.round(2.0 * spec.numHiddenLayers() * meanAttended * spec.kvDim() * ModelSpec.KV_CACHE_ELEMENT_BYTES);
+      long kvBytes = Math.round(2.0 * spec.numHiddenLayers() * meanAttended * spec.kvDim() * ResolvedSpec.KV_CACHE_ELEMENT_BYTES);
       double bytesPerToken = (double) weightBytes / batch + kvBytes;
       double gbps = bytesPerToken * rate / 1e9;
       decode.add(new DecodeResult(batch, options.decode, decodeSeconds, rate, meanAttended, kvBytes, bytesPerToken, gbps,

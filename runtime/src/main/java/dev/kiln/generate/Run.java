@@ -3,7 +3,7 @@ package dev.kiln.generate;
 import dev.kiln.ContextOverflowException;
 import dev.kiln.Decoder;
 import dev.kiln.InvalidInputException;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.Arrays;
 
 /**
@@ -120,7 +120,7 @@ final class Run {
     this.cachedPrefix = cachedPrefix;
     this.options = options;
     this.listener = listener;
-    ModelSpec spec = decoder.spec();
+    ResolvedSpec spec = decoder.spec();
     this.maxPositions = spec.maxPositionEmbeddings();
     this.stopTokens = options.stopTokens();
     if (prompts == null || prompts.length == 0) {

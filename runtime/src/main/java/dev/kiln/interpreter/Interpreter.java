@@ -8,7 +8,7 @@ import dev.kiln.ir.Graph;
 import dev.kiln.ir.GraphBuilder;
 import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.FloatTensor;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * The reference evaluation of any {@link ModelSpec}: the op graph {@link GraphBuilder} builds for
+ * The reference evaluation of any {@link ResolvedSpec}: the op graph {@link GraphBuilder} builds for
  * the spec, evaluated one op at a time over all rows of a chunk, unfused, in double precision, with
  * nothing specialized. Every generated kernel is checked against it.
  *
@@ -34,7 +34,7 @@ import java.util.function.UnaryOperator;
  * float at the end.
  */
 public final class Interpreter implements Decoder {
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final Weights weights;
   /** The ops to evaluate. */
   private final Graph graph;
@@ -121,7 +121,7 @@ public final class Interpreter implements Decoder {
   }
 
   @Override
-  public ModelSpec spec() {
+  public ResolvedSpec spec() {
     return spec;
   }
 

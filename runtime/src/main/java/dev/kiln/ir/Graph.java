@@ -1,6 +1,6 @@
 package dev.kiln.ir;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.List;
 
 /**
@@ -8,7 +8,7 @@ import java.util.List;
  * {@code numHiddenLayers} times, layer tensors indexed by the layer), the epilogue (final norm and
  * LM head). Ops of a section run in order, each over all rows.
  */
-public record Graph(ModelSpec spec, List<Op> prologue, List<Op> layer, List<Op> epilogue) {
+public record Graph(ResolvedSpec spec, List<Op> prologue, List<Op> layer, List<Op> epilogue) {
   public Graph {
     prologue = List.copyOf(prologue);
     layer = List.copyOf(layer);

@@ -6,7 +6,7 @@ import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.TensorKind;
@@ -46,7 +46,7 @@ import java.util.List;
 public final class GraphBuilder {
   private GraphBuilder() {}
 
-  public static Graph build(ModelSpec spec) {
+  public static Graph build(ResolvedSpec spec) {
     boolean norm = spec.norm() == NormKind.RMS_NORM;
     boolean residual = spec.residualConnections();
     boolean sandwich = spec.sandwichNorms();
@@ -131,7 +131,7 @@ public final class GraphBuilder {
     return new Graph(spec, prologue, layer, epilogue);
   }
 
-  private static Op linear(ModelSpec spec, Value in, LayerTensor weight, LayerTensor bias, Value out) {
+  private static Op linear(ResolvedSpec spec, Value in, LayerTensor weight, LayerTensor bias, Value out) {
     return new Op.Linear(in, weight, bias.presentIn(spec) ? bias : null, out);
   }
 }

@@ -3,7 +3,7 @@ package dev.kiln.kernel;
 import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
 import dev.kiln.KvCache;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.TensorKind;
 import java.util.Arrays;
@@ -19,7 +19,7 @@ public abstract class GeneratedDecoder implements Decoder {
   /** Rows per {@link #forward} call for causal models (bounds activation memory during long prefills). */
   public static final int CHUNK_ROWS = 64;
 
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final KvCache cache;
   /** Detects two threads in this decoder at once (see {@link dev.kiln.Decoder}). */
   private final dev.kiln.ExclusiveUse use = new dev.kiln.ExclusiveUse("decoder " + getClass().getSimpleName());
@@ -30,7 +30,7 @@ public abstract class GeneratedDecoder implements Decoder {
    */
   protected final KernelProfile profile = new KernelProfile();
 
-  protected GeneratedDecoder(ModelSpec spec) {
+  protected GeneratedDecoder(ResolvedSpec spec) {
     this(spec, KvCache.forSpec(spec));
   }
 
@@ -38,7 +38,7 @@ public abstract class GeneratedDecoder implements Decoder {
    * @param cache the decoder's cache: {@link KvCache#forSpec}, or {@link KvCache#withoutStorage} for a
    *     backend that keeps keys and values on a device
    */
-  protected GeneratedDecoder(ModelSpec spec, KvCache cache) {
+  protected GeneratedDecoder(ResolvedSpec spec, KvCache cache) {
     this.spec = spec;
     this.cache = cache;
   }
@@ -76,7 +76,7 @@ public abstract class GeneratedDecoder implements Decoder {
   }
 
   @Override
-  public final ModelSpec spec() {
+  public final ResolvedSpec spec() {
     return spec;
   }
 

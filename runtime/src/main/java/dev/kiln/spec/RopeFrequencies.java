@@ -10,7 +10,7 @@ import dev.kiln.RopeScaling;
 public final class RopeFrequencies {
   private RopeFrequencies() {}
 
-  static double[] of(ModelSpec spec) {
+  static double[] of(ResolvedSpec spec) {
     int pairs = spec.headDim() / 2;
     double[] frequencies = new double[pairs];
     for (int i = 0; i < pairs; i++) {
@@ -19,7 +19,7 @@ public final class RopeFrequencies {
     return frequencies;
   }
 
-  private static double scaled(ModelSpec spec, double frequency) {
+  private static double scaled(ResolvedSpec spec, double frequency) {
     return scaled(spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScalingLowFreqFactor(),
         spec.ropeScalingHighFreqFactor(), spec.ropeScalingOriginalMaxPositionEmbeddings(), frequency);
   }

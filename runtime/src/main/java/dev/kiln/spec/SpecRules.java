@@ -15,7 +15,9 @@ import java.util.stream.Collectors;
 /**
  * The rules a spec must follow. The annotation processor reports each problem on the annotation
  * value it names; the runtime throws {@link InvalidSpecException} for specs built in code or
- * derived from files. Every problem of a spec is found in one call.
+ * derived from files. Every problem of a spec is found in one call. Range rules take their
+ * elements, and what 0 means, from the {@link SpecElement} table ({@link SpecElement#rule()},
+ * {@link SpecElement#zeroMeans()}); the rules that relate elements are here.
  */
 public final class SpecRules {
   /** The longest Java array the JVM reliably allocates. */
@@ -40,15 +42,10 @@ public final class SpecRules {
   }
 
   private static void checkSizes(SpecDraft d, Reporter report) {
-    for (SpecElement element :
-        List.of(VOCAB_SIZE, HIDDEN_SIZE, NUM_HIDDEN_LAYERS, NUM_ATTENTION_HEADS, MAX_POSITION_EMBEDDINGS, MAX_BATCH_SIZE)) {
-      int value = (Integer) d.value(element);
-      if (value <= 0) {
-        report.report(element, SpecMessage.POSITIVE, element.elementName(), value);
+    for (SpecElement element : SpecElement.values()) {
+      if (element.rule() == SpecMessage.POSITIVE && ((Number) d.value(element)).longValue() <= 0) {
+        report.report(element, SpecMessage.POSITIVE, element.elementName(), d.value(element));
       }
-    }
-    if (d.maxKvCacheBytes() <= 0) {
-      report.report(MAX_KV_CACHE_BYTES, SpecMessage.POSITIVE, MAX_KV_CACHE_BYTES.elementName(), d.maxKvCacheBytes());
     }
     if (d.mlp() == MlpKind.SWIGLU && d.intermediateSize() <= 0) {
       report.report(INTERMEDIATE_SIZE, SpecMessage.INTERMEDIATE_REQUIRED, d.intermediateSize());
@@ -61,13 +58,13 @@ public final class SpecRules {
   private static void checkHeads(SpecDraft d, Reporter report) {
     int heads = d.numAttentionHeads();
     if (d.numKeyValueHeads() < 0) {
-      report.report(NUM_KEY_VALUE_HEADS, SpecMessage.OPTIONAL_NOT_NEGATIVE, "numKeyValueHeads", "numAttentionHeads", d.numKeyValueHeads());
+      reportNegative(report, NUM_KEY_VALUE_HEADS, d.numKeyValueHeads());
     } else if (d.numKeyValueHeads() > 0 && heads > 0 && heads % d.numKeyValueHeads() != 0) {
       report.report(NUM_KEY_VALUE_HEADS, SpecMessage.KV_HEADS_DIVIDE, d.numKeyValueHeads(), heads, divisors(heads));
     }
 
     if (d.headDim() < 0) {
-      report.report(HEAD_DIM, SpecMessage.OPTIONAL_NOT_NEGATIVE, "headDim", "hiddenSize / numAttentionHeads", d.headDim());
+      reportNegative(report, HEAD_DIM, d.headDim());
       return;
     }
     if (d.headDim() == 0 && heads > 0 && d.hiddenSize() > 0 && d.hiddenSize() % heads != 0) {
@@ -128,10 +125,9 @@ public final class SpecRules {
             d.ropeScalingOriginalMaxPositionEmbeddings());
       }
     } else {
-      var defaults = ModelSpec.Builder.DEFAULTS;
       for (SpecElement element : List.of(ROPE_SCALING_LOW_FREQ_FACTOR, ROPE_SCALING_HIGH_FREQ_FACTOR,
           ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)) {
-        if (!d.value(element).equals(defaults.get(element))) {
+        if (!d.value(element).equals(element.defaultValue())) {
           report.report(element, SpecMessage.UNUSED, element.elementName(), d.value(element),
               "unless ropeScaling = LLAMA3");
         }
@@ -153,11 +149,17 @@ public final class SpecRules {
     if (d.hiddenAct() != Activation.SILU && d.mlp() != MlpKind.SWIGLU) {
       report.report(HIDDEN_ACT, SpecMessage.UNUSED, "hiddenAct", d.hiddenAct(), "with mlp = NONE");
     }
-    positiveOrOff(report, QUERY_PRE_ATTN_SCALAR, d.queryPreAttnScalar(), "headDim");
-    positiveOrOff(report, ATTN_LOGIT_SOFTCAPPING, d.attnLogitSoftcapping(), "no soft-capping");
-    positiveOrOff(report, FINAL_LOGIT_SOFTCAPPING, d.finalLogitSoftcapping(), "no soft-capping");
+    for (SpecElement element : SpecElement.values()) {
+      if (element.rule() != SpecMessage.POSITIVE_OR_OFF) {
+        continue;
+      }
+      double value = (Double) d.value(element);
+      if (value != 0.0 && !(Double.isFinite(value) && value > 0.0)) {
+        report.report(element, SpecMessage.POSITIVE_OR_OFF, element.elementName(), element.zeroMeans(), value);
+      }
+    }
     if (d.slidingWindow() < 0) {
-      report.report(SLIDING_WINDOW, SpecMessage.OPTIONAL_NOT_NEGATIVE, "slidingWindow", "no window", d.slidingWindow());
+      reportNegative(report, SLIDING_WINDOW, d.slidingWindow());
     } else if (d.slidingWindow() > 0 && !d.causalMask()) {
       report.report(SLIDING_WINDOW, SpecMessage.REQUIRES, "slidingWindow", "causalMask = true");
     }
@@ -167,10 +169,9 @@ public final class SpecRules {
     }
   }
 
-  private static void positiveOrOff(Reporter report, SpecElement element, double value, String off) {
-    if (value != 0.0 && !(Double.isFinite(value) && value > 0.0)) {
-      report.report(element, SpecMessage.POSITIVE_OR_OFF, element.elementName(), off, value);
-    }
+  /** {@link SpecMessage#OPTIONAL_NOT_NEGATIVE} for an element where 0 means its {@link SpecElement#zeroMeans() default}. */
+  private static void reportNegative(Reporter report, SpecElement element, int value) {
+    report.report(element, SpecMessage.OPTIONAL_NOT_NEGATIVE, element.elementName(), element.zeroMeans(), value);
   }
 
   private static void checkMemory(SpecDraft d, Reporter report) {

@@ -1,21 +1,21 @@
 package dev.kiln.weights;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.function.ToIntFunction;
 
 /** A named dimension of a weight or activation; {@link #constantName()} is its constant in generated code. */
 public enum Dim {
-  VOCAB("VOCAB_SIZE", ModelSpec::vocabSize),
-  HIDDEN("HIDDEN_SIZE", ModelSpec::hiddenSize),
-  INTERMEDIATE("INTERMEDIATE_SIZE", ModelSpec::intermediateSize),
-  Q_DIM("Q_DIM", ModelSpec::qDim),
-  KV_DIM("KV_DIM", ModelSpec::kvDim),
-  HEAD_DIM("HEAD_DIM", ModelSpec::headDim);
+  VOCAB("VOCAB_SIZE", ResolvedSpec::vocabSize),
+  HIDDEN("HIDDEN_SIZE", ResolvedSpec::hiddenSize),
+  INTERMEDIATE("INTERMEDIATE_SIZE", ResolvedSpec::intermediateSize),
+  Q_DIM("Q_DIM", ResolvedSpec::qDim),
+  KV_DIM("KV_DIM", ResolvedSpec::kvDim),
+  HEAD_DIM("HEAD_DIM", ResolvedSpec::headDim);
 
   private final String constantName;
-  private final ToIntFunction<ModelSpec> size;
+  private final ToIntFunction<ResolvedSpec> size;
 
-  Dim(String constantName, ToIntFunction<ModelSpec> size) {
+  Dim(String constantName, ToIntFunction<ResolvedSpec> size) {
     this.constantName = constantName;
     this.size = size;
   }
@@ -24,7 +24,7 @@ public enum Dim {
     return constantName;
   }
 
-  public int size(ModelSpec spec) {
+  public int size(ResolvedSpec spec) {
     return size.applyAsInt(spec);
   }
 }

@@ -220,11 +220,12 @@ public final class HfFolder implements Checkpoint {
       }
     }
     boolean gemma = modelType.equals("gemma2");
-    String act = gemma ? reader.string("hidden_activation", reader.string("hidden_act", "gelu_pytorch_tanh"))
-        : reader.string("hidden_act", "silu");
+    String actKey = SpecElement.HIDDEN_ACT.hfKey(); // Gemma 2 names it hidden_activation, and reads hidden_act too
+    String act = gemma ? reader.string("hidden_activation", reader.string(actKey, "gelu_pytorch_tanh"))
+        : reader.string(actKey, "silu");
     String expectedAct = gemma ? "gelu_pytorch_tanh" : "silu";
     if (!act.equals(expectedAct)) {
-      throw reader.error((gemma ? "hidden_activation" : "hidden_act") + " is \"" + act + "\"; Kiln's " + modelType
+      throw reader.error((gemma ? "hidden_activation" : actKey) + " is \"" + act + "\"; Kiln's " + modelType
           + " MLP needs \"" + expectedAct + "\"");
     }
     JsonElement quantization = config.get("quantization_config");
@@ -234,38 +235,37 @@ public final class HfFolder implements Checkpoint {
     }
 
     Map<SpecElement, Object> spec = new EnumMap<>(SpecElement.class);
-    spec.put(SpecElement.VOCAB_SIZE, reader.requiredInt("vocab_size"));
-    spec.put(SpecElement.HIDDEN_SIZE, reader.requiredInt("hidden_size"));
-    spec.put(SpecElement.INTERMEDIATE_SIZE, reader.requiredInt("intermediate_size"));
-    spec.put(SpecElement.NUM_HIDDEN_LAYERS, reader.requiredInt("num_hidden_layers"));
-    int heads = reader.requiredInt("num_attention_heads");
-    spec.put(SpecElement.NUM_ATTENTION_HEADS, heads);
-    Integer kvHeads = reader.optionalInt("num_key_value_heads");
+    for (SpecElement element : List.of(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE, SpecElement.INTERMEDIATE_SIZE,
+        SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS)) {
+      spec.put(element, reader.requiredInt(element.hfKey()));
+    }
+    int heads = (Integer) spec.get(SpecElement.NUM_ATTENTION_HEADS);
+    Integer kvHeads = reader.optionalInt(SpecElement.NUM_KEY_VALUE_HEADS.hfKey());
     spec.put(SpecElement.NUM_KEY_VALUE_HEADS, kvHeads == null ? heads : kvHeads);
-    Integer headDim = reader.optionalInt("head_dim");
+    Integer headDim = reader.optionalInt(SpecElement.HEAD_DIM.hfKey());
     if (headDim == null && gemma) {
       headDim = 256; // Gemma2Config's default
     }
     if (headDim != null) {
       spec.put(SpecElement.HEAD_DIM, headDim);
     }
-    Integer maxPositions = reader.optionalInt("max_position_embeddings");
+    Integer maxPositions = reader.optionalInt(SpecElement.MAX_POSITION_EMBEDDINGS.hfKey());
     if (maxPositions != null) {
       spec.put(SpecElement.MAX_POSITION_EMBEDDINGS, maxPositions);
     }
-    Double eps = reader.optionalDouble("rms_norm_eps");
+    Double eps = reader.optionalDouble(SpecElement.RMS_NORM_EPS.hfKey());
     if (eps != null) {
       spec.put(SpecElement.RMS_NORM_EPS, eps);
     }
     ropeParameters(reader, config, spec);
-    spec.put(SpecElement.TIE_WORD_EMBEDDINGS, reader.bool("tie_word_embeddings", gemma));
+    reader.putBool(spec, SpecElement.TIE_WORD_EMBEDDINGS, gemma);
     switch (modelType) {
       case "llama" -> {
-        spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
-        spec.put(SpecElement.MLP_BIAS, reader.bool("mlp_bias", false));
+        reader.putBool(spec, SpecElement.ATTENTION_BIAS, false);
+        reader.putBool(spec, SpecElement.MLP_BIAS, false);
       }
       case "mistral" -> {
-        Integer window = reader.optionalInt("sliding_window");
+        Integer window = reader.optionalInt(SpecElement.SLIDING_WINDOW.hfKey());
         if (window != null) {
           spec.put(SpecElement.SLIDING_WINDOW, window);
         }
@@ -278,23 +278,23 @@ public final class HfFolder implements Checkpoint {
         if (modelType.equals("qwen2")) {
           spec.put(SpecElement.QKV_BIAS, true);
         } else {
-          spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+          reader.putBool(spec, SpecElement.ATTENTION_BIAS, false);
           spec.put(SpecElement.QK_NORM, true);
         }
       }
       case "gemma2" -> {
-        spec.put(SpecElement.ATTENTION_BIAS, reader.bool("attention_bias", false));
+        reader.putBool(spec, SpecElement.ATTENTION_BIAS, false);
         spec.put(SpecElement.RMS_NORM_UNIT_OFFSET, true);
         spec.put(SpecElement.SCALE_EMBEDDINGS, true);
         spec.put(SpecElement.SANDWICH_NORMS, true);
         spec.put(SpecElement.HIDDEN_ACT, dev.kiln.Activation.GELU_TANH);
-        Double scalar = reader.optionalDouble("query_pre_attn_scalar");
+        Double scalar = reader.optionalDouble(SpecElement.QUERY_PRE_ATTN_SCALAR.hfKey());
         spec.put(SpecElement.QUERY_PRE_ATTN_SCALAR, scalar != null ? scalar : 256.0);
-        Double attnCap = reader.optionalDouble("attn_logit_softcapping");
+        Double attnCap = reader.optionalDouble(SpecElement.ATTN_LOGIT_SOFTCAPPING.hfKey());
         spec.put(SpecElement.ATTN_LOGIT_SOFTCAPPING, attnCap != null ? attnCap : 0.0);
-        Double finalCap = reader.optionalDouble("final_logit_softcapping");
+        Double finalCap = reader.optionalDouble(SpecElement.FINAL_LOGIT_SOFTCAPPING.hfKey());
         spec.put(SpecElement.FINAL_LOGIT_SOFTCAPPING, finalCap != null ? finalCap : 0.0);
-        Integer window = reader.optionalInt("sliding_window");
+        Integer window = reader.optionalInt(SpecElement.SLIDING_WINDOW.hfKey());
         spec.put(SpecElement.SLIDING_WINDOW, window != null ? window : 4096);
         spec.put(SpecElement.SLIDING_WINDOW_LAYERS, dev.kiln.SlidingWindowLayers.EVEN);
       }
@@ -311,7 +311,7 @@ public final class HfFolder implements Checkpoint {
    * {@code original_max_position_embeddings}).
    */
   private static void ropeParameters(ConfigReader reader, JsonObject config, Map<SpecElement, Object> spec) {
-    Double top = reader.optionalDouble("rope_theta");
+    Double top = reader.optionalDouble(SpecElement.ROPE_THETA.hfKey());
     JsonElement scaling = config.get("rope_scaling");
     JsonElement parameters = config.get("rope_parameters");
     Double theta = top;
@@ -320,7 +320,7 @@ public final class HfFolder implements Checkpoint {
         throw reader.error("\"rope_parameters\" must be an object, was " + describe(parameters));
       }
       var nested = new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
-      Double inner = nested.optionalDouble("rope_theta");
+      Double inner = nested.optionalDouble(SpecElement.ROPE_THETA.hfKey());
       if (top != null && inner != null && !top.equals(inner)) {
         throw reader.error("rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
       }
@@ -340,24 +340,31 @@ public final class HfFolder implements Checkpoint {
     }
     String prefix = scaling == parameters ? "rope_parameters." : "rope_scaling.";
     var nested = new ConfigReader(reader.file(), scaling.getAsJsonObject(), prefix);
-    String type = nested.string("rope_type", nested.string("type", "default"));
+    String type = nested.string(leaf(SpecElement.ROPE_SCALING), nested.string("type", "default"));
     switch (type) {
       case "default" -> { }
       case "linear" -> {
         spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
-        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble("factor"));
+        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble(leaf(SpecElement.ROPE_SCALING_FACTOR)));
       }
       case "llama3" -> {
         spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LLAMA3);
-        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble("factor"));
-        spec.put(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, nested.requiredDouble("low_freq_factor"));
-        spec.put(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR, nested.requiredDouble("high_freq_factor"));
+        for (SpecElement element : List.of(SpecElement.ROPE_SCALING_FACTOR, SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR,
+            SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR)) {
+          spec.put(element, nested.requiredDouble(leaf(element)));
+        }
         spec.put(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS,
-            nested.requiredInt("original_max_position_embeddings"));
+            nested.requiredInt(leaf(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)));
       }
       default -> throw reader.error(prefix.substring(0, prefix.length() - 1) + " " + describe(scaling)
           + " is not supported (rope_type \"" + type + "\"; Kiln reads \"default\", \"linear\" and \"llama3\")");
     }
+  }
+
+  /** An element's key inside {@code rope_scaling} (or {@code rope_parameters}): its config.json key's last part. */
+  private static String leaf(SpecElement element) {
+    String key = element.hfKey();
+    return key.substring(key.lastIndexOf('.') + 1);
   }
 
   /** Typed access to a config object's keys; every error names the file and the key. */
@@ -404,6 +411,11 @@ public final class HfFolder implements Checkpoint {
         throw wrongType(key, "true or false", value);
       }
       return value.getAsBoolean();
+    }
+
+    /** Puts boolean {@code element}'s value from its config.json key, {@code fallback} when the key is absent. */
+    void putBool(Map<SpecElement, Object> spec, SpecElement element, boolean fallback) {
+      spec.put(element, bool(element.hfKey(), fallback));
     }
 
     int requiredInt(String key) {

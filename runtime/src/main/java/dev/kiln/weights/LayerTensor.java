@@ -2,7 +2,7 @@ package dev.kiln.weights;
 
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -10,14 +10,14 @@ import java.util.function.Predicate;
 public enum LayerTensor implements TensorKind {
   INPUT_LAYERNORM("input_layernorm.weight", "inputLayernorm", List.of(Dim.HIDDEN), LayerTensor::hasNorm),
   Q_PROJ("self_attn.q_proj.weight", "qProj", List.of(Dim.Q_DIM, Dim.HIDDEN), spec -> true),
-  Q_PROJ_BIAS("self_attn.q_proj.bias", "qProjBias", List.of(Dim.Q_DIM), ModelSpec::hasQkvBias),
+  Q_PROJ_BIAS("self_attn.q_proj.bias", "qProjBias", List.of(Dim.Q_DIM), ResolvedSpec::hasQkvBias),
   K_PROJ("self_attn.k_proj.weight", "kProj", List.of(Dim.KV_DIM, Dim.HIDDEN), spec -> true),
-  K_PROJ_BIAS("self_attn.k_proj.bias", "kProjBias", List.of(Dim.KV_DIM), ModelSpec::hasQkvBias),
+  K_PROJ_BIAS("self_attn.k_proj.bias", "kProjBias", List.of(Dim.KV_DIM), ResolvedSpec::hasQkvBias),
   V_PROJ("self_attn.v_proj.weight", "vProj", List.of(Dim.KV_DIM, Dim.HIDDEN), spec -> true),
-  V_PROJ_BIAS("self_attn.v_proj.bias", "vProjBias", List.of(Dim.KV_DIM), ModelSpec::hasQkvBias),
-  Q_NORM("self_attn.q_norm.weight", "qNorm", List.of(Dim.HEAD_DIM), ModelSpec::qkNorm),
-  K_NORM("self_attn.k_norm.weight", "kNorm", List.of(Dim.HEAD_DIM), ModelSpec::qkNorm),
-  O_PROJ("self_attn.o_proj.weight", "oProj", List.of(Dim.HIDDEN, Dim.Q_DIM), ModelSpec::attentionOutputProjection),
+  V_PROJ_BIAS("self_attn.v_proj.bias", "vProjBias", List.of(Dim.KV_DIM), ResolvedSpec::hasQkvBias),
+  Q_NORM("self_attn.q_norm.weight", "qNorm", List.of(Dim.HEAD_DIM), ResolvedSpec::qkNorm),
+  K_NORM("self_attn.k_norm.weight", "kNorm", List.of(Dim.HEAD_DIM), ResolvedSpec::qkNorm),
+  O_PROJ("self_attn.o_proj.weight", "oProj", List.of(Dim.HIDDEN, Dim.Q_DIM), ResolvedSpec::attentionOutputProjection),
   O_PROJ_BIAS("self_attn.o_proj.bias", "oProjBias", List.of(Dim.HIDDEN),
       spec -> spec.attentionOutputProjection() && spec.attentionBias()),
   /** Before the MLP in Llama; after attention (on its output) with sandwich norms, as Gemma 2 names it. */
@@ -39,9 +39,9 @@ public enum LayerTensor implements TensorKind {
   private final String suffix;
   private final String fieldName;
   private final List<Dim> dims;
-  private final Predicate<ModelSpec> present;
+  private final Predicate<ResolvedSpec> present;
 
-  LayerTensor(String suffix, String fieldName, List<Dim> dims, Predicate<ModelSpec> present) {
+  LayerTensor(String suffix, String fieldName, List<Dim> dims, Predicate<ResolvedSpec> present) {
     this.suffix = suffix;
     this.fieldName = fieldName;
     this.dims = dims;
@@ -69,19 +69,19 @@ public enum LayerTensor implements TensorKind {
   }
 
   @Override
-  public boolean presentIn(ModelSpec spec) {
+  public boolean presentIn(ResolvedSpec spec) {
     return present.test(spec);
   }
 
-  private static boolean hasNorm(ModelSpec spec) {
+  private static boolean hasNorm(ResolvedSpec spec) {
     return spec.norm() == NormKind.RMS_NORM;
   }
 
-  private static boolean hasMlp(ModelSpec spec) {
+  private static boolean hasMlp(ResolvedSpec spec) {
     return spec.mlp() == MlpKind.SWIGLU;
   }
 
-  private static boolean hasMlpBias(ModelSpec spec) {
+  private static boolean hasMlpBias(ResolvedSpec spec) {
     return hasMlp(spec) && spec.mlpBias();
   }
 }

@@ -1,7 +1,7 @@
 package dev.kiln.weights;
 
 import dev.kiln.spec.InvalidSpecException;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * Model files of every format Kiln reads, and the specs they describe: {@link #open} picks the
- * reader, {@link #deriveSpec} turns a file's header into a {@link ModelSpec} (and an
+ * reader, {@link #deriveSpec} turns a file's header into a {@link ResolvedSpec} (and an
  * {@code @ModelSpec} annotation to paste into a build), {@link #mismatches} compares a file with
  * the spec of a decoder it is loaded into.
  */
@@ -74,7 +74,7 @@ public final class ModelFiles {
    * @param spec the derived spec
    * @param assumptions elements the file does not state but that matter, with the value's source
    */
-  public record DerivedSpec(ModelSpec spec, Map<SpecElement, String> assumptions) {
+  public record DerivedSpec(ResolvedSpec spec, Map<SpecElement, String> assumptions) {
     /** The {@code @ModelSpec(...)} annotation for the spec, with a comment per assumed value. */
     public String annotationSource() {
       StringBuilder out = new StringBuilder();
@@ -123,7 +123,7 @@ public final class ModelFiles {
       throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format() + ") does not state "
           + String.join(", ", missing) + "; a spec cannot be derived from it");
     }
-    ModelSpec.Builder builder = ModelSpec.builder();
+    ResolvedSpec.Builder builder = ResolvedSpec.builder();
     stated.forEach((element, value) -> builder.set(element, normalize(value)));
     Map<SpecElement, String> assumptions = new LinkedHashMap<>();
     if (!stated.containsKey(SpecElement.ROPE_THETA)) {
@@ -166,7 +166,7 @@ public final class ModelFiles {
    * file 2, spec 4"}. Only elements the file states are compared; a decoder may have a shorter
    * context ({@code maxPositionEmbeddings}) than the model was trained for, not a longer one.
    */
-  public static List<String> mismatches(ModelSpec spec, Checkpoint checkpoint) {
+  public static List<String> mismatches(ResolvedSpec spec, Checkpoint checkpoint) {
     List<String> lines = new ArrayList<>();
     var mine = spec.toDraft();
     for (SpecElement element : SpecElement.values()) {
@@ -188,7 +188,7 @@ public final class ModelFiles {
   }
 
   /** Throws {@link WeightLoadException} listing every {@link #mismatches mismatch}. */
-  public static void requireFits(ModelSpec spec, Checkpoint checkpoint) {
+  public static void requireFits(ResolvedSpec spec, Checkpoint checkpoint) {
     List<String> lines = mismatches(spec, checkpoint);
     if (!lines.isEmpty()) {
       throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()

@@ -1,6 +1,6 @@
 package dev.kiln.weights;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.List;
 
 /** A kind of weight tensor: its Hugging Face name, its field name in generated code, its shape, when it exists. */
@@ -15,9 +15,9 @@ public sealed interface TensorKind permits GlobalTensor, LayerTensor {
   List<Dim> dims();
 
   /** Whether a model with this spec has this tensor. */
-  boolean presentIn(ModelSpec spec);
+  boolean presentIn(ResolvedSpec spec);
 
-  default long[] shape(ModelSpec spec) {
+  default long[] shape(ResolvedSpec spec) {
     return dims().stream().mapToLong(d -> d.size(spec)).toArray();
   }
 }

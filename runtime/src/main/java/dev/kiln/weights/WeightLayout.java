@@ -1,6 +1,6 @@
 package dev.kiln.weights;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -8,7 +8,7 @@ import java.util.List;
 public final class WeightLayout {
   private WeightLayout() {}
 
-  public static List<TensorInfo> of(ModelSpec spec) {
+  public static List<TensorInfo> of(ResolvedSpec spec) {
     List<TensorInfo> tensors = new ArrayList<>();
     add(tensors, spec, GlobalTensor.EMBED_TOKENS, -1);
     for (int layer = 0; layer < spec.numHiddenLayers(); layer++) {
@@ -22,7 +22,7 @@ public final class WeightLayout {
     return List.copyOf(tensors);
   }
 
-  private static void add(List<TensorInfo> tensors, ModelSpec spec, TensorKind kind, int layer) {
+  private static void add(List<TensorInfo> tensors, ResolvedSpec spec, TensorKind kind, int layer) {
     if (kind.presentIn(spec)) {
       tensors.add(new TensorInfo(kind, layer, kind.hfName(layer), kind.shape(spec)));
     }

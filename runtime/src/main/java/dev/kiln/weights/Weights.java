@@ -1,7 +1,7 @@
 package dev.kiln.weights;
 
 import dev.kiln.ProblemList;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,10 +27,10 @@ public final class Weights {
   /** Buffers some checkpoints carry that are not weights (recomputed from the spec). */
   private static final List<String> IGNORED_SUFFIXES = List.of(".rotary_emb.inv_freq");
 
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final Map<String, WeightTensor> tensors;
 
-  private Weights(ModelSpec spec, Map<String, WeightTensor> tensors) {
+  private Weights(ResolvedSpec spec, Map<String, WeightTensor> tensors) {
     this.spec = spec;
     this.tensors = Collections.unmodifiableMap(tensors);
   }
@@ -41,7 +41,7 @@ public final class Weights {
    * N(0, 1/fan_in); biases N(0, 0.1^2). Each tensor's values depend only on the seed and its name
    * (so tensors are filled in parallel, with the same values as one at a time).
    */
-  public static Weights random(ModelSpec spec, long seed) {
+  public static Weights random(ResolvedSpec spec, long seed) {
     List<TensorInfo> layout = WeightLayout.of(spec);
     FloatTensor[] filled = new FloatTensor[layout.size()];
     IntStream.range(0, layout.size()).parallel().forEach(i -> filled[i] = randomTensor(spec, layout.get(i), seed));
@@ -52,7 +52,7 @@ public final class Weights {
     return new Weights(spec, tensors);
   }
 
-  private static FloatTensor randomTensor(ModelSpec spec, TensorInfo info, long seed) {
+  private static FloatTensor randomTensor(ResolvedSpec spec, TensorInfo info, long seed) {
     var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + info.name().hashCode());
     float[] values = new float[Math.toIntExact(Arrays.stream(info.shape()).reduce(1L, Math::multiplyExact))];
     boolean norm = info.kind() == GlobalTensor.NORM || info.kind() == LayerTensor.INPUT_LAYERNORM
@@ -90,7 +90,7 @@ public final class Weights {
    * the file (in their stored type), only vectors are copied. A file whose header states values
    * that differ from the spec is an error listing each of them.
    */
-  public static Weights load(ModelSpec spec, Path file) {
+  public static Weights load(ResolvedSpec spec, Path file) {
     Checkpoint checkpoint = ModelFiles.open(file);
     ModelFiles.requireFits(spec, checkpoint);
     return from(spec, checkpoint);
@@ -101,7 +101,7 @@ public final class Weights {
    * every missing tensor, shape mismatch (file shape vs spec shape), element type Kiln cannot read
    * and unexpected tensor.
    */
-  public static Weights from(ModelSpec spec, TensorSource source) {
+  public static Weights from(ResolvedSpec spec, TensorSource source) {
     requireLayers(spec, source);
     ProblemList problems = new ProblemList();
     Set<String> unused = new LinkedHashSet<>(source.names());
@@ -155,7 +155,7 @@ public final class Weights {
    * built per layer: a damaged header claiming a million layers must cost nothing, not a layout of
    * nine million tensors and a message listing each as missing.
    */
-  private static void requireLayers(ModelSpec spec, TensorSource source) {
+  private static void requireLayers(ResolvedSpec spec, TensorSource source) {
     if (Arrays.stream(LayerTensor.values()).noneMatch(kind -> kind.presentIn(spec))) {
       return; // layers without weights: nothing to count
     }
@@ -247,7 +247,7 @@ public final class Weights {
     }
   }
 
-  public ModelSpec spec() {
+  public ResolvedSpec spec() {
     return spec;
   }
 

@@ -8,7 +8,7 @@ import dev.kiln.Decoder;
 import dev.kiln.Greedy;
 import dev.kiln.InvalidInputException;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Weights;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,12 +18,12 @@ import org.junit.jupiter.api.Test;
 
 /** The generation loop over the reference interpreter with a tiny random model. */
 class GeneratorTest {
-  private static final ModelSpec SPEC = ModelSpec.builder().vocabSize(64).hiddenSize(32).intermediateSize(64)
+  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(64).hiddenSize(32).intermediateSize(64)
       .numHiddenLayers(1).numAttentionHeads(4).maxPositionEmbeddings(32).build();
-  private static final ModelSpec BATCH_SPEC = SPEC.toBuilder().maxBatchSize(3).build();
+  private static final ResolvedSpec BATCH_SPEC = SPEC.toBuilder().maxBatchSize(3).build();
   private static final int[] PROMPT = {1, 2, 3, 4};
 
-  private static Interpreter interpreter(ModelSpec spec) {
+  private static Interpreter interpreter(ResolvedSpec spec) {
     return new Interpreter(Weights.random(spec, 7));
   }
 
@@ -248,7 +248,7 @@ class GeneratorTest {
 
   // ---- text ----
 
-  private static final ModelSpec TEXT_SPEC = SPEC.toBuilder().maxPositionEmbeddings(64).build();
+  private static final ResolvedSpec TEXT_SPEC = SPEC.toBuilder().maxPositionEmbeddings(64).build();
   private static final int EOS = 2;
 
   /** Token bytes: the byte table of a fake tokenizer. */

@@ -2,7 +2,7 @@ package dev.kiln.generate;
 
 import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,13 +13,13 @@ import java.util.List;
  * the context) and records every call.
  */
 final class ScriptedDecoder implements Decoder {
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final int[][] scripts;
   private int[] lengths = new int[0];
   private int[] outputs = new int[0];
   final List<String> calls = new ArrayList<>();
 
-  ScriptedDecoder(ModelSpec spec, int[]... scripts) {
+  ScriptedDecoder(ResolvedSpec spec, int[]... scripts) {
     this.spec = spec;
     this.scripts = scripts;
   }
@@ -33,7 +33,7 @@ final class ScriptedDecoder implements Decoder {
   }
 
   @Override
-  public ModelSpec spec() {
+  public ResolvedSpec spec() {
     return spec;
   }
 

@@ -10,7 +10,7 @@ import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.InMemorySource;
 import dev.kiln.weights.TensorInfo;
 import dev.kiln.weights.WeightLayout;
@@ -37,7 +37,7 @@ class InterpreterTest {
   }
 
   /** Weights from (name, values) pairs; shapes come from the layout, and every tensor must be given. */
-  private static Weights weights(ModelSpec spec, Object... namesAndValues) {
+  private static Weights weights(ResolvedSpec spec, Object... namesAndValues) {
     Map<String, long[]> shapes = new LinkedHashMap<>();
     for (TensorInfo info : WeightLayout.of(spec)) {
       shapes.put(info.name(), info.shape());
@@ -87,8 +87,8 @@ class InterpreterTest {
     }
   }
 
-  private static ModelSpec.Builder oneLayer(int vocab, int hidden, int heads) {
-    return ModelSpec.builder().vocabSize(vocab).hiddenSize(hidden).numHiddenLayers(1).numAttentionHeads(heads)
+  private static ResolvedSpec.Builder oneLayer(int vocab, int hidden, int heads) {
+    return ResolvedSpec.builder().vocabSize(vocab).hiddenSize(hidden).numHiddenLayers(1).numAttentionHeads(heads)
         .maxPositionEmbeddings(16);
   }
 
@@ -98,7 +98,7 @@ class InterpreterTest {
   void finalRmsNorm() {
     // Attention adds nothing (o_proj = 0, residual on), no MLP, identity LM head: logits = norm(embedding).
     double eps = 1e-5;
-    ModelSpec spec = oneLayer(4, 4, 1).rmsNormEps(eps).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(4, 4, 1).rmsNormEps(eps).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
         .build();
     Weights weights = weights(spec,
         EMBED, f(-2, 0, 0, 0, /* token 1 */ 9, 9, 9, 9, /* token 2 */ 1, 2, 3, 4, /* token 3 */ 0, 0, 0, 0),
@@ -123,7 +123,7 @@ class InterpreterTest {
   void inputNormFeedsTheProjections() {
     // One position, no residual, no output projection: the attention output is v = norm(x) x gain.
     double eps = 1e-6;
-    ModelSpec spec = oneLayer(1, 2, 1).rmsNormEps(eps).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(1, 2, 1).rmsNormEps(eps).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
         .attentionOutputProjection(false).residualConnections(false).build();
     Weights weights = weights(spec,
         EMBED, f(3, 4),
@@ -148,7 +148,7 @@ class InterpreterTest {
    * softmax), identity LM head: logit 0 at position p is sum over t <= p of q_p . k_t / 2.
    */
   private static Weights ropeModel() {
-    ModelSpec spec = oneLayer(4, 4, 1).maxBatchSize(4).ropeTheta(100).norm(NormKind.NONE).mlp(MlpKind.NONE)
+    ResolvedSpec spec = oneLayer(4, 4, 1).maxBatchSize(4).ropeTheta(100).norm(NormKind.NONE).mlp(MlpKind.NONE)
         .scoreNormalization(ScoreNormalization.NONE).attentionBias(true).attentionOutputProjection(false)
         .residualConnections(false).build();
     return weights(spec,
@@ -183,7 +183,7 @@ class InterpreterTest {
   void ropeRotatesEveryQueryAndKeyHeadWithGqa() {
     // Two query heads of 4 share one KV head. Token 0 puts e0 in both query heads' slots; token 1
     // puts e2 into the key/value head. Head h's output lands in slots 4h..4h+3; the LM head reads slots 0 and 4.
-    ModelSpec spec = oneLayer(2, 8, 2).numKeyValueHeads(1).ropeTheta(100).norm(NormKind.NONE).mlp(MlpKind.NONE)
+    ResolvedSpec spec = oneLayer(2, 8, 2).numKeyValueHeads(1).ropeTheta(100).norm(NormKind.NONE).mlp(MlpKind.NONE)
         .scoreNormalization(ScoreNormalization.NONE).attentionBias(true).attentionOutputProjection(false)
         .residualConnections(false).build();
     float[] kProj = new float[4 * 8]; // k = first four embedding slots
@@ -212,7 +212,7 @@ class InterpreterTest {
     // Hugging Face's repeat_kv). k and v come from the biases: k = (1, 0 | 0, 1), v = (10, 0 | 20, 0).
     // Query heads hold (1, 0), (1, 0), (0, 1), (0, 1): each matches its own KV head's key with score
     // 1/sqrt2 and would score 0 against the other. The LM head reads each head's first slot.
-    ModelSpec spec = oneLayer(4, 8, 4).numKeyValueHeads(2).norm(NormKind.NONE).mlp(MlpKind.NONE)
+    ResolvedSpec spec = oneLayer(4, 8, 4).numKeyValueHeads(2).norm(NormKind.NONE).mlp(MlpKind.NONE)
         .positionEncoding(PositionEncoding.NONE).scoreNormalization(ScoreNormalization.NONE).attentionBias(true)
         .attentionOutputProjection(false).residualConnections(false).build();
     float[] embed = new float[4 * 8];
@@ -238,7 +238,7 @@ class InterpreterTest {
 
   /** hidden 2, one head, q = k = v = embedding, no position encoding; LM head rows e0, e1, (1, 1). */
   private static Weights attentionModel(boolean causal, ScoreNormalization scores) {
-    ModelSpec spec = oneLayer(3, 2, 1).norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(3, 2, 1).norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
         .scoreNormalization(scores).causalMask(causal).attentionOutputProjection(false).residualConnections(false)
         .build();
     return weights(spec,
@@ -278,7 +278,7 @@ class InterpreterTest {
   void softmaxIsStableForLargeScores() {
     // Position 1 scores 1000/sqrt2 (position 0) and 10^6/sqrt2 (itself): exp() of either overflows
     // unless the maximum is subtracted first; the weights are (0, 1) to double precision.
-    ModelSpec spec = oneLayer(2, 2, 1).norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(2, 2, 1).norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
         .attentionOutputProjection(false).residualConnections(false).build();
     Weights weights = weights(spec,
         EMBED, f(0, 1, /* token 1 */ 0, 1000),
@@ -318,7 +318,7 @@ class InterpreterTest {
   @Test
   void swiglu() {
     // Attention adds nothing (o_proj = 0); x = embedding; logits = x + mlp(x).
-    ModelSpec spec = oneLayer(2, 2, 1).intermediateSize(3).norm(NormKind.NONE).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(2, 2, 1).intermediateSize(3).norm(NormKind.NONE).positionEncoding(PositionEncoding.NONE)
         .build();
     Weights weights = weights(spec,
         EMBED, f(1, -2, /* token 1, unused */ 5, 5),
@@ -342,7 +342,7 @@ class InterpreterTest {
   @Test
   void swigluReadsThePostAttentionNorm() {
     double eps = 1e-6;
-    ModelSpec spec = oneLayer(2, 2, 1).intermediateSize(3).rmsNormEps(eps).positionEncoding(PositionEncoding.NONE)
+    ResolvedSpec spec = oneLayer(2, 2, 1).intermediateSize(3).rmsNormEps(eps).positionEncoding(PositionEncoding.NONE)
         .build();
     Weights weights = weights(spec,
         EMBED, f(3, -1, /* token 1, unused */ 5, 5),
@@ -369,7 +369,7 @@ class InterpreterTest {
 
   /** The toy with 2-wide hidden: biases on q, v and the LM head; no norm, MLP, RoPE, softmax, mask or residual. */
   private static Weights toy() {
-    ModelSpec spec = ModelSpec.builder().vocabSize(3).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
+    ResolvedSpec spec = ResolvedSpec.builder().vocabSize(3).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
         .maxPositionEmbeddings(8).maxBatchSize(2).norm(NormKind.NONE).mlp(MlpKind.NONE)
         .positionEncoding(PositionEncoding.NONE).scoreNormalization(ScoreNormalization.NONE).causalMask(false)
         .attentionBias(true).attentionOutputProjection(false).residualConnections(false).lmHeadBias(true).build();
@@ -412,8 +412,8 @@ class InterpreterTest {
 
   // --- cache vs no cache, bookkeeping, errors ---------------------------------------------------
 
-  private static ModelSpec llama() {
-    return ModelSpec.builder().vocabSize(50).hiddenSize(32).intermediateSize(48).numHiddenLayers(2)
+  private static ResolvedSpec llama() {
+    return ResolvedSpec.builder().vocabSize(50).hiddenSize(32).intermediateSize(48).numHiddenLayers(2)
         .numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(24).maxBatchSize(3).attentionBias(true)
         .build();
   }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.kiln.Decoder;
 import dev.kiln.KvCache;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Weights;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** A decoder used by two threads at once throws, naming the rule; one thread after another is fine. */
 class ConcurrentUseTest {
-  private static final ModelSpec SPEC = ModelSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
+  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
       .numHiddenLayers(2).numAttentionHeads(2).maxPositionEmbeddings(64).maxBatchSize(2).build();
 
   /** A decoder whose forward waits inside until released. */

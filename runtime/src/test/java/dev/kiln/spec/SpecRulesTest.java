@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SpecRulesTest {
 
   /** A small valid spec every test starts from (Llama shape, tiny sizes). */
-  private static ModelSpec.Builder small() {
-    return ModelSpec.builder()
+  private static ResolvedSpec.Builder small() {
+    return ResolvedSpec.builder()
         .vocabSize(32)
         .hiddenSize(16)
         .intermediateSize(40)
@@ -27,12 +27,12 @@ class SpecRulesTest {
         .maxPositionEmbeddings(64);
   }
 
-  private static List<SpecProblem> problems(UnaryOperator<ModelSpec.Builder> change) {
+  private static List<SpecProblem> problems(UnaryOperator<ResolvedSpec.Builder> change) {
     return SpecRules.check(change.apply(small()).draft());
   }
 
   /** Asserts the spec has exactly one problem, with this element and message, and returns its text. */
-  private static String onlyProblem(UnaryOperator<ModelSpec.Builder> change, SpecElement element, SpecMessage message) {
+  private static String onlyProblem(UnaryOperator<ResolvedSpec.Builder> change, SpecElement element, SpecMessage message) {
     List<SpecProblem> problems = problems(change);
     assertThat(problems).hasSize(1);
     SpecProblem problem = problems.getFirst();
@@ -50,10 +50,10 @@ class SpecRulesTest {
 
   @Test
   void llama2And3ConfigsAreValid() {
-    var llama2 = ModelSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008).numHiddenLayers(32)
+    var llama2 = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008).numHiddenLayers(32)
         .numAttentionHeads(32).numKeyValueHeads(32).maxPositionEmbeddings(4096).rmsNormEps(1e-5);
     assertThat(SpecRules.check(llama2.draft())).isEmpty();
-    var llama3 = ModelSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numHiddenLayers(32)
+    var llama3 = ResolvedSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numHiddenLayers(32)
         .numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(8192).ropeTheta(500000.0).rmsNormEps(1e-5);
     assertThat(SpecRules.check(llama3.draft())).isEmpty();
   }
@@ -199,7 +199,7 @@ class SpecRulesTest {
   @Test
   void withoutCausalMaskAllActivationsMustFitAnArray() {
     // 2^20 positions x hiddenSize 4096 = 2^32 floats; kv_dim 128 keeps the cache itself small enough.
-    UnaryOperator<ModelSpec.Builder> big = b -> b.hiddenSize(4096).numAttentionHeads(32).numKeyValueHeads(1)
+    UnaryOperator<ResolvedSpec.Builder> big = b -> b.hiddenSize(4096).numAttentionHeads(32).numKeyValueHeads(1)
         .intermediateSize(64).maxPositionEmbeddings(1 << 20);
     assertThat(problems(big)).isEmpty();
     String text = onlyProblem(b -> big.apply(b).causalMask(false), SpecElement.MAX_POSITION_EMBEDDINGS,
@@ -250,15 +250,9 @@ class SpecRulesTest {
   void theRecordRejectsUnresolvedDefaults() {
     var draft = small().draft();
     assertThat(draft.numKeyValueHeads()).isEqualTo(0);
-    var e = assertThrows(InvalidSpecException.class, () -> new ModelSpec(
-        draft.vocabSize(), draft.hiddenSize(), draft.intermediateSize(), draft.numHiddenLayers(),
-        draft.numAttentionHeads(), 0, 0, draft.maxPositionEmbeddings(), draft.ropeTheta(), draft.rmsNormEps(),
-        draft.tieWordEmbeddings(), draft.attentionBias(), draft.mlpBias(), draft.lmHeadBias(),
-        draft.attentionOutputProjection(), draft.residualConnections(), draft.norm(), draft.mlp(),
-        draft.positionEncoding(), draft.scoreNormalization(), draft.causalMask(),
-        draft.ropeScaling(), draft.ropeScalingFactor(), draft.ropeScalingLowFreqFactor(), draft.ropeScalingHighFreqFactor(), draft.ropeScalingOriginalMaxPositionEmbeddings(), draft.qkvBias(), draft.qkNorm(), draft.rmsNormUnitOffset(),
-        draft.scaleEmbeddings(), draft.sandwichNorms(), draft.hiddenAct(), draft.queryPreAttnScalar(), draft.attnLogitSoftcapping(), draft.finalLogitSoftcapping(), draft.slidingWindow(), draft.slidingWindowLayers(), draft.maxBatchSize(),
-        draft.maxKvCacheBytes()));
+    var unresolved = SpecDraft.read(element -> element == SpecElement.NUM_KEY_VALUE_HEADS
+        || element == SpecElement.HEAD_DIM ? (Object) 0 : draft.value(element));
+    var e = assertThrows(InvalidSpecException.class, () -> ResolvedSpec.of(unresolved));
     assertThat(e.problems().stream().map(SpecProblem::element).toList())
         .containsExactly(SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM, SpecElement.QUERY_PRE_ATTN_SCALAR);
     assertThat(e).hasMessageThat().contains("numKeyValueHeads of a resolved spec must be positive, was 0");
@@ -270,14 +264,9 @@ class SpecRulesTest {
     var e = assertThrows(InvalidSpecException.class, () -> spec.toBuilder().ropeTheta(1.0).build());
     assertThat(e.problems()).hasSize(1);
     var builder = spec.toBuilder();
-    assertThrows(InvalidSpecException.class, () -> new ModelSpec(spec.vocabSize(), spec.hiddenSize(),
-        spec.intermediateSize(), spec.numHiddenLayers(), spec.numAttentionHeads(), 3, spec.headDim(),
-        spec.maxPositionEmbeddings(), spec.ropeTheta(), spec.rmsNormEps(), spec.tieWordEmbeddings(),
-        spec.attentionBias(), spec.mlpBias(), spec.lmHeadBias(), spec.attentionOutputProjection(),
-        spec.residualConnections(), spec.norm(), spec.mlp(), spec.positionEncoding(), spec.scoreNormalization(),
-        spec.causalMask(),
-        spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScalingLowFreqFactor(), spec.ropeScalingHighFreqFactor(), spec.ropeScalingOriginalMaxPositionEmbeddings(), spec.qkvBias(), spec.qkNorm(), spec.rmsNormUnitOffset(),
-        spec.scaleEmbeddings(), spec.sandwichNorms(), spec.hiddenAct(), spec.queryPreAttnScalar(), spec.attnLogitSoftcapping(), spec.finalLogitSoftcapping(), spec.slidingWindow(), spec.slidingWindowLayers(), spec.maxBatchSize(), spec.maxKvCacheBytes()));
+    var threeKvHeads = SpecDraft.read(element -> element == SpecElement.NUM_KEY_VALUE_HEADS ? (Object) 3
+        : spec.toDraft().value(element));
+    assertThrows(InvalidSpecException.class, () -> ResolvedSpec.of(threeKvHeads));
     assertThat(builder.build()).isEqualTo(spec);
   }
 }

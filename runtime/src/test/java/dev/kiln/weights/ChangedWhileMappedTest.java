@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.kernel.GeneratedDecoder;
 import dev.kiln.kernel.Rows;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ChangedWhileMappedTest {
   @TempDir Path dir;
 
-  private static final ModelSpec SPEC = WeightLayoutTest.gqa();
+  private static final ResolvedSpec SPEC = WeightLayoutTest.gqa();
 
   private Path write(Weights weights, Dtype type, String name) {
     SafetensorsBytes file = new SafetensorsBytes();
@@ -47,7 +47,7 @@ class ChangedWhileMappedTest {
 
   /** A decoder that computes nothing: what matters is what the base class checks first. */
   private static final class Idle extends GeneratedDecoder {
-    Idle(ModelSpec spec) {
+    Idle(ResolvedSpec spec) {
       super(spec);
     }
 

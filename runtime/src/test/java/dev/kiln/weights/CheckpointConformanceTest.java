@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -109,7 +109,7 @@ class CheckpointConformanceTest {
     assertAgrees(llama2c.statedSpec(), config);
 
     // With theta and eps from config.json (the llama2.c file has neither), the file loads as the model.
-    var builder = ModelSpec.builder();
+    var builder = ResolvedSpec.builder();
     HfFolder.readConfig(dir.resolve("hf/config.json")).forEach(builder::set);
     llama2c.statedSpec().forEach(builder::set);
     assertThat(Weights.from(builder.build(), llama2c).tensors().keySet()).containsExactlyElementsIn(llama2c.names());
@@ -127,7 +127,7 @@ class CheckpointConformanceTest {
     JsonObject config = config(dir.resolve(folderName).resolve("config.json"));
     assertThat(folder.statedSpec().keySet()).containsExactlyElementsIn(CONFIG_KEYS.keySet());
     assertAgrees(folder.statedSpec(), config);
-    var builder = ModelSpec.builder();
+    var builder = ResolvedSpec.builder();
     folder.statedSpec().forEach(builder::set);
     assertThat(Weights.from(builder.build(), folder).tensors()).hasSize(folder.names().size());
   }

@@ -319,7 +319,7 @@ class GgufFileTest {
     // GGUF row h*hd + 2i + j holds Hugging Face row h*hd + j*hd/2 + i (hd = 4 here).
     int[] expectedQ = {0, 2, 1, 3, 4, 6, 5, 7};
     int[] expectedK = {0, 2, 1, 3};
-    assertThat(GgufFile.hfRowOrder(8, 4)).isEqualTo(expectedQ);
+    assertThat(GgufArchitecture.hfRowOrder(8, 4)).isEqualTo(expectedQ);
     GgufWriter w = llama(3);
     w.f32Tensor("blk.0.attn_q.bias", new long[] {8}, ramp(8, 0));
     w.tensor("blk.0.attn_k.bias", Dtype.F16, new long[] {4}, GgufWriter.f16Bytes(ramp(4, 0)));

@@ -36,7 +36,7 @@ public final class GgufWriter {
   private final List<Tensor> tensors = new ArrayList<>();
   private final List<Field> fields = new ArrayList<>();
   private long alignment = 32;
-  private int magic = GgufFile.MAGIC;
+  private int magic = GgufContainer.MAGIC;
 
   GgufWriter(int version) {
     this.version = version;

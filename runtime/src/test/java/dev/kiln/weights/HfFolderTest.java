@@ -7,7 +7,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -76,7 +76,7 @@ class HfFolderTest {
   @Test
   void loadsIntoWeightsForTheStatedSpec() {
     HfFolder folder = HfFolder.open(folder(3));
-    var builder = ModelSpec.builder();
+    var builder = ResolvedSpec.builder();
     folder.statedSpec().forEach(builder::set);
 
     var weights = Weights.from(builder.build(), folder);

@@ -4,7 +4,7 @@ import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -208,7 +208,7 @@ class Llama2cFileTest {
   void loadsIntoWeightsForTheStatedSpec() {
     var dims = UNSHARED;
     var file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), dims, Fixtures.hfTensors(dims, 11)));
-    var builder = ModelSpec.builder();
+    var builder = ResolvedSpec.builder();
     file.statedSpec().forEach(builder::set);
 
     var weights = Weights.from(builder.build(), file);

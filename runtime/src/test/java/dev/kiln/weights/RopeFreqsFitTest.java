@@ -4,7 +4,7 @@ import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.kiln.RopeScaling;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** llama3 RoPE scaling recovered from the per-frequency divisors llama.cpp writes as {@code rope_freqs}. */
 class RopeFreqsFitTest {
   /** The divisors a llama.cpp converter writes for a spec: each unscaled frequency over the scaled one, as float32. */
-  static float[] divisors(ModelSpec spec) {
+  static float[] divisors(ResolvedSpec spec) {
     double[] scaled = spec.ropeInverseFrequencies();
     float[] out = new float[scaled.length];
     for (int i = 0; i < scaled.length; i++) {
@@ -21,8 +21,8 @@ class RopeFreqsFitTest {
     return out;
   }
 
-  static ModelSpec llama3(int headDim, double theta, double factor, double low, double high, int original) {
-    return ModelSpec.builder().vocabSize(10).hiddenSize(headDim * 2).intermediateSize(8).numHiddenLayers(1)
+  static ResolvedSpec llama3(int headDim, double theta, double factor, double low, double high, int original) {
+    return ResolvedSpec.builder().vocabSize(10).hiddenSize(headDim * 2).intermediateSize(8).numHiddenLayers(1)
         .numAttentionHeads(2).ropeTheta(theta).ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(factor)
         .ropeScalingLowFreqFactor(low).ropeScalingHighFreqFactor(high).ropeScalingOriginalMaxPositionEmbeddings(original)
         .build();
@@ -30,7 +30,7 @@ class RopeFreqsFitTest {
 
   @Test
   void recoversLlama31AndLlama32Parameters() {
-    for (ModelSpec spec : new ModelSpec[] {
+    for (ResolvedSpec spec : new ResolvedSpec[] {
         llama3(128, 500000.0, 8.0, 1.0, 4.0, 8192), // Llama 3.1 8B
         llama3(64, 500000.0, 32.0, 1.0, 4.0, 8192), // Llama 3.2 1B
         llama3(64, 500000.0, 8.0, 1.0, 4.0, 32)}) { // the shared llama3rope conformance model
@@ -47,9 +47,9 @@ class RopeFreqsFitTest {
   /** Only orig/low and orig/high act on the frequencies: another low factor gives equal frequencies, read as low = 1. */
   @Test
   void anEquivalentParameterSetGivesTheSameFrequencies() {
-    ModelSpec written = llama3(128, 500000.0, 8.0, 2.0, 8.0, 16384);
+    ResolvedSpec written = llama3(128, 500000.0, 8.0, 2.0, 8.0, 16384);
     Map<SpecElement, Object> fitted = RopeFreqsFit.fit(divisors(written), written.ropeTheta(), written.headDim());
-    ModelSpec read = written.toBuilder().ropeScalingLowFreqFactor((Double) fitted.get(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR))
+    ResolvedSpec read = written.toBuilder().ropeScalingLowFreqFactor((Double) fitted.get(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR))
         .ropeScalingHighFreqFactor((Double) fitted.get(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR))
         .ropeScalingOriginalMaxPositionEmbeddings((Integer) fitted.get(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS))
         .build();

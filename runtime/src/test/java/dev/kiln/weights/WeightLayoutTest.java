@@ -4,7 +4,7 @@ import static com.google.common.truth.Truth.assertThat;
 
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -12,12 +12,12 @@ import org.junit.jupiter.api.Test;
 /** The tensors a spec needs, with Hugging Face names and PyTorch (out, in) shapes. */
 class WeightLayoutTest {
   /** vocab 12, hidden 16, intermediate 24, 2 layers, 4 heads of 4, 2 KV heads (kv_dim 8). */
-  static ModelSpec gqa() {
-    return ModelSpec.builder().vocabSize(12).hiddenSize(16).intermediateSize(24).numHiddenLayers(2)
+  static ResolvedSpec gqa() {
+    return ResolvedSpec.builder().vocabSize(12).hiddenSize(16).intermediateSize(24).numHiddenLayers(2)
         .numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(32).build();
   }
 
-  private static List<String> described(ModelSpec spec) {
+  private static List<String> described(ResolvedSpec spec) {
     return WeightLayout.of(spec).stream().map(t -> t.name() + " " + Arrays.toString(t.shape())).toList();
   }
 
@@ -76,24 +76,24 @@ class WeightLayoutTest {
 
   @Test
   void switchedOffPartsHaveNoWeights() {
-    ModelSpec tied = gqa().toBuilder().tieWordEmbeddings(true).build();
+    ResolvedSpec tied = gqa().toBuilder().tieWordEmbeddings(true).build();
     assertThat(described(tied)).doesNotContain("lm_head.weight [12, 16]");
     assertThat(described(tied)).hasSize(20);
 
-    ModelSpec noNorm = gqa().toBuilder().norm(NormKind.NONE).build();
+    ResolvedSpec noNorm = gqa().toBuilder().norm(NormKind.NONE).build();
     assertThat(described(noNorm).stream().filter(n -> n.contains("norm"))).isEmpty();
 
-    ModelSpec noMlp = gqa().toBuilder().mlp(MlpKind.NONE).intermediateSize(0).mlpBias(true).build();
+    ResolvedSpec noMlp = gqa().toBuilder().mlp(MlpKind.NONE).intermediateSize(0).mlpBias(true).build();
     assertThat(described(noMlp).stream().filter(n -> n.contains("mlp") || n.contains("post_attention"))).isEmpty();
 
-    ModelSpec noOutput = gqa().toBuilder().attentionOutputProjection(false).attentionBias(true).build();
+    ResolvedSpec noOutput = gqa().toBuilder().attentionOutputProjection(false).attentionBias(true).build();
     assertThat(described(noOutput).stream().filter(n -> n.contains("o_proj"))).isEmpty();
     assertThat(described(noOutput)).contains("model.layers.0.self_attn.q_proj.bias [16]");
   }
 
   @Test
   void explicitHeadDimShapesTheProjections() {
-    ModelSpec spec = gqa().toBuilder().headDim(6).build(); // q_dim 24, kv_dim 12
+    ResolvedSpec spec = gqa().toBuilder().headDim(6).build(); // q_dim 24, kv_dim 12
     assertThat(described(spec)).containsAtLeast(
         "model.layers.0.self_attn.q_proj.weight [24, 16]",
         "model.layers.0.self_attn.k_proj.weight [12, 16]",

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.kiln.ProblemList;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WeightsTest {
   @TempDir Path dir;
 
-  private static final ModelSpec SPEC = WeightLayoutTest.gqa();
+  private static final ResolvedSpec SPEC = WeightLayoutTest.gqa();
 
   /** Every tensor of {@code weights} written to a file as F32, in layout order, except the skipped names. */
   private Path writeAll(Weights weights, String... skipped) {
@@ -65,7 +65,7 @@ class WeightsTest {
 
   @Test
   void eachTensorDependsOnlyOnSeedAndName() {
-    ModelSpec oneLayer = SPEC.toBuilder().numHiddenLayers(1).build();
+    ResolvedSpec oneLayer = SPEC.toBuilder().numHiddenLayers(1).build();
     Weights two = Weights.random(SPEC, 5);
     Weights one = Weights.random(oneLayer, 5);
     for (var entry : one.tensors().entrySet()) {
@@ -78,7 +78,7 @@ class WeightsTest {
 
   @Test
   void randomScalesFollowTheDocumentation() {
-    ModelSpec spec = ModelSpec.builder().vocabSize(256).hiddenSize(64).intermediateSize(128).numHiddenLayers(1)
+    ResolvedSpec spec = ResolvedSpec.builder().vocabSize(256).hiddenSize(64).intermediateSize(128).numHiddenLayers(1)
         .numAttentionHeads(4).attentionBias(true).build();
     Weights weights = Weights.random(spec, 9);
     for (float gain : weights.get(GlobalTensor.NORM).toArray()) {
@@ -90,7 +90,7 @@ class WeightsTest {
     assertThat(std(weights.get(LayerTensor.Q_PROJ, 0))).isWithin(0.1 / 8).of(1.0 / 8); // 1/sqrt(64)
     assertThat(std(weights.get(LayerTensor.DOWN_PROJ, 0))).isWithin(0.1 / Math.sqrt(128)).of(1.0 / Math.sqrt(128));
     assertThat(std(weights.get(LayerTensor.Q_PROJ_BIAS, 0))).isWithin(0.03).of(0.1);
-    ModelSpec tied = spec.toBuilder().tieWordEmbeddings(true).build();
+    ResolvedSpec tied = spec.toBuilder().tieWordEmbeddings(true).build();
     assertThat(std(Weights.random(tied, 9).get(GlobalTensor.EMBED_TOKENS))).isWithin(0.01).of(0.2);
   }
 
@@ -178,7 +178,7 @@ class WeightsTest {
 
   @Test
   void tiedEmbeddingsLoadWithoutLmHead() {
-    ModelSpec tied = SPEC.toBuilder().tieWordEmbeddings(true).build();
+    ResolvedSpec tied = SPEC.toBuilder().tieWordEmbeddings(true).build();
     Weights original = Weights.random(tied, 13);
     Weights loaded = Weights.load(tied, writeAll(original));
     assertThat(loaded.lmHead().toArray()).isEqualTo(original.get(GlobalTensor.EMBED_TOKENS).toArray());
@@ -238,7 +238,7 @@ class WeightsTest {
   @Test
   void lmHeadPresentForATiedSpecIsUnexpected() {
     Path file = writeAll(Weights.random(SPEC, 1));
-    ModelSpec tied = SPEC.toBuilder().tieWordEmbeddings(true).build();
+    ResolvedSpec tied = SPEC.toBuilder().tieWordEmbeddings(true).build();
     var e = assertThrows(WeightLoadException.class, () -> Weights.load(tied, file));
     assertThat(describe(e)).endsWith("  unexpected tensor lm_head.weight [12, 16] (the spec has no such weight: check"
         + " attentionBias, mlpBias, lmHeadBias, tieWordEmbeddings, norm, mlp)");
@@ -295,7 +295,7 @@ class WeightsTest {
 
   @Test
   void fromAnyTensorSource() {
-    ModelSpec tiny = ModelSpec.builder().vocabSize(2).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
+    ResolvedSpec tiny = ResolvedSpec.builder().vocabSize(2).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
         .mlp(dev.kiln.MlpKind.NONE).norm(dev.kiln.NormKind.NONE).tieWordEmbeddings(true).build();
     InMemorySource source = new InMemorySource()
         .put("model.embed_tokens.weight", new long[] {2, 2}, 1, 2, 3, 4)
@@ -323,7 +323,7 @@ class WeightsTest {
   @Test
   void aClaimedLayerCountBeyondTheFileIsOneErrorAtOnce() {
     InMemorySource source = sourceOf(Weights.random(SPEC, 1));
-    ModelSpec claimed = SPEC.toBuilder().numHiddenLayers(1_000_000).maxPositionEmbeddings(1).build();
+    ResolvedSpec claimed = SPEC.toBuilder().numHiddenLayers(1_000_000).maxPositionEmbeddings(1).build();
     var e = assertTimeoutPreemptively(Duration.ofSeconds(2),
         () -> assertThrows(WeightLoadException.class, () -> Weights.from(claimed, source)));
     assertThat(describe(e)).isEqualTo("in-memory tensors: numHiddenLayers is 1000000 (as the file states it or the"
@@ -353,7 +353,7 @@ class WeightsTest {
 
   @Test
   void nonFiniteNormGainsAreWarnedAbout() {
-    ModelSpec tiny = ModelSpec.builder().vocabSize(2).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
+    ResolvedSpec tiny = ResolvedSpec.builder().vocabSize(2).hiddenSize(2).numHiddenLayers(1).numAttentionHeads(1)
         .mlp(dev.kiln.MlpKind.NONE).tieWordEmbeddings(true).build();
     InMemorySource source = new InMemorySource()
         .put("model.embed_tokens.weight", new long[] {2, 2}, 1, 2, 3, 4)

@@ -8,7 +8,7 @@ import dev.kiln.generate.Generator;
 import dev.kiln.generate.Message;
 import dev.kiln.generate.SamplerChain;
 import dev.kiln.interpreter.Interpreter;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.tokenizer.TokenType;
 import dev.kiln.tokenizer.Tokenizer;
 import dev.kiln.weights.Checkpoint;
@@ -44,14 +44,14 @@ public final class KilnModel {
 
   private final Path file;
   private final Checkpoint checkpoint;
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final Weights weights;
   private final Decoder decoder;
   private final Path tokenizerPath;
   private Tokenizer tokenizer;
   private ChatTemplate chatTemplate;
 
-  private KilnModel(Path file, Checkpoint checkpoint, ModelSpec spec, Weights weights, Decoder decoder,
+  private KilnModel(Path file, Checkpoint checkpoint, ResolvedSpec spec, Weights weights, Decoder decoder,
       Path tokenizerPath, ChatTemplate chatTemplate) {
     this.file = file;
     this.checkpoint = checkpoint;
@@ -136,7 +136,7 @@ public final class KilnModel {
       throw new KilnException(file + ": not readable");
     }
     Checkpoint checkpoint = ModelFiles.open(file);
-    ModelSpec derived = ModelFiles.deriveSpec(checkpoint).spec();
+    ResolvedSpec derived = ModelFiles.deriveSpec(checkpoint).spec();
     int fileContext = derived.maxPositionEmbeddings();
     int positions = options.context != null ? options.context : Math.min(fileContext, DEFAULT_CONTEXT_LIMIT);
     if (positions < 1) {
@@ -145,7 +145,7 @@ public final class KilnModel {
     if (positions > fileContext) {
       throw new KilnException("a context of " + positions + " is longer than the model's (" + fileContext + ")");
     }
-    ModelSpec spec = derived.toBuilder().maxPositionEmbeddings(positions).maxBatchSize(options.batchSize).build();
+    ResolvedSpec spec = derived.toBuilder().maxPositionEmbeddings(positions).maxBatchSize(options.batchSize).build();
     checkHeap(spec, Runtime.getRuntime());
     Weights weights = Weights.from(spec, checkpoint);
     Path cache = options.cacheRoot != null ? options.cacheRoot : Specializer.defaultCacheRoot();
@@ -162,7 +162,7 @@ public final class KilnModel {
    * {@code maxBatchSize x maxPositionEmbeddings} positions) cannot fit in the Java heap still free,
    * with a message that says how much it needs. An estimate: other allocations come on top.
    */
-  public static void checkHeap(ModelSpec spec, Runtime runtime) {
+  public static void checkHeap(ResolvedSpec spec, Runtime runtime) {
     long needed = spec.kvCacheBytes();
     long max = runtime.maxMemory();
     long free = max - (runtime.totalMemory() - runtime.freeMemory());
@@ -182,7 +182,7 @@ public final class KilnModel {
    * A model of {@code spec}'s shape with seeded random weights and no tokenizer (benchmarks: prompts
    * are token ids), its decoder specialized to {@code spec} as given.
    */
-  public static KilnModel random(ModelSpec spec, long seed, Options options) {
+  public static KilnModel random(ResolvedSpec spec, long seed, Options options) {
     Weights weights = Weights.random(spec, seed);
     Path cache = options.cacheRoot != null ? options.cacheRoot : Specializer.defaultCacheRoot();
     Decoder decoder = new Specializer(cache, options.progress).specialize(spec).create(weights);
@@ -207,7 +207,7 @@ public final class KilnModel {
   }
 
   /** The spec the decoder was specialized to (the file's, with the chosen context and batch size). */
-  public ModelSpec spec() {
+  public ResolvedSpec spec() {
     return spec;
   }
 

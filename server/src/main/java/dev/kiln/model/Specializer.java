@@ -2,7 +2,7 @@ package dev.kiln.model;
 
 import dev.kiln.Decoder;
 import dev.kiln.KilnException;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Weights;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,7 +61,7 @@ public final class Specializer {
   }
 
   /** A generated decoder class (the Java backend's, or the TornadoVM backend's), ready to wrap weights. */
-  public record Specialized(ModelSpec spec, Class<?> decoderClass, Class<?> weightsClass, Path classes, boolean compiled) {
+  public record Specialized(ResolvedSpec spec, Class<?> decoderClass, Class<?> weightsClass, Path classes, boolean compiled) {
     /** A new decoder over {@code weights} (made for this spec). */
     public Decoder create(Weights weights) {
       try {
@@ -79,7 +79,7 @@ public final class Specializer {
   }
 
   /** Loads the decoder specialized to {@code spec}, compiling it first unless the cache has it. */
-  public Specialized specialize(ModelSpec spec) {
+  public Specialized specialize(ResolvedSpec spec) {
     return specialize(spec, false);
   }
 
@@ -87,7 +87,7 @@ public final class Specializer {
    * Loads the Java decoder specialized to {@code spec}, or with {@code tornado} its TornadoVM decoder
    * (compiled against TornadoVM's API, which must be in this JVM), compiling first unless cached.
    */
-  public Specialized specialize(ModelSpec spec, boolean tornado) {
+  public Specialized specialize(ResolvedSpec spec, boolean tornado) {
     String key = key(spec);
     String simpleName = "M" + key;
     String entryName = tornado ? key + "-tornado" : key;
@@ -168,7 +168,7 @@ public final class Specializer {
   }
 
   /** The source of the spec interface that the processor turns into a decoder. */
-  static String specSource(ModelSpec spec, String simpleName) {
+  static String specSource(ResolvedSpec spec, String simpleName) {
     return "package " + PACKAGE + ";\n\n"
         + "import dev.kiln.*;\n\n"
         + "/** Specialized at run time by the kiln command. */\n"
@@ -176,7 +176,7 @@ public final class Specializer {
         + "public interface " + simpleName + " {}\n";
   }
 
-  private void compile(ModelSpec spec, String simpleName, ClassCache cache, Path real, String entryName, boolean tornado) {
+  private void compile(ResolvedSpec spec, String simpleName, ClassCache cache, Path real, String entryName, boolean tornado) {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     if (javac == null) {
       throw new KilnException("specializing needs a JDK (javax.tools found no Java compiler in " + System.getProperty(
@@ -256,7 +256,7 @@ public final class Specializer {
   }
 
   /** The cache key: the spec and this build of Kiln (its version and the bytes of its runtime and processor). */
-  static String key(ModelSpec spec) {
+  static String key(ResolvedSpec spec) {
     try {
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
       digest.update(spec.toAnnotationSource().getBytes(StandardCharsets.UTF_8));

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.KilnException;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +32,7 @@ class ClassCacheTest {
   @TempDir static Path shared;
   @TempDir Path dir;
 
-  static ModelSpec spec;
+  static ResolvedSpec spec;
   static Path compiledOnce;
 
   @BeforeAll

@@ -2,7 +2,7 @@ package dev.kiln.processor.plan;
 
 import dev.kiln.ir.Graph;
 import dev.kiln.ir.Op;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -13,7 +13,7 @@ import java.util.function.UnaryOperator;
  * The kernels of a decoder, section by section: what every backend emits. Starts as one kernel
  * per op ({@link #unfused}); fusion passes merge kernels.
  */
-public record KernelPlan(ModelSpec spec, List<Kernel> prologue, List<Kernel> layer, List<Kernel> epilogue) {
+public record KernelPlan(ResolvedSpec spec, List<Kernel> prologue, List<Kernel> layer, List<Kernel> epilogue) {
   public KernelPlan {
     prologue = List.copyOf(prologue);
     layer = List.copyOf(layer);

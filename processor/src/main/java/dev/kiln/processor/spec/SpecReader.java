@@ -55,20 +55,16 @@ public final class SpecReader {
 
   /** Boxed primitives as they are, enum constants as the runtime enum's constant; null for a value of the wrong type. */
   private static Object convert(SpecElement element, AnnotationValue value) {
-    Object template = TEMPLATE.value(element);
     if (value == null) {
       // A required element left out: javac reports that itself; read it as 0 so the other rules still run.
-      return template instanceof Integer ? 0 : null;
+      return element.type() == int.class ? 0 : null;
     }
     Object raw = value.getValue();
-    if (raw instanceof VariableElement constant && template instanceof Enum<?> e) {
+    if (raw instanceof VariableElement constant && element.type().isEnum()) {
       String name = constant.getSimpleName().toString();
-      return Arrays.stream(e.getDeclaringClass().getEnumConstants())
-          .filter(c -> c.name().equals(name)).findFirst().orElse(null);
+      return Arrays.stream(element.type().getEnumConstants())
+          .filter(c -> ((Enum<?>) c).name().equals(name)).findFirst().orElse(null);
     }
-    return template.getClass().isInstance(raw) ? raw : null;
+    return element.accepts(raw) ? raw : null;
   }
-
-  /** Values of the right types for every element (the annotation's defaults). */
-  private static final SpecDraft TEMPLATE = dev.kiln.spec.ModelSpec.builder().draft();
 }

@@ -12,7 +12,7 @@ import dev.kiln.ScoreNormalization;
 import dev.kiln.SlidingWindowLayers;
 import dev.kiln.ir.GraphBuilder;
 import dev.kiln.processor.plan.KernelPlan;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,12 +28,12 @@ import org.junit.jupiter.api.Test;
  * same way).
  */
 class PassesTest {
-  private static final ModelSpec LLAMA = ModelSpec.builder()
+  private static final ResolvedSpec LLAMA = ResolvedSpec.builder()
       .vocabSize(100).hiddenSize(256).intermediateSize(512).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
       .build();
 
   /** The architectures the orders are tried on. */
-  private static final Map<String, ModelSpec> SPECS = Map.of(
+  private static final Map<String, ResolvedSpec> SPECS = Map.of(
       "Llama", LLAMA,
       "Qwen2", LLAMA.toBuilder().qkvBias(true).build(),
       "Qwen3", LLAMA.toBuilder().headDim(96).qkNorm(true).build(),
@@ -43,13 +43,13 @@ class PassesTest {
           .finalLogitSoftcapping(30.0).slidingWindow(16).slidingWindowLayers(SlidingWindowLayers.EVEN).build(),
       "attention-only residual", LLAMA.toBuilder().norm(NormKind.NONE).mlp(MlpKind.NONE).intermediateSize(0)
           .attentionOutputProjection(false).build(),
-      "seed single head", ModelSpec.builder()
+      "seed single head", ResolvedSpec.builder()
           .vocabSize(64).hiddenSize(128).numHiddenLayers(1).numAttentionHeads(1).maxPositionEmbeddings(64)
           .norm(NormKind.NONE).mlp(MlpKind.NONE).positionEncoding(PositionEncoding.NONE)
           .scoreNormalization(ScoreNormalization.NONE).causalMask(false).attentionBias(true)
           .attentionOutputProjection(false).residualConnections(false).lmHeadBias(true).build());
 
-  private static KernelPlan plan(ModelSpec spec, List<Pass> passes) {
+  private static KernelPlan plan(ResolvedSpec spec, List<Pass> passes) {
     KernelPlan plan = KernelPlan.unfused(GraphBuilder.build(spec));
     for (Pass pass : passes) {
       plan = pass.apply(plan);

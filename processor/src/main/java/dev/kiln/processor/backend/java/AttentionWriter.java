@@ -10,7 +10,7 @@ import dev.kiln.PositionEncoding;
 import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.processor.GeneratedNames;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import javax.lang.model.element.Modifier;
 
 /**
@@ -26,10 +26,10 @@ final class AttentionWriter {
    */
   static final int ATTENTION_TILE = 32;
 
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final GeneratedNames names;
 
-  AttentionWriter(ModelSpec spec, GeneratedNames names) {
+  AttentionWriter(ResolvedSpec spec, GeneratedNames names) {
     this.spec = spec;
     this.names = names;
   }

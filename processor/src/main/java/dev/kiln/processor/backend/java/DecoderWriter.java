@@ -13,7 +13,7 @@ import dev.kiln.processor.GeneratedNames;
 import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.LayerTensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +26,7 @@ import javax.lang.model.element.Modifier;
  */
 final class DecoderWriter {
   private final KernelPlan plan;
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final GeneratedNames names;
 
   DecoderWriter(KernelPlan plan, GeneratedNames names) {

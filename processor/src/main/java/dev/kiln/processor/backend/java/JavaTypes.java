@@ -6,7 +6,7 @@ import dev.kiln.processor.GeneratedNames;
 
 /** Every type the generated Java refers to, by name, in one place. */
 final class JavaTypes {
-  static final ClassName MODEL_SPEC = ClassName.get("dev.kiln.spec", "ModelSpec");
+  static final ClassName MODEL_SPEC = ClassName.get("dev.kiln.spec", "ResolvedSpec");
   static final ClassName GENERATED_DECODER = ClassName.get("dev.kiln.kernel", "GeneratedDecoder");
   static final ClassName ROWS = ClassName.get("dev.kiln.kernel", "Rows");
   static final ClassName KV_CACHE = ClassName.get("dev.kiln", "KvCache");

@@ -11,7 +11,7 @@ import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
 import dev.kiln.weights.TensorKind;
@@ -31,14 +31,14 @@ import javax.lang.model.element.Modifier;
 final class KernelEmitter {
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
 
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final GeneratedNames names;
   private final Buffers buffers;
   private boolean usesRmsNorm;
   private final Set<Activation> activations = EnumSet.noneOf(Activation.class);
   private boolean usesRope;
 
-  KernelEmitter(ModelSpec spec, GeneratedNames names, Buffers buffers) {
+  KernelEmitter(ResolvedSpec spec, GeneratedNames names, Buffers buffers) {
     this.spec = spec;
     this.names = names;
     this.buffers = buffers;

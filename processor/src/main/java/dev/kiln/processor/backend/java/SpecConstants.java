@@ -6,7 +6,7 @@ import com.palantir.javapoet.TypeName;
 import dev.kiln.MlpKind;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecDraft;
 import dev.kiln.spec.SpecElement;
 import java.util.ArrayList;
@@ -18,7 +18,7 @@ public final class SpecConstants {
   private SpecConstants() {}
 
   /** Constants of a decoder class. */
-  public static List<FieldSpec> decoder(ModelSpec spec) {
+  public static List<FieldSpec> decoder(ResolvedSpec spec) {
     List<FieldSpec> fields = new ArrayList<>();
     fields.add(intConstant("VOCAB_SIZE", spec.vocabSize(), "vocabSize"));
     fields.add(intConstant("HIDDEN_SIZE", spec.hiddenSize(), "hiddenSize"));
@@ -54,7 +54,7 @@ public final class SpecConstants {
   }
 
   /** Constants of an attention class. */
-  public static List<FieldSpec> attention(ModelSpec spec) {
+  public static List<FieldSpec> attention(ResolvedSpec spec) {
     List<FieldSpec> fields = new ArrayList<>(heads(spec));
     fields.add(2, intConstant("KV_GROUP_SIZE", spec.kvGroupSize(), "numAttentionHeads / numKeyValueHeads: query heads per key/value head"));
     fields.add(FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)
@@ -73,7 +73,7 @@ public final class SpecConstants {
     return fields;
   }
 
-  private static List<FieldSpec> heads(ModelSpec spec) {
+  private static List<FieldSpec> heads(ResolvedSpec spec) {
     boolean derivedHeadDim = spec.headDim() * spec.numAttentionHeads() == spec.hiddenSize();
     return List.of(
         intConstant("NUM_ATTENTION_HEADS", spec.numAttentionHeads(), "numAttentionHeads"),
@@ -97,8 +97,8 @@ public final class SpecConstants {
         .build();
   }
 
-  /** {@code ModelSpec.builder().vocabSize(100)...build()}, every element spelled out. */
-  static CodeBlock specInitializer(ModelSpec spec) {
+  /** {@code ResolvedSpec.builder().vocabSize(100)...build()}, every element spelled out. */
+  static CodeBlock specInitializer(ResolvedSpec spec) {
     CodeBlock.Builder code = CodeBlock.builder().add("$T.builder()", JavaTypes.MODEL_SPEC).indent();
     SpecDraft draft = spec.toDraft();
     for (SpecElement element : SpecElement.values()) {

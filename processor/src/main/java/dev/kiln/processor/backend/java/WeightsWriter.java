@@ -8,7 +8,7 @@ import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.processor.GeneratedNames;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dim;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
@@ -18,10 +18,10 @@ import javax.lang.model.element.Modifier;
 
 /** Emits {@code XWeights}: typed fields for every tensor of the spec, named and shaped as in Hugging Face. */
 final class WeightsWriter {
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final GeneratedNames names;
 
-  WeightsWriter(ModelSpec spec, GeneratedNames names) {
+  WeightsWriter(ResolvedSpec spec, GeneratedNames names) {
     this.spec = spec;
     this.names = names;
   }

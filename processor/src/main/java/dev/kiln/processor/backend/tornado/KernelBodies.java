@@ -8,7 +8,7 @@ import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.ScoreNormalization;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
 import java.util.List;
 import java.util.Optional;
@@ -24,10 +24,10 @@ import java.util.Optional;
  * larger than the constant their local arrays are sized by), chosen from the device's limits.
  */
 final class KernelBodies {
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final TaskPlanner planner;
 
-  KernelBodies(ModelSpec spec, TaskPlanner planner) {
+  KernelBodies(ResolvedSpec spec, TaskPlanner planner) {
     this.spec = spec;
     this.planner = planner;
   }

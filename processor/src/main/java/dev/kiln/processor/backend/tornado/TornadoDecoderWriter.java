@@ -22,7 +22,7 @@ import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
@@ -52,7 +52,7 @@ final class TornadoDecoderWriter {
   private static final ClassName ARRAY_LIST = ClassName.get("java.util", "ArrayList");
 
   private final KernelPlan plan;
-  private final ModelSpec spec;
+  private final ResolvedSpec spec;
   private final GeneratedNames names;
   private final TaskPlanner planner;
   private final TaskPlanner gpuPlanner;
@@ -110,7 +110,7 @@ final class TornadoDecoderWriter {
         .addSuperinterface(AutoCloseable.class)
         .addAnnotation(generated());
     classJavadoc(type);
-    type.addField(FieldSpec.builder(ClassName.get("dev.kiln.spec", "ModelSpec"), "SPEC", Modifier.PUBLIC, Modifier.STATIC,
+    type.addField(FieldSpec.builder(ClassName.get("dev.kiln.spec", "ResolvedSpec"), "SPEC", Modifier.PUBLIC, Modifier.STATIC,
             Modifier.FINAL)
         .addJavadoc("The spec this decoder was generated from.\n")
         .initializer("$T.SPEC", names.decoder())

@@ -12,7 +12,6 @@ import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.ScoreNormalization;
 import java.lang.reflect.Method;
-import java.lang.reflect.RecordComponent;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -35,18 +34,18 @@ import javax.tools.SimpleJavaFileObject;
 import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 
-/** The {@link ModelSpec} record: derived sizes, builder defaults, annotation source, differences. */
-class ModelSpecTest {
+/** The {@link ResolvedSpec} record: derived sizes, builder defaults, annotation source, differences. */
+class ResolvedSpecTest {
 
   /** vocab 10, hidden 8, intermediate 12, 2 layers, 2 heads of 4, 1 KV head; everything else default. */
-  private static ModelSpec smallGqa() {
-    return ModelSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(2)
+  private static ResolvedSpec smallGqa() {
+    return ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(2)
         .numAttentionHeads(2).numKeyValueHeads(1).build();
   }
 
   /** The seed notebook's toy single-head model. */
-  private static ModelSpec toy() {
-    return ModelSpec.builder().vocabSize(64).hiddenSize(128).numHiddenLayers(1).numAttentionHeads(1)
+  private static ResolvedSpec toy() {
+    return ResolvedSpec.builder().vocabSize(64).hiddenSize(128).numHiddenLayers(1).numAttentionHeads(1)
         .maxPositionEmbeddings(64).maxBatchSize(4).norm(NormKind.NONE).mlp(MlpKind.NONE)
         .positionEncoding(PositionEncoding.NONE).scoreNormalization(ScoreNormalization.NONE).causalMask(false)
         .attentionBias(true).attentionOutputProjection(false).residualConnections(false).lmHeadBias(true).build();
@@ -56,7 +55,7 @@ class ModelSpecTest {
    * Differs from {@link #smallGqa()} in every element of the newer families (RoPE scaling, Qwen,
    * Gemma); with {@link #everythingElse()} they cover every element.
    */
-  private static ModelSpec newFamilies() {
+  private static ResolvedSpec newFamilies() {
     return smallGqa().toBuilder().ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0).ropeScalingLowFreqFactor(2.0)
         .ropeScalingHighFreqFactor(8.0).ropeScalingOriginalMaxPositionEmbeddings(16).qkvBias(true).qkNorm(true)
         .rmsNormUnitOffset(true).scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH)
@@ -65,8 +64,8 @@ class ModelSpecTest {
   }
 
   /** Differs from {@link #smallGqa()} in every element of the Llama architecture (the newer families' excepted). */
-  private static ModelSpec everythingElse() {
-    return ModelSpec.builder().vocabSize(11).hiddenSize(16).intermediateSize(0).numHiddenLayers(3)
+  private static ResolvedSpec everythingElse() {
+    return ResolvedSpec.builder().vocabSize(11).hiddenSize(16).intermediateSize(0).numHiddenLayers(3)
         .numAttentionHeads(8).numKeyValueHeads(2).headDim(2).maxPositionEmbeddings(8).ropeTheta(500000.0)
         .rmsNormEps(1e-5).tieWordEmbeddings(true).attentionBias(true).mlpBias(true).lmHeadBias(true)
         .attentionOutputProjection(false).residualConnections(false).norm(NormKind.NONE).mlp(MlpKind.NONE)
@@ -76,14 +75,14 @@ class ModelSpecTest {
 
   @Test
   void derivedSizes() {
-    ModelSpec spec = smallGqa();
+    ResolvedSpec spec = smallGqa();
     assertThat(spec.headDim()).isEqualTo(4); // 8 / 2
     assertThat(spec.numKeyValueHeads()).isEqualTo(1);
     assertThat(spec.qDim()).isEqualTo(8);
     assertThat(spec.kvDim()).isEqualTo(4);
     assertThat(spec.kvGroupSize()).isEqualTo(2);
 
-    ModelSpec explicit = ModelSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(1)
+    ResolvedSpec explicit = ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(1)
         .numAttentionHeads(6).numKeyValueHeads(2).headDim(10).build();
     assertThat(explicit.qDim()).isEqualTo(60);
     assertThat(explicit.kvDim()).isEqualTo(20);
@@ -92,17 +91,17 @@ class ModelSpecTest {
 
   @Test
   void kvCacheBytes() {
-    ModelSpec spec = smallGqa().toBuilder().maxBatchSize(3).maxPositionEmbeddings(100).build();
+    ResolvedSpec spec = smallGqa().toBuilder().maxBatchSize(3).maxPositionEmbeddings(100).build();
     // 2 (k and v) x 2 layers x 3 sequences x 100 positions x kv_dim 4 x 4 bytes
     assertThat(spec.kvCacheBytes()).isEqualTo(2L * 2 * 3 * 100 * 4 * 4);
     assertThat(spec.kvCacheBytes(1, 7)).isEqualTo(2L * 2 * 1 * 7 * 4 * 4);
-    assertThat(ModelSpec.KV_CACHE_ELEMENT_BYTES).isEqualTo(4);
+    assertThat(ResolvedSpec.KV_CACHE_ELEMENT_BYTES).isEqualTo(4);
   }
 
   @Test
   void kvCacheBytesDoesNotOverflowInt() {
     // Llama 2 7B at batch 8: 2 x 32 x 8 x 4096 x 4096 x 4 = 32 GiB.
-    ModelSpec spec = ModelSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
+    ResolvedSpec spec = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
         .numHiddenLayers(32).numAttentionHeads(32).maxPositionEmbeddings(4096).maxBatchSize(8).build();
     assertThat(spec.kvCacheBytes()).isEqualTo(32L << 30);
   }
@@ -119,7 +118,7 @@ class ModelSpecTest {
 
   @Test
   void parameterCountWithBiasesAndTiedEmbeddings() {
-    ModelSpec spec = smallGqa().toBuilder().attentionBias(true).mlpBias(true).lmHeadBias(true).tieWordEmbeddings(true)
+    ResolvedSpec spec = smallGqa().toBuilder().attentionBias(true).mlpBias(true).lmHeadBias(true).tieWordEmbeddings(true)
         .build();
     // + per layer biases q 8, k 4, v 4, o 8, gate 12, up 12, down 8; + lm_head bias 10; - lm_head 80.
     long expected = 1160 + 2 * (8 + 4 + 4 + 8 + 12 + 12 + 8) - 80 + 10;
@@ -135,10 +134,10 @@ class ModelSpecTest {
   @Test
   void parameterCountOfPublishedLlamas() {
     // Published sizes: Llama-2-7b-hf has 6,738,415,616 parameters, Meta-Llama-3-8B 8,030,261,248.
-    ModelSpec llama2 = ModelSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
+    ResolvedSpec llama2 = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
         .numHiddenLayers(32).numAttentionHeads(32).maxPositionEmbeddings(4096).rmsNormEps(1e-5).build();
     assertThat(llama2.parameterCount()).isEqualTo(6_738_415_616L);
-    ModelSpec llama3 = ModelSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336)
+    ResolvedSpec llama3 = ResolvedSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336)
         .numHiddenLayers(32).numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(8192)
         .ropeTheta(500000.0).rmsNormEps(1e-5).build();
     assertThat(llama3.parameterCount()).isEqualTo(8_030_261_248L);
@@ -146,7 +145,7 @@ class ModelSpecTest {
 
   @Test
   void builderDefaultsAreLlamaConfigsDefaults() {
-    SpecDraft d = ModelSpec.builder().draft();
+    SpecDraft d = ResolvedSpec.builder().draft();
     assertThat(d.intermediateSize()).isEqualTo(0);
     assertThat(d.numKeyValueHeads()).isEqualTo(0);
     assertThat(d.headDim()).isEqualTo(0);
@@ -175,7 +174,7 @@ class ModelSpecTest {
 
   @Test
   void builderDefaultsEqualTheAnnotationsDeclaredDefaults() throws NoSuchMethodException {
-    SpecDraft d = ModelSpec.builder().draft();
+    SpecDraft d = ResolvedSpec.builder().draft();
     for (SpecElement element : SpecElement.values()) {
       Method method = dev.kiln.ModelSpec.class.getMethod(element.elementName());
       Object declared = method.getDefaultValue();
@@ -186,19 +185,44 @@ class ModelSpecTest {
   }
 
   @Test
-  void specElementsMatchTheAnnotationAndTheRecord() {
+  void specElementsMatchTheAnnotationAndTheSpecs() throws NoSuchMethodException {
     Set<String> elements = Arrays.stream(SpecElement.values()).map(SpecElement::elementName).collect(Collectors.toSet());
     Set<String> annotation = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).map(Method::getName)
         .collect(Collectors.toSet());
-    List<String> record = Arrays.stream(ModelSpec.class.getRecordComponents()).map(RecordComponent::getName).toList();
     assertThat(annotation).isEqualTo(elements);
-    assertThat(record).containsExactlyElementsIn(
-        Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList()).inOrder();
+    // Every element has an accessor of its type on the resolved spec and on the draft.
+    for (SpecElement element : SpecElement.values()) {
+      assertThat(ResolvedSpec.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
+      assertThat(SpecDraft.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
+    }
+  }
+
+  @Test
+  void theTableMatchesTheAnnotationOneToOne() {
+    // The same names, with the annotation's types and defaults.
+    List<Method> methods = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).toList();
+    assertThat(methods.stream().map(Method::getName).toList()).containsExactlyElementsIn(
+        Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList());
+    for (Method method : methods) {
+      SpecElement element = Arrays.stream(SpecElement.values())
+          .filter(e -> e.elementName().equals(method.getName())).findFirst().orElseThrow();
+      assertThat(element.type()).isEqualTo(method.getReturnType());
+      assertThat(element.required()).isEqualTo(method.getDefaultValue() == null);
+      if (method.getDefaultValue() != null) {
+        assertThat(element.defaultValue()).isEqualTo(method.getDefaultValue());
+      } else {
+        assertThat(element.defaultValue()).isEqualTo(0);
+      }
+      assertThat(element.accepts(element.defaultValue())).isTrue();
+      if (element.zeroMeans() != null) {
+        assertThat(element.defaultValue()).isAnyOf(0, 0.0);
+      }
+    }
   }
 
   @Test
   void builderRejectsValuesOfTheWrongType() {
-    var builder = ModelSpec.builder();
+    var builder = ResolvedSpec.builder();
     var e = assertThrows(IllegalArgumentException.class, () -> builder.set(SpecElement.ROPE_THETA, 10000));
     assertThat(e).hasMessageThat().contains("ropeTheta takes a Double");
     assertThrows(IllegalArgumentException.class, () -> builder.set(SpecElement.VOCAB_SIZE, null));
@@ -207,7 +231,7 @@ class ModelSpecTest {
 
   @Test
   void toBuilderAndDraftKeepEveryValue() {
-    for (ModelSpec spec : List.of(smallGqa(), toy(), everythingElse())) {
+    for (ResolvedSpec spec : List.of(smallGqa(), toy(), everythingElse())) {
       assertThat(spec.toBuilder().build()).isEqualTo(spec);
       assertThat(spec.toDraft().resolve()).isEqualTo(spec);
     }
@@ -230,19 +254,19 @@ class ModelSpecTest {
 
   @Test
   void annotationSourceRoundTripsThroughJavac() throws Exception {
-    ModelSpec nonFinite = toy().toBuilder().ropeTheta(Double.NaN).build();
-    ModelSpec infinite = toy().toBuilder().ropeTheta(Double.POSITIVE_INFINITY).rmsNormEps(Double.NEGATIVE_INFINITY)
+    ResolvedSpec nonFinite = toy().toBuilder().ropeTheta(Double.NaN).build();
+    ResolvedSpec infinite = toy().toBuilder().ropeTheta(Double.POSITIVE_INFINITY).rmsNormEps(Double.NEGATIVE_INFINITY)
         .build();
-    ModelSpec explicitHeadDim = smallGqa().toBuilder().headDim(6).build();
-    for (ModelSpec spec : List.of(smallGqa(), toy(), everythingElse(), newFamilies(), explicitHeadDim, nonFinite, infinite)) {
+    ResolvedSpec explicitHeadDim = smallGqa().toBuilder().headDim(6).build();
+    for (ResolvedSpec spec : List.of(smallGqa(), toy(), everythingElse(), newFamilies(), explicitHeadDim, nonFinite, infinite)) {
       assertThat(compileAndRead(spec.toAnnotationSource())).isEqualTo(spec);
     }
   }
 
   @Test
   void differencesListEveryDifferingElement() {
-    ModelSpec a = smallGqa();
-    ModelSpec b = everythingElse();
+    ResolvedSpec a = smallGqa();
+    ResolvedSpec b = everythingElse();
     List<String> differences = new ArrayList<>(a.differences(b));
     List<String> newer = a.differences(newFamilies());
     assertThat(newer).hasSize(16);
@@ -271,7 +295,7 @@ class ModelSpecTest {
 
   @Test
   void requireSameThrowsListingEveryDifference() {
-    ModelSpec a = smallGqa();
+    ResolvedSpec a = smallGqa();
     a.requireSame(a.toBuilder().build());
     var e = assertThrows(KilnException.class, () -> a.requireSame(everythingElse()));
     for (String line : a.differences(everythingElse())) {
@@ -284,7 +308,7 @@ class ModelSpecTest {
   // --- javac round trip -------------------------------------------------------------------------
 
   /** Compiles {@code source} on an interface with the runtime on the class path and reads the annotation back. */
-  private static ModelSpec compileAndRead(String annotationSource) throws URISyntaxException {
+  private static ResolvedSpec compileAndRead(String annotationSource) throws URISyntaxException {
     String code = "package roundtrip;\nimport dev.kiln.*;\n" + annotationSource + "\ninterface Declared {}\n";
     var file = new SimpleJavaFileObject(java.net.URI.create("string:///roundtrip/Declared.java"),
         JavaFileObject.Kind.SOURCE) {

@@ -7,13 +7,11 @@ import dev.kiln.PositionEncoding;
 import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.SlidingWindowLayers;
-import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The numbers and choices of a decoder, resolved and validated: the runtime twin of the
@@ -21,83 +19,282 @@ import java.util.Objects;
  * {@code SPEC}; the interpreter, loaders and tools take one as their description of the model.
  *
  * <p>Build one with {@link #builder()}; the builder starts from the annotation's defaults (a Llama),
- * and {@code numKeyValueHeads}/{@code headDim} of 0 mean their defaults. Constructing a record that
- * breaks a rule of {@link SpecRules} throws {@link InvalidSpecException}.
+ * and {@code numKeyValueHeads}/{@code headDim} of 0 mean their defaults. Values are set by element
+ * (the builder's named setters, {@link Builder#set}, or {@link #of} a {@link SpecDraft} read element
+ * by element), never by position, so two values of the same type cannot be swapped unnoticed; the
+ * accessors are named after the {@link SpecElement elements}. Building a spec that breaks a rule of
+ * {@link SpecRules} throws {@link InvalidSpecException}. Two specs are equal when every element is.
  */
-public record ModelSpec(
-    int vocabSize,
-    int hiddenSize,
-    int intermediateSize,
-    int numHiddenLayers,
-    int numAttentionHeads,
-    int numKeyValueHeads,
-    int headDim,
-    int maxPositionEmbeddings,
-    double ropeTheta,
-    double rmsNormEps,
-    boolean tieWordEmbeddings,
-    boolean attentionBias,
-    boolean mlpBias,
-    boolean lmHeadBias,
-    boolean attentionOutputProjection,
-    boolean residualConnections,
-    NormKind norm,
-    MlpKind mlp,
-    PositionEncoding positionEncoding,
-    ScoreNormalization scoreNormalization,
-    boolean causalMask,
-    RopeScaling ropeScaling,
-    double ropeScalingFactor,
-    double ropeScalingLowFreqFactor,
-    double ropeScalingHighFreqFactor,
-    int ropeScalingOriginalMaxPositionEmbeddings,
-    boolean qkvBias,
-    boolean qkNorm,
-    boolean rmsNormUnitOffset,
-    boolean scaleEmbeddings,
-    boolean sandwichNorms,
-    Activation hiddenAct,
-    double queryPreAttnScalar,
-    double attnLogitSoftcapping,
-    double finalLogitSoftcapping,
-    int slidingWindow,
-    SlidingWindowLayers slidingWindowLayers,
-    int maxBatchSize,
-    long maxKvCacheBytes) {
-
+public final class ResolvedSpec {
   /** Bytes of one cached key or value element (the cache holds float32). */
   public static final int KV_CACHE_ELEMENT_BYTES = Float.BYTES;
 
-  public ModelSpec {
-    Objects.requireNonNull(norm, "norm");
-    Objects.requireNonNull(mlp, "mlp");
-    Objects.requireNonNull(positionEncoding, "positionEncoding");
-    Objects.requireNonNull(scoreNormalization, "scoreNormalization");
-    Objects.requireNonNull(ropeScaling, "ropeScaling");
-    Objects.requireNonNull(hiddenAct, "hiddenAct");
-    Objects.requireNonNull(slidingWindowLayers, "slidingWindowLayers");
-    var draft = new SpecDraft(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
-        numKeyValueHeads, headDim, maxPositionEmbeddings, ropeTheta, rmsNormEps, tieWordEmbeddings, attentionBias,
-        mlpBias, lmHeadBias, attentionOutputProjection, residualConnections, norm, mlp, positionEncoding,
-        scoreNormalization, causalMask,
-        ropeScaling, ropeScalingFactor, ropeScalingLowFreqFactor, ropeScalingHighFreqFactor, ropeScalingOriginalMaxPositionEmbeddings, qkvBias, qkNorm, rmsNormUnitOffset, scaleEmbeddings, sandwichNorms, hiddenAct, queryPreAttnScalar, attnLogitSoftcapping, finalLogitSoftcapping, slidingWindow, slidingWindowLayers,
-        maxBatchSize, maxKvCacheBytes);
-    var problems = new ArrayList<>(SpecRules.check(draft));
-    if (numKeyValueHeads == 0) {
+  /** The values, every one explicit; equality and the element-by-element views read them. */
+  private final SpecDraft values;
+
+  private final int vocabSize;
+  private final int hiddenSize;
+  private final int intermediateSize;
+  private final int numHiddenLayers;
+  private final int numAttentionHeads;
+  private final int numKeyValueHeads;
+  private final int headDim;
+  private final int maxPositionEmbeddings;
+  private final double ropeTheta;
+  private final double rmsNormEps;
+  private final boolean tieWordEmbeddings;
+  private final boolean attentionBias;
+  private final boolean mlpBias;
+  private final boolean lmHeadBias;
+  private final boolean attentionOutputProjection;
+  private final boolean residualConnections;
+  private final NormKind norm;
+  private final MlpKind mlp;
+  private final PositionEncoding positionEncoding;
+  private final ScoreNormalization scoreNormalization;
+  private final boolean causalMask;
+  private final RopeScaling ropeScaling;
+  private final double ropeScalingFactor;
+  private final double ropeScalingLowFreqFactor;
+  private final double ropeScalingHighFreqFactor;
+  private final int ropeScalingOriginalMaxPositionEmbeddings;
+  private final boolean qkvBias;
+  private final boolean qkNorm;
+  private final boolean rmsNormUnitOffset;
+  private final boolean scaleEmbeddings;
+  private final boolean sandwichNorms;
+  private final Activation hiddenAct;
+  private final double queryPreAttnScalar;
+  private final double attnLogitSoftcapping;
+  private final double finalLogitSoftcapping;
+  private final int slidingWindow;
+  private final SlidingWindowLayers slidingWindowLayers;
+  private final int maxBatchSize;
+  private final long maxKvCacheBytes;
+
+  private ResolvedSpec(SpecDraft values) {
+    this.values = values;
+    this.vocabSize = values.vocabSize();
+    this.hiddenSize = values.hiddenSize();
+    this.intermediateSize = values.intermediateSize();
+    this.numHiddenLayers = values.numHiddenLayers();
+    this.numAttentionHeads = values.numAttentionHeads();
+    this.numKeyValueHeads = values.numKeyValueHeads();
+    this.headDim = values.headDim();
+    this.maxPositionEmbeddings = values.maxPositionEmbeddings();
+    this.ropeTheta = values.ropeTheta();
+    this.rmsNormEps = values.rmsNormEps();
+    this.tieWordEmbeddings = values.tieWordEmbeddings();
+    this.attentionBias = values.attentionBias();
+    this.mlpBias = values.mlpBias();
+    this.lmHeadBias = values.lmHeadBias();
+    this.attentionOutputProjection = values.attentionOutputProjection();
+    this.residualConnections = values.residualConnections();
+    this.norm = values.norm();
+    this.mlp = values.mlp();
+    this.positionEncoding = values.positionEncoding();
+    this.scoreNormalization = values.scoreNormalization();
+    this.causalMask = values.causalMask();
+    this.ropeScaling = values.ropeScaling();
+    this.ropeScalingFactor = values.ropeScalingFactor();
+    this.ropeScalingLowFreqFactor = values.ropeScalingLowFreqFactor();
+    this.ropeScalingHighFreqFactor = values.ropeScalingHighFreqFactor();
+    this.ropeScalingOriginalMaxPositionEmbeddings = values.ropeScalingOriginalMaxPositionEmbeddings();
+    this.qkvBias = values.qkvBias();
+    this.qkNorm = values.qkNorm();
+    this.rmsNormUnitOffset = values.rmsNormUnitOffset();
+    this.scaleEmbeddings = values.scaleEmbeddings();
+    this.sandwichNorms = values.sandwichNorms();
+    this.hiddenAct = values.hiddenAct();
+    this.queryPreAttnScalar = values.queryPreAttnScalar();
+    this.attnLogitSoftcapping = values.attnLogitSoftcapping();
+    this.finalLogitSoftcapping = values.finalLogitSoftcapping();
+    this.slidingWindow = values.slidingWindow();
+    this.slidingWindowLayers = values.slidingWindowLayers();
+    this.maxBatchSize = values.maxBatchSize();
+    this.maxKvCacheBytes = values.maxKvCacheBytes();
+  }
+
+  /**
+   * The spec with exactly the values of {@code values}: unlike {@link SpecDraft#resolve()}, 0 is
+   * not read as a default, and a {@code numKeyValueHeads}, {@code headDim} or
+   * {@code queryPreAttnScalar} of 0 is a problem. Throws {@link InvalidSpecException} listing every
+   * problem, those of {@link SpecRules} included.
+   */
+  public static ResolvedSpec of(SpecDraft values) {
+    var problems = new ArrayList<>(SpecRules.check(values));
+    if (values.numKeyValueHeads() == 0) {
       problems.add(new SpecProblem(SpecElement.NUM_KEY_VALUE_HEADS, SpecMessage.POSITIVE,
           SpecMessage.POSITIVE.format("numKeyValueHeads of a resolved spec", 0)));
     }
-    if (headDim == 0) {
+    if (values.headDim() == 0) {
       problems.add(new SpecProblem(SpecElement.HEAD_DIM, SpecMessage.POSITIVE,
           SpecMessage.POSITIVE.format("headDim of a resolved spec", 0)));
     }
-    if (queryPreAttnScalar == 0.0) {
+    if (values.queryPreAttnScalar() == 0.0) {
       problems.add(new SpecProblem(SpecElement.QUERY_PRE_ATTN_SCALAR, SpecMessage.POSITIVE_OR_OFF,
           SpecMessage.POSITIVE_OR_OFF.format("queryPreAttnScalar of a resolved spec", "nothing", 0.0)));
     }
     if (!problems.isEmpty()) {
       throw new InvalidSpecException(problems);
     }
+    return new ResolvedSpec(values);
+  }
+
+  public int vocabSize() {
+    return vocabSize;
+  }
+
+  public int hiddenSize() {
+    return hiddenSize;
+  }
+
+  public int intermediateSize() {
+    return intermediateSize;
+  }
+
+  public int numHiddenLayers() {
+    return numHiddenLayers;
+  }
+
+  public int numAttentionHeads() {
+    return numAttentionHeads;
+  }
+
+  public int numKeyValueHeads() {
+    return numKeyValueHeads;
+  }
+
+  public int headDim() {
+    return headDim;
+  }
+
+  public int maxPositionEmbeddings() {
+    return maxPositionEmbeddings;
+  }
+
+  public double ropeTheta() {
+    return ropeTheta;
+  }
+
+  public double rmsNormEps() {
+    return rmsNormEps;
+  }
+
+  public boolean tieWordEmbeddings() {
+    return tieWordEmbeddings;
+  }
+
+  public boolean attentionBias() {
+    return attentionBias;
+  }
+
+  public boolean mlpBias() {
+    return mlpBias;
+  }
+
+  public boolean lmHeadBias() {
+    return lmHeadBias;
+  }
+
+  public boolean attentionOutputProjection() {
+    return attentionOutputProjection;
+  }
+
+  public boolean residualConnections() {
+    return residualConnections;
+  }
+
+  public NormKind norm() {
+    return norm;
+  }
+
+  public MlpKind mlp() {
+    return mlp;
+  }
+
+  public PositionEncoding positionEncoding() {
+    return positionEncoding;
+  }
+
+  public ScoreNormalization scoreNormalization() {
+    return scoreNormalization;
+  }
+
+  public boolean causalMask() {
+    return causalMask;
+  }
+
+  public RopeScaling ropeScaling() {
+    return ropeScaling;
+  }
+
+  public double ropeScalingFactor() {
+    return ropeScalingFactor;
+  }
+
+  public double ropeScalingLowFreqFactor() {
+    return ropeScalingLowFreqFactor;
+  }
+
+  public double ropeScalingHighFreqFactor() {
+    return ropeScalingHighFreqFactor;
+  }
+
+  public int ropeScalingOriginalMaxPositionEmbeddings() {
+    return ropeScalingOriginalMaxPositionEmbeddings;
+  }
+
+  public boolean qkvBias() {
+    return qkvBias;
+  }
+
+  public boolean qkNorm() {
+    return qkNorm;
+  }
+
+  public boolean rmsNormUnitOffset() {
+    return rmsNormUnitOffset;
+  }
+
+  public boolean scaleEmbeddings() {
+    return scaleEmbeddings;
+  }
+
+  public boolean sandwichNorms() {
+    return sandwichNorms;
+  }
+
+  public Activation hiddenAct() {
+    return hiddenAct;
+  }
+
+  public double queryPreAttnScalar() {
+    return queryPreAttnScalar;
+  }
+
+  public double attnLogitSoftcapping() {
+    return attnLogitSoftcapping;
+  }
+
+  public double finalLogitSoftcapping() {
+    return finalLogitSoftcapping;
+  }
+
+  public int slidingWindow() {
+    return slidingWindow;
+  }
+
+  public SlidingWindowLayers slidingWindowLayers() {
+    return slidingWindowLayers;
+  }
+
+  public int maxBatchSize() {
+    return maxBatchSize;
+  }
+
+  public long maxKvCacheBytes() {
+    return maxKvCacheBytes;
   }
 
   /** A builder starting from the annotation's defaults. */
@@ -108,28 +305,22 @@ public record ModelSpec(
   /** A builder holding this spec's values. */
   public Builder toBuilder() {
     var builder = new Builder();
-    var draft = toDraft();
     for (SpecElement element : SpecElement.values()) {
-      builder.values.put(element, draft.value(element));
+      builder.values.put(element, values.value(element));
     }
     return builder;
   }
 
   /** This spec as a draft (with every value explicit). */
   public SpecDraft toDraft() {
-    return new SpecDraft(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
-        numKeyValueHeads, headDim, maxPositionEmbeddings, ropeTheta, rmsNormEps, tieWordEmbeddings, attentionBias,
-        mlpBias, lmHeadBias, attentionOutputProjection, residualConnections, norm, mlp, positionEncoding,
-        scoreNormalization, causalMask,
-        ropeScaling, ropeScalingFactor, ropeScalingLowFreqFactor, ropeScalingHighFreqFactor, ropeScalingOriginalMaxPositionEmbeddings, qkvBias, qkNorm, rmsNormUnitOffset, scaleEmbeddings, sandwichNorms, hiddenAct, queryPreAttnScalar, attnLogitSoftcapping, finalLogitSoftcapping, slidingWindow, slidingWindowLayers,
-        maxBatchSize, maxKvCacheBytes);
+    return values;
   }
 
   /**
    * The elements where {@code other} differs from this spec, one line each:
    * {@code "numKeyValueHeads: 2 here, 4 there"}; empty when they are equal.
    */
-  public List<String> differences(ModelSpec other) {
+  public List<String> differences(ResolvedSpec other) {
     SpecDraft mine = toDraft();
     SpecDraft theirs = other.toDraft();
     List<String> lines = new ArrayList<>();
@@ -142,7 +333,7 @@ public record ModelSpec(
   }
 
   /** Throws {@link dev.kiln.KilnException} listing every differing element unless {@code other} equals this spec. */
-  public void requireSame(ModelSpec other) {
+  public void requireSame(ResolvedSpec other) {
     List<String> differences = differences(other);
     if (!differences.isEmpty()) {
       throw new dev.kiln.KilnException("the model was made for a different spec (here: this decoder, there: the model):\n  "
@@ -204,17 +395,32 @@ public record ModelSpec(
     return dev.kiln.weights.WeightLayout.of(this).stream().mapToLong(t -> t.elementCount()).sum();
   }
 
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof ResolvedSpec spec && values.equals(spec.values);
+  }
+
+  @Override
+  public int hashCode() {
+    return values.hashCode();
+  }
+
+  /** {@code ResolvedSpec[vocabSize=10, hiddenSize=8, ...]}, every element in the table's order. */
+  @Override
+  public String toString() {
+    return values.describe("ResolvedSpec");
+  }
+
   /**
    * The {@code @ModelSpec(...)} annotation that declares this spec, listing the elements that differ
    * from the defaults, ready to paste into a build.
    */
   public String toAnnotationSource() {
-    var defaults = Builder.DEFAULTS;
     var draft = toDraft();
     List<String> parts = new ArrayList<>();
     for (SpecElement element : SpecElement.values()) {
       Object value = draft.value(element);
-      Object fallback = defaults.get(element);
+      Object fallback = element.defaultValue();
       boolean derivedDefault = (element == SpecElement.NUM_KEY_VALUE_HEADS && numKeyValueHeads == numAttentionHeads)
           || (element == SpecElement.HEAD_DIM && numAttentionHeads * headDim == hiddenSize)
           || (element == SpecElement.QUERY_PRE_ATTN_SCALAR && queryPreAttnScalar == headDim);
@@ -238,44 +444,23 @@ public record ModelSpec(
   }
 
   /**
-   * A mutable builder with the annotation's defaults. Defaults are read from the
-   * {@link dev.kiln.ModelSpec @ModelSpec} annotation type itself, so the two cannot disagree.
+   * A mutable builder with the annotation's defaults, set element by element. The defaults are the
+   * {@link SpecElement} table's, which a test checks against the {@link dev.kiln.ModelSpec @ModelSpec}
+   * annotation type itself.
    */
   public static final class Builder {
-    static final Map<SpecElement, Object> DEFAULTS = readAnnotationDefaults();
-
     private final Map<SpecElement, Object> values = new EnumMap<>(SpecElement.class);
 
     private Builder() {
-      values.putAll(DEFAULTS);
-    }
-
-    private static Map<SpecElement, Object> readAnnotationDefaults() {
-      Map<SpecElement, Object> defaults = new EnumMap<>(SpecElement.class);
       for (SpecElement element : SpecElement.values()) {
-        try {
-          Method method = dev.kiln.ModelSpec.class.getMethod(element.elementName());
-          Object fallback = method.getDefaultValue();
-          defaults.put(element, fallback != null ? fallback : zeroOf(method.getReturnType()));
-        } catch (NoSuchMethodException e) {
-          throw new IllegalStateException("@ModelSpec has no element " + element.elementName(), e);
-        }
+        values.put(element, element.defaultValue());
       }
-      return defaults;
-    }
-
-    private static Object zeroOf(Class<?> type) {
-      if (type == int.class) {
-        return 0;
-      }
-      throw new IllegalStateException("required @ModelSpec element of type " + type);
     }
 
     /** Sets an element by its enum constant; the value must have the element's type (boxed). */
     public Builder set(SpecElement element, Object value) {
-      Object fallback = DEFAULTS.get(element);
-      if (value == null || !fallback.getClass().isInstance(value)) {
-        throw new IllegalArgumentException(element.elementName() + " takes a " + fallback.getClass().getSimpleName()
+      if (!element.accepts(value)) {
+        throw new IllegalArgumentException(element.elementName() + " takes a " + element.valueType().getSimpleName()
             + ", not " + value);
       }
       values.put(element, value);
@@ -328,7 +513,7 @@ public record ModelSpec(
     }
 
     /** Validates and resolves; throws {@link InvalidSpecException} listing every problem. */
-    public ModelSpec build() {
+    public ResolvedSpec build() {
       return draft().resolve();
     }
   }
