@@ -3,7 +3,6 @@ package dev.kiln.cli;
 import dev.kiln.model.KilnModel;
 import dev.kiln.server.KilnServer;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -16,8 +15,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Serves a model file over an OpenAI-compatible HTTP API, batching requests continuously.")
 final class ServeCommand implements Callable<Integer> {
-  @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The model file.")
-  Path model;
+  @Mixin ModelFileOptions files = new ModelFileOptions();
 
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).")
   String host;
@@ -55,13 +53,6 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--model-name", description = "The model's id in the API (default: the file's name).")
   String modelName;
 
-  @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer, if the model file has none beside it.")
-  Path tokenizerPath;
-
-  @Option(names = "--chat-template", paramLabel = "NAME", description = "llama2, llama3, chatml, qwen3, gemma or mistral"
-      + " (default: chosen from the model's tokenizer).")
-  String chatTemplate;
-
   @Mixin Kiln.Common common = new Kiln.Common();
 
   @Spec CommandSpec command;
@@ -84,23 +75,23 @@ final class ServeCommand implements Callable<Integer> {
           err.println(line);
           err.flush();
         });
-    KilnModel.Options options = config.modelOptions().cacheRoot(common.cacheRoot()).tokenizer(tokenizerPath)
+    KilnModel.Options options = config.modelOptions().cacheRoot(common.cacheRoot()).tokenizer(files.tokenizerPath)
         .progress(line -> {
           err.println(line);
           err.flush();
         });
-    if (chatTemplate != null) {
-      options.chatTemplate(RunCommand.template(chatTemplate));
+    if (files.chatTemplate != null) {
+      options.chatTemplate(ModelFileOptions.template(files.chatTemplate));
     }
     CountDownLatch stopped = new CountDownLatch(1);
-    KilnServer server = KilnServer.start(config, () -> KilnModel.open(model, options));
+    KilnServer server = KilnServer.start(config, () -> KilnModel.open(files.model, options));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       err.println("kiln serve: shutting down (finishing running requests)");
       err.flush();
       server.close();
       stopped.countDown();
     }, "kiln-shutdown"));
-    err.printf("kiln serve: %s on http://%s:%d (%d slots, context %d)%s%n", model.getFileName(), host, server.port(),
+    err.printf("kiln serve: %s on http://%s:%d (%d slots, context %d)%s%n", files.model.getFileName(), host, server.port(),
         parallel, server.model().spec().maxPositionEmbeddings(), apiKey != null ? ", API key required" : "");
     err.flush();
     stopped.await();

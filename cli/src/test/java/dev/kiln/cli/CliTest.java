@@ -296,14 +296,14 @@ class CliTest {
 
   @Test
   void chatTemplateNames() {
-    assertThat(RunCommand.template("llama2")).isEqualTo(ChatTemplate.LLAMA_2);
-    assertThat(RunCommand.template("Llama-3")).isEqualTo(ChatTemplate.LLAMA_3);
-    assertThat(RunCommand.template("chatml")).isEqualTo(ChatTemplate.CHATML);
-    assertThat(RunCommand.template("qwen3")).isEqualTo(ChatTemplate.QWEN_3);
-    assertThat(RunCommand.template("qwen-3")).isEqualTo(ChatTemplate.QWEN_3);
-    assertThat(RunCommand.template("gemma")).isEqualTo(ChatTemplate.GEMMA);
-    assertThat(RunCommand.template("MISTRAL")).isEqualTo(ChatTemplate.MISTRAL);
-    var unknown = assertThrows(InvalidInputException.class, () -> RunCommand.template("vicuna"));
+    assertThat(ModelFileOptions.template("llama2")).isEqualTo(ChatTemplate.LLAMA_2);
+    assertThat(ModelFileOptions.template("Llama-3")).isEqualTo(ChatTemplate.LLAMA_3);
+    assertThat(ModelFileOptions.template("chatml")).isEqualTo(ChatTemplate.CHATML);
+    assertThat(ModelFileOptions.template("qwen3")).isEqualTo(ChatTemplate.QWEN_3);
+    assertThat(ModelFileOptions.template("qwen-3")).isEqualTo(ChatTemplate.QWEN_3);
+    assertThat(ModelFileOptions.template("gemma")).isEqualTo(ChatTemplate.GEMMA);
+    assertThat(ModelFileOptions.template("MISTRAL")).isEqualTo(ChatTemplate.MISTRAL);
+    var unknown = assertThrows(InvalidInputException.class, () -> ModelFileOptions.template("vicuna"));
     assertThat(unknown).hasMessageThat()
         .isEqualTo("--chat-template vicuna: use llama2, llama3, chatml, qwen3, gemma or mistral");
     // A named format runs (the tiny model's tokenizer has <s> and </s>).

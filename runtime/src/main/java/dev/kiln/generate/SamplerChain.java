@@ -59,11 +59,6 @@ public final class SamplerChain {
     return stages;
   }
 
-  /** Whether the final pick is the argmax rather than a draw. */
-  public boolean isGreedy() {
-    return greedy;
-  }
-
   /** The seed of the random generator (drawn at random when the builder had none). */
   public long seed() {
     return seed;

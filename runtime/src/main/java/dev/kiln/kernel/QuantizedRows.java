@@ -1,5 +1,6 @@
 package dev.kiln.kernel;
 
+import dev.kiln.weights.Q8_0Tensor;
 import dev.kiln.weights.WeightTensor;
 
 /**
@@ -20,8 +21,8 @@ import dev.kiln.weights.WeightTensor;
  * Q8_0 and Q4_0 weights).
  */
 public final class QuantizedRows {
-  /** Elements per scale. */
-  public static final int BLOCK = 32;
+  /** Elements per scale: the block of the Q8_0 and Q4_0 weights these inputs multiply. */
+  public static final int BLOCK = Q8_0Tensor.BLOCK;
 
   /** The dot-product path of the quantized weight types. */
   public enum Mode {

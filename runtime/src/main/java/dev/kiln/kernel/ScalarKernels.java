@@ -1,5 +1,9 @@
 package dev.kiln.kernel;
 
+import dev.kiln.weights.Q4_0Tensor;
+import dev.kiln.weights.Q4_KTensor;
+import dev.kiln.weights.Q6_KTensor;
+import dev.kiln.weights.Q8_0Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -84,11 +88,11 @@ public final class ScalarKernels {
   public static float dotQ8_0(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 34) {
+    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int xb = xStart + b * 32;
+      int xb = xStart + b * Q8_0Tensor.BLOCK;
       float blockSum = 0f;
-      for (int j = 0; j < 32; j++) {
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j++) {
         blockSum += data.get(BYTE, block + 2 + j) * x[xb + j];
       }
       sum += d * blockSum;
@@ -100,10 +104,10 @@ public final class ScalarKernels {
   public static float dotQ8_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 34) {
-      int qb = qStart + b * 32;
+    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
+      int qb = qStart + b * Q8_0Tensor.BLOCK;
       int blockSum = 0;
-      for (int j = 0; j < 32; j++) {
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j++) {
         blockSum += data.get(BYTE, block + 2 + j) * q[qb + j];
       }
       sum += blockSum * (Float.float16ToFloat(data.get(HALF, block)) * d[dStart + b]);
@@ -115,8 +119,8 @@ public final class ScalarKernels {
   public static float dotQ4_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 18) {
-      int qb = qStart + b * 32;
+    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
+      int qb = qStart + b * Q4_0Tensor.BLOCK;
       int blockSum = 0;
       for (int j = 0; j < 16; j++) {
         int packed = data.get(BYTE, block + 2 + j) & 0xff;
@@ -130,10 +134,10 @@ public final class ScalarKernels {
   /** {@link VectorKernels#readQ8_0}. */
   public static void readQ8_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 34) {
+    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int y = outStart + b * 32;
-      for (int j = 0; j < 32; j++) {
+      int y = outStart + b * Q8_0Tensor.BLOCK;
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j++) {
         out[y + j] = d * data.get(BYTE, block + 2 + j);
       }
     }
@@ -143,9 +147,9 @@ public final class ScalarKernels {
   public static float dotQ4_0(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 18) {
+    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int xb = xStart + b * 32;
+      int xb = xStart + b * Q4_0Tensor.BLOCK;
       float blockSum = 0f;
       for (int j = 0; j < 16; j++) {
         int packed = data.get(BYTE, block + 2 + j) & 0xff;
@@ -159,9 +163,9 @@ public final class ScalarKernels {
   /** {@link VectorKernels#readQ4_0}. */
   public static void readQ4_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 18) {
+    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int y = outStart + b * 32;
+      int y = outStart + b * Q4_0Tensor.BLOCK;
       for (int j = 0; j < 16; j++) {
         int packed = data.get(BYTE, block + 2 + j) & 0xff;
         out[y + j] = d * ((packed & 0x0f) - 8);
@@ -194,11 +198,11 @@ public final class ScalarKernels {
   public static float dotQ4_K(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 144) {
+    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       for (int group = 0; group < 4; group++) {
-        int xg = xStart + b * 256 + group * 64;
+        int xg = xStart + b * Q4_KTensor.BLOCK + group * 64;
         long qs = block + Q4_K_QS + group * 32L;
         float lowDot = 0f, highDot = 0f, lowSum = 0f, highSum = 0f;
         for (int l = 0; l < 32; l++) {
@@ -220,11 +224,11 @@ public final class ScalarKernels {
   /** {@link VectorKernels#readQ4_K}. */
   public static void readQ4_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 144) {
+    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       for (int group = 0; group < 4; group++) {
-        int y = outStart + b * 256 + group * 64;
+        int y = outStart + b * Q4_KTensor.BLOCK + group * 64;
         long qs = block + Q4_K_QS + group * 32L;
         float d1 = d * q4kScale(data, block, 2 * group);
         float m1 = dmin * q4kMin(data, block, 2 * group);
@@ -255,12 +259,12 @@ public final class ScalarKernels {
   public static float dotQ6_K(MemorySegment data, long offset, int blocks, float[] x, int xStart) {
     long block = offset;
     float sum = 0f;
-    for (int b = 0; b < blocks; b++, block += 210) {
+    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         for (int k = 0; k < 4; k++) {
           for (int sixteen = 0; sixteen < 2; sixteen++) {
-            int xg = xStart + b * 256 + half * 128 + k * 32 + sixteen * 16;
+            int xg = xStart + b * Q6_KTensor.BLOCK + half * 128 + k * 32 + sixteen * 16;
             float groupDot = 0f;
             for (int l = sixteen * 16; l < sixteen * 16 + 16; l++) {
               groupDot += (q6k(data, block, half, k, l) - 32) * x[xg + l - sixteen * 16];
@@ -276,13 +280,13 @@ public final class ScalarKernels {
   /** {@link VectorKernels#readQ6_K}. */
   public static void readQ6_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 210) {
+    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         for (int k = 0; k < 4; k++) {
           for (int l = 0; l < 32; l++) {
             float scale = d * q6kScale(data, block, half * 8 + l / 16 + 2 * k);
-            out[outStart + b * 256 + half * 128 + k * 32 + l] = scale * (q6k(data, block, half, k, l) - 32);
+            out[outStart + b * Q6_KTensor.BLOCK + half * 128 + k * 32 + l] = scale * (q6k(data, block, half, k, l) - 32);
           }
         }
       }

@@ -8,6 +8,8 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
 import static jdk.incubator.vector.VectorOperators.XOR;
 
+import dev.kiln.weights.Q4_0Tensor;
+import dev.kiln.weights.Q8_0Tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -52,10 +54,10 @@ final class VectorInt8 {
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 34) {
-      int qb = qStart + 32 * b;
+    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
+      int qb = qStart + Q8_0Tensor.BLOCK * b;
       IntVector acc = IntVector.zero(ints);
-      for (int j = 0; j < 32; j += 2 * lanes) {
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j += 2 * lanes) {
         ShortVector w0;
         ShortVector w1;
         if (twoParts) {
@@ -99,8 +101,8 @@ final class VectorInt8 {
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 18) {
-      int qb = qStart + 32 * b;
+    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
+      int qb = qStart + Q4_0Tensor.BLOCK * b;
       IntVector acc = IntVector.zero(ints);
       for (int j = 0; j < 16; j += byteLanes) {
         ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);

@@ -16,6 +16,10 @@ import static dev.kiln.kernel.ScalarKernels.Q6_K_D;
 import static dev.kiln.kernel.ScalarKernels.Q6_K_QH;
 import static dev.kiln.kernel.ScalarKernels.Q6_K_SCALES;
 
+import dev.kiln.weights.Q4_0Tensor;
+import dev.kiln.weights.Q4_KTensor;
+import dev.kiln.weights.Q6_KTensor;
+import dev.kiln.weights.Q8_0Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -65,11 +69,11 @@ final class VectorQuant {
     FloatVector sum1 = FloatVector.zero(floats);
     long block = offset;
     int b = 0;
-    for (; b <= blocks - 2; b += 2, block += 2 * 34) {
-      int xb = xStart + 32 * b;
+    for (; b <= blocks - 2; b += 2, block += 2 * Q8_0Tensor.BLOCK_BYTES) {
+      int xb = xStart + Q8_0Tensor.BLOCK * b;
       FloatVector acc0 = FloatVector.zero(floats);
       FloatVector acc1 = FloatVector.zero(floats);
-      for (int j = 0; j < 32; j += byteLanes) {
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j += byteLanes) {
         ByteVector q0 = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE);
         ByteVector q1 = ByteVector.fromMemorySegment(bytes, data, block + 36 + j, LE);
         acc0 = ((FloatVector) q0.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xb + j), acc0);
@@ -82,12 +86,12 @@ final class VectorQuant {
         }
       }
       sum0 = acc0.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block))), sum0);
-      sum1 = acc1.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block + 34))), sum1);
+      sum1 = acc1.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block + Q8_0Tensor.BLOCK_BYTES))), sum1);
     }
     if (b < blocks) {
-      int xb = xStart + 32 * b;
+      int xb = xStart + Q8_0Tensor.BLOCK * b;
       FloatVector acc = FloatVector.zero(floats);
-      for (int j = 0; j < 32; j += byteLanes) {
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j += byteLanes) {
         ByteVector q = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE);
         acc = ((FloatVector) q.convertShape(B2F, floats, 0)).fma(FloatVector.fromArray(floats, x, xb + j), acc);
         if (twoParts) {
@@ -107,10 +111,10 @@ final class VectorQuant {
     int lanes = floats.length();
     int byteLanes = bytes.length();
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 34) {
+    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int y = outStart + 32 * b;
-      for (int j = 0; j < 32; j += byteLanes) {
+      int y = outStart + Q8_0Tensor.BLOCK * b;
+      for (int j = 0; j < Q8_0Tensor.BLOCK; j += byteLanes) {
         ByteVector q = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE);
         ((FloatVector) q.convertShape(B2F, floats, 0)).mul(d).intoArray(out, y + j);
         if (twoParts) {
@@ -139,8 +143,8 @@ final class VectorQuant {
     FloatVector sum1 = FloatVector.zero(floats);
     long block = offset;
     int b = 0;
-    for (; b <= blocks - 2; b += 2, block += 2 * 18) {
-      int xb = xStart + 32 * b;
+    for (; b <= blocks - 2; b += 2, block += 2 * Q4_0Tensor.BLOCK_BYTES) {
+      int xb = xStart + Q4_0Tensor.BLOCK * b;
       FloatVector acc0 = FloatVector.zero(floats);
       FloatVector acc1 = FloatVector.zero(floats);
       for (int j = 0; j < 16; j += byteLanes) {
@@ -168,10 +172,10 @@ final class VectorQuant {
         }
       }
       sum0 = acc0.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block))), sum0);
-      sum1 = acc1.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block + 18))), sum1);
+      sum1 = acc1.fma(FloatVector.broadcast(floats, Float.float16ToFloat(data.get(HALF, block + Q4_0Tensor.BLOCK_BYTES))), sum1);
     }
     if (b < blocks) {
-      int xb = xStart + 32 * b;
+      int xb = xStart + Q4_0Tensor.BLOCK * b;
       FloatVector acc = FloatVector.zero(floats);
       for (int j = 0; j < 16; j += byteLanes) {
         ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);
@@ -202,9 +206,9 @@ final class VectorQuant {
     int lanes = floats.length();
     int byteLanes = bytes.length();
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 18) {
+    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
-      int y = outStart + 32 * b;
+      int y = outStart + Q4_0Tensor.BLOCK * b;
       for (int j = 0; j < 16; j += byteLanes) {
         ByteVector packed = ByteVector.fromMemorySegment(bytes, data, block + 2 + j, LE).lanewise(XOR, (byte) 0x88);
         IntVector v = (IntVector) packed.convertShape(B2I, ints, 0);
@@ -260,7 +264,7 @@ final class VectorQuant {
     FloatVector sumLow = FloatVector.zero(floats);
     FloatVector sumHigh = FloatVector.zero(floats);
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 144) {
+    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       long first8 = data.get(LONG, block + Q4_K_SCALES);
@@ -268,7 +272,7 @@ final class VectorQuant {
       long scales = q4kScales(first8, last4);
       long mins = q4kMins(first8, last4);
       for (int group = 0; group < 4; group++) {
-        int xg = xStart + 256 * b + 64 * group;
+        int xg = xStart + Q4_KTensor.BLOCK * b + 64 * group;
         long qs = block + Q4_K_QS + 32L * group;
         int shift = 16 * group;
         FloatVector lowScale = FloatVector.broadcast(floats, d * (int) ((scales >>> shift) & 0xff));
@@ -306,7 +310,7 @@ final class VectorQuant {
     int lanes = floats.length();
     int byteLanes = bytes.length();
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 144) {
+    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       long first8 = data.get(LONG, block + Q4_K_SCALES);
@@ -314,7 +318,7 @@ final class VectorQuant {
       long scales = q4kScales(first8, last4);
       long mins = q4kMins(first8, last4);
       for (int group = 0; group < 4; group++) {
-        int y = outStart + 256 * b + 64 * group;
+        int y = outStart + Q4_KTensor.BLOCK * b + 64 * group;
         long qs = block + Q4_K_QS + 32L * group;
         int shift = 16 * group;
         float d1 = d * (int) ((scales >>> shift) & 0xff);
@@ -362,13 +366,13 @@ final class VectorQuant {
     FloatVector sum2 = FloatVector.zero(floats);
     FloatVector sum3 = FloatVector.zero(floats);
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 210) {
+    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         long ql = block + 64L * half;
         long qh = block + Q6_K_QH + 32L * half;
         long scales = block + Q6_K_SCALES + 8L * half;
-        int xh = xStart + 256 * b + 128 * half;
+        int xh = xStart + Q6_KTensor.BLOCK * b + 128 * half;
         for (int sixteen = 0; sixteen < 32; sixteen += 16) {
           FloatVector acc0 = FloatVector.zero(floats);
           FloatVector acc1 = FloatVector.zero(floats);
@@ -413,13 +417,13 @@ final class VectorQuant {
     int lanes = floats.length();
     int byteLanes = bytes.length();
     long block = offset;
-    for (int b = 0; b < blocks; b++, block += 210) {
+    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         long ql = block + 64L * half;
         long qh = block + Q6_K_QH + 32L * half;
         long scales = block + Q6_K_SCALES + 8L * half;
-        int yh = outStart + 256 * b + 128 * half;
+        int yh = outStart + Q6_KTensor.BLOCK * b + 128 * half;
         for (int j = 0; j < 32; j += byteLanes) {
           long s = scales + j / 16;
           float scale0 = d * data.get(BYTE, s);

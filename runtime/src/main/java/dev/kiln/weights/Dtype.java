@@ -5,7 +5,8 @@ import java.util.Optional;
 /**
  * Element types Kiln reads from weight files. Plain types store one element in {@link #blockBytes()}
  * bytes; block-quantized types (GGML's {@code Q8_0}, {@code Q4_0}, {@code Q4_K}, {@code Q6_K}) store
- * {@link #blockSize()} elements together with their scales in one block. Matrices stay in their
+ * {@link #blockSize()} elements together with their scales in one block (each type's tensor class,
+ * such as {@link Q8_0Tensor#BLOCK}, states its block's size). Matrices stay in their
  * stored type in memory; the kernels of {@link WeightTensor} dequantize on the fly.
  */
 public enum Dtype {
@@ -16,13 +17,13 @@ public enum Dtype {
   /** bfloat16: the upper half of a binary32. */
   BF16(1, 2, 30),
   /** 32 elements: an F16 scale d, then 32 signed bytes q; x = d * q. */
-  Q8_0(32, 34, 8),
+  Q8_0(Q8_0Tensor.BLOCK, Q8_0Tensor.BLOCK_BYTES, 8),
   /** 32 elements: an F16 scale d, then 16 bytes of 4-bit q (element i in the low nibble of byte i, i + 16 in the high one); x = d * (q - 8). */
-  Q4_0(32, 18, 2),
+  Q4_0(Q4_0Tensor.BLOCK, Q4_0Tensor.BLOCK_BYTES, 2),
   /** 256 elements in 8 sub-blocks of 32: F16 d and dmin, 12 bytes of 6-bit sub-block scales and mins, 128 bytes of 4-bit q. */
-  Q4_K(256, 144, 12),
+  Q4_K(Q4_KTensor.BLOCK, Q4_KTensor.BLOCK_BYTES, 12),
   /** 256 elements in 16 sub-blocks of 16: 128 bytes of low 4 bits, 64 bytes of high 2 bits, 16 signed 8-bit scales, F16 d. */
-  Q6_K(256, 210, 14);
+  Q6_K(Q6_KTensor.BLOCK, Q6_KTensor.BLOCK_BYTES, 14);
 
   private final int blockSize;
   private final int blockBytes;

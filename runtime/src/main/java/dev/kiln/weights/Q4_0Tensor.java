@@ -10,8 +10,10 @@ import java.lang.foreign.MemorySegment;
  * x = d * (q - 8).
  */
 public final class Q4_0Tensor extends WeightTensor {
-  static final int BLOCK = 32;
-  static final int BLOCK_BYTES = 18;
+  /** Elements per block: the one place this type's block size is stated. */
+  public static final int BLOCK = 32;
+  /** Bytes per block (an F16 scale and 16 bytes of nibbles). */
+  public static final int BLOCK_BYTES = 18;
 
   Q4_0Tensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
     super(name, shape, Dtype.Q4_0, data, rowOrder);

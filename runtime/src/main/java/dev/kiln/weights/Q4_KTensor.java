@@ -11,8 +11,10 @@ import java.lang.foreign.MemorySegment;
  * x = d * scale[s] * q - dmin * min[s].
  */
 public final class Q4_KTensor extends WeightTensor {
-  static final int BLOCK = 256;
-  static final int BLOCK_BYTES = 144;
+  /** Elements per block: the one place this type's block size is stated. */
+  public static final int BLOCK = 256;
+  /** Bytes per block (F16 d and dmin, 12 bytes of scales and mins, 128 bytes of nibbles). */
+  public static final int BLOCK_BYTES = 144;
 
   Q4_KTensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
     super(name, shape, Dtype.Q4_K, data, rowOrder);

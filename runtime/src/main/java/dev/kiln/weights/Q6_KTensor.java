@@ -11,8 +11,10 @@ import java.lang.foreign.MemorySegment;
  * and bits {@code 2k, 2k+1} of {@code qh[l]}, and scale {@code l / 16 + 2k}. x = d * scale * (q - 32).
  */
 public final class Q6_KTensor extends WeightTensor {
-  static final int BLOCK = 256;
-  static final int BLOCK_BYTES = 210;
+  /** Elements per block: the one place this type's block size is stated. */
+  public static final int BLOCK = 256;
+  /** Bytes per block (128 bytes of low bits, 64 of high bits, 16 scales, F16 d). */
+  public static final int BLOCK_BYTES = 210;
 
   Q6_KTensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
     super(name, shape, Dtype.Q6_K, data, rowOrder);

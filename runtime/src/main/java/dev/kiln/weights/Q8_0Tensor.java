@@ -6,8 +6,10 @@ import java.lang.foreign.MemorySegment;
 
 /** GGML's {@code Q8_0}, kept in its blocks: per 32 elements an F16 scale {@code d} and 32 signed bytes {@code q}; x = d * q. */
 public final class Q8_0Tensor extends WeightTensor {
-  static final int BLOCK = 32;
-  static final int BLOCK_BYTES = 34;
+  /** Elements per block: the one place this type's block size is stated. */
+  public static final int BLOCK = 32;
+  /** Bytes per block (an F16 scale and 32 signed bytes). */
+  public static final int BLOCK_BYTES = 34;
 
   Q8_0Tensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
     super(name, shape, Dtype.Q8_0, data, rowOrder);

@@ -59,13 +59,13 @@ public final class Quantizer {
           }
         }
         case Q8_0 -> {
-          for (int b = 0; b < row.length; b += 32) {
-            q8_0Block(row, b, out, at + (long) b / 32 * Dtype.Q8_0.blockBytes());
+          for (int b = 0; b < row.length; b += Q8_0Tensor.BLOCK) {
+            q8_0Block(row, b, out, at + (long) b / Q8_0Tensor.BLOCK * Q8_0Tensor.BLOCK_BYTES);
           }
         }
         case Q4_0 -> {
-          for (int b = 0; b < row.length; b += 32) {
-            q4_0Block(row, b, out, at + (long) b / 32 * Dtype.Q4_0.blockBytes());
+          for (int b = 0; b < row.length; b += Q4_0Tensor.BLOCK) {
+            q4_0Block(row, b, out, at + (long) b / Q4_0Tensor.BLOCK * Q4_0Tensor.BLOCK_BYTES);
           }
         }
         case Q4_K, Q6_K -> throw new AssertionError(target);
@@ -108,13 +108,13 @@ public final class Quantizer {
    */
   private static void q8_0Block(float[] x, int from, MemorySegment out, long at) {
     float amax = 0f;
-    for (int j = 0; j < 32; j++) {
+    for (int j = 0; j < Q8_0Tensor.BLOCK; j++) {
       amax = Math.max(amax, Math.abs(x[from + j]));
     }
     float d = amax / 127;
     float id = d != 0 ? 1f / d : 0f;
     out.set(HALF, at, Float.floatToFloat16(d));
-    for (int j = 0; j < 32; j++) {
+    for (int j = 0; j < Q8_0Tensor.BLOCK; j++) {
       int q = roundHalfAwayFromZero(x[from + j] * id);
       out.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) Math.clamp(q, -127, 127));
     }
@@ -136,7 +136,7 @@ public final class Quantizer {
   private static void q4_0Block(float[] x, int from, MemorySegment out, long at) {
     float amax = 0f;
     float max = 0f;
-    for (int j = 0; j < 32; j++) {
+    for (int j = 0; j < Q4_0Tensor.BLOCK; j++) {
       float v = x[from + j];
       if (amax < Math.abs(v)) {
         amax = Math.abs(v);

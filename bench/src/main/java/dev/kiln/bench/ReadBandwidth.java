@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * bigger than the last-level cache) is split into one slice per thread, and each thread sums its
  * slice of floats with the Vector API (four independent accumulators, so the loop waits on memory,
  * not on additions). The best of several passes is reported. A memory-bound decoder step cannot
- * read its weights faster than this, so {@link Bench} reports its achieved bandwidth as a fraction
+ * read its weights faster than this, so {@link BenchRunner} reports its achieved bandwidth as a fraction
  * of it.
  */
 public final class ReadBandwidth {
