@@ -3,6 +3,8 @@ package dev.kiln.cli;
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -26,12 +28,12 @@ import org.junit.jupiter.api.Test;
  */
 class ServeIT {
   /** Shared by the tests (and runs), so each spec is compiled once. */
-  private final Path cache = Conformance.repositoryRoot().resolve("cli/target/serve-it-cache");
+  private final Path cache = Repository.root().resolve("cli/target/serve-it-cache");
 
   private static final Pattern LISTENING = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)");
 
   private ProcessBuilder kiln(String... args) {
-    List<String> command = new ArrayList<>(List.of(Conformance.repositoryRoot().resolve("bin/kiln").toString()));
+    List<String> command = new ArrayList<>(List.of(Repository.root().resolve("bin/kiln").toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
@@ -92,12 +94,12 @@ class ServeIT {
 
   @Test
   void tinyModel() throws Exception {
-    servesWhatRunGives(Conformance.bundledTiny().resolve("gguf/model-f32.gguf"), List.of("一丁七", "丰丙丂丧"), 8);
+    servesWhatRunGives(Repository.bundledTiny().resolve("gguf/model-f32.gguf"), List.of("一丁七", "丰丙丂丧"), 8);
   }
 
   @Test
   void conformanceModel() throws Exception {
-    Optional<Path> shared = Conformance.sharedRoot();
+    Optional<Path> shared = SharedConformance.GOLDENS.root();
     org.junit.jupiter.api.Assumptions.assumeTrue(shared.isPresent(), "no -Dkiln.conformance folder given");
     Path gqa = shared.get().resolve("gqa/gguf/model-f32.gguf");
     assertWithMessage("%s exists", gqa).that(Files.isRegularFile(gqa)).isTrue();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import dev.kiln.KilnException;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.spec.ModelSpec;
+import dev.kiln.testing.Repository;
 import dev.kiln.tokenizer.Tokenizers;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
@@ -54,7 +55,7 @@ class ModelFuzzTest {
 
   @Test
   void mutatedModelsLoadOrFailWithAOneLineKilnError() throws IOException {
-    Path tiny = Conformance.bundledTiny();
+    Path tiny = Repository.bundledTiny();
     var random = new SplittableRandom(SEED);
     fuzz(random, Kind.GGUF, tiny.resolve("gguf/model-f32.gguf"), null);
     fuzz(random, Kind.GGUF, tiny.resolve("gguf/model-f16.gguf"), null);

@@ -3,6 +3,7 @@ package dev.kiln.processor;
 import static com.google.common.truth.Truth.assertWithMessage;
 
 import com.google.testing.compile.JavaFileObjects;
+import dev.kiln.testing.Repository;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,10 +17,9 @@ import javax.tools.JavaFileObject;
 final class ExampleSpecs {
   private ExampleSpecs() {}
 
-  /** The repository root: surefire's {@code kiln.repositoryRoot}, else the processor module's parent. */
+  /** The repository root (see {@link Repository#root()}). */
   static Path repositoryRoot() {
-    String configured = System.getProperty("kiln.repositoryRoot", "");
-    Path root = configured.isEmpty() ? Path.of("..") : Path.of(configured);
+    Path root = Repository.root();
     assertWithMessage("repository root %s has no examples module", root.toAbsolutePath())
         .that(Files.isDirectory(root.resolve("examples/src"))).isTrue();
     return root;

@@ -5,6 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.kiln.testing.Repository;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GenerateJobIT {
   @Test
   void theJarRunsUnderSparkSubmit(@TempDir Path dir) throws Exception {
-    Path root = Path.of(System.getProperty("kiln.repositoryRoot", "../..")).toAbsolutePath().normalize();
+    Path root = Repository.root();
     Path jar = Path.of(System.getProperty("kiln.exampleJar", "target/kiln-spark-example.jar"));
     assertWithMessage("the shaded jar %s", jar).that(Files.isRegularFile(jar)).isTrue();
     // Spark's class path: this test's, without Kiln (which the job brings in its jar).
