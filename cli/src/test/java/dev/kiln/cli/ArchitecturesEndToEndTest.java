@@ -19,6 +19,7 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>All formats of a model derive the same spec, so the class's cache holds one specialized
  * decoder per model, compiled by the first run that needs it.
  */
+@Tag("slow")
 class ArchitecturesEndToEndTest {
   @TempDir static Path cache;
 

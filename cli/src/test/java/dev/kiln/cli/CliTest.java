@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -275,6 +276,7 @@ class CliTest {
     assertThat(badSampling.err()).contains("top");
   }
 
+  @Tag("slow")
   @Test
   void benchOnAFileAndOnRandomWeightsOfAShape() {
     Result onFile = kiln("bench", Repository.bundledTiny().resolve("gguf/model-f16.gguf").toString(), "--prompt", "8",

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * generation from the bundled tiny GGUF reproduces the golden tokens, and errors exit non-zero with
  * one line.
  */
+@Tag("slow")
 class KilnLauncherIT {
   @TempDir Path cache;
 

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * same greedy answer as {@code bin/kiln run --chat}, on the bundled tiny model and (with
  * {@code -Dkiln.conformance}) a shared conformance model; SIGTERM shuts it down.
  */
+@Tag("slow")
 class ServeIT {
   /** Shared by the tests (and runs), so each spec is compiled once. */
   private final Path cache = Repository.root().resolve("cli/target/serve-it-cache");

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,6 +89,7 @@ class SpecOverridesTest {
   }
 
   /** Every command that derives a spec from a file takes the options, and shows or uses them. */
+  @Tag("slow")
   @Test
   void everyCommandThatDerivesASpecTakesThem() {
     Path llama2c = Repository.bundledTiny().resolve("llama2c/model.bin");

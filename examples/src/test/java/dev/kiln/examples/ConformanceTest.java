@@ -37,6 +37,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -89,6 +90,7 @@ class ConformanceTest {
     return testsFor(MODELS.get("tiny"), Repository.bundledTiny());
   }
 
+  @Tag("slow")
   @TestFactory
   Stream<DynamicTest> sharedModels() {
     var root = SharedConformance.GOLDENS.root();

@@ -23,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (WeightLoadException, TokenizerException, ...) whose message names the file: never another
  * exception type, an Error, or a hang.
  */
+@Tag("slow")
 class ModelFuzzTest {
   private static final long SEED = 20240601L;
   /** Cases per file (seven files): about 2300 in all, some 15 s on two cores. */

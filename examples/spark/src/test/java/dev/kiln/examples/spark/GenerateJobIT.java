@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code SparkSubmit} in a JVM of its own (Spark's jars on its class path, Kiln only in the jar),
  * in local[2], on the bundled prompts and tiny model.
  */
+@Tag("slow")
 class GenerateJobIT {
   @Test
   void theJarRunsUnderSparkSubmit(@TempDir Path dir) throws Exception {
