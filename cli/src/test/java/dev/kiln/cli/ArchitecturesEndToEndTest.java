@@ -7,9 +7,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.cli.CliTest.Result;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.SharedConformance;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,6 +19,7 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>All formats of a model derive the same spec, so the class's cache holds one specialized
  * decoder per model, compiled by the first run that needs it.
  */
+@Tag("slow")
 class ArchitecturesEndToEndTest {
   @TempDir static Path cache;
 
@@ -86,11 +87,7 @@ class ArchitecturesEndToEndTest {
   }
 
   private static JsonObject golden(Path model) {
-    try {
-      return JsonParser.parseString(Files.readString(model.resolve("golden.json"))).getAsJsonObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.json(model);
   }
 
   private static List<Integer> ints(JsonArray array) {
@@ -128,7 +125,7 @@ class ArchitecturesEndToEndTest {
    * skipped (an aborted factory would not be counted at all).
    */
   private static Stream<DynamicTest> each(String kind, Check check) {
-    var shared = Conformance.sharedRoot();
+    var shared = SharedConformance.GOLDENS.root();
     if (shared.isEmpty()) {
       return Stream.of(DynamicTest.dynamicTest(kind + " (needs -Dkiln.conformance)",
           () -> Assumptions.abort("-Dkiln.conformance not given")));

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import dev.kiln.testing.Repository;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -28,7 +29,7 @@ class CliHardeningTest {
   @TempDir static Path cache;
   @TempDir Path dir;
 
-  static final Path TINY = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+  static final Path TINY = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
 
   private static CliTest.Result kiln(String... args) {
     String[] withCache = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
@@ -199,7 +200,7 @@ class CliHardeningTest {
 
   /** The tiny model's Hugging Face folder, claiming a context of 100 million positions. */
   private Path longContextModel() throws IOException {
-    Path source = Conformance.bundledTiny().resolve("hf");
+    Path source = Repository.bundledTiny().resolve("hf");
     Path copy = Files.createDirectories(dir.resolve("long"));
     Files.copy(source.resolve("model.safetensors"), copy.resolve("model.safetensors"));
     Files.writeString(copy.resolve("config.json"), Files.readString(source.resolve("config.json"))

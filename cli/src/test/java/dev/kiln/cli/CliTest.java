@@ -8,10 +8,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.InvalidInputException;
 import dev.kiln.generate.ChatTemplate;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,7 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,14 +48,14 @@ class CliTest {
 
   @TestFactory
   Stream<DynamicTest> greedyGenerationReproducesTheGoldenTokens() {
-    List<Path> models = new ArrayList<>(List.of(Conformance.bundledTiny()));
-    Conformance.sharedRoot().ifPresent(root -> Stream.of("seed", "gqa").forEach(m -> models.add(root.resolve(m))));
+    List<Path> models = new ArrayList<>(List.of(Repository.bundledTiny()));
+    SharedConformance.GOLDENS.root().ifPresent(root -> Stream.of("seed", "gqa").forEach(m -> models.add(root.resolve(m))));
     return models.stream().flatMap(dir -> FILES.stream().map(file -> DynamicTest.dynamicTest(
         dir.getFileName() + " " + file, () -> generate(dir, file))));
   }
 
   private static void generate(Path dir, String file) throws IOException {
-    JsonObject golden = JsonParser.parseString(Files.readString(dir.resolve("golden.json"))).getAsJsonObject();
+    JsonObject golden = Golden.json(dir);
     String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
     List<String> args = new ArrayList<>(List.of("run", "--model", dir.resolve(file).toString(), "--prompt-ids", prompt,
@@ -77,7 +80,7 @@ class CliTest {
 
   @Test
   void interpreterBackendGivesTheSameTokens() {
-    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
     Result java = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
         "--cache", cache.toString());
     Result interpreter = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
@@ -90,7 +93,7 @@ class CliTest {
 
   @Test
   void profileTimesEachKernelOfARun() {
-    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
     Result plain = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
         "--cache", cache.toString());
     Result profiled = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
@@ -128,7 +131,7 @@ class CliTest {
    */
   @Test
   void tornadoBackendWithoutTornadoVmWarnsAndRunsJava() {
-    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
     Result java = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
         "--cache", cache.toString());
     Result tornado = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3,15,52", "--max-tokens", "6", "--json",
@@ -162,7 +165,7 @@ class CliTest {
 
   @Test
   void specializedDecodersAreCompiledOnceThenLoadedFromTheCache(@TempDir Path own) {
-    Path tiny = Conformance.bundledTiny().resolve("hf");
+    Path tiny = Repository.bundledTiny().resolve("hf");
     Result first = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3", "--max-tokens", "2", "--cache", own.toString());
     Result second = kiln("run", "-m", tiny.toString(), "--prompt-ids", "1,3", "--max-tokens", "2", "--cache", own.toString());
     assertThat(first.err()).contains("specializing a decoder");
@@ -172,7 +175,7 @@ class CliTest {
 
   @Test
   void specInfoAndVerify() {
-    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f16.gguf");
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f16.gguf");
     Result spec = kiln("spec", tiny.toString());
     assertThat(spec.exit()).isEqualTo(0);
     assertThat(spec.out()).contains("numKeyValueHeads = 2");
@@ -188,7 +191,7 @@ class CliTest {
 
   @Test
   void badInputIsAOneLineErrorAndANonZeroExit() {
-    Path tiny = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toAbsolutePath();
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toAbsolutePath();
     String longPrompt = IntStream.range(0, 65).mapToObj(i -> "4").collect(Collectors.joining(","));
     Object[][] cases = {
         {new String[] {"run", "-m", "/no/such/model.gguf", "--prompt-ids", "1"}, 1, "no such file or folder"},
@@ -198,7 +201,7 @@ class CliTest {
         {new String[] {"run", "-m", tiny.toString(), "--prompt-ids", "1", "--context", "128"}, 1,
             "longer than the model's context (64)"},
         {new String[] {"run", "-m", tiny.toString(), "--prompt-ids", "1", "--backend", "cuda"}, 1, "unknown --backend"},
-        {new String[] {"spec", Conformance.bundledTiny().resolve("golden.json").toString()}, 1, "not a model file"},
+        {new String[] {"spec", Repository.bundledTiny().resolve("golden.json").toString()}, 1, "not a model file"},
         {new String[] {"run", "--prompt-ids", "1"}, 2, "Missing required option"},
     };
     for (Object[] c : cases) {
@@ -230,8 +233,8 @@ class CliTest {
 
   @Test
   void aTextPromptIsTokenizedAsTheGoldenPromptAndGivesTheGoldenTokens() throws IOException {
-    Path tiny = Conformance.bundledTiny();
-    JsonObject golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    Path tiny = Repository.bundledTiny();
+    JsonObject golden = Golden.json(tiny);
     String text = goldenText(golden.getAsJsonArray("prompt"));
     for (String file : List.of("gguf/model-f16.gguf", "llama2c/model.bin")) {
       Result result = kiln("run", "-m", tiny.resolve(file).toString(), "-p", text, "--temperature", "0", "-n",
@@ -246,7 +249,7 @@ class CliTest {
 
   @Test
   void textStreamsToStandardOutput() {
-    Path gguf = Conformance.bundledTiny().resolve("gguf/model-f32.gguf");
+    Path gguf = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
     Result result = kiln("run", "-m", gguf.toString(), "-p", "一丁", "--temperature", "0.7", "--seed", "5", "-n", "6",
         "--cache", cache.toString());
     assertWithMessage(result.err()).that(result.exit()).isEqualTo(0);
@@ -259,7 +262,7 @@ class CliTest {
 
   @Test
   void aModelWithoutTokenizerOrChatTemplateIsAClearError() {
-    Path tiny = Conformance.bundledTiny();
+    Path tiny = Repository.bundledTiny();
     Result noTokenizer = kiln("run", "-m", tiny.resolve("hf").toString(), "-p", "一", "--cache", cache.toString());
     assertThat(noTokenizer.exit()).isEqualTo(1);
     assertThat(noTokenizer.err()).contains("no tokenizer found");
@@ -273,9 +276,10 @@ class CliTest {
     assertThat(badSampling.err()).contains("top");
   }
 
+  @Tag("slow")
   @Test
   void benchOnAFileAndOnRandomWeightsOfAShape() {
-    Result onFile = kiln("bench", Conformance.bundledTiny().resolve("gguf/model-f16.gguf").toString(), "--prompt", "8",
+    Result onFile = kiln("bench", Repository.bundledTiny().resolve("gguf/model-f16.gguf").toString(), "--prompt", "8",
         "--decode", "4", "--interpreter-steps", "1", "--cache", cache.toString());
     assertWithMessage(onFile.err()).that(onFile.exit()).isEqualTo(0);
     assertThat(onFile.out()).contains("prefill tok/s");
@@ -307,7 +311,7 @@ class CliTest {
     assertThat(unknown).hasMessageThat()
         .isEqualTo("--chat-template vicuna: use llama2, llama3, chatml, qwen3, gemma or mistral");
     // A named format runs (the tiny model's tokenizer has <s> and </s>).
-    Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat", "-p",
+    Result chat = kiln("run", "-m", Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat", "-p",
         "一丁", "--chat-template", "mistral", "-n", "2", "--temperature", "0", "--cache", cache.toString());
     assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
   }
@@ -318,7 +322,7 @@ class CliTest {
    */
   @Test
   void aChatFormatWhoseSpecialTokensTheModelLacksIsAnError() {
-    String gguf = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    String gguf = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
     Object[][] cases = {
         {"gemma", "kiln: --chat-template gemma: this model's vocabulary has no <bos>, <start_of_turn>, <end_of_turn>"
             + " tokens (the format's special tokens would be read as plain text); use a format the model was trained"
@@ -343,7 +347,7 @@ class CliTest {
     var original = System.in;
     System.setIn(new java.io.ByteArrayInputStream("一丁\n七丁\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     try {
-      Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+      Result chat = kiln("run", "-m", Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
           "--chat-template", "llama2", "-n", "4", "--temperature", "0", "--cache", cache.toString());
       assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
       assertThat(chat.err()).contains("[turn 1: 19 prompt tokens, 0 of them already in the KV cache]");
@@ -360,7 +364,7 @@ class CliTest {
     var original = System.in;
     System.setIn(new java.io.ByteArrayInputStream("一丁\n七丁\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     try {
-      Result chat = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+      Result chat = kiln("run", "-m", Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
           "--system", "万", "--chat-template", "mistral", "-n", "2", "--temperature", "0", "--cache", cache.toString());
       assertWithMessage(chat.err()).that(chat.exit()).isEqualTo(0);
       assertThat(chat.err()).contains("[turn 1: ");
@@ -369,7 +373,7 @@ class CliTest {
     } finally {
       System.setIn(original);
     }
-    Result one = kiln("run", "-m", Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
+    Result one = kiln("run", "-m", Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString(), "--chat",
         "--system", "万", "-p", "一丁", "--chat-template", "llama2", "-n", "2", "--temperature", "0", "--cache",
         cache.toString());
     assertWithMessage(one.err()).that(one.exit()).isEqualTo(0);

@@ -4,12 +4,15 @@ import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 
 import com.google.gson.JsonParser;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * generation from the bundled tiny GGUF reproduces the golden tokens, and errors exit non-zero with
  * one line.
  */
+@Tag("slow")
 class KilnLauncherIT {
   @TempDir Path cache;
 
@@ -28,7 +32,7 @@ class KilnLauncherIT {
   }
 
   private ProcessBuilder launcher(String... args) {
-    Path launcher = Conformance.repositoryRoot().resolve("bin/kiln");
+    Path launcher = Repository.root().resolve("bin/kiln");
     List<String> command = new java.util.ArrayList<>(List.of(launcher.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
@@ -52,8 +56,8 @@ class KilnLauncherIT {
 
   @Test
   void generatesTheGoldenTokens() throws Exception {
-    Path tiny = Conformance.bundledTiny();
-    var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    Path tiny = Repository.bundledTiny();
+    var golden = Golden.json(tiny);
     String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
     Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
@@ -68,8 +72,8 @@ class KilnLauncherIT {
    */
   @Test
   void tornadoBackendGivesTheGoldenTokensOrSaysWhyNot() throws Exception {
-    Path tiny = Conformance.bundledTiny();
-    var golden = JsonParser.parseString(Files.readString(tiny.resolve("golden.json"))).getAsJsonObject();
+    Path tiny = Repository.bundledTiny();
+    var golden = Golden.json(tiny);
     String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
     Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
@@ -95,7 +99,7 @@ class KilnLauncherIT {
   /** Two first runs on an empty cache at once: both compile, one publishes, both succeed, nothing is left over. */
   @Test
   void concurrentFirstRunsBothSucceed() throws Exception {
-    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
     Process first = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "2");
     Process second = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "2");
     for (Run run : List.of(finish(first), finish(second))) {
@@ -110,7 +114,7 @@ class KilnLauncherIT {
   /** A full disk (/dev/full) is an error, not exit code 0 with the output lost. */
   @Test
   void outputToAFullDiskIsAnError() throws Exception {
-    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
     ProcessBuilder builder = launcher("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "4", "--json");
     builder.redirectOutput(new java.io.File("/dev/full"));
     Process process = builder.start();
@@ -124,7 +128,7 @@ class KilnLauncherIT {
   /** A reader that goes away (| head -c 5) stops the generation: exit code 141, as SIGPIPE, and no summary. */
   @Test
   void aClosedPipeStopsTheGeneration() throws Exception {
-    String model = Conformance.bundledTiny().resolve("gguf/model-f32.gguf").toString();
+    String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
     Process process = start("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "60");
     process.getInputStream().readNBytes(5);
     process.getInputStream().close();

@@ -7,6 +7,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.cli.CliTest.Result;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -32,11 +34,11 @@ class LogitsOutTest {
 
   static final double ATOL = 1e-4;
 
-  private static final Path TINY = Conformance.bundledTiny();
+  private static final Path TINY = Repository.bundledTiny();
   private static final String GGUF = TINY.resolve("gguf/model-f32.gguf").toString();
 
   private static JsonObject golden() throws IOException {
-    return JsonParser.parseString(Files.readString(TINY.resolve("golden.json"))).getAsJsonObject();
+    return Golden.json(TINY);
   }
 
   private static String ids(JsonArray array) {

@@ -3,6 +3,8 @@ package dev.kiln.cli;
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,14 +27,15 @@ import org.junit.jupiter.api.Test;
  * same greedy answer as {@code bin/kiln run --chat}, on the bundled tiny model and (with
  * {@code -Dkiln.conformance}) a shared conformance model; SIGTERM shuts it down.
  */
+@Tag("slow")
 class ServeIT {
   /** Shared by the tests (and runs), so each spec is compiled once. */
-  private final Path cache = Conformance.repositoryRoot().resolve("cli/target/serve-it-cache");
+  private final Path cache = Repository.root().resolve("cli/target/serve-it-cache");
 
   private static final Pattern LISTENING = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)");
 
   private ProcessBuilder kiln(String... args) {
-    List<String> command = new ArrayList<>(List.of(Conformance.repositoryRoot().resolve("bin/kiln").toString()));
+    List<String> command = new ArrayList<>(List.of(Repository.root().resolve("bin/kiln").toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
@@ -92,12 +96,12 @@ class ServeIT {
 
   @Test
   void tinyModel() throws Exception {
-    servesWhatRunGives(Conformance.bundledTiny().resolve("gguf/model-f32.gguf"), List.of("一丁七", "丰丙丂丧"), 8);
+    servesWhatRunGives(Repository.bundledTiny().resolve("gguf/model-f32.gguf"), List.of("一丁七", "丰丙丂丧"), 8);
   }
 
   @Test
   void conformanceModel() throws Exception {
-    Optional<Path> shared = Conformance.sharedRoot();
+    Optional<Path> shared = SharedConformance.GOLDENS.root();
     org.junit.jupiter.api.Assumptions.assumeTrue(shared.isPresent(), "no -Dkiln.conformance folder given");
     Path gqa = shared.get().resolve("gqa/gguf/model-f32.gguf");
     assertWithMessage("%s exists", gqa).that(Files.isRegularFile(gqa)).isTrue();

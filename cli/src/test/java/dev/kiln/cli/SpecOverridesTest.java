@@ -7,14 +7,17 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.cli.CliTest.Result;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,11 +53,11 @@ class SpecOverridesTest {
    */
   @Test
   void gqaLlama2cGivesTheGoldenTokensWithItsRopeTheta() throws IOException {
-    var root = Conformance.sharedRoot();
+    var root = SharedConformance.GOLDENS.root();
     Assumptions.assumeTrue(root.isPresent(), "-Dkiln.conformance not given");
     Path gqa = root.get().resolve("gqa");
     Path file = gqa.resolve("llama2c/model.bin");
-    JsonObject golden = JsonParser.parseString(Files.readString(gqa.resolve("golden.json"))).getAsJsonObject();
+    JsonObject golden = Golden.json(gqa);
     String prompt = ids(golden.getAsJsonArray("prompt"), golden.getAsJsonArray("prompt").size());
     String greedy = ids(golden.getAsJsonArray("greedy_tokens"), 8);
 
@@ -86,9 +89,10 @@ class SpecOverridesTest {
   }
 
   /** Every command that derives a spec from a file takes the options, and shows or uses them. */
+  @Tag("slow")
   @Test
   void everyCommandThatDerivesASpecTakesThem() {
-    Path llama2c = Conformance.bundledTiny().resolve("llama2c/model.bin");
+    Path llama2c = Repository.bundledTiny().resolve("llama2c/model.bin");
     Result spec = kiln("spec", llama2c.toString(), "--rope-theta", "20000", "--rms-eps", "1e-6");
     assertWithMessage(spec.err()).that(spec.exit()).isEqualTo(0);
     assertThat(spec.out()).contains("ropeTheta = 20000.0");
@@ -115,7 +119,7 @@ class SpecOverridesTest {
   /** A file that states the value itself keeps it: giving the option is a one-line error naming the format. */
   @Test
   void aFileThatStatesItsOwnValueIsAnError() {
-    Path tiny = Conformance.bundledTiny();
+    Path tiny = Repository.bundledTiny();
     String gguf = tiny.resolve("gguf/model-f32.gguf").toString();
     String hf = tiny.resolve("hf").toString();
     String ggufTheta = "--rope-theta: " + gguf + " (GGUF v3) states its own ropeTheta (10000.0); the option is only"
@@ -146,7 +150,7 @@ class SpecOverridesTest {
   /** Values are checked by the spec's own rules (finite; theta above 1; eps in (0, 0.1)). */
   @Test
   void valuesTheSpecRulesRefuseAreOneLineErrors() {
-    String llama2c = Conformance.bundledTiny().resolve("llama2c/model.bin").toString();
+    String llama2c = Repository.bundledTiny().resolve("llama2c/model.bin").toString();
     Object[][] cases = {
         {new String[] {"--rope-theta", "1"}, "--rope-theta 1.0: [Spec/RopeTheta] ropeTheta must be finite and greater"
             + " than 1, was 1.0"},

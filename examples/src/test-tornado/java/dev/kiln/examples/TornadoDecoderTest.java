@@ -9,6 +9,9 @@ import dev.kiln.Decoder;
 import dev.kiln.Greedy;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.spec.ResolvedSpec;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.tornado.TornadoSupport;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.Weights;
@@ -194,17 +197,17 @@ class TornadoDecoderTest {
 
   @TestFactory
   Stream<DynamicTest> conformanceBundledTiny() {
-    return conformance("tiny", Conformance.bundledTiny());
+    return conformance("tiny", Repository.bundledTiny());
   }
 
   @TestFactory
   Stream<DynamicTest> conformanceShared() {
-    var root = Conformance.sharedRoot();
+    var root = SharedConformance.GOLDENS.root();
     if (root.isEmpty()) {
       return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
           () -> Assumptions.abort("-Dkiln.conformance not given")));
     }
-    return Conformance.MODELS.stream().flatMap(name -> conformance(name, root.get().resolve(name)));
+    return SharedConformance.MODELS.stream().flatMap(name -> conformance(name, root.get().resolve(name)));
   }
 
   /** The F32 files of each format, and the GGUF F16 file (float32 on the device). */
@@ -226,7 +229,7 @@ class TornadoDecoderTest {
   private static Stream<DynamicTest> conformance(String model, Path dir) {
     List<String> files = List.of("tiny", "seed", "gqa").contains(model) ? FILES : FILES_WITHOUT_LLAMA2C;
     return files.stream().map(format -> dynamicTest(model + " " + format, () -> {
-      Conformance.Golden golden = Conformance.Golden.read(dir);
+      Golden golden = Golden.read(dir);
       Decoder decoder = TornadoModels.create(model, Weights.load(SPECS.get(model), dir.resolve(format)));
       try {
         String name = model + " " + format + " tornado";

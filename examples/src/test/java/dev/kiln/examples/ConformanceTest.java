@@ -22,6 +22,9 @@ import dev.kiln.examples.specs.ConformanceTinyWeights;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.Weights;
@@ -34,6 +37,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -83,22 +87,23 @@ class ConformanceTest {
 
   @TestFactory
   Stream<DynamicTest> bundledTiny() {
-    return testsFor(MODELS.get("tiny"), Conformance.bundledTiny());
+    return testsFor(MODELS.get("tiny"), Repository.bundledTiny());
   }
 
+  @Tag("slow")
   @TestFactory
   Stream<DynamicTest> sharedModels() {
-    var root = Conformance.sharedRoot();
+    var root = SharedConformance.GOLDENS.root();
     if (root.isEmpty()) {
       return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
           () -> Assumptions.abort("-Dkiln.conformance not given")));
     }
-    return Conformance.MODELS.stream().flatMap(name -> testsFor(MODELS.get(name), root.get().resolve(name)));
+    return SharedConformance.MODELS.stream().flatMap(name -> testsFor(MODELS.get(name), root.get().resolve(name)));
   }
 
   private static Stream<DynamicTest> testsFor(Model model, Path dir) {
     List<DynamicTest> tests = new ArrayList<>();
-    tests.add(dynamicTest(model.name() + ": spec matches config", () -> checkSpec(model, Conformance.Golden.read(dir))));
+    tests.add(dynamicTest(model.name() + ": spec matches config", () -> checkSpec(model, Golden.read(dir))));
     for (String format : model.files()) {
       tests.add(dynamicTest(model.name() + " " + format + ": derived spec", () -> checkDerivedSpec(model, dir.resolve(format))));
     }
@@ -110,16 +115,16 @@ class ConformanceTest {
       for (var backend : backends.entrySet()) {
         String name = model.name() + " " + format + " " + backend.getKey();
         tests.add(dynamicTest(name + " with KV cache",
-            () -> withCache(name, backend.getValue().apply(file), Conformance.Golden.read(dir))));
+            () -> withCache(name, backend.getValue().apply(file), Golden.read(dir))));
         tests.add(dynamicTest(name + " without KV cache",
-            () -> withoutCache(name, backend.getValue().apply(file), Conformance.Golden.read(dir))));
+            () -> withoutCache(name, backend.getValue().apply(file), Golden.read(dir))));
       }
     }
     return tests.stream();
   }
 
   /** Prompt prefilled in one chunk (logits at every position), then one token per step. */
-  static void withCache(String name, Decoder decoder, Conformance.Golden golden) {
+  static void withCache(String name, Decoder decoder, Golden golden) {
     float[][] prompt = decoder.append(new int[][] {golden.prompt()})[0];
     for (int i = 0; i < prompt.length; i++) {
       assertClose(name + " prompt position " + i, prompt[i], golden.kvPromptLogits()[i]);
@@ -134,7 +139,7 @@ class ConformanceTest {
   }
 
   /** Every step recomputes the whole sequence and reads the last position. */
-  static void withoutCache(String name, Decoder decoder, Conformance.Golden golden) {
+  static void withoutCache(String name, Decoder decoder, Golden golden) {
     int[] tokens = golden.greedyTokens();
     int[] sequence = golden.prompt();
     float[][] full = decoder.forwardNoCache(new int[][] {sequence})[0];
@@ -153,7 +158,7 @@ class ConformanceTest {
     }
   }
 
-  private static void checkSpec(Model model, Conformance.Golden golden) {
+  private static void checkSpec(Model model, Golden golden) {
     var config = golden.config();
     ResolvedSpec spec = model.spec();
     assertWithMessage("vocab_size").that(spec.vocabSize()).isEqualTo(config.get("vocab_size").getAsInt());

@@ -8,6 +8,7 @@ import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
 import dev.kiln.examples.specs.GqaTwoKvHeadsDecoder;
 import dev.kiln.examples.specs.GqaTwoKvHeadsWeights;
+import dev.kiln.testing.Repository;
 import dev.kiln.weights.WeightLoadException;
 import dev.kiln.weights.Weights;
 import java.util.stream.IntStream;
@@ -82,7 +83,7 @@ class DecoderErrorsTest {
 
   @Test
   void aFileForAnotherModelNamesTensorsAndBothShapes() {
-    var file = Conformance.bundledTiny().resolve("hf/model.safetensors");
+    var file = Repository.bundledTiny().resolve("hf/model.safetensors");
     var e = assertThrows(WeightLoadException.class, () -> new GqaTwoKvHeadsDecoder(GqaTwoKvHeadsWeights.load(file)));
     assertThat(e).hasMessageThat().contains(file + " does not fit the spec");
     assertThat(e).hasMessageThat()

@@ -21,6 +21,9 @@ import dev.kiln.examples.specs.ConformanceTinyDecoder;
 import dev.kiln.examples.specs.ConformanceTinyWeights;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.kernel.QuantizedRows;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.Weights;
 import java.nio.file.Path;
@@ -82,17 +85,17 @@ class Int8DotTest {
 
   @TestFactory
   Stream<DynamicTest> bundledTiny() {
-    return testsFor("tiny", Conformance.bundledTiny());
+    return testsFor("tiny", Repository.bundledTiny());
   }
 
   @TestFactory
   Stream<DynamicTest> sharedModels() {
-    var root = Conformance.sharedRoot();
+    var root = SharedConformance.GOLDENS.root();
     if (root.isEmpty()) {
       return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
           () -> org.junit.jupiter.api.Assumptions.abort("-Dkiln.conformance not given")));
     }
-    return Conformance.MODELS.stream().filter(m -> !m.equals("tiny")).flatMap(m -> testsFor(m, root.get().resolve(m)));
+    return SharedConformance.MODELS.stream().filter(m -> !m.equals("tiny")).flatMap(m -> testsFor(m, root.get().resolve(m)));
   }
 
   private static Stream<DynamicTest> testsFor(String model, Path dir) {
@@ -100,7 +103,7 @@ class Int8DotTest {
     for (Dtype type : List.of(Dtype.Q8_0, Dtype.Q4_0)) {
       tests.add(dynamicTest(model + " " + type + ": int8 and float paths, 32 greedy steps", () -> {
         Weights weights = LOADERS.get(model).apply(dir.resolve("hf/model.safetensors")).withMatrices(type);
-        compare(model + " " + type, weights, DECODERS.get(model), Conformance.Golden.read(dir).prompt());
+        compare(model + " " + type, weights, DECODERS.get(model), Golden.read(dir).prompt());
       }));
     }
     return tests.stream();

@@ -4,6 +4,7 @@ import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.kiln.examples.specs.ConformanceTinyDecoder;
+import dev.kiln.testing.Repository;
 import dev.kiln.tools.PrintSpec;
 import dev.kiln.weights.ModelFiles;
 import dev.kiln.weights.WeightLoadException;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** Specs derived from files, printed for a build, and files loaded into a decoder of another spec. */
 class ModelFilesTest {
-  private static final Path TINY = Conformance.bundledTiny();
+  private static final Path TINY = Repository.bundledTiny();
 
   @Test
   void loadingAFileMadeForAnotherSpecListsEveryDifference() {

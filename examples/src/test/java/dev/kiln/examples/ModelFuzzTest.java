@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import dev.kiln.KilnException;
 import dev.kiln.interpreter.Interpreter;
 import dev.kiln.spec.ResolvedSpec;
+import dev.kiln.testing.Repository;
 import dev.kiln.tokenizer.Tokenizers;
 import dev.kiln.weights.Checkpoint;
 import dev.kiln.weights.ModelFiles;
@@ -22,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (WeightLoadException, TokenizerException, ...) whose message names the file: never another
  * exception type, an Error, or a hang.
  */
+@Tag("slow")
 class ModelFuzzTest {
   private static final long SEED = 20240601L;
   /** Cases per file (seven files): about 2300 in all, some 15 s on two cores. */
@@ -54,7 +57,7 @@ class ModelFuzzTest {
 
   @Test
   void mutatedModelsLoadOrFailWithAOneLineKilnError() throws IOException {
-    Path tiny = Conformance.bundledTiny();
+    Path tiny = Repository.bundledTiny();
     var random = new SplittableRandom(SEED);
     fuzz(random, Kind.GGUF, tiny.resolve("gguf/model-f32.gguf"), null);
     fuzz(random, Kind.GGUF, tiny.resolve("gguf/model-f16.gguf"), null);

@@ -5,7 +5,6 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import static com.google.testing.compile.CompilationSubject.assertThat;
 
 import com.google.testing.compile.Compilation;
-import com.google.testing.compile.Compiler;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -245,9 +244,9 @@ class GeneratedSourceTest {
         .hadWarningContaining("No processor claimed any of these annotations: java.compiler/javax.annotation.processing.Generated");
   }
 
-  private static Compilation compile(Example example, List<String> options) {
-    JavaFileObject source = ExampleSpecs.source(example.sourceSet(), example.qualifiedName());
-    return Compiler.javac().withProcessors(new KilnProcessor()).withOptions(options).compile(source);
+  /** The example compiled with {@code options}, once per test run (see {@link ExampleSpecs#compiled}). */
+  static Compilation compile(Example example, List<String> options) {
+    return ExampleSpecs.compiled(example.sourceSet(), example.qualifiedName(), options);
   }
 
   static String generated(Compilation compilation, String qualifiedName) {

@@ -6,7 +6,6 @@ import static com.google.testing.compile.CompilationSubject.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.testing.compile.Compilation;
-import com.google.testing.compile.Compiler;
 import com.sun.source.util.JavacTask;
 import dev.kiln.Activation;
 import dev.kiln.RopeScaling;
@@ -51,9 +50,7 @@ class TornadoBackendTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("examples")
   void sourceIsWrittenAsAResourceAndParses(GeneratedSourceTest.Example example) throws IOException {
-    Compilation compilation = Compiler.javac().withProcessors(new KilnProcessor())
-        .withOptions(GeneratedSourceTest.STRICT)
-        .compile(ExampleSpecs.source(example.sourceSet(), example.qualifiedName()));
+    Compilation compilation = GeneratedSourceTest.compile(example, GeneratedSourceTest.STRICT);
     assertThat(compilation).succeededWithoutWarnings();
     String path = KilnProcessor.TORNADO_RESOURCE_ROOT + example.base().replace('.', '/') + "TornadoDecoder.java";
     JavaFileObject resource = compilation.generatedFile(StandardLocation.CLASS_OUTPUT, "", path)

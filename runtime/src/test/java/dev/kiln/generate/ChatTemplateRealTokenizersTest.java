@@ -8,9 +8,10 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.kiln.KilnException;
-import dev.kiln.tokenizer.SharedTokenizers;
+import dev.kiln.testing.SharedTokenizers;
 import dev.kiln.tokenizer.TokenType;
 import dev.kiln.tokenizer.Tokenizer;
+import dev.kiln.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +62,7 @@ class ChatTemplateRealTokenizersTest {
   @CsvSource({"mistral7b, LLAMA_2", "qwen3, QWEN_3", "llama3, LLAMA_3", "gemma3, GEMMA"})
   void rendersAndEncodesAsTheReferences(String model, ChatTemplate template) throws IOException {
     Path dir = SharedTokenizers.model(model);
-    Tokenizer t = SharedTokenizers.load(dir, temp);
+    Tokenizer t = SharedTokenizers.load(dir, temp, Tokenizers::fromHfFolder);
     List<JsonObject> chats = SharedTokenizers.readJsonLines(dir.resolveSibling("chats-public.jsonl"));
     List<JsonObject> refs = SharedTokenizers.readJsonLines(dir.resolve("chat-public.jsonl"));
     assertThat(refs).hasSize(chats.size());
@@ -88,7 +89,7 @@ class ChatTemplateRealTokenizersTest {
   @ParameterizedTest
   @CsvSource({"qwen3, QWEN_3", "llama3, LLAMA_3", "gemma3, GEMMA"})
   void detectsTheFormat(String model, ChatTemplate template) throws IOException {
-    Tokenizer t = SharedTokenizers.load(SharedTokenizers.model(model), temp);
+    Tokenizer t = SharedTokenizers.load(SharedTokenizers.model(model), temp, Tokenizers::fromHfFolder);
     assertThat(t.chatTemplate()).isPresent();
     assertThat(ChatTemplate.detect(t.chatTemplate().get(), Set.of())).isEqualTo(template);
     assertThat(ChatTemplate.detect(null, specialTexts(t))).isEqualTo(template);
@@ -96,7 +97,7 @@ class ChatTemplateRealTokenizersTest {
 
   @Test
   void mistralHasNoTemplateToDetect() throws IOException {
-    Tokenizer t = SharedTokenizers.load(SharedTokenizers.model("mistral7b"), temp);
+    Tokenizer t = SharedTokenizers.load(SharedTokenizers.model("mistral7b"), temp, Tokenizers::fromHfFolder);
     assertThat(t.chatTemplate()).isEmpty();
     assertThrows(KilnException.class, () -> ChatTemplate.detect(null, specialTexts(t)));
   }
@@ -110,7 +111,7 @@ class ChatTemplateRealTokenizersTest {
   @Test
   void mistralFormatEncodesAsMistralsLayout() throws IOException {
     Path dir = SharedTokenizers.model("mistral7b");
-    Tokenizer t = SharedTokenizers.load(dir, temp);
+    Tokenizer t = SharedTokenizers.load(dir, temp, Tokenizers::fromHfFolder);
     for (JsonObject chat : SharedTokenizers.readJsonLines(dir.resolveSibling("chats-public.jsonl"))) {
       List<Message> messages = messages(chat.getAsJsonArray("messages"));
       List<Integer> expected = new ArrayList<>(List.of(t.bos().getAsInt()));

@@ -7,9 +7,9 @@ import static dev.kiln.tokenizer.TokenizerFixtures.UNKNOWN;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import dev.kiln.testing.Golden;
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.tokenizer.TokenizerFixtures.Vocab;
-import dev.kiln.weights.SharedConformance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,9 +92,9 @@ class ConformanceTokenizerTest {
 
   @Test
   void sharedConformanceFiles() throws IOException {
-    for (String model : SharedConformance.MODELS) {
-      Path dir = SharedConformance.model(model);
-      JsonObject golden = JsonParser.parseString(Files.readString(dir.resolve("golden.json"))).getAsJsonObject();
+    for (String model : SharedConformance.LLAMA_MODELS) {
+      Path dir = SharedConformance.LLAMA_GGUF.model(model);
+      JsonObject golden = Golden.json(dir);
       JsonArray promptJson = golden.getAsJsonArray("prompt");
       int[] prompt = new int[promptJson.size()];
       for (int i = 0; i < prompt.length; i++) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.google.gson.JsonObject;
+import dev.kiln.testing.SharedTokenizers;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -83,7 +84,7 @@ class LongInputTest {
   void realTokenizersEncodeLongPromptsOfEveryCorpusCategory(@org.junit.jupiter.api.io.TempDir Path temp)
       throws Exception {
     Path root = SharedTokenizers.requireRoot();
-    Tokenizer qwen = SharedTokenizers.load(SharedTokenizers.model("qwen3"), temp);
+    Tokenizer qwen = SharedTokenizers.load(SharedTokenizers.model("qwen3"), temp, Tokenizers::fromHfFolder);
     Map<String, String> prompts = corpusPrompts(root);
     assertThat(prompts).isNotEmpty();
     for (var prompt : prompts.entrySet()) {

@@ -7,6 +7,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.kiln.testing.SharedTokenizers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ class RealTokenizersTest {
   @MethodSource("models")
   void matchesTheReferenceIdsAndDecodes(String model) throws IOException {
     Path dir = SharedTokenizers.model(model);
-    Tokenizer t = SharedTokenizers.load(dir, temp);
+    Tokenizer t = SharedTokenizers.load(dir, temp, Tokenizers::fromHfFolder);
     JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("tokenizer_config.json"))).getAsJsonObject();
     JsonElement cleanUp = config.get("clean_up_tokenization_spaces");
     // Kiln decodes to the exact text; "decoded" equals it only where the tokenizer does no clean-up

@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.spec.SpecElement;
+import dev.kiln.testing.SharedConformance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +30,6 @@ import org.junit.jupiter.api.TestFactory;
  * the tests are skipped; with a property that names no conformance folder they fail.
  */
 class CheckpointConformanceTest {
-  static final List<String> MODELS = List.of("tiny", "seed", "gqa");
-
   /** config.json key of each element a checkpoint may state. */
   static final Map<SpecElement, String> CONFIG_KEYS = new EnumMap<>(Map.ofEntries(
       Map.entry(SpecElement.VOCAB_SIZE, "vocab_size"),
@@ -47,37 +46,15 @@ class CheckpointConformanceTest {
       Map.entry(SpecElement.ATTENTION_BIAS, "attention_bias"),
       Map.entry(SpecElement.MLP_BIAS, "mlp_bias")));
 
-  /** The shared folder if the build names one; fails if it names one that is not there. */
-  static Optional<Path> sharedRoot() {
-    String property = System.getProperty("kiln.conformance", "").trim();
-    if (property.isEmpty()) {
-      return Optional.empty();
-    }
-    Path root = Path.of(property);
-    if (!root.isAbsolute()) {
-      root = Path.of(System.getProperty("kiln.repositoryRoot", ".")).resolve(root);
-    }
-    root = root.normalize();
-    for (String model : MODELS) {
-      for (String file : List.of("llama2c/model.bin", "hf/config.json", "hf/model.safetensors", "hf_f16/config.json",
-          "hf_f16/model.safetensors")) {
-        Path expected = root.resolve(model).resolve(file);
-        assertWithMessage("-Dkiln.conformance=%s: expected %s (is the path right?)", property, expected)
-            .that(Files.isRegularFile(expected)).isTrue();
-      }
-    }
-    return Optional.of(root);
-  }
-
   @TestFactory
   Stream<DynamicTest> sharedModels() {
-    Optional<Path> root = sharedRoot();
+    Optional<Path> root = SharedConformance.LLAMA_CHECKPOINTS.root();
     if (root.isEmpty()) {
       return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
           () -> Assumptions.abort("-Dkiln.conformance not given")));
     }
     List<DynamicTest> tests = new ArrayList<>();
-    for (String model : MODELS) {
+    for (String model : SharedConformance.LLAMA_CHECKPOINTS.models()) {
       Path dir = root.get().resolve(model);
       tests.add(dynamicTest(model + ": llama2.c tensors equal the Hugging Face ones", () -> llama2cEqualsHf(dir)));
       tests.add(dynamicTest(model + ": llama2.c stated spec agrees with config.json", () -> llama2cSpec(dir)));

@@ -6,6 +6,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.spec.SpecElement;
+import dev.kiln.testing.SharedConformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,14 +23,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class GgufConformanceTest {
   static Stream<Arguments> files() {
-    return SharedConformance.MODELS.stream()
+    return SharedConformance.LLAMA_MODELS.stream()
         .flatMap(model -> Stream.of(Arguments.of(model, "model-f32.gguf"), Arguments.of(model, "model-f16.gguf")));
   }
 
   @ParameterizedTest(name = "{0}/{1}")
   @MethodSource("files")
   void holdsTheSafetensorsTensors(String model, String fileName) {
-    Path dir = SharedConformance.model(model);
+    Path dir = SharedConformance.LLAMA_GGUF.model(model);
     GgufFile gguf = GgufFile.open(dir.resolve("gguf").resolve(fileName));
     SafetensorsFile hf = SafetensorsFile.open(dir.resolve("hf/model.safetensors"));
     assertThat(gguf.format()).isEqualTo("GGUF v3");
@@ -46,7 +47,7 @@ class GgufConformanceTest {
 
   @Test
   void storedQueryRowsAreNotInHuggingFaceOrder() {
-    Path dir = SharedConformance.model("tiny");
+    Path dir = SharedConformance.LLAMA_GGUF.model("tiny");
     GgufFile gguf = GgufFile.open(dir.resolve("gguf/model-f32.gguf"));
     SafetensorsFile hf = SafetensorsFile.open(dir.resolve("hf/model.safetensors"));
     for (String part : new String[] {"q", "k"}) {
@@ -59,7 +60,7 @@ class GgufConformanceTest {
   @ParameterizedTest(name = "{0}/{1}")
   @MethodSource("files")
   void statesTheConfigSpec(String model, String fileName) throws Exception {
-    Path dir = SharedConformance.model(model);
+    Path dir = SharedConformance.LLAMA_GGUF.model(model);
     JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("hf/config.json"))).getAsJsonObject();
     Map<SpecElement, Object> spec = GgufFile.open(dir.resolve("gguf").resolve(fileName)).statedSpec();
     assertThat(spec.keySet()).containsExactly(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE,

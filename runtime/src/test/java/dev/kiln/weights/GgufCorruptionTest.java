@@ -5,6 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.weights.GgufWriter.Arr;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -327,7 +328,7 @@ class GgufCorruptionTest {
       byte[] bytes = w.toBytes();
       bases.add(new Base("rich v" + version, bytes, GgufWriter.parse(NAME, bytes).dataStart(), w.fields()));
     }
-    Optional<Path> shared = SharedConformance.root();
+    Optional<Path> shared = SharedConformance.LLAMA_GGUF.root();
     if (shared.isPresent()) {
       byte[] bytes = Files.readAllBytes(shared.get().resolve("tiny/gguf/model-f32.gguf"));
       bases.add(new Base("tiny f32", bytes, GgufWriter.parse(NAME, bytes).dataStart(), List.of()));

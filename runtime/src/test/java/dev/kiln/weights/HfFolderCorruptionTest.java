@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * folder) ends in a {@link WeightLoadException} with a message, or in a load whose every tensor then
  * reads; never another exception, never a hang.
  */
+@Tag("slow")
 class HfFolderCorruptionTest {
   @TempDir Path dir;
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.KilnException;
 import dev.kiln.spec.ResolvedSpec;
+import dev.kiln.testing.Repository;
 import dev.kiln.weights.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,8 +38,7 @@ class ClassCacheTest {
 
   @BeforeAll
   static void compileOnce() {
-    Path tiny = Path.of(System.getProperty("kiln.repositoryRoot", "..")).toAbsolutePath().normalize()
-        .resolve("examples/src/test/resources/conformance/tiny/gguf/model-f32.gguf");
+    Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
     spec = ModelFiles.deriveSpec(ModelFiles.open(tiny)).spec().toBuilder().maxPositionEmbeddings(64).build();
     compiledOnce = shared.resolve("cache");
     assertThat(new Specializer(compiledOnce, s -> {}).specialize(spec).compiled()).isTrue();

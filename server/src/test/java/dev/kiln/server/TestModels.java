@@ -5,6 +5,7 @@ import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Message;
 import dev.kiln.generate.SamplerChain;
 import dev.kiln.model.KilnModel;
+import dev.kiln.testing.Repository;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,17 +18,13 @@ import java.util.List;
 final class TestModels {
   private TestModels() {}
 
-  static Path root() {
-    return Path.of(System.getProperty("kiln.repositoryRoot", "..")).toAbsolutePath().normalize();
-  }
-
   static Path tiny() {
-    return root().resolve("examples/src/test/resources/conformance/tiny/gguf/model-f32.gguf");
+    return Repository.bundledTiny().resolve("gguf/model-f32.gguf");
   }
 
   /** One cache for the decoders the tests specialize (one compile per batch size). */
   static Path cache() {
-    return root().resolve("server/target/kiln-cache");
+    return Repository.root().resolve("server/target/kiln-cache");
   }
 
   /** The tiny model (whose tokenizer names no chat format: Mistral's, the shortest). */

@@ -19,6 +19,7 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * values (or fail the job with failFast); the SQL function; a model executors cannot find; a
  * shipped model.
  */
+@Tag("slow")
 class KilnGenerateTest {
   private static final int MAX_TOKENS = 12;
   private static final StructType SCHEMA = new StructType().add("id", DataTypes.LongType, false)

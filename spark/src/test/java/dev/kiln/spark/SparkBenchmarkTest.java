@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * model with {@code -Dkiln.conformance}, else the bundled tiny one; {@code -Dkiln.spark.bench.rows}
  * (48), {@code .tokens} (32), {@code .batch} (8 slots), {@code .partitions} (4).
  */
+@Tag("slow")
 class SparkBenchmarkTest {
   static SparkSession spark;
 

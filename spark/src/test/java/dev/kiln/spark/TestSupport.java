@@ -7,11 +7,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.cli.Kiln;
 import dev.kiln.model.KilnModel;
+import dev.kiln.testing.Repository;
+import dev.kiln.testing.SharedConformance;
 import dev.kiln.tokenizer.TokenType;
 import dev.kiln.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,18 +24,14 @@ import org.apache.spark.sql.SparkSession;
 final class TestSupport {
   private TestSupport() {}
 
-  static Path root() {
-    return Path.of(System.getProperty("kiln.repositoryRoot", "..")).toAbsolutePath().normalize();
-  }
-
   /** The bundled tiny conformance model (context 64). */
   static Path tiny() {
-    return root().resolve("examples/src/test/resources/conformance/tiny/gguf/model-f32.gguf");
+    return Repository.bundledTiny().resolve("gguf/model-f32.gguf");
   }
 
   /** The specialization cache of the tests. */
   static Path cache() {
-    return root().resolve("spark/target/kiln-cache");
+    return Repository.root().resolve("spark/target/kiln-cache");
   }
 
   /**
@@ -42,18 +39,7 @@ final class TestSupport {
    * tests that need it are skipped), a failure when given but wrong.
    */
   static Optional<Path> conformance() {
-    String property = System.getProperty("kiln.conformance", "").trim();
-    if (property.isEmpty()) {
-      return Optional.empty();
-    }
-    Path dir = Path.of(property);
-    if (!dir.isAbsolute()) {
-      dir = root().resolve(dir);
-    }
-    Path gguf = dir.normalize().resolve("gqa/gguf/model-f32.gguf");
-    assertWithMessage("-Dkiln.conformance=%s: expected %s (is the path right?)", property, gguf)
-        .that(Files.isRegularFile(gguf)).isTrue();
-    return Optional.of(dir.normalize());
+    return SharedConformance.GQA_GGUF.root();
   }
 
   /** A local[2] session: two task threads in this JVM, which is also the one executor. */

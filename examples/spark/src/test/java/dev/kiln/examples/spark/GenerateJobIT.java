@@ -5,6 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.kiln.testing.Repository;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,10 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code SparkSubmit} in a JVM of its own (Spark's jars on its class path, Kiln only in the jar),
  * in local[2], on the bundled prompts and tiny model.
  */
+@Tag("slow")
 class GenerateJobIT {
   @Test
   void theJarRunsUnderSparkSubmit(@TempDir Path dir) throws Exception {
-    Path root = Path.of(System.getProperty("kiln.repositoryRoot", "../..")).toAbsolutePath().normalize();
+    Path root = Repository.root();
     Path jar = Path.of(System.getProperty("kiln.exampleJar", "target/kiln-spark-example.jar"));
     assertWithMessage("the shaded jar %s", jar).that(Files.isRegularFile(jar)).isTrue();
     // Spark's class path: this test's, without Kiln (which the job brings in its jar).

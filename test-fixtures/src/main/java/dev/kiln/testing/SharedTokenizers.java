@@ -1,4 +1,4 @@
-package dev.kiln.tokenizer;
+package dev.kiln.testing;
 
 import static com.google.common.truth.Truth.assertWithMessage;
 
@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Assumptions;
 
@@ -42,11 +43,7 @@ public final class SharedTokenizers {
     if (property.isEmpty()) {
       return Optional.empty();
     }
-    Path root = Path.of(property);
-    if (!root.isAbsolute()) {
-      root = Path.of(System.getProperty("kiln.repositoryRoot", ".")).resolve(root);
-    }
-    root = root.normalize();
+    Path root = Repository.resolve(property);
     assertWithMessage("-D%s=%s: expected a folder at %s (is the path right?)", PROPERTY, property, root)
         .that(Files.isDirectory(root)).isTrue();
     for (String file : SHARED_FILES) {
@@ -93,33 +90,34 @@ public final class SharedTokenizers {
     return dir;
   }
 
-  private static final Map<Path, Tokenizer> LOADED = new ConcurrentHashMap<>();
+  private static final Map<Path, Object> LOADED = new ConcurrentHashMap<>();
 
   /**
-   * A model's tokenizer, read once per test run (tokenizers are immutable). {@code gemma3/} holds
-   * {@code tokenizer.json.gz} (the file is 33 MB unpacked); it is unpacked into {@code temp} with
-   * the config beside it.
+   * A model's tokenizer as {@code fromHfFolder} reads it from a Hugging Face folder, read once per
+   * test run (tokenizers are immutable). {@code gemma3/} holds {@code tokenizer.json.gz} (the file is
+   * 33 MB unpacked); it is unpacked into {@code temp} with the config beside it.
    */
-  public static Tokenizer load(Path dir, Path temp) throws IOException {
-    Tokenizer loaded = LOADED.get(dir);
+  public static <T> T load(Path dir, Path temp, Function<Path, T> fromHfFolder) throws IOException {
+    @SuppressWarnings("unchecked")
+    T loaded = (T) LOADED.get(dir);
     if (loaded == null) {
-      loaded = read(dir, temp);
+      loaded = fromHfFolder.apply(hfFolder(dir, temp));
       LOADED.put(dir, loaded);
     }
     return loaded;
   }
 
-  private static Tokenizer read(Path dir, Path temp) throws IOException {
+  private static Path hfFolder(Path dir, Path temp) throws IOException {
     Path gz = dir.resolve("tokenizer.json.gz");
     if (Files.isRegularFile(dir.resolve("tokenizer.json")) || !Files.isRegularFile(gz)) {
-      return Tokenizers.fromHfFolder(dir);
+      return dir;
     }
     Path copy = Files.createDirectories(temp.resolve(dir.getFileName().toString()));
     try (InputStream in = new GZIPInputStream(Files.newInputStream(gz))) {
       Files.copy(in, copy.resolve("tokenizer.json"));
     }
     Files.copy(dir.resolve("tokenizer_config.json"), copy.resolve("tokenizer_config.json"));
-    return Tokenizers.fromHfFolder(copy);
+    return copy;
   }
 
   /** The JSON objects of a {@code .jsonl} file, one a line. */
