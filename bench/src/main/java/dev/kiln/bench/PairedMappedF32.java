@@ -22,12 +22,15 @@ import java.util.SplittableRandom;
  * layers of q, k, v, o, gate, up, down and the untied LM head, 438 MB) over the same weights held
  * three ways: on the Java heap (as {@code --random} makes them), memory-mapped from a file (as the
  * GGUF, llama2.c and safetensors readers map them, one slice per tensor), and mapped with the q and
- * k rows read in a permuted order (as GGUF and llama2.c files are read). Each round times one pass
- * of each, in rotating order, and the machine's read bandwidth ({@link ReadBandwidth}) is measured
- * in the same run. Run with
+ * k rows read in a permuted order (as GGUF and llama2.c files are read), and copied to memory
+ * allocated off the heap. Each round times one pass of each chosen variant, in rotating order (wall
+ * time, and the calling thread's CPU time), and the machine's read bandwidth ({@link ReadBandwidth})
+ * is measured in the same run. {@code -Dkiln.bench.variants=1} (a comma-separated list of 0 heap, 1
+ * mapped, 2 mapped with q/k permuted, 3 native copy; default all) times only some: one variant per
+ * JVM keeps the other variants' segment classes out of the JIT's profile, as in a real run. Run with
  *
  * <pre>
- * ./mvnw -q -o -pl bench -am -DskipTests package
+ * ./mvnw -q -o -pl runtime,bench -DskipTests package
  * java --add-modules jdk.incubator.vector -cp "bench/target/classes:runtime/target/classes" \
  *     dev.kiln.bench.PairedMappedF32 [rounds [file]]
  * </pre>
