@@ -243,7 +243,15 @@ public final class BenchRunner {
       prompts[s] = random.ints(options.prompt, 0, spec.vocabSize()).toArray();
     }
 
-    for (int round = 0; round < options.warmup; round++) {
+    if (options.warmup > 0 && decoder instanceof GeneratedDecoder generated) {
+      // Every shape the passes below use (prefill of 1 and maxBatch prompts, decode at 1 and maxBatch),
+      // and more rounds while the JIT is still compiling.
+      long warmStart = System.nanoTime();
+      int rounds = generated.warmUp(options.prompt, maxBatch, options.warmup);
+      log.printf(Locale.ROOT, "  warm-up: %d round(s) (prefill of 1 and %d prompts of %d tokens, decode at batch 1 and %d),"
+          + " %.2f s%n", rounds, maxBatch, options.prompt, maxBatch, seconds(warmStart));
+    }
+    for (int round = 0; round < options.warmup && !(decoder instanceof GeneratedDecoder); round++) {
       long roundStart = System.nanoTime();
       decode(decoder, decoder.prefill(new int[][] {prompts[0]}), WARMUP_STEPS);
       if (round == 0) {

@@ -177,6 +177,66 @@ public abstract class GeneratedDecoder implements Decoder {
     return cache.bytes();
   }
 
+  /** Decode steps of each batch size in one {@link #warmUp} round. */
+  static final int WARMUP_STEPS = 8;
+
+  /** The most {@link #warmUp} rounds, however long the JIT keeps compiling. */
+  static final int MAX_WARMUP_ROUNDS = 12;
+
+  /**
+   * Runs every kernel shape that prompts of {@code promptLength} tokens and decode batches up to
+   * {@code maxBatch} sequences use, so that the JIT has compiled them (with a profile that has seen
+   * them all) before anything is timed or served: each round prefills one prompt, then
+   * {@code maxBatch} prompts (every prefill chunk size, batched projections, the LM head on a
+   * prompt's last rows), then takes {@link #WARMUP_STEPS} decode steps at batch 1 and at
+   * {@code maxBatch}. At least {@code minRounds} rounds, then more (up to
+   * {@link #MAX_WARMUP_ROUNDS}) while the JIT still compiled during the last one: on a loaded
+   * machine its compiler threads lag behind, and a pass timed while they catch up runs several
+   * times slower. Leaves the cache empty. Returns the rounds run.
+   */
+  public final int warmUp(int promptLength, int maxBatch, int minRounds) {
+    int batch = Math.max(1, Math.min(maxBatch, spec.maxBatchSize()));
+    int length = Math.max(1, Math.min(promptLength, spec.maxPositionEmbeddings() - WARMUP_STEPS));
+    var random = new java.util.SplittableRandom(17);
+    int[][] prompts = new int[batch][];
+    for (int s = 0; s < batch; s++) {
+      prompts[s] = random.ints(length, 0, spec.vocabSize()).toArray();
+    }
+    var compiler = java.lang.management.ManagementFactory.getCompilationMXBean();
+    boolean timed = compiler != null && compiler.isCompilationTimeMonitoringSupported();
+    int rounds = 0;
+    while (rounds < MAX_WARMUP_ROUNDS) {
+      long compiledBefore = timed ? compiler.getTotalCompilationTime() : 0;
+      for (int b : batch == 1 ? new int[] {1} : new int[] {1, batch}) {
+        float[][] logits = prefill(Arrays.copyOf(prompts, b));
+        int[] next = new int[b];
+        for (int step = 0; step < WARMUP_STEPS; step++) {
+          for (int s = 0; s < b; s++) {
+            next[s] = argmax(logits[s]);
+          }
+          logits = step(next);
+        }
+      }
+      rounds++;
+      boolean stillCompiling = timed && compiler.getTotalCompilationTime() > compiledBefore;
+      if (rounds >= minRounds && !stillCompiling) {
+        break;
+      }
+    }
+    reset();
+    return rounds;
+  }
+
+  private static int argmax(float[] values) {
+    int best = 0;
+    for (int i = 1; i < values.length; i++) {
+      if (values[i] > values[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   /** Feeds input already checked; {@code allLogits} false computes logits for each chunk's last position only. */
   private float[][][] run(KvCache target, int[][] chunks, boolean allLogits) {
     ModelFiles.requireMappedFilesUnchanged();

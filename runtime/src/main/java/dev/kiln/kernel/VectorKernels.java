@@ -116,6 +116,22 @@ public final class VectorKernels {
     }
   }
 
+  /**
+   * {@link #dotRowRange} over rows read in another order than stored: row {@code r} of the call is
+   * stored row {@code order[orderStart + r]} (rows of {@code n} elements from element 0 of
+   * {@code weight}).
+   */
+  public static void dotRowRange(MemorySegment weight, int[] order, int orderStart, int rows, int n, float[] x, int xStart,
+      float[] out, int outStart) {
+    if (VECTORIZED) {
+      VectorDot.dotRows4(WIDTH, weight, 0, order, orderStart, rows, n, x, xStart, out, outStart);
+    } else {
+      for (int r = 0; r < rows; r++) {
+        out[outStart + r] = ScalarKernels.dotF32(weight, (long) order[orderStart + r] * n, x, xStart, n);
+      }
+    }
+  }
+
   /** The scalar path of {@link #dot(MemorySegment, long, float[], int, int)}. */
   public static float scalarDot(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
     return ScalarKernels.dotF32(weight, rowStart, vector, vectorStart, length);

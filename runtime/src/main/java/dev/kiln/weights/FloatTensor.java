@@ -48,7 +48,8 @@ public final class FloatTensor extends WeightTensor {
   @Override
   public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
     if (rowOrder() != null) {
-      super.dotRowRange(firstRow, lastRow, x, xStart, out, outStart);
+      VectorKernels.dotRowRange(data(), rowOrder(), (int) firstRow, (int) (lastRow - firstRow), (int) columns(), x, xStart,
+          out, outStart);
       return;
     }
     VectorKernels.dotRowRange(data(), firstRow * columns(), (int) (lastRow - firstRow), (int) columns(), x, xStart, out,

@@ -96,6 +96,80 @@ class VectorKernelsTest {
     }
   }
 
+  /**
+   * {@link VectorDot#dotRows4} (the row-range kernel over native memory and over reordered rows) at
+   * every width, over native memory at every float alignment and heap memory, in stored order and
+   * in a permuted order, for 1 to 9 rows (whole blocks of four and the rows left): each row against
+   * a double-precision sum, and the dispatching {@link VectorKernels#dotRowRange} likewise.
+   */
+  @Test
+  void rowsOfFourAgainstDoublePrecision() {
+    var random = new SplittableRandom(23);
+    for (int n : new int[] {1, 7, 16, 31, 64, 100, 257, 768}) {
+      for (int rows = 1; rows <= 9; rows++) {
+        float[] weights = new float[rows * n];
+        for (int i = 0; i < weights.length; i++) {
+          weights[i] = (float) random.nextGaussian();
+        }
+        float[] v = new float[n + 5];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = (float) random.nextGaussian();
+        }
+        int[] order = new int[rows + 1];
+        for (int r = 0; r < rows; r++) {
+          order[1 + r] = (r * 5 + 2) % rows;
+        }
+        if (rows % 5 == 0) {
+          order = new int[rows + 1]; // a multiple of 5 rows: (r * 5 + 2) % rows repeats; use the reverse
+          for (int r = 0; r < rows; r++) {
+            order[1 + r] = rows - 1 - r;
+          }
+        }
+        try (Arena arena = Arena.ofConfined()) {
+          List<MemorySegment> segments = new ArrayList<>();
+          for (int skew = 0; skew < 4; skew++) {
+            segments.add(arena.allocate(4L * weights.length + 64, 64).asSlice(4L * skew, 4L * weights.length));
+          }
+          segments.add(arena.allocate(4L * weights.length + 1, 64).asSlice(1, 4L * weights.length)); // not float-aligned
+          segments.add(MemorySegment.ofArray(new float[weights.length]));
+          for (MemorySegment segment : segments) {
+            MemorySegment.copy(weights, 0, segment, FloatTensor.LAYOUT, 0, weights.length);
+            for (int[] rowOrder : new int[][] {null, order}) {
+              List<float[]> outs = new ArrayList<>();
+              for (int bits : WIDTHS) {
+                float[] out = new float[rows + 3];
+                VectorDot.dotRows4(VectorWidth.of(bits), segment, 0, rowOrder, 1, rows, n, v, 5, out, 3);
+                outs.add(out);
+              }
+              float[] dispatched = new float[rows + 3];
+              if (rowOrder == null) {
+                VectorKernels.dotRowRange(segment, 0, rows, n, v, 5, dispatched, 3);
+              } else {
+                VectorKernels.dotRowRange(segment, rowOrder, 1, rows, n, v, 5, dispatched, 3);
+              }
+              outs.add(dispatched);
+              for (int k = 0; k < outs.size(); k++) {
+                for (int r = 0; r < rows; r++) {
+                  int stored = rowOrder == null ? r : rowOrder[1 + r];
+                  double exact = 0;
+                  double magnitude = 0;
+                  for (int i = 0; i < n; i++) {
+                    exact += (double) weights[stored * n + i] * v[5 + i];
+                    magnitude += Math.abs((double) weights[stored * n + i] * v[5 + i]);
+                  }
+                  assertWithMessage("%s, n=%s, rows=%s, row %s, %s, address %s, %s", k < WIDTHS.length ? WIDTHS[k] + " bits"
+                      : "dispatch", n, rows, r, rowOrder == null ? "stored order" : "permuted", segment.address() % 64,
+                      segment.isNative() ? "native" : "heap")
+                      .that((double) outs.get(k)[3 + r]).isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(exact);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   static Stream<Arguments> implementationsAndSizes() {
     List<Arguments> all = new ArrayList<>();
     implementations().forEach(impl -> {
