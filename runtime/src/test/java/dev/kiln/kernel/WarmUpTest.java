@@ -3,14 +3,14 @@ package dev.kiln.kernel;
 import static com.google.common.truth.Truth.assertThat;
 
 import dev.kiln.KvCache;
-import dev.kiln.spec.ModelSpec;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** {@link GeneratedDecoder#warmUp} runs every shape a run uses and leaves the decoder as it found it. */
 class WarmUpTest {
-  private static final ModelSpec SPEC = ModelSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
+  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
       .numHiddenLayers(2).numAttentionHeads(2).maxPositionEmbeddings(256).maxBatchSize(4).build();
 
   /** Records each forward call's rows: how many, and how many want logits. */
