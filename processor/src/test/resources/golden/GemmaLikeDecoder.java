@@ -350,8 +350,9 @@ public final class GemmaLikeDecoder extends GeneratedDecoder {
     for (int r = 0; r < n; r++) {
       rmsNorm(x, r * HIDDEN_SIZE, inputLayernorm, normed, r * HIDDEN_SIZE);
     }
-    // q_proj, k_proj, v_proj: normed (rows, HIDDEN_SIZE) -> q (rows, Q_DIM), k (rows, KV_DIM), v
-    // (rows, KV_DIM), one range of Q_DIM + KV_DIM + KV_DIM output features split across threads
+    // q_proj, k_proj, v_proj: normed (rows, HIDDEN_SIZE) -> q (rows, Q_DIM), k (rows, KV_DIM), into
+    // the key cache, v (rows, KV_DIM), into the value cache, one range of Q_DIM + KV_DIM + KV_DIM
+    // output features split across threads
     WeightTensor qProj = w.qProj;
     WeightTensor kProj = w.kProj;
     WeightTensor vProj = w.vProj;

@@ -314,8 +314,8 @@ public final class QwenLikeDecoder extends GeneratedDecoder {
       rmsNorm(x, r * HIDDEN_SIZE, inputLayernorm, normed, r * HIDDEN_SIZE);
     }
     // q_proj + bias, k_proj + bias, v_proj + bias: normed (rows, HIDDEN_SIZE) -> q (rows, Q_DIM), k
-    // (rows, KV_DIM), v (rows, KV_DIM), one range of Q_DIM + KV_DIM + KV_DIM output features split
-    // across threads
+    // (rows, KV_DIM), into the key cache, v (rows, KV_DIM), into the value cache, one range of
+    // Q_DIM + KV_DIM + KV_DIM output features split across threads
     WeightTensor qProj = w.qProj;
     MemorySegment qProjBias = w.qProjBias.data();
     WeightTensor kProj = w.kProj;
@@ -458,8 +458,8 @@ public final class QwenLikeDecoder extends GeneratedDecoder {
    */
   private void fusedOutputProjectionResidual(Rows rows, QwenLikeWeights.Layer w) {
     int n = rows.count();
-    // o_proj: attn (rows, Q_DIM) -> attnOut (rows, HIDDEN_SIZE), output features split across
-    // threads
+    // o_proj: attn (rows, Q_DIM) -> attnOut (rows, HIDDEN_SIZE), added to x, output features split
+    // across threads
     WeightTensor oProj = w.oProj;
     QuantizedRows xq = QuantizedRows.forWeights(attn, 0, Q_DIM, n, oProj);
     Parallel.forRange(HIDDEN_SIZE, Parallel.minChunk((long) Q_DIM * n), (first, last) -> {
@@ -535,8 +535,8 @@ public final class QwenLikeDecoder extends GeneratedDecoder {
    */
   private void fusedDownProjectionResidual(Rows rows, QwenLikeWeights.Layer w) {
     int n = rows.count();
-    // down_proj: act (rows, INTERMEDIATE_SIZE) -> mlpOut (rows, HIDDEN_SIZE), output features split
-    // across threads
+    // down_proj: act (rows, INTERMEDIATE_SIZE) -> mlpOut (rows, HIDDEN_SIZE), added to x, output
+    // features split across threads
     WeightTensor downProj = w.downProj;
     QuantizedRows xq = QuantizedRows.forWeights(act, 0, INTERMEDIATE_SIZE, n, downProj);
     Parallel.forRange(HIDDEN_SIZE, Parallel.minChunk((long) INTERMEDIATE_SIZE * n),

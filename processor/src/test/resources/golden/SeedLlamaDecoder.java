@@ -312,8 +312,9 @@ public final class SeedLlamaDecoder extends GeneratedDecoder {
     for (int r = 0; r < n; r++) {
       rmsNorm(x, r * HIDDEN_SIZE, inputLayernorm, normed, r * HIDDEN_SIZE);
     }
-    // q_proj, k_proj, v_proj: normed (rows, HIDDEN_SIZE) -> q (rows, Q_DIM), k (rows, KV_DIM), v
-    // (rows, KV_DIM), one range of Q_DIM + KV_DIM + KV_DIM output features split across threads
+    // q_proj, k_proj, v_proj: normed (rows, HIDDEN_SIZE) -> q (rows, Q_DIM), k (rows, KV_DIM), into
+    // the key cache, v (rows, KV_DIM), into the value cache, one range of Q_DIM + KV_DIM + KV_DIM
+    // output features split across threads
     WeightTensor qProj = w.qProj;
     WeightTensor kProj = w.kProj;
     WeightTensor vProj = w.vProj;
@@ -431,8 +432,8 @@ public final class SeedLlamaDecoder extends GeneratedDecoder {
    */
   private void fusedOutputProjectionResidual(Rows rows, SeedLlamaWeights.Layer w) {
     int n = rows.count();
-    // o_proj: attn (rows, Q_DIM) -> attnOut (rows, HIDDEN_SIZE), output features split across
-    // threads
+    // o_proj: attn (rows, Q_DIM) -> attnOut (rows, HIDDEN_SIZE), added to x, output features split
+    // across threads
     WeightTensor oProj = w.oProj;
     QuantizedRows xq = QuantizedRows.forWeights(attn, 0, Q_DIM, n, oProj);
     Parallel.forRange(HIDDEN_SIZE, Parallel.minChunk((long) Q_DIM * n), (first, last) -> {
@@ -508,8 +509,8 @@ public final class SeedLlamaDecoder extends GeneratedDecoder {
    */
   private void fusedDownProjectionResidual(Rows rows, SeedLlamaWeights.Layer w) {
     int n = rows.count();
-    // down_proj: act (rows, INTERMEDIATE_SIZE) -> mlpOut (rows, HIDDEN_SIZE), output features split
-    // across threads
+    // down_proj: act (rows, INTERMEDIATE_SIZE) -> mlpOut (rows, HIDDEN_SIZE), added to x, output
+    // features split across threads
     WeightTensor downProj = w.downProj;
     QuantizedRows xq = QuantizedRows.forWeights(act, 0, INTERMEDIATE_SIZE, n, downProj);
     Parallel.forRange(HIDDEN_SIZE, Parallel.minChunk((long) INTERMEDIATE_SIZE * n),

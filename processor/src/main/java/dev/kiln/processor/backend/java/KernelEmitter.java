@@ -26,8 +26,11 @@ import javax.lang.model.element.Modifier;
 /**
  * Emits one Java method per kernel of the plan, from the kernel's template ({@code KernelShape}).
  * Projections loop over output features outside and rows inside, so each weight row is read once
- * for all rows of a call (four weight rows at a time); their epilogues (RoPE, cache write, SiLU x up, residual add) act on the
- * outputs where they are produced.
+ * for all rows of a call (four weight rows at a time), and store each output where the kernel wants
+ * it (its buffer, the KV cache, the logits, or added to the stream); a one-row call writes the
+ * thread's range of outputs straight there. Their epilogues act on the outputs where they are
+ * produced: SiLU x up per element, per-head RMSNorm and RoPE per head, by the thread that projected
+ * the head.
  */
 final class KernelEmitter {
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
@@ -278,8 +281,8 @@ final class KernelEmitter {
     String weight = linear.weight().fieldName();
     String outWidth = linear.weight().dims().get(0).constantName();
     String inWidth = linear.weight().dims().get(1).constantName();
-    method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
-            inWidth, linear.out(), outWidth);
+    method.addComment("$L: $L (rows, $L) -> $L (rows, $L)$L, output features split across threads", linear.describe(),
+        in, inWidth, linear.out(), outWidth, whereItGoes(kernel, linear.out()));
     declareWeights(method, linear);
     quantizeInput(method, in, inWidth, List.of(linear));
     method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", GeneratedTypes.PARALLEL, outWidth,
@@ -332,7 +335,8 @@ final class KernelEmitter {
     }
     method.addComment("$L: $L (rows, $L) -> $L, one range of $L output features split across threads",
         String.join(", ", linears.stream().map(Op.Linear::describe).toList()), in, inWidth,
-        String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
+        String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")"
+                + whereItGoes(kernel, l.out()))
             .toList()), String.join(" + ", widths));
     linears.forEach(linear -> declareWeights(method, linear));
     for (Op.HeadRmsNorm headNorm : kernel.opsOf(Op.HeadRmsNorm.class)) {
@@ -616,6 +620,18 @@ final class KernelEmitter {
       case KEY_CACHE -> new String[] {"keyCache", "rows.cacheOffset(0)"};
       case VALUE_CACHE -> new String[] {"valueCache", "rows.cacheOffset(0)"};
       case STORE, ADD_INTO -> new String[] {buffers.use(destination.value()), "0"};
+    };
+  }
+
+  /** Where a projection's output is stored, when not in its own buffer: {@code ", added to x"}. */
+  private String whereItGoes(Kernel kernel, Value value) {
+    Destination destination = kernel.destination(value);
+    return switch (destination.kind()) {
+      case LOGITS -> value.equals(Value.LOGITS) ? "" : ", into the logits";
+      case KEY_CACHE -> ", into the key cache";
+      case VALUE_CACHE -> ", into the value cache";
+      case ADD_INTO -> ", added to " + destination.value();
+      case STORE -> destination.value().equals(value) ? "" : ", into " + destination.value();
     };
   }
 
