@@ -2,6 +2,8 @@ package dev.kiln.processor;
 
 import com.palantir.javapoet.ClassName;
 import com.palantir.javapoet.JavaFile;
+import dev.kiln.processor.backend.GeneratedFile;
+import dev.kiln.processor.backend.tornado.TornadoBackend;
 import dev.kiln.processor.spec.DeclaredSpec;
 import dev.kiln.processor.spec.SpecReader;
 import dev.kiln.spec.ResolvedSpec;
@@ -24,7 +26,6 @@ import javax.lang.model.element.TypeElement;
 import javax.tools.Diagnostic;
 import javax.tools.JavaFileObject;
 import javax.tools.StandardLocation;
-import dev.kiln.processor.backend.tornado.TornadoBackend;
 
 /**
  * Kiln's annotation processor. For each type annotated {@code @ModelSpec}: read the spec, check
@@ -131,7 +132,7 @@ public final class KilnProcessor extends AbstractProcessor {
     try {
       JavaFileObject source = processingEnv.getFiler().createSourceFile(qualifiedName(file), declared.type());
       try (Writer writer = source.openWriter()) {
-        file.writeTo(writer);
+        writer.write(GeneratedFile.format(file));
       }
     } catch (IOException e) {
       error("[Kiln/Write] cannot write " + qualifiedName(file) + ": " + e.getMessage(), declared.type(),
@@ -148,7 +149,7 @@ public final class KilnProcessor extends AbstractProcessor {
     try {
       var resource = processingEnv.getFiler().createResource(StandardLocation.CLASS_OUTPUT, "", path, declared.type());
       try (Writer writer = resource.openWriter()) {
-        file.writeTo(writer);
+        writer.write(GeneratedFile.format(file));
       }
     } catch (IOException e) {
       error("[Kiln/Write] cannot write " + path + ": " + e.getMessage(), declared.type(), declared.annotation(), null);

@@ -10,6 +10,9 @@ import dev.kiln.PositionEncoding;
 import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
 import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.backend.GeneratedFile;
+import dev.kiln.processor.backend.GeneratedTypes;
+import dev.kiln.processor.backend.SpecConstants;
 import dev.kiln.spec.ResolvedSpec;
 import javax.lang.model.element.Modifier;
 
@@ -36,16 +39,14 @@ final class AttentionWriter {
 
   JavaFile write() {
     boolean rope = spec.positionEncoding() == PositionEncoding.ROPE;
-    TypeSpec.Builder type = TypeSpec.classBuilder(names.attention())
-        .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
-        .addAnnotation(JavaTypes.generated(names))
+    TypeSpec.Builder type = GeneratedFile.publicFinalClass(names.attention(), names)
         .addJavadoc("Attention of {@link $L}, specialized: $L query head$L sharing $L key/value head$L (groups of $L),\n",
             names.specType(), spec.numAttentionHeads(), plural(spec.numAttentionHeads()), spec.numKeyValueHeads(),
             plural(spec.numKeyValueHeads()), spec.kvGroupSize())
         .addJavadoc("head dim $L, $L, $L.\n", spec.headDim(),
             spec.causalMask() ? "causal" : "no mask",
             spec.scoreNormalization() == ScoreNormalization.SOFTMAX ? "softmax" : "raw scaled scores (no softmax)")
-        .addFields(SpecConstants.attention(spec))
+        .addFields(SpecConstants.readBy(spec, SpecConstants.Reader.ATTENTION))
         .addField(FieldSpec.builder(TypeName.INT, "ATTENTION_TILE", Modifier.STATIC, Modifier.FINAL)
             .addJavadoc("Cached positions whose scores are computed, weighted and applied to V together (one tile).\n")
             .initializer("$L", ATTENTION_TILE)
@@ -75,11 +76,7 @@ final class AttentionWriter {
       type.addMethod(applyRope());
     }
     type.addMethod(attend());
-    return JavaFile.builder(names.packageName(), type.build())
-        .addFileComment(JavaTypes.fileComment(names))
-        .indent("  ")
-        .skipJavaLangImports(true)
-        .build();
+    return GeneratedFile.of(names, type.build());
   }
 
   /** The frequencies as exact double literals, four to a line. */
@@ -209,7 +206,7 @@ final class AttentionWriter {
     }
     method.beginControlFlow("for (int j = 0; j < count; j++)")
         .addStatement("float score = $T.dot(q, qHead, keys, kvHead + (tile + j) * KV_DIM, HEAD_DIM) * ATTENTION_SCALE",
-            JavaTypes.VECTOR_KERNELS);
+            GeneratedTypes.VECTOR_KERNELS);
     if (spec.attnLogitSoftcapping() > 0) {
       method.addStatement("score = ATTN_LOGIT_SOFTCAPPING * (float) Math.tanh(score / ATTN_LOGIT_SOFTCAPPING)");
     }
@@ -224,19 +221,19 @@ final class AttentionWriter {
       method.beginControlFlow("if (tileMax > max[h])")
           .addStatement("float rescale = (float) Math.exp(max[h] - tileMax)")
           .addStatement("sum[h] *= rescale")
-          .addStatement("$T.scale(rescale, out, outHead, HEAD_DIM)", JavaTypes.VECTOR_KERNELS)
+          .addStatement("$T.scale(rescale, out, outHead, HEAD_DIM)", GeneratedTypes.VECTOR_KERNELS)
           .addStatement("max[h] = tileMax")
           .endControlFlow()
-          .addStatement("sum[h] += $T.expShift(scores, 0, count, max[h])", JavaTypes.VECTOR_KERNELS);
+          .addStatement("sum[h] += $T.expShift(scores, 0, count, max[h])", GeneratedTypes.VECTOR_KERNELS);
     }
     method.addStatement("$T.addWeightedRows(scores, count, values, kvHead + tile * KV_DIM, KV_DIM, out, outHead, HEAD_DIM)",
-            JavaTypes.VECTOR_KERNELS)
+            GeneratedTypes.VECTOR_KERNELS)
         .endControlFlow()
         .endControlFlow();
     if (softmax) {
       method.beginControlFlow("for (int head = firstHead; head < lastHead; head++)")
           .addStatement("$T.scale(1f / sum[head - firstHead], out, outStart + head * HEAD_DIM, HEAD_DIM)",
-              JavaTypes.VECTOR_KERNELS)
+              GeneratedTypes.VECTOR_KERNELS)
           .endControlFlow();
     }
     return method.build();

@@ -4,7 +4,9 @@ import com.palantir.javapoet.ArrayTypeName;
 import com.palantir.javapoet.FieldSpec;
 import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
+import dev.kiln.PositionEncoding;
 import dev.kiln.ir.Value;
+import dev.kiln.spec.ResolvedSpec;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +17,27 @@ import javax.lang.model.element.Modifier;
  * stores for another (or for its own later loop), registered as the kernels are emitted.
  */
 final class Buffers {
-  private static final Map<String, String> ROLES = Map.of(
-      "x", "residual stream",
-      "normed", "RMSNorm output, input of the following projections",
-      "q", "queries, RoPE applied",
-      "attn", "attention heads' outputs, concatenated",
-      "act", "silu(gate) * up");
+  /** What each value's buffer holds, as true for the spec it is generated for. */
+  private final Map<String, String> roles;
+
+  Buffers(ResolvedSpec spec) {
+    String queries = "queries";
+    if (spec.qkNorm()) {
+      queries += ", per-head RMSNorm applied";
+    }
+    if (spec.positionEncoding() == PositionEncoding.ROPE) {
+      queries += ", RoPE applied";
+    }
+    String activation = KernelEmitter.activationMethod(spec.hiddenAct());
+    this.roles = Map.of(
+        "x", "residual stream",
+        "normed", "normalized stream, input of the following projections",
+        "q", queries,
+        "attn", "attention heads' outputs, concatenated",
+        "attnOut", "attention output (o_proj), normalized before it joins the stream",
+        "act", activation + "(gate) * up, input of down_proj",
+        "mlpOut", "MLP output (down_proj), normalized before it joins the stream");
+  }
 
   private final Map<Value, Boolean> used = new LinkedHashMap<>();
   /** An array that is not a value of the graph: its row width (an expression) and what it holds. */
@@ -51,7 +68,7 @@ final class Buffers {
   List<FieldSpec> fields() {
     List<FieldSpec> fields = new java.util.ArrayList<>(used.keySet().stream()
         .map(value -> FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), value.name(), Modifier.PRIVATE)
-            .addJavadoc("$L (rows, $L)\n", ROLES.getOrDefault(value.name(), value.name()), value.width().constantName())
+            .addJavadoc("$L (rows, $L)\n", roles.getOrDefault(value.name(), value.name()), value.width().constantName())
             .initializer("new float[0]")
             .build())
         .toList());

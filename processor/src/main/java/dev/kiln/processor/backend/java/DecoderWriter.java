@@ -10,6 +10,9 @@ import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.backend.GeneratedFile;
+import dev.kiln.processor.backend.GeneratedTypes;
+import dev.kiln.processor.backend.SpecConstants;
 import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
@@ -37,24 +40,22 @@ final class DecoderWriter {
 
   JavaFile write() {
     ClassName self = names.decoder();
-    Buffers buffers = new Buffers();
+    Buffers buffers = new Buffers(spec);
     KernelEmitter emitter = new KernelEmitter(spec, names, buffers);
     Map<Kernel, String> methodNames = plan.uniqueNames();
     List<MethodSpec> kernels = plan.sections().stream().flatMap(List::stream)
         .map(kernel -> emitter.emit(kernel, methodNames.get(kernel)))
         .toList();
 
-    TypeSpec.Builder type = TypeSpec.classBuilder(self)
-        .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
-        .superclass(JavaTypes.GENERATED_DECODER)
-        .addAnnotation(JavaTypes.generated(names));
+    TypeSpec.Builder type = GeneratedFile.publicFinalClass(self, names)
+        .superclass(GeneratedTypes.GENERATED_DECODER);
     classJavadoc(type, methodNames);
 
-    type.addField(FieldSpec.builder(JavaTypes.MODEL_SPEC, "SPEC", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.MODEL_SPEC, "SPEC", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("The spec this decoder was generated from.\n")
         .initializer(SpecConstants.specInitializer(spec))
         .build());
-    type.addFields(SpecConstants.decoder(spec));
+    type.addFields(SpecConstants.readBy(spec, SpecConstants.Reader.DECODER));
     type.addField(FieldSpec.builder(ParameterizedTypeName.get(ClassName.get(List.class), ClassName.get(String.class)),
             "PLANNED_KERNELS", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("The kernel plan, by kernel method, in order: prologue, one layer, epilogue. Every backend emits this plan.\n")
@@ -62,9 +63,9 @@ final class DecoderWriter {
             .map(kernel -> "\"" + methodNames.get(kernel) + "\"").toList()))
         .build());
     type.addField(kernelMatricesField(methodNames));
-    type.addField(FieldSpec.builder(JavaTypes.VALUE_LAYOUT_OF_FLOAT, "F32", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.VALUE_LAYOUT_OF_FLOAT, "F32", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("How weight elements are read: little-endian float32.\n")
-        .initializer("$T.LAYOUT", JavaTypes.FLOAT_TENSOR)
+        .initializer("$T.LAYOUT", GeneratedTypes.FLOAT_TENSOR)
         .build());
     type.addField(FieldSpec.builder(names.weights(), "weights", Modifier.PRIVATE, Modifier.FINAL).build());
     type.addField(FieldSpec.builder(TypeName.INT, "capacity", Modifier.PRIVATE)
@@ -109,23 +110,19 @@ final class DecoderWriter {
         case GELU_TANH -> geluTanh();
       });
     }
-    return JavaFile.builder(names.packageName(), type.build())
-        .addFileComment(JavaTypes.fileComment(names))
-        .indent("  ")
-        .skipJavaLangImports(true)
-        .build();
+    return GeneratedFile.of(names, type.build());
   }
 
   private static final ParameterizedTypeName KERNEL_MATRICES_TYPE = ParameterizedTypeName.get(ClassName.get(Map.class),
-      ClassName.get(String.class), ParameterizedTypeName.get(ClassName.get(List.class), JavaTypes.TENSOR_KIND));
+      ClassName.get(String.class), ParameterizedTypeName.get(ClassName.get(List.class), GeneratedTypes.TENSOR_KIND));
 
   /** {@code KERNEL_MATRICES}: each kernel method's weight matrices (its Linear ops' weights), for bandwidth figures. */
   private FieldSpec kernelMatricesField(Map<Kernel, String> methodNames) {
     List<CodeBlock> entries = new ArrayList<>();
     for (Kernel kernel : plan.sections().stream().flatMap(List::stream).toList()) {
       List<CodeBlock> kinds = kernel.opsOf(Op.Linear.class).stream()
-          .map(linear -> CodeBlock.of("$T.$L", linear.weight() instanceof LayerTensor ? JavaTypes.LAYER_TENSOR
-              : JavaTypes.GLOBAL_TENSOR, ((Enum<?>) linear.weight()).name()))
+          .map(linear -> CodeBlock.of("$T.$L", linear.weight() instanceof LayerTensor ? GeneratedTypes.LAYER_TENSOR
+              : GeneratedTypes.GLOBAL_TENSOR, ((Enum<?>) linear.weight()).name()))
           .toList();
       entries.add(CodeBlock.of("$T.entry($S, $T.of($L))", Map.class, methodNames.get(kernel), List.class,
           CodeBlock.join(kinds, ", ")));
@@ -155,8 +152,8 @@ final class DecoderWriter {
     MethodSpec.Builder method = MethodSpec.methodBuilder("forward")
         .addAnnotation(Override.class)
         .addModifiers(Modifier.PROTECTED)
-        .addParameter(JavaTypes.ROWS, "rows")
-        .addParameter(JavaTypes.KV_CACHE, "cache")
+        .addParameter(GeneratedTypes.ROWS, "rows")
+        .addParameter(GeneratedTypes.KV_CACHE, "cache")
         .addStatement("ensureCapacity(rows.count())")
         .addComment("When the kernel profile is on, each kernel's wall time goes to it (a lap after each call)")
         .addStatement("long time = profile.start()");
@@ -197,10 +194,10 @@ final class DecoderWriter {
         .addJavadoc("runtime's vector kernel).\n")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "in")
         .addParameter(TypeName.INT, "inStart")
-        .addParameter(JavaTypes.MEMORY_SEGMENT, "gain")
+        .addParameter(GeneratedTypes.MEMORY_SEGMENT, "gain")
         .addParameter(ArrayTypeName.of(TypeName.FLOAT), "out")
         .addParameter(TypeName.INT, "outStart")
-        .addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS$L)", JavaTypes.VECTOR_KERNELS,
+        .addStatement("$T.rmsNorm(in, inStart, gain, out, outStart, HIDDEN_SIZE, RMS_NORM_EPS$L)", GeneratedTypes.VECTOR_KERNELS,
             unitOffset ? ", 1f" : "");
     return method.build();
   }

@@ -7,6 +7,7 @@ import com.palantir.javapoet.TypeName;
 import dev.kiln.Activation;
 import dev.kiln.SlidingWindowLayers;
 import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.backend.GeneratedTypes;
 import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
@@ -25,8 +26,11 @@ import javax.lang.model.element.Modifier;
 /**
  * Emits one Java method per kernel of the plan, from the kernel's template ({@code KernelShape}).
  * Projections loop over output features outside and rows inside, so each weight row is read once
- * for all rows of a call (four weight rows at a time); their epilogues (RoPE, cache write, SiLU x up, residual add) act on the
- * outputs where they are produced.
+ * for all rows of a call (four weight rows at a time), and store each output where the kernel wants
+ * it (its buffer, the KV cache, the logits, or added to the stream); a one-row call writes the
+ * thread's range of outputs straight there. Their epilogues act on the outputs where they are
+ * produced: SiLU x up per element, per-head RMSNorm and RoPE per head, by the thread that projected
+ * the head.
  */
 final class KernelEmitter {
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
@@ -81,7 +85,7 @@ final class KernelEmitter {
     MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
         .addModifiers(Modifier.PRIVATE)
         .addJavadoc(kernel.ops().size() > 1 ? "Fuses $L.\n" : "$L.\n", kernel.fusionDescription())
-        .addParameter(JavaTypes.ROWS, "rows");
+        .addParameter(GeneratedTypes.ROWS, "rows");
     if (needsLayerWeights(kernel)) {
       method.addParameter(names.weights().nestedClass("Layer"), "w");
     }
@@ -107,7 +111,7 @@ final class KernelEmitter {
         .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
         .addStatement("weights.embedTokens.readRow(rows.token(r), $N, $L)", out, buffers.rowStart(embed.out(), "r"));
     if (embed.scaled()) {
-      method.addStatement("$T.scale(EMBEDDING_SCALE, $N, $L, HIDDEN_SIZE)", JavaTypes.VECTOR_KERNELS, out,
+      method.addStatement("$T.scale(EMBEDDING_SCALE, $N, $L, HIDDEN_SIZE)", GeneratedTypes.VECTOR_KERNELS, out,
           buffers.rowStart(embed.out(), "r"));
     }
     method.endControlFlow();
@@ -123,7 +127,7 @@ final class KernelEmitter {
     String normed = buffers.use(norm.out());
     String target = buffers.use(add.out());
     method.addJavadoc("$L += $L($L), (rows, HIDDEN_SIZE)\n", target, norm.describe(), branch)
-        .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, norm.gain().fieldName(), tensor(norm.gain()))
+        .addStatement("$T $N = $L", GeneratedTypes.MEMORY_SEGMENT, norm.gain().fieldName(), tensor(norm.gain()))
         .beginControlFlow("for (int r = 0; r < rows.count(); r++)")
         .addStatement("rmsNorm($N, $L, $N, $N, $L)", branch, buffers.rowStart(norm.in(), "r"), norm.gain().fieldName(),
             normed, buffers.rowStart(norm.out(), "r"))
@@ -156,7 +160,7 @@ final class KernelEmitter {
         .addJavadoc("Rows x heads are split across threads in chunks of whole key/value head groups; a thread's\n")
         .addJavadoc("consecutive heads of a row go together.\n")
         .addCode("$T.forRange(rows.count() * NUM_ATTENTION_HEADS, $T.minChunk(2L * HEAD_DIM * rows.attendEnd(rows.count() - 1)),"
-            + " $T.KV_GROUP_SIZE, (first, last) -> {\n$>", JavaTypes.PARALLEL, JavaTypes.PARALLEL, names.attention())
+            + " $T.KV_GROUP_SIZE, (first, last) -> {\n$>", GeneratedTypes.PARALLEL, GeneratedTypes.PARALLEL, names.attention())
         .beginControlFlow("for (int task = first; task < last; )")
         .addStatement("int r = task / NUM_ATTENTION_HEADS")
         .addStatement("int head = task % NUM_ATTENTION_HEADS")
@@ -191,7 +195,7 @@ final class KernelEmitter {
       String in = buffers.use(rms.in());
       String out = buffers.use(rms.out());
       method.addComment("$L of each row, into $L", rms.describe(), out)
-          .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, rms.gain().fieldName(), tensor(rms.gain()))
+          .addStatement("$T $N = $L", GeneratedTypes.MEMORY_SEGMENT, rms.gain().fieldName(), tensor(rms.gain()))
           .beginControlFlow("for (int r = 0; r < n; r++)");
       if (rowFilter != null) {
         method.addStatement(rowFilter);
@@ -202,11 +206,12 @@ final class KernelEmitter {
     }
 
     List<Op.Activate> activates = kernel.opsOf(Op.Activate.class);
+    Set<Value> perHead = Set.of();
     if (!activates.isEmpty()) {
       gatedProjection(method, kernel, linears, activates.getFirst());
     } else if (linears.size() > 1 && rowFilter == null
         && linears.stream().allMatch(l -> l.in().equals(linears.getFirst().in()))) {
-      sharedInputProjections(method, kernel, linears);
+      perHead = sharedInputProjections(method, kernel, linears);
     } else {
       for (Op.Linear linear : linears) {
         singleProjection(method, kernel, linear, rowFilter);
@@ -214,22 +219,26 @@ final class KernelEmitter {
     }
 
     for (Op.HeadRmsNorm headNorm : kernel.opsOf(Op.HeadRmsNorm.class)) {
+      if (perHead.contains(headNorm.target())) {
+        continue;
+      }
       String heads = headNorm.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
       String gain = headNorm.gain().fieldName();
       method.addComment("$L: each of the $L heads of each row over HEAD_DIM, in place", headNorm.describe(), heads)
-          .addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, gain, tensor(headNorm.gain()))
+          .addStatement("$T $N = $L", GeneratedTypes.MEMORY_SEGMENT, gain, tensor(headNorm.gain()))
           .beginControlFlow("for (int r = 0; r < n; r++)")
           .beginControlFlow("for (int head = 0; head < $L; head++)", heads)
           .addStatement("$T.rmsNorm($L + head * HEAD_DIM, $N, $L + head * HEAD_DIM, HEAD_DIM, RMS_NORM_EPS, $Lf)",
-              JavaTypes.VECTOR_KERNELS, rowLocation(kernel, headNorm.target()), gain,
+              GeneratedTypes.VECTOR_KERNELS, rowLocation(kernel, headNorm.target()), gain,
               rowLocation(kernel, headNorm.target()), headNorm.unitOffset() ? 1 : 0)
           .endControlFlow()
           .endControlFlow();
     }
     for (Op.Rope rope : kernel.opsOf(Op.Rope.class)) {
-      usesRope = true;
-      buffers.extra("ropeCos", "HEAD_DIM / 2", "cos of each row's RoPE angles, filled once per forward");
-      buffers.extra("ropeSin", "HEAD_DIM / 2", "sin of each row's RoPE angles, filled once per forward");
+      if (perHead.contains(rope.target())) {
+        continue;
+      }
+      useRope();
       String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
       method.addComment("$L at each row's position (angles from the per-row tables)", rope.describe())
           .beginControlFlow("for (int r = 0; r < n; r++)")
@@ -248,8 +257,8 @@ final class KernelEmitter {
    */
   private void softcap(MethodSpec.Builder method) {
     method.addComment("soft-cap(logits) of each row that wants logits, vocabulary split across threads")
-        .addCode("$T.forRange(VOCAB_SIZE, $T.minChunk(16L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL,
-            JavaTypes.PARALLEL)
+        .addCode("$T.forRange(VOCAB_SIZE, $T.minChunk(16L * n), (first, last) -> {\n$>", GeneratedTypes.PARALLEL,
+            GeneratedTypes.PARALLEL)
         .beginControlFlow("for (int r = 0; r < n; r++)")
         .addStatement("if (!rows.wantsLogits(r)) continue")
         .addStatement("float[] logits = rows.logits(r)")
@@ -272,12 +281,12 @@ final class KernelEmitter {
     String weight = linear.weight().fieldName();
     String outWidth = linear.weight().dims().get(0).constantName();
     String inWidth = linear.weight().dims().get(1).constantName();
-    method.addComment("$L: $L (rows, $L) -> $L (rows, $L), output features split across threads", linear.describe(), in,
-            inWidth, linear.out(), outWidth);
+    method.addComment("$L: $L (rows, $L) -> $L (rows, $L)$L, output features split across threads", linear.describe(),
+        in, inWidth, linear.out(), outWidth, whereItGoes(kernel, linear.out()));
     declareWeights(method, linear);
     quantizeInput(method, in, inWidth, List.of(linear));
-    method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
-        JavaTypes.PARALLEL, inWidth);
+    method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (first, last) -> {\n$>", GeneratedTypes.PARALLEL, outWidth,
+        GeneratedTypes.PARALLEL, inWidth);
     projectionRange(method, kernel, linear, rowFilter);
     method.addCode("$<});\n");
   }
@@ -290,15 +299,15 @@ final class KernelEmitter {
    */
   private void quantizeInput(MethodSpec.Builder method, String in, String inWidth, List<Op.Linear> linears) {
     String weights = String.join(", ", linears.stream().map(l -> l.weight().fieldName()).toList());
-    method.addStatement("$T xq = $T.forWeights($N, 0, $L, n, $L)", JavaTypes.QUANTIZED_ROWS, JavaTypes.QUANTIZED_ROWS, in,
+    method.addStatement("$T xq = $T.forWeights($N, 0, $L, n, $L)", GeneratedTypes.QUANTIZED_ROWS, GeneratedTypes.QUANTIZED_ROWS, in,
         inWidth, weights);
   }
 
   /** Locals for a projection's weight matrix and, if it has one, its bias. */
   private void declareWeights(MethodSpec.Builder method, Op.Linear linear) {
-    method.addStatement("$T $N = $L", JavaTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
+    method.addStatement("$T $N = $L", GeneratedTypes.WEIGHT_TENSOR, linear.weight().fieldName(), matrix(linear.weight()));
     if (linear.bias() != null) {
-      method.addStatement("$T $N = $L", JavaTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
+      method.addStatement("$T $N = $L", GeneratedTypes.MEMORY_SEGMENT, linear.bias().fieldName(), tensor(linear.bias()));
     }
   }
 
@@ -306,20 +315,49 @@ final class KernelEmitter {
    * Several projections of one input (q, k and v) as one parallel range over all their output
    * features, so the threads meet once for the three rather than once each: a chunk {@code [start,
    * end)} of the joint range is cut at the projections' boundaries, and each piece runs the one
-   * projection's code on its own features {@code [first, last)}.
+   * projection's code on its own features {@code [first, last)}. When the kernel normalizes or rotates
+   * heads of an output (per-head RMSNorm, RoPE), chunks are whole heads, and the thread that projects a
+   * head normalizes and rotates it right after, while it is in its cache.
+   *
+   * @return the outputs whose per-head ops ran here
    */
-  private void sharedInputProjections(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears) {
+  private Set<Value> sharedInputProjections(MethodSpec.Builder method, Kernel kernel, List<Op.Linear> linears) {
     String in = buffers.use(linears.getFirst().in());
     String inWidth = linears.getFirst().weight().dims().get(1).constantName();
     List<String> widths = linears.stream().map(l -> l.weight().dims().get(0).constantName()).toList();
+    Set<Value> perHead = new java.util.LinkedHashSet<>();
+    for (Op op : kernel.ops()) {
+      switch (op) {
+        case Op.HeadRmsNorm norm -> perHead.add(norm.target());
+        case Op.Rope rope -> perHead.add(rope.target());
+        default -> {}
+      }
+    }
     method.addComment("$L: $L (rows, $L) -> $L, one range of $L output features split across threads",
         String.join(", ", linears.stream().map(Op.Linear::describe).toList()), in, inWidth,
-        String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")")
+        String.join(", ", linears.stream().map(l -> l.out() + " (rows, " + l.weight().dims().get(0).constantName() + ")"
+                + whereItGoes(kernel, l.out()))
             .toList()), String.join(" + ", widths));
     linears.forEach(linear -> declareWeights(method, linear));
+    for (Op.HeadRmsNorm headNorm : kernel.opsOf(Op.HeadRmsNorm.class)) {
+      usesRmsNorm = true;
+      method.addStatement("$T $N = $L", GeneratedTypes.MEMORY_SEGMENT, headNorm.gain().fieldName(),
+          tensor(headNorm.gain()));
+    }
     quantizeInput(method, in, inWidth, linears);
-    method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", JavaTypes.PARALLEL,
-        String.join(" + ", widths), JavaTypes.PARALLEL, inWidth);
+    if (perHead.isEmpty()) {
+      method.addCode("$T.forRange($L, $T.minChunk((long) $L * n), (start, end) -> {\n$>", GeneratedTypes.PARALLEL,
+          String.join(" + ", widths), GeneratedTypes.PARALLEL, inWidth);
+    } else {
+      // whole heads, and (for the row blocks) whole blocks of Parallel.ROW_BLOCK = 4 features
+      int multiple = lcm(spec.headDim(), 4);
+      method.addComment("Chunks of whole heads ($L features), so that each head is normalized and rotated by the",
+              multiple == spec.headDim() ? "HEAD_DIM" : multiple + "")
+          .addComment("thread that projects it")
+          .addCode("$T.forRange($L, $T.minChunk((long) $L * n), $L, (start, end) -> {\n$>", GeneratedTypes.PARALLEL,
+              String.join(" + ", widths), GeneratedTypes.PARALLEL, inWidth,
+              multiple == spec.headDim() ? "HEAD_DIM" : multiple);
+    }
     List<String> offsets = new ArrayList<>();
     for (int i = 0; i < linears.size(); i++) {
       Op.Linear linear = linears.get(i);
@@ -332,10 +370,61 @@ final class KernelEmitter {
           .addStatement("int last = Math.min(end$L, $L)", shifted, widths.get(i))
           .beginControlFlow("if (first < last)");
       projectionRange(method, kernel, linear, null);
+      if (perHead.contains(linear.out())) {
+        headOps(method, kernel, linear.out());
+      }
       method.endControlFlow().addCode("$<}\n");
       offsets.add(widths.get(i));
     }
     method.addCode("$<});\n");
+    return perHead;
+  }
+
+  /** The kernel's per-head ops on {@code value} (RMSNorm, then RoPE), on heads {@code [first, last) / HEAD_DIM}. */
+  private void headOps(MethodSpec.Builder method, Kernel kernel, Value value) {
+    String[] location = rowLocation(kernel, value).split(", ", 2);
+    String array = location[0];
+    String rowStart = location[1];
+    List<String> ops = new ArrayList<>();
+    kernel.opsOf(Op.HeadRmsNorm.class).stream().filter(o -> o.target().equals(value)).forEach(o -> ops.add(o.describe()));
+    kernel.opsOf(Op.Rope.class).stream().filter(o -> o.target().equals(value)).forEach(o -> ops.add(o.describe()));
+    method.addComment("$L of the heads just projected, in each row",
+            String.join(", then ", ops))
+        .beginControlFlow("for (int r = 0; r < n; r++)");
+    for (Op.HeadRmsNorm headNorm : kernel.opsOf(Op.HeadRmsNorm.class)) {
+      if (headNorm.target().equals(value)) {
+        method.beginControlFlow("for (int head = first / HEAD_DIM; head < last / HEAD_DIM; head++)")
+            .addStatement("int at = $L + head * HEAD_DIM", rowStart)
+            .addStatement("$T.rmsNorm($L, at, $N, $L, at, HEAD_DIM, RMS_NORM_EPS, $Lf)", GeneratedTypes.VECTOR_KERNELS,
+                array, headNorm.gain().fieldName(), array, headNorm.unitOffset() ? 1 : 0)
+            .endControlFlow();
+      }
+    }
+    for (Op.Rope rope : kernel.opsOf(Op.Rope.class)) {
+      if (rope.target().equals(value)) {
+        useRope();
+        method.addStatement("$T.applyRope($L, $L + first, (last - first) / HEAD_DIM, ropeCos, ropeSin, r * (HEAD_DIM / 2))",
+            names.attention(), array, rowStart);
+      }
+    }
+    method.endControlFlow();
+  }
+
+  private void useRope() {
+    usesRope = true;
+    buffers.extra("ropeCos", "HEAD_DIM / 2", "cos of each row's RoPE angles, filled once per forward");
+    buffers.extra("ropeSin", "HEAD_DIM / 2", "sin of each row's RoPE angles, filled once per forward");
+  }
+
+  private static int lcm(int a, int b) {
+    int x = a;
+    int y = b;
+    while (y != 0) {
+      int t = x % y;
+      x = y;
+      y = t;
+    }
+    return a / x * b;
   }
 
   /**
@@ -351,18 +440,29 @@ final class KernelEmitter {
     String biasAt = linear.bias() != null ? CodeBlock.of("float bias = $N.getAtIndex(F32, o)", linear.bias().fieldName())
         .toString() : null;
     if (rowFilter == null) {
-      // One row (a decode step of one sequence): the thread's range of weight rows in one call.
-      method.beginControlFlow("if (n == 1)")
-          .addStatement("int r = 0")
-          .addStatement("float[] values = new float[last - first]")
-          .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, values, 0)", weight, in)
-          .beginControlFlow("for (int o = first; o < last; o++)");
-      if (biasAt != null) {
-        method.addStatement(biasAt);
+      Destination destination = kernel.destination(linear.out());
+      method.beginControlFlow("if (n == 1)");
+      if (destination.kind() == Destination.Kind.ADD_INTO) {
+        // The residual add needs both the projection and the stream's value: the thread's range of
+        // weight rows in one call, then added.
+        String target = buffers.use(destination.value());
+        method.addComment("One row: the thread's range of weight rows in one call, then added to $L", target)
+            .addStatement("float[] values = new float[last - first]")
+            .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, values, 0)", weight, in)
+            .beginControlFlow("for (int o = first; o < last; o++)")
+            .addStatement("$N[o] += values[o - first]$L", target,
+                linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()) : "")
+            .endControlFlow();
+      } else {
+        String[] row = firstRow(kernel, linear.out());
+        method.addComment("One row: the thread's range of weight rows in one call, straight into $L", row[0])
+            .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, $L, $L)", weight, in, row[0], plus(row[1], "first"));
+        if (linear.bias() != null) {
+          method.beginControlFlow("for (int o = first; o < last; o++)")
+              .addStatement("$L[$L] += $N.getAtIndex(F32, o)", row[0], plus(row[1], "o"), linear.bias().fieldName())
+              .endControlFlow();
+        }
       }
-      method.addStatement("float value = values[o - first]$L", bias)
-          .addStatement(store(kernel, linear.out(), "value"))
-          .endControlFlow();
       // Several rows (prefill, batched decode): blocks of 4 weight rows times all rows of the call.
       method.nextControlFlow("else");
       rowBlocks(method, kernel, linear);
@@ -440,22 +540,28 @@ final class KernelEmitter {
         inWidth, multiply.out(), act, gate.out(), up.out(), outWidth);
     linears.forEach(linear -> declareWeights(method, linear));
     quantizeInput(method, in, inWidth, linears);
-    method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", JavaTypes.PARALLEL, outWidth,
-        JavaTypes.PARALLEL, inWidth);
-    // One row (a decode step of one sequence): the thread's range of gate rows, then of up rows.
+    method.addCode("$T.forRange($L, $T.minChunk(2L * $L * n), (first, last) -> {\n$>", GeneratedTypes.PARALLEL, outWidth,
+        GeneratedTypes.PARALLEL, inWidth);
+    // One row (a decode step of one sequence): the thread's range of gate rows straight into the
+    // output, then of up rows, each output activated and multiplied in place.
+    Destination destination = kernel.destination(multiply.out());
+    if (destination.kind() != Destination.Kind.STORE) {
+      throw new IllegalStateException("[Kiln/Internal] no Java template for gated kernel " + kernel + " into "
+          + destination.kind());
+    }
+    String[] row = firstRow(kernel, multiply.out());
     method.beginControlFlow("if (n == 1)")
-        .addStatement("int r = 0");
-    for (Op.Linear linear : linears) {
-      method.addStatement("float[] $LValues = new float[last - first]", linear.out().name())
-          .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, $LValues, 0)", linear.weight().fieldName(), in,
-              linear.out().name());
-    }
-    method.beginControlFlow("for (int o = first; o < last; o++)");
-    for (Op.Linear linear : linears) {
-      method.addStatement("float $N = $LValues[o - first]$L", linear.out().name(), linear.out().name(),
-          linear.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", linear.bias().fieldName()).toString() : "");
-    }
-    method.addStatement(store(kernel, multiply.out(), act + "(" + gate.out().name() + ") * " + up.out().name()))
+        .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, $L, $L)", gate.weight().fieldName(), in, row[0],
+            plus(row[1], "first"))
+        .addStatement("float[] $LValues = new float[last - first]", up.out().name())
+        .addStatement("$N.dotRowRange(first, last, $N, 0, xq, 0, $LValues, 0)", up.weight().fieldName(), in,
+            up.out().name())
+        .beginControlFlow("for (int o = first; o < last; o++)")
+        .addStatement("float $N = $L[$L]$L", gate.out().name(), row[0], plus(row[1], "o"),
+            gate.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", gate.bias().fieldName()).toString() : "")
+        .addStatement("float $N = $LValues[o - first]$L", up.out().name(), up.out().name(),
+            up.bias() != null ? CodeBlock.of(" + $N.getAtIndex(F32, o)", up.bias().fieldName()).toString() : "")
+        .addStatement("$L[$L] = $L($N) * $N", row[0], plus(row[1], "o"), act, gate.out().name(), up.out().name())
         .endControlFlow();
     // Several rows (prefill, batched decode): blocks of 4 gate rows and 4 up rows times all rows of the call.
     method.nextControlFlow("else");
@@ -501,6 +607,37 @@ final class KernelEmitter {
       case ADD_INTO -> buffers.use(target) + "[" + buffers.rowStart(target, "r") + " + o] += " + expression;
       case STORE -> buffers.use(target) + "[" + buffers.rowStart(target, "r") + " + o] = " + expression;
     };
+  }
+
+  /**
+   * Where row 0 of a value goes in a one-row call: {@code {array, start}}, e.g. {@code {"q", "0"}} or
+   * {@code {"keyCache", "rows.cacheOffset(0)"}}.
+   */
+  private String[] firstRow(Kernel kernel, Value value) {
+    Destination destination = kernel.destination(value);
+    return switch (destination.kind()) {
+      case LOGITS -> new String[] {"rows.logits(0)", "0"};
+      case KEY_CACHE -> new String[] {"keyCache", "rows.cacheOffset(0)"};
+      case VALUE_CACHE -> new String[] {"valueCache", "rows.cacheOffset(0)"};
+      case STORE, ADD_INTO -> new String[] {buffers.use(destination.value()), "0"};
+    };
+  }
+
+  /** Where a projection's output is stored, when not in its own buffer: {@code ", added to x"}. */
+  private String whereItGoes(Kernel kernel, Value value) {
+    Destination destination = kernel.destination(value);
+    return switch (destination.kind()) {
+      case LOGITS -> value.equals(Value.LOGITS) ? "" : ", into the logits";
+      case KEY_CACHE -> ", into the key cache";
+      case VALUE_CACHE -> ", into the value cache";
+      case ADD_INTO -> ", added to " + destination.value();
+      case STORE -> destination.value().equals(value) ? "" : ", into " + destination.value();
+    };
+  }
+
+  /** {@code start + offset}, or {@code offset} when start is 0. */
+  private static String plus(String start, String offset) {
+    return start.equals("0") ? offset : start + " + " + offset;
   }
 
   /** {@code array, start} of row r of a value that RoPE rotates: in the cache if the kernel writes it there. */

@@ -1,13 +1,14 @@
 package dev.kiln.processor.backend.tornado;
 
 import com.palantir.javapoet.CodeBlock;
+import dev.kiln.ScoreNormalization;
+import dev.kiln.processor.backend.GeneratedTypes;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
-import dev.kiln.ScoreNormalization;
 import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
 import java.util.List;
@@ -189,7 +190,7 @@ final class KernelBodies {
         .beginControlFlow("for (int g = 0; g < NORM_GROUPS; g++)")
         .addStatement("sum += normPartials.get(r * NORM_GROUPS + g)")
         .endControlFlow()
-        .addStatement("normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
+        .addStatement("normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))", GeneratedTypes.MATH)
         .endControlFlow()
         .build();
   }
@@ -219,7 +220,7 @@ final class KernelBodies {
         .endControlFlow()
         .endControlFlow()
         .beginControlFlow("if (active && id == 0)")
-        .addStatement("normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))", TornadoTypes.MATH)
+        .addStatement("normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))", GeneratedTypes.MATH)
         .endControlFlow()
         .build();
   }
@@ -291,7 +292,7 @@ final class KernelBodies {
         .endControlFlow()
         .addStatement("score *= ATTENTION_SCALE");
     if (scores.softcapped()) {
-      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", TornadoTypes.MATH);
+      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH);
     }
     code.addStatement("weights[t - low] = score")
         .beginControlFlow("if (score > max)")
@@ -305,7 +306,7 @@ final class KernelBodies {
           .addStatement("context.localBarrier()")
           .addStatement("float sum = 0f")
           .beginControlFlow("for (int t = low + id; t < high; t += threads)")
-          .addStatement("float weight = $T.exp(weights[t - low] - max)", TornadoTypes.MATH)
+          .addStatement("float weight = $T.exp(weights[t - low] - max)", GeneratedTypes.MATH)
           .addStatement("weights[t - low] = weight")
           .addStatement("sum += weight")
           .endControlFlow()
@@ -353,7 +354,7 @@ final class KernelBodies {
           .endControlFlow()
           .addStatement("float sum = 0f")
           .beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
-          .addStatement("float rescale = $T.exp(splitMax.get(first + s) - max)", TornadoTypes.MATH)
+          .addStatement("float rescale = $T.exp(splitMax.get(first + s) - max)", GeneratedTypes.MATH)
           .addStatement("sum += splitSum.get(first + s) * rescale")
           .addStatement("value += splitOut.get((first + s) * HEAD_DIM + d) * rescale")
           .endControlFlow()
@@ -459,7 +460,7 @@ final class KernelBodies {
   CodeBlock store(Kernel kernel, Value value, String expression) {
     CodeBlock result = CodeBlock.of("$L", expression);
     if (kernel.opsOf(Op.Softcap.class).stream().anyMatch(s -> s.target().equals(value))) {
-      result = CodeBlock.of("FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)", TornadoTypes.MATH, expression);
+      result = CodeBlock.of("FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH, expression);
     }
     Destination destination = kernel.destination(value);
     String target = planner.location(kernel, value).name();
@@ -574,19 +575,19 @@ final class KernelBodies {
         .endControlFlow()
         .addStatement("score *= ATTENTION_SCALE");
     if (scores.softcapped()) {
-      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", TornadoTypes.MATH);
+      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH);
     }
     String weight = "score";
     if (softmax) {
       code.beginControlFlow("if (score > max)")
-          .addStatement("float rescale = $T.exp(max - score)", TornadoTypes.MATH)
+          .addStatement("float rescale = $T.exp(max - score)", GeneratedTypes.MATH)
           .addStatement("sum *= rescale")
           .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
           .addStatement("$N.set(outHead + d, $N.get(outHead + d) * rescale)", out, out)
           .endControlFlow()
           .addStatement("max = score")
           .endControlFlow()
-          .addStatement("float weight = $T.exp(score - max)", TornadoTypes.MATH)
+          .addStatement("float weight = $T.exp(score - max)", GeneratedTypes.MATH)
           .addStatement("sum += weight");
       weight = "weight";
     }

@@ -2,6 +2,7 @@ package dev.kiln.processor.backend.tornado;
 
 import com.palantir.javapoet.JavaFile;
 import dev.kiln.processor.GeneratedNames;
+import dev.kiln.processor.backend.GeneratedTypes;
 import dev.kiln.processor.plan.KernelPlan;
 import java.util.List;
 
@@ -29,6 +30,6 @@ public final class TornadoBackend {
 
   /** The names TornadoVM's API and Kiln's support for it go by, to probe a class path. */
   public static List<String> requiredTypes() {
-    return List.of(TornadoTypes.PROBE, TornadoTypes.SUPPORT_PROBE);
+    return List.of(GeneratedTypes.TORNADO_PROBE, GeneratedTypes.TORNADO_SUPPORT_PROBE);
   }
 }

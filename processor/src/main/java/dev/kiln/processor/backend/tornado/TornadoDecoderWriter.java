@@ -15,7 +15,9 @@ import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
 import dev.kiln.RopeScaling;
 import dev.kiln.processor.GeneratedNames;
-import dev.kiln.processor.backend.java.SpecConstants;
+import dev.kiln.processor.backend.GeneratedFile;
+import dev.kiln.processor.backend.GeneratedTypes;
+import dev.kiln.processor.backend.SpecConstants;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Role;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
@@ -43,13 +45,6 @@ import javax.lang.model.element.Modifier;
 final class TornadoDecoderWriter {
   /** Threads per work-group of the one-dimensional tasks. */
   static final int LOCAL_SIZE = 64;
-  private static final ClassName GENERATED_DECODER = ClassName.get("dev.kiln.kernel", "GeneratedDecoder");
-  private static final ClassName ROWS = ClassName.get("dev.kiln.kernel", "Rows");
-  private static final ClassName KV_CACHE = ClassName.get("dev.kiln", "KvCache");
-  private static final ClassName MEMORY_SEGMENT = ClassName.get("java.lang.foreign", "MemorySegment");
-  private static final ClassName VALUE_LAYOUT = ClassName.get("java.lang.foreign", "ValueLayout");
-  private static final ClassName LIST = ClassName.get("java.util", "List");
-  private static final ClassName ARRAY_LIST = ClassName.get("java.util", "ArrayList");
 
   private final KernelPlan plan;
   private final ResolvedSpec spec;
@@ -104,39 +99,34 @@ final class TornadoDecoderWriter {
   }
 
   JavaFile write() {
-    TypeSpec.Builder type = TypeSpec.classBuilder(self)
-        .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
-        .superclass(GENERATED_DECODER)
-        .addSuperinterface(AutoCloseable.class)
-        .addAnnotation(generated());
+    TypeSpec.Builder type = GeneratedFile.publicFinalClass(self, names)
+        .superclass(GeneratedTypes.GENERATED_DECODER)
+        .addSuperinterface(AutoCloseable.class);
     classJavadoc(type);
-    type.addField(FieldSpec.builder(ClassName.get("dev.kiln.spec", "ResolvedSpec"), "SPEC", Modifier.PUBLIC, Modifier.STATIC,
+    type.addField(FieldSpec.builder(GeneratedTypes.MODEL_SPEC, "SPEC", Modifier.PUBLIC, Modifier.STATIC,
             Modifier.FINAL)
         .addJavadoc("The spec this decoder was generated from.\n")
         .initializer("$T.SPEC", names.decoder())
         .build());
-    type.addFields(SpecConstants.decoder(spec));
-    type.addFields(SpecConstants.attention(spec).stream()
-        .filter(f -> f.name().equals("KV_GROUP_SIZE") || f.name().equals("ATTENTION_SCALE") || f.name().equals("ROPE_THETA")
-            || f.name().equals("ATTN_LOGIT_SOFTCAPPING"))
-        .toList());
+    // the decoder's kernels and attention in one class: every constant, once
+    type.addFields(SpecConstants.fields(spec));
     layoutConstants(type);
-    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "PLANNED_KERNELS",
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(GeneratedTypes.LIST, ClassName.get(String.class)), "PLANNED_KERNELS",
             Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("The kernel plan this decoder runs, by kernel name: the same plan, in the same order, as\n")
         .addJavadoc("{@link $T}'s kernel methods.\n", names.decoder())
-        .initializer("$T.of($L)", LIST, String.join(", ", plannedKernels().stream().map(k -> "\"" + k + "\"").toList()))
+        .initializer("$T.of($L)", GeneratedTypes.LIST, String.join(", ", plannedKernels().stream().map(k -> "\"" + k + "\"").toList()))
         .build());
-    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "TASKS",
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(GeneratedTypes.LIST, ClassName.get(String.class)), "TASKS",
             Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("Every task of the cpu layout as {@code graph.task <- planned kernel}; {@code layer} stands for each\n")
         .addJavadoc("{@code layer_i}.\n")
-        .initializer("$T.of($L)", LIST, String.join(",\n    ", taskLines().stream().map(t -> "\"" + t + "\"").toList()))
+        .initializer("$T.of($L)", GeneratedTypes.LIST, String.join(",\n    ", taskLines().stream().map(t -> "\"" + t + "\"").toList()))
         .build());
-    type.addField(FieldSpec.builder(ParameterizedTypeName.get(LIST, ClassName.get(String.class)), "GPU_TASKS",
+    type.addField(FieldSpec.builder(ParameterizedTypeName.get(GeneratedTypes.LIST, ClassName.get(String.class)), "GPU_TASKS",
             Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("Every task of the gpu layout, as {@link #TASKS}.\n")
-        .initializer("$T.of($L)", LIST, String.join(",\n    ", gpuTaskLines().stream().map(t -> "\"" + t + "\"").toList()))
+        .initializer("$T.of($L)", GeneratedTypes.LIST, String.join(",\n    ", gpuTaskLines().stream().map(t -> "\"" + t + "\"").toList()))
         .build());
 
     fields(type);
@@ -144,9 +134,9 @@ final class TornadoDecoderWriter {
     type.addMethod(constructor());
     type.addMethod(MethodSpec.constructorBuilder()
         .addModifiers(Modifier.PUBLIC)
-        .addJavadoc("A decoder on the device chosen by {@link $T#selectedDevice()}.\n", TornadoTypes.SUPPORT)
+        .addJavadoc("A decoder on the device chosen by {@link $T#selectedDevice()}.\n", GeneratedTypes.TORNADO_SUPPORT)
         .addParameter(names.weights(), "weights")
-        .addStatement("this(weights, $T.selectedDevice())", TornadoTypes.SUPPORT)
+        .addStatement("this(weights, $T.selectedDevice())", GeneratedTypes.TORNADO_SUPPORT)
         .build());
     type.addMethod(buildPlan(tasks, "buildCpuPlan", false));
     type.addMethod(buildPlan(gpuTasks, "buildGpuPlan", true));
@@ -155,12 +145,12 @@ final class TornadoDecoderWriter {
     type.addMethod(MethodSpec.methodBuilder("device")
         .addModifiers(Modifier.PUBLIC)
         .addJavadoc("The device the tasks run on.\n")
-        .returns(TornadoTypes.DEVICE)
+        .returns(GeneratedTypes.DEVICE)
         .addStatement("return device")
         .build());
     type.addMethod(MethodSpec.methodBuilder("layout")
         .addModifiers(Modifier.PUBLIC)
-        .addJavadoc("The kernels' layout: {@code gpu} or {@code cpu} ({@link $T#layout}).\n", TornadoTypes.SUPPORT)
+        .addJavadoc("The kernels' layout: {@code gpu} or {@code cpu} ({@link $T#layout}).\n", GeneratedTypes.TORNADO_SUPPORT)
         .returns(String.class)
         .addStatement("return gpu ? $S : $S", "gpu", "cpu")
         .build());
@@ -168,7 +158,7 @@ final class TornadoDecoderWriter {
         .addAnnotation(Override.class)
         .addModifiers(Modifier.PUBLIC)
         .addJavadoc("Frees the device memory of the plan.\n")
-        .addStatement("$T.close(executionPlan)", TornadoTypes.SUPPORT)
+        .addStatement("$T.close(executionPlan)", GeneratedTypes.TORNADO_SUPPORT)
         .build());
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       if (spec.ropeScaling() != RopeScaling.NONE) {
@@ -192,18 +182,7 @@ final class TornadoDecoderWriter {
       }
     }
     helpers(type);
-    return JavaFile.builder(names.packageName(), type.build())
-        .addFileComment("Generated by Kiln from @ModelSpec on " + names.specType() + ". Do not edit: change the spec and rebuild.")
-        .indent("  ")
-        .skipJavaLangImports(true)
-        .build();
-  }
-
-  private com.palantir.javapoet.AnnotationSpec generated() {
-    return com.palantir.javapoet.AnnotationSpec.builder(ClassName.get("javax.annotation.processing", "Generated"))
-        .addMember("value", "$S", "dev.kiln.processor.KilnProcessor")
-        .addMember("comments", "$S", "from @ModelSpec on " + names.specType())
-        .build();
+    return GeneratedFile.of(names, type.build());
   }
 
   private List<String> plannedKernels() {
@@ -386,7 +365,7 @@ final class TornadoDecoderWriter {
   }
 
   private void fields(TypeSpec.Builder type) {
-    type.addField(FieldSpec.builder(TornadoTypes.DEVICE, "device", Modifier.PRIVATE, Modifier.FINAL).build());
+    type.addField(FieldSpec.builder(GeneratedTypes.DEVICE, "device", Modifier.PRIVATE, Modifier.FINAL).build());
     type.addField(FieldSpec.builder(TypeName.BOOLEAN, "gpu", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("Whether the tasks run in the gpu layout (else the cpu layout).\n")
         .build());
@@ -395,31 +374,31 @@ final class TornadoDecoderWriter {
           .addJavadoc("gpu layout: threads per work-group, within the device's limit\n")
           .build());
     }
-    type.addField(FieldSpec.builder(TornadoTypes.KERNEL_CONTEXT, "context", Modifier.PRIVATE, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.KERNEL_CONTEXT, "context", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("Thread and work-group indices inside the tasks.\n")
-        .initializer("new $T()", TornadoTypes.KERNEL_CONTEXT)
+        .initializer("new $T()", GeneratedTypes.KERNEL_CONTEXT)
         .build());
-    type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "rowInfo", Modifier.PRIVATE, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.INT_ARRAY, "rowInfo", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("The rows of one execution: the count, then ROW_FIELDS ints per row; sent every execution.\n")
-        .initializer("new $T(ROW_INFO_START + ROW_CAPACITY * ROW_FIELDS)", TornadoTypes.INT_ARRAY)
+        .initializer("new $T(ROW_INFO_START + ROW_CAPACITY * ROW_FIELDS)", GeneratedTypes.INT_ARRAY)
         .build());
     for (String name : activationNames()) {
-      type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
+      type.addField(FieldSpec.builder(GeneratedTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
           .addJavadoc("($L); lives on the device\n", activationSize(name))
-          .initializer("new $T($L)", TornadoTypes.FLOAT_ARRAY, activationSize(name))
+          .initializer("new $T($L)", GeneratedTypes.FLOAT_ARRAY, activationSize(name))
           .build());
     }
-    type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "logitsRow", Modifier.PRIVATE, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.INT_ARRAY, "logitsRow", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("Which row the logits graph computes; sent every execution of that graph.\n")
-        .initializer("new $T(1)", TornadoTypes.INT_ARRAY)
+        .initializer("new $T(1)", GeneratedTypes.INT_ARRAY)
         .build());
-    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "logits", Modifier.PRIVATE, Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.FLOAT_ARRAY, "logits", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("(VOCAB_SIZE), brought back after every execution of the logits graph.\n")
-        .initializer("new $T(VOCAB_SIZE)", TornadoTypes.FLOAT_ARRAY)
+        .initializer("new $T(VOCAB_SIZE)", GeneratedTypes.FLOAT_ARRAY)
         .build());
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       for (String name : List.of("ropeCos", "ropeSin")) {
-        type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
+        type.addField(FieldSpec.builder(GeneratedTypes.FLOAT_ARRAY, name, Modifier.PRIVATE, Modifier.FINAL)
             .addJavadoc("(MAX_POSITION_EMBEDDINGS, HEAD_DIM / 2): $L(position x $L), as the Java backend computes it\n",
                 name.equals("ropeCos") ? "cos" : "sin",
                 spec.ropeScaling() == RopeScaling.NONE ? "ROPE_THETA^(-2i / HEAD_DIM)" : "INV_FREQ[i]")
@@ -427,7 +406,7 @@ final class TornadoDecoderWriter {
       }
     }
     for (TensorKind global : globalTensors()) {
-      type.addField(FieldSpec.builder(isMatrix(global) ? ClassName.OBJECT : TornadoTypes.FLOAT_ARRAY, global.fieldName(),
+      type.addField(FieldSpec.builder(isMatrix(global) ? ClassName.OBJECT : GeneratedTypes.FLOAT_ARRAY, global.fieldName(),
               Modifier.PRIVATE, Modifier.FINAL)
           .addJavadoc(isMatrix(global) ? "$L on the device: ByteArray of blocks, ShortArray of halves or FloatArray\n"
               : "$L on the device\n", global.fieldName())
@@ -435,14 +414,14 @@ final class TornadoDecoderWriter {
     }
     for (Task task : tasks) {
       if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
-        type.addField(FieldSpec.builder(TornadoTypes.DTYPE, typeField(task), Modifier.PRIVATE, Modifier.FINAL)
+        type.addField(FieldSpec.builder(GeneratedTypes.DTYPE, typeField(task), Modifier.PRIVATE, Modifier.FINAL)
             .addJavadoc("The type {@code $L.$L}'s matrices have on the device.\n", task.graph(), task.name())
             .build());
       }
     }
     type.addField(FieldSpec.builder(ArrayTypeName.of(ClassName.get("", "LayerArrays")), "layers", Modifier.PRIVATE,
         Modifier.FINAL).build());
-    type.addField(FieldSpec.builder(TornadoTypes.EXECUTION_PLAN, "executionPlan", Modifier.PRIVATE, Modifier.FINAL).build());
+    type.addField(FieldSpec.builder(GeneratedTypes.EXECUTION_PLAN, "executionPlan", Modifier.PRIVATE, Modifier.FINAL).build());
   }
 
   /** The field holding the device type of a matrix task's weights (the same in both layouts). */
@@ -464,38 +443,38 @@ final class TornadoDecoderWriter {
       }
     }
     for (var entry : layerTasks.entrySet()) {
-      type.addField(FieldSpec.builder(TornadoTypes.DTYPE, entry.getKey(), Modifier.FINAL)
+      type.addField(FieldSpec.builder(GeneratedTypes.DTYPE, entry.getKey(), Modifier.FINAL)
           .addJavadoc("The type {@code $L}'s matrices have on the device ({@link $T#deviceType}).\n", entry.getValue().name(),
-              TornadoTypes.DEVICE_ARRAYS)
+              GeneratedTypes.DEVICE_ARRAYS)
           .build());
-      constructor.addStatement("$N = $T.deviceType(gpu, $L)", entry.getKey(), TornadoTypes.DEVICE_ARRAYS,
+      constructor.addStatement("$N = $T.deviceType(gpu, $L)", entry.getKey(), GeneratedTypes.DEVICE_ARRAYS,
           String.join(", ", entry.getValue().matrices().stream().map(m -> "w." + m.fieldName()).toList()));
     }
     for (LayerTensor tensor : layerTensors()) {
       boolean matrix = isMatrix(tensor);
-      type.addField(FieldSpec.builder(matrix ? ClassName.OBJECT : TornadoTypes.FLOAT_ARRAY, tensor.fieldName(), Modifier.FINAL)
+      type.addField(FieldSpec.builder(matrix ? ClassName.OBJECT : GeneratedTypes.FLOAT_ARRAY, tensor.fieldName(), Modifier.FINAL)
           .build());
       if (matrix) {
         Task owner = layerTasks.values().stream().filter(t -> t.matrices().contains(tensor)).findFirst().orElseThrow();
-        constructor.addStatement("$N = $T.matrix(w.$N, $N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS,
+        constructor.addStatement("$N = $T.matrix(w.$N, $N)", tensor.fieldName(), GeneratedTypes.DEVICE_ARRAYS,
             tensor.fieldName(), typeField(owner));
       } else {
-        constructor.addStatement("$N = $T.vector(w.$N)", tensor.fieldName(), TornadoTypes.DEVICE_ARRAYS, tensor.fieldName());
+        constructor.addStatement("$N = $T.vector(w.$N)", tensor.fieldName(), GeneratedTypes.DEVICE_ARRAYS, tensor.fieldName());
       }
     }
     if (spec.slidingWindow() > 0) {
-      type.addField(FieldSpec.builder(TornadoTypes.INT_ARRAY, "slidingWindow", Modifier.FINAL)
+      type.addField(FieldSpec.builder(GeneratedTypes.INT_ARRAY, "slidingWindow", Modifier.FINAL)
           .addJavadoc("(1): the layer's sliding window in positions, 0 where it attends to every earlier position\n")
-          .initializer("new $T(1)", TornadoTypes.INT_ARRAY)
+          .initializer("new $T(1)", GeneratedTypes.INT_ARRAY)
           .build());
     }
-    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "keyCache", Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.FLOAT_ARRAY, "keyCache", Modifier.FINAL)
         .addJavadoc("(2 x MAX_BATCH_SIZE, MAX_POSITION_EMBEDDINGS, KV_DIM), only ever on the device\n")
-        .initializer("new $T(2 * CACHE_REGION)", TornadoTypes.FLOAT_ARRAY)
+        .initializer("new $T(2 * CACHE_REGION)", GeneratedTypes.FLOAT_ARRAY)
         .build());
-    type.addField(FieldSpec.builder(TornadoTypes.FLOAT_ARRAY, "valueCache", Modifier.FINAL)
+    type.addField(FieldSpec.builder(GeneratedTypes.FLOAT_ARRAY, "valueCache", Modifier.FINAL)
         .addJavadoc("Laid out as keyCache\n")
-        .initializer("new $T(2 * CACHE_REGION)", TornadoTypes.FLOAT_ARRAY)
+        .initializer("new $T(2 * CACHE_REGION)", GeneratedTypes.FLOAT_ARRAY)
         .build());
     return type.addMethod(constructor.build()).build();
   }
@@ -504,33 +483,33 @@ final class TornadoDecoderWriter {
     MethodSpec.Builder method = MethodSpec.constructorBuilder()
         .addModifiers(Modifier.PUBLIC)
         .addJavadoc("A decoder over {@code weights} on {@code device}, in the layout {@link $T#layout} chooses for it:\n",
-            TornadoTypes.SUPPORT)
+            GeneratedTypes.TORNADO_SUPPORT)
         .addJavadoc("copies the weights into device arrays (in the types {@link $T#deviceType} keeps) and builds the\n",
-            TornadoTypes.DEVICE_ARRAYS)
+            GeneratedTypes.DEVICE_ARRAYS)
         .addJavadoc("execution plan, its work-group sizes within the device's limits; TornadoVM compiles the tasks on\n")
         .addJavadoc("the first call.\n")
         .addParameter(names.weights(), "weights")
-        .addParameter(TornadoTypes.DEVICE, "device")
-        .addStatement("super(SPEC, $T.withoutStorage(SPEC))", KV_CACHE)
+        .addParameter(GeneratedTypes.DEVICE, "device")
+        .addStatement("super(SPEC, $T.withoutStorage(SPEC))", GeneratedTypes.KV_CACHE)
         .addStatement("this.device = device")
-        .addStatement("this.gpu = $T.layout(device).equals($S)", TornadoTypes.SUPPORT, "gpu")
-        .addStatement("projectionLocal = $T.localSize(device, PROJECTION_LOCAL)", TornadoTypes.SUPPORT)
-        .addStatement("normLocal = $T.localSize(device, $L)", TornadoTypes.SUPPORT,
+        .addStatement("this.gpu = $T.layout(device).equals($S)", GeneratedTypes.TORNADO_SUPPORT, "gpu")
+        .addStatement("projectionLocal = $T.localSize(device, PROJECTION_LOCAL)", GeneratedTypes.TORNADO_SUPPORT)
+        .addStatement("normLocal = $T.localSize(device, $L)", GeneratedTypes.TORNADO_SUPPORT,
             spec.norm() == NormKind.RMS_NORM ? "NORM_LOCAL_SIZE" : "LOCAL_SIZE")
-        .addStatement("attentionLocal = $T.localSize(device, ATTENTION_LOCAL)", TornadoTypes.SUPPORT)
-        .addStatement("elementLocal = $T.localSize(device, LOCAL_SIZE)", TornadoTypes.SUPPORT);
+        .addStatement("attentionLocal = $T.localSize(device, ATTENTION_LOCAL)", GeneratedTypes.TORNADO_SUPPORT)
+        .addStatement("elementLocal = $T.localSize(device, LOCAL_SIZE)", GeneratedTypes.TORNADO_SUPPORT);
     Set<String> checked = new LinkedHashSet<>();
     method.beginControlFlow("if (gpu)");
     for (Task task : gpuTasks) {
       String floats = KernelBodies.localFloats(task);
       if (!floats.equals("0") && checked.add(task.method())) {
-        method.addStatement("$T.checkLocalMemory(device, 4L * ($L), $S)", TornadoTypes.SUPPORT, floats, task.name());
+        method.addStatement("$T.checkLocalMemory(device, 4L * ($L), $S)", GeneratedTypes.TORNADO_SUPPORT, floats, task.name());
       }
     }
     method.endControlFlow();
     for (Task task : tasks) {
       if (!task.matrices().isEmpty() && !task.graph().equals("layer")) {
-        method.addStatement("$N = $T.deviceType(gpu, $L)", typeField(task), TornadoTypes.DEVICE_ARRAYS,
+        method.addStatement("$N = $T.deviceType(gpu, $L)", typeField(task), GeneratedTypes.DEVICE_ARRAYS,
             String.join(", ", task.matrices().stream().map(m -> "weights." + m.fieldName()).toList()));
       }
     }
@@ -539,10 +518,10 @@ final class TornadoDecoderWriter {
         Task owner = tasks.stream().filter(t -> !t.graph().equals("layer") && t.matrices().contains(global)).findFirst()
             .orElseThrow();
         // tied embeddings: embed_tokens and lm_head read the same tensor, so their types agree
-        method.addStatement("$N = $T.matrix(weights.$N, $L)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS,
+        method.addStatement("$N = $T.matrix(weights.$N, $L)", global.fieldName(), GeneratedTypes.DEVICE_ARRAYS,
             global.fieldName(), typeField(owner));
       } else {
-        method.addStatement("$N = $T.vector(weights.$N)", global.fieldName(), TornadoTypes.DEVICE_ARRAYS, global.fieldName());
+        method.addStatement("$N = $T.vector(weights.$N)", global.fieldName(), GeneratedTypes.DEVICE_ARRAYS, global.fieldName());
       }
     }
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
@@ -591,19 +570,19 @@ final class TornadoDecoderWriter {
     String chained = String.join(", ", passed);
     MethodSpec.Builder method = MethodSpec.methodBuilder(methodName)
         .addModifiers(Modifier.PRIVATE)
-        .returns(TornadoTypes.EXECUTION_PLAN)
+        .returns(GeneratedTypes.EXECUTION_PLAN)
         .addJavadoc("The $L layout's graphs, in execution order: embedding, layer_0 .. layer_(NUM_HIDDEN_LAYERS - 1), logits.\n",
             gpu ? "gpu" : "cpu")
         .addJavadoc("The rows'\n")
         .addJavadoc("info and the residual stream pass from graph to graph on the device ({@code persistOnDevice},\n")
         .addJavadoc("{@code consumeFromDevice}); weights, caches, tables and scratch activations are sent once.\n")
-        .addStatement("$T grid = new $T()", TornadoTypes.GRID_SCHEDULER, TornadoTypes.GRID_SCHEDULER)
-        .addStatement("$T<$T> graphs = new $T<>()", LIST, TornadoTypes.IMMUTABLE_TASK_GRAPH, ARRAY_LIST);
+        .addStatement("$T grid = new $T()", GeneratedTypes.GRID_SCHEDULER, GeneratedTypes.GRID_SCHEDULER)
+        .addStatement("$T<$T> graphs = new $T<>()", GeneratedTypes.LIST, GeneratedTypes.IMMUTABLE_TASK_GRAPH, GeneratedTypes.ARRAY_LIST);
 
     method.addCode("\n// embedding: the rows' tokens in, the residual stream created on the device\n")
-        .addStatement("$T embedding = new $T($S)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH, "embedding")
-        .addStatement("embedding.transferToDevice($T.EVERY_EXECUTION, rowInfo)", TornadoTypes.DATA_TRANSFER_MODE)
-        .addStatement("embedding.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+        .addStatement("$T embedding = new $T($S)", GeneratedTypes.TASK_GRAPH, GeneratedTypes.TASK_GRAPH, "embedding")
+        .addStatement("embedding.transferToDevice($T.EVERY_EXECUTION, rowInfo)", GeneratedTypes.DATA_TRANSFER_MODE)
+        .addStatement("embedding.transferToDevice($T.FIRST_EXECUTION, $L)", GeneratedTypes.DATA_TRANSFER_MODE,
             String.join(", ", concat(activationsOf(tasks, "embedding"), residents(tasks, "embedding"))));
     addTasks(method, tasks, "embedding", "embedding");
     method.addStatement("embedding.persistOnDevice($L)", chained)
@@ -614,11 +593,11 @@ final class TornadoDecoderWriter {
         .beginControlFlow("for (int i = 0; i < NUM_HIDDEN_LAYERS; i++)")
         .addStatement("LayerArrays layer = layers[i]")
         .addStatement("String name = $S + i", "layer_")
-        .addStatement("$T graph = new $T(name)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH)
+        .addStatement("$T graph = new $T(name)", GeneratedTypes.TASK_GRAPH, GeneratedTypes.TASK_GRAPH)
         .addStatement("graph.consumeFromDevice(previous, $L)", chained);
     List<String> layerOnce = without(concat(activationsOf(tasks, "layer"), residents(tasks, "layer")), passed);
     if (!layerOnce.isEmpty()) {
-      method.addStatement("graph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+      method.addStatement("graph.transferToDevice($T.FIRST_EXECUTION, $L)", GeneratedTypes.DATA_TRANSFER_MODE,
           String.join(", ", layerOnce));
     }
     addTasks(method, tasks, "layer", "graph");
@@ -628,17 +607,17 @@ final class TornadoDecoderWriter {
         .endControlFlow();
 
     method.addCode("\n// logits: one row's logits per execution, brought back to the host\n")
-        .addStatement("$T logitsGraph = new $T($S)", TornadoTypes.TASK_GRAPH, TornadoTypes.TASK_GRAPH, "logits")
+        .addStatement("$T logitsGraph = new $T($S)", GeneratedTypes.TASK_GRAPH, GeneratedTypes.TASK_GRAPH, "logits")
         .addStatement("logitsGraph.consumeFromDevice(previous, $L)", chained)
-        .addStatement("logitsGraph.transferToDevice($T.EVERY_EXECUTION, logitsRow)", TornadoTypes.DATA_TRANSFER_MODE)
-        .addStatement("logitsGraph.transferToDevice($T.FIRST_EXECUTION, $L)", TornadoTypes.DATA_TRANSFER_MODE,
+        .addStatement("logitsGraph.transferToDevice($T.EVERY_EXECUTION, logitsRow)", GeneratedTypes.DATA_TRANSFER_MODE)
+        .addStatement("logitsGraph.transferToDevice($T.FIRST_EXECUTION, $L)", GeneratedTypes.DATA_TRANSFER_MODE,
             String.join(", ", without(concat(List.of("logits"), concat(activationsOf(tasks, "logits"), residents(tasks, "logits"))),
                 passed)));
     addTasks(method, tasks, "logits", "logitsGraph");
-    method.addStatement("logitsGraph.transferToHost($T.EVERY_EXECUTION, logits)", TornadoTypes.DATA_TRANSFER_MODE)
+    method.addStatement("logitsGraph.transferToHost($T.EVERY_EXECUTION, logits)", GeneratedTypes.DATA_TRANSFER_MODE)
         .addStatement("graphs.add(logitsGraph.snapshot())")
         .addCode("\n")
-        .addStatement("return $T.plan(graphs, grid, device)", TornadoTypes.SUPPORT);
+        .addStatement("return $T.plan(graphs, grid, device)", GeneratedTypes.TORNADO_SUPPORT);
     return method.build();
   }
 
@@ -670,9 +649,9 @@ final class TornadoDecoderWriter {
         for (int t = 0; t < kept.size(); t++) {
           String condition = field + " == $T." + kept.get(t).name();
           if (t == 0) {
-            method.beginControlFlow("if (" + condition + ")", TornadoTypes.DTYPE);
+            method.beginControlFlow("if (" + condition + ")", GeneratedTypes.DTYPE);
           } else {
-            method.nextControlFlow("else if (" + condition + ")", TornadoTypes.DTYPE);
+            method.nextControlFlow("else if (" + condition + ")", GeneratedTypes.DTYPE);
           }
           method.addStatement("$N.task($S, $T::$N, $L)", variable, task.name(), self, task.method() + kept.get(t).name(),
               arguments(task, kept.get(t)));
@@ -689,9 +668,9 @@ final class TornadoDecoderWriter {
   /** The array type a matrix of {@code type} has on the device. */
   static ClassName matrixType(Dtype type) {
     return switch (type) {
-      case Q8_0, Q4_0 -> TornadoTypes.BYTE_ARRAY;
-      case F16 -> TornadoTypes.SHORT_ARRAY;
-      default -> TornadoTypes.FLOAT_ARRAY;
+      case Q8_0, Q4_0 -> GeneratedTypes.BYTE_ARRAY;
+      case F16 -> GeneratedTypes.SHORT_ARRAY;
+      default -> GeneratedTypes.FLOAT_ARRAY;
     };
   }
 
@@ -711,11 +690,11 @@ final class TornadoDecoderWriter {
     return MethodSpec.methodBuilder("grid")
         .addModifiers(Modifier.PRIVATE, Modifier.STATIC)
         .addJavadoc("A one-dimensional grid of at least {@code threads} threads in work-groups of {@code local}.\n")
-        .returns(TornadoTypes.WORKER_GRID_1D)
+        .returns(GeneratedTypes.WORKER_GRID_1D)
         .addParameter(TypeName.INT, "threads")
         .addParameter(TypeName.INT, "local")
-        .addStatement("$T grid = new $T((threads + local - 1) / local * local)", TornadoTypes.WORKER_GRID_1D,
-            TornadoTypes.WORKER_GRID_1D)
+        .addStatement("$T grid = new $T((threads + local - 1) / local * local)", GeneratedTypes.WORKER_GRID_1D,
+            GeneratedTypes.WORKER_GRID_1D)
         .addStatement("grid.setLocalWork(local, 1, 1)")
         .addStatement("return grid")
         .build();
@@ -725,8 +704,8 @@ final class TornadoDecoderWriter {
     return MethodSpec.methodBuilder("forward")
         .addAnnotation(Override.class)
         .addModifiers(Modifier.PROTECTED)
-        .addParameter(ROWS, "rows")
-        .addParameter(KV_CACHE, "cache")
+        .addParameter(GeneratedTypes.ROWS, "rows")
+        .addParameter(GeneratedTypes.KV_CACHE, "cache")
         .addJavadoc("Runs the rows through the graphs: embedding, every layer, then the logits graph once per row that\n")
         .addJavadoc("wants logits.\n")
         .addStatement("int count = rows.count()")
@@ -745,14 +724,14 @@ final class TornadoDecoderWriter {
         .addStatement("rowInfo.set(at + ATTEND_END, rows.attendEnd(r))")
         .endControlFlow()
         .beginControlFlow("for (int graph = 0; graph <= NUM_HIDDEN_LAYERS; graph++)")
-        .addStatement("$T.execute(executionPlan, graph)", TornadoTypes.SUPPORT)
+        .addStatement("$T.execute(executionPlan, graph)", GeneratedTypes.TORNADO_SUPPORT)
         .endControlFlow()
         .beginControlFlow("for (int r = 0; r < count; r++)")
         .beginControlFlow("if (rows.wantsLogits(r))")
         .addStatement("logitsRow.set(0, r)")
-        .addStatement("$T.execute(executionPlan, NUM_HIDDEN_LAYERS + 1)", TornadoTypes.SUPPORT)
-        .addStatement("$T.copy(logits.getSegment(), $T.JAVA_FLOAT, 0, rows.logits(r), 0, VOCAB_SIZE)", MEMORY_SEGMENT,
-            VALUE_LAYOUT)
+        .addStatement("$T.execute(executionPlan, NUM_HIDDEN_LAYERS + 1)", GeneratedTypes.TORNADO_SUPPORT)
+        .addStatement("$T.copy(logits.getSegment(), $T.JAVA_FLOAT, 0, rows.logits(r), 0, VOCAB_SIZE)", GeneratedTypes.MEMORY_SEGMENT,
+            GeneratedTypes.VALUE_LAYOUT)
         .endControlFlow()
         .endControlFlow()
         .build();
@@ -764,10 +743,10 @@ final class TornadoDecoderWriter {
         .addJavadoc(spec.ropeScaling() == RopeScaling.NONE
             ? "cos (or sin) of position x ROPE_THETA^(-2i / HEAD_DIM), in double as the Java backend, then float.\n"
             : "cos (or sin) of position x INV_FREQ[i] (the scaled frequencies), in double as the Java backend, then float.\n")
-        .returns(TornadoTypes.FLOAT_ARRAY)
+        .returns(GeneratedTypes.FLOAT_ARRAY)
         .addParameter(TypeName.BOOLEAN, "cos")
-        .addStatement("$T table = new $T(MAX_POSITION_EMBEDDINGS * (HEAD_DIM / 2))", TornadoTypes.FLOAT_ARRAY,
-            TornadoTypes.FLOAT_ARRAY)
+        .addStatement("$T table = new $T(MAX_POSITION_EMBEDDINGS * (HEAD_DIM / 2))", GeneratedTypes.FLOAT_ARRAY,
+            GeneratedTypes.FLOAT_ARRAY)
         .beginControlFlow("for (int i = 0; i < HEAD_DIM / 2; i++)")
         .addStatement(spec.ropeScaling() == RopeScaling.NONE ? "double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM)"
             : "double frequency = INV_FREQ[i]")
@@ -838,9 +817,9 @@ final class TornadoDecoderWriter {
     method.addJavadoc("Threads: $L.\n", KernelBodies.globalSize(task));
     for (Param param : task.params()) {
       TypeName type = switch (param.role()) {
-        case CONTEXT -> TornadoTypes.KERNEL_CONTEXT;
-        case ROW_INFO, LOGITS_ROW, RESIDENT_INTS -> TornadoTypes.INT_ARRAY;
-        default -> param.matrix() ? matrixType(weightType) : TornadoTypes.FLOAT_ARRAY;
+        case CONTEXT -> GeneratedTypes.KERNEL_CONTEXT;
+        case ROW_INFO, LOGITS_ROW, RESIDENT_INTS -> GeneratedTypes.INT_ARRAY;
+        default -> param.matrix() ? matrixType(weightType) : GeneratedTypes.FLOAT_ARRAY;
       };
       method.addParameter(type, param.name());
     }
@@ -862,12 +841,12 @@ final class TornadoDecoderWriter {
             normed ? (unitOffset ? "x[i] * scale * (1 + gain[i])" : "x[i] * scale * gain[i]") : "x[i]",
             length, q8 ? ", the weights in Q8_0 blocks (a float16 scale and 32 int8) from byte {@code rowStart}" : "")
         .returns(TypeName.FLOAT)
-        .addParameter(q8 ? TornadoTypes.BYTE_ARRAY : TornadoTypes.FLOAT_ARRAY, "w")
+        .addParameter(q8 ? GeneratedTypes.BYTE_ARRAY : GeneratedTypes.FLOAT_ARRAY, "w")
         .addParameter(TypeName.INT, q8 ? "rowStart" : "wStart")
-        .addParameter(TornadoTypes.FLOAT_ARRAY, "x")
+        .addParameter(GeneratedTypes.FLOAT_ARRAY, "x")
         .addParameter(TypeName.INT, "xStart");
     if (normed) {
-      method.addParameter(TypeName.FLOAT, "scale").addParameter(TornadoTypes.FLOAT_ARRAY, "gain");
+      method.addParameter(TypeName.FLOAT, "scale").addParameter(GeneratedTypes.FLOAT_ARRAY, "gain");
     } else {
       method.addParameter(TypeName.INT, "n");
     }
@@ -941,7 +920,7 @@ final class TornadoDecoderWriter {
           .addJavadoc("GELU, tanh approximation: {@code 0.5 v (1 + tanh(sqrt(2 / pi) (v + 0.044715 v^3)))}.\n")
           .returns(TypeName.FLOAT)
           .addParameter(TypeName.FLOAT, "v")
-          .addStatement("return 0.5f * v * (1f + $T.tanh(0.7978846f * (v + 0.044715f * v * v * v)))", TornadoTypes.MATH)
+          .addStatement("return 0.5f * v * (1f + $T.tanh(0.7978846f * (v + 0.044715f * v * v * v)))", GeneratedTypes.MATH)
           .build());
     }
     if (allTasks.stream().anyMatch(t -> t.kind() == TaskPlanner.Kind.HEAD_NORM)) {
@@ -950,15 +929,15 @@ final class TornadoDecoderWriter {
           .addJavadoc("RMSNorm of one head in place: {@code v[start + i] * (1 / sqrt(mean(v^2) + RMS_NORM_EPS)) * $L} over\n",
               unitOffset ? "(1 + gain[i])" : "gain[i]")
           .addJavadoc("HEAD_DIM elements.\n")
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "v")
+          .addParameter(GeneratedTypes.FLOAT_ARRAY, "v")
           .addParameter(TypeName.INT, "start")
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "gain")
+          .addParameter(GeneratedTypes.FLOAT_ARRAY, "gain")
           .addStatement("float sum = 0f")
           .beginControlFlow("for (int i = 0; i < HEAD_DIM; i++)")
           .addStatement("float value = v.get(start + i)")
           .addStatement("sum += value * value")
           .endControlFlow()
-          .addStatement("float scale = 1f / $T.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS)", TornadoTypes.MATH)
+          .addStatement("float scale = 1f / $T.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS)", GeneratedTypes.MATH)
           .beginControlFlow("for (int i = 0; i < HEAD_DIM; i++)")
           .addStatement("v.set(start + i, v.get(start + i) * scale * $L)", KernelBodies.gain("gain", "i", unitOffset))
           .endControlFlow()
@@ -970,14 +949,14 @@ final class TornadoDecoderWriter {
           .addJavadoc("{@code v * sigmoid(v)}.\n")
           .returns(TypeName.FLOAT)
           .addParameter(TypeName.FLOAT, "v")
-          .addStatement("return v / (1f + $T.exp(-v))", TornadoTypes.MATH)
+          .addStatement("return v / (1f + $T.exp(-v))", GeneratedTypes.MATH)
           .build());
     }
     if (spec.positionEncoding() == PositionEncoding.ROPE) {
       type.addMethod(MethodSpec.methodBuilder("rotate")
           .addModifiers(Modifier.STATIC)
           .addJavadoc("Rotates the pair (v[first], v[first + HEAD_DIM / 2]) by the angle of cos and sin.\n")
-          .addParameter(TornadoTypes.FLOAT_ARRAY, "v")
+          .addParameter(GeneratedTypes.FLOAT_ARRAY, "v")
           .addParameter(TypeName.INT, "first")
           .addParameter(TypeName.FLOAT, "cos")
           .addParameter(TypeName.FLOAT, "sin")
