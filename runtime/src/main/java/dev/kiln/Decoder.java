@@ -3,20 +3,20 @@ package dev.kiln;
 import dev.kiln.spec.ResolvedSpec;
 
 /**
- * A decoder-only transformer that turns token ids into next-token logits, for a batch of
- * sequences, with a KV cache (prefill, then one step per token) or without one (full recompute).
+ * A decoder-only transformer that turns token ids into next-token logits, for a batch of sequences,
+ * with a KV cache (prefill, then one step per token) or without one (full recompute).
  *
- * <p>Generated decoders ({@code XDecoder}) and the reference {@link dev.kiln.interpreter.Interpreter}
- * implement it. Bad input (ids outside the vocabulary, empty prompts, more sequences than
- * {@code maxBatchSize}, more positions than {@code maxPositionEmbeddings}) throws a
- * {@link KilnException} before anything is computed or cached.
+ * <p>Generated decoders ({@code XDecoder}) and the reference {@link
+ * dev.kiln.interpreter.Interpreter} implement it. Bad input (ids outside the vocabulary, empty
+ * prompts, more sequences than {@code maxBatchSize}, more positions than {@code
+ * maxPositionEmbeddings}) throws a {@link KilnException} before anything is computed or cached.
  *
  * <p><b>Not thread-safe.</b> A decoder's KV cache and working buffers belong to it, so it must be
  * used from one thread at a time: one decoder per thread, or calls synchronized on it. Decoders
- * detect a call made while another thread is inside one ({@code prefill}, {@code step},
- * {@code append}, {@code forwardNoCache}, {@code truncate}, {@code reset}) and throw an
- * {@link IllegalStateException} naming this rule rather than compute wrong logits; the check is
- * one compare-and-set per call. Calls from different threads one after another are fine.
+ * detect a call made while another thread is inside one ({@code prefill}, {@code step}, {@code
+ * append}, {@code forwardNoCache}, {@code truncate}, {@code reset}) and throw an {@link
+ * IllegalStateException} naming this rule rather than compute wrong logits; the check is one
+ * compare-and-set per call. Calls from different threads one after another are fine.
  */
 public interface Decoder {
   /** The model's description. */
@@ -72,6 +72,8 @@ public interface Decoder {
   /** Positions cached for one sequence. */
   int length(int sequence);
 
-  /** Bytes of the KV cache: {@code 2 x layers x maxBatchSize x maxPositionEmbeddings x kv_dim x 4}. */
+  /**
+   * Bytes of the KV cache: {@code 2 x layers x maxBatchSize x maxPositionEmbeddings x kv_dim x 4}.
+   */
   long kvCacheBytes();
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ExclusiveUse {
   private final String what;
   private final AtomicReference<Thread> owner = new AtomicReference<>();
+
   /** Nesting depth of the owner's calls; read and written only by the owner. */
   private int depth;
 
@@ -29,9 +30,16 @@ public final class ExclusiveUse {
     }
     if (!owner.compareAndSet(null, me)) {
       Thread other = owner.get();
-      throw new IllegalStateException(what + "." + call + " called from thread \"" + me.getName() + "\" while thread \""
-          + (other == null ? "?" : other.getName()) + "\" is using it: a decoder is not thread-safe; use each decoder from"
-          + " one thread at a time (one decoder per thread, or synchronize on it)");
+      throw new IllegalStateException(
+          what
+              + "."
+              + call
+              + " called from thread \""
+              + me.getName()
+              + "\" while thread \""
+              + (other == null ? "?" : other.getName())
+              + "\" is using it: a decoder is not thread-safe; use each decoder from"
+              + " one thread at a time (one decoder per thread, or synchronize on it)");
     }
     depth = 1;
   }

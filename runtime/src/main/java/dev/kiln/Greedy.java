@@ -4,7 +4,10 @@ package dev.kiln;
 public final class Greedy {
   private Greedy() {}
 
-  /** Index of the largest logit; the first one on ties (as {@code torch.argmax}). NaN logits are never chosen. */
+  /**
+   * Index of the largest logit; the first one on ties (as {@code torch.argmax}). NaN logits are
+   * never chosen.
+   */
   public static int argmax(float[] logits) {
     int best = -1;
     for (int i = 0; i < logits.length; i++) {
@@ -13,7 +16,8 @@ public final class Greedy {
       }
     }
     if (best < 0) {
-      throw new IllegalArgumentException("no logit to choose from (" + logits.length + " logits, all NaN or none)");
+      throw new IllegalArgumentException(
+          "no logit to choose from (" + logits.length + " logits, all NaN or none)");
     }
     return best;
   }

@@ -5,13 +5,14 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Problems to report together, bounded: the first {@link #MAX_LISTED} are kept (each cut to
- * {@link #MAX_LINE_CHARS} characters), the rest only counted, so that a hostile file with a million
+ * Problems to report together, bounded: the first {@link #MAX_LISTED} are kept (each cut to {@link
+ * #MAX_LINE_CHARS} characters), the rest only counted, so that a hostile file with a million
  * problems gives a message of a few kilobytes ({@code "... and 999980 more"}), not megabytes.
  */
 public final class ProblemList {
   /** Problems listed in a message; further ones are counted. */
   public static final int MAX_LISTED = 20;
+
   /** Longest problem line (a name in a file can be megabytes long). */
   public static final int MAX_LINE_CHARS = 300;
 
@@ -36,7 +37,10 @@ public final class ProblemList {
     return listed.size() + more;
   }
 
-  /** The kept problems, one per line, each after {@code "\n  "}, then {@code "\n  ... and K more"} if any were left out. */
+  /**
+   * The kept problems, one per line, each after {@code "\n "}, then {@code "\n ... and K more"} if
+   * any were left out.
+   */
   public String lines() {
     StringBuilder out = new StringBuilder();
     for (String line : listed) {
@@ -65,7 +69,10 @@ public final class ProblemList {
     }
     int tail = max / 4;
     int head = max - tail;
-    return text.substring(0, head) + "...(" + (text.length() - head - tail) + " characters)..."
+    return text.substring(0, head)
+        + "...("
+        + (text.length() - head - tail)
+        + " characters)..."
         + text.substring(text.length() - tail);
   }
 }

@@ -7,11 +7,11 @@ public enum RopeScaling {
   /** Every frequency divided by {@code ropeScalingFactor} ({@code "linear"}). */
   LINEAR,
   /**
-   * Llama 3.1's scaling ({@code "llama3"}): with wavelength {@code 2 pi / f} and
-   * {@code orig = ropeScalingOriginalMaxPositionEmbeddings}, wavelengths below
-   * {@code orig / highFreqFactor} keep their frequency, those above {@code orig / lowFreqFactor} are
-   * divided by the factor, and those between are interpolated: {@code (1 - s) f / factor + s f} with
-   * {@code s = (orig / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor)}.
+   * Llama 3.1's scaling ({@code "llama3"}): with wavelength {@code 2 pi / f} and {@code orig =
+   * ropeScalingOriginalMaxPositionEmbeddings}, wavelengths below {@code orig / highFreqFactor} keep
+   * their frequency, those above {@code orig / lowFreqFactor} are divided by the factor, and those
+   * between are interpolated: {@code (1 - s) f / factor + s f} with {@code s = (orig / wavelength -
+   * lowFreqFactor) / (highFreqFactor - lowFreqFactor)}.
    */
   LLAMA3
 }

@@ -1,6 +1,9 @@
 package dev.kiln;
 
-/** What is applied to the attention scores {@code q . k / sqrt(headDim)} before they weight the values. */
+/**
+ * What is applied to the attention scores {@code q . k / sqrt(headDim)} before they weight the
+ * values.
+ */
 public enum ScoreNormalization {
   /** Softmax over the attended positions. */
   SOFTMAX,

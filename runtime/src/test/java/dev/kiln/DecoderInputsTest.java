@@ -9,8 +9,16 @@ import org.junit.jupiter.api.Test;
 /** Input checks shared by every decoder; each names the sequence and index at fault. */
 class DecoderInputsTest {
   /** vocab 10, 8 positions, batches of up to 3. */
-  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(8)
-      .numHiddenLayers(1).numAttentionHeads(2).maxPositionEmbeddings(8).maxBatchSize(3).build();
+  private static final ResolvedSpec SPEC =
+      ResolvedSpec.builder()
+          .vocabSize(10)
+          .hiddenSize(8)
+          .intermediateSize(8)
+          .numHiddenLayers(1)
+          .numAttentionHeads(2)
+          .maxPositionEmbeddings(8)
+          .maxBatchSize(3)
+          .build();
 
   private static void check(int[][] chunks) {
     DecoderInputs.checkChunks(SPEC, chunks, 0, null);
@@ -44,8 +52,10 @@ class DecoderInputsTest {
   @Test
   void batchMustMatchTheCachedBatch() {
     var e = assertThrows(InvalidInputException.class, () -> checkCached(new int[][] {{1}}, 2, 2));
-    assertThat(e).hasMessageThat().isEqualTo(
-        "1 sequences given but the cache holds a batch of 2 (call reset() or prefill() to start a new batch)");
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "1 sequences given but the cache holds a batch of 2 (call reset() or prefill() to start a new batch)");
     assertThrows(InvalidInputException.class, () -> checkCached(new int[][] {{1}, {2}, {3}}, 2, 2));
   }
 
@@ -57,34 +67,53 @@ class DecoderInputsTest {
 
   @Test
   void tokenIdsOutsideTheVocabularyNameSequenceIndexAndId() {
-    var above = assertThrows(InvalidInputException.class, () -> check(new int[][] {{1, 2}, {3, 4, 10}}));
-    assertThat(above).hasMessageThat().isEqualTo("sequence 1, token 2: id 10 is outside the vocabulary [0, 10)");
+    var above =
+        assertThrows(InvalidInputException.class, () -> check(new int[][] {{1, 2}, {3, 4, 10}}));
+    assertThat(above)
+        .hasMessageThat()
+        .isEqualTo("sequence 1, token 2: id 10 is outside the vocabulary [0, 10)");
     var below = assertThrows(InvalidInputException.class, () -> check(new int[][] {{-1}}));
-    assertThat(below).hasMessageThat().isEqualTo("sequence 0, token 0: id -1 is outside the vocabulary [0, 10)");
-    var cached = assertThrows(InvalidInputException.class, () -> checkCached(new int[][] {{0}, {Integer.MIN_VALUE}}, 1, 1));
+    assertThat(below)
+        .hasMessageThat()
+        .isEqualTo("sequence 0, token 0: id -1 is outside the vocabulary [0, 10)");
+    var cached =
+        assertThrows(
+            InvalidInputException.class,
+            () -> checkCached(new int[][] {{0}, {Integer.MIN_VALUE}}, 1, 1));
     assertThat(cached).hasMessageThat().contains("sequence 1, token 0: id -2147483648");
     assertThat(above).isInstanceOf(KilnException.class);
   }
 
   @Test
   void tooLongWithoutACache() {
-    var e = assertThrows(ContextOverflowException.class, () -> check(new int[][] {{1}, new int[9]}));
-    assertThat(e).hasMessageThat().isEqualTo("sequence 1 would reach 9 positions, past maxPositionEmbeddings (8)");
+    var e =
+        assertThrows(ContextOverflowException.class, () -> check(new int[][] {{1}, new int[9]}));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("sequence 1 would reach 9 positions, past maxPositionEmbeddings (8)");
   }
 
   @Test
   void tooLongWithWhatIsCached() {
-    var e = assertThrows(ContextOverflowException.class, () -> checkCached(new int[][] {{1}, {1, 2, 3, 4}}, 0, 5));
-    assertThat(e).hasMessageThat().isEqualTo(
-        "sequence 1 would reach 9 positions, past maxPositionEmbeddings (8); 5 are cached");
-    var full = assertThrows(ContextOverflowException.class, () -> checkCached(new int[][] {{1}}, 8));
+    var e =
+        assertThrows(
+            ContextOverflowException.class,
+            () -> checkCached(new int[][] {{1}, {1, 2, 3, 4}}, 0, 5));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "sequence 1 would reach 9 positions, past maxPositionEmbeddings (8); 5 are cached");
+    var full =
+        assertThrows(ContextOverflowException.class, () -> checkCached(new int[][] {{1}}, 8));
     assertThat(full).hasMessageThat().contains("would reach 9 positions");
   }
 
   @Test
   void emptyPrompts() {
     DecoderInputs.checkNonEmpty(new int[][] {{1}, {2, 3}});
-    var e = assertThrows(InvalidInputException.class, () -> DecoderInputs.checkNonEmpty(new int[][] {{1}, {}}));
+    var e =
+        assertThrows(
+            InvalidInputException.class, () -> DecoderInputs.checkNonEmpty(new int[][] {{1}, {}}));
     assertThat(e).hasMessageThat().isEqualTo("sequence 1 is empty; it needs at least one token");
   }
 }

@@ -23,7 +23,8 @@ class GreedyTest {
     assertThat(Greedy.argmax(new float[] {2f, 2f})).isEqualTo(0);
     assertThat(Greedy.argmax(new float[] {0f, -0f})).isEqualTo(0);
     assertThat(Greedy.argmax(new float[] {-0f, 0f})).isEqualTo(0);
-    assertThat(Greedy.argmax(new float[] {1f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY})).isEqualTo(1);
+    assertThat(Greedy.argmax(new float[] {1f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY}))
+        .isEqualTo(1);
   }
 
   @Test
@@ -37,20 +38,25 @@ class GreedyTest {
   @Test
   void infinities() {
     assertThat(Greedy.argmax(new float[] {Float.MAX_VALUE, Float.POSITIVE_INFINITY})).isEqualTo(1);
-    assertThat(Greedy.argmax(new float[] {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY})).isEqualTo(0);
+    assertThat(Greedy.argmax(new float[] {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}))
+        .isEqualTo(0);
   }
 
   @Test
   void nothingToChooseFrom() {
-    var allNan = assertThrows(IllegalArgumentException.class, () -> Greedy.argmax(new float[] {NAN, NAN}));
-    assertThat(allNan).hasMessageThat().isEqualTo("no logit to choose from (2 logits, all NaN or none)");
+    var allNan =
+        assertThrows(IllegalArgumentException.class, () -> Greedy.argmax(new float[] {NAN, NAN}));
+    assertThat(allNan)
+        .hasMessageThat()
+        .isEqualTo("no logit to choose from (2 logits, all NaN or none)");
     var none = assertThrows(IllegalArgumentException.class, () -> Greedy.argmax(new float[0]));
     assertThat(none).hasMessageThat().contains("0 logits");
   }
 
   @Test
   void batchPicksPerSequence() {
-    assertThat(Greedy.argmax(new float[][] {{0f, 1f}, {3f, 3f}, {NAN, -1f}})).isEqualTo(new int[] {1, 0, 1});
+    assertThat(Greedy.argmax(new float[][] {{0f, 1f}, {3f, 3f}, {NAN, -1f}}))
+        .isEqualTo(new int[] {1, 0, 1});
     assertThat(Greedy.argmax(new float[0][])).isEmpty();
   }
 }

@@ -9,8 +9,17 @@ import org.junit.jupiter.api.Test;
 /** The preallocated KV cache: its size, layout and length bookkeeping. */
 class KvCacheTest {
   /** 3 layers, 4 heads of 4 with 2 KV heads (kv_dim 8), 10 positions, batches of 2. */
-  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(20).hiddenSize(16).intermediateSize(8)
-      .numHiddenLayers(3).numAttentionHeads(4).numKeyValueHeads(2).maxPositionEmbeddings(10).maxBatchSize(2).build();
+  private static final ResolvedSpec SPEC =
+      ResolvedSpec.builder()
+          .vocabSize(20)
+          .hiddenSize(16)
+          .intermediateSize(8)
+          .numHiddenLayers(3)
+          .numAttentionHeads(4)
+          .numKeyValueHeads(2)
+          .maxPositionEmbeddings(10)
+          .maxBatchSize(2)
+          .build();
 
   @Test
   void forSpecTakesTheSpecsSizes() {
@@ -30,7 +39,10 @@ class KvCacheTest {
     assertThat(cache.keys(1)).isNotSameInstanceAs(cache.keys(0));
   }
 
-  /** A device backend's cache: the same bookkeeping, and a clear error if anyone asks for host arrays. */
+  /**
+   * A device backend's cache: the same bookkeeping, and a clear error if anyone asks for host
+   * arrays.
+   */
   @Test
   void withoutStorageKeepsLengthsAndOffsetsOnly() {
     KvCache cache = KvCache.withoutStorage(SPEC);
@@ -69,8 +81,10 @@ class KvCacheTest {
     assertThrows(IllegalArgumentException.class, () -> new KvCache(1, 1, 1, -1));
     // 2^16 x 2^16 x 1 floats per layer is past any Java array; refused before allocating.
     var e = assertThrows(IllegalArgumentException.class, () -> new KvCache(2, 1 << 16, 1 << 16, 1));
-    assertThat(e).hasMessageThat().isEqualTo(
-        "KV cache of 2 layers x 65536 sequences x 65536 positions x 1 does not fit Java arrays");
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "KV cache of 2 layers x 65536 sequences x 65536 positions x 1 does not fit Java arrays");
   }
 
   @Test
@@ -130,7 +144,9 @@ class KvCacheTest {
     cache.reset(2);
     cache.advance(1, 6);
     var e = assertThrows(ContextOverflowException.class, () -> cache.advance(1, 5));
-    assertThat(e).hasMessageThat().isEqualTo("sequence 1 would hold 11 positions; the cache holds 10");
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("sequence 1 would hold 11 positions; the cache holds 10");
     assertThat(e).isInstanceOf(KilnException.class);
     assertThat(cache.length(1)).isEqualTo(6);
     assertThat(cache.length(0)).isEqualTo(0);

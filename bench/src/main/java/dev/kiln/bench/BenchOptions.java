@@ -7,30 +7,40 @@ import java.util.Locale;
 
 /**
  * What {@link BenchRunner} measures: {@code --key=value} options (see the examples' {@code Bench}
- * and {@code kiln bench}). Plain values only, so parsing loads no kernel class and {@code --threads}
- * can still set {@code kiln.threads}.
+ * and {@code kiln bench}). Plain values only, so parsing loads no kernel class and {@code
+ * --threads} can still set {@code kiln.threads}.
  */
 public final class BenchOptions {
   public String model = "stories110m";
   public List<String> types = List.of("F32", "F16", "Q8_0", "Q4_0");
+
   /** Null: not given (kiln.threads as set, or unset). */
   public Integer threads;
+
   public int prompt = 128;
   public int decode = 64;
+
   /** Empty: 1 and 4, as far as the model's maxBatchSize allows. */
   public List<Integer> batches = List.of();
+
   public int warmup = 1;
+
   /** Timed passes of the prefill and of each batch size's decode; the fastest counts. */
   public int repeats = 3;
+
   public int interpreterSteps = 2;
   public long bandwidthMib = 1024;
   public int bandwidthPasses = 5;
   public long seed = 42;
   public Path markdown;
+
   /** Time each kernel of the generated decoder and report it per prefill and per decode step. */
   public boolean profile;
 
-  /** Parses {@code --key=value} arguments over the defaults; throws IllegalArgumentException on bad input. */
+  /**
+   * Parses {@code --key=value} arguments over the defaults; throws IllegalArgumentException on bad
+   * input.
+   */
   public static BenchOptions parse(String... args) {
     BenchOptions o = new BenchOptions();
     for (String arg : args) {
@@ -45,7 +55,8 @@ public final class BenchOptions {
       String value = arg.substring(eq + 1).trim();
       switch (key) {
         case "model" -> o.model = value.toLowerCase(Locale.ROOT);
-        case "types" -> o.types = list(value).stream().map(t -> t.toUpperCase(Locale.ROOT)).toList();
+        case "types" ->
+            o.types = list(value).stream().map(t -> t.toUpperCase(Locale.ROOT)).toList();
         case "threads" -> o.threads = positive(key, value);
         case "prompt" -> o.prompt = positive(key, value);
         case "decode" -> o.decode = positive(key, value);
@@ -81,7 +92,9 @@ public final class BenchOptions {
     return switch (value) {
       case "true" -> true;
       case "false" -> false;
-      default -> throw new IllegalArgumentException("--" + key + " must be true or false, got '" + value + "'");
+      default ->
+          throw new IllegalArgumentException(
+              "--" + key + " must be true or false, got '" + value + "'");
     };
   }
 

@@ -17,18 +17,20 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One matrix-vector product, {@code out[r] = W[r] . x} for every row r, through
- * {@link WeightTensor#dot} (the kernel generated decoders call), for each weight type. The default
- * 4096 x 4096 matrix is 64 MiB in F32 and fits a large L3 cache; pass {@code -p rows=32768} for a
- * matrix well beyond it (memory-bound). Bytes read per operation: rows x columns x bytes per element
- * (F32 4, F16/BF16 2, Q8_0 34/32, Q4_0 18/32).
+ * One matrix-vector product, {@code out[r] = W[r] . x} for every row r, through {@link
+ * WeightTensor#dot} (the kernel generated decoders call), for each weight type. The default 4096 x
+ * 4096 matrix is 64 MiB in F32 and fits a large L3 cache; pass {@code -p rows=32768} for a matrix
+ * well beyond it (memory-bound). Bytes read per operation: rows x columns x bytes per element (F32
+ * 4, F16/BF16 2, Q8_0 34/32, Q4_0 18/32).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 public class MatVecBenchmark {
   @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
   public String type;

@@ -24,10 +24,11 @@ import java.util.SplittableRandom;
  * GGUF, llama2.c and safetensors readers map them, one slice per tensor), and mapped with the q and
  * k rows read in a permuted order (as GGUF and llama2.c files are read), and copied to memory
  * allocated off the heap. Each round times one pass of each chosen variant, in rotating order (wall
- * time, and the calling thread's CPU time), and the machine's read bandwidth ({@link ReadBandwidth})
- * is measured in the same run. {@code -Dkiln.bench.variants=1} (a comma-separated list of 0 heap, 1
- * mapped, 2 mapped with q/k permuted, 3 native copy; default all) times only some: one variant per
- * JVM keeps the other variants' segment classes out of the JIT's profile, as in a real run. Run with
+ * time, and the calling thread's CPU time), and the machine's read bandwidth ({@link
+ * ReadBandwidth}) is measured in the same run. {@code -Dkiln.bench.variants=1} (a comma-separated
+ * list of 0 heap, 1 mapped, 2 mapped with q/k permuted, 3 native copy; default all) times only
+ * some: one variant per JVM keeps the other variants' segment classes out of the JIT's profile, as
+ * in a real run. Run with
  *
  * <pre>
  * ./mvnw -q -o -pl runtime,bench -DskipTests package
@@ -45,7 +46,11 @@ public final class PairedMappedF32 {
 
   public static void main(String[] args) throws IOException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
-    Path file = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir") + "/kiln-paired-f32.bin");
+    Path file =
+        Path.of(
+            args.length > 1
+                ? args[1]
+                : System.getProperty("java.io.tmpdir") + "/kiln-paired-f32.bin");
     List<long[]> shapes = new ArrayList<>();
     for (int l = 0; l < LAYERS; l++) {
       shapes.add(new long[] {DIM, DIM}); // q
@@ -68,10 +73,16 @@ public final class PairedMappedF32 {
       offsets[m] = offset;
       offset += (long) v.length * Float.BYTES;
     }
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.READ, StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel channel =
+        FileChannel.open(
+            file,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.READ,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       for (int m = 0; m < shapes.size(); m++) {
-        ByteBuffer buffer = ByteBuffer.allocate(values.get(m).length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buffer =
+            ByteBuffer.allocate(values.get(m).length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         buffer.asFloatBuffer().put(values.get(m));
         channel.write(buffer, offsets[m]);
       }
@@ -100,14 +111,17 @@ public final class PairedMappedF32 {
       variants.get(3).add(new FloatTensor("m" + m, shape, copy));
     }
     double bandwidthBefore = ReadBandwidth.measure(1L << 30, Parallel.THREADS, 5).bestGBps();
-    System.out.printf("%d matrices, %.1f MB per step, %d threads, %d rounds; read bandwidth %.1f GB/s%n", shapes.size(),
-        bytes / 1e6, Parallel.THREADS, rounds, bandwidthBefore);
+    System.out.printf(
+        "%d matrices, %.1f MB per step, %d threads, %d rounds; read bandwidth %.1f GB/s%n",
+        shapes.size(), bytes / 1e6, Parallel.THREADS, rounds, bandwidthBefore);
     float[] x = RandomInputs.vector(FFN, random);
     float[] out = new float[VOCAB];
     long[][] times = new long[names.length][rounds];
     long[][] cpu = new long[names.length][rounds];
-    int[] chosen = Arrays.stream(System.getProperty("kiln.bench.variants", "0,1,2,3").split(","))
-        .mapToInt(Integer::parseInt).toArray();
+    int[] chosen =
+        Arrays.stream(System.getProperty("kiln.bench.variants", "0,1,2,3").split(","))
+            .mapToInt(Integer::parseInt)
+            .toArray();
     var threadBean = java.lang.management.ManagementFactory.getThreadMXBean();
     for (int round = -10; round < rounds; round++) {
       for (int k = 0; k < chosen.length; k++) {
@@ -125,7 +139,9 @@ public final class PairedMappedF32 {
     }
     double bandwidthAfter = ReadBandwidth.measure(1L << 30, Parallel.THREADS, 5).bestGBps();
     double bandwidth = Math.max(bandwidthBefore, bandwidthAfter);
-    System.out.printf("read bandwidth %.1f GB/s (start %.1f, end %.1f)%n", bandwidth, bandwidthBefore, bandwidthAfter);
+    System.out.printf(
+        "read bandwidth %.1f GB/s (start %.1f, end %.1f)%n",
+        bandwidth, bandwidthBefore, bandwidthAfter);
     for (long[] t : times) {
       Arrays.sort(t);
     }
@@ -135,11 +151,19 @@ public final class PairedMappedF32 {
     for (int v : chosen) {
       double best = times[v][0] / 1e6;
       double median = times[v][rounds / 2] / 1e6;
-      System.out.printf("%-22s best %.2f ms (%.1f GB/s, %.0f%% of bandwidth) median %.2f ms | best vs heap %.3f, median"
-              + " vs heap %.3f%n", names[v], best, bytes / best / 1e6, 100 * bytes / best / 1e6 / bandwidth, median,
-          (double) times[0][0] / times[v][0], (double) times[0][rounds / 2] / times[v][rounds / 2]);
-      System.out.printf("%-22s calling thread's cpu: best %.2f ms median %.2f ms%n", "", cpu[v][0] / 1e6,
-          cpu[v][rounds / 2] / 1e6);
+      System.out.printf(
+          "%-22s best %.2f ms (%.1f GB/s, %.0f%% of bandwidth) median %.2f ms | best vs heap %.3f, median"
+              + " vs heap %.3f%n",
+          names[v],
+          best,
+          bytes / best / 1e6,
+          100 * bytes / best / 1e6 / bandwidth,
+          median,
+          (double) times[0][0] / times[v][0],
+          (double) times[0][rounds / 2] / times[v][rounds / 2]);
+      System.out.printf(
+          "%-22s calling thread's cpu: best %.2f ms median %.2f ms%n",
+          "", cpu[v][0] / 1e6, cpu[v][rounds / 2] / 1e6);
     }
     Files.deleteIfExists(file);
   }
@@ -160,7 +184,10 @@ public final class PairedMappedF32 {
     for (WeightTensor w : matrices) {
       int rows = (int) w.rows();
       int n = (int) w.columns();
-      Parallel.forRange(rows, Parallel.minChunk(n), (first, last) -> w.dotRowRange(first, last, x, 0, out, first));
+      Parallel.forRange(
+          rows,
+          Parallel.minChunk(n),
+          (first, last) -> w.dotRowRange(first, last, x, 0, out, first));
     }
   }
 }

@@ -23,10 +23,14 @@ public final class PairedQuantizedDot {
   private PairedQuantizedDot() {}
 
   public static void main(String[] args) {
-    int rows = args.length > 0 ? Integer.parseInt(args[0]) : 98304; // 75 M weights: about a stories110m step's matrices
+    int rows =
+        args.length > 0
+            ? Integer.parseInt(args[0])
+            : 98304; // 75 M weights: about a stories110m step's matrices
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 30;
     int columns = 768;
-    System.out.printf("rows %d x %d, %d threads, %d rounds%n", rows, columns, Parallel.THREADS, rounds);
+    System.out.printf(
+        "rows %d x %d, %d threads, %d rounds%n", rows, columns, Parallel.THREADS, rounds);
     for (String type : new String[] {"Q8_0", "Q4_0"}) {
       var random = new SplittableRandom(42);
       WeightTensor weight = RandomInputs.matrix(type, rows, columns, random);
@@ -52,27 +56,41 @@ public final class PairedQuantizedDot {
         double bestInt = times[1][0] / 1e6;
         double medianFloat = times[0][rounds / 2] / 1e6;
         double medianInt = times[1][rounds / 2] / 1e6;
-        System.out.printf("%s inputs %d: float best %.3f ms (%.1f GB/s) median %.3f | int8 best %.3f ms (%.1f GB/s)"
-                + " median %.3f | int8 speedup best %.2fx median %.2fx%n", type, inputs, bestFloat, bytes / bestFloat / 1e6,
-            medianFloat, bestInt, bytes / bestInt / 1e6, medianInt, bestFloat / bestInt, medianFloat / medianInt);
+        System.out.printf(
+            "%s inputs %d: float best %.3f ms (%.1f GB/s) median %.3f | int8 best %.3f ms (%.1f GB/s)"
+                + " median %.3f | int8 speedup best %.2fx median %.2fx%n",
+            type,
+            inputs,
+            bestFloat,
+            bytes / bestFloat / 1e6,
+            medianFloat,
+            bestInt,
+            bytes / bestInt / 1e6,
+            medianInt,
+            bestFloat / bestInt,
+            medianFloat / medianInt);
       }
     }
   }
 
-  private static void pass(WeightTensor weight, boolean int8, float[] x, int inputs, int columns, float[] out) {
+  private static void pass(
+      WeightTensor weight, boolean int8, float[] x, int inputs, int columns, float[] out) {
     QuantizedRows xq = int8 ? QuantizedRows.quantize(x, 0, columns, inputs, columns) : null;
     int rows = (int) weight.rows();
-    Parallel.forRange(rows, Parallel.minChunk((long) columns * inputs), (first, last) -> {
-      if (inputs == 1) {
-        weight.dotRowRange(first, last, x, 0, xq, 0, out, first);
-        return;
-      }
-      float[] block = new float[4 * inputs];
-      for (int r = first; r < last; r += 4) {
-        int size = Math.min(4, last - r);
-        weight.dotRowBlock(r, size, x, 0, columns, inputs, xq, block);
-        System.arraycopy(block, 0, out, r * inputs, size * inputs);
-      }
-    });
+    Parallel.forRange(
+        rows,
+        Parallel.minChunk((long) columns * inputs),
+        (first, last) -> {
+          if (inputs == 1) {
+            weight.dotRowRange(first, last, x, 0, xq, 0, out, first);
+            return;
+          }
+          float[] block = new float[4 * inputs];
+          for (int r = first; r < last; r += 4) {
+            int size = Math.min(4, last - r);
+            weight.dotRowBlock(r, size, x, 0, columns, inputs, xq, block);
+            System.arraycopy(block, 0, out, r * inputs, size * inputs);
+          }
+        });
   }
 }

@@ -19,9 +19,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The float and the integer (8-bit inputs) dot products of Q8_0 and Q4_0 weights, one thread's
- * projection as the generated decoders run it: {@code inputs = 1} is a decode step
- * ({@code dotRowRange} over all rows), more is batched decode ({@code dotRowBlock}, four weight
- * rows at a time). The int8 path quantizes the inputs once per call, inside the timed method.
+ * projection as the generated decoders run it: {@code inputs = 1} is a decode step ({@code
+ * dotRowRange} over all rows), more is batched decode ({@code dotRowBlock}, four weight rows at a
+ * time). The int8 path quantizes the inputs once per call, inside the timed method.
  *
  * <p>768 columns (the stories110m shape's hidden size); {@code rows = 256} stays in the L2 cache
  * (the arithmetic alone), {@code rows = 65536} (53 MB of Q8_0, 28 MB of Q4_0) comes from memory or
@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 public class QuantizedDotBenchmark {
   @Param({"Q8_0", "Q4_0"})
   public String type;

@@ -18,17 +18,21 @@ import jdk.incubator.vector.VectorSpecies;
  * bigger than the last-level cache) is split into one slice per thread, and each thread sums its
  * slice of floats with the Vector API (four independent accumulators, so the loop waits on memory,
  * not on additions). The best of several passes is reported. A memory-bound decoder step cannot
- * read its weights faster than this, so {@link BenchRunner} reports its achieved bandwidth as a fraction
- * of it.
+ * read its weights faster than this, so {@link BenchRunner} reports its achieved bandwidth as a
+ * fraction of it.
  */
 public final class ReadBandwidth {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
   /** Keeps the sums alive so the loops cannot be optimized away. */
   private static volatile float sink;
 
   private ReadBandwidth() {}
 
-  /** One measurement: bytes read per pass, threads, passes, and the best pass in GB/s (10^9 bytes/s). */
+  /**
+   * One measurement: bytes read per pass, threads, passes, and the best pass in GB/s (10^9
+   * bytes/s).
+   */
   public record Result(long bytes, int threads, int passes, double bestGBps, double medianGBps) {}
 
   /**
@@ -45,11 +49,14 @@ public final class ReadBandwidth {
       throw new IllegalArgumentException(bytes + " bytes are too few for " + threads + " threads");
     }
     double[] gbps = new double[passes];
-    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
-      Thread thread = new Thread(runnable, "kiln-bench-read");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            threads,
+            runnable -> {
+              Thread thread = new Thread(runnable, "kiln-bench-read");
+              thread.setDaemon(true);
+              return thread;
+            });
     try (Arena arena = Arena.ofShared()) {
       MemorySegment buffer = arena.allocate(slice * threads, 64);
       buffer.fill((byte) 0x3c); // 0x3c3c3c3c: a small positive float; also faults every page in

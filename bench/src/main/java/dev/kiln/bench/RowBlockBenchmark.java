@@ -17,10 +17,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One thread's share of a projection as the generated decoders run it: a one-row
- * decode step ({@code inputs = 1}: {@link WeightTensor#dotRowRange} over all rows) or a block of
- * {@code inputs} rows ({@link WeightTensor#dotRowBlock}, four weight rows at a time: batched decode
- * with 4, a prefill chunk with 64).
+ * One thread's share of a projection as the generated decoders run it: a one-row decode step
+ * ({@code inputs = 1}: {@link WeightTensor#dotRowRange} over all rows) or a block of {@code inputs}
+ * rows ({@link WeightTensor#dotRowBlock}, four weight rows at a time: batched decode with 4, a
+ * prefill chunk with 64).
  *
  * <p>{@code rows = 256} (0.8 MB of F32 at 768 columns) stays in the L2 cache: the arithmetic alone.
  * {@code rows = 65536} (201 MB) comes from memory. Comparing the four figures shows whether the
@@ -32,7 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 public class RowBlockBenchmark {
   @Param({"F32", "Q8_0"})
   public String type;
@@ -60,7 +62,10 @@ public class RowBlockBenchmark {
     block = new float[4 * inputs];
   }
 
-  /** All rows times the inputs (each weight read once for all of them); returns the output so nothing is optimized away. */
+  /**
+   * All rows times the inputs (each weight read once for all of them); returns the output so
+   * nothing is optimized away.
+   */
   @Benchmark
   public float[] project() {
     if (inputs == 1) {

@@ -32,7 +32,12 @@ final class ChatLoop {
   private final PrintWriter out;
   private final PrintWriter err;
 
-  ChatLoop(RunCommand run, Tokenizer tokenizer, Generator generator, RunReport report, PrintWriter out,
+  ChatLoop(
+      RunCommand run,
+      Tokenizer tokenizer,
+      Generator generator,
+      RunReport report,
+      PrintWriter out,
       PrintWriter err) {
     this.run = run;
     this.tokenizer = tokenizer;
@@ -51,8 +56,10 @@ final class ChatLoop {
       }
     }
     String chatTemplate = run.files.chatTemplate;
-    ChatTemplate template = chatTemplate != null ? ModelFileOptions.template(chatTemplate)
-        : ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
+    ChatTemplate template =
+        chatTemplate != null
+            ? ModelFileOptions.template(chatTemplate)
+            : ChatTemplate.detect(tokenizer.chatTemplate().orElse(null), specials);
     checkSpecialTokens(template, tokenizer, chatTemplate);
     OptionalInt endOfTurn = tokenizer.id(template.endOfTurn());
     List<Message> messages = new ArrayList<>();
@@ -60,7 +67,8 @@ final class ChatLoop {
       messages.add(Message.system(run.system));
     }
     List<Integer> fed = new ArrayList<>(); // tokens in the KV cache, in order
-    BufferedReader input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    BufferedReader input =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     boolean interactive = run.prompt == null;
     if (interactive) {
       err.println("chat (" + template + " template); an empty line or end of input ends it");
@@ -78,7 +86,9 @@ final class ChatLoop {
         user = run.prompt;
       }
       messages.add(Message.user(user));
-      int[] ids = template.encode(tokenizer, messages, true); // contents stay text: no special tokens injected
+      int[] ids =
+          template.encode(
+              tokenizer, messages, true); // contents stay text: no special tokens injected
       // Keep what the cache holds up to where this turn's tokens differ from it (re-tokenizing the
       // answer may differ from the sampled tokens), and feed only the rest.
       int cached = Math.min(commonPrefix(fed, ids), ids.length - 1);
@@ -86,24 +96,32 @@ final class ChatLoop {
         generator.decoder().truncate(0, cached);
       }
       StringBuilder answer = new StringBuilder();
-      GenerationListener listener = new GenerationListener() {
-        @Override
-        public void onText(String piece) {
-          answer.append(piece);
-          if (!run.json) {
-            out.print(piece);
-            Kiln.flush(out);
-          }
-        }
-      };
+      GenerationListener listener =
+          new GenerationListener() {
+            @Override
+            public void onText(String piece) {
+              answer.append(piece);
+              if (!run.json) {
+                out.print(piece);
+                Kiln.flush(out);
+              }
+            }
+          };
       boolean reuse = cached > 0 && cached == generator.decoder().length(0) && cached < ids.length;
-      GenerationResult result = reuse
-          ? generator.generateContinuing(ids, cached, run.options(tokenizer, endOfTurn), listener)
-          : generator.generate(ids, run.options(tokenizer, endOfTurn), listener);
+      GenerationResult result =
+          reuse
+              ? generator.generateContinuing(
+                  ids, cached, run.options(tokenizer, endOfTurn), listener)
+              : generator.generate(ids, run.options(tokenizer, endOfTurn), listener);
       if (!run.json) {
         // The turn is the number of user messages so far (a --system message is not one).
-        long turn = messages.stream().filter(message -> message.role().equals(Message.USER)).count();
-        err.printf(Locale.ROOT, "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]", turn, ids.length,
+        long turn =
+            messages.stream().filter(message -> message.role().equals(Message.USER)).count();
+        err.printf(
+            Locale.ROOT,
+            "%n[turn %d: %d prompt tokens, %d of them already in the KV cache]",
+            turn,
+            ids.length,
             reuse ? cached : 0);
       }
       // The cache now holds the prompt and every generated token but the last.
@@ -128,17 +146,25 @@ final class ChatLoop {
   }
 
   /**
-   * A format whose special tokens are not tokens of the model's vocabulary would be encoded as plain
-   * text (with a small vocabulary, as unknown tokens) and could not stop at the end of a turn: an
-   * error that names them, rather than a prompt the model cannot read.
+   * A format whose special tokens are not tokens of the model's vocabulary would be encoded as
+   * plain text (with a small vocabulary, as unknown tokens) and could not stop at the end of a
+   * turn: an error that names them, rather than a prompt the model cannot read.
    */
-  private static void checkSpecialTokens(ChatTemplate template, Tokenizer tokenizer, String chatTemplate) {
-    List<String> missing = template.specialTokens().stream().filter(token -> tokenizer.id(token).isEmpty()).toList();
+  private static void checkSpecialTokens(
+      ChatTemplate template, Tokenizer tokenizer, String chatTemplate) {
+    List<String> missing =
+        template.specialTokens().stream().filter(token -> tokenizer.id(token).isEmpty()).toList();
     if (!missing.isEmpty()) {
-      throw new InvalidInputException((chatTemplate != null ? "--chat-template " + chatTemplate : "the chat format "
-          + template.name().toLowerCase(Locale.ROOT)) + ": this model's vocabulary has no " + String.join(", ", missing)
-          + " token" + (missing.size() == 1 ? "" : "s") + " (the format's special tokens would be read as plain text);"
-          + " use a format the model was trained with");
+      throw new InvalidInputException(
+          (chatTemplate != null
+                  ? "--chat-template " + chatTemplate
+                  : "the chat format " + template.name().toLowerCase(Locale.ROOT))
+              + ": this model's vocabulary has no "
+              + String.join(", ", missing)
+              + " token"
+              + (missing.size() == 1 ? "" : "s")
+              + " (the format's special tokens would be read as plain text);"
+              + " use a format the model was trained with");
     }
   }
 

@@ -1,8 +1,8 @@
 package dev.kiln.cli;
 
-import dev.kiln.model.Specializer;
 import dev.kiln.InvalidInputException;
 import dev.kiln.KilnException;
+import dev.kiln.model.Specializer;
 import dev.kiln.spec.InvalidSpecException;
 import dev.kiln.spec.SpecElement;
 import dev.kiln.weights.Checkpoint;
@@ -18,43 +18,68 @@ import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code kiln} command: run, inspect, verify and benchmark model files through specialized decoders. */
+/**
+ * The {@code kiln} command: run, inspect, verify and benchmark model files through specialized
+ * decoders.
+ */
 @Command(
     name = "kiln",
     mixinStandardHelpOptions = true,
     versionProvider = Kiln.Version.class,
-    description = "Runs Llama-family model files (GGUF, Hugging Face, llama2.c) through decoders specialized to their"
-        + " shapes.",
-    subcommands = {RunCommand.class, SpecCommand.class, InfoCommand.class, VerifyCommand.class, BenchCommand.class,
-        DevicesCommand.class, ServeCommand.class, BenchServeCommand.class})
+    description =
+        "Runs Llama-family model files (GGUF, Hugging Face, llama2.c) through decoders specialized to their"
+            + " shapes.",
+    subcommands = {
+      RunCommand.class,
+      SpecCommand.class,
+      InfoCommand.class,
+      VerifyCommand.class,
+      BenchCommand.class,
+      DevicesCommand.class,
+      ServeCommand.class,
+      BenchServeCommand.class
+    })
 public final class Kiln implements Callable<Integer> {
   /** Options every command that loads a model shares. */
   static final class Common {
     @Option(names = "--threads", description = "Worker threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--cache", description = "Where specialized decoders are cached (default: $KILN_CACHE or ~/.cache/kiln).")
+    @Option(
+        names = "--cache",
+        description =
+            "Where specialized decoders are cached (default: $KILN_CACHE or ~/.cache/kiln).")
     Path cache;
 
     @Option(names = "--verbose", description = "Print stack traces of errors.")
     boolean verbose;
 
-    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device, backend:device as `kiln devices`"
-        + " lists them (default: TornadoVM's default device).")
+    @Option(
+        names = "--device",
+        paramLabel = "B:D",
+        description =
+            "TornadoVM device, backend:device as `kiln devices`"
+                + " lists them (default: TornadoVM's default device).")
     String device;
 
-    @Option(names = "--print-kernels", description = "Print the OpenCL C or PTX TornadoVM generates for each task.")
+    @Option(
+        names = "--print-kernels",
+        description = "Print the OpenCL C or PTX TornadoVM generates for each task.")
     boolean printKernels;
 
-    @Option(names = "--layout", paramLabel = "gpu|cpu", description = "The TornadoVM kernels' layout (default: gpu on a"
-        + " GPU, cpu on other devices; `kiln devices` shows each device's).")
+    @Option(
+        names = "--layout",
+        paramLabel = "gpu|cpu",
+        description =
+            "The TornadoVM kernels' layout (default: gpu on a"
+                + " GPU, cpu on other devices; `kiln devices` shows each device's).")
     String layout;
 
     /** Applies the thread count and TornadoVM choices before any kernel runs. */
@@ -73,8 +98,13 @@ public final class Kiln implements Callable<Integer> {
       }
       if (threads != null) {
         if (threads < 1 || threads > maxThreads()) {
-          throw new InvalidInputException("--threads must be between 1 and " + maxThreads() + " (8 x the "
-              + Runtime.getRuntime().availableProcessors() + " available processors), was " + threads);
+          throw new InvalidInputException(
+              "--threads must be between 1 and "
+                  + maxThreads()
+                  + " (8 x the "
+                  + Runtime.getRuntime().availableProcessors()
+                  + " available processors), was "
+                  + threads);
         }
         System.setProperty("kiln.threads", Integer.toString(threads));
       }
@@ -91,17 +121,25 @@ public final class Kiln implements Callable<Integer> {
   }
 
   /**
-   * Values a llama2.c file does not store, for every command that derives a spec from a file. A file
-   * that states the value itself (GGUF, a Hugging Face config.json) keeps its own: giving the option
-   * for it is an error, not a silent override.
+   * Values a llama2.c file does not store, for every command that derives a spec from a file. A
+   * file that states the value itself (GGUF, a Hugging Face config.json) keeps its own: giving the
+   * option for it is an error, not a silent override.
    */
   static final class SpecOverrides {
-    @Option(names = "--rope-theta", paramLabel = "X", description = "RoPE theta of a llama2.c model, whose file does"
-        + " not store it (default: 10000, as llama2.c's run.c); an error for a file that states its own.")
+    @Option(
+        names = "--rope-theta",
+        paramLabel = "X",
+        description =
+            "RoPE theta of a llama2.c model, whose file does"
+                + " not store it (default: 10000, as llama2.c's run.c); an error for a file that states its own.")
     Double ropeTheta;
 
-    @Option(names = "--rms-eps", paramLabel = "X", description = "RMSNorm epsilon of a llama2.c model, whose file does"
-        + " not store it (default: 1e-5, as llama2.c's run.c); an error for a file that states its own.")
+    @Option(
+        names = "--rms-eps",
+        paramLabel = "X",
+        description =
+            "RMSNorm epsilon of a llama2.c model, whose file does"
+                + " not store it (default: 1e-5, as llama2.c's run.c); an error for a file that states its own.")
     Double rmsEps;
 
     /** Whether either option was given. */
@@ -123,8 +161,8 @@ public final class Kiln implements Callable<Integer> {
 
     /**
      * The spec {@code checkpoint} describes, with the given values. A file that states a given
-     * element itself, or a value the spec's rules refuse, is a one-line {@link InvalidInputException}
-     * naming the option.
+     * element itself, or a value the spec's rules refuse, is a one-line {@link
+     * InvalidInputException} naming the option.
      */
     ModelFiles.DerivedSpec derive(Checkpoint checkpoint) {
       Map<SpecElement, Object> supplied = supplied();
@@ -134,17 +172,32 @@ public final class Kiln implements Callable<Integer> {
       for (SpecElement element : supplied.keySet()) {
         if (checkpoint.statedSpec().containsKey(element)) {
           Object own = ModelFiles.deriveSpec(checkpoint).spec().toDraft().value(element);
-          throw new InvalidInputException(option(element) + ": " + checkpoint.description() + " ("
-              + checkpoint.format() + ") states its own " + element.elementName() + " (" + own
-              + "); the option is only for llama2.c files, which store none");
+          throw new InvalidInputException(
+              option(element)
+                  + ": "
+                  + checkpoint.description()
+                  + " ("
+                  + checkpoint.format()
+                  + ") states its own "
+                  + element.elementName()
+                  + " ("
+                  + own
+                  + "); the option is only for llama2.c files, which store none");
         }
       }
       try {
         return ModelFiles.deriveSpec(checkpoint, supplied);
       } catch (InvalidSpecException e) {
-        throw new InvalidInputException(e.problems().stream()
-            .map(problem -> option(problem.element()) + " " + supplied.get(problem.element()) + ": " + problem.text())
-            .collect(Collectors.joining("; ")));
+        throw new InvalidInputException(
+            e.problems().stream()
+                .map(
+                    problem ->
+                        option(problem.element())
+                            + " "
+                            + supplied.get(problem.element())
+                            + ": "
+                            + problem.text())
+                .collect(Collectors.joining("; ")));
       }
     }
 
@@ -172,19 +225,25 @@ public final class Kiln implements Callable<Integer> {
     boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
     int code;
     try {
-      // Standard output without PrintStream's silence: its first write error is kept, so a full disk
+      // Standard output without PrintStream's silence: its first write error is kept, so a full
+      // disk
       // or a closed pipe ends the run with an error instead of exit code 0 and lost output.
       StandardOutput stdout = new StandardOutput(new FileOutputStream(FileDescriptor.out));
       PrintWriter err = new PrintWriter(System.err, true);
-      Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> {
-        if (verbose) {
-          failure.printStackTrace(err);
-        }
-        err.println("kiln: " + thread.getName() + ": " + describe(failure));
-        err.flush();
-      });
-      code = execute(args, new PrintWriter(new OutputStreamWriter(stdout, Charset.defaultCharset()), true), err,
-          stdout::failure);
+      Thread.setDefaultUncaughtExceptionHandler(
+          (thread, failure) -> {
+            if (verbose) {
+              failure.printStackTrace(err);
+            }
+            err.println("kiln: " + thread.getName() + ": " + describe(failure));
+            err.flush();
+          });
+      code =
+          execute(
+              args,
+              new PrintWriter(new OutputStreamWriter(stdout, Charset.defaultCharset()), true),
+              err,
+              stdout::failure);
     } catch (Throwable failure) {
       if (verbose) {
         failure.printStackTrace();
@@ -197,43 +256,51 @@ public final class Kiln implements Callable<Integer> {
 
   /**
    * Runs the command line with the given output streams and returns the exit code: 0 on success, 1
-   * for an error of the model, input or machine (one line, no stack trace unless {@code --verbose}),
-   * 2 for a malformed command line.
+   * for an error of the model, input or machine (one line, no stack trace unless {@code
+   * --verbose}), 2 for a malformed command line.
    */
   public static int execute(String[] args, PrintWriter out, PrintWriter err) {
     return execute(new CommandLine(new Kiln()), args, out, err, () -> null);
   }
 
-  static int execute(String[] args, PrintWriter out, PrintWriter err, Supplier<IOException> outFailure) {
+  static int execute(
+      String[] args, PrintWriter out, PrintWriter err, Supplier<IOException> outFailure) {
     return execute(new CommandLine(new Kiln()), args, out, err, outFailure);
   }
 
   /**
    * Runs {@code commandLine}: errors of the command are one line on {@code err} (with {@code
-   * --verbose} their stack traces too), JVM errors included; output that cannot be written
-   * ({@code out} has an error, {@code outFailure} may say which) is exit code 141 for a closed pipe,
-   * else 1 with a message.
+   * --verbose} their stack traces too), JVM errors included; output that cannot be written ({@code
+   * out} has an error, {@code outFailure} may say which) is exit code 141 for a closed pipe, else 1
+   * with a message.
    */
-  static int execute(CommandLine commandLine, String[] args, PrintWriter out, PrintWriter err,
+  static int execute(
+      CommandLine commandLine,
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
       Supplier<IOException> outFailure) {
     commandLine.setOut(out).setErr(err);
-    // No @file expansion: "-p @notes.txt" is that text, not the file's contents (--prompt-file reads one).
+    // No @file expansion: "-p @notes.txt" is that text, not the file's contents (--prompt-file
+    // reads one).
     commandLine.setExpandAtFiles(false);
     boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
-    commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
-      if (exception instanceof OutputFailedException) {
-        return outputFailed(out, err, outFailure, verbose);
-      }
-      if (verbose) {
-        exception.printStackTrace(err);
-      }
-      String message = exception instanceof KilnException || exception instanceof IllegalArgumentException
-          ? exception.getMessage()
-          : exception.toString();
-      err.println("kiln: " + Sanitize.message(message));
-      err.flush();
-      return 1;
-    });
+    commandLine.setExecutionExceptionHandler(
+        (exception, line, parseResult) -> {
+          if (exception instanceof OutputFailedException) {
+            return outputFailed(out, err, outFailure, verbose);
+          }
+          if (verbose) {
+            exception.printStackTrace(err);
+          }
+          String message =
+              exception instanceof KilnException || exception instanceof IllegalArgumentException
+                  ? exception.getMessage()
+                  : exception.toString();
+          err.println("kiln: " + Sanitize.message(message));
+          err.flush();
+          return 1;
+        });
     int code;
     try {
       code = commandLine.execute(args);
@@ -251,10 +318,15 @@ public final class Kiln implements Callable<Integer> {
     return code;
   }
 
-  /** Output could not be written: exit code 141 (as SIGPIPE) for a closed pipe, else 1 with a message. */
-  private static int outputFailed(PrintWriter out, PrintWriter err, Supplier<IOException> outFailure, boolean verbose) {
+  /**
+   * Output could not be written: exit code 141 (as SIGPIPE) for a closed pipe, else 1 with a
+   * message.
+   */
+  private static int outputFailed(
+      PrintWriter out, PrintWriter err, Supplier<IOException> outFailure, boolean verbose) {
     IOException cause = outFailure.get();
-    String reason = cause != null && cause.getMessage() != null ? cause.getMessage() : "write error";
+    String reason =
+        cause != null && cause.getMessage() != null ? cause.getMessage() : "write error";
     if (reason.toLowerCase(java.util.Locale.ROOT).contains("broken pipe")) {
       if (verbose) {
         err.println("kiln: standard output was closed (broken pipe); stopped");
@@ -269,14 +341,19 @@ public final class Kiln implements Callable<Integer> {
 
   /** One line for an error the JVM raised; the stack trace is for --verbose. */
   static String describe(Throwable failure) {
-    String text = switch (failure) {
-      case OutOfMemoryError e -> "out of memory (" + e.getMessage() + "); give the JVM more, e.g. KILN_JAVA_OPTS=-Xmx8g,"
-          + " or ask for less (a smaller --context)";
-      case StackOverflowError e -> "stack overflow (java.lang.StackOverflowError); --verbose shows where";
-      case KilnException e -> e.getMessage();
-      case Error e -> "internal error: " + e + " (--verbose shows the stack trace)";
-      default -> failure.toString();
-    };
+    String text =
+        switch (failure) {
+          case OutOfMemoryError e ->
+              "out of memory ("
+                  + e.getMessage()
+                  + "); give the JVM more, e.g. KILN_JAVA_OPTS=-Xmx8g,"
+                  + " or ask for less (a smaller --context)";
+          case StackOverflowError e ->
+              "stack overflow (java.lang.StackOverflowError); --verbose shows where";
+          case KilnException e -> e.getMessage();
+          case Error e -> "internal error: " + e + " (--verbose shows the stack trace)";
+          default -> failure.toString();
+        };
     String line = Sanitize.message(text).replaceAll("\\R", " ");
     return line.length() > 1000 ? line.substring(0, 997) + "..." : line;
   }
@@ -288,7 +365,10 @@ public final class Kiln implements Callable<Integer> {
     }
   }
 
-  /** Flushes {@code out} and throws {@link OutputFailedException} if it has failed (a full disk, a closed pipe). */
+  /**
+   * Flushes {@code out} and throws {@link OutputFailedException} if it has failed (a full disk, a
+   * closed pipe).
+   */
   static void flush(PrintWriter out) {
     if (out.checkError()) { // flushes first
       throw new OutputFailedException();

@@ -17,10 +17,11 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 
 /**
- * {@code kiln run --logits-out FILE}: the raw logits of a run, one row of {@code vocab} little-endian
- * float32 per fed position, in the order the decoder computed them. Rows go to a temporary file in
- * the target's folder as they come, which {@link #commit} moves into place at the end; {@link #close}
- * without a commit deletes it, so the target is written completely or not at all.
+ * {@code kiln run --logits-out FILE}: the raw logits of a run, one row of {@code vocab}
+ * little-endian float32 per fed position, in the order the decoder computed them. Rows go to a
+ * temporary file in the target's folder as they come, which {@link #commit} moves into place at the
+ * end; {@link #close} without a commit deletes it, so the target is written completely or not at
+ * all.
  */
 final class LogitsFile implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -40,8 +41,9 @@ final class LogitsFile implements AutoCloseable {
   }
 
   /**
-   * Opens a temporary file beside {@code target}; a target that cannot be written (no such folder, a
-   * folder, a read-only file, a folder that takes no new file) is a one-line {@link KilnException}.
+   * Opens a temporary file beside {@code target}; a target that cannot be written (no such folder,
+   * a folder, a read-only file, a folder that takes no new file) is a one-line {@link
+   * KilnException}.
    */
   static LogitsFile create(Path target) {
     Path absolute = target.toAbsolutePath().normalize();
@@ -58,11 +60,17 @@ final class LogitsFile implements AutoCloseable {
     }
     Path temporary = null;
     try {
-      // Not Files.createTempFile, which makes the file readable by its owner only: the target gets the
+      // Not Files.createTempFile, which makes the file readable by its owner only: the target gets
+      // the
       // permissions any new file in the folder gets.
       for (int attempt = 0; temporary == null; attempt++) {
-        Path candidate = folder.resolve("." + absolute.getFileName() + "." + Long.toHexString(RANDOM.nextLong())
-            + ".partial");
+        Path candidate =
+            folder.resolve(
+                "."
+                    + absolute.getFileName()
+                    + "."
+                    + Long.toHexString(RANDOM.nextLong())
+                    + ".partial");
         try {
           temporary = Files.createFile(candidate);
         } catch (FileAlreadyExistsException e) {
@@ -71,7 +79,8 @@ final class LogitsFile implements AutoCloseable {
           }
         }
       }
-      return new LogitsFile(target, temporary, FileChannel.open(temporary, StandardOpenOption.WRITE));
+      return new LogitsFile(
+          target, temporary, FileChannel.open(temporary, StandardOpenOption.WRITE));
     } catch (IOException e) {
       if (temporary != null) {
         try {
@@ -85,16 +94,21 @@ final class LogitsFile implements AutoCloseable {
   }
 
   private static String reason(IOException e) {
-    return e instanceof AccessDeniedException ? "permission denied" : String.valueOf(e.getMessage());
+    return e instanceof AccessDeniedException
+        ? "permission denied"
+        : String.valueOf(e.getMessage());
   }
 
   /** Appends one row; every row must be as long as the first. */
   void write(float[] logits) {
     if (vocab < 0) {
       vocab = logits.length;
-      row = ByteBuffer.allocate(Math.multiplyExact(vocab, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+      row =
+          ByteBuffer.allocate(Math.multiplyExact(vocab, Float.BYTES))
+              .order(ByteOrder.LITTLE_ENDIAN);
     } else if (logits.length != vocab) {
-      throw new IllegalStateException("a row of " + logits.length + " logits after rows of " + vocab);
+      throw new IllegalStateException(
+          "a row of " + logits.length + " logits after rows of " + vocab);
     }
     row.clear();
     row.asFloatBuffer().put(logits);
@@ -127,7 +141,8 @@ final class LogitsFile implements AutoCloseable {
     try {
       channel.close();
       try {
-        Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+            temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
       }
@@ -155,8 +170,8 @@ final class LogitsFile implements AutoCloseable {
    * {@code decoder}, writing here every row of logits it computes for its one sequence: a prefill
    * becomes a reset and an {@link Decoder#append append} of the prompt, which gives logits at every
    * prompt position (a prefill gives only the last), then each step's row. Rows are written before
-   * the caller sees them, so they are the model's raw logits whatever the sampler does next.
-   * {@link Decoder#forwardNoCache} passes through unrecorded.
+   * the caller sees them, so they are the model's raw logits whatever the sampler does next. {@link
+   * Decoder#forwardNoCache} passes through unrecorded.
    */
   Decoder recording(Decoder decoder) {
     return new Recording(decoder);

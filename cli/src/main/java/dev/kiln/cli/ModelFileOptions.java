@@ -6,16 +6,30 @@ import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.Option;
 
-/** The options {@code run} and {@code serve} share: the model file, its tokenizer and its chat format. */
+/**
+ * The options {@code run} and {@code serve} share: the model file, its tokenizer and its chat
+ * format.
+ */
 final class ModelFileOptions {
-  @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The model file.")
+  @Option(
+      names = {"-m", "--model"},
+      required = true,
+      paramLabel = "FILE",
+      description = "The model file.")
   Path model;
 
-  @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer, if the model file has none beside it.")
+  @Option(
+      names = "--tokenizer",
+      paramLabel = "PATH",
+      description = "Tokenizer, if the model file has none beside it.")
   Path tokenizerPath;
 
-  @Option(names = "--chat-template", paramLabel = "NAME", description = "llama2, llama3, chatml, qwen3, gemma or mistral"
-      + " (default: chosen from the model's tokenizer).")
+  @Option(
+      names = "--chat-template",
+      paramLabel = "NAME",
+      description =
+          "llama2, llama3, chatml, qwen3, gemma or mistral"
+              + " (default: chosen from the model's tokenizer).")
   String chatTemplate;
 
   /** The chat format {@code --chat-template} names. */
@@ -27,8 +41,9 @@ final class ModelFileOptions {
       case "qwen3", "qwen-3" -> ChatTemplate.QWEN_3;
       case "gemma" -> ChatTemplate.GEMMA;
       case "mistral" -> ChatTemplate.MISTRAL;
-      default -> throw new InvalidInputException("--chat-template " + name
-          + ": use llama2, llama3, chatml, qwen3, gemma or mistral");
+      default ->
+          throw new InvalidInputException(
+              "--chat-template " + name + ": use llama2, llama3, chatml, qwen3, gemma or mistral");
     };
   }
 }

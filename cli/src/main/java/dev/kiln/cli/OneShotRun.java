@@ -10,8 +10,8 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 
 /**
- * {@code kiln run} without {@code --chat}: one generation from {@code --prompt} (or
- * {@code --prompt-file}) text, streamed, or from {@code --prompt-ids}, printed as ids.
+ * {@code kiln run} without {@code --chat}: one generation from {@code --prompt} (or {@code
+ * --prompt-file}) text, streamed, or from {@code --prompt-ids}, printed as ids.
  */
 final class OneShotRun {
   private final RunCommand run;
@@ -33,10 +33,13 @@ final class OneShotRun {
       out.print(prompt);
       Kiln.flush(out);
     }
-    GenerationResult result = generator.generate(ids, run.options(tokenizer),
-        run.json ? GenerationListener.NONE : text(out));
+    GenerationResult result =
+        generator.generate(
+            ids, run.options(tokenizer), run.json ? GenerationListener.NONE : text(out));
     if (run.logsLogits() && run.maxTokens == 0) {
-      generator.decoder().prefill(new int[][] {ids}); // -n 0 feeds nothing; the prompt rows are still asked for
+      generator
+          .decoder()
+          .prefill(new int[][] {ids}); // -n 0 feeds nothing; the prompt rows are still asked for
     }
     report.commitLogits();
     report.generation(result, ids);
@@ -88,8 +91,14 @@ final class OneShotRun {
     double promptRate = promptIds.length / prefillSeconds;
     double decodeRate = steps == 0 ? 0 : steps / decodeSeconds;
     report.commitLogits();
-    report.ids(promptIds, Arrays.copyOfRange(history, promptIds.length, promptIds.length + generated), stop, logits,
-        run.topLogits, promptRate, decodeRate);
+    report.ids(
+        promptIds,
+        Arrays.copyOfRange(history, promptIds.length, promptIds.length + generated),
+        stop,
+        logits,
+        run.topLogits,
+        promptRate,
+        decodeRate);
     return 0;
   }
 }

@@ -3,10 +3,10 @@ package dev.kiln.cli;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.kiln.bench.BenchRunner;
 import dev.kiln.generate.GenerationResult;
 import dev.kiln.kernel.GeneratedDecoder;
 import dev.kiln.kernel.KernelProfile;
-import dev.kiln.bench.BenchRunner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -25,16 +25,26 @@ final class RunReport {
   private final boolean json;
   private final Path model;
   private final String backend;
+
   /** With --logits-out: the file the run's logits go to (null otherwise). */
   private final LogitsFile logitsFile;
 
-  /** The decoder's kernel profile with --profile (null otherwise, or for a backend that takes no laps). */
+  /**
+   * The decoder's kernel profile with --profile (null otherwise, or for a backend that takes no
+   * laps).
+   */
   private KernelProfile kernelProfile;
 
   /** With --profile: the bytes of each kernel's weight matrices, read once per call. */
   private Map<String, Long> kernelBytes = Map.of();
 
-  RunReport(PrintWriter out, PrintWriter err, boolean json, Path model, String backend, LogitsFile logitsFile) {
+  RunReport(
+      PrintWriter out,
+      PrintWriter err,
+      boolean json,
+      Path model,
+      String backend,
+      LogitsFile logitsFile) {
     this.out = out;
     this.err = err;
     this.json = json;
@@ -43,7 +53,9 @@ final class RunReport {
     this.logitsFile = logitsFile;
   }
 
-  /** With --profile: starts timing the kernels of {@code loaded}'s decoder, or says why it cannot. */
+  /**
+   * With --profile: starts timing the kernels of {@code loaded}'s decoder, or says why it cannot.
+   */
   void startProfile(LoadedModel loaded) {
     if (loaded.decoder() instanceof GeneratedDecoder generated && backend.equals("java")) {
       kernelProfile = generated.kernelProfile();
@@ -51,7 +63,10 @@ final class RunReport {
       kernelProfile.enable(true);
       kernelBytes = BenchRunner.kernelBytes(generated.kernelMatrices(), loaded.weights());
     } else {
-      err.println("--profile: the " + backend + " backend does not time its kernels; running without a profile");
+      err.println(
+          "--profile: the "
+              + backend
+              + " backend does not time its kernels; running without a profile");
     }
   }
 
@@ -74,14 +89,21 @@ final class RunReport {
         object.addProperty("text", result.text());
       }
       object.addProperty("stop", result.stopReason().name().toLowerCase(Locale.ROOT));
-      object.add("timings", timings(result.promptTokensPerSecond(), result.decodeTokensPerSecond()));
+      object.add(
+          "timings", timings(result.promptTokensPerSecond(), result.decodeTokensPerSecond()));
       addLogits(object);
       addProfile(object);
-      out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(object));
+      out.println(
+          new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(object));
       out.flush();
     } else {
-      err.printf(Locale.ROOT, "%n[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
-          promptTokens.length, result.promptTokensPerSecond(), result.generatedTokens(), result.decodeTokensPerSecond(),
+      err.printf(
+          Locale.ROOT,
+          "%n[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
+          promptTokens.length,
+          result.promptTokensPerSecond(),
+          result.generatedTokens(),
+          result.decodeTokensPerSecond(),
           result.stopReason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
       printLogits(err);
       printProfile(err);
@@ -91,9 +113,16 @@ final class RunReport {
 
   /**
    * A generation from token ids: the prompt, the generated ids, the stop reason ({@code max_tokens}
-   * or {@code context_full}), the {@code topLogits} largest of the last {@code logits}, and the rates.
+   * or {@code context_full}), the {@code topLogits} largest of the last {@code logits}, and the
+   * rates.
    */
-  void ids(int[] promptIds, int[] generated, String stop, float[] logits, int topLogits, double promptRate,
+  void ids(
+      int[] promptIds,
+      int[] generated,
+      String stop,
+      float[] logits,
+      int topLogits,
+      double promptRate,
       double decodeRate) {
     if (json) {
       JsonObject result = new JsonObject();
@@ -109,8 +138,14 @@ final class RunReport {
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.println();
-      err.printf(Locale.ROOT, "[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
-          promptIds.length, promptRate, generated.length, decodeRate, stop.replace('_', ' '));
+      err.printf(
+          Locale.ROOT,
+          "[prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f tokens/s; stop: %s]%n",
+          promptIds.length,
+          promptRate,
+          generated.length,
+          decodeRate,
+          stop.replace('_', ' '));
       printLogits(err);
       printProfile(err);
     }
@@ -131,12 +166,19 @@ final class RunReport {
   /** With --logits-out: what was written, on standard error. */
   private void printLogits(PrintWriter err) {
     if (logitsFile != null) {
-      err.printf(Locale.ROOT, "[logits: %d rows of %d float32 written to %s]%n", logitsFile.rows(), logitsFile.vocab(),
+      err.printf(
+          Locale.ROOT,
+          "[logits: %d rows of %d float32 written to %s]%n",
+          logitsFile.rows(),
+          logitsFile.vocab(),
           logitsFile.target());
     }
   }
 
-  /** With --profile: each kernel's calls and milliseconds since the last report, as JSON; then starts over. */
+  /**
+   * With --profile: each kernel's calls and milliseconds since the last report, as JSON; then
+   * starts over.
+   */
   private void addProfile(JsonObject object) {
     if (kernelProfile == null) {
       return;
@@ -153,13 +195,17 @@ final class RunReport {
     kernelProfile.reset();
   }
 
-  /** With --profile: each kernel's calls and milliseconds since the last report, as a table; then starts over. */
+  /**
+   * With --profile: each kernel's calls and milliseconds since the last report, as a table; then
+   * starts over.
+   */
   private void printProfile(PrintWriter err) {
     if (kernelProfile == null) {
       return;
     }
-    err.println("[kernel profile, prompt and generation: calls, milliseconds in all, share, weight matrices read per"
-        + " call over the time]");
+    err.println(
+        "[kernel profile, prompt and generation: calls, milliseconds in all, share, weight matrices read per"
+            + " call over the time]");
     kernelProfile.table(1, kernelBytes).forEach(line -> err.println("  " + line));
     kernelProfile.reset();
   }
@@ -182,7 +228,10 @@ final class RunReport {
   /** The {@code k} largest logits, largest first (lowest id first on ties). */
   private static JsonArray top(float[] logits, int k) {
     Integer[] order = IntStream.range(0, logits.length).boxed().toArray(Integer[]::new);
-    Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+    Arrays.sort(
+        order,
+        (a, b) ->
+            logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
     JsonArray array = new JsonArray();
     for (int i = 0; i < Math.min(k, order.length); i++) {
       JsonObject entry = new JsonObject();

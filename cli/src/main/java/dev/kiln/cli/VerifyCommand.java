@@ -16,26 +16,40 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code kiln verify FILE}: the specialized decoder against the interpreter on this model. */
-@Command(name = "verify", mixinStandardHelpOptions = true,
-    description = "Runs the specialized decoder and the reference interpreter on the model for a few random prompts"
-        + " and prints the largest logit difference and whether greedy tokens match (exit 1 if they do not).")
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description =
+        "Runs the specialized decoder and the reference interpreter on the model for a few random prompts"
+            + " and prints the largest logit difference and whether greedy tokens match (exit 1 if they do not).")
 final class VerifyCommand implements Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "The model file.")
   Path file;
 
-  @Option(names = "--prompts", defaultValue = "2", description = "Random prompts (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--prompts",
+      defaultValue = "2",
+      description = "Random prompts (default ${DEFAULT-VALUE}).")
   int prompts;
 
-  @Option(names = "--length", defaultValue = "8", description = "Tokens per prompt (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--length",
+      defaultValue = "8",
+      description = "Tokens per prompt (default ${DEFAULT-VALUE}).")
   int length;
 
-  @Option(names = "--steps", defaultValue = "8", description = "Greedy decode steps (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--steps",
+      defaultValue = "8",
+      description = "Greedy decode steps (default ${DEFAULT-VALUE}).")
   int steps;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the random prompts.")
   long seed;
 
-  @Option(names = "--context", description = "Positions the decoder holds (default: the model's, up to 4096).")
+  @Option(
+      names = "--context",
+      description = "Positions the decoder holds (default: the model's, up to 4096).")
   Integer context;
 
   @Mixin Kiln.Common common = new Kiln.Common();
@@ -50,9 +64,12 @@ final class VerifyCommand implements Callable<Integer> {
     PrintWriter out = command.commandLine().getOut();
     PrintWriter err = command.commandLine().getErr();
     if (prompts < 1 || length < 1 || steps < 0) {
-      throw new dev.kiln.InvalidInputException("--prompts and --length must be positive and --steps not negative");
+      throw new dev.kiln.InvalidInputException(
+          "--prompts and --length must be positive and --steps not negative");
     }
-    LoadedModel model = LoadedModel.open(file, overrides, context, 1, "java", common.cacheRoot(), err::println, err::println);
+    LoadedModel model =
+        LoadedModel.open(
+            file, overrides, context, 1, "java", common.cacheRoot(), err::println, err::println);
     Decoder specialized = model.decoder();
     Decoder interpreter = new Interpreter(model.weights());
     var random = new SplittableRandom(seed);
@@ -78,10 +95,18 @@ final class VerifyCommand implements Callable<Integer> {
         }
       }
       allMatch &= match;
-      out.printf(Locale.ROOT, "prompt %d: greedy tokens %s (%d of %d)%n", p + 1, match ? "match" : "DIFFER", matched,
+      out.printf(
+          Locale.ROOT,
+          "prompt %d: greedy tokens %s (%d of %d)%n",
+          p + 1,
+          match ? "match" : "DIFFER",
+          matched,
           steps + 1);
     }
-    out.printf(Locale.ROOT, "max |logit difference| / max(1, |logits|) = %.3g; greedy tokens %s%n", worst,
+    out.printf(
+        Locale.ROOT,
+        "max |logit difference| / max(1, |logits|) = %.3g; greedy tokens %s%n",
+        worst,
         allMatch ? "match" : "DIFFER");
     out.flush();
     return allMatch ? 0 : 1;

@@ -20,10 +20,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /**
- * The kiln command with hostile arguments and surroundings, in-process: no {@code @file}
- * expansion, output that cannot be written, JVM errors, option bounds (run and serve), the KV cache
- * checked against the heap before compiling, prompts checked before they are echoed, file strings
- * escaped in {@code info}.
+ * The kiln command with hostile arguments and surroundings, in-process: no {@code @file} expansion,
+ * output that cannot be written, JVM errors, option bounds (run and serve), the KV cache checked
+ * against the heap before compiling, prompts checked before they are echoed, file strings escaped
+ * in {@code info}.
  */
 class CliHardeningTest {
   @TempDir static Path cache;
@@ -32,13 +32,19 @@ class CliHardeningTest {
   static final Path TINY = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
 
   private static CliTest.Result kiln(String... args) {
-    String[] withCache = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-        java.util.stream.Stream.of("--cache", cache.toString())).toArray(String[]::new);
-    return CliTest.kiln(args.length > 0 && List.of("run", "serve").contains(args[0]) ? withCache : args);
+    String[] withCache =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(args),
+                java.util.stream.Stream.of("--cache", cache.toString()))
+            .toArray(String[]::new);
+    return CliTest.kiln(
+        args.length > 0 && List.of("run", "serve").contains(args[0]) ? withCache : args);
   }
 
   private static void assertOneLineError(CliTest.Result result, int exit, String expected) {
-    assertWithMessage("exit code; out: %s; err: %s", result.out(), result.err()).that(result.exit()).isEqualTo(exit);
+    assertWithMessage("exit code; out: %s; err: %s", result.out(), result.err())
+        .that(result.exit())
+        .isEqualTo(exit);
     assertThat(result.err()).contains(expected);
     assertThat(result.err()).doesNotContain("\tat ");
   }
@@ -48,7 +54,8 @@ class CliHardeningTest {
   @Test
   void anAtArgumentIsTextNotAFile() throws IOException {
     Path secret = Files.writeString(dir.resolve("secret.txt"), "top secret");
-    CliTest.Result result = kiln("run", "-m", TINY.toString(), "-p", "@" + secret, "-n", "1", "--temperature", "0");
+    CliTest.Result result =
+        kiln("run", "-m", TINY.toString(), "-p", "@" + secret, "-n", "1", "--temperature", "0");
     assertWithMessage("err: %s", result.err()).that(result.exit()).isEqualTo(0);
     assertThat(result.out()).startsWith("@" + secret);
     assertThat(result.out()).doesNotContain("top secret");
@@ -62,13 +69,26 @@ class CliHardeningTest {
   @Test
   void promptFileReadsThePrompt() throws IOException {
     Path prompt = Files.writeString(dir.resolve("prompt.txt"), "一丁七", StandardCharsets.UTF_8);
-    CliTest.Result result = kiln("run", "-m", TINY.toString(), "--prompt-file", prompt.toString(), "-n", "2",
-        "--temperature", "0");
+    CliTest.Result result =
+        kiln(
+            "run",
+            "-m",
+            TINY.toString(),
+            "--prompt-file",
+            prompt.toString(),
+            "-n",
+            "2",
+            "--temperature",
+            "0");
     assertWithMessage("err: %s", result.err()).that(result.exit()).isEqualTo(0);
     assertThat(result.out()).startsWith("一丁七");
-    assertOneLineError(kiln("run", "-m", TINY.toString(), "--prompt-file", dir.toString()), 1,
+    assertOneLineError(
+        kiln("run", "-m", TINY.toString(), "--prompt-file", dir.toString()),
+        1,
         "--prompt-file " + dir + ": not a regular file");
-    assertOneLineError(kiln("run", "-m", TINY.toString(), "--prompt-file", prompt.toString(), "-p", "x"), 1,
+    assertOneLineError(
+        kiln("run", "-m", TINY.toString(), "--prompt-file", prompt.toString(), "-p", "x"),
+        1,
         "give one prompt");
   }
 
@@ -100,28 +120,57 @@ class CliHardeningTest {
 
   private static CliTest.Result toFullDisk(int allowed, String... args) {
     StringWriter err = new StringWriter();
-    int exit = Kiln.execute(args, new PrintWriter(new FullDisk(allowed), true), new PrintWriter(err, true),
-        () -> new IOException("No space left on device"));
+    int exit =
+        Kiln.execute(
+            args,
+            new PrintWriter(new FullDisk(allowed), true),
+            new PrintWriter(err, true),
+            () -> new IOException("No space left on device"));
     return new CliTest.Result(exit, "", err.toString());
   }
 
   @Test
   void outputThatCannotBeWrittenIsAnError() {
     String model = TINY.toString();
-    for (List<String> args : List.of(List.of("info", model), List.of("spec", model), List.of("--help"),
-        List.of("run", "-m", model, "--prompt-ids", "1,2", "-n", "2", "--json", "--cache", cache.toString()),
-        List.of("run", "-m", model, "-p", "一丁", "-n", "2", "--cache", cache.toString()))) {
+    for (List<String> args :
+        List.of(
+            List.of("info", model),
+            List.of("spec", model),
+            List.of("--help"),
+            List.of(
+                "run",
+                "-m",
+                model,
+                "--prompt-ids",
+                "1,2",
+                "-n",
+                "2",
+                "--json",
+                "--cache",
+                cache.toString()),
+            List.of("run", "-m", model, "-p", "一丁", "-n", "2", "--cache", cache.toString()))) {
       CliTest.Result result = toFullDisk(0, args.toArray(String[]::new));
       assertWithMessage("%s", args).that(result.exit()).isEqualTo(1);
-      assertWithMessage("%s", args).that(result.err()).contains("kiln: cannot write standard output: No space left on"
-          + " device");
+      assertWithMessage("%s", args)
+          .that(result.err())
+          .contains("kiln: cannot write standard output: No space left on" + " device");
     }
   }
 
   @Test
   void aFailedWriteStopsTheGeneration() {
-    CliTest.Result result = toFullDisk(4, "run", "-m", TINY.toString(), "--prompt-ids", "1,2", "-n", "50", "--cache",
-        cache.toString());
+    CliTest.Result result =
+        toFullDisk(
+            4,
+            "run",
+            "-m",
+            TINY.toString(),
+            "--prompt-ids",
+            "1,2",
+            "-n",
+            "50",
+            "--cache",
+            cache.toString());
     assertThat(result.exit()).isEqualTo(1);
     assertThat(result.err()).contains("cannot write standard output");
     assertThat(result.err()).doesNotContain("generated 50 tokens"); // the summary of a finished run
@@ -133,7 +182,8 @@ class CliHardeningTest {
   static final class Fail implements Callable<Integer> {
     @Parameters String error;
 
-    @CommandLine.Option(names = "--verbose") boolean verbose;
+    @CommandLine.Option(names = "--verbose")
+    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -143,14 +193,26 @@ class CliHardeningTest {
 
   @Test
   void jvmErrorsAreOneLine() {
-    for (String error : List.of("java.lang.OutOfMemoryError", "java.lang.StackOverflowError",
-        "java.lang.ClassFormatError", "java.lang.NoClassDefFoundError", "java.lang.InternalError")) {
+    for (String error :
+        List.of(
+            "java.lang.OutOfMemoryError",
+            "java.lang.StackOverflowError",
+            "java.lang.ClassFormatError",
+            "java.lang.NoClassDefFoundError",
+            "java.lang.InternalError")) {
       for (boolean verbose : new boolean[] {false, true}) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine commandLine = new CommandLine(new Kiln()).addSubcommand(new Fail());
-        String[] args = verbose ? new String[] {"fail", error, "--verbose"} : new String[] {"fail", error};
-        int exit = Kiln.execute(commandLine, args, new PrintWriter(out, true), new PrintWriter(err, true), () -> null);
+        String[] args =
+            verbose ? new String[] {"fail", error, "--verbose"} : new String[] {"fail", error};
+        int exit =
+            Kiln.execute(
+                commandLine,
+                args,
+                new PrintWriter(out, true),
+                new PrintWriter(err, true),
+                () -> null);
         assertWithMessage("%s", error).that(exit).isEqualTo(1);
         String[] lines = err.toString().split("\n");
         assertWithMessage("%s: %s", error, err).that(lines[lines.length - 1]).startsWith("kiln: ");
@@ -168,9 +230,18 @@ class CliHardeningTest {
   @Test
   void samplingOptionsAreCheckedEvenWhenGreedy() {
     String model = TINY.toString();
-    for (String[] option : new String[][] {{"--top-k", "-3"}, {"--top-p", "2"}, {"--top-p", "0"},
-        {"--min-p", "1.5"}, {"--repeat-penalty", "0"}, {"--temperature", "-1"}, {"--temperature", "NaN"}}) {
-      CliTest.Result result = kiln("run", "-m", model, "--prompt-ids", "1,2", "-n", "1", option[0], option[1]);
+    for (String[] option :
+        new String[][] {
+          {"--top-k", "-3"},
+          {"--top-p", "2"},
+          {"--top-p", "0"},
+          {"--min-p", "1.5"},
+          {"--repeat-penalty", "0"},
+          {"--temperature", "-1"},
+          {"--temperature", "NaN"}
+        }) {
+      CliTest.Result result =
+          kiln("run", "-m", model, "--prompt-ids", "1,2", "-n", "1", option[0], option[1]);
       assertOneLineError(result, 1, "kiln: " + option[0] + " must be");
       assertThat(result.out()).isEmpty();
     }
@@ -180,9 +251,17 @@ class CliHardeningTest {
   void threadsAreBounded() {
     for (String command : List.of("run", "serve")) {
       for (String threads : List.of("0", "100000")) {
-        CliTest.Result result = kiln(command, "-m", TINY.toString(), command.equals("run") ? "--prompt-ids" : "--port",
-            command.equals("run") ? "1" : "0", "--threads", threads);
-        assertOneLineError(result, 1, "--threads must be between 1 and " + Kiln.Common.maxThreads());
+        CliTest.Result result =
+            kiln(
+                command,
+                "-m",
+                TINY.toString(),
+                command.equals("run") ? "--prompt-ids" : "--port",
+                command.equals("run") ? "1" : "0",
+                "--threads",
+                threads);
+        assertOneLineError(
+            result, 1, "--threads must be between 1 and " + Kiln.Common.maxThreads());
       }
     }
   }
@@ -190,11 +269,16 @@ class CliHardeningTest {
   @Test
   void serveOptionsAreBounded() {
     String model = TINY.toString();
-    for (String[] option : new String[][] {{"--parallel", "0", "--parallel must be between 1 and 1024"},
-        {"--parallel", "100000", "--parallel must be between 1 and 1024"},
-        {"--queue", "2000000000", "--queue) must be between 1 and"}, {"--max-body", "0", "--max-body) must be at least"},
-        {"--shutdown-grace", "-1", "--shutdown-grace must be between 0 and"}}) {
-      assertOneLineError(kiln("serve", "-m", model, "--port", "0", option[0], option[1]), 1, option[2]);
+    for (String[] option :
+        new String[][] {
+          {"--parallel", "0", "--parallel must be between 1 and 1024"},
+          {"--parallel", "100000", "--parallel must be between 1 and 1024"},
+          {"--queue", "2000000000", "--queue) must be between 1 and"},
+          {"--max-body", "0", "--max-body) must be at least"},
+          {"--shutdown-grace", "-1", "--shutdown-grace must be between 0 and"}
+        }) {
+      assertOneLineError(
+          kiln("serve", "-m", model, "--port", "0", option[0], option[1]), 1, option[2]);
     }
   }
 
@@ -203,22 +287,36 @@ class CliHardeningTest {
     Path source = Repository.bundledTiny().resolve("hf");
     Path copy = Files.createDirectories(dir.resolve("long"));
     Files.copy(source.resolve("model.safetensors"), copy.resolve("model.safetensors"));
-    Files.writeString(copy.resolve("config.json"), Files.readString(source.resolve("config.json"))
-        .replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 100000000"));
+    Files.writeString(
+        copy.resolve("config.json"),
+        Files.readString(source.resolve("config.json"))
+            .replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 100000000"));
     return copy;
   }
 
   @Test
   void aContextTooLargeForTheHeapIsRefusedBeforeCompiling() throws IOException {
-    org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() < 19L << 30, "a heap of 19 GiB or more");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        Runtime.getRuntime().maxMemory() < 19L << 30, "a heap of 19 GiB or more");
     Path model = longContextModel();
-    CliTest.Result run = kiln("run", "-m", model.toString(), "--prompt-ids", "1", "--context", "100000000");
+    CliTest.Result run =
+        kiln("run", "-m", model.toString(), "--prompt-ids", "1", "--context", "100000000");
     assertOneLineError(run, 1, "a KV cache for 100,000,000 positions x 1 sequence needs 23.84 GiB");
     assertThat(run.err()).contains("KILN_JAVA_OPTS=-Xmx");
     assertThat(run.err()).doesNotContain("specializing");
-    CliTest.Result serve = kiln("serve", "-m", model.toString(), "--port", "0", "--context", "10000000", "--parallel",
-        "8");
-    assertOneLineError(serve, 1, "a KV cache for 10,000,000 positions x 8 sequences needs 19.07 GiB");
+    CliTest.Result serve =
+        kiln(
+            "serve",
+            "-m",
+            model.toString(),
+            "--port",
+            "0",
+            "--context",
+            "10000000",
+            "--parallel",
+            "8");
+    assertOneLineError(
+        serve, 1, "a KV cache for 10,000,000 positions x 8 sequences needs 19.07 GiB");
     assertThat(serve.err()).doesNotContain("specializing");
   }
 
@@ -246,8 +344,10 @@ class CliHardeningTest {
     assertWithMessage("err: %s", result.err()).that(result.exit()).isEqualTo(0);
     assertThat(result.out()).doesNotContain("\u001b");
     assertThat(result.out()).contains("general.name = \\x1B[31mTINY\\x1B[0m!");
-    assertThat(result.out()).contains("tokenizer.ggml.tokens = [<unk>, <s>, </s>, ▁, 一, 丁, 丂, 七, ... 56 more; 64"
-        + " entries]");
+    assertThat(result.out())
+        .contains(
+            "tokenizer.ggml.tokens = [<unk>, <s>, </s>, ▁, 一, 丁, 丂, 七, ... 56 more; 64"
+                + " entries]");
   }
 
   private static int indexOf(byte[] haystack, byte[] needle) {

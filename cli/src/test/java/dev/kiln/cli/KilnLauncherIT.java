@@ -51,7 +51,10 @@ class KilnLauncherIT {
     var out = process.getInputStream().readAllBytes();
     var err = process.getErrorStream().readAllBytes();
     assertWithMessage("bin/kiln finished").that(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    return new Run(
+        process.exitValue(),
+        new String(out, StandardCharsets.UTF_8),
+        new String(err, StandardCharsets.UTF_8));
   }
 
   @Test
@@ -60,15 +63,25 @@ class KilnLauncherIT {
     var golden = Golden.json(tiny);
     String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
-    Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
-        "--max-tokens", Integer.toString(greedy.size()), "--json");
+    Run run =
+        launch(
+            "run",
+            "--model",
+            tiny.resolve("gguf/model-f32.gguf").toString(),
+            "--prompt-ids",
+            prompt,
+            "--max-tokens",
+            Integer.toString(greedy.size()),
+            "--json");
     assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
-    assertThat(JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("generated_ids")).isEqualTo(greedy);
+    assertThat(JsonParser.parseString(run.out()).getAsJsonObject().getAsJsonArray("generated_ids"))
+        .isEqualTo(greedy);
   }
 
   /**
-   * {@code --backend tornado}: with TORNADOVM_HOME set (an installed TornadoVM, the build made with it)
-   * the TornadoVM decoder runs and gives the golden tokens; without it kiln warns and runs Java.
+   * {@code --backend tornado}: with TORNADOVM_HOME set (an installed TornadoVM, the build made with
+   * it) the TornadoVM decoder runs and gives the golden tokens; without it kiln warns and runs
+   * Java.
    */
   @Test
   void tornadoBackendGivesTheGoldenTokensOrSaysWhyNot() throws Exception {
@@ -76,13 +89,24 @@ class KilnLauncherIT {
     var golden = Golden.json(tiny);
     String prompt = ids(golden.getAsJsonArray("prompt"));
     var greedy = golden.getAsJsonArray("greedy_tokens");
-    Run run = launch("run", "--model", tiny.resolve("gguf/model-f32.gguf").toString(), "--prompt-ids", prompt,
-        "--max-tokens", Integer.toString(greedy.size()), "--json", "--backend", "tornado");
+    Run run =
+        launch(
+            "run",
+            "--model",
+            tiny.resolve("gguf/model-f32.gguf").toString(),
+            "--prompt-ids",
+            prompt,
+            "--max-tokens",
+            Integer.toString(greedy.size()),
+            "--json",
+            "--backend",
+            "tornado");
     assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
     var result = JsonParser.parseString(run.out()).getAsJsonObject();
     assertThat(result.getAsJsonArray("generated_ids")).isEqualTo(greedy);
     boolean tornadoInstalled = System.getenv("TORNADOVM_HOME") != null;
-    assertThat(result.get("backend").getAsString()).isEqualTo(tornadoInstalled ? "tornado" : "java");
+    assertThat(result.get("backend").getAsString())
+        .isEqualTo(tornadoInstalled ? "tornado" : "java");
     if (!tornadoInstalled) {
       assertThat(run.err()).contains("warning: the TornadoVM backend is unavailable");
     }
@@ -96,7 +120,10 @@ class KilnLauncherIT {
     assertThat(run.err()).doesNotContain("\tat ");
   }
 
-  /** Two first runs on an empty cache at once: both compile, one publishes, both succeed, nothing is left over. */
+  /**
+   * Two first runs on an empty cache at once: both compile, one publishes, both succeed, nothing is
+   * left over.
+   */
   @Test
   void concurrentFirstRunsBothSucceed() throws Exception {
     String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
@@ -106,7 +133,11 @@ class KilnLauncherIT {
       assertWithMessage("stderr: %s", run.err()).that(run.exit()).isEqualTo(0);
     }
     try (var entries = Files.list(cache)) {
-      assertThat(entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("compiling-")).toList())
+      assertThat(
+              entries
+                  .map(p -> p.getFileName().toString())
+                  .filter(n -> n.startsWith("compiling-"))
+                  .toList())
           .isEmpty();
     }
   }
@@ -115,7 +146,8 @@ class KilnLauncherIT {
   @Test
   void outputToAFullDiskIsAnError() throws Exception {
     String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();
-    ProcessBuilder builder = launcher("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "4", "--json");
+    ProcessBuilder builder =
+        launcher("run", "--model", model, "--prompt-ids", "1,2,3", "--max-tokens", "4", "--json");
     builder.redirectOutput(new java.io.File("/dev/full"));
     Process process = builder.start();
     process.getOutputStream().close();
@@ -125,7 +157,10 @@ class KilnLauncherIT {
     assertThat(err).contains("kiln: cannot write standard output: No space left on device");
   }
 
-  /** A reader that goes away (| head -c 5) stops the generation: exit code 141, as SIGPIPE, and no summary. */
+  /**
+   * A reader that goes away (| head -c 5) stops the generation: exit code 141, as SIGPIPE, and no
+   * summary.
+   */
   @Test
   void aClosedPipeStopsTheGeneration() throws Exception {
     String model = Repository.bundledTiny().resolve("gguf/model-f32.gguf").toString();

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code kiln run --logits-out FILE}: the raw logits of a run as little-endian float32, a row per
- * prompt position and then a row per decode step, against the golden logits of the bundled
- * {@code tiny} conformance model; errors before generation, and no partial file.
+ * prompt position and then a row per decode step, against the golden logits of the bundled {@code
+ * tiny} conformance model; errors before generation, and no partial file.
  */
 class LogitsOutTest {
   @TempDir static Path cache;
@@ -42,7 +42,8 @@ class LogitsOutTest {
   }
 
   private static String ids(JsonArray array) {
-    return IntStream.range(0, array.size()).mapToObj(i -> Integer.toString(array.get(i).getAsInt()))
+    return IntStream.range(0, array.size())
+        .mapToObj(i -> Integer.toString(array.get(i).getAsInt()))
         .collect(Collectors.joining(","));
   }
 
@@ -50,7 +51,8 @@ class LogitsOutTest {
   static float[][] rows(Path file, int vocab) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     assertWithMessage("%s: %s bytes, whole rows of %s float32", file, bytes.length, vocab)
-        .that(bytes.length % (vocab * Float.BYTES)).isEqualTo(0);
+        .that(bytes.length % (vocab * Float.BYTES))
+        .isEqualTo(0);
     var floats = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     float[][] rows = new float[bytes.length / (vocab * Float.BYTES)][vocab];
     for (float[] row : rows) {
@@ -59,11 +61,14 @@ class LogitsOutTest {
     return rows;
   }
 
-  private static void assertRowsClose(float[][] actual, float[][] expected, int count, String what) {
+  private static void assertRowsClose(
+      float[][] actual, float[][] expected, int count, String what) {
     for (int r = 0; r < count; r++) {
       for (int v = 0; v < expected[r].length; v++) {
-        assertWithMessage("%s: row %s, logit %s", what, r, v).that((double) actual[r][v])
-            .isWithin(ATOL).of(expected[r][v]);
+        assertWithMessage("%s: row %s, logit %s", what, r, v)
+            .that((double) actual[r][v])
+            .isWithin(ATOL)
+            .of(expected[r][v]);
       }
     }
   }
@@ -99,8 +104,19 @@ class LogitsOutTest {
     assertThat(expected.length).isEqualTo(promptLength + golden.get("n_decode_steps").getAsInt());
 
     Path file = dir.resolve("logits.f32");
-    Result result = run("-m", GGUF, "--prompt-ids", ids(golden.getAsJsonArray("prompt")), "-n", "8", "--temperature",
-        "0", "--json", "--logits-out", file.toString());
+    Result result =
+        run(
+            "-m",
+            GGUF,
+            "--prompt-ids",
+            ids(golden.getAsJsonArray("prompt")),
+            "-n",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+            "--logits-out",
+            file.toString());
     assertWithMessage("stderr: %s", result.err()).that(result.exit()).isEqualTo(0);
     float[][] written = rows(file, vocab);
     assertThat(written.length).isEqualTo(promptLength + 8 - 1);
@@ -112,14 +128,24 @@ class LogitsOutTest {
     assertThat(logits.get("vocab").getAsInt()).isEqualTo(vocab);
     JsonArray generated = json.getAsJsonArray("generated_ids");
     for (int k = 0; k < generated.size(); k++) {
-      assertWithMessage("token %s", k).that(argmax(written[promptLength - 1 + k])).isEqualTo(generated.get(k).getAsInt());
+      assertWithMessage("token %s", k)
+          .that(argmax(written[promptLength - 1 + k]))
+          .isEqualTo(generated.get(k).getAsInt());
     }
     try (Stream<Path> files = Files.list(dir)) {
       assertThat(files.toList()).containsExactly(file); // no temporary file left
     }
 
-    Result nine = run("-m", GGUF, "--prompt-ids", ids(golden.getAsJsonArray("prompt")), "-n", "9", "--logits-out",
-        file.toString()); // replaces the file
+    Result nine =
+        run(
+            "-m",
+            GGUF,
+            "--prompt-ids",
+            ids(golden.getAsJsonArray("prompt")),
+            "-n",
+            "9",
+            "--logits-out",
+            file.toString()); // replaces the file
     assertWithMessage("stderr: %s", nine.err()).that(nine.exit()).isEqualTo(0);
     assertThat(nine.err()).contains("[logits: 16 rows of 64 float32 written to " + file + "]");
     float[][] all = rows(file, vocab);
@@ -128,36 +154,52 @@ class LogitsOutTest {
   }
 
   /**
-   * A text prompt (tokenized as the golden prompt) gives the same rows; and rows are the raw logits,
-   * before the sampler: with temperature 0.5 and a repetition penalty the prompt rows, the first of
-   * which decides the first token, are still the golden ones.
+   * A text prompt (tokenized as the golden prompt) gives the same rows; and rows are the raw
+   * logits, before the sampler: with temperature 0.5 and a repetition penalty the prompt rows, the
+   * first of which decides the first token, are still the golden ones.
    */
   @Test
   void aTextPromptAndSamplingWriteTheRawLogits() throws IOException {
     JsonObject golden = golden();
     int promptLength = golden.getAsJsonArray("prompt").size();
     float[][] expected = rows(TINY.resolve("golden_logits_kvcache.f32"), 64);
-    StringBuilder text = new StringBuilder(); // after BOS and the space token, id i >= 4 is U+4E00 + (i - 4)
+    StringBuilder text =
+        new StringBuilder(); // after BOS and the space token, id i >= 4 is U+4E00 + (i - 4)
     for (int i = 2; i < promptLength; i++) {
       text.appendCodePoint(0x4E00 + golden.getAsJsonArray("prompt").get(i).getAsInt() - 4);
     }
     Path greedy = dir.resolve("greedy.f32");
-    Result result = run("-m", GGUF, "-p", text.toString(), "-n", "8", "--temperature", "0", "--json", "--logits-out",
-        greedy.toString());
+    Result result =
+        run(
+            "-m",
+            GGUF,
+            "-p",
+            text.toString(),
+            "-n",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+            "--logits-out",
+            greedy.toString());
     assertWithMessage("stderr: %s", result.err()).that(result.exit()).isEqualTo(0);
     JsonObject json = JsonParser.parseString(result.out()).getAsJsonObject();
     assertThat(json.get("prompt_ids")).isEqualTo(golden.get("prompt"));
     int generated = json.getAsJsonArray("generated_ids").size();
-    assertThat(json.getAsJsonObject("logits_out").get("rows").getAsInt()).isEqualTo(promptLength + generated - 1);
+    assertThat(json.getAsJsonObject("logits_out").get("rows").getAsInt())
+        .isEqualTo(promptLength + generated - 1);
     float[][] written = rows(greedy, 64);
     assertThat(written.length).isEqualTo(promptLength + generated - 1);
     assertRowsClose(written, expected, written.length, "text prompt");
 
     // -n 0: the prompt rows alone, from either kind of prompt.
-    for (List<String> prompt : List.of(List.of("-p", text.toString()),
-        List.of("--prompt-ids", ids(golden.getAsJsonArray("prompt"))))) {
+    for (List<String> prompt :
+        List.of(
+            List.of("-p", text.toString()),
+            List.of("--prompt-ids", ids(golden.getAsJsonArray("prompt"))))) {
       Path only = dir.resolve("prompt-only.f32");
-      List<String> args = new ArrayList<>(List.of("-m", GGUF, "-n", "0", "--logits-out", only.toString()));
+      List<String> args =
+          new ArrayList<>(List.of("-m", GGUF, "-n", "0", "--logits-out", only.toString()));
       args.addAll(prompt);
       Result none = run(args.toArray(String[]::new));
       assertWithMessage("%s: stderr %s", prompt, none.err()).that(none.exit()).isEqualTo(0);
@@ -167,8 +209,22 @@ class LogitsOutTest {
     }
 
     Path sampled = dir.resolve("sampled.f32");
-    Result hot = run("-m", GGUF, "--prompt-ids", ids(golden.getAsJsonArray("prompt")), "-n", "4", "--temperature",
-        "0.5", "--repeat-penalty", "1.3", "--seed", "7", "--logits-out", sampled.toString());
+    Result hot =
+        run(
+            "-m",
+            GGUF,
+            "--prompt-ids",
+            ids(golden.getAsJsonArray("prompt")),
+            "-n",
+            "4",
+            "--temperature",
+            "0.5",
+            "--repeat-penalty",
+            "1.3",
+            "--seed",
+            "7",
+            "--logits-out",
+            sampled.toString());
     assertWithMessage("stderr: %s", hot.err()).that(hot.exit()).isEqualTo(0);
     float[][] raw = rows(sampled, 64);
     assertThat(raw.length).isEqualTo(promptLength + 3);
@@ -180,20 +236,25 @@ class LogitsOutTest {
   void aPathThatCannotBeWrittenIsAnErrorBeforeGeneration() throws IOException {
     Path noFolder = dir.resolve("no/such/folder/logits.f32");
     Object[][] cases = {
-        {noFolder, "kiln: --logits-out " + noFolder + ": no such folder " + noFolder.getParent()},
-        {dir, "kiln: --logits-out " + dir + ": is a folder"},
+      {noFolder, "kiln: --logits-out " + noFolder + ": no such folder " + noFolder.getParent()},
+      {dir, "kiln: --logits-out " + dir + ": is a folder"},
     };
     for (Object[] c : cases) {
-      Result result = run("-m", GGUF, "--prompt-ids", "1,3,15", "-n", "4", "--logits-out", c[0].toString());
+      Result result =
+          run("-m", GGUF, "--prompt-ids", "1,3,15", "-n", "4", "--logits-out", c[0].toString());
       assertWithMessage("%s: stderr %s", c[0], result.err()).that(result.exit()).isEqualTo(1);
-      assertThat(result.err()).isEqualTo(c[1] + System.lineSeparator()); // one line, and nothing loaded before it
+      assertThat(result.err())
+          .isEqualTo(c[1] + System.lineSeparator()); // one line, and nothing loaded before it
       assertThat(result.out()).isEmpty();
     }
     assertThat(Files.exists(dir.resolve("no"))).isFalse();
-    Result chat = run("-m", GGUF, "--chat", "-p", "一", "--logits-out", dir.resolve("chat.f32").toString());
+    Result chat =
+        run("-m", GGUF, "--chat", "-p", "一", "--logits-out", dir.resolve("chat.f32").toString());
     assertThat(chat.exit()).isEqualTo(1);
-    assertThat(chat.err()).isEqualTo("kiln: --logits-out works with --prompt or --prompt-ids, not --chat"
-        + System.lineSeparator());
+    assertThat(chat.err())
+        .isEqualTo(
+            "kiln: --logits-out works with --prompt or --prompt-ids, not --chat"
+                + System.lineSeparator());
     try (Stream<Path> files = Files.list(dir)) {
       assertThat(files.toList()).isEmpty();
     }
@@ -208,7 +269,8 @@ class LogitsOutTest {
     assertThat(failed.err()).contains("outside the vocabulary");
     assertThat(Files.exists(file)).isFalse();
     Files.writeString(file, "earlier");
-    Result again = run("-m", GGUF, "--prompt-ids", "1,3", "--logits-out", file.toString(), "--context", "128");
+    Result again =
+        run("-m", GGUF, "--prompt-ids", "1,3", "--logits-out", file.toString(), "--context", "128");
     assertThat(again.exit()).isEqualTo(1);
     assertThat(Files.readString(file)).isEqualTo("earlier");
     try (Stream<Path> files = Files.list(dir)) {

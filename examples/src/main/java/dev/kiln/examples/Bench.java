@@ -2,7 +2,6 @@ package dev.kiln.examples;
 
 import dev.kiln.bench.BenchOptions;
 import dev.kiln.bench.BenchRunner;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -10,15 +9,16 @@ import java.nio.file.Path;
 
 /**
  * Whole-model benchmark: generated decoders of a real model's shape over random weights of each
- * weight type, against the machine's read bandwidth measured in the same run. Run it with
- * {@code ./mvnw -q -Pbench -DskipTests verify -Dbench.args="--model=stories110m --threads=2"}; see
- * {@link #USAGE} for the options and {@link BenchRunner} for what is measured.
+ * weight type, against the machine's read bandwidth measured in the same run. Run it with {@code
+ * ./mvnw -q -Pbench -DskipTests verify -Dbench.args="--model=stories110m --threads=2"}; see {@link
+ * #USAGE} for the options and {@link BenchRunner} for what is measured.
  *
  * <p>This class only parses the command line (it touches no Kiln class), so that {@code --threads}
  * can set the system property {@code kiln.threads} before any Kiln class is initialized.
  */
 public final class Bench {
-  static final String USAGE = """
+  static final String USAGE =
+      """
       Usage: Bench [--key=value ...]
         --model=stories110m       stories110m (llama2.c 110M shape), llama1b (TinyLlama-1.1B shape),
                                   or the seed toys seedllama and seedsinglehead (for quick checks)
@@ -44,16 +44,27 @@ public final class Bench {
   /** The models of {@code --model}: generated decoders of the example specs. */
   static BenchRunner.Model model(String name) {
     return switch (name) {
-      case "stories110m" -> new BenchRunner.Model("stories110m", Stories110MDecoder.SPEC,
-          w -> new Stories110MDecoder(Stories110MWeights.from(w)));
-      case "llama1b" -> new BenchRunner.Model("llama1b", Llama1BDecoder.SPEC,
-          w -> new Llama1BDecoder(Llama1BWeights.from(w)));
-      case "seedllama" -> new BenchRunner.Model("seedllama", SeedLlamaDecoder.SPEC,
-          w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w)));
-      case "seedsinglehead" -> new BenchRunner.Model("seedsinglehead", SeedSingleHeadDecoder.SPEC,
-          w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w)));
-      default -> throw new IllegalArgumentException(
-          "unknown model '" + name + "': stories110m, llama1b, seedllama or seedsinglehead");
+      case "stories110m" ->
+          new BenchRunner.Model(
+              "stories110m",
+              Stories110MDecoder.SPEC,
+              w -> new Stories110MDecoder(Stories110MWeights.from(w)));
+      case "llama1b" ->
+          new BenchRunner.Model(
+              "llama1b", Llama1BDecoder.SPEC, w -> new Llama1BDecoder(Llama1BWeights.from(w)));
+      case "seedllama" ->
+          new BenchRunner.Model(
+              "seedllama",
+              SeedLlamaDecoder.SPEC,
+              w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w)));
+      case "seedsinglehead" ->
+          new BenchRunner.Model(
+              "seedsinglehead",
+              SeedSingleHeadDecoder.SPEC,
+              w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w)));
+      default ->
+          throw new IllegalArgumentException(
+              "unknown model '" + name + "': stories110m, llama1b, seedllama or seedsinglehead");
     };
   }
 
@@ -79,7 +90,9 @@ public final class Bench {
     }
     try {
       run(options, System.out);
-    } catch (IllegalArgumentException e) { // a model, type or size the options ask for that does not exist or fit
+    } catch (
+        IllegalArgumentException
+            e) { // a model, type or size the options ask for that does not exist or fit
       System.err.println("Bench: " + e.getMessage() + " (--help lists the options)");
       System.exit(2);
     }

@@ -13,9 +13,9 @@ import java.util.SplittableRandom;
 /**
  * The float and int8 dot-product paths ({@link QuantizedRows.Mode}) of the stories110m decoder on
  * random Q8_0 and Q4_0 weights, timed in paired, alternating passes (for a shared, loaded machine:
- * each round runs one pass of each path back to back, the order switching every round): a prefill of
- * {@code prompt} tokens, then {@code steps} greedy decode steps at batch 1 and at batch 4. Prints
- * each path's best and median tokens/s and the int8/float ratios. Run with
+ * each round runs one pass of each path back to back, the order switching every round): a prefill
+ * of {@code prompt} tokens, then {@code steps} greedy decode steps at batch 1 and at batch 4.
+ * Prints each path's best and median tokens/s and the int8/float ratios. Run with
  *
  * <pre>
  * ./mvnw -q -pl runtime,processor,examples -am -DskipTests package
@@ -30,8 +30,13 @@ public final class PairedQuantizedDecode {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 6;
     int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 64;
     int steps = args.length > 2 ? Integer.parseInt(args[2]) : 32;
-    System.out.printf(Locale.ROOT, "stories110m, random weights; %d threads; %d rounds; prompt %d, %d steps%n",
-        Parallel.THREADS, rounds, prompt, steps);
+    System.out.printf(
+        Locale.ROOT,
+        "stories110m, random weights; %d threads; %d rounds; prompt %d, %d steps%n",
+        Parallel.THREADS,
+        rounds,
+        prompt,
+        steps);
     Weights f32 = Weights.random(Stories110MDecoder.SPEC, 42);
     for (Dtype type : new Dtype[] {Dtype.Q8_0, Dtype.Q4_0}) {
       Weights weights = f32.withMatrices(type);
@@ -75,9 +80,18 @@ public final class PairedQuantizedDecode {
         double intBest = ints[rounds - 1];
         double floatMedian = floats[rounds / 2];
         double intMedian = ints[rounds / 2];
-        System.out.printf(Locale.ROOT, "%s %s tok/s: float best %.1f median %.1f | int8 best %.1f median %.1f | int8/float"
-            + " best %.2fx median %.2fx%n", type, names[what], floatBest, floatMedian, intBest, intMedian,
-            intBest / floatBest, intMedian / floatMedian);
+        System.out.printf(
+            Locale.ROOT,
+            "%s %s tok/s: float best %.1f median %.1f | int8 best %.1f median %.1f | int8/float"
+                + " best %.2fx median %.2fx%n",
+            type,
+            names[what],
+            floatBest,
+            floatMedian,
+            intBest,
+            intMedian,
+            intBest / floatBest,
+            intMedian / floatMedian);
       }
     }
   }

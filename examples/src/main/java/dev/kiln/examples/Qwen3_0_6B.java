@@ -3,8 +3,8 @@ package dev.kiln.examples;
 import dev.kiln.ModelSpec;
 
 /**
- * Qwen3 0.6B's shape: vocab 151936, hidden 1024, 28 layers of 16 query heads over 8 key/value
- * heads of width 128 (q is 2048 wide, twice the hidden size), an RMSNorm of each q and k head before
+ * Qwen3 0.6B's shape: vocab 151936, hidden 1024, 28 layers of 16 query heads over 8 key/value heads
+ * of width 128 (q is 2048 wide, twice the hidden size), an RMSNorm of each q and k head before
  * RoPE, tied embeddings. Trained for 40960 positions; this decoder's KV cache holds 4096.
  */
 @ModelSpec(

@@ -21,9 +21,17 @@ public final class SeedLlamaDemo {
   public static void main(String[] args) {
     var spec = SeedLlamaDecoder.SPEC;
     SeedLlamaDecoder decoder = SeedLlamaDecoder.random(WEIGHT_SEED);
-    System.out.printf(Locale.ROOT, "== SeedLlama: Llama with vocab %d, hidden %d, intermediate %d, %d layers, %d heads,"
-            + " %d kv heads; random weights (seed %d) ==%n", spec.vocabSize(), spec.hiddenSize(), spec.intermediateSize(),
-        spec.numHiddenLayers(), spec.numAttentionHeads(), spec.numKeyValueHeads(), WEIGHT_SEED);
+    System.out.printf(
+        Locale.ROOT,
+        "== SeedLlama: Llama with vocab %d, hidden %d, intermediate %d, %d layers, %d heads,"
+            + " %d kv heads; random weights (seed %d) ==%n",
+        spec.vocabSize(),
+        spec.hiddenSize(),
+        spec.intermediateSize(),
+        spec.numHiddenLayers(),
+        spec.numAttentionHeads(),
+        spec.numKeyValueHeads(),
+        WEIGHT_SEED);
 
     var random = new SplittableRandom(7);
     int[] prompt = random.ints(PROMPT_LENGTH, 0, spec.vocabSize()).toArray();
@@ -48,15 +56,19 @@ public final class SeedLlamaDemo {
     for (int step = 0; step < 3; step++) {
       int fed = step == 0 ? prompt.length : 1;
       cached[step] = Greedy.argmax(logits);
-      System.out.printf("%nGeneration %d: input_ids shape (1, %d), cache K/V per layer (1, %d, %d)%n", step, fed,
-          decoder.length(0), spec.kvDim());
+      System.out.printf(
+          "%nGeneration %d: input_ids shape (1, %d), cache K/V per layer (1, %d, %d)%n",
+          step, fed, decoder.length(0), spec.kvDim());
       System.out.printf("logits shape (1, %d) -> next token %d%n", logits.length, cached[step]);
       if (step < 2) {
         logits = decoder.step(new int[] {cached[step]})[0];
       }
     }
-    System.out.printf("%ntokens without cache %s, with cache %s: %s%n", Arrays.toString(uncached),
-        Arrays.toString(cached), Arrays.equals(uncached, cached) ? "identical" : "DIFFERENT");
+    System.out.printf(
+        "%ntokens without cache %s, with cache %s: %s%n",
+        Arrays.toString(uncached),
+        Arrays.toString(cached),
+        Arrays.equals(uncached, cached) ? "identical" : "DIFFERENT");
 
     System.out.printf("%n-- %d tokens each way --%n", LONG_RUN);
     long start = System.nanoTime();
@@ -65,16 +77,33 @@ public final class SeedLlamaDemo {
     start = System.nanoTime();
     int[] fastTokens = generateWithCache(decoder, prompt, LONG_RUN);
     double fastSeconds = (System.nanoTime() - start) / 1e9;
-    System.out.printf(Locale.ROOT, "without KV cache: %6.3f s (%7.1f tokens/s)%n", slowSeconds, LONG_RUN / slowSeconds);
-    System.out.printf(Locale.ROOT, "with KV cache:    %6.3f s (%7.1f tokens/s)%n", fastSeconds, LONG_RUN / fastSeconds);
-    System.out.printf(Locale.ROOT, "speedup %.1fx; tokens %s%n", slowSeconds / fastSeconds,
+    System.out.printf(
+        Locale.ROOT,
+        "without KV cache: %6.3f s (%7.1f tokens/s)%n",
+        slowSeconds,
+        LONG_RUN / slowSeconds);
+    System.out.printf(
+        Locale.ROOT,
+        "with KV cache:    %6.3f s (%7.1f tokens/s)%n",
+        fastSeconds,
+        LONG_RUN / fastSeconds);
+    System.out.printf(
+        Locale.ROOT,
+        "speedup %.1fx; tokens %s%n",
+        slowSeconds / fastSeconds,
         Arrays.equals(slowTokens, fastTokens) ? "identical" : "DIFFERENT");
     int positions = prompt.length + LONG_RUN - 1;
-    System.out.printf(Locale.ROOT,
+    System.out.printf(
+        Locale.ROOT,
         "KV cache: %,d bytes preallocated = 2 x %d layers x %d sequence x %d positions x %d kv_dim x 4 bytes;"
             + " this run used %d positions = %,d bytes%n",
-        decoder.kvCacheBytes(), spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim(),
-        positions, spec.kvCacheBytes(1, positions));
+        decoder.kvCacheBytes(),
+        spec.numHiddenLayers(),
+        spec.maxBatchSize(),
+        spec.maxPositionEmbeddings(),
+        spec.kvDim(),
+        positions,
+        spec.kvCacheBytes(1, positions));
   }
 
   /** Greedy generation re-running the whole sequence each step. */

@@ -21,8 +21,10 @@ public final class SeedSingleHeadDemo {
     var spec = SeedSingleHeadDecoder.SPEC;
     var decoder = SeedSingleHeadDecoder.random(WEIGHT_SEED);
     int d = spec.hiddenSize();
-    System.out.printf("== SeedSingleHead: embedding (vocab %d) -> one head's Q/K/V with bias (D = %d) -> Q K^T / sqrt(D),"
-        + " no softmax, no mask -> @ V -> LM head with bias; random weights (seed %d) ==%n", spec.vocabSize(), d, WEIGHT_SEED);
+    System.out.printf(
+        "== SeedSingleHead: embedding (vocab %d) -> one head's Q/K/V with bias (D = %d) -> Q K^T / sqrt(D),"
+            + " no softmax, no mask -> @ V -> LM head with bias; random weights (seed %d) ==%n",
+        spec.vocabSize(), d, WEIGHT_SEED);
 
     var random = new SplittableRandom(7);
     int[][] input = new int[BATCH][];
@@ -44,8 +46,13 @@ public final class SeedSingleHeadDemo {
         input[b] = new int[] {next[b]};
       }
     }
-    System.out.printf("%nKV cache: %,d bytes preallocated = 2 x %d layer x %d sequences x %d positions x %d x 4 bytes%n",
-        decoder.kvCacheBytes(), spec.numHiddenLayers(), spec.maxBatchSize(), spec.maxPositionEmbeddings(), spec.kvDim());
+    System.out.printf(
+        "%nKV cache: %,d bytes preallocated = 2 x %d layer x %d sequences x %d positions x %d x 4 bytes%n",
+        decoder.kvCacheBytes(),
+        spec.numHiddenLayers(),
+        spec.maxBatchSize(),
+        spec.maxPositionEmbeddings(),
+        spec.kvDim());
   }
 
   private static int[] column(int[][] singleTokens) {

@@ -41,26 +41,40 @@ import java.util.function.Function;
 
 /** The generated TornadoVM decoder of each test model, by {@link TestModel#name()}. */
 final class TornadoModels {
-  static final Map<String, Function<Weights, Decoder>> BY_NAME = Map.ofEntries(
-      Map.entry("SeedLlama", w -> new SeedLlamaTornadoDecoder(SeedLlamaWeights.from(w))),
-      Map.entry("SeedSingleHead", w -> new SeedSingleHeadTornadoDecoder(SeedSingleHeadWeights.from(w))),
-      Map.entry("GqaTwoKvHeads", w -> new GqaTwoKvHeadsTornadoDecoder(GqaTwoKvHeadsWeights.from(w))),
-      Map.entry("MultiQuery", w -> new MultiQueryTornadoDecoder(MultiQueryWeights.from(w))),
-      Map.entry("HeadDim40", w -> new HeadDim40TornadoDecoder(HeadDim40Weights.from(w))),
-      Map.entry("HeadDim96", w -> new HeadDim96TornadoDecoder(HeadDim96Weights.from(w))),
-      Map.entry("TiedEmbeddings", w -> new TiedEmbeddingsTornadoDecoder(TiedEmbeddingsWeights.from(w))),
-      Map.entry("AllBiases", w -> new AllBiasesTornadoDecoder(AllBiasesWeights.from(w))),
-      Map.entry("AttentionOnlyResidual", w -> new AttentionOnlyResidualTornadoDecoder(AttentionOnlyResidualWeights.from(w))),
-      Map.entry("GemmaLike", w -> new GemmaLikeTornadoDecoder(GemmaLikeWeights.from(w))),
-      Map.entry("QwenLike", w -> new QwenLikeTornadoDecoder(QwenLikeWeights.from(w))),
-      Map.entry("MistralLike", w -> new MistralLikeTornadoDecoder(MistralLikeWeights.from(w))),
-      Map.entry("tiny", w -> new ConformanceTinyTornadoDecoder(ConformanceTinyWeights.from(w))),
-      Map.entry("seed", w -> new ConformanceSeedTornadoDecoder(ConformanceSeedWeights.from(w))),
-      Map.entry("gqa", w -> new ConformanceGqaTornadoDecoder(ConformanceGqaWeights.from(w))),
-      Map.entry("llama3rope", w -> new ConformanceLlama3RopeTornadoDecoder(ConformanceLlama3RopeWeights.from(w))),
-      Map.entry("qwen2", w -> new ConformanceQwen2TornadoDecoder(ConformanceQwen2Weights.from(w))),
-      Map.entry("qwen3", w -> new ConformanceQwen3TornadoDecoder(ConformanceQwen3Weights.from(w))),
-      Map.entry("gemma2", w -> new ConformanceGemma2TornadoDecoder(ConformanceGemma2Weights.from(w))));
+  static final Map<String, Function<Weights, Decoder>> BY_NAME =
+      Map.ofEntries(
+          Map.entry("SeedLlama", w -> new SeedLlamaTornadoDecoder(SeedLlamaWeights.from(w))),
+          Map.entry(
+              "SeedSingleHead",
+              w -> new SeedSingleHeadTornadoDecoder(SeedSingleHeadWeights.from(w))),
+          Map.entry(
+              "GqaTwoKvHeads", w -> new GqaTwoKvHeadsTornadoDecoder(GqaTwoKvHeadsWeights.from(w))),
+          Map.entry("MultiQuery", w -> new MultiQueryTornadoDecoder(MultiQueryWeights.from(w))),
+          Map.entry("HeadDim40", w -> new HeadDim40TornadoDecoder(HeadDim40Weights.from(w))),
+          Map.entry("HeadDim96", w -> new HeadDim96TornadoDecoder(HeadDim96Weights.from(w))),
+          Map.entry(
+              "TiedEmbeddings",
+              w -> new TiedEmbeddingsTornadoDecoder(TiedEmbeddingsWeights.from(w))),
+          Map.entry("AllBiases", w -> new AllBiasesTornadoDecoder(AllBiasesWeights.from(w))),
+          Map.entry(
+              "AttentionOnlyResidual",
+              w -> new AttentionOnlyResidualTornadoDecoder(AttentionOnlyResidualWeights.from(w))),
+          Map.entry("GemmaLike", w -> new GemmaLikeTornadoDecoder(GemmaLikeWeights.from(w))),
+          Map.entry("QwenLike", w -> new QwenLikeTornadoDecoder(QwenLikeWeights.from(w))),
+          Map.entry("MistralLike", w -> new MistralLikeTornadoDecoder(MistralLikeWeights.from(w))),
+          Map.entry("tiny", w -> new ConformanceTinyTornadoDecoder(ConformanceTinyWeights.from(w))),
+          Map.entry("seed", w -> new ConformanceSeedTornadoDecoder(ConformanceSeedWeights.from(w))),
+          Map.entry("gqa", w -> new ConformanceGqaTornadoDecoder(ConformanceGqaWeights.from(w))),
+          Map.entry(
+              "llama3rope",
+              w -> new ConformanceLlama3RopeTornadoDecoder(ConformanceLlama3RopeWeights.from(w))),
+          Map.entry(
+              "qwen2", w -> new ConformanceQwen2TornadoDecoder(ConformanceQwen2Weights.from(w))),
+          Map.entry(
+              "qwen3", w -> new ConformanceQwen3TornadoDecoder(ConformanceQwen3Weights.from(w))),
+          Map.entry(
+              "gemma2",
+              w -> new ConformanceGemma2TornadoDecoder(ConformanceGemma2Weights.from(w))));
 
   private TornadoModels() {}
 

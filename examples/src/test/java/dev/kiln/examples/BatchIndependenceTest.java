@@ -29,7 +29,9 @@ class BatchIndependenceTest {
     var weights = model.randomWeights();
     int[][] prompts = GeneratedVsInterpreterTest.prompts(model, new SplittableRandom(11));
     int batch = prompts.length;
-    assertWithMessage("prompt lengths differ").that(prompts[0].length).isNotEqualTo(prompts[1].length);
+    assertWithMessage("prompt lengths differ")
+        .that(prompts[0].length)
+        .isNotEqualTo(prompts[1].length);
 
     Decoder together = model.generated().apply(weights);
     float[][][] batchedPrompt = together.append(prompts);
@@ -49,11 +51,15 @@ class BatchIndependenceTest {
       Decoder alone = model.generated().apply(weights);
       float[][] alonePrompt = alone.append(new int[][] {prompts[s]})[0];
       for (int i = 0; i < prompts[s].length; i++) {
-        Logits.assertClose(model + " sequence " + s + " prompt position " + i, batchedPrompt[s][i], alonePrompt[i]);
+        Logits.assertClose(
+            model + " sequence " + s + " prompt position " + i,
+            batchedPrompt[s][i],
+            alonePrompt[i]);
       }
       for (int step = 0; step < STEPS; step++) {
         float[] aloneStep = alone.step(new int[] {tokens[step][s]})[0];
-        Logits.assertClose(model + " sequence " + s + " decode step " + step, batchedSteps[step][s], aloneStep);
+        Logits.assertClose(
+            model + " sequence " + s + " decode step " + step, batchedSteps[step][s], aloneStep);
       }
     }
   }

@@ -11,9 +11,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Greedy generation with the KV cache (prefill, then one token per step) and without it (every
- * step recomputes the whole sequence and reads the last position) gives identical tokens for 32
- * steps and logits within {@link Logits#RELATIVE}, for every generated decoder.
+ * Greedy generation with the KV cache (prefill, then one token per step) and without it (every step
+ * recomputes the whole sequence and reads the last position) gives identical tokens for 32 steps
+ * and logits within {@link Logits#RELATIVE}, for every generated decoder.
  */
 class CacheVsNoCacheTest {
   static final int STEPS = 32;
@@ -39,7 +39,8 @@ class CacheVsNoCacheTest {
         Logits.assertClose(model + " sequence " + s + " step " + step, cached[s], last);
         next[s] = Greedy.argmax(last);
         assertWithMessage("%s sequence %s token at step %s", model, s, step)
-            .that(Greedy.argmax(cached[s])).isEqualTo(next[s]);
+            .that(Greedy.argmax(cached[s]))
+            .isEqualTo(next[s]);
         sequences[s] = Arrays.copyOf(sequences[s], sequences[s].length + 1);
         sequences[s][sequences[s].length - 1] = next[s];
       }
@@ -63,9 +64,11 @@ class CacheVsNoCacheTest {
     float[][] expected = untouched.step(next);
     float[][] actual = disturbed.step(next);
     for (int s = 0; s < prompts.length; s++) {
-      assertWithMessage("%s cached length of sequence %s", model, s).that(disturbed.length(s))
+      assertWithMessage("%s cached length of sequence %s", model, s)
+          .that(disturbed.length(s))
           .isEqualTo(untouched.length(s));
-      Logits.assertClose(model + " sequence " + s + " after a no-cache run", actual[s], expected[s]);
+      Logits.assertClose(
+          model + " sequence " + s + " after a no-cache run", actual[s], expected[s]);
     }
   }
 }

@@ -14,14 +14,20 @@ import dev.kiln.weights.Weights;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-/** Bad input to a generated decoder is a clear error, raised before anything is computed or cached. */
+/**
+ * Bad input to a generated decoder is a clear error, raised before anything is computed or cached.
+ */
 class DecoderErrorsTest {
   private final SeedSingleHeadDecoder decoder = SeedSingleHeadDecoder.random(3);
 
   @Test
   void tokenOutsideTheVocabularyNamesSequenceAndIndex() {
-    var e = assertThrows(InvalidInputException.class, () -> decoder.prefill(new int[][] {{1, 2}, {3, 64, 5}}));
-    assertThat(e).hasMessageThat().isEqualTo("sequence 1, token 1: id 64 is outside the vocabulary [0, 64)");
+    var e =
+        assertThrows(
+            InvalidInputException.class, () -> decoder.prefill(new int[][] {{1, 2}, {3, 64, 5}}));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("sequence 1, token 1: id 64 is outside the vocabulary [0, 64)");
     assertThat(decoder.batchSize()).isEqualTo(0);
   }
 
@@ -53,9 +59,16 @@ class DecoderErrorsTest {
     assertThat(decoder.length(0)).isEqualTo(max);
 
     var e = assertThrows(ContextOverflowException.class, () -> decoder.step(new int[] {1, 2}));
-    assertThat(e).hasMessageThat()
-        .isEqualTo("sequence 0 would reach " + (max + 1) + " positions, past maxPositionEmbeddings (" + max + "); " + max
-            + " are cached");
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "sequence 0 would reach "
+                + (max + 1)
+                + " positions, past maxPositionEmbeddings ("
+                + max
+                + "); "
+                + max
+                + " are cached");
     assertThat(decoder.length(0)).isEqualTo(max);
     assertThat(decoder.length(1)).isEqualTo(max);
 
@@ -69,7 +82,8 @@ class DecoderErrorsTest {
   @Test
   void noCacheSequenceLongerThanTheContext() {
     int[] tooLong = new int[SeedSingleHeadDecoder.SPEC.maxPositionEmbeddings() + 1];
-    assertThrows(ContextOverflowException.class, () -> decoder.forwardNoCache(new int[][] {tooLong}));
+    assertThrows(
+        ContextOverflowException.class, () -> decoder.forwardNoCache(new int[][] {tooLong}));
   }
 
   @Test
@@ -84,10 +98,15 @@ class DecoderErrorsTest {
   @Test
   void aFileForAnotherModelNamesTensorsAndBothShapes() {
     var file = Repository.bundledTiny().resolve("hf/model.safetensors");
-    var e = assertThrows(WeightLoadException.class, () -> new GqaTwoKvHeadsDecoder(GqaTwoKvHeadsWeights.load(file)));
+    var e =
+        assertThrows(
+            WeightLoadException.class,
+            () -> new GqaTwoKvHeadsDecoder(GqaTwoKvHeadsWeights.load(file)));
     assertThat(e).hasMessageThat().contains(file + " does not fit the spec");
-    assertThat(e).hasMessageThat()
-        .contains("tensor model.embed_tokens.weight has shape [64, 32] in the file but the spec needs [97, 64]");
+    assertThat(e)
+        .hasMessageThat()
+        .contains(
+            "tensor model.embed_tokens.weight has shape [64, 32] in the file but the spec needs [97, 64]");
     // 21 problems: the first 20 are listed, the last (missing tensor lm_head.weight) is counted.
     assertThat(e).hasMessageThat().endsWith("\n  ... and 1 more");
     assertThat(e.getMessage().split("\n")).hasLength(1 + 20 + 1);

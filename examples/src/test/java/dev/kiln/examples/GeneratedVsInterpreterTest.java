@@ -33,7 +33,10 @@ class GeneratedVsInterpreterTest {
     float[][][] actualPrompt = generated.append(prompts);
     for (int s = 0; s < prompts.length; s++) {
       for (int i = 0; i < prompts[s].length; i++) {
-        Logits.assertClose(model + " sequence " + s + " prompt position " + i, actualPrompt[s][i], expectedPrompt[s][i]);
+        Logits.assertClose(
+            model + " sequence " + s + " prompt position " + i,
+            actualPrompt[s][i],
+            expectedPrompt[s][i]);
       }
     }
 
@@ -41,16 +44,19 @@ class GeneratedVsInterpreterTest {
     for (int s = 0; s < prompts.length; s++) {
       tokens[s] = Greedy.argmax(expectedPrompt[s][prompts[s].length - 1]);
       assertWithMessage("%s sequence %s first greedy token", model, s)
-          .that(Greedy.argmax(actualPrompt[s][prompts[s].length - 1])).isEqualTo(tokens[s]);
+          .that(Greedy.argmax(actualPrompt[s][prompts[s].length - 1]))
+          .isEqualTo(tokens[s]);
     }
     for (int step = 0; step < DECODE_STEPS; step++) {
       float[][] expected = interpreter.step(tokens);
       float[][] actual = generated.step(tokens);
       for (int s = 0; s < tokens.length; s++) {
-        Logits.assertClose(model + " sequence " + s + " decode step " + step, actual[s], expected[s]);
+        Logits.assertClose(
+            model + " sequence " + s + " decode step " + step, actual[s], expected[s]);
         int next = Greedy.argmax(expected[s]);
         assertWithMessage("%s sequence %s greedy token after decode step %s", model, s, step)
-            .that(Greedy.argmax(actual[s])).isEqualTo(next);
+            .that(Greedy.argmax(actual[s]))
+            .isEqualTo(next);
         tokens[s] = next;
       }
     }

@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The generated decoder's kernel laps: one per planned kernel call, and no change to the numbers. */
+/**
+ * The generated decoder's kernel laps: one per planned kernel call, and no change to the numbers.
+ */
 class KernelProfileDecoderTest {
   @Test
   void forwardTakesALapAfterEachPlannedKernelWithoutChangingTheLogits() {
@@ -37,8 +39,10 @@ class KernelProfileDecoderTest {
     int forwardCalls = 2; // the prefill (3 rows, one chunk) and the step
     int layers = SeedLlamaDecoder.SPEC.numHiddenLayers();
     for (KernelProfile.Entry entry : entries) {
-      boolean perLayer = !entry.kernel().equals("ropeAngles") && !entry.kernel().equals("embedTokens")
-          && !entry.kernel().equals("fusedRmsNormLmHead");
+      boolean perLayer =
+          !entry.kernel().equals("ropeAngles")
+              && !entry.kernel().equals("embedTokens")
+              && !entry.kernel().equals("fusedRmsNormLmHead");
       assertThat(entry.calls()).isEqualTo((long) forwardCalls * (perLayer ? layers : 1));
       assertThat(entry.nanos()).isAtLeast(0L);
     }
@@ -47,14 +51,19 @@ class KernelProfileDecoderTest {
 
   @Test
   void eachKernelNamesTheMatricesItMultipliesBy() {
-    assertThat(SeedLlamaDecoder.KERNEL_MATRICES.keySet()).containsExactlyElementsIn(SeedLlamaDecoder.PLANNED_KERNELS);
+    assertThat(SeedLlamaDecoder.KERNEL_MATRICES.keySet())
+        .containsExactlyElementsIn(SeedLlamaDecoder.PLANNED_KERNELS);
     assertThat(SeedLlamaDecoder.KERNEL_MATRICES.get("fusedRmsNormQkvRopeCacheWrite"))
-        .containsExactly(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ).inOrder();
+        .containsExactly(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ)
+        .inOrder();
     assertThat(SeedLlamaDecoder.KERNEL_MATRICES.get("fusedAttention")).isEmpty();
     assertThat(SeedLlamaDecoder.KERNEL_MATRICES.get("fusedRmsNormGateUpSilu"))
-        .containsExactly(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ).inOrder();
-    assertThat(SeedLlamaDecoder.KERNEL_MATRICES.get("fusedRmsNormLmHead")).containsExactly(GlobalTensor.LM_HEAD);
-    assertThat(SeedLlamaDecoder.random(1).kernelMatrices()).isSameInstanceAs(SeedLlamaDecoder.KERNEL_MATRICES);
+        .containsExactly(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ)
+        .inOrder();
+    assertThat(SeedLlamaDecoder.KERNEL_MATRICES.get("fusedRmsNormLmHead"))
+        .containsExactly(GlobalTensor.LM_HEAD);
+    assertThat(SeedLlamaDecoder.random(1).kernelMatrices())
+        .isSameInstanceAs(SeedLlamaDecoder.KERNEL_MATRICES);
 
     // every matrix a step reads belongs to exactly one kernel
     Weights weights = Weights.random(SeedLlamaDecoder.SPEC, 1).withMatrices(Dtype.Q8_0);
@@ -67,6 +76,7 @@ class KernelProfileDecoderTest {
       }
     }
     assertThat(perStep).isEqualTo(BenchRunner.weightBytesPerStep(weights));
-    assertThat(bytes.get("fusedOutputProjectionResidual")).isEqualTo(weights.get(LayerTensor.O_PROJ, 0).data().byteSize());
+    assertThat(bytes.get("fusedOutputProjectionResidual"))
+        .isEqualTo(weights.get(LayerTensor.O_PROJ, 0).data().byteSize());
   }
 }

@@ -3,11 +3,11 @@ package dev.kiln.examples;
 import static com.google.common.truth.Truth.assertWithMessage;
 
 /**
- * Comparison of logits with a stated tolerance: |actual - expected| <= RELATIVE x max(1, max |expected|)
- * over the row. A float32 decoder against the float64 interpreter lands below 1e-6 of the row's scale
- * on the test models (7e-7 at worst when this was written); 1e-5 leaves an order of magnitude for
- * accumulation in longer rows and deeper models while catching any real mistake (a wrong mask,
- * rotation, bias or cache slot moves logits by 1e-2 or more).
+ * Comparison of logits with a stated tolerance: |actual - expected| <= RELATIVE x max(1, max
+ * |expected|) over the row. A float32 decoder against the float64 interpreter lands below 1e-6 of
+ * the row's scale on the test models (7e-7 at worst when this was written); 1e-5 leaves an order of
+ * magnitude for accumulation in longer rows and deeper models while catching any real mistake (a
+ * wrong mask, rotation, bias or cache slot moves logits by 1e-2 or more).
  */
 final class Logits {
   static final double RELATIVE = 1e-5;
@@ -35,6 +35,7 @@ final class Logits {
     double tolerance = RELATIVE * scale(expected);
     double difference = maxAbsDifference(actual, expected);
     assertWithMessage(what + ": max |logit difference| %s exceeds %s", difference, tolerance)
-        .that(difference <= tolerance).isTrue();
+        .that(difference <= tolerance)
+        .isTrue();
   }
 }

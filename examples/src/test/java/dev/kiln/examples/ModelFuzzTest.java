@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
@@ -39,21 +38,48 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class ModelFuzzTest {
   private static final long SEED = 20240601L;
+
   /** Cases per file (seven files): about 2300 in all, some 15 s on two cores. */
   private static final int CASES = 330;
+
   private static final Duration CASE_LIMIT = Duration.ofSeconds(10);
 
   /** Boundary values written as little-endian integers over header fields. */
-  private static final long[] BOUNDARIES = {0, 1, -1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, Integer.MAX_VALUE,
-      Integer.MIN_VALUE, 0xffffffffL, 1L << 32, Long.MAX_VALUE, Long.MIN_VALUE, 100_000_000, 1_000_000};
-  private static final byte[] JSON = "{}[],:\"0123456789.-+eE \\nulltruefalseNaN".getBytes(StandardCharsets.US_ASCII);
+  private static final long[] BOUNDARIES = {
+    0,
+    1,
+    -1,
+    2,
+    0x7f,
+    0x80,
+    0xff,
+    0x7fff,
+    0xffff,
+    Integer.MAX_VALUE,
+    Integer.MIN_VALUE,
+    0xffffffffL,
+    1L << 32,
+    Long.MAX_VALUE,
+    Long.MIN_VALUE,
+    100_000_000,
+    1_000_000
+  };
+
+  private static final byte[] JSON =
+      "{}[],:\"0123456789.-+eE \\nulltruefalseNaN".getBytes(StandardCharsets.US_ASCII);
 
   @TempDir Path temp;
   private int counter;
   private int loaded;
   private int rejected;
 
-  private enum Kind { GGUF, HF_CONFIG, HF_WEIGHTS, LLAMA2C, LLAMA2C_TOKENIZER }
+  private enum Kind {
+    GGUF,
+    HF_CONFIG,
+    HF_WEIGHTS,
+    LLAMA2C,
+    LLAMA2C_TOKENIZER
+  }
 
   @Test
   void mutatedModelsLoadOrFailWithAOneLineKilnError() throws IOException {
@@ -66,12 +92,19 @@ class ModelFuzzTest {
     fuzz(random, Kind.HF_WEIGHTS, tiny.resolve("hf_f16"), "model.safetensors");
     fuzz(random, Kind.LLAMA2C, tiny.resolve("llama2c/model.bin"), null);
     fuzz(random, Kind.LLAMA2C_TOKENIZER, tiny.resolve("llama2c/tokenizer.bin"), null);
-    assertWithMessage("%s loaded, %s rejected", loaded, rejected).that(rejected).isGreaterThan(CASES * 3);
-    assertWithMessage("%s loaded, %s rejected", loaded, rejected).that(loaded).isGreaterThan(CASES / 2);
+    assertWithMessage("%s loaded, %s rejected", loaded, rejected)
+        .that(rejected)
+        .isGreaterThan(CASES * 3);
+    assertWithMessage("%s loaded, %s rejected", loaded, rejected)
+        .that(loaded)
+        .isGreaterThan(CASES / 2);
   }
 
-  /** {@link #CASES} mutations of {@code source} (a file, or the file {@code member} of a folder). */
-  private void fuzz(SplittableRandom random, Kind kind, Path source, String member) throws IOException {
+  /**
+   * {@link #CASES} mutations of {@code source} (a file, or the file {@code member} of a folder).
+   */
+  private void fuzz(SplittableRandom random, Kind kind, Path source, String member)
+      throws IOException {
     byte[] original = Files.readAllBytes(member == null ? source : source.resolve(member));
     for (int i = 0; i < CASES; i++) {
       StringBuilder how = new StringBuilder();
@@ -91,7 +124,8 @@ class ModelFuzzTest {
         target = dir;
       }
       String what = source + (member == null ? "" : "/" + member) + ": " + how;
-      assertTimeoutPreemptively(CASE_LIMIT, () -> attempt(kind, target, dir, what), () -> what + ": hangs");
+      assertTimeoutPreemptively(
+          CASE_LIMIT, () -> attempt(kind, target, dir, what), () -> what + ": hangs");
       delete(dir);
     }
   }
@@ -104,14 +138,17 @@ class ModelFuzzTest {
         Checkpoint checkpoint = ModelFiles.open(target);
         ResolvedSpec spec = ModelFiles.deriveSpec(checkpoint).spec();
         Weights weights = Weights.from(spec, checkpoint);
-        float[][] logits = new Interpreter(weights).prefill(new int[][] {{0, spec.vocabSize() - 1}});
+        float[][] logits =
+            new Interpreter(weights).prefill(new int[][] {{0, spec.vocabSize() - 1}});
         assertThat(logits[0]).hasLength(spec.vocabSize());
       }
       loaded++;
     } catch (KilnException e) {
       String message = e.getMessage();
       assertWithMessage("%s: message of %s", what, e).that(message).isNotEmpty();
-      assertWithMessage("%s: %s names the file", what, e).that(message).contains(dir.getFileName().toString());
+      assertWithMessage("%s: %s names the file", what, e)
+          .that(message)
+          .contains(dir.getFileName().toString());
       assertWithMessage("%s: %s is short", what, e).that(message.length()).isLessThan(10_000);
       rejected++;
     } catch (Throwable t) {
@@ -119,7 +156,8 @@ class ModelFuzzTest {
     }
   }
 
-  private static byte[] mutate(byte[] original, SplittableRandom random, Kind kind, StringBuilder how) {
+  private static byte[] mutate(
+      byte[] original, SplittableRandom random, Kind kind, StringBuilder how) {
     byte[] bytes = original.clone();
     int header = Math.min(bytes.length, kind == Kind.HF_CONFIG ? bytes.length : 1024);
     switch (random.nextInt(kind == Kind.HF_CONFIG ? 3 : 4)) {
@@ -140,8 +178,10 @@ class ModelFuzzTest {
         int count = 1 + random.nextInt(4);
         for (int i = 0; i < count; i++) {
           int at = random.nextInt(header);
-          bytes[at] = kind == Kind.HF_CONFIG || kind == Kind.HF_WEIGHTS && at >= 8
-              ? JSON[random.nextInt(JSON.length)] : (byte) random.nextInt(256);
+          bytes[at] =
+              kind == Kind.HF_CONFIG || kind == Kind.HF_WEIGHTS && at >= 8
+                  ? JSON[random.nextInt(JSON.length)]
+                  : (byte) random.nextInt(256);
           how.append(" header byte ").append(at);
         }
       }

@@ -22,8 +22,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Generated decoders over weights kept in every stored type (F16, BF16, Q8_0, Q4_0 made by
- * {@link dev.kiln.weights.Quantizer}; Q4_K and Q6_K as random blocks, which Kiln reads but does not
+ * Generated decoders over weights kept in every stored type (F16, BF16, Q8_0, Q4_0 made by {@link
+ * dev.kiln.weights.Quantizer}; Q4_K and Q6_K as random blocks, which Kiln reads but does not
  * produce) against the interpreter on the very same weights: the generated kernels dequantize on
  * the fly inside their dot products, the interpreter dequantizes each row first and sums in double.
  * Logits agree within {@link Logits#RELATIVE} at every prompt position and 32 decode steps, and
@@ -31,10 +31,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class QuantizedWeightsTest {
   static Stream<Arguments> cases() {
-    var seed = TestModel.all().getFirst(); // SeedLlama: hidden 256, intermediate 512, whole K-quant blocks
-    var gqa = TestModel.all().stream().filter(m -> m.name().equals("GqaTwoKvHeads")).findFirst().orElseThrow();
+    var seed =
+        TestModel.all().getFirst(); // SeedLlama: hidden 256, intermediate 512, whole K-quant blocks
+    var gqa =
+        TestModel.all().stream()
+            .filter(m -> m.name().equals("GqaTwoKvHeads"))
+            .findFirst()
+            .orElseThrow();
     return Stream.concat(
-        Stream.of(Dtype.F16, Dtype.BF16, Dtype.Q8_0, Dtype.Q4_0, Dtype.Q4_K, Dtype.Q6_K).map(t -> Arguments.of(seed, t)),
+        Stream.of(Dtype.F16, Dtype.BF16, Dtype.Q8_0, Dtype.Q4_0, Dtype.Q4_K, Dtype.Q6_K)
+            .map(t -> Arguments.of(seed, t)),
         Stream.of(Dtype.Q8_0, Dtype.Q4_0).map(t -> Arguments.of(gqa, t)));
   }
 
@@ -43,7 +49,8 @@ class QuantizedWeightsTest {
   void generatedMatchesInterpreter(TestModel model, Dtype type) {
     Weights weights = weightsOf(model.randomWeights(), type);
     for (var tensor : weights.tensors().values()) {
-      assertWithMessage("%s stored type", tensor.name()).that(tensor.dtype())
+      assertWithMessage("%s stored type", tensor.name())
+          .that(tensor.dtype())
           .isEqualTo(tensor.shape().length == 1 ? Dtype.F32 : type);
     }
     Decoder generated = model.generated().apply(weights);
@@ -54,7 +61,8 @@ class QuantizedWeightsTest {
     int[] tokens = new int[prompts.length];
     for (int s = 0; s < prompts.length; s++) {
       for (int i = 0; i < prompts[s].length; i++) {
-        Logits.assertClose(model + " " + type + " prompt position " + i, actual[s][i], expected[s][i]);
+        Logits.assertClose(
+            model + " " + type + " prompt position " + i, actual[s][i], expected[s][i]);
       }
       tokens[s] = Greedy.argmax(expected[s][prompts[s].length - 1]);
     }
@@ -64,7 +72,8 @@ class QuantizedWeightsTest {
       for (int s = 0; s < tokens.length; s++) {
         Logits.assertClose(model + " " + type + " decode step " + step, got[s], want[s]);
         int next = Greedy.argmax(want[s]);
-        assertWithMessage("%s %s greedy token after step %s", model, type, step).that(Greedy.argmax(got[s]))
+        assertWithMessage("%s %s greedy token after step %s", model, type, step)
+            .that(Greedy.argmax(got[s]))
             .isEqualTo(next);
         tokens[s] = next;
       }
@@ -76,15 +85,17 @@ class QuantizedWeightsTest {
       return f32.withMatrices(type);
     }
     Map<String, WeightTensor> tensors = new LinkedHashMap<>();
-    f32.tensors().forEach((name, t) -> tensors.put(name, t.shape().length == 1 ? t : randomKQuant(t, type)));
+    f32.tensors()
+        .forEach((name, t) -> tensors.put(name, t.shape().length == 1 ? t : randomKQuant(t, type)));
     return Weights.from(f32.spec(), new MapSource(tensors));
   }
 
-  private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfShort HALF =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   /**
-   * Random K-quant blocks of {@code like}'s shape: random quants, sub-block scales and mins, with the
-   * F16 super-block scales chosen so elements have about {@code like}'s spread.
+   * Random K-quant blocks of {@code like}'s shape: random quants, sub-block scales and mins, with
+   * the F16 super-block scales chosen so elements have about {@code like}'s spread.
    */
   private static WeightTensor randomKQuant(WeightTensor like, Dtype type) {
     var random = new SplittableRandom(like.name().hashCode());

@@ -1,7 +1,6 @@
 package dev.kiln.examples;
 
 import dev.kiln.Decoder;
-import dev.kiln.examples.specs.AllBiases;
 import dev.kiln.examples.specs.AllBiasesDecoder;
 import dev.kiln.examples.specs.AllBiasesWeights;
 import dev.kiln.examples.specs.AttentionOnlyResidualDecoder;
@@ -35,21 +34,52 @@ record TestModel(String name, ResolvedSpec spec, Function<Weights, Decoder> gene
   /** The example specs and the test specs chosen to stress shapes. */
   static List<TestModel> all() {
     return List.of(
-        new TestModel("SeedLlama", SeedLlamaDecoder.SPEC, w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w))),
-        new TestModel("SeedSingleHead", SeedSingleHeadDecoder.SPEC,
+        new TestModel(
+            "SeedLlama",
+            SeedLlamaDecoder.SPEC,
+            w -> new SeedLlamaDecoder(SeedLlamaWeights.from(w))),
+        new TestModel(
+            "SeedSingleHead",
+            SeedSingleHeadDecoder.SPEC,
             w -> new SeedSingleHeadDecoder(SeedSingleHeadWeights.from(w))),
-        new TestModel("GqaTwoKvHeads", GqaTwoKvHeadsDecoder.SPEC, w -> new GqaTwoKvHeadsDecoder(GqaTwoKvHeadsWeights.from(w))),
-        new TestModel("MultiQuery", MultiQueryDecoder.SPEC, w -> new MultiQueryDecoder(MultiQueryWeights.from(w))),
-        new TestModel("HeadDim40", HeadDim40Decoder.SPEC, w -> new HeadDim40Decoder(HeadDim40Weights.from(w))),
-        new TestModel("HeadDim96", HeadDim96Decoder.SPEC, w -> new HeadDim96Decoder(HeadDim96Weights.from(w))),
-        new TestModel("TiedEmbeddings", TiedEmbeddingsDecoder.SPEC,
+        new TestModel(
+            "GqaTwoKvHeads",
+            GqaTwoKvHeadsDecoder.SPEC,
+            w -> new GqaTwoKvHeadsDecoder(GqaTwoKvHeadsWeights.from(w))),
+        new TestModel(
+            "MultiQuery",
+            MultiQueryDecoder.SPEC,
+            w -> new MultiQueryDecoder(MultiQueryWeights.from(w))),
+        new TestModel(
+            "HeadDim40",
+            HeadDim40Decoder.SPEC,
+            w -> new HeadDim40Decoder(HeadDim40Weights.from(w))),
+        new TestModel(
+            "HeadDim96",
+            HeadDim96Decoder.SPEC,
+            w -> new HeadDim96Decoder(HeadDim96Weights.from(w))),
+        new TestModel(
+            "TiedEmbeddings",
+            TiedEmbeddingsDecoder.SPEC,
             w -> new TiedEmbeddingsDecoder(TiedEmbeddingsWeights.from(w))),
-        new TestModel("AllBiases", AllBiasesDecoder.SPEC, w -> new AllBiasesDecoder(AllBiasesWeights.from(w))),
-        new TestModel("AttentionOnlyResidual", AttentionOnlyResidualDecoder.SPEC,
+        new TestModel(
+            "AllBiases",
+            AllBiasesDecoder.SPEC,
+            w -> new AllBiasesDecoder(AllBiasesWeights.from(w))),
+        new TestModel(
+            "AttentionOnlyResidual",
+            AttentionOnlyResidualDecoder.SPEC,
             w -> new AttentionOnlyResidualDecoder(AttentionOnlyResidualWeights.from(w))),
-        new TestModel("GemmaLike", GemmaLikeDecoder.SPEC, w -> new GemmaLikeDecoder(GemmaLikeWeights.from(w))),
-        new TestModel("QwenLike", QwenLikeDecoder.SPEC, w -> new QwenLikeDecoder(QwenLikeWeights.from(w))),
-        new TestModel("MistralLike", MistralLikeDecoder.SPEC, w -> new MistralLikeDecoder(MistralLikeWeights.from(w))));
+        new TestModel(
+            "GemmaLike",
+            GemmaLikeDecoder.SPEC,
+            w -> new GemmaLikeDecoder(GemmaLikeWeights.from(w))),
+        new TestModel(
+            "QwenLike", QwenLikeDecoder.SPEC, w -> new QwenLikeDecoder(QwenLikeWeights.from(w))),
+        new TestModel(
+            "MistralLike",
+            MistralLikeDecoder.SPEC,
+            w -> new MistralLikeDecoder(MistralLikeWeights.from(w))));
   }
 
   Weights randomWeights() {

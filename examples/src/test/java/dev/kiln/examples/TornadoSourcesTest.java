@@ -30,14 +30,25 @@ class TornadoSourcesTest {
   static final String RESOURCE_ROOT = "META-INF/kiln/tornado/";
 
   static Stream<Class<?>> decoders() {
-    return Stream.of(SeedLlamaDecoder.class, SeedSingleHeadDecoder.class, Stories110MDecoder.class, Llama1BDecoder.class,
-        dev.kiln.examples.specs.GqaTwoKvHeadsDecoder.class, dev.kiln.examples.specs.MultiQueryDecoder.class,
-        dev.kiln.examples.specs.HeadDim40Decoder.class, dev.kiln.examples.specs.HeadDim96Decoder.class,
-        dev.kiln.examples.specs.TiedEmbeddingsDecoder.class, dev.kiln.examples.specs.AllBiasesDecoder.class,
-        dev.kiln.examples.specs.AttentionOnlyResidualDecoder.class, dev.kiln.examples.specs.ConformanceTinyDecoder.class,
-        dev.kiln.examples.specs.ConformanceSeedDecoder.class, dev.kiln.examples.specs.ConformanceGqaDecoder.class,
-        dev.kiln.examples.specs.ConformanceLlama3RopeDecoder.class, dev.kiln.examples.specs.ConformanceQwen2Decoder.class,
-        dev.kiln.examples.specs.ConformanceQwen3Decoder.class, dev.kiln.examples.specs.ConformanceGemma2Decoder.class);
+    return Stream.of(
+        SeedLlamaDecoder.class,
+        SeedSingleHeadDecoder.class,
+        Stories110MDecoder.class,
+        Llama1BDecoder.class,
+        dev.kiln.examples.specs.GqaTwoKvHeadsDecoder.class,
+        dev.kiln.examples.specs.MultiQueryDecoder.class,
+        dev.kiln.examples.specs.HeadDim40Decoder.class,
+        dev.kiln.examples.specs.HeadDim96Decoder.class,
+        dev.kiln.examples.specs.TiedEmbeddingsDecoder.class,
+        dev.kiln.examples.specs.AllBiasesDecoder.class,
+        dev.kiln.examples.specs.AttentionOnlyResidualDecoder.class,
+        dev.kiln.examples.specs.ConformanceTinyDecoder.class,
+        dev.kiln.examples.specs.ConformanceSeedDecoder.class,
+        dev.kiln.examples.specs.ConformanceGqaDecoder.class,
+        dev.kiln.examples.specs.ConformanceLlama3RopeDecoder.class,
+        dev.kiln.examples.specs.ConformanceQwen2Decoder.class,
+        dev.kiln.examples.specs.ConformanceQwen3Decoder.class,
+        dev.kiln.examples.specs.ConformanceGemma2Decoder.class);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -51,8 +62,12 @@ class TornadoSourcesTest {
     try (InputStream in = javaDecoder.getClassLoader().getResourceAsStream(resource)) {
       if (in != null) {
         String source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        assertWithMessage("syntax errors in %s", resource).that(syntaxErrors(name, source)).isEmpty();
-        assertWithMessage("PLANNED_KERNELS of %s", resource).that(stringList(source, "PLANNED_KERNELS")).isEqualTo(javaPlan);
+        assertWithMessage("syntax errors in %s", resource)
+            .that(syntaxErrors(name, source))
+            .isEmpty();
+        assertWithMessage("PLANNED_KERNELS of %s", resource)
+            .that(stringList(source, "PLANNED_KERNELS"))
+            .isEqualTo(javaPlan);
         return;
       }
     }
@@ -60,9 +75,12 @@ class TornadoSourcesTest {
     try {
       compiled = Class.forName(name, false, javaDecoder.getClassLoader());
     } catch (ClassNotFoundException e) {
-      throw new AssertionError("neither " + resource + " nor the class " + name + " was generated", e);
+      throw new AssertionError(
+          "neither " + resource + " nor the class " + name + " was generated", e);
     }
-    assertWithMessage("PLANNED_KERNELS of %s", name).that(plannedKernels(compiled)).isEqualTo(javaPlan);
+    assertWithMessage("PLANNED_KERNELS of %s", name)
+        .that(plannedKernels(compiled))
+        .isEqualTo(javaPlan);
   }
 
   @SuppressWarnings("unchecked")
@@ -82,16 +100,20 @@ class TornadoSourcesTest {
   }
 
   private static List<String> syntaxErrors(String name, String source) throws IOException {
-    JavaFileObject file = new SimpleJavaFileObject(URI.create("string:///" + name.replace('.', '/') + ".java"),
-        JavaFileObject.Kind.SOURCE) {
-      @Override
-      public CharSequence getCharContent(boolean ignoreEncodingErrors) {
-        return source;
-      }
-    };
+    JavaFileObject file =
+        new SimpleJavaFileObject(
+            URI.create("string:///" + name.replace('.', '/') + ".java"),
+            JavaFileObject.Kind.SOURCE) {
+          @Override
+          public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+            return source;
+          }
+        };
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    JavacTask task = (JavacTask) ToolProvider.getSystemJavaCompiler()
-        .getTask(null, null, diagnostics, List.of("-proc:none"), null, List.of(file));
+    JavacTask task =
+        (JavacTask)
+            ToolProvider.getSystemJavaCompiler()
+                .getTask(null, null, diagnostics, List.of("-proc:none"), null, List.of(file));
     task.parse();
     return diagnostics.getDiagnostics().stream()
         .filter(d -> d.getKind() == javax.tools.Diagnostic.Kind.ERROR)

@@ -23,7 +23,9 @@ class TruncateTest {
   void truncatedThenFedEqualsFresh(TestModel model) {
     for (Decoder decoder : model.generatedAndInterpreter()) {
       int vocab = model.spec().vocabSize();
-      int[] first = {1 % vocab, 5 % vocab, 9 % vocab, 2 % vocab, 7 % vocab, 3 % vocab, 8 % vocab, 4 % vocab};
+      int[] first = {
+        1 % vocab, 5 % vocab, 9 % vocab, 2 % vocab, 7 % vocab, 3 % vocab, 8 % vocab, 4 % vocab
+      };
       int[] second = Arrays.copyOf(first, first.length);
       second[5] = 11 % vocab;
       second[6] = 6 % vocab;
@@ -34,7 +36,9 @@ class TruncateTest {
       float[][] continued = decoder.append(new int[][] {Arrays.copyOfRange(second, 5, 8)})[0];
       float[][] fresh = decoder.forwardNoCache(new int[][] {second})[0];
       for (int i = 0; i < 3; i++) {
-        Logits.assertClose(model + " " + decoder.getClass().getSimpleName() + " position " + (5 + i), continued[i],
+        Logits.assertClose(
+            model + " " + decoder.getClass().getSimpleName() + " position " + (5 + i),
+            continued[i],
             fresh[5 + i]);
       }
       assertThrows(InvalidInputException.class, () -> decoder.truncate(0, 9));

@@ -4,8 +4,8 @@ import com.palantir.javapoet.ClassName;
 
 /**
  * Names of the classes generated for one spec type {@code X}: {@code XDecoder}, {@code XWeights},
- * {@code XAttention} (and {@code XTornadoDecoder}) in X's package. A nested spec type
- * {@code Outer.X} gives {@code Outer_XDecoder} and so on.
+ * {@code XAttention} (and {@code XTornadoDecoder}) in X's package. A nested spec type {@code
+ * Outer.X} gives {@code Outer_XDecoder} and so on.
  *
  * @param specType the annotated type's qualified name, for comments
  */

@@ -36,14 +36,19 @@ import javax.tools.StandardLocation;
  * TornadoVM's API and {@code kiln-tornado} are on the class path, else kept as a resource under
  * {@link #TORNADO_RESOURCE_ROOT}. A plan TornadoVM cannot run gets a warning saying why.
  *
- * <p>Option {@code -Akiln.dumpIr=true} prints the kernel plan after each pass as notes;
- * {@code -Akiln.tornado=resource} keeps the TornadoVM decoder a resource even with TornadoVM present.
+ * <p>Option {@code -Akiln.dumpIr=true} prints the kernel plan after each pass as notes; {@code
+ * -Akiln.tornado=resource} keeps the TornadoVM decoder a resource even with TornadoVM present.
  */
 public final class KilnProcessor extends AbstractProcessor {
   static final String ANNOTATION = "dev.kiln.ModelSpec";
   static final String DUMP_IR_OPTION = "kiln.dumpIr";
-  /** {@code auto} (default): compile the TornadoVM decoder where TornadoVM is on the class path; {@code resource}: never. */
+
+  /**
+   * {@code auto} (default): compile the TornadoVM decoder where TornadoVM is on the class path;
+   * {@code resource}: never.
+   */
   static final String TORNADO_OPTION = "kiln.tornado";
+
   /** Where the TornadoVM decoders' sources go, in the class output, when they are not compiled. */
   public static final String TORNADO_RESOURCE_ROOT = "META-INF/kiln/tornado/";
 
@@ -81,10 +86,12 @@ public final class KilnProcessor extends AbstractProcessor {
   }
 
   private void processSpec(Element element, AnnotationMirror mirror) {
-    if (element.getKind() != ElementKind.CLASS && element.getKind() != ElementKind.INTERFACE
+    if (element.getKind() != ElementKind.CLASS
+        && element.getKind() != ElementKind.INTERFACE
         && element.getKind() != ElementKind.RECORD) {
       // ElementKind names read as words: "enum", "annotation type".
-      String kind = element.getKind().toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+      String kind =
+          element.getKind().toString().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
       error(ProcessorMessage.TARGET.format(kind, element), element, mirror, null);
       return;
     }
@@ -105,22 +112,37 @@ public final class KilnProcessor extends AbstractProcessor {
   private void generate(DeclaredSpec declared) {
     ResolvedSpec spec = declared.draft().resolve();
     ClassName specName = ClassName.get(declared.type());
-    GeneratedNames names = new GeneratedNames(specName.packageName(), String.join("_", specName.simpleNames()),
-        declared.type().getQualifiedName().toString());
+    GeneratedNames names =
+        new GeneratedNames(
+            specName.packageName(),
+            String.join("_", specName.simpleNames()),
+            declared.type().getQualifiedName().toString());
     boolean dumpIr = Boolean.parseBoolean(processingEnv.getOptions().get(DUMP_IR_OPTION));
-    Pipeline.Result result = Pipeline.run(spec, names,
-        text -> {
-          if (dumpIr) {
-            processingEnv.getMessager().printMessage(Diagnostic.Kind.NOTE, "[Kiln/IR] " + text, declared.type());
-          }
-        });
+    Pipeline.Result result =
+        Pipeline.run(
+            spec,
+            names,
+            text -> {
+              if (dumpIr) {
+                processingEnv
+                    .getMessager()
+                    .printMessage(Diagnostic.Kind.NOTE, "[Kiln/IR] " + text, declared.type());
+              }
+            });
     for (JavaFile file : result.files()) {
       writeSource(file, declared);
     }
     if (result.tornado() == null) {
-      processingEnv.getMessager().printMessage(Diagnostic.Kind.WARNING,
-          "[Kiln/Tornado] no TornadoVM decoder for " + declared.type().getQualifiedName() + ": " + result.tornadoProblem(),
-          declared.type(), declared.annotation());
+      processingEnv
+          .getMessager()
+          .printMessage(
+              Diagnostic.Kind.WARNING,
+              "[Kiln/Tornado] no TornadoVM decoder for "
+                  + declared.type().getQualifiedName()
+                  + ": "
+                  + result.tornadoProblem(),
+              declared.type(),
+              declared.annotation());
     } else if (tornadoOnClassPath()) {
       writeSource(result.tornado().file(), declared);
     } else {
@@ -130,13 +152,17 @@ public final class KilnProcessor extends AbstractProcessor {
 
   private void writeSource(JavaFile file, DeclaredSpec declared) {
     try {
-      JavaFileObject source = processingEnv.getFiler().createSourceFile(qualifiedName(file), declared.type());
+      JavaFileObject source =
+          processingEnv.getFiler().createSourceFile(qualifiedName(file), declared.type());
       try (Writer writer = source.openWriter()) {
         writer.write(GeneratedFile.format(file));
       }
     } catch (IOException e) {
-      error("[Kiln/Write] cannot write " + qualifiedName(file) + ": " + e.getMessage(), declared.type(),
-          declared.annotation(), null);
+      error(
+          "[Kiln/Write] cannot write " + qualifiedName(file) + ": " + e.getMessage(),
+          declared.type(),
+          declared.annotation(),
+          null);
     }
   }
 
@@ -147,16 +173,26 @@ public final class KilnProcessor extends AbstractProcessor {
   private void writeTornadoResource(JavaFile file, DeclaredSpec declared) {
     String path = TORNADO_RESOURCE_ROOT + qualifiedName(file).replace('.', '/') + ".java";
     try {
-      var resource = processingEnv.getFiler().createResource(StandardLocation.CLASS_OUTPUT, "", path, declared.type());
+      var resource =
+          processingEnv
+              .getFiler()
+              .createResource(StandardLocation.CLASS_OUTPUT, "", path, declared.type());
       try (Writer writer = resource.openWriter()) {
         writer.write(GeneratedFile.format(file));
       }
     } catch (IOException e) {
-      error("[Kiln/Write] cannot write " + path + ": " + e.getMessage(), declared.type(), declared.annotation(), null);
+      error(
+          "[Kiln/Write] cannot write " + path + ": " + e.getMessage(),
+          declared.type(),
+          declared.annotation(),
+          null);
     }
   }
 
-  /** Whether TornadoVM's API and Kiln's support for it are visible, so the TornadoVM decoder can compile. */
+  /**
+   * Whether TornadoVM's API and Kiln's support for it are visible, so the TornadoVM decoder can
+   * compile.
+   */
   private boolean tornadoOnClassPath() {
     String option = processingEnv.getOptions().getOrDefault(TORNADO_OPTION, "auto");
     if (option.equals("resource")) {
@@ -167,7 +203,9 @@ public final class KilnProcessor extends AbstractProcessor {
   }
 
   private static String qualifiedName(JavaFile file) {
-    return file.packageName().isEmpty() ? file.typeSpec().name() : file.packageName() + "." + file.typeSpec().name();
+    return file.packageName().isEmpty()
+        ? file.typeSpec().name()
+        : file.packageName() + "." + file.typeSpec().name();
   }
 
   private static AnnotationMirror mirrorOf(Element element, TypeElement annotation) {
@@ -179,7 +217,8 @@ public final class KilnProcessor extends AbstractProcessor {
     return null;
   }
 
-  private void error(String message, Element element, AnnotationMirror mirror, AnnotationValue value) {
+  private void error(
+      String message, Element element, AnnotationMirror mirror, AnnotationValue value) {
     var messager = processingEnv.getMessager();
     if (mirror == null) {
       messager.printMessage(Diagnostic.Kind.ERROR, message, element);

@@ -1,11 +1,11 @@
 package dev.kiln.processor;
 
 import com.palantir.javapoet.JavaFile;
+import dev.kiln.ir.Graph;
+import dev.kiln.ir.GraphBuilder;
 import dev.kiln.processor.backend.java.JavaBackend;
 import dev.kiln.processor.backend.tornado.TornadoBackend;
 import dev.kiln.processor.backend.tornado.TornadoPlanException;
-import dev.kiln.ir.Graph;
-import dev.kiln.ir.GraphBuilder;
 import dev.kiln.processor.pass.Pass;
 import dev.kiln.processor.pass.Passes;
 import dev.kiln.processor.plan.KernelPlan;
@@ -17,8 +17,8 @@ import java.util.function.Consumer;
 
 /**
  * Kiln's compiler core, independent of javac: spec -> op graph -> fusion passes -> kernel plan ->
- * source per backend (Java, and TornadoVM from the same plan). The annotation processor runs it for each valid {@code @ModelSpec}; tools and
- * tests can run it directly.
+ * source per backend (Java, and TornadoVM from the same plan). The annotation processor runs it for
+ * each valid {@code @ModelSpec}; tools and tests can run it directly.
  */
 public final class Pipeline {
   /**
@@ -28,7 +28,11 @@ public final class Pipeline {
    * @param tornado the TornadoVM backend's decoder, or null when the plan cannot run on TornadoVM
    * @param tornadoProblem why there is no TornadoVM decoder, or null
    */
-  public record Result(Graph graph, KernelPlan plan, List<JavaFile> files, TornadoBackend.Output tornado,
+  public record Result(
+      Graph graph,
+      KernelPlan plan,
+      List<JavaFile> files,
+      TornadoBackend.Output tornado,
       String tornadoProblem) {}
 
   private Pipeline() {}
@@ -36,7 +40,8 @@ public final class Pipeline {
   /**
    * @param spec a valid spec
    * @param names where the generated classes go
-   * @param irLog receives the plan after each stage (the op graph, then each pass), for {@code -Akiln.dumpIr}
+   * @param irLog receives the plan after each stage (the op graph, then each pass), for {@code
+   *     -Akiln.dumpIr}
    */
   public static Result run(ResolvedSpec spec, GeneratedNames names, Consumer<String> irLog) {
     Graph graph = GraphBuilder.build(spec);

@@ -11,18 +11,22 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** The formatting of generated sources: long lines broken where Java allows, nothing else changed. */
+/**
+ * The formatting of generated sources: long lines broken where Java allows, nothing else changed.
+ */
 class GeneratedFileTest {
   @Test
   void longCallBreaksAfterOutermostCommas() {
-    String line = "    VectorKernels.rmsNorm(keyCache, rows.cacheOffset(r) + head * HEAD_DIM, kNorm, keyCache,"
-        + " rows.cacheOffset(r) + head * HEAD_DIM, HEAD_DIM, RMS_NORM_EPS, 0f);";
+    String line =
+        "    VectorKernels.rmsNorm(keyCache, rows.cacheOffset(r) + head * HEAD_DIM, kNorm, keyCache,"
+            + " rows.cacheOffset(r) + head * HEAD_DIM, HEAD_DIM, RMS_NORM_EPS, 0f);";
     List<String> lines = GeneratedFile.format(line).lines().toList();
 
     assertThat(lines.size()).isGreaterThan(1);
     lines.forEach(l -> assertThat(l.length()).isAtMost(GeneratedFile.LINE_LIMIT));
     assertThat(lines.get(1)).startsWith("        ");
-    assertThat(String.join(" ", lines.stream().map(String::strip).toList())).isEqualTo(line.strip());
+    assertThat(String.join(" ", lines.stream().map(String::strip).toList()))
+        .isEqualTo(line.strip());
   }
 
   @Test
@@ -38,21 +42,31 @@ class GeneratedFileTest {
 
   @Test
   void javadocFlowsIntoItsParagraph() {
-    String source = "  /**\n   * " + "word ".repeat(30).strip() + "\n   * next line\n   *\n   * <p>Other.\n   */\n";
+    String source =
+        "  /**\n   * "
+            + "word ".repeat(30).strip()
+            + "\n   * next line\n   *\n   * <p>Other.\n   */\n";
     String formatted = GeneratedFile.format(source);
 
     formatted.lines().forEach(l -> assertThat(l.length()).isAtMost(GeneratedFile.LINE_LIMIT));
     assertThat(formatted).contains(" word next line\n   *\n   * <p>Other.\n");
   }
 
-  /** The golden files are formatted output: formatting them again changes nothing, and lines are short. */
+  /**
+   * The golden files are formatted output: formatting them again changes nothing, and lines are
+   * short.
+   */
   @Test
   void goldenFilesAreFormatted() throws IOException {
     try (Stream<Path> files = Files.list(GoldenSourceTest.goldenDirectory())) {
       for (Path file : files.toList()) {
         String source = Files.readString(file);
-        assertWithMessage("%s formatted again", file).that(GeneratedFile.format(source)).isEqualTo(source);
-        source.lines().forEach(l -> assertWithMessage("line of %s", file).that(l.length()).isAtMost(120));
+        assertWithMessage("%s formatted again", file)
+            .that(GeneratedFile.format(source))
+            .isEqualTo(source);
+        source
+            .lines()
+            .forEach(l -> assertWithMessage("line of %s", file).that(l.length()).isAtMost(120));
       }
     }
   }

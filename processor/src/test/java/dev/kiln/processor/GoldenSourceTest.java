@@ -22,8 +22,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The generated sources of a few representative specs, exactly as written, against checked-in
  * golden files under {@code src/test/resources/golden/}: a Llama (SeedLlama), a GQA spec
  * (GqaTwoKvHeads), a Gemma-like spec (sandwich norms, GELU, soft-capping, sliding window) and a
- * Qwen-like one (biases, per-head q/k norms); the TornadoVM decoder of the first and third. A change
- * to a backend shows up here as a diff to review; after reviewing it, rewrite the golden files with
+ * Qwen-like one (biases, per-head q/k norms); the TornadoVM decoder of the first and third. A
+ * change to a backend shows up here as a diff to review; after reviewing it, rewrite the golden
+ * files with
  *
  * <pre>./mvnw -o verify -pl processor -am -Dtest=GoldenSourceTest -Dkiln.updateGoldens=true</pre>
  */
@@ -44,11 +45,12 @@ class GoldenSourceTest {
 
   static Stream<Arguments> files() {
     List<Arguments> files = new ArrayList<>();
-    for (Golden golden : List.of(
-        new Golden("dev.kiln.examples.SeedLlama", "main", true),
-        new Golden("dev.kiln.examples.specs.GqaTwoKvHeads", "test", false),
-        new Golden("dev.kiln.examples.specs.GemmaLike", "test", true),
-        new Golden("dev.kiln.examples.specs.QwenLike", "test", false))) {
+    for (Golden golden :
+        List.of(
+            new Golden("dev.kiln.examples.SeedLlama", "main", true),
+            new Golden("dev.kiln.examples.specs.GqaTwoKvHeads", "test", false),
+            new Golden("dev.kiln.examples.specs.GemmaLike", "test", true),
+            new Golden("dev.kiln.examples.specs.QwenLike", "test", false))) {
       for (String suffix : List.of("Decoder", "Attention", "Weights")) {
         files.add(Arguments.of(golden, suffix));
       }
@@ -62,12 +64,16 @@ class GoldenSourceTest {
   @ParameterizedTest(name = "{0}{1}")
   @MethodSource("files")
   void generatedSourceMatchesItsGoldenFile(Golden golden, String suffix) throws IOException {
-    Compilation compilation = Compiler.javac().withProcessors(new KilnProcessor())
-        .withOptions(GeneratedSourceTest.STRICT)
-        .compile(ExampleSpecs.source(golden.sourceSet(), golden.qualifiedName()));
+    Compilation compilation =
+        Compiler.javac()
+            .withProcessors(new KilnProcessor())
+            .withOptions(GeneratedSourceTest.STRICT)
+            .compile(ExampleSpecs.source(golden.sourceSet(), golden.qualifiedName()));
     assertThat(compilation).succeededWithoutWarnings();
-    String actual = suffix.equals("TornadoDecoder") ? tornadoResource(compilation, golden.qualifiedName())
-        : GeneratedSourceTest.generated(compilation, golden.qualifiedName() + suffix);
+    String actual =
+        suffix.equals("TornadoDecoder")
+            ? tornadoResource(compilation, golden.qualifiedName())
+            : GeneratedSourceTest.generated(compilation, golden.qualifiedName() + suffix);
 
     Path file = goldenDirectory().resolve(golden.simpleName() + suffix + ".java");
     if (Boolean.getBoolean(UPDATE_PROPERTY)) {
@@ -76,25 +82,39 @@ class GoldenSourceTest {
       return;
     }
     assertWithMessage("golden file %s is missing; write it with -D%s=true", file, UPDATE_PROPERTY)
-        .that(Files.exists(file)).isTrue();
+        .that(Files.exists(file))
+        .isTrue();
     String expected = Files.readString(file);
     if (!expected.equals(actual)) {
-      assertWithMessage("%s differs from its golden file %s at %s; if the change is intended, rewrite the"
-              + " golden files with -D%s=true", golden.simpleName() + suffix, file, firstDifference(expected, actual),
-          UPDATE_PROPERTY)
-          .that(actual).isEqualTo(expected);
+      assertWithMessage(
+              "%s differs from its golden file %s at %s; if the change is intended, rewrite the"
+                  + " golden files with -D%s=true",
+              golden.simpleName() + suffix,
+              file,
+              firstDifference(expected, actual),
+              UPDATE_PROPERTY)
+          .that(actual)
+          .isEqualTo(expected);
     }
   }
 
-  /** The golden files' directory, in the sources (not the copy on the class path), so an update lands there. */
+  /**
+   * The golden files' directory, in the sources (not the copy on the class path), so an update
+   * lands there.
+   */
   static Path goldenDirectory() {
     return ExampleSpecs.repositoryRoot().resolve("processor/src/test/resources/golden");
   }
 
   private static String tornadoResource(Compilation compilation, String qualifiedName) {
-    String path = KilnProcessor.TORNADO_RESOURCE_ROOT + qualifiedName.replace('.', '/') + "TornadoDecoder.java";
-    JavaFileObject resource = compilation.generatedFile(StandardLocation.CLASS_OUTPUT, "", path)
-        .orElseThrow(() -> new AssertionError("not written: " + path));
+    String path =
+        KilnProcessor.TORNADO_RESOURCE_ROOT
+            + qualifiedName.replace('.', '/')
+            + "TornadoDecoder.java";
+    JavaFileObject resource =
+        compilation
+            .generatedFile(StandardLocation.CLASS_OUTPUT, "", path)
+            .orElseThrow(() -> new AssertionError("not written: " + path));
     try {
       return resource.getCharContent(true).toString();
     } catch (IOException e) {
@@ -110,7 +130,13 @@ class GoldenSourceTest {
       String el = i < e.length ? e[i] : "<end of file>";
       String al = i < a.length ? a[i] : "<end of file>";
       if (!el.equals(al)) {
-        return "line " + (i + 1) + ": expected \"" + el.strip() + "\" but was \"" + al.strip() + "\"";
+        return "line "
+            + (i + 1)
+            + ": expected \""
+            + el.strip()
+            + "\" but was \""
+            + al.strip()
+            + "\"";
       }
     }
     return "the end";

@@ -39,40 +39,82 @@ final class RecordingProcessor extends AbstractProcessor {
   public synchronized void init(ProcessingEnvironment env) {
     super.init(env);
     Filer filer = env.getFiler();
-    Filer recording = new Filer() {
-      @Override
-      public JavaFileObject createSourceFile(CharSequence name, Element... originatingElements) throws IOException {
-        createdSources.add(name.toString());
-        return filer.createSourceFile(name, originatingElements);
-      }
+    Filer recording =
+        new Filer() {
+          @Override
+          public JavaFileObject createSourceFile(CharSequence name, Element... originatingElements)
+              throws IOException {
+            createdSources.add(name.toString());
+            return filer.createSourceFile(name, originatingElements);
+          }
 
-      @Override
-      public JavaFileObject createClassFile(CharSequence name, Element... originatingElements) throws IOException {
-        return filer.createClassFile(name, originatingElements);
-      }
+          @Override
+          public JavaFileObject createClassFile(CharSequence name, Element... originatingElements)
+              throws IOException {
+            return filer.createClassFile(name, originatingElements);
+          }
 
-      @Override
-      public FileObject createResource(JavaFileManager.Location location, CharSequence moduleAndPkg,
-          CharSequence relativeName, Element... originatingElements) throws IOException {
-        return filer.createResource(location, moduleAndPkg, relativeName, originatingElements);
-      }
+          @Override
+          public FileObject createResource(
+              JavaFileManager.Location location,
+              CharSequence moduleAndPkg,
+              CharSequence relativeName,
+              Element... originatingElements)
+              throws IOException {
+            return filer.createResource(location, moduleAndPkg, relativeName, originatingElements);
+          }
 
-      @Override
-      public FileObject getResource(JavaFileManager.Location location, CharSequence moduleAndPkg,
-          CharSequence relativeName) throws IOException {
-        return filer.getResource(location, moduleAndPkg, relativeName);
-      }
-    };
-    kiln.init(new ProcessingEnvironment() {
-      @Override public Map<String, String> getOptions() { return env.getOptions(); }
-      @Override public Messager getMessager() { return env.getMessager(); }
-      @Override public Filer getFiler() { return recording; }
-      @Override public Elements getElementUtils() { return env.getElementUtils(); }
-      @Override public Types getTypeUtils() { return env.getTypeUtils(); }
-      @Override public SourceVersion getSourceVersion() { return env.getSourceVersion(); }
-      @Override public Locale getLocale() { return env.getLocale(); }
-      @Override public boolean isPreviewEnabled() { return env.isPreviewEnabled(); }
-    });
+          @Override
+          public FileObject getResource(
+              JavaFileManager.Location location,
+              CharSequence moduleAndPkg,
+              CharSequence relativeName)
+              throws IOException {
+            return filer.getResource(location, moduleAndPkg, relativeName);
+          }
+        };
+    kiln.init(
+        new ProcessingEnvironment() {
+          @Override
+          public Map<String, String> getOptions() {
+            return env.getOptions();
+          }
+
+          @Override
+          public Messager getMessager() {
+            return env.getMessager();
+          }
+
+          @Override
+          public Filer getFiler() {
+            return recording;
+          }
+
+          @Override
+          public Elements getElementUtils() {
+            return env.getElementUtils();
+          }
+
+          @Override
+          public Types getTypeUtils() {
+            return env.getTypeUtils();
+          }
+
+          @Override
+          public SourceVersion getSourceVersion() {
+            return env.getSourceVersion();
+          }
+
+          @Override
+          public Locale getLocale() {
+            return env.getLocale();
+          }
+
+          @Override
+          public boolean isPreviewEnabled() {
+            return env.isPreviewEnabled();
+          }
+        });
   }
 
   @Override

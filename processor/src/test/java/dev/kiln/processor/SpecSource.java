@@ -25,7 +25,10 @@ final class SpecSource {
     this.simpleName = simpleName;
   }
 
-  /** A valid Llama: vocab 100, hidden 256, intermediate 512, 2 layers, 4 heads (head dim 64); other elements default. */
+  /**
+   * A valid Llama: vocab 100, hidden 256, intermediate 512, 2 layers, 4 heads (head dim 64); other
+   * elements default.
+   */
   static SpecSource llama(String simpleName) {
     return new SpecSource(simpleName)
         .set("vocabSize", "100")
@@ -35,18 +38,26 @@ final class SpecSource {
         .set("numAttentionHeads", "4");
   }
 
-  /** Sets (or adds, at the end) an element, written as Java source, e.g. {@code set("norm", "NormKind.NONE")}. */
+  /**
+   * Sets (or adds, at the end) an element, written as Java source, e.g. {@code set("norm",
+   * "NormKind.NONE")}.
+   */
   SpecSource set(String element, String valueSource) {
     elements.put(element, valueSource);
     return this;
   }
 
   SpecSource remove(String element) {
-    assertWithMessage("element %s of %s", element, simpleName).that(elements.remove(element)).isNotNull();
+    assertWithMessage("element %s of %s", element, simpleName)
+        .that(elements.remove(element))
+        .isNotNull();
     return this;
   }
 
-  /** The annotated declaration, {@code %s} standing for the simple name, e.g. {@code "public enum %s {}"}. */
+  /**
+   * The annotated declaration, {@code %s} standing for the simple name, e.g. {@code "public enum %s
+   * {}"}.
+   */
   SpecSource declaredAs(String template) {
     this.declaration = template;
     return this;
@@ -98,11 +109,15 @@ final class SpecSource {
     int found = -1;
     for (int i = 0; i < lines.size(); i++) {
       if (lines.get(i).strip().startsWith(prefix)) {
-        assertWithMessage("two lines of %s start with %s", simpleName, prefix).that(found).isEqualTo(-1);
+        assertWithMessage("two lines of %s start with %s", simpleName, prefix)
+            .that(found)
+            .isEqualTo(-1);
         found = i + 1;
       }
     }
-    assertWithMessage("no line of %s starts with %s", simpleName, prefix).that(found).isNotEqualTo(-1);
+    assertWithMessage("no line of %s starts with %s", simpleName, prefix)
+        .that(found)
+        .isNotEqualTo(-1);
     return found;
   }
 

@@ -10,10 +10,10 @@ import com.sun.source.util.JavacTask;
 import dev.kiln.Activation;
 import dev.kiln.RopeScaling;
 import dev.kiln.SlidingWindowLayers;
-import dev.kiln.processor.backend.tornado.TornadoBackend;
-import dev.kiln.processor.backend.tornado.TornadoPlanException;
 import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
+import dev.kiln.processor.backend.tornado.TornadoBackend;
+import dev.kiln.processor.backend.tornado.TornadoPlanException;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.processor.plan.KernelPlan;
 import dev.kiln.spec.ResolvedSpec;
@@ -37,10 +37,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The TornadoVM backend without TornadoVM: for every example spec the processor writes
- * {@code XTornadoDecoder}'s source (as a resource, since TornadoVM is not on this class path), the
- * source is well-formed Java, and its tasks implement exactly the kernel plan the Java backend
- * emits, in the same order.
+ * The TornadoVM backend without TornadoVM: for every example spec the processor writes {@code
+ * XTornadoDecoder}'s source (as a resource, since TornadoVM is not on this class path), the source
+ * is well-formed Java, and its tasks implement exactly the kernel plan the Java backend emits, in
+ * the same order.
  */
 class TornadoBackendTest {
   static Stream<GeneratedSourceTest.Example> examples() {
@@ -52,99 +52,217 @@ class TornadoBackendTest {
   void sourceIsWrittenAsAResourceAndParses(GeneratedSourceTest.Example example) throws IOException {
     Compilation compilation = GeneratedSourceTest.compile(example, GeneratedSourceTest.STRICT);
     assertThat(compilation).succeededWithoutWarnings();
-    String path = KilnProcessor.TORNADO_RESOURCE_ROOT + example.base().replace('.', '/') + "TornadoDecoder.java";
-    JavaFileObject resource = compilation.generatedFile(StandardLocation.CLASS_OUTPUT, "", path)
-        .orElseThrow(() -> new AssertionError("not written: " + path));
+    String path =
+        KilnProcessor.TORNADO_RESOURCE_ROOT
+            + example.base().replace('.', '/')
+            + "TornadoDecoder.java";
+    JavaFileObject resource =
+        compilation
+            .generatedFile(StandardLocation.CLASS_OUTPUT, "", path)
+            .orElseThrow(() -> new AssertionError("not written: " + path));
     String source = resource.getCharContent(true).toString();
 
     assertWithMessage("syntax errors in %s", path).that(syntaxErrors(source)).isEmpty();
-    assertThat(source).contains("public final class " + simpleName(example) + "TornadoDecoder extends GeneratedDecoder");
+    assertThat(source)
+        .contains(
+            "public final class "
+                + simpleName(example)
+                + "TornadoDecoder extends GeneratedDecoder");
     assertThat(source).contains("import uk.ac.manchester.tornado.api.TaskGraph;");
 
     String decoder = GeneratedSourceTest.generated(compilation, example.base() + "Decoder");
-    assertWithMessage("PLANNED_KERNELS of the two backends").that(stringList(source, "PLANNED_KERNELS"))
+    assertWithMessage("PLANNED_KERNELS of the two backends")
+        .that(stringList(source, "PLANNED_KERNELS"))
         .isEqualTo(stringList(decoder, "PLANNED_KERNELS"));
     for (String kernel : stringList(decoder, "PLANNED_KERNELS")) {
-      assertWithMessage("Java backend method for %s", kernel).that(decoder).containsMatch("private void " + kernel + "\\(");
+      assertWithMessage("Java backend method for %s", kernel)
+          .that(decoder)
+          .containsMatch("private void " + kernel + "\\(");
     }
   }
 
   static Stream<Arguments> specs() {
     return Stream.of(
         Arguments.of("seed Llama", PlanTest.SEED_LLAMA),
-        Arguments.of("GQA, 2 kv heads", PlanTest.SEED_LLAMA.toBuilder().numKeyValueHeads(2).build()),
-        Arguments.of("tied embeddings, biases", PlanTest.SEED_LLAMA.toBuilder().tieWordEmbeddings(true).attentionBias(true)
-            .mlpBias(true).build()),
+        Arguments.of(
+            "GQA, 2 kv heads", PlanTest.SEED_LLAMA.toBuilder().numKeyValueHeads(2).build()),
+        Arguments.of(
+            "tied embeddings, biases",
+            PlanTest.SEED_LLAMA.toBuilder()
+                .tieWordEmbeddings(true)
+                .attentionBias(true)
+                .mlpBias(true)
+                .build()),
         Arguments.of("no causal mask", PlanTest.SEED_LLAMA.toBuilder().causalMask(false).build()),
-        Arguments.of("no MLP", PlanTest.SEED_LLAMA.toBuilder().mlp(dev.kiln.MlpKind.NONE).intermediateSize(0).build()),
+        Arguments.of(
+            "no MLP",
+            PlanTest.SEED_LLAMA.toBuilder().mlp(dev.kiln.MlpKind.NONE).intermediateSize(0).build()),
         Arguments.of("seed single head", PlanTest.SEED_SINGLE_HEAD),
         Arguments.of("Llama 3 RoPE scaling", LLAMA3_ROPE),
         Arguments.of("Qwen2 q/k/v biases", QWEN2),
         Arguments.of("Qwen3 q/k norms", QWEN3),
         Arguments.of("Gemma 2", GEMMA2),
-        Arguments.of("sliding window on every layer, query scale", PlanTest.SEED_LLAMA.toBuilder().slidingWindow(16)
-            .slidingWindowLayers(SlidingWindowLayers.ALL).queryPreAttnScalar(48).build()));
+        Arguments.of(
+            "sliding window on every layer, query scale",
+            PlanTest.SEED_LLAMA.toBuilder()
+                .slidingWindow(16)
+                .slidingWindowLayers(SlidingWindowLayers.ALL)
+                .queryPreAttnScalar(48)
+                .build()));
   }
 
-  /** The shared conformance models of the other architectures (as examples/src/test declares them). */
-  static final ResolvedSpec LLAMA3_ROPE = ResolvedSpec.builder()
-      .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1)
-      .headDim(64).maxPositionEmbeddings(128).ropeTheta(500000.0).ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0)
-      .ropeScalingLowFreqFactor(1.0).ropeScalingHighFreqFactor(4.0).ropeScalingOriginalMaxPositionEmbeddings(32)
-      .build();
-  static final ResolvedSpec QWEN2 = ResolvedSpec.builder()
-      .vocabSize(256).hiddenSize(128).intermediateSize(320).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
-      .maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkvBias(true)
-      .build();
-  static final ResolvedSpec QWEN3 = ResolvedSpec.builder()
-      .vocabSize(256).hiddenSize(128).intermediateSize(256).numHiddenLayers(2).numAttentionHeads(4).numKeyValueHeads(2)
-      .headDim(48).maxPositionEmbeddings(128).rmsNormEps(1e-6).ropeTheta(1000000.0).qkNorm(true)
-      .build();
-  static final ResolvedSpec GEMMA2 = ResolvedSpec.builder()
-      .vocabSize(256).hiddenSize(64).intermediateSize(192).numHiddenLayers(3).numAttentionHeads(4).numKeyValueHeads(2)
-      .headDim(32).maxPositionEmbeddings(128).rmsNormEps(1e-6).tieWordEmbeddings(true).rmsNormUnitOffset(true)
-      .scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH).queryPreAttnScalar(32)
-      .attnLogitSoftcapping(20.0).finalLogitSoftcapping(10.0).slidingWindow(4).slidingWindowLayers(SlidingWindowLayers.EVEN)
-      .build();
+  /**
+   * The shared conformance models of the other architectures (as examples/src/test declares them).
+   */
+  static final ResolvedSpec LLAMA3_ROPE =
+      ResolvedSpec.builder()
+          .vocabSize(256)
+          .hiddenSize(128)
+          .intermediateSize(256)
+          .numHiddenLayers(2)
+          .numAttentionHeads(2)
+          .numKeyValueHeads(1)
+          .headDim(64)
+          .maxPositionEmbeddings(128)
+          .ropeTheta(500000.0)
+          .ropeScaling(RopeScaling.LLAMA3)
+          .ropeScalingFactor(8.0)
+          .ropeScalingLowFreqFactor(1.0)
+          .ropeScalingHighFreqFactor(4.0)
+          .ropeScalingOriginalMaxPositionEmbeddings(32)
+          .build();
+
+  static final ResolvedSpec QWEN2 =
+      ResolvedSpec.builder()
+          .vocabSize(256)
+          .hiddenSize(128)
+          .intermediateSize(320)
+          .numHiddenLayers(2)
+          .numAttentionHeads(4)
+          .numKeyValueHeads(2)
+          .maxPositionEmbeddings(128)
+          .rmsNormEps(1e-6)
+          .ropeTheta(1000000.0)
+          .qkvBias(true)
+          .build();
+  static final ResolvedSpec QWEN3 =
+      ResolvedSpec.builder()
+          .vocabSize(256)
+          .hiddenSize(128)
+          .intermediateSize(256)
+          .numHiddenLayers(2)
+          .numAttentionHeads(4)
+          .numKeyValueHeads(2)
+          .headDim(48)
+          .maxPositionEmbeddings(128)
+          .rmsNormEps(1e-6)
+          .ropeTheta(1000000.0)
+          .qkNorm(true)
+          .build();
+  static final ResolvedSpec GEMMA2 =
+      ResolvedSpec.builder()
+          .vocabSize(256)
+          .hiddenSize(64)
+          .intermediateSize(192)
+          .numHiddenLayers(3)
+          .numAttentionHeads(4)
+          .numKeyValueHeads(2)
+          .headDim(32)
+          .maxPositionEmbeddings(128)
+          .rmsNormEps(1e-6)
+          .tieWordEmbeddings(true)
+          .rmsNormUnitOffset(true)
+          .scaleEmbeddings(true)
+          .sandwichNorms(true)
+          .hiddenAct(Activation.GELU_TANH)
+          .queryPreAttnScalar(32)
+          .attnLogitSoftcapping(20.0)
+          .finalLogitSoftcapping(10.0)
+          .slidingWindow(4)
+          .slidingWindowLayers(SlidingWindowLayers.EVEN)
+          .build();
 
   /** What each new spec element puts into the generated TornadoVM source. */
   static Stream<Arguments> elements() {
     return Stream.of(
-        Arguments.of("ropeScaling", LLAMA3_ROPE, List.of("private static final double[] INV_FREQ = {",
-            "double frequency = INV_FREQ[i];")),
-        Arguments.of("qkvBias", QWEN2, List.of("inputLayernorm) + qProjBias.get(o);", "inputLayernorm) + kProjBias.get(o);",
-            "inputLayernorm) + vProjBias.get(o);")),
-        Arguments.of("qkNorm", QWEN3, List.of(
-            "graph.task(\"qk_norm\", PlannedTornadoDecoder::qkNorm, context, rowInfo, q, layer.qNorm, layer.keyCache, layer.kNorm);",
-            "grid(ROW_CAPACITY * (NUM_ATTENTION_HEADS + NUM_KEY_VALUE_HEADS), LOCAL_SIZE)",
-            "headRmsNorm(q, r * Q_DIM + head * HEAD_DIM, qNorm);",
-            "headRmsNorm(keyCache, rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + (head - NUM_ATTENTION_HEADS)"
-                + " * HEAD_DIM, kNorm);",
-            "float scale = 1f / TornadoMath.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS);")),
-        Arguments.of("rmsNormUnitOffset", GEMMA2, List.of("(x.get(xStart + i) * scale * (1f + gain.get(i)))")),
-        Arguments.of("scaleEmbeddings", GEMMA2, List.of("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i) * EMBEDDING_SCALE);",
-            "embedTokens.get(block + 2 + i % 32) * EMBEDDING_SCALE);")),
-        Arguments.of("sandwichNorms", GEMMA2, List.of(
-            "graph.task(\"post_attention_layernorm_reduce\", PlannedTornadoDecoder::rmsNormReduce, context, rowInfo, attnOut, normPartials);",
-            "graph.task(\"post_attention_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, attnOut, normScale, layer.postAttentionLayernorm);",
-            "graph.task(\"post_feedforward_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, mlpOut, normScale, layer.postFeedforwardLayernorm);",
-            "x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * (1f + gain.get(i)));")),
-        Arguments.of("hiddenAct", GEMMA2, List.of("act.set(r * INTERMEDIATE_SIZE + o, geluTanh(gate) * up);",
-            "return 0.5f * v * (1f + TornadoMath.tanh(0.7978846f * (v + 0.044715f * v * v * v)));")),
-        Arguments.of("queryPreAttnScalar", PlanTest.SEED_LLAMA.toBuilder().queryPreAttnScalar(48).build(),
-            List.of("static final float ATTENTION_SCALE = " + (float) (1 / Math.sqrt(48)) + "f;", "score *= ATTENTION_SCALE;")),
-        Arguments.of("attnLogitSoftcapping", GEMMA2, List.of("static final float ATTN_LOGIT_SOFTCAPPING = 20.0f;",
-            "score = ATTN_LOGIT_SOFTCAPPING * TornadoMath.tanh(score / ATTN_LOGIT_SOFTCAPPING);")),
-        Arguments.of("finalLogitSoftcapping", GEMMA2, List.of(
-            "logits.set(o, FINAL_LOGIT_SOFTCAPPING * TornadoMath.tanh(value / FINAL_LOGIT_SOFTCAPPING));")),
-        Arguments.of("slidingWindow", GEMMA2, List.of("layers[i].slidingWindow.set(0, SPEC.slidingWindow(i));",
-            "final IntArray slidingWindow = new IntArray(1);",
-            "attn, layer.slidingWindow);",
-            "int start = window > 0 && end > window ? end - window : 0;",
-            "for (int t = start; t < end; t++) {")));
+        Arguments.of(
+            "ropeScaling",
+            LLAMA3_ROPE,
+            List.of(
+                "private static final double[] INV_FREQ = {", "double frequency = INV_FREQ[i];")),
+        Arguments.of(
+            "qkvBias",
+            QWEN2,
+            List.of(
+                "inputLayernorm) + qProjBias.get(o);",
+                "inputLayernorm) + kProjBias.get(o);",
+                "inputLayernorm) + vProjBias.get(o);")),
+        Arguments.of(
+            "qkNorm",
+            QWEN3,
+            List.of(
+                "graph.task(\"qk_norm\", PlannedTornadoDecoder::qkNorm, context, rowInfo, q, layer.qNorm, layer.keyCache, layer.kNorm);",
+                "grid(ROW_CAPACITY * (NUM_ATTENTION_HEADS + NUM_KEY_VALUE_HEADS), LOCAL_SIZE)",
+                "headRmsNorm(q, r * Q_DIM + head * HEAD_DIM, qNorm);",
+                "headRmsNorm(keyCache, rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET) + (head - NUM_ATTENTION_HEADS)"
+                    + " * HEAD_DIM, kNorm);",
+                "float scale = 1f / TornadoMath.sqrt(sum / HEAD_DIM + (float) RMS_NORM_EPS);")),
+        Arguments.of(
+            "rmsNormUnitOffset",
+            GEMMA2,
+            List.of("(x.get(xStart + i) * scale * (1f + gain.get(i)))")),
+        Arguments.of(
+            "scaleEmbeddings",
+            GEMMA2,
+            List.of(
+                "x.set(index, embedTokens.get(token * HIDDEN_SIZE + i) * EMBEDDING_SCALE);",
+                "embedTokens.get(block + 2 + i % 32) * EMBEDDING_SCALE);")),
+        Arguments.of(
+            "sandwichNorms",
+            GEMMA2,
+            List.of(
+                "graph.task(\"post_attention_layernorm_reduce\", PlannedTornadoDecoder::rmsNormReduce, context, rowInfo, attnOut, normPartials);",
+                "graph.task(\"post_attention_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, attnOut, normScale, layer.postAttentionLayernorm);",
+                "graph.task(\"post_feedforward_layernorm_add\", PlannedTornadoDecoder::normResidualAdd, context, rowInfo, x, mlpOut, normScale, layer.postFeedforwardLayernorm);",
+                "x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * (1f + gain.get(i)));")),
+        Arguments.of(
+            "hiddenAct",
+            GEMMA2,
+            List.of(
+                "act.set(r * INTERMEDIATE_SIZE + o, geluTanh(gate) * up);",
+                "return 0.5f * v * (1f + TornadoMath.tanh(0.7978846f * (v + 0.044715f * v * v * v)));")),
+        Arguments.of(
+            "queryPreAttnScalar",
+            PlanTest.SEED_LLAMA.toBuilder().queryPreAttnScalar(48).build(),
+            List.of(
+                "static final float ATTENTION_SCALE = " + (float) (1 / Math.sqrt(48)) + "f;",
+                "score *= ATTENTION_SCALE;")),
+        Arguments.of(
+            "attnLogitSoftcapping",
+            GEMMA2,
+            List.of(
+                "static final float ATTN_LOGIT_SOFTCAPPING = 20.0f;",
+                "score = ATTN_LOGIT_SOFTCAPPING * TornadoMath.tanh(score / ATTN_LOGIT_SOFTCAPPING);")),
+        Arguments.of(
+            "finalLogitSoftcapping",
+            GEMMA2,
+            List.of(
+                "logits.set(o, FINAL_LOGIT_SOFTCAPPING * TornadoMath.tanh(value / FINAL_LOGIT_SOFTCAPPING));")),
+        Arguments.of(
+            "slidingWindow",
+            GEMMA2,
+            List.of(
+                "layers[i].slidingWindow.set(0, SPEC.slidingWindow(i));",
+                "final IntArray slidingWindow = new IntArray(1);",
+                "attn, layer.slidingWindow);",
+                "int start = window > 0 && end > window ? end - window : 0;",
+                "for (int t = start; t < end; t++) {")));
   }
 
-  /** Each new spec element is emitted (no TornadoVM problem), into a source that parses, as the lines it needs. */
+  /**
+   * Each new spec element is emitted (no TornadoVM problem), into a source that parses, as the
+   * lines it needs.
+   */
   @ParameterizedTest(name = "{0}")
   @MethodSource("elements")
   void newElementsAreEmitted(String element, ResolvedSpec spec, List<String> lines) {
@@ -157,12 +275,22 @@ class TornadoBackendTest {
     }
   }
 
-  /** Without the new elements, none of their code appears (the Llama kernels are what they were). */
+  /**
+   * Without the new elements, none of their code appears (the Llama kernels are what they were).
+   */
   @Test
   void llamaSourceHasNoneOfTheNewElements() {
     String source = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().file().toString();
-    for (String absent : List.of("INV_FREQ", "EMBEDDING_SCALE", "SOFTCAPPING", "geluTanh", "headRmsNorm", "normResidualAdd",
-        "slidingWindow", "1f + gain")) {
+    for (String absent :
+        List.of(
+            "INV_FREQ",
+            "EMBEDDING_SCALE",
+            "SOFTCAPPING",
+            "geluTanh",
+            "headRmsNorm",
+            "normResidualAdd",
+            "slidingWindow",
+            "1f + gain")) {
       assertWithMessage("Llama source").that(source).doesNotContain(absent);
     }
     assertThat(source).contains("double frequency = Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM);");
@@ -171,25 +299,56 @@ class TornadoBackendTest {
 
   @Test
   void qwen3NormsTheHeadsBetweenProjectionAndRope() {
-    assertThat(layerTasks(QWEN3)).containsExactly("input_layernorm_reduce", "input_layernorm_finalize", "qkv_projection",
-        "qk_norm", "rope", "attention", "output_projection", "post_attention_layernorm_reduce",
-        "post_attention_layernorm_finalize", "gate_up_silu", "down_projection").inOrder();
+    assertThat(layerTasks(QWEN3))
+        .containsExactly(
+            "input_layernorm_reduce",
+            "input_layernorm_finalize",
+            "qkv_projection",
+            "qk_norm",
+            "rope",
+            "attention",
+            "output_projection",
+            "post_attention_layernorm_reduce",
+            "post_attention_layernorm_finalize",
+            "gate_up_silu",
+            "down_projection")
+        .inOrder();
   }
 
-  /** Gemma 2's post norms: reduce, finalize, then the add that applies the norm; the MLP's norm is pre_feedforward. */
+  /**
+   * Gemma 2's post norms: reduce, finalize, then the add that applies the norm; the MLP's norm is
+   * pre_feedforward.
+   */
   @Test
   void gemma2LayerTasksNormEachBranchBeforeItsAdd() {
-    assertThat(layerTasks(GEMMA2)).containsExactly("input_layernorm_reduce", "input_layernorm_finalize", "qkv_projection",
-        "rope", "attention", "output_projection", "post_attention_layernorm_reduce", "post_attention_layernorm_finalize",
-        "post_attention_layernorm_add", "pre_feedforward_layernorm_reduce", "pre_feedforward_layernorm_finalize",
-        "gate_up_gelu", "down_projection", "post_feedforward_layernorm_reduce", "post_feedforward_layernorm_finalize",
-        "post_feedforward_layernorm_add").inOrder();
-    assertThat(PlanTest.plan(GEMMA2).tornado().tasks().getLast()).isEqualTo("logits.lm_head <- fusedRmsNormLmHeadSoftcap");
+    assertThat(layerTasks(GEMMA2))
+        .containsExactly(
+            "input_layernorm_reduce",
+            "input_layernorm_finalize",
+            "qkv_projection",
+            "rope",
+            "attention",
+            "output_projection",
+            "post_attention_layernorm_reduce",
+            "post_attention_layernorm_finalize",
+            "post_attention_layernorm_add",
+            "pre_feedforward_layernorm_reduce",
+            "pre_feedforward_layernorm_finalize",
+            "gate_up_gelu",
+            "down_projection",
+            "post_feedforward_layernorm_reduce",
+            "post_feedforward_layernorm_finalize",
+            "post_feedforward_layernorm_add")
+        .inOrder();
+    assertThat(PlanTest.plan(GEMMA2).tornado().tasks().getLast())
+        .isEqualTo("logits.lm_head <- fusedRmsNormLmHeadSoftcap");
   }
 
   private static List<String> layerTasks(ResolvedSpec spec) {
     return PlanTest.plan(spec).tornado().tasks().stream()
-        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
+        .filter(t -> t.startsWith("layer."))
+        .map(t -> t.substring(6, t.indexOf(' ')))
+        .toList();
   }
 
   /** Each task names the planned kernel it implements; together they cover the plan in order. */
@@ -209,7 +368,8 @@ class TornadoBackendTest {
     for (String task : tasks) {
       Matcher m = Pattern.compile("(\\w+)\\.(\\w+) <- (\\w+)").matcher(task);
       assertWithMessage("task %s", task).that(m.matches()).isTrue();
-      assertWithMessage("graph order at %s", task).that(graphOrder.indexOf(m.group(1)))
+      assertWithMessage("graph order at %s", task)
+          .that(graphOrder.indexOf(m.group(1)))
           .isAtLeast(graphOrder.indexOf(previousGraph));
       previousGraph = m.group(1);
       covered.add(m.group(3));
@@ -222,38 +382,94 @@ class TornadoBackendTest {
 
   @Test
   void llamaLayerTasksSplitOnlyTheNormsAndRope() {
-    List<String> layer = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().tasks().stream()
-        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
-    assertThat(layer).containsExactly("input_layernorm_reduce", "input_layernorm_finalize", "qkv_projection", "rope",
-        "attention", "output_projection", "post_attention_layernorm_reduce", "post_attention_layernorm_finalize",
-        "gate_up_silu", "down_projection").inOrder();
+    List<String> layer =
+        PlanTest.plan(PlanTest.SEED_LLAMA).tornado().tasks().stream()
+            .filter(t -> t.startsWith("layer."))
+            .map(t -> t.substring(6, t.indexOf(' ')))
+            .toList();
+    assertThat(layer)
+        .containsExactly(
+            "input_layernorm_reduce",
+            "input_layernorm_finalize",
+            "qkv_projection",
+            "rope",
+            "attention",
+            "output_projection",
+            "post_attention_layernorm_reduce",
+            "post_attention_layernorm_finalize",
+            "gate_up_silu",
+            "down_projection")
+        .inOrder();
   }
 
-  /** The gpu layout: one RMSNorm task per norm, attention as a split and a combine task, the rest as the cpu layout. */
+  /**
+   * The gpu layout: one RMSNorm task per norm, attention as a split and a combine task, the rest as
+   * the cpu layout.
+   */
   @Test
   void gpuLayoutTasksNormInOneTaskAndSplitAttention() {
-    List<String> layer = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().gpuTasks().stream()
-        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
-    assertThat(layer).containsExactly("input_layernorm_scale", "qkv_projection", "rope", "attention_split",
-        "attention_combine", "output_projection", "post_attention_layernorm_scale", "gate_up_silu", "down_projection")
+    List<String> layer =
+        PlanTest.plan(PlanTest.SEED_LLAMA).tornado().gpuTasks().stream()
+            .filter(t -> t.startsWith("layer."))
+            .map(t -> t.substring(6, t.indexOf(' ')))
+            .toList();
+    assertThat(layer)
+        .containsExactly(
+            "input_layernorm_scale",
+            "qkv_projection",
+            "rope",
+            "attention_split",
+            "attention_combine",
+            "output_projection",
+            "post_attention_layernorm_scale",
+            "gate_up_silu",
+            "down_projection")
         .inOrder();
-    List<String> gemma = PlanTest.plan(GEMMA2).tornado().gpuTasks().stream()
-        .filter(t -> t.startsWith("layer.")).map(t -> t.substring(6, t.indexOf(' '))).toList();
-    assertThat(gemma).containsExactly("input_layernorm_scale", "qkv_projection", "rope", "attention_split",
-        "attention_combine", "output_projection", "post_attention_layernorm_scale", "post_attention_layernorm_add",
-        "pre_feedforward_layernorm_scale", "gate_up_gelu", "down_projection", "post_feedforward_layernorm_scale",
-        "post_feedforward_layernorm_add").inOrder();
+    List<String> gemma =
+        PlanTest.plan(GEMMA2).tornado().gpuTasks().stream()
+            .filter(t -> t.startsWith("layer."))
+            .map(t -> t.substring(6, t.indexOf(' ')))
+            .toList();
+    assertThat(gemma)
+        .containsExactly(
+            "input_layernorm_scale",
+            "qkv_projection",
+            "rope",
+            "attention_split",
+            "attention_combine",
+            "output_projection",
+            "post_attention_layernorm_scale",
+            "post_attention_layernorm_add",
+            "pre_feedforward_layernorm_scale",
+            "gate_up_gelu",
+            "down_projection",
+            "post_feedforward_layernorm_scale",
+            "post_feedforward_layernorm_add")
+        .inOrder();
   }
 
-  /** Both layouts' tasks are in the one generated class: the gpu projections in every weight type the device keeps. */
+  /**
+   * Both layouts' tasks are in the one generated class: the gpu projections in every weight type
+   * the device keeps.
+   */
   @Test
   void theDecoderHoldsBothLayouts() {
     String source = PlanTest.plan(PlanTest.SEED_LLAMA).tornado().file().toString();
     assertThat(source).contains("buildCpuPlan()");
     assertThat(source).contains("buildGpuPlan()");
-    for (String method : List.of("qkvProjectionF32(", "qkvProjectionQ8_0(", "qkvProjectionGpuF32(", "qkvProjectionGpuF16(",
-        "qkvProjectionGpuQ8_0(", "qkvProjectionGpuQ4_0(", "attentionSplit(", "attentionCombine(", "rmsNormRow(",
-        "rmsNormReduce(", "attention(")) {
+    for (String method :
+        List.of(
+            "qkvProjectionF32(",
+            "qkvProjectionQ8_0(",
+            "qkvProjectionGpuF32(",
+            "qkvProjectionGpuF16(",
+            "qkvProjectionGpuQ8_0(",
+            "qkvProjectionGpuQ4_0(",
+            "attentionSplit(",
+            "attentionCombine(",
+            "rmsNormRow(",
+            "rmsNormReduce(",
+            "attention(")) {
       assertWithMessage(method).that(source).contains("static void " + method);
     }
     assertThat(source).doesNotContain("qkvProjectionF16(");
@@ -264,18 +480,27 @@ class TornadoBackendTest {
   void aTaskOverTwentyArgumentsIsRefusedAtBuildTime() {
     ResolvedSpec spec = PlanTest.SEED_LLAMA.toBuilder().attentionBias(true).mlpBias(true).build();
     KernelPlan standard = PlanTest.plan(spec).plan();
-    List<Op> ops = new ArrayList<>(List.of(new Op.RmsNorm(Value.X, LayerTensor.INPUT_LAYERNORM, Value.NORMED)));
+    List<Op> ops =
+        new ArrayList<>(
+            List.of(new Op.RmsNorm(Value.X, LayerTensor.INPUT_LAYERNORM, Value.NORMED)));
     ops.add(new Op.Linear(Value.NORMED, LayerTensor.Q_PROJ, LayerTensor.Q_PROJ_BIAS, Value.Q));
     ops.add(new Op.Linear(Value.NORMED, LayerTensor.K_PROJ, LayerTensor.K_PROJ_BIAS, Value.K));
     ops.add(new Op.Linear(Value.NORMED, LayerTensor.V_PROJ, LayerTensor.V_PROJ_BIAS, Value.V));
-    ops.add(new Op.Linear(Value.NORMED, LayerTensor.GATE_PROJ, LayerTensor.GATE_PROJ_BIAS, Value.GATE));
+    ops.add(
+        new Op.Linear(Value.NORMED, LayerTensor.GATE_PROJ, LayerTensor.GATE_PROJ_BIAS, Value.GATE));
     ops.add(new Op.Linear(Value.NORMED, LayerTensor.UP_PROJ, LayerTensor.UP_PROJ_BIAS, Value.UP));
-    ops.add(new Op.Linear(Value.NORMED, LayerTensor.O_PROJ, LayerTensor.O_PROJ_BIAS, Value.ATTN_OUT));
-    ops.add(new Op.Linear(Value.NORMED, LayerTensor.DOWN_PROJ, LayerTensor.DOWN_PROJ_BIAS, Value.MLP_OUT));
-    KernelPlan wide = new KernelPlan(spec, standard.prologue(), List.of(new Kernel(ops)), standard.epilogue());
+    ops.add(
+        new Op.Linear(Value.NORMED, LayerTensor.O_PROJ, LayerTensor.O_PROJ_BIAS, Value.ATTN_OUT));
+    ops.add(
+        new Op.Linear(
+            Value.NORMED, LayerTensor.DOWN_PROJ, LayerTensor.DOWN_PROJ_BIAS, Value.MLP_OUT));
+    KernelPlan wide =
+        new KernelPlan(spec, standard.prologue(), List.of(new Kernel(ops)), standard.epilogue());
 
-    var e = assertThrows(TornadoPlanException.class,
-        () -> TornadoBackend.emit(wide, new GeneratedNames("test", "Wide", "test.Wide")));
+    var e =
+        assertThrows(
+            TornadoPlanException.class,
+            () -> TornadoBackend.emit(wide, new GeneratedNames("test", "Wide", "test.Wide")));
     assertThat(e).hasMessageThat().contains("task layer.");
     assertThat(e).hasMessageThat().contains("arguments; a TornadoVM task takes at most 20");
   }
@@ -300,8 +525,11 @@ class TornadoBackendTest {
   static List<String> syntaxErrors(String source) {
     var compiler = ToolProvider.getSystemJavaCompiler();
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    JavaFileObject file = com.google.testing.compile.JavaFileObjects.forSourceString("Generated", source);
-    JavacTask task = (JavacTask) compiler.getTask(null, null, diagnostics, List.of("-proc:none"), null, List.of(file));
+    JavaFileObject file =
+        com.google.testing.compile.JavaFileObjects.forSourceString("Generated", source);
+    JavacTask task =
+        (JavacTask)
+            compiler.getTask(null, null, diagnostics, List.of("-proc:none"), null, List.of(file));
     try {
       task.parse();
     } catch (IOException e) {

@@ -21,17 +21,29 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The generated TornadoVM decoders type-check, in the default build: the spec is compiled together
  * with a small stub of TornadoVM's API and of Kiln's TornadoVM support ({@code
  * src/test/resources/tornado-stub/}, only what the generated decoders use), so the processor finds
- * them, writes {@code XTornadoDecoder} as a source rather than a resource, and javac compiles it with
- * every lint on and warnings as errors. The tornado profile compiles them against the real TornadoVM.
+ * them, writes {@code XTornadoDecoder} as a source rather than a resource, and javac compiles it
+ * with every lint on and warnings as errors. The tornado profile compiles them against the real
+ * TornadoVM.
  */
 class TornadoStubCompileTest {
   static Stream<GeneratedSourceTest.Example> examples() {
-    return Stream.concat(GeneratedSourceTest.examples(), Stream.of(
-        new GeneratedSourceTest.Example("dev.kiln.examples.specs.GemmaLike", "test", null, null, null, null, 0),
-        new GeneratedSourceTest.Example("dev.kiln.examples.specs.QwenLike", "test", null, null, null, null, 0),
-        new GeneratedSourceTest.Example("dev.kiln.examples.specs.ConformanceQwen3", "test", null, null, null, null, 0),
-        new GeneratedSourceTest.Example("dev.kiln.examples.specs.ConformanceLlama3Rope", "test", null, null, null, null,
-            0)));
+    return Stream.concat(
+        GeneratedSourceTest.examples(),
+        Stream.of(
+            new GeneratedSourceTest.Example(
+                "dev.kiln.examples.specs.GemmaLike", "test", null, null, null, null, 0),
+            new GeneratedSourceTest.Example(
+                "dev.kiln.examples.specs.QwenLike", "test", null, null, null, null, 0),
+            new GeneratedSourceTest.Example(
+                "dev.kiln.examples.specs.ConformanceQwen3", "test", null, null, null, null, 0),
+            new GeneratedSourceTest.Example(
+                "dev.kiln.examples.specs.ConformanceLlama3Rope",
+                "test",
+                null,
+                null,
+                null,
+                null,
+                0)));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -39,9 +51,11 @@ class TornadoStubCompileTest {
   void tornadoDecoderCompilesAgainstTheStub(GeneratedSourceTest.Example example) {
     List<JavaFileObject> sources = new ArrayList<>(stubs());
     sources.add(ExampleSpecs.source(example.sourceSet(), example.qualifiedName()));
-    Compilation compilation = Compiler.javac().withProcessors(new KilnProcessor())
-        .withOptions(GeneratedSourceTest.STRICT)
-        .compile(sources);
+    Compilation compilation =
+        Compiler.javac()
+            .withProcessors(new KilnProcessor())
+            .withOptions(GeneratedSourceTest.STRICT)
+            .compile(sources);
 
     assertThat(compilation).succeededWithoutWarnings();
     assertThat(compilation).generatedSourceFile(example.base() + "TornadoDecoder");

@@ -4,9 +4,8 @@ import java.util.Arrays;
 
 /**
  * The tokens still in the running while a {@link SamplerChain} picks the next one: parallel arrays
- * of token ids and their (processed) logits. A chain fills it from a logits vector, each
- * {@link LogitsProcessor} rescales or removes entries, and the final pick chooses among what is
- * left.
+ * of token ids and their (processed) logits. A chain fills it from a logits vector, each {@link
+ * LogitsProcessor} rescales or removes entries, and the final pick chooses among what is left.
  *
  * <p>Order: entries start in id order. Filters that need the best tokens first ({@link #keepTop},
  * {@link #sortTop}) order a prefix by <em>logit descending, then id ascending</em>, a total order,
@@ -24,6 +23,7 @@ public final class Candidates {
   private int size;
   private int vocabSize;
   private boolean sorted;
+
   /** Entry i is token i, for every token of the vocabulary (nothing removed or moved yet). */
   private boolean dense;
 
@@ -70,7 +70,10 @@ public final class Candidates {
     return logits[i];
   }
 
-  /** Replaces the logit of entry {@code i} (NaN is not allowed); the set is no longer known to be sorted. */
+  /**
+   * Replaces the logit of entry {@code i} (NaN is not allowed); the set is no longer known to be
+   * sorted.
+   */
   public void setLogit(int i, float logit) {
     check(i);
     if (Float.isNaN(logit)) {
@@ -103,7 +106,8 @@ public final class Candidates {
 
   /**
    * Divides every logit by a positive {@code divisor} (in double, rounded to float). The order is
-   * kept up to rounding, which may turn two logits equal, so the set is no longer known to be sorted.
+   * kept up to rounding, which may turn two logits equal, so the set is no longer known to be
+   * sorted.
    */
   public void divideLogits(double divisor) {
     if (!(divisor > 0) || Double.isInfinite(divisor)) {
@@ -132,7 +136,10 @@ public final class Candidates {
     return max;
   }
 
-  /** Index of the entry with the largest logit, the lowest id among equal ones (as {@link dev.kiln.Greedy#argmax}). */
+  /**
+   * Index of the entry with the largest logit, the lowest id among equal ones (as {@link
+   * dev.kiln.Greedy#argmax}).
+   */
   public int argmax() {
     if (size == 0) {
       throw new IllegalStateException("no candidates left");
@@ -162,7 +169,8 @@ public final class Candidates {
   /** Keeps the first {@code count} entries (in their current order). */
   public void keepFirst(int count) {
     if (count < 1 || count > size) {
-      throw new IllegalArgumentException("cannot keep the first " + count + " of " + size + " candidates");
+      throw new IllegalArgumentException(
+          "cannot keep the first " + count + " of " + size + " candidates");
     }
     dense = dense && count == size;
     size = count;
@@ -283,13 +291,14 @@ public final class Candidates {
   }
 
   /**
-   * Orders the entries so that the first {@code count} are the best ones, sorted (logit
-   * descending, id ascending); the rest follow in no particular order. Entries already in place
-   * before {@code from} are assumed to be the {@code from} best, sorted, and are left alone.
+   * Orders the entries so that the first {@code count} are the best ones, sorted (logit descending,
+   * id ascending); the rest follow in no particular order. Entries already in place before {@code
+   * from} are assumed to be the {@code from} best, sorted, and are left alone.
    */
   public void sortTop(int from, int count) {
     if (from < 0 || from > count || count > size) {
-      throw new IllegalArgumentException("cannot sort entries [" + from + ", " + count + ") of " + size);
+      throw new IllegalArgumentException(
+          "cannot sort entries [" + from + ", " + count + ") of " + size);
     }
     if (sorted || from == count) {
       return;
@@ -326,7 +335,10 @@ public final class Candidates {
     sortTop(0, size);
   }
 
-  /** Unnormalized softmax weight of each entry relative to the largest logit: {@code exp(logit - max)} in double. */
+  /**
+   * Unnormalized softmax weight of each entry relative to the largest logit: {@code exp(logit -
+   * max)} in double.
+   */
   double[] weights(double[] into) {
     double[] weights = into != null && into.length >= size ? into : new double[Math.max(size, 16)];
     float max = maxLogit();
@@ -356,8 +368,9 @@ public final class Candidates {
   }
 
   /**
-   * A key whose signed order is (logit descending, id ascending): the upper 32 bits hold the logit's
-   * bits mapped to an order-preserving int and inverted, the lower 32 the id. -0 counts as +0.
+   * A key whose signed order is (logit descending, id ascending): the upper 32 bits hold the
+   * logit's bits mapped to an order-preserving int and inverted, the lower 32 the id. -0 counts as
+   * +0.
    */
   static long key(float logit, int id) {
     int bits = Float.floatToRawIntBits(logit + 0.0f);
@@ -373,8 +386,8 @@ public final class Candidates {
 
   /**
    * Rearranges {@code a[from, to)} (distinct values) so that its {@code k} smallest come first, in
-   * no particular order: quickselect with a median-of-three pivot, falling back to a full sort after
-   * too many rounds (so the worst case stays O(n log n)).
+   * no particular order: quickselect with a median-of-three pivot, falling back to a full sort
+   * after too many rounds (so the worst case stays O(n log n)).
    */
   static void select(long[] a, int from, int to, int k) {
     int lo = from;

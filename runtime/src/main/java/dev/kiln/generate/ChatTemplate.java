@@ -18,19 +18,20 @@ import java.util.function.Predicate;
  *   <dt>{@link #LLAMA_2}
  *   <dd>{@code <s>[INST] <<SYS>>\nS\n<</SYS>>\n\nU1 [/INST] A1 </s><s>[INST] U2 [/INST]}
  *   <dt>{@link #LLAMA_3}
- *   <dd>{@code <|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>}
- *       {@code <|start_header_id|>user<|end_header_id|>\n\nU1<|eot_id|>}
- *       {@code <|start_header_id|>assistant<|end_header_id|>\n\nA1<|eot_id|>}
- *       {@code <|start_header_id|>user<|end_header_id|>\n\nU2<|eot_id|>}
- *       {@code <|start_header_id|>assistant<|end_header_id|>\n\n}
+ *   <dd>{@code <|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>} {@code
+ *       <|start_header_id|>user<|end_header_id|>\n\nU1<|eot_id|>} {@code
+ *       <|start_header_id|>assistant<|end_header_id|>\n\nA1<|eot_id|>} {@code
+ *       <|start_header_id|>user<|end_header_id|>\n\nU2<|eot_id|>} {@code
+ *       <|start_header_id|>assistant<|end_header_id|>\n\n}
  *   <dt>{@link #CHATML}
- *   <dd>{@code <|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n}
- *       {@code <|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nU2<|im_end|>\n}
- *       {@code <|im_start|>assistant\n}
+ *   <dd>{@code <|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n} {@code
+ *       <|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nU2<|im_end|>\n} {@code
+ *       <|im_start|>assistant\n}
  *   <dt>{@link #QWEN_3}
  *   <dd>as ChatML, but an earlier answer {@code <think>R</think>\n\nA1} is written {@code A1}
  *   <dt>{@link #GEMMA}
- *   <dd>{@code <bos><start_of_turn>user\nS\n\nU1<end_of_turn>\n<start_of_turn>model\nA1<end_of_turn>\n}
+ *   <dd>{@code
+ *       <bos><start_of_turn>user\nS\n\nU1<end_of_turn>\n<start_of_turn>model\nA1<end_of_turn>\n}
  *       {@code <start_of_turn>user\nU2<end_of_turn>\n<start_of_turn>model\n}
  *   <dt>{@link #MISTRAL}
  *   <dd>{@code <s>[INST] S\n\nU1 [/INST] A1</s>[INST] U2 [/INST]}
@@ -42,11 +43,11 @@ public enum ChatTemplate {
   /**
    * Llama 2 chat (Meta's {@code chat_completion}, HF {@code Llama-2-*-chat-hf}): an optional first
    * system message goes inside the first user turn as {@code <<SYS>>\n...\n<</SYS>>\n\n}; the
-   * remaining messages alternate user, assistant, user, ... A user turn is
-   * {@code <s>[INST] } + content + {@code  [/INST]}, an assistant turn {@code  } + content +
-   * {@code  </s>}; each content (the first user's with the system block) is stripped of leading
-   * and trailing whitespace (Python's {@code str.strip}). There is no assistant header, so the
-   * generation prompt adds nothing: the answer follows {@code [/INST]}.
+   * remaining messages alternate user, assistant, user, ... A user turn is {@code <s>[INST] } +
+   * content + {@code [/INST]}, an assistant turn {@code } + content + {@code </s>}; each content
+   * (the first user's with the system block) is stripped of leading and trailing whitespace
+   * (Python's {@code str.strip}). There is no assistant header, so the generation prompt adds
+   * nothing: the answer follows {@code [/INST]}.
    */
   LLAMA_2("</s>", "<s>", "</s>") {
     @Override
@@ -59,15 +60,22 @@ public enum ChatTemplate {
         first = 1;
       }
       if (first == messages.size()) {
-        throw new InvalidInputException("a Llama 2 conversation needs a user message after the system message");
+        throw new InvalidInputException(
+            "a Llama 2 conversation needs a user message after the system message");
       }
       StringBuilder out = new StringBuilder();
       for (int i = first; i < messages.size(); i++) {
         Message message = messages.get(i);
         String expected = (i - first) % 2 == 0 ? Message.USER : Message.ASSISTANT;
         if (!message.role().equals(expected)) {
-          throw new InvalidInputException("Llama 2 conversations go (system), user, assistant, user, ...: message " + i
-              + " is " + message.role() + " where " + expected + " should be");
+          throw new InvalidInputException(
+              "Llama 2 conversations go (system), user, assistant, user, ...: message "
+                  + i
+                  + " is "
+                  + message.role()
+                  + " where "
+                  + expected
+                  + " should be");
         }
         String content = message.content();
         if (i == first && system != null) {
@@ -84,21 +92,25 @@ public enum ChatTemplate {
   },
 
   /**
-   * Llama 3 and 3.x instruct (HF {@code Meta-Llama-3-8B-Instruct}): {@code <|begin_of_text|>},
-   * then per message {@code <|start_header_id|>} + role + {@code <|end_header_id|>\n\n} + content
+   * Llama 3 and 3.x instruct (HF {@code Meta-Llama-3-8B-Instruct}): {@code <|begin_of_text|>}, then
+   * per message {@code <|start_header_id|>} + role + {@code <|end_header_id|>\n\n} + content
    * stripped of leading and trailing whitespace + {@code <|eot_id|>}; the generation prompt is an
    * assistant header, {@code <|start_header_id|>assistant<|end_header_id|>\n\n}. (Llama 3.1's
    * template also writes a default system preamble with knowledge-cutoff and current dates; that is
    * not reproduced: give such a system message yourself.)
    */
-  LLAMA_3("<|eot_id|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>") {
+  LLAMA_3(
+      "<|eot_id|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>") {
     @Override
     public String render(List<Message> messages, boolean addGenerationPrompt) {
       check(messages);
       StringBuilder out = new StringBuilder("<|begin_of_text|>");
       for (Message message : messages) {
-        out.append("<|start_header_id|>").append(message.role()).append("<|end_header_id|>\n\n")
-            .append(strip(message.content())).append("<|eot_id|>");
+        out.append("<|start_header_id|>")
+            .append(message.role())
+            .append("<|end_header_id|>\n\n")
+            .append(strip(message.content()))
+            .append("<|eot_id|>");
       }
       if (addGenerationPrompt) {
         out.append("<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -109,9 +121,9 @@ public enum ChatTemplate {
 
   /**
    * ChatML (OpenAI's format, used by Qwen, Hermes, ...): per message {@code <|im_start|>} + role +
-   * {@code \n} + content as given + {@code <|im_end|>\n}; the generation prompt is
-   * {@code <|im_start|>assistant\n}. No BOS, no stripping, and no default system message (Qwen's
-   * templates add one when there is none; add it yourself for those).
+   * {@code \n} + content as given + {@code <|im_end|>\n}; the generation prompt is {@code
+   * <|im_start|>assistant\n}. No BOS, no stripping, and no default system message (Qwen's templates
+   * add one when there is none; add it yourself for those).
    */
   CHATML("<|im_end|>", "<|im_start|>", "<|im_end|>") {
     @Override
@@ -119,7 +131,11 @@ public enum ChatTemplate {
       check(messages);
       StringBuilder out = new StringBuilder();
       for (Message message : messages) {
-        out.append("<|im_start|>").append(message.role()).append('\n').append(message.content()).append("<|im_end|>\n");
+        out.append("<|im_start|>")
+            .append(message.role())
+            .append('\n')
+            .append(message.content())
+            .append("<|im_end|>\n");
       }
       if (addGenerationPrompt) {
         out.append("<|im_start|>assistant\n");
@@ -130,17 +146,18 @@ public enum ChatTemplate {
 
   /**
    * Qwen 3 (its {@code chat_template}, without tools): ChatML, with the thinking of earlier answers
-   * dropped. The last user message that is not a tool result ({@code <tool_response>...</tool_response>})
-   * is the current query. An assistant message with {@code </think>} in it is split there: its
-   * answer is the text after the last {@code </think>} with leading newlines removed, its
-   * reasoning the text before the first {@code </think>}, less trailing newlines, after the last
-   * {@code <think>}, less leading newlines. An assistant message before the current query is
-   * written as its answer alone; one after it as {@code <think>\n} + reasoning (stripped of
-   * newlines) + {@code \n</think>\n\n} + answer when it is the last message or has reasoning,
-   * else as its answer. A system message is written as is ({@code <|im_start|>system\n...}), user
-   * messages too; {@code tool} messages become {@code <tool_response>} blocks of one user turn.
-   * The generation prompt is {@code <|im_start|>assistant\n} (the model then thinks first).
-   * Other roles are refused (the template would drop them).
+   * dropped. The last user message that is not a tool result ({@code
+   * <tool_response>...</tool_response>}) is the current query. An assistant message with {@code
+   * </think>} in it is split there: its answer is the text after the last {@code </think>} with
+   * leading newlines removed, its reasoning the text before the first {@code </think>}, less
+   * trailing newlines, after the last {@code <think>}, less leading newlines. An assistant message
+   * before the current query is written as its answer alone; one after it as {@code <think>\n} +
+   * reasoning (stripped of newlines) + {@code \n</think>\n\n} + answer when it is the last message
+   * or has reasoning, else as its answer. A system message is written as is ({@code
+   * <|im_start|>system\n...}), user messages too; {@code tool} messages become {@code
+   * <tool_response>} blocks of one user turn. The generation prompt is {@code
+   * <|im_start|>assistant\n} (the model then thinks first). Other roles are refused (the template
+   * would drop them).
    */
   QWEN_3("<|im_end|>", "<|im_start|>", "<|im_end|>") {
     @Override
@@ -150,8 +167,9 @@ public enum ChatTemplate {
       int lastQuery = n - 1;
       for (int i = n - 1; i >= 0; i--) {
         Message message = messages.get(i);
-        if (message.role().equals(Message.USER) && !(message.content().startsWith("<tool_response>")
-            && message.content().endsWith("</tool_response>"))) {
+        if (message.role().equals(Message.USER)
+            && !(message.content().startsWith("<tool_response>")
+                && message.content().endsWith("</tool_response>"))) {
           lastQuery = i;
           break;
         }
@@ -163,20 +181,31 @@ public enum ChatTemplate {
         String content = message.content();
         switch (role) {
           case Message.SYSTEM, Message.USER ->
-              out.append("<|im_start|>").append(role).append('\n').append(content).append("<|im_end|>\n");
+              out.append("<|im_start|>")
+                  .append(role)
+                  .append('\n')
+                  .append(content)
+                  .append("<|im_end|>\n");
           case Message.ASSISTANT -> {
             String answer = content;
             String reasoning = "";
             int end = content.indexOf("</think>");
             if (end >= 0) {
-              answer = stripLeading(content.substring(content.lastIndexOf("</think>") + "</think>".length()), '\n');
+              answer =
+                  stripLeading(
+                      content.substring(content.lastIndexOf("</think>") + "</think>".length()),
+                      '\n');
               String before = stripTrailing(content.substring(0, end), '\n');
               int start = before.lastIndexOf("<think>");
-              reasoning = stripLeading(start < 0 ? before : before.substring(start + "<think>".length()), '\n');
+              reasoning =
+                  stripLeading(
+                      start < 0 ? before : before.substring(start + "<think>".length()), '\n');
             }
             out.append("<|im_start|>assistant\n");
             if (i > lastQuery && (i == n - 1 || !reasoning.isEmpty())) {
-              out.append("<think>\n").append(stripTrailing(stripLeading(reasoning, '\n'), '\n')).append("\n</think>\n\n")
+              out.append("<think>\n")
+                  .append(stripTrailing(stripLeading(reasoning, '\n'), '\n'))
+                  .append("\n</think>\n\n")
                   .append(stripLeading(answer, '\n'));
             } else {
               out.append(answer);
@@ -192,8 +221,13 @@ public enum ChatTemplate {
               out.append("<|im_end|>\n");
             }
           }
-          default -> throw new InvalidInputException("Qwen 3 conversations have roles system, user, assistant and tool: "
-              + "message " + i + " is " + role);
+          default ->
+              throw new InvalidInputException(
+                  "Qwen 3 conversations have roles system, user, assistant and tool: "
+                      + "message "
+                      + i
+                      + " is "
+                      + role);
         }
       }
       if (addGenerationPrompt) {
@@ -206,9 +240,9 @@ public enum ChatTemplate {
   /**
    * Gemma 2 and 3 instruct (Gemma 3's {@code chat_template}): {@code <bos>}, then per message
    * {@code <start_of_turn>} + {@code user} or {@code model} + {@code \n} + content stripped of
-   * leading and trailing whitespace + {@code <end_of_turn>\n}; the generation prompt is
-   * {@code <start_of_turn>model\n}. Gemma has no system role: a first system message, as given
-   * and followed by a blank line ({@code \n\n}), goes before the first user message's content. The
+   * leading and trailing whitespace + {@code <end_of_turn>\n}; the generation prompt is {@code
+   * <start_of_turn>model\n}. Gemma has no system role: a first system message, as given and
+   * followed by a blank line ({@code \n\n}), goes before the first user message's content. The
    * remaining messages alternate user, assistant, user, ...
    */
   GEMMA("<end_of_turn>", "<bos>", "<start_of_turn>", "<end_of_turn>") {
@@ -225,8 +259,12 @@ public enum ChatTemplate {
       StringBuilder out = new StringBuilder("<bos>");
       for (int i = first; i < messages.size(); i++) {
         boolean user = (i - first) % 2 == 0;
-        out.append("<start_of_turn>").append(user ? "user" : "model").append('\n').append(i == first ? prefix : "")
-            .append(strip(messages.get(i).content())).append("<end_of_turn>\n");
+        out.append("<start_of_turn>")
+            .append(user ? "user" : "model")
+            .append('\n')
+            .append(i == first ? prefix : "")
+            .append(strip(messages.get(i).content()))
+            .append("<end_of_turn>\n");
       }
       if (addGenerationPrompt) {
         out.append("<start_of_turn>model\n");
@@ -237,12 +275,12 @@ public enum ChatTemplate {
 
   /**
    * Mistral 7B Instruct v0.1 and v0.2 (the first tokenizer's format): {@code <s>}, then a user turn
-   * {@code [INST] } + content + {@code  [/INST]}, an assistant turn {@code  } + content +
-   * {@code </s>}; contents as given. A first system message, followed by a blank line
-   * ({@code \n\n}), goes before the first user message's content. The remaining messages alternate
-   * user, assistant, user, ... The generation prompt adds nothing: the answer follows
-   * {@code [/INST]}. Encoded with special tokens parsed, each {@code [INST]} gets the space prefix,
-   * which makes Mistral's {@code "▁[INST]"} tokens.
+   * {@code [INST] } + content + {@code [/INST]}, an assistant turn {@code } + content + {@code
+   * </s>}; contents as given. A first system message, followed by a blank line ({@code \n\n}), goes
+   * before the first user message's content. The remaining messages alternate user, assistant,
+   * user, ... The generation prompt adds nothing: the answer follows {@code [/INST]}. Encoded with
+   * special tokens parsed, each {@code [INST]} gets the space prefix, which makes Mistral's {@code
+   * "▁[INST]"} tokens.
    */
   MISTRAL("</s>", "<s>", "</s>") {
     @Override
@@ -259,7 +297,9 @@ public enum ChatTemplate {
       for (int i = first; i < messages.size(); i++) {
         String content = messages.get(i).content();
         if ((i - first) % 2 == 0) {
-          out.append("[INST] ").append(i == first && system != null ? system + "\n\n" : "").append(content)
+          out.append("[INST] ")
+              .append(i == first && system != null ? system + "\n\n" : "")
+              .append(content)
               .append(" [/INST]");
         } else {
           out.append(' ').append(content).append("</s>");
@@ -296,7 +336,8 @@ public enum ChatTemplate {
    * {@code tokenizer.encode(render(messages, addGenerationPrompt), false, true)}. The noncharacter
    * U+FDD0 is removed from contents.
    */
-  public int[] encode(dev.kiln.tokenizer.Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
+  public int[] encode(
+      dev.kiln.tokenizer.Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
     java.util.List<String> specials = new java.util.ArrayList<>();
     for (int id = 0; id < tokenizer.vocabSize(); id++) {
       if (tokenizer.isSpecial(id)) {
@@ -341,8 +382,8 @@ public enum ChatTemplate {
   /**
    * The special tokens this format writes out, each of which must be one token of the model's
    * vocabulary for the rendered text to mean what the format means (a vocabulary without them would
-   * encode them as plain text); the end of turn is one of them. Llama 2's and Mistral's
-   * {@code [INST]}, {@code [/INST]} and {@code <<SYS>>} are plain text and not listed; nor is Qwen 3's
+   * encode them as plain text); the end of turn is one of them. Llama 2's and Mistral's {@code
+   * [INST]}, {@code [/INST]} and {@code <<SYS>>} are plain text and not listed; nor is Qwen 3's
    * {@code <think>}, which only earlier answers with reasoning write.
    */
   public List<String> specialTokens() {
@@ -350,14 +391,14 @@ public enum ChatTemplate {
   }
 
   /**
-   * Picks the format of a model from its {@code chat_template} (Jinja source, e.g. GGUF
-   * {@code tokenizer.chat_template} or {@code tokenizer_config.json}) or, when that is missing or
-   * has no known marker, from its special tokens. Markers, checked in this order:
-   * {@code <|start_header_id|>} means Llama 3; {@code <start_of_turn>} Gemma; {@code <|im_start|>}
-   * with {@code <think>} (or, in a template, {@code reasoning_content}) Qwen 3, else ChatML;
-   * {@code [INST]} with {@code <<SYS>>} Llama 2, without it Mistral. (Llama 2's tokenizer has no
-   * {@code [INST]} token; Mistral's later tokenizers do.) Mistral's later formats (v0.3 and on,
-   * with {@code [INST]} as a token) are taken for {@link #MISTRAL}, whose spacing may differ from
+   * Picks the format of a model from its {@code chat_template} (Jinja source, e.g. GGUF {@code
+   * tokenizer.chat_template} or {@code tokenizer_config.json}) or, when that is missing or has no
+   * known marker, from its special tokens. Markers, checked in this order: {@code
+   * <|start_header_id|>} means Llama 3; {@code <start_of_turn>} Gemma; {@code <|im_start|>} with
+   * {@code <think>} (or, in a template, {@code reasoning_content}) Qwen 3, else ChatML; {@code
+   * [INST]} with {@code <<SYS>>} Llama 2, without it Mistral. (Llama 2's tokenizer has no {@code
+   * [INST]} token; Mistral's later tokenizers do.) Mistral's later formats (v0.3 and on, with
+   * {@code [INST]} as a token) are taken for {@link #MISTRAL}, whose spacing may differ from
    * theirs.
    *
    * @param jinjaTemplate the template source, or null
@@ -377,10 +418,13 @@ public enum ChatTemplate {
         return found;
       }
     }
-    throw new KilnException("no known chat format: looked for <|start_header_id|> (Llama 3), <start_of_turn> (Gemma), "
-        + "<|im_start|> (ChatML; Qwen 3 with <think>) and [INST] (Llama 2 with <<SYS>>, else Mistral) in "
-        + (jinjaTemplate == null ? "the chat template (none given)" : "the chat template") + " and in the "
-        + (specialTokens == null ? 0 : specialTokens.size()) + " special tokens, found none");
+    throw new KilnException(
+        "no known chat format: looked for <|start_header_id|> (Llama 3), <start_of_turn> (Gemma), "
+            + "<|im_start|> (ChatML; Qwen 3 with <think>) and [INST] (Llama 2 with <<SYS>>, else Mistral) in "
+            + (jinjaTemplate == null ? "the chat template (none given)" : "the chat template")
+            + " and in the "
+            + (specialTokens == null ? 0 : specialTokens.size())
+            + " special tokens, found none");
   }
 
   private static ChatTemplate detect(Predicate<String> has, boolean template) {
@@ -401,13 +445,21 @@ public enum ChatTemplate {
 
   private static void checkAlternation(String format, List<Message> messages, int first) {
     if (first == messages.size()) {
-      throw new InvalidInputException("a " + format + " conversation needs a user message after the system message");
+      throw new InvalidInputException(
+          "a " + format + " conversation needs a user message after the system message");
     }
     for (int i = first; i < messages.size(); i++) {
       String expected = (i - first) % 2 == 0 ? Message.USER : Message.ASSISTANT;
       if (!messages.get(i).role().equals(expected)) {
-        throw new InvalidInputException(format + " conversations go (system), user, assistant, user, ...: message " + i
-            + " is " + messages.get(i).role() + " where " + expected + " should be");
+        throw new InvalidInputException(
+            format
+                + " conversations go (system), user, assistant, user, ...: message "
+                + i
+                + " is "
+                + messages.get(i).role()
+                + " where "
+                + expected
+                + " should be");
       }
     }
   }
@@ -436,7 +488,10 @@ public enum ChatTemplate {
     }
   }
 
-  /** Strips leading and trailing whitespace as Python's {@code str.strip()} (and Jinja's {@code trim}) do. */
+  /**
+   * Strips leading and trailing whitespace as Python's {@code str.strip()} (and Jinja's {@code
+   * trim}) do.
+   */
   static String strip(String s) {
     int start = 0;
     int end = s.length();

@@ -10,8 +10,8 @@ import java.util.stream.StreamSupport;
 /**
  * One generation, pulled a token at a time: each {@link #nextInt()} runs one decoder call (the
  * first, the prefill) and returns the token it produced; {@link #hasNext()} is false once the
- * generation has stopped (the token that stopped it, such as EOS, is still returned). The
- * listener given to {@link Generator#start} hears the same tokens and text as they are pulled.
+ * generation has stopped (the token that stopped it, such as EOS, is still returned). The listener
+ * given to {@link Generator#start} hears the same tokens and text as they are pulled.
  *
  * <pre>{@code
  * Generation g = generator.start(prompt, options);
@@ -45,7 +45,9 @@ public final class Generation implements PrimitiveIterator.OfInt {
 
   /** The tokens still to come, as a sequential stream (consuming it runs the generation). */
   public IntStream stream() {
-    return StreamSupport.intStream(Spliterators.spliteratorUnknownSize(this, Spliterator.ORDERED | Spliterator.NONNULL), false);
+    return StreamSupport.intStream(
+        Spliterators.spliteratorUnknownSize(this, Spliterator.ORDERED | Spliterator.NONNULL),
+        false);
   }
 
   /** Why it stopped, or null while it runs. */

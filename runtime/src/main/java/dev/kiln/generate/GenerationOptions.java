@@ -13,12 +13,13 @@ import java.util.List;
  *       the context);
  *   <li>{@code stopTokens}: ids that end it (EOS, EOT, ...); the stop token is in the result's
  *       tokens but not in its text;
- *   <li>{@code stopStrings}: texts that end it, matched on the decoded text (needs
- *       {@code tokenText}); the text ends just before the match;
+ *   <li>{@code stopStrings}: texts that end it, matched on the decoded text (needs {@code
+ *       tokenText}); the text ends just before the match;
  *   <li>{@code tokenText}: the bytes of each token, to build and stream text (without it there is
  *       no text);
  *   <li>{@code stopAtContextFull}: when the sequence fills {@code maxPositionEmbeddings}, end with
- *       {@link StopReason#CONTEXT_FULL} (default) or throw {@link dev.kiln.ContextOverflowException}.
+ *       {@link StopReason#CONTEXT_FULL} (default) or throw {@link
+ *       dev.kiln.ContextOverflowException}.
  * </ul>
  */
 public final class GenerationOptions {
@@ -35,7 +36,10 @@ public final class GenerationOptions {
     this.tokenText = b.tokenText;
     this.stopAtContextFull = b.stopAtContextFull;
     if (!stopStrings.isEmpty() && tokenText == null) {
-      throw new InvalidInputException("stop strings " + stopStrings + " need tokenText (the bytes of each token) to match on the text");
+      throw new InvalidInputException(
+          "stop strings "
+              + stopStrings
+              + " need tokenText (the bytes of each token) to match on the text");
     }
   }
 
@@ -81,8 +85,17 @@ public final class GenerationOptions {
 
   @Override
   public String toString() {
-    return "GenerationOptions[maxTokens=" + maxTokens + ", stopTokens=" + Arrays.toString(stopTokens) + ", stopStrings="
-        + stopStrings + ", text=" + (tokenText != null) + ", stopAtContextFull=" + stopAtContextFull + "]";
+    return "GenerationOptions[maxTokens="
+        + maxTokens
+        + ", stopTokens="
+        + Arrays.toString(stopTokens)
+        + ", stopStrings="
+        + stopStrings
+        + ", text="
+        + (tokenText != null)
+        + ", stopAtContextFull="
+        + stopAtContextFull
+        + "]";
   }
 
   public static final class Builder {
@@ -122,7 +135,8 @@ public final class GenerationOptions {
     public Builder stopStrings(List<String> stops) {
       for (String stop : stops) {
         if (stop == null || stop.isEmpty()) {
-          throw new InvalidInputException("stop strings must be non-empty, got " + (stop == null ? "null" : "\"\""));
+          throw new InvalidInputException(
+              "stop strings must be non-empty, got " + (stop == null ? "null" : "\"\""));
         }
       }
       stopStrings.clear();

@@ -57,10 +57,18 @@ public record GenerationResult(
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof GenerationResult r && Arrays.equals(tokens, r.tokens) && java.util.Objects.equals(text, r.text)
-        && stopReason == r.stopReason && stopToken == r.stopToken && java.util.Objects.equals(stopString, r.stopString)
-        && promptTokens == r.promptTokens && promptNanos == r.promptNanos && decodeSteps == r.decodeSteps
-        && decodeNanos == r.decodeNanos && samplingNanos == r.samplingNanos && totalNanos == r.totalNanos;
+    return o instanceof GenerationResult r
+        && Arrays.equals(tokens, r.tokens)
+        && java.util.Objects.equals(text, r.text)
+        && stopReason == r.stopReason
+        && stopToken == r.stopToken
+        && java.util.Objects.equals(stopString, r.stopString)
+        && promptTokens == r.promptTokens
+        && promptNanos == r.promptNanos
+        && decodeSteps == r.decodeSteps
+        && decodeNanos == r.decodeNanos
+        && samplingNanos == r.samplingNanos
+        && totalNanos == r.totalNanos;
   }
 
   @Override
@@ -70,10 +78,16 @@ public record GenerationResult(
 
   @Override
   public String toString() {
-    return "GenerationResult[tokens=" + Arrays.toString(tokens) + ", text=" + (text == null ? null : '"' + text + '"')
-        + ", stopReason=" + stopReason + (stopToken >= 0 ? ", stopToken=" + stopToken : "")
-        + (stopString != null ? ", stopString=\"" + stopString + '"' : "") + String.format(
-            ", prompt %d tokens %.1f tok/s, decode %d steps %.1f tok/s]", promptTokens, promptTokensPerSecond(),
-            decodeSteps, decodeTokensPerSecond());
+    return "GenerationResult[tokens="
+        + Arrays.toString(tokens)
+        + ", text="
+        + (text == null ? null : '"' + text + '"')
+        + ", stopReason="
+        + stopReason
+        + (stopToken >= 0 ? ", stopToken=" + stopToken : "")
+        + (stopString != null ? ", stopString=\"" + stopString + '"' : "")
+        + String.format(
+            ", prompt %d tokens %.1f tok/s, decode %d steps %.1f tok/s]",
+            promptTokens, promptTokensPerSecond(), decodeSteps, decodeTokensPerSecond());
   }
 }

@@ -17,12 +17,12 @@ import java.util.Objects;
  * GenerationResult result = generator.generate(prompt, options, GenerationListener.text(System.out::print));
  * }</pre>
  *
- * <p>Context: the sequence (prompt and generated tokens) never grows past the model's
- * {@code maxPositionEmbeddings}; a generation that reaches it ends with
- * {@link StopReason#CONTEXT_FULL}, and every generated token can still be fed back later. A prompt
- * longer than the context, an empty prompt or an id outside the vocabulary is an
- * {@link dev.kiln.InvalidInputException} before anything runs. A prompt that exactly fills the
- * context ends at once with CONTEXT_FULL and no tokens.
+ * <p>Context: the sequence (prompt and generated tokens) never grows past the model's {@code
+ * maxPositionEmbeddings}; a generation that reaches it ends with {@link StopReason#CONTEXT_FULL},
+ * and every generated token can still be fed back later. A prompt longer than the context, an empty
+ * prompt or an id outside the vocabulary is an {@link dev.kiln.InvalidInputException} before
+ * anything runs. A prompt that exactly fills the context ends at once with CONTEXT_FULL and no
+ * tokens.
  *
  * <p>A generation owns the decoder's cache while it runs (it starts with a prefill, which empties
  * it); a generator, like its decoder and sampler, is for one thread at a time.
@@ -51,10 +51,11 @@ public final class Generator {
 
   /**
    * Generates from one prompt, telling {@code listener} each token and text piece as it comes. The
-   * sampler's random state carries on from call to call (build a fresh chain, or use
-   * {@link SamplerChain#withSeed}, to repeat a run).
+   * sampler's random state carries on from call to call (build a fresh chain, or use {@link
+   * SamplerChain#withSeed}, to repeat a run).
    */
-  public GenerationResult generate(int[] prompt, GenerationOptions options, GenerationListener listener) {
+  public GenerationResult generate(
+      int[] prompt, GenerationOptions options, GenerationListener listener) {
     Generation generation = start(prompt, options, listener);
     return generation.result();
   }
@@ -65,19 +66,28 @@ public final class Generator {
    */
   public Generation start(int[] prompt, GenerationOptions options, GenerationListener listener) {
     Objects.requireNonNull(listener, "listener");
-    Run run = new Run(decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, single(listener));
+    Run run =
+        new Run(
+            decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, single(listener));
     return new Generation(run);
   }
 
   /**
-   * Goes on from the decoder's cache: its first {@code cachedPrefix} positions hold
-   * {@code prompt[0 .. cachedPrefix)} (an earlier turn of a conversation), so only the rest of the
-   * prompt is fed before generating. This is how a chat keeps its KV cache across turns.
+   * Goes on from the decoder's cache: its first {@code cachedPrefix} positions hold {@code prompt[0
+   * .. cachedPrefix)} (an earlier turn of a conversation), so only the rest of the prompt is fed
+   * before generating. This is how a chat keeps its KV cache across turns.
    */
-  public GenerationResult generateContinuing(int[] prompt, int cachedPrefix, GenerationOptions options,
-      GenerationListener listener) {
+  public GenerationResult generateContinuing(
+      int[] prompt, int cachedPrefix, GenerationOptions options, GenerationListener listener) {
     Objects.requireNonNull(listener, "listener");
-    Run run = new Run(decoder, new int[][] {prompt}, new SamplerChain[] {sampler}, options, single(listener), cachedPrefix);
+    Run run =
+        new Run(
+            decoder,
+            new int[][] {prompt},
+            new SamplerChain[] {sampler},
+            options,
+            single(listener),
+            cachedPrefix);
     return new Generation(run).result();
   }
 
@@ -96,7 +106,8 @@ public final class Generator {
    *
    * @return one result per prompt, in order
    */
-  public List<GenerationResult> generateBatch(int[][] prompts, GenerationOptions options, BatchGenerationListener listener) {
+  public List<GenerationResult> generateBatch(
+      int[][] prompts, GenerationOptions options, BatchGenerationListener listener) {
     Objects.requireNonNull(listener, "listener");
     SamplerChain[] samplers = new SamplerChain[prompts == null ? 0 : prompts.length];
     for (int s = 0; s < samplers.length; s++) {
@@ -111,7 +122,9 @@ public final class Generator {
     return results;
   }
 
-  /** {@link #generateBatch(int[][], GenerationOptions, BatchGenerationListener)} with no listener. */
+  /**
+   * {@link #generateBatch(int[][], GenerationOptions, BatchGenerationListener)} with no listener.
+   */
   public List<GenerationResult> generateBatch(int[][] prompts, GenerationOptions options) {
     return generateBatch(prompts, options, BatchGenerationListener.NONE);
   }

@@ -4,13 +4,15 @@ import dev.kiln.InvalidInputException;
 
 /**
  * Keeps the candidates whose probability is at least {@code minP} times the best candidate's
- * (softmax over the current candidates), that is whose logit is at least
- * {@code maxLogit + ln(minP)}; the best one always stays. {@code minP = 0} keeps everything.
+ * (softmax over the current candidates), that is whose logit is at least {@code maxLogit +
+ * ln(minP)}; the best one always stays. {@code minP = 0} keeps everything.
  */
 public final class MinP implements LogitsProcessor {
   private final double minP;
 
-  /** @param minP in {@code [0, 1]} */
+  /**
+   * @param minP in {@code [0, 1]}
+   */
   public MinP(double minP) {
     if (!(minP >= 0 && minP <= 1)) {
       throw new InvalidInputException("minP must be in [0, 1] (0 turns it off), got " + minP);

@@ -14,14 +14,17 @@ public final class RepetitionPenalty implements LogitsProcessor {
 
   /**
    * @param penalty finite, {@code > 0}
-   * @param window how many of the most recent tokens count, {@code >= 1} ({@link Integer#MAX_VALUE}: all)
+   * @param window how many of the most recent tokens count, {@code >= 1} ({@link
+   *     Integer#MAX_VALUE}: all)
    */
   public RepetitionPenalty(double penalty, int window) {
     if (!(penalty > 0) || Double.isInfinite(penalty)) {
-      throw new InvalidInputException("repetition penalty must be a finite number > 0 (1 turns it off), got " + penalty);
+      throw new InvalidInputException(
+          "repetition penalty must be a finite number > 0 (1 turns it off), got " + penalty);
     }
     if (window < 1) {
-      throw new InvalidInputException("repetition penalty window must be >= 1 tokens, got " + window);
+      throw new InvalidInputException(
+          "repetition penalty window must be >= 1 tokens, got " + window);
     }
     this.penalty = penalty;
     this.window = window;
@@ -35,7 +38,10 @@ public final class RepetitionPenalty implements LogitsProcessor {
     return window;
   }
 
-  /** The penalized value of one logit of a seen token: {@code logit > 0 ? logit / penalty : logit * penalty}. */
+  /**
+   * The penalized value of one logit of a seen token: {@code logit > 0 ? logit / penalty : logit *
+   * penalty}.
+   */
   public float apply(float logit) {
     return (float) (logit > 0 ? logit / penalty : logit * penalty);
   }
@@ -92,7 +98,8 @@ public final class RepetitionPenalty implements LogitsProcessor {
   private static void checkId(int[] history, int t, int vocab) {
     int id = history[t];
     if (id < 0 || id >= vocab) {
-      throw new InvalidInputException("history token " + t + ": id " + id + " is outside the vocabulary [0, " + vocab + ")");
+      throw new InvalidInputException(
+          "history token " + t + ": id " + id + " is outside the vocabulary [0, " + vocab + ")");
     }
   }
 

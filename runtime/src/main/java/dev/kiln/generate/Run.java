@@ -42,8 +42,13 @@ final class Run {
       this.sampler = sampler;
       this.history = Arrays.copyOf(prompt, Math.min(maxPositions, prompt.length + 16));
       this.length = prompt.length;
-      this.text = options.tokenText() == null ? null
-          : new TextStream(options.tokenText(), options.stopStrings(), piece -> listener.onText(index, piece));
+      this.text =
+          options.tokenText() == null
+              ? null
+              : new TextStream(
+                  options.tokenText(),
+                  options.stopStrings(),
+                  piece -> listener.onText(index, piece));
     }
 
     void end(StopReason reason) {
@@ -83,38 +88,61 @@ final class Run {
 
     void checkContextFull() {
       if (!options.stopAtContextFull()) {
-        throw new ContextOverflowException("sequence " + index + " fills the context (" + length
-            + " positions = maxPositionEmbeddings) before generation ended; set stopAtContextFull to end it with CONTEXT_FULL");
+        throw new ContextOverflowException(
+            "sequence "
+                + index
+                + " fills the context ("
+                + length
+                + " positions = maxPositionEmbeddings) before generation ended; set stopAtContextFull to end it with CONTEXT_FULL");
       }
       end(StopReason.CONTEXT_FULL);
     }
 
     GenerationResult result() {
-      return new GenerationResult(Arrays.copyOfRange(history, prompts[index].length, length),
-          text == null ? null : text.text(), stop, stopToken, text == null ? null : text.matchedStop(),
-          prompts[index].length, promptNanos, decodeSteps, decodeNanos, samplingNanos, endNanos - startNanos);
+      return new GenerationResult(
+          Arrays.copyOfRange(history, prompts[index].length, length),
+          text == null ? null : text.text(),
+          stop,
+          stopToken,
+          text == null ? null : text.matchedStop(),
+          prompts[index].length,
+          promptNanos,
+          decodeSteps,
+          decodeNanos,
+          samplingNanos,
+          endNanos - startNanos);
     }
   }
 
   /**
    * Checks everything before anything runs. Samplers: one per prompt.
    *
-   * @throws InvalidInputException for no prompts, more than {@code maxBatchSize}, an empty prompt, a
-   *     prompt longer than the context, an id outside the vocabulary, a stop token outside it
+   * @throws InvalidInputException for no prompts, more than {@code maxBatchSize}, an empty prompt,
+   *     a prompt longer than the context, an id outside the vocabulary, a stop token outside it
    */
   /** Prompt tokens already in the cache when the run starts (0: prefill everything). */
   private final int cachedPrefix;
 
-  Run(Decoder decoder, int[][] prompts, SamplerChain[] samplers, GenerationOptions options, BatchGenerationListener listener) {
+  Run(
+      Decoder decoder,
+      int[][] prompts,
+      SamplerChain[] samplers,
+      GenerationOptions options,
+      BatchGenerationListener listener) {
     this(decoder, prompts, samplers, options, listener, 0);
   }
 
   /**
-   * A run whose single prompt's first {@code cachedPrefix} tokens are already in the decoder's cache
-   * (a conversation going on): the first step feeds only the rest ({@link Decoder#append}) instead of
-   * prefilling everything.
+   * A run whose single prompt's first {@code cachedPrefix} tokens are already in the decoder's
+   * cache (a conversation going on): the first step feeds only the rest ({@link Decoder#append})
+   * instead of prefilling everything.
    */
-  Run(Decoder decoder, int[][] prompts, SamplerChain[] samplers, GenerationOptions options, BatchGenerationListener listener,
+  Run(
+      Decoder decoder,
+      int[][] prompts,
+      SamplerChain[] samplers,
+      GenerationOptions options,
+      BatchGenerationListener listener,
       int cachedPrefix) {
     this.decoder = decoder;
     this.cachedPrefix = cachedPrefix;
@@ -127,11 +155,15 @@ final class Run {
       throw new InvalidInputException("no prompts given");
     }
     if (prompts.length > spec.maxBatchSize()) {
-      throw new InvalidInputException(prompts.length + " prompts given but the decoder's maxBatchSize is " + spec.maxBatchSize());
+      throw new InvalidInputException(
+          prompts.length
+              + " prompts given but the decoder's maxBatchSize is "
+              + spec.maxBatchSize());
     }
     for (int id : stopTokens) {
       if (id >= spec.vocabSize()) {
-        throw new InvalidInputException("stop token id " + id + " is outside the vocabulary [0, " + spec.vocabSize() + ")");
+        throw new InvalidInputException(
+            "stop token id " + id + " is outside the vocabulary [0, " + spec.vocabSize() + ")");
       }
     }
     this.prompts = new int[prompts.length][];
@@ -142,25 +174,43 @@ final class Run {
         throw new InvalidInputException(name + " is empty; it needs at least one token");
       }
       if (prompt.length > maxPositions) {
-        throw new InvalidInputException(name + " has " + prompt.length + " tokens but the context holds " + maxPositions
-            + " (maxPositionEmbeddings)");
+        throw new InvalidInputException(
+            name
+                + " has "
+                + prompt.length
+                + " tokens but the context holds "
+                + maxPositions
+                + " (maxPositionEmbeddings)");
       }
       for (int i = 0; i < prompt.length; i++) {
         if (prompt[i] < 0 || prompt[i] >= spec.vocabSize()) {
-          throw new InvalidInputException(name + ", token " + i + ": id " + prompt[i] + " is outside the vocabulary [0, "
-              + spec.vocabSize() + ")");
+          throw new InvalidInputException(
+              name
+                  + ", token "
+                  + i
+                  + ": id "
+                  + prompt[i]
+                  + " is outside the vocabulary [0, "
+                  + spec.vocabSize()
+                  + ")");
         }
       }
       this.prompts[s] = prompt.clone();
     }
     if (cachedPrefix != 0) {
       if (prompts.length != 1 || cachedPrefix < 0 || cachedPrefix >= this.prompts[0].length) {
-        throw new InvalidInputException("a continued generation needs one prompt longer than its cached prefix ("
-            + cachedPrefix + ")");
+        throw new InvalidInputException(
+            "a continued generation needs one prompt longer than its cached prefix ("
+                + cachedPrefix
+                + ")");
       }
       if (decoder.batchSize() != 1 || decoder.length(0) != cachedPrefix) {
-        throw new InvalidInputException("the decoder's cache holds " + (decoder.batchSize() == 1 ? decoder.length(0) : 0)
-            + " positions of one sequence, not the " + cachedPrefix + " the continued prompt says");
+        throw new InvalidInputException(
+            "the decoder's cache holds "
+                + (decoder.batchSize() == 1 ? decoder.length(0) : 0)
+                + " positions of one sequence, not the "
+                + cachedPrefix
+                + " the continued prompt says");
       }
     }
     this.startNanos = System.nanoTime();

@@ -9,8 +9,8 @@ import java.util.random.RandomGenerator;
 
 /**
  * Picks the next token from logits: a chain of {@link LogitsProcessor} stages, run in the order
- * they were added, then a final pick, either greedy (the largest logit, the lowest id on ties) or
- * a draw from the softmax of what is left, using a seeded {@link SplittableRandom}.
+ * they were added, then a final pick, either greedy (the largest logit, the lowest id on ties) or a
+ * draw from the softmax of what is left, using a seeded {@link SplittableRandom}.
  *
  * <pre>{@code
  * SamplerChain sampler = SamplerChain.builder()
@@ -27,8 +27,8 @@ import java.util.random.RandomGenerator;
  *
  * <p>Reproducible: two chains with the same stages and seed, given the same logits and histories,
  * pick the same tokens. A chain holds its random state and scratch arrays, so it is not
- * thread-safe; use {@link #withSeed} or {@link #forSequence} for a fresh copy. NaN logits are
- * never picked; if every logit is NaN, the pick is an {@link InvalidInputException}.
+ * thread-safe; use {@link #withSeed} or {@link #forSequence} for a fresh copy. NaN logits are never
+ * picked; if every logit is NaN, the pick is an {@link InvalidInputException}.
  */
 public final class SamplerChain {
   private final List<LogitsProcessor> stages;
@@ -64,14 +64,17 @@ public final class SamplerChain {
     return seed;
   }
 
-  /** A fresh chain with the same stages and final pick, and a new generator seeded with {@code seed}. */
+  /**
+   * A fresh chain with the same stages and final pick, and a new generator seeded with {@code
+   * seed}.
+   */
   public SamplerChain withSeed(long seed) {
     return new SamplerChain(stages, greedy, seed);
   }
 
   /**
-   * A fresh copy for sequence {@code index} of a batch: the same stages, seeded with
-   * {@code seed()} for index 0 and {@code seed() + index * 0x9E3779B97F4A7C15} otherwise.
+   * A fresh copy for sequence {@code index} of a batch: the same stages, seeded with {@code seed()}
+   * for index 0 and {@code seed() + index * 0x9E3779B97F4A7C15} otherwise.
    */
   public SamplerChain forSequence(int index) {
     return withSeed(seed + index * 0x9E3779B97F4A7C15L);
@@ -153,7 +156,8 @@ public final class SamplerChain {
       throw new InvalidInputException("no logits to pick a token from");
     }
     if (historyLength < 0 || historyLength > history.length) {
-      throw new IllegalArgumentException("history length " + historyLength + " of an array of " + history.length);
+      throw new IllegalArgumentException(
+          "history length " + historyLength + " of an array of " + history.length);
     }
     candidates.reset(logits);
     if (candidates.size() == 0) {
@@ -174,8 +178,8 @@ public final class SamplerChain {
 
   /**
    * Builds a chain. Each named stage is added where it is first called; calling it again replaces
-   * its parameters in place. Invalid parameters throw {@link InvalidInputException} at once,
-   * naming the parameter and its allowed range.
+   * its parameters in place. Invalid parameters throw {@link InvalidInputException} at once, naming
+   * the parameter and its allowed range.
    */
   public static final class Builder {
     private final List<LogitsProcessor> stages = new ArrayList<>();
@@ -226,7 +230,10 @@ public final class SamplerChain {
       return this;
     }
 
-    /** Seed of the random generator (without one, a random seed is drawn; {@link SamplerChain#seed} tells it). */
+    /**
+     * Seed of the random generator (without one, a random seed is drawn; {@link SamplerChain#seed}
+     * tells it).
+     */
     public Builder seed(long seed) {
       this.seed = seed;
       return this;

@@ -8,6 +8,9 @@ public enum StopReason {
   STOP_STRING,
   /** {@link GenerationOptions#maxTokens()} tokens were generated. */
   MAX_TOKENS,
-  /** The sequence (prompt and generated tokens) fills the model's context ({@code maxPositionEmbeddings}). */
+  /**
+   * The sequence (prompt and generated tokens) fills the model's context ({@code
+   * maxPositionEmbeddings}).
+   */
   CONTEXT_FULL
 }

@@ -26,9 +26,11 @@ public final class TextStream {
   private final TokenText tokenText;
   private final List<String> stopStrings;
   private final Consumer<String> sink;
-  private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPLACE)
-      .onUnmappableCharacter(CodingErrorAction.REPLACE);
+  private final CharsetDecoder utf8 =
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPLACE)
+          .onUnmappableCharacter(CodingErrorAction.REPLACE);
   private byte[] carry = new byte[0];
   private final StringBuilder pending = new StringBuilder();
   private final StringBuilder emitted = new StringBuilder();
@@ -41,7 +43,10 @@ public final class TextStream {
     this.sink = sink;
   }
 
-  /** Adds a token's bytes; returns true when that completes a stop string (the stream is then finished). */
+  /**
+   * Adds a token's bytes; returns true when that completes a stop string (the stream is then
+   * finished).
+   */
   public boolean accept(int id) {
     if (finished) {
       throw new IllegalStateException("text stream already finished");
@@ -69,7 +74,10 @@ public final class TextStream {
     return release(false);
   }
 
-  /** Ends the stream: decodes what is left (an incomplete character becomes U+FFFD) and releases all held text. */
+  /**
+   * Ends the stream: decodes what is left (an incomplete character becomes U+FFFD) and releases all
+   * held text.
+   */
   public void finish() {
     if (finished) {
       return;
@@ -136,7 +144,10 @@ public final class TextStream {
     return longest;
   }
 
-  /** Whether the pending text from {@code start} on equals the first {@code k} chars of {@code stop}. */
+  /**
+   * Whether the pending text from {@code start} on equals the first {@code k} chars of {@code
+   * stop}.
+   */
   private boolean endsWith(int start, String stop, int k) {
     for (int i = 0; i < k; i++) {
       if (pending.charAt(start + i) != stop.charAt(i)) {

@@ -11,7 +11,8 @@ public record TokenProbabilities(int[] ids, double[] probabilities) {
     ids = ids.clone();
     probabilities = probabilities.clone();
     if (ids.length != probabilities.length) {
-      throw new IllegalArgumentException(ids.length + " ids but " + probabilities.length + " probabilities");
+      throw new IllegalArgumentException(
+          ids.length + " ids but " + probabilities.length + " probabilities");
     }
   }
 
@@ -49,7 +50,8 @@ public record TokenProbabilities(int[] ids, double[] probabilities) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof TokenProbabilities other && Arrays.equals(ids, other.ids)
+    return o instanceof TokenProbabilities other
+        && Arrays.equals(ids, other.ids)
         && Arrays.equals(probabilities, other.probabilities);
   }
 

@@ -10,7 +10,9 @@ import dev.kiln.InvalidInputException;
 public final class TopK implements LogitsProcessor {
   private final int k;
 
-  /** @param k {@code >= 0}; 0 keeps everything */
+  /**
+   * @param k {@code >= 0}; 0 keeps everything
+   */
   public TopK(int k) {
     if (k < 0) {
       throw new InvalidInputException("topK must be >= 0 (0 turns it off), got " + k);

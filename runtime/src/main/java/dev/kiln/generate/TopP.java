@@ -8,14 +8,16 @@ import dev.kiln.InvalidInputException;
  * Candidates are taken best first (logit descending, id ascending). {@code p = 1} keeps everything.
  *
  * <p>Without a preceding top-k the candidates are not sorted; rather than sorting the whole
- * vocabulary, the best 64 are selected and sorted, then 512, 4096, ... until the mass is reached, so
- * a peaked distribution costs a few linear passes.
+ * vocabulary, the best 64 are selected and sorted, then 512, 4096, ... until the mass is reached,
+ * so a peaked distribution costs a few linear passes.
  */
 public final class TopP implements LogitsProcessor {
   private static final int FIRST_BLOCK = 64;
   private final double p;
 
-  /** @param p in {@code (0, 1]} */
+  /**
+   * @param p in {@code (0, 1]}
+   */
   public TopP(double p) {
     if (!(p > 0 && p <= 1)) {
       throw new InvalidInputException("topP must be in (0, 1] (1 turns it off), got " + p);

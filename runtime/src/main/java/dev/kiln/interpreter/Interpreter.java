@@ -23,9 +23,9 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * The reference evaluation of any {@link ResolvedSpec}: the op graph {@link GraphBuilder} builds for
- * the spec, evaluated one op at a time over all rows of a chunk, unfused, in double precision, with
- * nothing specialized. Every generated kernel is checked against it.
+ * The reference evaluation of any {@link ResolvedSpec}: the op graph {@link GraphBuilder} builds
+ * for the spec, evaluated one op at a time over all rows of a chunk, unfused, in double precision,
+ * with nothing specialized. Every generated kernel is checked against it.
  *
  * <p>The graph is the one definition of the model (see {@link GraphBuilder} for the whole forward
  * pass in Hugging Face's terms); what each op computes is documented on its {@link Op} record and
@@ -36,11 +36,15 @@ import java.util.function.UnaryOperator;
 public final class Interpreter implements Decoder {
   private final ResolvedSpec spec;
   private final Weights weights;
+
   /** The ops to evaluate. */
   private final Graph graph;
+
   /** RoPE's frequency of each pair of a head's dimensions, scaling applied. */
   private final double[] ropeFrequencies;
+
   private final List<Sequence> batch = new ArrayList<>();
+
   /** Detects two threads in this decoder at once (see {@link Decoder}). */
   private final dev.kiln.ExclusiveUse use = new dev.kiln.ExclusiveUse("decoder Interpreter");
 
@@ -117,7 +121,8 @@ public final class Interpreter implements Decoder {
     this.spec = weights.spec();
     this.weights = weights;
     this.graph = GraphBuilder.build(spec);
-    this.ropeFrequencies = spec.positionEncoding() == PositionEncoding.ROPE ? spec.ropeInverseFrequencies() : null;
+    this.ropeFrequencies =
+        spec.positionEncoding() == PositionEncoding.ROPE ? spec.ropeInverseFrequencies() : null;
   }
 
   @Override
@@ -237,8 +242,8 @@ public final class Interpreter implements Decoder {
   }
 
   /**
-   * Feeds {@code tokens} at the sequence's next positions and returns the logits at each:
-   * {@link #compute}, after checking that no mapped model file shrank, and with a fault reading one
+   * Feeds {@code tokens} at the sequence's next positions and returns the logits at each: {@link
+   * #compute}, after checking that no mapped model file shrank, and with a fault reading one
    * reported as the {@link dev.kiln.weights.WeightLoadException} it is.
    */
   private float[][] forward(Sequence sequence, int[] tokens) {
@@ -251,8 +256,8 @@ public final class Interpreter implements Decoder {
   }
 
   /**
-   * The graph over one chunk: the prologue, the layer body once per layer, then the epilogue row
-   * by row (its ops are all per row), so that only one row's logits are ever held in double.
+   * The graph over one chunk: the prologue, the layer body once per layer, then the epilogue row by
+   * row (its ops are all per row), so that only one row's logits are ever held in double.
    */
   private float[][] compute(Sequence sequence, int[] tokens) {
     Chunk chunk = new Chunk(sequence, tokens, sequence.length);
@@ -281,46 +286,75 @@ public final class Interpreter implements Decoder {
     return logits;
   }
 
-  /** Evaluates {@code op} over every row of the chunk, with the tensors of {@code layer} (-1 outside the layers). */
+  /**
+   * Evaluates {@code op} over every row of the chunk, with the tensors of {@code layer} (-1 outside
+   * the layers).
+   */
   private void evaluate(Op op, Chunk chunk, int layer) {
     switch (op) {
       case Op.Embed embed -> chunk.put(embed.out(), embed(chunk.tokens, embed.scaled()));
       case Op.RmsNorm norm -> {
         FloatTensor gain = vector(norm.gain(), layer);
-        chunk.put(norm.out(), eachRow(chunk.get(norm.in()), row -> rmsNorm(row, gain, norm.unitOffset())));
+        chunk.put(
+            norm.out(),
+            eachRow(chunk.get(norm.in()), row -> rmsNorm(row, gain, norm.unitOffset())));
       }
       case Op.HeadRmsNorm norm -> {
         FloatTensor gain = vector(norm.gain(), layer);
         int heads = heads(norm.keyHeads());
-        chunk.put(norm.target(), eachRow(chunk.get(norm.target()), row -> headNorm(row, heads, gain, norm.unitOffset())));
+        chunk.put(
+            norm.target(),
+            eachRow(
+                chunk.get(norm.target()), row -> headNorm(row, heads, gain, norm.unitOffset())));
       }
       case Op.Linear linear -> {
         WeightTensor weight = matrix(linear.weight(), layer);
         FloatTensor bias = linear.bias() == null ? null : vector(linear.bias(), layer);
         chunk.put(linear.out(), eachRow(chunk.get(linear.in()), row -> linear(row, weight, bias)));
       }
-      case Op.Rope rope -> chunk.put(rope.target(), rope(chunk.get(rope.target()), heads(rope.keyHeads()), chunk.start));
+      case Op.Rope rope ->
+          chunk.put(
+              rope.target(), rope(chunk.get(rope.target()), heads(rope.keyHeads()), chunk.start));
       case Op.CacheWrite write -> {
         chunk.sequence.keys.get(layer).addAll(List.of(chunk.get(write.keys())));
         chunk.sequence.values.get(layer).addAll(List.of(chunk.get(write.values())));
       }
-      case Op.AttentionScores scores -> chunk.putScores(scores.scores(),
-          attentionScores(scores, chunk.get(scores.q()), chunk.sequence.keys.get(layer), chunk.start, layer));
-      case Op.Softmax softmax -> chunk.putScores(softmax.scores(), softmax(chunk.getScores(softmax.scores())));
-      case Op.WeightedValues weighted -> chunk.put(weighted.out(),
-          weightedValues(chunk.getScores(weighted.scores()), chunk.sequence.values.get(layer)));
-      case Op.Activate activate -> chunk.put(activate.out(),
-          eachRow(chunk.get(activate.in()), row -> activate(row, activate.function())));
-      case Op.Multiply multiply -> chunk.put(multiply.out(), multiply(chunk.get(multiply.a()), chunk.get(multiply.b())));
+      case Op.AttentionScores scores ->
+          chunk.putScores(
+              scores.scores(),
+              attentionScores(
+                  scores,
+                  chunk.get(scores.q()),
+                  chunk.sequence.keys.get(layer),
+                  chunk.start,
+                  layer));
+      case Op.Softmax softmax ->
+          chunk.putScores(softmax.scores(), softmax(chunk.getScores(softmax.scores())));
+      case Op.WeightedValues weighted ->
+          chunk.put(
+              weighted.out(),
+              weightedValues(chunk.getScores(weighted.scores()), chunk.sequence.values.get(layer)));
+      case Op.Activate activate ->
+          chunk.put(
+              activate.out(),
+              eachRow(chunk.get(activate.in()), row -> activate(row, activate.function())));
+      case Op.Multiply multiply ->
+          chunk.put(multiply.out(), multiply(chunk.get(multiply.a()), chunk.get(multiply.b())));
       case Op.Add add -> chunk.put(add.out(), add(chunk.get(add.a()), chunk.get(add.b())));
-      case Op.Softcap softcap -> chunk.put(softcap.target(),
-          eachRow(chunk.get(softcap.target()), row -> softcap(row, spec.finalLogitSoftcapping())));
+      case Op.Softcap softcap ->
+          chunk.put(
+              softcap.target(),
+              eachRow(
+                  chunk.get(softcap.target()), row -> softcap(row, spec.finalLogitSoftcapping())));
     }
   }
 
   // --- The ops, one method each: each returns new arrays and leaves its inputs as they were.
 
-  /** {@code embed_tokens[token]} per row, times {@code (float) sqrt(hiddenSize)} when {@code scaled}. */
+  /**
+   * {@code embed_tokens[token]} per row, times {@code (float) sqrt(hiddenSize)} when {@code
+   * scaled}.
+   */
   private double[][] embed(int[] tokens, boolean scaled) {
     double[][] x = new double[tokens.length][];
     for (int i = 0; i < tokens.length; i++) {
@@ -355,7 +389,11 @@ public final class Interpreter implements Decoder {
     int headDim = spec.headDim();
     double[] out = vector.clone();
     for (int head = 0; head < heads; head++) {
-      double[] normed = rmsNorm(java.util.Arrays.copyOfRange(vector, head * headDim, (head + 1) * headDim), gain, unitOffset);
+      double[] normed =
+          rmsNorm(
+              java.util.Arrays.copyOfRange(vector, head * headDim, (head + 1) * headDim),
+              gain,
+              unitOffset);
       System.arraycopy(normed, 0, out, head * headDim, headDim);
     }
     return out;
@@ -382,9 +420,9 @@ public final class Interpreter implements Decoder {
   }
 
   /**
-   * Rotate-half RoPE of each row, row i at position {@code start + i}: for each head, pairs
-   * (j, j + headDim/2) rotate by position x frequency j, frequency j = theta^(-2j/headDim) after the
-   * spec's scaling.
+   * Rotate-half RoPE of each row, row i at position {@code start + i}: for each head, pairs (j, j +
+   * headDim/2) rotate by position x frequency j, frequency j = theta^(-2j/headDim) after the spec's
+   * scaling.
    */
   private double[][] rope(double[][] rows, int heads, int start) {
     int headDim = spec.headDim();
@@ -412,10 +450,11 @@ public final class Interpreter implements Decoder {
    * For each row i (position {@code start + i}) and head, {@code cap(q . k_t x scale)} over the
    * attended cache positions t: those up to the row's own (causal) or all cached ones, and on a
    * sliding layer only the last slidingWindow of them; scale {@code queryPreAttnScalar^-0.5} (else
-   * {@code headDim^-0.5}); {@code cap(s) = c tanh(s / c)} with attnLogitSoftcapping c when soft-capped.
+   * {@code headDim^-0.5}); {@code cap(s) = c tanh(s / c)} with attnLogitSoftcapping c when
+   * soft-capped.
    */
-  private AttendedScores[] attentionScores(Op.AttentionScores op, double[][] q, List<double[]> keys, int start,
-      int layer) {
+  private AttendedScores[] attentionScores(
+      Op.AttentionScores op, double[][] q, List<double[]> keys, int start, int layer) {
     int headDim = spec.headDim();
     int window = op.windowed() ? spec.slidingWindow(layer) : 0;
     double scale = 1 / Math.sqrt(op.customScale() ? spec.queryPreAttnScalar() : spec.headDim());
@@ -484,7 +523,8 @@ public final class Interpreter implements Decoder {
         double[] weightOfPosition = w.byHead()[head];
         for (int t = w.first(); t < w.first() + weightOfPosition.length; t++) {
           for (int d = 0; d < headDim; d++) {
-            out[row][head * headDim + d] += weightOfPosition[t - w.first()] * values.get(t)[kvHead * headDim + d];
+            out[row][head * headDim + d] +=
+                weightOfPosition[t - w.first()] * values.get(t)[kvHead * headDim + d];
           }
         }
       }
@@ -496,10 +536,16 @@ public final class Interpreter implements Decoder {
   private static double[] activate(double[] x, Activation function) {
     double[] out = new double[x.length];
     for (int i = 0; i < x.length; i++) {
-      out[i] = switch (function) {
-        case SILU -> x[i] / (1 + Math.exp(-x[i]));
-        case GELU_TANH -> 0.5 * x[i] * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i])));
-      };
+      out[i] =
+          switch (function) {
+            case SILU -> x[i] / (1 + Math.exp(-x[i]));
+            case GELU_TANH ->
+                0.5
+                    * x[i]
+                    * (1
+                        + Math.tanh(
+                            Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i])));
+          };
     }
     return out;
   }

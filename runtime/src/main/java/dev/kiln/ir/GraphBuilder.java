@@ -14,11 +14,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds the unfused op graph of a spec: the sequence of ops the interpreter evaluates one at a time
- * and the fusion passes group into kernels, so the one definition of every architecture Kiln runs.
+ * Builds the unfused op graph of a spec: the sequence of ops the interpreter evaluates one at a
+ * time and the fusion passes group into kernels, so the one definition of every architecture Kiln
+ * runs.
  *
  * <p>The embedding is {@code x = embed_tokens[token]} (times {@code (float) sqrt(hiddenSize)} with
  * scaleEmbeddings). A layer is, in Hugging Face Llama's terms:
+ *
  * <pre>
  *   h = norm(x, input_layernorm)                  (or x when norm = NONE)
  *   q, k, v = h q_proj^T (+ b), h k_proj^T (+ b), h v_proj^T (+ b)
@@ -39,9 +41,10 @@ import java.util.List;
  *   x = x + m                                     (or m; x + norm(m, post_feedforward_layernorm) with sandwich norms;
  *                                                  no MLP when mlp = NONE)
  * </pre>
- * then {@code logits = cap(norm(x, model.norm) lm_head^T (+ b))} with finalLogitSoftcapping. Every norm's
- * gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset. Each op's exact arithmetic is on its
- * {@link Op} record.
+ *
+ * then {@code logits = cap(norm(x, model.norm) lm_head^T (+ b))} with finalLogitSoftcapping. Every
+ * norm's gain is {@code w}, or {@code 1 + w} with rmsNormUnitOffset. Each op's exact arithmetic is
+ * on its {@link Op} record.
  */
 public final class GraphBuilder {
   private GraphBuilder() {}
@@ -72,14 +75,21 @@ public final class GraphBuilder {
       layer.add(new Op.Rope(K, true));
     }
     layer.add(new Op.CacheWrite(K, V));
-    layer.add(new Op.AttentionScores(Q, SCORES, spec.causalMask(), spec.queryPreAttnScalar() != spec.headDim(),
-        spec.attnLogitSoftcapping() > 0, spec.slidingWindow() > 0));
+    layer.add(
+        new Op.AttentionScores(
+            Q,
+            SCORES,
+            spec.causalMask(),
+            spec.queryPreAttnScalar() != spec.headDim(),
+            spec.attnLogitSoftcapping() > 0,
+            spec.slidingWindow() > 0));
     if (spec.scoreNormalization() == ScoreNormalization.SOFTMAX) {
       layer.add(new Op.Softmax(SCORES));
     }
     if (spec.attentionOutputProjection()) {
       layer.add(new Op.WeightedValues(SCORES, ATTN));
-      layer.add(linear(spec, ATTN, LayerTensor.O_PROJ, LayerTensor.O_PROJ_BIAS, residual ? ATTN_OUT : X));
+      layer.add(
+          linear(spec, ATTN, LayerTensor.O_PROJ, LayerTensor.O_PROJ_BIAS, residual ? ATTN_OUT : X));
       if (sandwich) {
         layer.add(new Op.RmsNorm(ATTN_OUT, LayerTensor.POST_ATTENTION_LAYERNORM, ATTN_OUT, offset));
       }
@@ -100,7 +110,8 @@ public final class GraphBuilder {
     if (spec.mlp() == MlpKind.SWIGLU) {
       Value mlpInput = X;
       if (norm) {
-        LayerTensor preNorm = sandwich ? LayerTensor.PRE_FEEDFORWARD_LAYERNORM : LayerTensor.POST_ATTENTION_LAYERNORM;
+        LayerTensor preNorm =
+            sandwich ? LayerTensor.PRE_FEEDFORWARD_LAYERNORM : LayerTensor.POST_ATTENTION_LAYERNORM;
         layer.add(new Op.RmsNorm(X, preNorm, NORMED, offset));
         mlpInput = NORMED;
       }
@@ -108,7 +119,13 @@ public final class GraphBuilder {
       layer.add(linear(spec, mlpInput, LayerTensor.UP_PROJ, LayerTensor.UP_PROJ_BIAS, UP));
       layer.add(new Op.Activate(GATE, GATE_ACT, spec.hiddenAct()));
       layer.add(new Op.Multiply(GATE_ACT, UP, ACT));
-      layer.add(linear(spec, ACT, LayerTensor.DOWN_PROJ, LayerTensor.DOWN_PROJ_BIAS, residual ? MLP_OUT : X));
+      layer.add(
+          linear(
+              spec,
+              ACT,
+              LayerTensor.DOWN_PROJ,
+              LayerTensor.DOWN_PROJ_BIAS,
+              residual ? MLP_OUT : X));
       if (sandwich) {
         layer.add(new Op.RmsNorm(MLP_OUT, LayerTensor.POST_FEEDFORWARD_LAYERNORM, MLP_OUT, offset));
       }
@@ -124,14 +141,17 @@ public final class GraphBuilder {
       headInput = NORMED;
     }
     TensorKind head = spec.tieWordEmbeddings() ? GlobalTensor.EMBED_TOKENS : GlobalTensor.LM_HEAD;
-    epilogue.add(new Op.Linear(headInput, head, spec.lmHeadBias() ? GlobalTensor.LM_HEAD_BIAS : null, LOGITS));
+    epilogue.add(
+        new Op.Linear(
+            headInput, head, spec.lmHeadBias() ? GlobalTensor.LM_HEAD_BIAS : null, LOGITS));
     if (spec.finalLogitSoftcapping() > 0) {
       epilogue.add(new Op.Softcap(LOGITS));
     }
     return new Graph(spec, prologue, layer, epilogue);
   }
 
-  private static Op linear(ResolvedSpec spec, Value in, LayerTensor weight, LayerTensor bias, Value out) {
+  private static Op linear(
+      ResolvedSpec spec, Value in, LayerTensor weight, LayerTensor bias, Value out) {
     return new Op.Linear(in, weight, bias.presentIn(spec) ? bias : null, out);
   }
 }

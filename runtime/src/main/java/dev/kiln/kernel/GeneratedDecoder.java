@@ -16,17 +16,22 @@ import java.util.Map;
  * numerics live entirely in the generated subclass.
  */
 public abstract class GeneratedDecoder implements Decoder {
-  /** Rows per {@link #forward} call for causal models (bounds activation memory during long prefills). */
+  /**
+   * Rows per {@link #forward} call for causal models (bounds activation memory during long
+   * prefills).
+   */
   public static final int CHUNK_ROWS = 64;
 
   private final ResolvedSpec spec;
   private final KvCache cache;
+
   /** Detects two threads in this decoder at once (see {@link dev.kiln.Decoder}). */
-  private final dev.kiln.ExclusiveUse use = new dev.kiln.ExclusiveUse("decoder " + getClass().getSimpleName());
+  private final dev.kiln.ExclusiveUse use =
+      new dev.kiln.ExclusiveUse("decoder " + getClass().getSimpleName());
 
   /**
-   * Time per kernel, when enabled: the Java backend's {@link #forward} takes a lap after each kernel
-   * it calls.
+   * Time per kernel, when enabled: the Java backend's {@link #forward} takes a lap after each
+   * kernel it calls.
    */
   protected final KernelProfile profile = new KernelProfile();
 
@@ -35,8 +40,8 @@ public abstract class GeneratedDecoder implements Decoder {
   }
 
   /**
-   * @param cache the decoder's cache: {@link KvCache#forSpec}, or {@link KvCache#withoutStorage} for a
-   *     backend that keeps keys and values on a device
+   * @param cache the decoder's cache: {@link KvCache#forSpec}, or {@link KvCache#withoutStorage}
+   *     for a backend that keeps keys and values on a device
    */
   protected GeneratedDecoder(ResolvedSpec spec, KvCache cache) {
     this.spec = spec;
@@ -67,9 +72,9 @@ public abstract class GeneratedDecoder implements Decoder {
   }
 
   /**
-   * The weight matrices each kernel multiplies by, by kernel method name (as in the
-   * {@link #kernelProfile}), so that a kernel's time can be read as bandwidth; empty where a backend
-   * does not say.
+   * The weight matrices each kernel multiplies by, by kernel method name (as in the {@link
+   * #kernelProfile}), so that a kernel's time can be read as bandwidth; empty where a backend does
+   * not say.
    */
   public Map<String, List<TensorKind>> kernelMatrices() {
     return Map.of();
@@ -134,7 +139,8 @@ public abstract class GeneratedDecoder implements Decoder {
         longest = Math.max(longest, sequence.length);
       }
       // The K/V of positions being recomputed live only for this call.
-      KvCache scratch = new KvCache(spec.numHiddenLayers(), sequences.length, longest, spec.kvDim());
+      KvCache scratch =
+          new KvCache(spec.numHiddenLayers(), sequences.length, longest, spec.kvDim());
       scratch.reset(0);
       return run(scratch, sequences, true);
     } finally {
@@ -186,13 +192,13 @@ public abstract class GeneratedDecoder implements Decoder {
   /**
    * Runs every kernel shape that prompts of {@code promptLength} tokens and decode batches up to
    * {@code maxBatch} sequences use, so that the JIT has compiled them (with a profile that has seen
-   * them all) before anything is timed or served: each round prefills one prompt, then
-   * {@code maxBatch} prompts (every prefill chunk size, batched projections, the LM head on a
-   * prompt's last rows), then takes {@link #WARMUP_STEPS} decode steps at batch 1 and at
-   * {@code maxBatch}. At least {@code minRounds} rounds, then more (up to
-   * {@link #MAX_WARMUP_ROUNDS}) while the JIT still compiled during the last one: on a loaded
-   * machine its compiler threads lag behind, and a pass timed while they catch up runs several
-   * times slower. Leaves the cache empty. Returns the rounds run.
+   * them all) before anything is timed or served: each round prefills one prompt, then {@code
+   * maxBatch} prompts (every prefill chunk size, batched projections, the LM head on a prompt's
+   * last rows), then takes {@link #WARMUP_STEPS} decode steps at batch 1 and at {@code maxBatch}.
+   * At least {@code minRounds} rounds, then more (up to {@link #MAX_WARMUP_ROUNDS}) while the JIT
+   * still compiled during the last one: on a loaded machine its compiler threads lag behind, and a
+   * pass timed while they catch up runs several times slower. Leaves the cache empty. Returns the
+   * rounds run.
    */
   public final int warmUp(int promptLength, int maxBatch, int minRounds) {
     int batch = Math.max(1, Math.min(maxBatch, spec.maxBatchSize()));
@@ -237,7 +243,10 @@ public abstract class GeneratedDecoder implements Decoder {
     return best;
   }
 
-  /** Feeds input already checked; {@code allLogits} false computes logits for each chunk's last position only. */
+  /**
+   * Feeds input already checked; {@code allLogits} false computes logits for each chunk's last
+   * position only.
+   */
   private float[][][] run(KvCache target, int[][] chunks, boolean allLogits) {
     ModelFiles.requireMappedFilesUnchanged();
     if (target.batchSize() == 0) {
@@ -282,7 +291,9 @@ public abstract class GeneratedDecoder implements Decoder {
     try {
       for (int from = 0; from < total; from += chunkRows) {
         int to = Math.min(total, from + chunkRows);
-        forward(slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits), target);
+        forward(
+            slice(from, to, tokens, positions, cacheOffsets, sequenceStarts, attendEnds, rowLogits),
+            target);
       }
     } catch (InternalError e) {
       throw ModelFiles.changedWhileMapped(e);
@@ -290,9 +301,17 @@ public abstract class GeneratedDecoder implements Decoder {
     return logits;
   }
 
-  private static Rows slice(int from, int to, int[] tokens, int[] positions, int[] cacheOffsets, int[] sequenceStarts,
-      int[] attendEnds, float[][] logits) {
-    return new Rows(to - from,
+  private static Rows slice(
+      int from,
+      int to,
+      int[] tokens,
+      int[] positions,
+      int[] cacheOffsets,
+      int[] sequenceStarts,
+      int[] attendEnds,
+      float[][] logits) {
+    return new Rows(
+        to - from,
         Arrays.copyOfRange(tokens, from, to),
         Arrays.copyOfRange(positions, from, to),
         Arrays.copyOfRange(cacheOffsets, from, to),

@@ -12,11 +12,12 @@ import java.util.Map;
  *
  * <p>Off until {@link #enable}d, or from the start for every decoder when the system property
  * {@code kiln.profile} is {@code true}. When off, {@link #start} and {@link #lap} only test a flag.
- * When on, each lap costs a {@link System#nanoTime} read and a map lookup (well under a microsecond,
- * against the milliseconds of a kernel).
+ * When on, each lap costs a {@link System#nanoTime} read and a map lookup (well under a
+ * microsecond, against the milliseconds of a kernel).
  *
- * <p>A kernel's time is the wall time of its call, worker threads' share included (the call waits for
- * them). Laps are taken on the thread that calls the decoder; a decoder is used by one thread at a time.
+ * <p>A kernel's time is the wall time of its call, worker threads' share included (the call waits
+ * for them). Laps are taken on the thread that calls the decoder; a decoder is used by one thread
+ * at a time.
  */
 public final class KernelProfile {
   /** One kernel's totals since the last {@link #reset}. */
@@ -24,6 +25,7 @@ public final class KernelProfile {
 
   /** Per kernel name, in first-lap order: {calls, nanos}. */
   private final Map<String, long[]> totals = new LinkedHashMap<>();
+
   private boolean enabled;
 
   /** A profile, on when the system property {@code kiln.profile} is {@code true}. */
@@ -36,8 +38,8 @@ public final class KernelProfile {
   }
 
   /**
-   * Whether {@code property} (the value of {@code kiln.profile}) turns profiling on: {@code true} does,
-   * unset, blank or {@code false} does not.
+   * Whether {@code property} (the value of {@code kiln.profile}) turns profiling on: {@code true}
+   * does, unset, blank or {@code false} does not.
    *
    * @throws IllegalArgumentException naming the property for any other value
    */
@@ -48,7 +50,8 @@ public final class KernelProfile {
     if (property.trim().equals("true")) {
       return true;
     }
-    throw new IllegalArgumentException("kiln.profile must be true or false, was \"" + property + "\"");
+    throw new IllegalArgumentException(
+        "kiln.profile must be true or false, was \"" + property + "\"");
   }
 
   /** Turns timing on or off (the totals so far stay). */
@@ -118,8 +121,8 @@ public final class KernelProfile {
   }
 
   /**
-   * {@link #table(long)} with a GB/s column where {@code bytesPerCall} names a kernel: the bytes one
-   * call of it reads (its weight matrices), times its calls, over its time.
+   * {@link #table(long)} with a GB/s column where {@code bytesPerCall} names a kernel: the bytes
+   * one call of it reads (its weight matrices), times its calls, over its time.
    */
   public List<String> table(long units, Map<String, Long> bytesPerCall) {
     if (units <= 0) {
@@ -131,18 +134,37 @@ public final class KernelProfile {
       return lines;
     }
     long all = totalNanos();
-    int width = Math.max("all kernels".length(), totals.keySet().stream().mapToInt(String::length).max().orElse(0));
-    totals.forEach((kernel, total) -> {
-      String line = String.format(Locale.ROOT, "%-" + width + "s %8.1f calls %10.3f ms %5.1f%%", kernel,
-          (double) total[0] / units, total[1] / 1e6 / units, all == 0 ? 0.0 : 100.0 * total[1] / all);
-      if (!bytesPerCall.isEmpty()) {
-        Long bytes = bytesPerCall.get(kernel);
-        line += bytes == null || bytes == 0 || total[1] == 0 ? String.format(Locale.ROOT, " %11s", "-")
-            : String.format(Locale.ROOT, " %6.2f GB/s", (double) bytes * total[0] / total[1]);
-      }
-      lines.add(line);
-    });
-    lines.add(String.format(Locale.ROOT, "%-" + width + "s %8s       %10.3f ms", "all kernels", "", all / 1e6 / units));
+    int width =
+        Math.max(
+            "all kernels".length(),
+            totals.keySet().stream().mapToInt(String::length).max().orElse(0));
+    totals.forEach(
+        (kernel, total) -> {
+          String line =
+              String.format(
+                  Locale.ROOT,
+                  "%-" + width + "s %8.1f calls %10.3f ms %5.1f%%",
+                  kernel,
+                  (double) total[0] / units,
+                  total[1] / 1e6 / units,
+                  all == 0 ? 0.0 : 100.0 * total[1] / all);
+          if (!bytesPerCall.isEmpty()) {
+            Long bytes = bytesPerCall.get(kernel);
+            line +=
+                bytes == null || bytes == 0 || total[1] == 0
+                    ? String.format(Locale.ROOT, " %11s", "-")
+                    : String.format(
+                        Locale.ROOT, " %6.2f GB/s", (double) bytes * total[0] / total[1]);
+          }
+          lines.add(line);
+        });
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "%-" + width + "s %8s       %10.3f ms",
+            "all kernels",
+            "",
+            all / 1e6 / units));
     return lines;
   }
 }

@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The persistent worker threads generated kernels split their loops over. A kernel calls
- * {@link #forRange} with its number of independent items (output rows of a projection, heads x rows
- * of attention); the calling thread and {@link #THREADS}{@code - 1} workers take chunks of the range
+ * The persistent worker threads generated kernels split their loops over. A kernel calls {@link
+ * #forRange} with its number of independent items (output rows of a projection, heads x rows of
+ * attention); the calling thread and {@link #THREADS}{@code - 1} workers take chunks of the range
  * until it is done. Workers are started once, spin between kernels (a decode step runs dozens of
  * kernels back to back) and park after {@link #SPIN_NANOS} idle, so no thread is started per op and
  * an idle decoder soon costs no CPU.
@@ -46,14 +46,15 @@ public final class Parallel {
   private Parallel() {}
 
   /**
-   * Multiply-adds below which handing a chunk to another thread costs more than it saves (32K: about
-   * 128 KB of F32 weights, a few microseconds).
+   * Multiply-adds below which handing a chunk to another thread costs more than it saves (32K:
+   * about 128 KB of F32 weights, a few microseconds).
    */
   static final long MIN_CHUNK_WORK = 1 << 15;
 
   /** The smallest chunk worth a thread when each item costs {@code workPerItem} multiply-adds. */
   public static int minChunk(long workPerItem) {
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, MIN_CHUNK_WORK / Math.max(1, workPerItem)));
+    return (int)
+        Math.max(1, Math.min(Integer.MAX_VALUE, MIN_CHUNK_WORK / Math.max(1, workPerItem)));
   }
 
   private static int threadCount() {
@@ -69,29 +70,33 @@ public final class Parallel {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IllegalArgumentException("kiln.threads must be a positive integer, was \"" + property + "\"");
+    throw new IllegalArgumentException(
+        "kiln.threads must be a positive integer, was \"" + property + "\"");
   }
 
-  /** The row kernels' block: projections' chunks are multiples of it, so their blocks stay whole. */
+  /**
+   * The row kernels' block: projections' chunks are multiples of it, so their blocks stay whole.
+   */
   public static final int ROW_BLOCK = 4;
 
   /**
-   * Runs {@code body} over {@code [0, items)}, split into chunks of at least {@code minChunk} items,
-   * all but the last a multiple of {@link #ROW_BLOCK}, across the threads; returns when every item is
-   * done. Ranges too small to split run on the calling thread.
+   * Runs {@code body} over {@code [0, items)}, split into chunks of at least {@code minChunk}
+   * items, all but the last a multiple of {@link #ROW_BLOCK}, across the threads; returns when
+   * every item is done. Ranges too small to split run on the calling thread.
    */
   public static void forRange(int items, int minChunk, RangeBody body) {
     forRange(items, minChunk, ROW_BLOCK, body);
   }
 
   /**
-   * {@link #forRange(int, int, RangeBody)} with chunks (but for the last) a multiple of
-   * {@code multiple} items rather than of {@link #ROW_BLOCK}: 1 where items are independent tasks
+   * {@link #forRange(int, int, RangeBody)} with chunks (but for the last) a multiple of {@code
+   * multiple} items rather than of {@link #ROW_BLOCK}: 1 where items are independent tasks
    * (attention heads), the number of query heads sharing a key/value head where those go together.
    */
   public static void forRange(int items, int minChunk, int multiple, RangeBody body) {
     if (multiple < 1) {
-      throw new IllegalArgumentException("chunks must be a multiple of at least 1 item, not " + multiple);
+      throw new IllegalArgumentException(
+          "chunks must be a multiple of at least 1 item, not " + multiple);
     }
     if (items <= 0) {
       return;
@@ -110,8 +115,13 @@ public final class Parallel {
   /** The worker threads and the one job they share at a time. */
   private static final class Pool {
     private final Thread[] workers;
-    /** Held by the one caller whose job the workers share (not reentrant: a nested call runs inline). */
+
+    /**
+     * Held by the one caller whose job the workers share (not reentrant: a nested call runs
+     * inline).
+     */
     private final AtomicBoolean busy = new AtomicBoolean();
+
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger busyWorkers = new AtomicInteger();
     private volatile long generation;
@@ -124,7 +134,8 @@ public final class Parallel {
     Pool(int count) {
       workers = new Thread[count];
       for (int i = 0; i < count; i++) {
-        workers[i] = Thread.ofPlatform().daemon().name("kiln-worker-" + (i + 1)).unstarted(this::work);
+        workers[i] =
+            Thread.ofPlatform().daemon().name("kiln-worker-" + (i + 1)).unstarted(this::work);
         workers[i].start();
       }
     }
@@ -181,8 +192,8 @@ public final class Parallel {
 
     /**
      * Takes chunks until none is left: each {@code 1 / (GUIDED_SHARE x threads)} of the remaining
-     * items, at least {@code minChunk}, rounded up to a multiple of {@code multiple} (the last chunk
-     * ends at the range's end).
+     * items, at least {@code minChunk}, rounded up to a multiple of {@code multiple} (the last
+     * chunk ends at the range's end).
      */
     private void takeChunks(RangeBody body, int items, int minChunk, int multiple) {
       int divisor = GUIDED_SHARE * (workers.length + 1);
@@ -192,7 +203,8 @@ public final class Parallel {
           return;
         }
         int share = Math.max(1, Math.max(minChunk, (items - first) / divisor));
-        int size = (int) Math.min(Integer.MAX_VALUE, ((long) share + multiple - 1) / multiple * multiple);
+        int size =
+            (int) Math.min(Integer.MAX_VALUE, ((long) share + multiple - 1) / multiple * multiple);
         int last = (int) Math.min(items, (long) first + size);
         if (next.compareAndSet(first, last)) {
           body.run(first, last);

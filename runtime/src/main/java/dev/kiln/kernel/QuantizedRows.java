@@ -5,20 +5,20 @@ import dev.kiln.weights.WeightTensor;
 
 /**
  * Input rows (activations) quantized to 8 bits for the integer dot products of the block-quantized
- * weight types: per 32 elements a float scale {@code d = max|x| / 127} and the integers
- * {@code q = round(x / d)} in [-127, 127], kept widened to {@code short} so the kernels multiply
- * them without converting. Made once per projection call (all rows of the call, before the output
- * features are split across threads) and then only read, so the threads of the call share it.
+ * weight types: per 32 elements a float scale {@code d = max|x| / 127} and the integers {@code q =
+ * round(x / d)} in [-127, 127], kept widened to {@code short} so the kernels multiply them without
+ * converting. Made once per projection call (all rows of the call, before the output features are
+ * split across threads) and then only read, so the threads of the call share it.
  *
  * <p>Each element is off by at most {@code d / 2} (plus float rounding of {@code x / d}): a dot
- * product with a weight row {@code w} is off by at most {@code sum_blocks d_b / 2 * sum |w_i|}
- * from the same dot product with the unquantized row. A non-finite input makes its block's scale
- * NaN or infinite, so the dot products it enters are not finite either.
+ * product with a weight row {@code w} is off by at most {@code sum_blocks d_b / 2 * sum |w_i|} from
+ * the same dot product with the unquantized row. A non-finite input makes its block's scale NaN or
+ * infinite, so the dot products it enters are not finite either.
  *
- * <p>Which path the weight tensors take is {@link #mode()}: the system property
- * {@code kiln.quantizedDot}, {@code float} (the default: every weight converted to float and
- * multiplied by the float inputs, as before) or {@code int8} (these integer dot products for
- * Q8_0 and Q4_0 weights).
+ * <p>Which path the weight tensors take is {@link #mode()}: the system property {@code
+ * kiln.quantizedDot}, {@code float} (the default: every weight converted to float and multiplied by
+ * the float inputs, as before) or {@code int8} (these integer dot products for Q8_0 and Q4_0
+ * weights).
  */
 public final class QuantizedRows {
   /** Elements per scale: the block of the Q8_0 and Q4_0 weights these inputs multiply. */
@@ -54,7 +54,8 @@ public final class QuantizedRows {
     if (property.equals("int8")) {
       return Mode.INT8;
     }
-    System.err.println("kiln: WARNING: kiln.quantizedDot=" + property + " is not float or int8; using float");
+    System.err.println(
+        "kiln: WARNING: kiln.quantizedDot=" + property + " is not float or int8; using float");
     return Mode.FLOAT;
   }
 
@@ -72,11 +73,12 @@ public final class QuantizedRows {
   }
 
   /**
-   * The {@code count} rows {@code x[xStart + r * xStride ..]} of {@code columns} elements, quantized,
-   * when the integer path is on and one of {@code weights} takes it; otherwise null (the weights then
-   * take their float path). The generated decoders call this once per projection call.
+   * The {@code count} rows {@code x[xStart + r * xStride ..]} of {@code columns} elements,
+   * quantized, when the integer path is on and one of {@code weights} takes it; otherwise null (the
+   * weights then take their float path). The generated decoders call this once per projection call.
    */
-  public static QuantizedRows forWeights(float[] x, int xStart, int xStride, int count, WeightTensor... weights) {
+  public static QuantizedRows forWeights(
+      float[] x, int xStart, int xStride, int count, WeightTensor... weights) {
     if (mode != Mode.INT8) {
       return null;
     }
@@ -88,10 +90,14 @@ public final class QuantizedRows {
     return null;
   }
 
-  /** The rows {@code x[xStart + r * xStride ..]} ({@code r < count}) of {@code columns} elements (a multiple of 32), quantized. */
+  /**
+   * The rows {@code x[xStart + r * xStride ..]} ({@code r < count}) of {@code columns} elements (a
+   * multiple of 32), quantized.
+   */
   public static QuantizedRows quantize(float[] x, int xStart, int xStride, int count, int columns) {
     if (columns % BLOCK != 0) {
-      throw new IllegalArgumentException("rows of " + columns + " elements do not fill whole blocks of " + BLOCK);
+      throw new IllegalArgumentException(
+          "rows of " + columns + " elements do not fill whole blocks of " + BLOCK);
     }
     short[] q = new short[count * columns];
     float[] d = new float[count * (columns / BLOCK)];
@@ -101,7 +107,8 @@ public final class QuantizedRows {
     return new QuantizedRows(q, d, count, columns);
   }
 
-  private static void quantizeRow(float[] x, int xStart, int columns, short[] q, int qStart, float[] d, int dStart) {
+  private static void quantizeRow(
+      float[] x, int xStart, int columns, short[] q, int qStart, float[] d, int dStart) {
     for (int b = 0; b < columns / BLOCK; b++) {
       int xb = xStart + b * BLOCK;
       float max = 0f;

@@ -14,7 +14,13 @@ public final class Rows {
   private final int[] attendEnds;
   private final float[][] logits;
 
-  Rows(int count, int[] tokens, int[] positions, int[] cacheOffsets, int[] sequenceStarts, int[] attendEnds,
+  Rows(
+      int count,
+      int[] tokens,
+      int[] positions,
+      int[] cacheOffsets,
+      int[] sequenceStarts,
+      int[] attendEnds,
       float[][] logits) {
     this.count = count;
     this.tokens = tokens;
@@ -50,7 +56,10 @@ public final class Rows {
     return sequenceStarts[r];
   }
 
-  /** Row r attends to positions [0, attendEnd): its own position + 1 with a causal mask, else the whole sequence. */
+  /**
+   * Row r attends to positions [0, attendEnd): its own position + 1 with a causal mask, else the
+   * whole sequence.
+   */
   public int attendEnd(int r) {
     return attendEnds[r];
   }
@@ -60,7 +69,9 @@ public final class Rows {
     return logits[r] != null;
   }
 
-  /** Whether logits are wanted for every row (a decode step), not only some (a prefill's last rows). */
+  /**
+   * Whether logits are wanted for every row (a decode step), not only some (a prefill's last rows).
+   */
   public boolean allWantLogits() {
     for (int r = 0; r < count; r++) {
       if (logits[r] == null) {

@@ -11,19 +11,24 @@ import java.nio.ByteOrder;
 /**
  * The scalar paths of {@link VectorKernels}: plain loops, one element at a time, which need no
  * Vector API. They are the reference the vector kernels are tested against ({@code readF16} and the
- * other row readers bit for bit) and what runs when the Vector API is missing or
- * {@code kiln.vector=scalar}. Arguments are as in {@link VectorKernels}.
+ * other row readers bit for bit) and what runs when the Vector API is missing or {@code
+ * kiln.vector=scalar}. Arguments are as in {@link VectorKernels}.
  */
 public final class ScalarKernels {
-  static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-  static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfFloat FLOAT =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfShort HALF =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
   static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
   /** Q4_K: offset of the 12 bytes of sub-block scales and mins, and of the 128 bytes of quants. */
   static final int Q4_K_SCALES = 4;
+
   static final int Q4_K_QS = 16;
+
   /** Q6_K: offsets of qh (high 2 bits), the 16 signed scales and the F16 d. */
   static final int Q6_K_QH = 128;
+
   static final int Q6_K_SCALES = 192;
   static final int Q6_K_D = 208;
 
@@ -38,8 +43,11 @@ public final class ScalarKernels {
     return sum;
   }
 
-  /** {@link VectorKernels#dot(MemorySegment, long, float[], int, int)} (F32; rowStart in floats). */
-  public static float dotF32(MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
+  /**
+   * {@link VectorKernels#dot(MemorySegment, long, float[], int, int)} (F32; rowStart in floats).
+   */
+  public static float dotF32(
+      MemorySegment weight, long rowStart, float[] vector, int vectorStart, int length) {
     float sum = 0f;
     for (int i = 0; i < length; i++) {
       sum += weight.getAtIndex(FLOAT, rowStart + i) * vector[vectorStart + i];
@@ -100,8 +108,12 @@ public final class ScalarKernels {
     return sum;
   }
 
-  /** {@link VectorKernels#dotQ8_0Int}: exact integer sums per block, each times {@code d_w * d_x}, summed in float. */
-  public static float dotQ8_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
+  /**
+   * {@link VectorKernels#dotQ8_0Int}: exact integer sums per block, each times {@code d_w * d_x},
+   * summed in float.
+   */
+  public static float dotQ8_0Int(
+      MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
     long block = offset;
     float sum = 0f;
     for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
@@ -116,7 +128,8 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#dotQ4_0Int}: as {@link #dotQ8_0Int}, weights {@code q - 8}. */
-  public static float dotQ4_0Int(MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
+  public static float dotQ4_0Int(
+      MemorySegment data, long offset, int blocks, short[] q, int qStart, float[] d, int dStart) {
     long block = offset;
     float sum = 0f;
     for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
@@ -132,7 +145,8 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#readQ8_0}. */
-  public static void readQ8_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+  public static void readQ8_0(
+      MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
     for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
@@ -161,7 +175,8 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#readQ4_0}. */
-  public static void readQ4_0(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+  public static void readQ4_0(
+      MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
     for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
@@ -183,7 +198,8 @@ public final class ScalarKernels {
     if (j < 4) {
       return u8(data, block + Q4_K_SCALES + j) & 63;
     }
-    return (u8(data, block + Q4_K_SCALES + j + 4) & 0x0f) | ((u8(data, block + Q4_K_SCALES + j - 4) >>> 6) << 4);
+    return (u8(data, block + Q4_K_SCALES + j + 4) & 0x0f)
+        | ((u8(data, block + Q4_K_SCALES + j - 4) >>> 6) << 4);
   }
 
   /** Q4_K: the 6-bit min of sub-block {@code j} (0..7) of the block at {@code block}. */
@@ -191,7 +207,8 @@ public final class ScalarKernels {
     if (j < 4) {
       return u8(data, block + Q4_K_SCALES + j + 4) & 63;
     }
-    return (u8(data, block + Q4_K_SCALES + j + 4) >>> 4) | ((u8(data, block + Q4_K_SCALES + j) >>> 6) << 4);
+    return (u8(data, block + Q4_K_SCALES + j + 4) >>> 4)
+        | ((u8(data, block + Q4_K_SCALES + j) >>> 6) << 4);
   }
 
   /** {@link VectorKernels#dotQ4_K}. */
@@ -214,15 +231,20 @@ public final class ScalarKernels {
           lowSum += low;
           highSum += high;
         }
-        sum += d * q4kScale(data, block, 2 * group) * lowDot - dmin * q4kMin(data, block, 2 * group) * lowSum;
-        sum += d * q4kScale(data, block, 2 * group + 1) * highDot - dmin * q4kMin(data, block, 2 * group + 1) * highSum;
+        sum +=
+            d * q4kScale(data, block, 2 * group) * lowDot
+                - dmin * q4kMin(data, block, 2 * group) * lowSum;
+        sum +=
+            d * q4kScale(data, block, 2 * group + 1) * highDot
+                - dmin * q4kMin(data, block, 2 * group + 1) * highSum;
       }
     }
     return sum;
   }
 
   /** {@link VectorKernels#readQ4_K}. */
-  public static void readQ4_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+  public static void readQ4_K(
+      MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
     for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block));
@@ -243,7 +265,10 @@ public final class ScalarKernels {
     }
   }
 
-  /** Q6_K: the 6-bit value (0..63, before subtracting 32) of element {@code 32k + l} in half {@code half} of a block. */
+  /**
+   * Q6_K: the 6-bit value (0..63, before subtracting 32) of element {@code 32k + l} in half {@code
+   * half} of a block.
+   */
   private static int q6k(MemorySegment data, long block, int half, int k, int l) {
     int low = u8(data, block + half * 64L + l + 32 * (k & 1));
     int high = u8(data, block + Q6_K_QH + half * 32L + l);
@@ -278,7 +303,8 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#readQ6_K}. */
-  public static void readQ6_K(MemorySegment data, long offset, int blocks, float[] out, int outStart) {
+  public static void readQ6_K(
+      MemorySegment data, long offset, int blocks, float[] out, int outStart) {
     long block = offset;
     for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
@@ -286,7 +312,8 @@ public final class ScalarKernels {
         for (int k = 0; k < 4; k++) {
           for (int l = 0; l < 32; l++) {
             float scale = d * q6kScale(data, block, half * 8 + l / 16 + 2 * k);
-            out[outStart + b * Q6_KTensor.BLOCK + half * 128 + k * 32 + l] = scale * (q6k(data, block, half, k, l) - 32);
+            out[outStart + b * Q6_KTensor.BLOCK + half * 128 + k * 32 + l] =
+                scale * (q6k(data, block, half, k, l) - 32);
           }
         }
       }
@@ -305,8 +332,15 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#addWeightedRows}. */
-  static void addWeightedRows(float[] weights, int count, float[] rows, int rowsStart, int rowStride, float[] out,
-      int outStart, int n) {
+  static void addWeightedRows(
+      float[] weights,
+      int count,
+      float[] rows,
+      int rowsStart,
+      int rowStride,
+      float[] out,
+      int outStart,
+      int n) {
     for (int j = 0; j < count; j++) {
       float w = weights[j];
       int row = rowsStart + j * rowStride;
@@ -317,7 +351,14 @@ public final class ScalarKernels {
   }
 
   /** {@link VectorKernels#rmsNorm}. */
-  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps,
+  static void rmsNorm(
+      float[] in,
+      int inStart,
+      MemorySegment gain,
+      float[] out,
+      int outStart,
+      int n,
+      double eps,
       float gainOffset) {
     float sumSquares = 0f;
     for (int i = 0; i < n; i++) {
@@ -325,7 +366,8 @@ public final class ScalarKernels {
     }
     float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
     for (int i = 0; i < n; i++) {
-      out[outStart + i] = in[inStart + i] * scale * (gainOffset + gain.get(FLOAT, (long) i * Float.BYTES));
+      out[outStart + i] =
+          in[inStart + i] * scale * (gainOffset + gain.get(FLOAT, (long) i * Float.BYTES));
     }
   }
 }

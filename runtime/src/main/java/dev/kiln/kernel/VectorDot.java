@@ -10,8 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API paths of the float32 dot products of {@link VectorKernels}; only loaded when the
- * module is present. Four accumulators, so that consecutive fused multiply-adds do not wait for each
- * other.
+ * module is present. Four accumulators, so that consecutive fused multiply-adds do not wait for
+ * each other.
  */
 final class VectorDot {
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -23,7 +23,8 @@ final class VectorDot {
    * first vector-aligned weight address (native memory at float alignment only; a heap segment's
    * address is an offset in its array), a vector body, a scalar tail.
    */
-  static float dot(VectorWidth width, MemorySegment weight, long rowStart, float[] x, int xStart, int n) {
+  static float dot(
+      VectorWidth width, MemorySegment weight, long rowStart, float[] x, int xStart, int n) {
     VectorSpecies<Float> species = width.floats();
     int lanes = species.length();
     long base = rowStart * Float.BYTES;
@@ -45,18 +46,23 @@ final class VectorDot {
     for (; i <= n - 4 * lanes; i += 4 * lanes) {
       long at = base + (long) i * Float.BYTES;
       int xi = xStart + i;
-      sum0 = FloatVector.fromMemorySegment(species, weight, at, LE)
-          .fma(FloatVector.fromArray(species, x, xi), sum0);
-      sum1 = FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
-          .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
-      sum2 = FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
-          .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
-      sum3 = FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
-          .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
+      sum0 =
+          FloatVector.fromMemorySegment(species, weight, at, LE)
+              .fma(FloatVector.fromArray(species, x, xi), sum0);
+      sum1 =
+          FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
+      sum2 =
+          FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
+      sum3 =
+          FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
     }
     for (; i <= n - lanes; i += lanes) {
-      sum0 = FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
-          .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
+      sum0 =
+          FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
     }
     float sum = head + sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
     for (; i < n; i++) {
@@ -78,14 +84,20 @@ final class VectorDot {
       int ai = aStart + i;
       int bi = bStart + i;
       sum0 = FloatVector.fromArray(species, a, ai).fma(FloatVector.fromArray(species, b, bi), sum0);
-      sum1 = FloatVector.fromArray(species, a, ai + lanes).fma(FloatVector.fromArray(species, b, bi + lanes), sum1);
-      sum2 = FloatVector.fromArray(species, a, ai + 2 * lanes)
-          .fma(FloatVector.fromArray(species, b, bi + 2 * lanes), sum2);
-      sum3 = FloatVector.fromArray(species, a, ai + 3 * lanes)
-          .fma(FloatVector.fromArray(species, b, bi + 3 * lanes), sum3);
+      sum1 =
+          FloatVector.fromArray(species, a, ai + lanes)
+              .fma(FloatVector.fromArray(species, b, bi + lanes), sum1);
+      sum2 =
+          FloatVector.fromArray(species, a, ai + 2 * lanes)
+              .fma(FloatVector.fromArray(species, b, bi + 2 * lanes), sum2);
+      sum3 =
+          FloatVector.fromArray(species, a, ai + 3 * lanes)
+              .fma(FloatVector.fromArray(species, b, bi + 3 * lanes), sum3);
     }
     for (; i <= n - lanes; i += lanes) {
-      sum0 = FloatVector.fromArray(species, a, aStart + i).fma(FloatVector.fromArray(species, b, bStart + i), sum0);
+      sum0 =
+          FloatVector.fromArray(species, a, aStart + i)
+              .fma(FloatVector.fromArray(species, b, bStart + i), sum0);
     }
     float sum = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
     for (; i < n; i++) {
@@ -99,18 +111,26 @@ final class VectorDot {
    * scalar head up to a vector-aligned weight address (native memory at float alignment), a vector
    * body and a scalar tail.
    *
-   * <p>The {@code isNative()} test comes first on purpose: it makes the JIT check the segment's class
-   * once, here, so the loads below are compiled for that one class. Without it they inherit the JDK's
-   * shared profile of every segment any code has read, and a process that has also read native
-   * memory (the benchmark's bandwidth probe, a mapped file) gets loads that test the class each time:
-   * measured 6.6-7 GB/s instead of 14.5 on one thread.
+   * <p>The {@code isNative()} test comes first on purpose: it makes the JIT check the segment's
+   * class once, here, so the loads below are compiled for that one class. Without it they inherit
+   * the JDK's shared profile of every segment any code has read, and a process that has also read
+   * native memory (the benchmark's bandwidth probe, a mapped file) gets loads that test the class
+   * each time: measured 6.6-7 GB/s instead of 14.5 on one thread.
    *
-   * <p>The body repeats {@link #dot}'s loop on purpose: calling {@link #dot} per row (one class test
-   * and alignment test per row) measured 11.1-11.5 GB/s against 14.7 for this loop, one thread over
-   * the 110M shape's matrices.
+   * <p>The body repeats {@link #dot}'s loop on purpose: calling {@link #dot} per row (one class
+   * test and alignment test per row) measured 11.1-11.5 GB/s against 14.7 for this loop, one thread
+   * over the 110M shape's matrices.
    */
-  static void dotRowRange(VectorWidth width, MemorySegment weight, long firstRowStart, int rows, int n, float[] x,
-      int xStart, float[] out, int outStart) {
+  static void dotRowRange(
+      VectorWidth width,
+      MemorySegment weight,
+      long firstRowStart,
+      int rows,
+      int n,
+      float[] x,
+      int xStart,
+      float[] out,
+      int outStart) {
     if (weight.isNative()) {
       dotRows4(width, weight, firstRowStart, null, 0, rows, n, x, xStart, out, outStart);
       return;
@@ -136,17 +156,23 @@ final class VectorDot {
       for (; i <= n - 4 * lanes; i += 4 * lanes) {
         long at = base + (long) i * Float.BYTES;
         int xi = xStart + i;
-        sum0 = FloatVector.fromMemorySegment(species, weight, at, LE).fma(FloatVector.fromArray(species, x, xi), sum0);
-        sum1 = FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
-            .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
-        sum2 = FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
-            .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
-        sum3 = FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
-            .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
+        sum0 =
+            FloatVector.fromMemorySegment(species, weight, at, LE)
+                .fma(FloatVector.fromArray(species, x, xi), sum0);
+        sum1 =
+            FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
+                .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
+        sum2 =
+            FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
+                .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
+        sum3 =
+            FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
+                .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
       }
       for (; i <= n - lanes; i += lanes) {
-        sum0 = FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
-            .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
+        sum0 =
+            FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
+                .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
       }
       float sum = head + sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
       for (; i < n; i++) {
@@ -160,19 +186,29 @@ final class VectorDot {
    * {@link VectorKernels#dotRowRange} over native memory (a mapped file), and over rows read in a
    * given order: four weight rows at a time against one input vector (four sums, each input vector
    * loaded once for four rows), then the rows left one at a time. Row {@code r} starts at element
-   * {@code firstRowStart + r * n}, or at {@code order[orderStart + r] * n} when {@code order} is not
-   * null.
+   * {@code firstRowStart + r * n}, or at {@code order[orderStart + r] * n} when {@code order} is
+   * not null.
    *
    * <p>Over native memory, the one-row loop of {@link #dotRowRange} runs at about half the speed it
-   * has over a heap array (the Vector API's bounds check of each load, which the JIT only hoists out
-   * of the row's loop at a cost paid per row: measured 40-49 ms against 18-28 ms per pass over 436
-   * MB on one thread, and 30 ms with the check turned off); four rows per loop pay it once per four
-   * rows, and share the input's loads: 28-33 ms. Each block of four has a scalar head up to a
+   * has over a heap array (the Vector API's bounds check of each load, which the JIT only hoists
+   * out of the row's loop at a cost paid per row: measured 40-49 ms against 18-28 ms per pass over
+   * 436 MB on one thread, and 30 ms with the check turned off); four rows per loop pay it once per
+   * four rows, and share the input's loads: 28-33 ms. Each block of four has a scalar head up to a
    * vector-aligned address when the four rows share their alignment (native memory at float
    * alignment).
    */
-  static void dotRows4(VectorWidth width, MemorySegment weight, long firstRowStart, int[] order, int orderStart,
-      int rows, int n, float[] x, int xStart, float[] out, int outStart) {
+  static void dotRows4(
+      VectorWidth width,
+      MemorySegment weight,
+      long firstRowStart,
+      int[] order,
+      int orderStart,
+      int rows,
+      int n,
+      float[] x,
+      int xStart,
+      float[] out,
+      int outStart) {
     VectorSpecies<Float> species = width.floats();
     int lanes = species.length();
     long vectorBytes = species.vectorByteSize();
@@ -229,12 +265,20 @@ final class VectorDot {
       out[outStart + r + 3] = sum3;
     }
     for (; r < rows; r++) {
-      out[outStart + r] = dot(width, weight, rowByte(firstRowStart, order, orderStart, r, n) / Float.BYTES, x, xStart, n);
+      out[outStart + r] =
+          dot(
+              width,
+              weight,
+              rowByte(firstRowStart, order, orderStart, r, n) / Float.BYTES,
+              x,
+              xStart,
+              n);
     }
   }
 
   /** Byte offset of row {@code r} of a {@link #dotRows4} call. */
   private static long rowByte(long firstRowStart, int[] order, int orderStart, int r, int n) {
-    return (order == null ? firstRowStart + (long) r * n : (long) order[orderStart + r] * n) * Float.BYTES;
+    return (order == null ? firstRowStart + (long) r * n : (long) order[orderStart + r] * n)
+        * Float.BYTES;
   }
 }

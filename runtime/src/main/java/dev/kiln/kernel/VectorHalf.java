@@ -21,9 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
  * the sign in bit 31 and the 15 exponent and fraction bits in bits 27..13, which read as a float32
  * are the value times 2^-112, for normal and subnormal halves alike (a half subnormal becomes a
  * float32 subnormal, exactly); multiplying by 2^112 is exact. Where the half exponent is all ones
- * (infinity, NaN) the float32 exponent is set to all ones instead, keeping sign and fraction; a
- * NaN also gets the quiet bit, as {@link Float#float16ToFloat} gives on x86. The dot product skips
- * the quiet bit (any NaN gives a NaN sum).
+ * (infinity, NaN) the float32 exponent is set to all ones instead, keeping sign and fraction; a NaN
+ * also gets the quiet bit, as {@link Float#float16ToFloat} gives on x86. The dot product skips the
+ * quiet bit (any NaN gives a NaN sum).
  *
  * <p>The kernels call no helper methods of their own: the JIT would not always inline them (they
  * are too big to inline when not yet hot), and a vector passed to a method that is not inlined is
@@ -35,8 +35,12 @@ final class VectorHalf {
 
   private VectorHalf() {}
 
-  /** {@link VectorKernels#dotF16}: two accumulators (the conversion gives the loop enough else to do). */
-  static float dotF16(VectorWidth width, MemorySegment data, long offset, float[] x, int xStart, int n) {
+  /**
+   * {@link VectorKernels#dotF16}: two accumulators (the conversion gives the loop enough else to
+   * do).
+   */
+  static float dotF16(
+      VectorWidth width, MemorySegment data, long offset, float[] x, int xStart, int n) {
     VectorSpecies<Float> floats = width.floats();
     VectorSpecies<Short> shorts = width.shorts();
     VectorSpecies<Integer> ints = width.ints();
@@ -46,25 +50,45 @@ final class VectorHalf {
     int i = 0;
     for (; i <= n - 2 * lanes; i += 2 * lanes) {
       long at = offset + 2L * i;
-      IntVector h0 = (IntVector) ShortVector.fromMemorySegment(shorts, data, at, LE)
-          .convertShape(VectorOperators.S2I, ints, 0);
-      IntVector h1 = (IntVector) ShortVector.fromMemorySegment(shorts, data, at + 2L * lanes, LE)
-          .convertShape(VectorOperators.S2I, ints, 0);
+      IntVector h0 =
+          (IntVector)
+              ShortVector.fromMemorySegment(shorts, data, at, LE)
+                  .convertShape(VectorOperators.S2I, ints, 0);
+      IntVector h1 =
+          (IntVector)
+              ShortVector.fromMemorySegment(shorts, data, at + 2L * lanes, LE)
+                  .convertShape(VectorOperators.S2I, ints, 0);
       IntVector bits0 = h0.lanewise(VectorOperators.LSHL, 13).and(0x8fff_e000);
       IntVector bits1 = h1.lanewise(VectorOperators.LSHL, 13).and(0x8fff_e000);
-      FloatVector w0 = bits0.reinterpretAsFloats().mul(TWO_TO_112).reinterpretAsInts()
-          .blend(bits0.or(0x7f80_0000), h0.and(0x7c00).eq(0x7c00)).reinterpretAsFloats();
-      FloatVector w1 = bits1.reinterpretAsFloats().mul(TWO_TO_112).reinterpretAsInts()
-          .blend(bits1.or(0x7f80_0000), h1.and(0x7c00).eq(0x7c00)).reinterpretAsFloats();
+      FloatVector w0 =
+          bits0
+              .reinterpretAsFloats()
+              .mul(TWO_TO_112)
+              .reinterpretAsInts()
+              .blend(bits0.or(0x7f80_0000), h0.and(0x7c00).eq(0x7c00))
+              .reinterpretAsFloats();
+      FloatVector w1 =
+          bits1
+              .reinterpretAsFloats()
+              .mul(TWO_TO_112)
+              .reinterpretAsInts()
+              .blend(bits1.or(0x7f80_0000), h1.and(0x7c00).eq(0x7c00))
+              .reinterpretAsFloats();
       sum0 = w0.fma(FloatVector.fromArray(floats, x, xStart + i), sum0);
       sum1 = w1.fma(FloatVector.fromArray(floats, x, xStart + i + lanes), sum1);
     }
     for (; i <= n - lanes; i += lanes) {
-      IntVector h = (IntVector) ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
-          .convertShape(VectorOperators.S2I, ints, 0);
+      IntVector h =
+          (IntVector)
+              ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
+                  .convertShape(VectorOperators.S2I, ints, 0);
       IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8fff_e000);
-      FloatVector w = bits.reinterpretAsFloats().mul(TWO_TO_112).reinterpretAsInts()
-          .blend(bits.or(0x7f80_0000), h.and(0x7c00).eq(0x7c00)).reinterpretAsFloats();
+      FloatVector w =
+          bits.reinterpretAsFloats()
+              .mul(TWO_TO_112)
+              .reinterpretAsInts()
+              .blend(bits.or(0x7f80_0000), h.and(0x7c00).eq(0x7c00))
+              .reinterpretAsFloats();
       sum0 = w.fma(FloatVector.fromArray(floats, x, xStart + i), sum0);
     }
     float sum = sum0.add(sum1).reduceLanes(VectorOperators.ADD);
@@ -78,14 +102,17 @@ final class VectorHalf {
    * {@link VectorKernels#readF16}: exactly {@link Float#float16ToFloat} (as on x86: NaNs quiet).
    * Infinities and NaNs are rare in weights, so they are fixed up only in vectors that have one.
    */
-  static void readF16(VectorWidth width, MemorySegment data, long offset, float[] out, int outStart, int n) {
+  static void readF16(
+      VectorWidth width, MemorySegment data, long offset, float[] out, int outStart, int n) {
     VectorSpecies<Short> shorts = width.shorts();
     VectorSpecies<Integer> ints = width.ints();
     int lanes = ints.length();
     int i = 0;
     for (; i <= n - lanes; i += lanes) {
-      IntVector h = (IntVector) ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
-          .convertShape(VectorOperators.S2I, ints, 0);
+      IntVector h =
+          (IntVector)
+              ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
+                  .convertShape(VectorOperators.S2I, ints, 0);
       IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8fff_e000);
       FloatVector value = bits.reinterpretAsFloats().mul(TWO_TO_112);
       VectorMask<Integer> special = h.and(0x7c00).eq(0x7c00);
@@ -101,8 +128,12 @@ final class VectorHalf {
     }
   }
 
-  /** {@link VectorKernels#dotBF16}: four accumulators. BF16 is the upper half of a binary32: a shift. */
-  static float dotBF16(VectorWidth width, MemorySegment data, long offset, float[] x, int xStart, int n) {
+  /**
+   * {@link VectorKernels#dotBF16}: four accumulators. BF16 is the upper half of a binary32: a
+   * shift.
+   */
+  static float dotBF16(
+      VectorWidth width, MemorySegment data, long offset, float[] x, int xStart, int n) {
     VectorSpecies<Float> floats = width.floats();
     VectorSpecies<Short> shorts = width.shorts();
     VectorSpecies<Integer> ints = width.ints();
@@ -116,22 +147,37 @@ final class VectorHalf {
     for (; i <= n - 4 * lanes; i += 4 * lanes) {
       long at = offset + 2L * i;
       int xi = xStart + i;
-      FloatVector w0 = ShortVector.fromMemorySegment(shorts, data, at, LE).convertShape(VectorOperators.S2I, ints, 0)
-          .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-      FloatVector w1 = ShortVector.fromMemorySegment(shorts, data, at + step, LE)
-          .convertShape(VectorOperators.S2I, ints, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-      FloatVector w2 = ShortVector.fromMemorySegment(shorts, data, at + 2 * step, LE)
-          .convertShape(VectorOperators.S2I, ints, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-      FloatVector w3 = ShortVector.fromMemorySegment(shorts, data, at + 3 * step, LE)
-          .convertShape(VectorOperators.S2I, ints, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector w0 =
+          ShortVector.fromMemorySegment(shorts, data, at, LE)
+              .convertShape(VectorOperators.S2I, ints, 0)
+              .lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats();
+      FloatVector w1 =
+          ShortVector.fromMemorySegment(shorts, data, at + step, LE)
+              .convertShape(VectorOperators.S2I, ints, 0)
+              .lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats();
+      FloatVector w2 =
+          ShortVector.fromMemorySegment(shorts, data, at + 2 * step, LE)
+              .convertShape(VectorOperators.S2I, ints, 0)
+              .lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats();
+      FloatVector w3 =
+          ShortVector.fromMemorySegment(shorts, data, at + 3 * step, LE)
+              .convertShape(VectorOperators.S2I, ints, 0)
+              .lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats();
       sum0 = w0.fma(FloatVector.fromArray(floats, x, xi), sum0);
       sum1 = w1.fma(FloatVector.fromArray(floats, x, xi + lanes), sum1);
       sum2 = w2.fma(FloatVector.fromArray(floats, x, xi + 2 * lanes), sum2);
       sum3 = w3.fma(FloatVector.fromArray(floats, x, xi + 3 * lanes), sum3);
     }
     for (; i <= n - lanes; i += lanes) {
-      FloatVector w = ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
-          .convertShape(VectorOperators.S2I, ints, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+      FloatVector w =
+          ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
+              .convertShape(VectorOperators.S2I, ints, 0)
+              .lanewise(VectorOperators.LSHL, 16)
+              .reinterpretAsFloats();
       sum0 = w.fma(FloatVector.fromArray(floats, x, xStart + i), sum0);
     }
     float sum = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
@@ -142,14 +188,18 @@ final class VectorHalf {
   }
 
   /** {@link VectorKernels#readBF16}. */
-  static void readBF16(VectorWidth width, MemorySegment data, long offset, float[] out, int outStart, int n) {
+  static void readBF16(
+      VectorWidth width, MemorySegment data, long offset, float[] out, int outStart, int n) {
     VectorSpecies<Short> shorts = width.shorts();
     VectorSpecies<Integer> ints = width.ints();
     int lanes = ints.length();
     int i = 0;
     for (; i <= n - lanes; i += lanes) {
-      ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE).convertShape(VectorOperators.S2I, ints, 0)
-          .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, outStart + i);
+      ShortVector.fromMemorySegment(shorts, data, offset + 2L * i, LE)
+          .convertShape(VectorOperators.S2I, ints, 0)
+          .lanewise(VectorOperators.LSHL, 16)
+          .reinterpretAsFloats()
+          .intoArray(out, outStart + i);
     }
     for (; i < n; i++) {
       out[outStart + i] = ScalarKernels.bf16(data.get(HALF, offset + 2L * i));

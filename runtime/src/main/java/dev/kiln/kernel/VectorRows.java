@@ -7,10 +7,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API paths of {@link VectorKernels#dotRowBlock} (a block of dequantized weight rows times
- * a block of input rows: prefill and batched decode are bound by arithmetic, not by memory, once the
- * rows are in cache), of the attention tile kernels ({@code expShift}, {@code addWeightedRows}),
- * RMSNorm and scale, at the preferred width.
+ * The Vector API paths of {@link VectorKernels#dotRowBlock} (a block of dequantized weight rows
+ * times a block of input rows: prefill and batched decode are bound by arithmetic, not by memory,
+ * once the rows are in cache), of the attention tile kernels ({@code expShift}, {@code
+ * addWeightedRows}), RMSNorm and scale, at the preferred width.
  */
 final class VectorRows {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -18,11 +18,12 @@ final class VectorRows {
   private VectorRows() {}
 
   /**
-   * {@link VectorKernels#dotRowBlock}: four weight rows (at {@code w[k * n]}) against four input rows
-   * at a time (sixteen independent sums), then two, then one, so each input vector (read from L2 in a
-   * long prefill) serves four products and each weight vector (in L1) four.
+   * {@link VectorKernels#dotRowBlock}: four weight rows (at {@code w[k * n]}) against four input
+   * rows at a time (sixteen independent sums), then two, then one, so each input vector (read from
+   * L2 in a long prefill) serves four products and each weight vector (in L1) four.
    */
-  static void dotRowBlock4(float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
+  static void dotRowBlock4(
+      float[] w, int n, float[] x, int xStart, int xStride, int count, float[] out) {
     int lanes = SPECIES.length();
     int bound = SPECIES.loopBound(n);
     int w1 = n;
@@ -60,10 +61,16 @@ final class VectorRows {
         b2 = k2.fma(vb, b2);
         b3 = k3.fma(vb, b3);
       }
-      float[] sums = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-          a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
-          b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
-          b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+      float[] sums = {
+        a0.reduceLanes(VectorOperators.ADD),
+        a1.reduceLanes(VectorOperators.ADD),
+        a2.reduceLanes(VectorOperators.ADD),
+        a3.reduceLanes(VectorOperators.ADD),
+        b0.reduceLanes(VectorOperators.ADD),
+        b1.reduceLanes(VectorOperators.ADD),
+        b2.reduceLanes(VectorOperators.ADD),
+        b3.reduceLanes(VectorOperators.ADD)
+      };
       for (; i < n; i++) {
         for (int k = 0; k < 4; k++) {
           sums[k] += w[k * n + i] * x[xa + i];
@@ -82,8 +89,12 @@ final class VectorRows {
     }
   }
 
-  /** Four weight rows times four input rows (from {@code x[x0]}, stride {@code xStride}): sixteen sums. */
-  private static void dotBlock4x4(float[] w, int n, float[] x, int x0, int xStride, int count, int row, float[] out) {
+  /**
+   * Four weight rows times four input rows (from {@code x[x0]}, stride {@code xStride}): sixteen
+   * sums.
+   */
+  private static void dotBlock4x4(
+      float[] w, int n, float[] x, int x0, int xStride, int count, int row, float[] out) {
     int lanes = SPECIES.length();
     int bound = SPECIES.loopBound(n);
     int x1 = x0 + xStride;
@@ -125,14 +136,24 @@ final class VectorRows {
       s33 = k.fma(v3, s33);
     }
     // Reduced one by one: an array of vectors would box them.
-    float[] sums = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-        s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
-        s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-        s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
-        s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
-        s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
-        s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
-        s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+    float[] sums = {
+      s00.reduceLanes(VectorOperators.ADD),
+      s01.reduceLanes(VectorOperators.ADD),
+      s02.reduceLanes(VectorOperators.ADD),
+      s03.reduceLanes(VectorOperators.ADD),
+      s10.reduceLanes(VectorOperators.ADD),
+      s11.reduceLanes(VectorOperators.ADD),
+      s12.reduceLanes(VectorOperators.ADD),
+      s13.reduceLanes(VectorOperators.ADD),
+      s20.reduceLanes(VectorOperators.ADD),
+      s21.reduceLanes(VectorOperators.ADD),
+      s22.reduceLanes(VectorOperators.ADD),
+      s23.reduceLanes(VectorOperators.ADD),
+      s30.reduceLanes(VectorOperators.ADD),
+      s31.reduceLanes(VectorOperators.ADD),
+      s32.reduceLanes(VectorOperators.ADD),
+      s33.reduceLanes(VectorOperators.ADD)
+    };
     int[] xs = {x0, x1, x2, x3};
     for (int k = 0; k < 4; k++) {
       for (int j = 0; j < 4; j++) {
@@ -151,7 +172,10 @@ final class VectorRows {
     FloatVector sums = FloatVector.zero(SPECIES);
     int i = 0;
     for (; i < bound; i += SPECIES.length()) {
-      FloatVector e = FloatVector.fromArray(SPECIES, a, start + i).sub(shiftVector).lanewise(VectorOperators.EXP);
+      FloatVector e =
+          FloatVector.fromArray(SPECIES, a, start + i)
+              .sub(shiftVector)
+              .lanewise(VectorOperators.EXP);
       e.intoArray(a, start + i);
       sums = sums.add(e);
     }
@@ -164,15 +188,23 @@ final class VectorRows {
     return sum;
   }
 
-  static void addWeightedRows(float[] weights, int count, float[] rows, int rowsStart, int rowStride, float[] out,
-      int outStart, int n) {
+  static void addWeightedRows(
+      float[] weights,
+      int count,
+      float[] rows,
+      int rowsStart,
+      int rowStride,
+      float[] out,
+      int outStart,
+      int n) {
     int lanes = SPECIES.length();
     int d = 0;
     for (; d <= n - lanes; d += lanes) {
       FloatVector acc = FloatVector.fromArray(SPECIES, out, outStart + d);
       for (int j = 0; j < count; j++) {
-        acc = FloatVector.fromArray(SPECIES, rows, rowsStart + j * rowStride + d)
-            .fma(FloatVector.broadcast(SPECIES, weights[j]), acc);
+        acc =
+            FloatVector.fromArray(SPECIES, rows, rowsStart + j * rowStride + d)
+                .fma(FloatVector.broadcast(SPECIES, weights[j]), acc);
       }
       acc.intoArray(out, outStart + d);
     }
@@ -189,7 +221,14 @@ final class VectorRows {
    * {@link VectorKernels#rmsNorm}: squares summed in two vector accumulators, then the row scaled
    * and multiplied by the gain a vector at a time.
    */
-  static void rmsNorm(float[] in, int inStart, MemorySegment gain, float[] out, int outStart, int n, double eps,
+  static void rmsNorm(
+      float[] in,
+      int inStart,
+      MemorySegment gain,
+      float[] out,
+      int outStart,
+      int n,
+      double eps,
       float gainOffset) {
     int lanes = SPECIES.length();
     FloatVector s0 = FloatVector.zero(SPECIES);
@@ -212,12 +251,19 @@ final class VectorRows {
     float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
     i = 0;
     for (; i <= n - lanes; i += lanes) {
-      FloatVector.fromArray(SPECIES, in, inStart + i).mul(scale)
-          .mul(FloatVector.fromMemorySegment(SPECIES, gain, (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN).add(gainOffset))
+      FloatVector.fromArray(SPECIES, in, inStart + i)
+          .mul(scale)
+          .mul(
+              FloatVector.fromMemorySegment(
+                      SPECIES, gain, (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                  .add(gainOffset))
           .intoArray(out, outStart + i);
     }
     for (; i < n; i++) {
-      out[outStart + i] = in[inStart + i] * scale * (gainOffset + gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES));
+      out[outStart + i] =
+          in[inStart + i]
+              * scale
+              * (gainOffset + gain.get(ScalarKernels.FLOAT, (long) i * Float.BYTES));
     }
   }
 

@@ -15,13 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code VectorSpecies} argument gets a constant only when it is inlined into a caller that passes
  * a constant, and the JIT does not inline a kernel it has already compiled on its own (it is too
  * big); the kernel then runs the Vector API's boxed fallback, a hundred times slower than scalar
- * code. Here each kernel calls {@code width.floats()}; a JVM that uses one width (as
- * {@link VectorKernels} does) has loaded one subclass, so the call is bound to it (class hierarchy
- * analysis, or a monomorphic call-site profile) and inlined to a static final species, a
- * constant, even in a kernel compiled on its own. Tests that call several widths in one JVM get
- * correct results on the slow path.
+ * code. Here each kernel calls {@code width.floats()}; a JVM that uses one width (as {@link
+ * VectorKernels} does) has loaded one subclass, so the call is bound to it (class hierarchy
+ * analysis, or a monomorphic call-site profile) and inlined to a static final species, a constant,
+ * even in a kernel compiled on its own. Tests that call several widths in one JVM get correct
+ * results on the slow path.
  */
-abstract sealed class VectorWidth permits VectorWidth.Bits128, VectorWidth.Bits256, VectorWidth.Bits512 {
+abstract sealed class VectorWidth
+    permits VectorWidth.Bits128, VectorWidth.Bits256, VectorWidth.Bits512 {
   /** Float lanes. */
   abstract VectorSpecies<Float> floats();
 
@@ -32,8 +33,9 @@ abstract sealed class VectorWidth permits VectorWidth.Bits128, VectorWidth.Bits2
   abstract VectorSpecies<Short> shorts();
 
   /**
-   * Byte lanes: as many as {@link #floats()}, but at least 8 (the narrowest byte species is 64 bits),
-   * so at 128 bits a byte vector holds two float vectors' worth of lanes (see {@link #byteParts()}).
+   * Byte lanes: as many as {@link #floats()}, but at least 8 (the narrowest byte species is 64
+   * bits), so at 128 bits a byte vector holds two float vectors' worth of lanes (see {@link
+   * #byteParts()}).
    */
   abstract VectorSpecies<Byte> bytes();
 
@@ -51,11 +53,15 @@ abstract sealed class VectorWidth permits VectorWidth.Bits128, VectorWidth.Bits2
       case 128 -> new Bits128();
       case 256 -> new Bits256();
       case 512 -> new Bits512();
-      default -> throw new IllegalArgumentException("no vector width of " + bits + " bits (128, 256 or 512)");
+      default ->
+          throw new IllegalArgumentException(
+              "no vector width of " + bits + " bits (128, 256 or 512)");
     };
   }
 
-  /** Bits in {@link FloatVector#SPECIES_PREFERRED}: the CPU's widest vectors the Vector API uses. */
+  /**
+   * Bits in {@link FloatVector#SPECIES_PREFERRED}: the CPU's widest vectors the Vector API uses.
+   */
   static int preferredBits() {
     return FloatVector.SPECIES_PREFERRED.vectorBitSize();
   }

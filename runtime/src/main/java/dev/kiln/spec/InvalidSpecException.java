@@ -10,7 +10,9 @@ public final class InvalidSpecException extends KilnException {
   private final transient List<SpecProblem> problems;
 
   public InvalidSpecException(List<SpecProblem> problems) {
-    super("invalid model spec:" + ProblemList.lines(problems.stream().map(SpecProblem::toString).toList()));
+    super(
+        "invalid model spec:"
+            + ProblemList.lines(problems.stream().map(SpecProblem::toString).toList()));
     this.problems = List.copyOf(problems);
   }
 

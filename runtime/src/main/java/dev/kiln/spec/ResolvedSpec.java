@@ -14,16 +14,17 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The numbers and choices of a decoder, resolved and validated: the runtime twin of the
- * {@link dev.kiln.ModelSpec @ModelSpec} annotation. Generated decoders expose theirs as
- * {@code SPEC}; the interpreter, loaders and tools take one as their description of the model.
+ * The numbers and choices of a decoder, resolved and validated: the runtime twin of the {@link
+ * dev.kiln.ModelSpec @ModelSpec} annotation. Generated decoders expose theirs as {@code SPEC}; the
+ * interpreter, loaders and tools take one as their description of the model.
  *
- * <p>Build one with {@link #builder()}; the builder starts from the annotation's defaults (a Llama),
- * and {@code numKeyValueHeads}/{@code headDim} of 0 mean their defaults. Values are set by element
- * (the builder's named setters, {@link Builder#set}, or {@link #of} a {@link SpecDraft} read element
- * by element), never by position, so two values of the same type cannot be swapped unnoticed; the
- * accessors are named after the {@link SpecElement elements}. Building a spec that breaks a rule of
- * {@link SpecRules} throws {@link InvalidSpecException}. Two specs are equal when every element is.
+ * <p>Build one with {@link #builder()}; the builder starts from the annotation's defaults (a
+ * Llama), and {@code numKeyValueHeads}/{@code headDim} of 0 mean their defaults. Values are set by
+ * element (the builder's named setters, {@link Builder#set}, or {@link #of} a {@link SpecDraft}
+ * read element by element), never by position, so two values of the same type cannot be swapped
+ * unnoticed; the accessors are named after the {@link SpecElement elements}. Building a spec that
+ * breaks a rule of {@link SpecRules} throws {@link InvalidSpecException}. Two specs are equal when
+ * every element is.
  */
 public final class ResolvedSpec {
   /** Bytes of one cached key or value element (the cache holds float32). */
@@ -99,7 +100,8 @@ public final class ResolvedSpec {
     this.ropeScalingFactor = values.ropeScalingFactor();
     this.ropeScalingLowFreqFactor = values.ropeScalingLowFreqFactor();
     this.ropeScalingHighFreqFactor = values.ropeScalingHighFreqFactor();
-    this.ropeScalingOriginalMaxPositionEmbeddings = values.ropeScalingOriginalMaxPositionEmbeddings();
+    this.ropeScalingOriginalMaxPositionEmbeddings =
+        values.ropeScalingOriginalMaxPositionEmbeddings();
     this.qkvBias = values.qkvBias();
     this.qkNorm = values.qkNorm();
     this.rmsNormUnitOffset = values.rmsNormUnitOffset();
@@ -117,23 +119,33 @@ public final class ResolvedSpec {
 
   /**
    * The spec with exactly the values of {@code values}: unlike {@link SpecDraft#resolve()}, 0 is
-   * not read as a default, and a {@code numKeyValueHeads}, {@code headDim} or
-   * {@code queryPreAttnScalar} of 0 is a problem. Throws {@link InvalidSpecException} listing every
+   * not read as a default, and a {@code numKeyValueHeads}, {@code headDim} or {@code
+   * queryPreAttnScalar} of 0 is a problem. Throws {@link InvalidSpecException} listing every
    * problem, those of {@link SpecRules} included.
    */
   public static ResolvedSpec of(SpecDraft values) {
     var problems = new ArrayList<>(SpecRules.check(values));
     if (values.numKeyValueHeads() == 0) {
-      problems.add(new SpecProblem(SpecElement.NUM_KEY_VALUE_HEADS, SpecMessage.POSITIVE,
-          SpecMessage.POSITIVE.format("numKeyValueHeads of a resolved spec", 0)));
+      problems.add(
+          new SpecProblem(
+              SpecElement.NUM_KEY_VALUE_HEADS,
+              SpecMessage.POSITIVE,
+              SpecMessage.POSITIVE.format("numKeyValueHeads of a resolved spec", 0)));
     }
     if (values.headDim() == 0) {
-      problems.add(new SpecProblem(SpecElement.HEAD_DIM, SpecMessage.POSITIVE,
-          SpecMessage.POSITIVE.format("headDim of a resolved spec", 0)));
+      problems.add(
+          new SpecProblem(
+              SpecElement.HEAD_DIM,
+              SpecMessage.POSITIVE,
+              SpecMessage.POSITIVE.format("headDim of a resolved spec", 0)));
     }
     if (values.queryPreAttnScalar() == 0.0) {
-      problems.add(new SpecProblem(SpecElement.QUERY_PRE_ATTN_SCALAR, SpecMessage.POSITIVE_OR_OFF,
-          SpecMessage.POSITIVE_OR_OFF.format("queryPreAttnScalar of a resolved spec", "nothing", 0.0)));
+      problems.add(
+          new SpecProblem(
+              SpecElement.QUERY_PRE_ATTN_SCALAR,
+              SpecMessage.POSITIVE_OR_OFF,
+              SpecMessage.POSITIVE_OR_OFF.format(
+                  "queryPreAttnScalar of a resolved spec", "nothing", 0.0)));
     }
     if (!problems.isEmpty()) {
       throw new InvalidSpecException(problems);
@@ -317,8 +329,8 @@ public final class ResolvedSpec {
   }
 
   /**
-   * The elements where {@code other} differs from this spec, one line each:
-   * {@code "numKeyValueHeads: 2 here, 4 there"}; empty when they are equal.
+   * The elements where {@code other} differs from this spec, one line each: {@code
+   * "numKeyValueHeads: 2 here, 4 there"}; empty when they are equal.
    */
   public List<String> differences(ResolvedSpec other) {
     SpecDraft mine = toDraft();
@@ -326,18 +338,28 @@ public final class ResolvedSpec {
     List<String> lines = new ArrayList<>();
     for (SpecElement element : SpecElement.values()) {
       if (!mine.value(element).equals(theirs.value(element))) {
-        lines.add(element.elementName() + ": " + mine.value(element) + " here, " + theirs.value(element) + " there");
+        lines.add(
+            element.elementName()
+                + ": "
+                + mine.value(element)
+                + " here, "
+                + theirs.value(element)
+                + " there");
       }
     }
     return lines;
   }
 
-  /** Throws {@link dev.kiln.KilnException} listing every differing element unless {@code other} equals this spec. */
+  /**
+   * Throws {@link dev.kiln.KilnException} listing every differing element unless {@code other}
+   * equals this spec.
+   */
   public void requireSame(ResolvedSpec other) {
     List<String> differences = differences(other);
     if (!differences.isEmpty()) {
-      throw new dev.kiln.KilnException("the model was made for a different spec (here: this decoder, there: the model):\n  "
-          + String.join("\n  ", differences));
+      throw new dev.kiln.KilnException(
+          "the model was made for a different spec (here: this decoder, there: the model):\n  "
+              + String.join("\n  ", differences));
     }
   }
 
@@ -356,7 +378,10 @@ public final class ResolvedSpec {
     return numAttentionHeads / numKeyValueHeads;
   }
 
-  /** Whether q, k and v have biases: {@code attentionBias} (all four projections) or {@code qkvBias} (q, k, v only). */
+  /**
+   * Whether q, k and v have biases: {@code attentionBias} (all four projections) or {@code qkvBias}
+   * (q, k, v only).
+   */
   public boolean hasQkvBias() {
     return attentionBias || qkvBias;
   }
@@ -369,18 +394,27 @@ public final class ResolvedSpec {
     return 1.0 / Math.sqrt(queryPreAttnScalar);
   }
 
-  /** The sliding window of layer {@code layer} in positions, or 0 when the layer attends to every earlier position. */
+  /**
+   * The sliding window of layer {@code layer} in positions, or 0 when the layer attends to every
+   * earlier position.
+   */
   public int slidingWindow(int layer) {
     boolean slides = slidingWindowLayers == SlidingWindowLayers.ALL || layer % 2 == 0;
     return slides ? slidingWindow : 0;
   }
 
-  /** The RoPE frequency of each pair of a head's dimensions, scaling applied: {@code headDim / 2} values. */
+  /**
+   * The RoPE frequency of each pair of a head's dimensions, scaling applied: {@code headDim / 2}
+   * values.
+   */
   public double[] ropeInverseFrequencies() {
     return RopeFrequencies.of(this);
   }
 
-  /** Bytes of a KV cache for {@code batch} sequences of {@code positions}: 2 x layers x batch x positions x kv_dim x 4. */
+  /**
+   * Bytes of a KV cache for {@code batch} sequences of {@code positions}: 2 x layers x batch x
+   * positions x kv_dim x 4.
+   */
   public long kvCacheBytes(int batch, int positions) {
     return 2L * numHiddenLayers * batch * positions * kvDim() * KV_CACHE_ELEMENT_BYTES;
   }
@@ -412,8 +446,8 @@ public final class ResolvedSpec {
   }
 
   /**
-   * The {@code @ModelSpec(...)} annotation that declares this spec, listing the elements that differ
-   * from the defaults, ready to paste into a build.
+   * The {@code @ModelSpec(...)} annotation that declares this spec, listing the elements that
+   * differ from the defaults, ready to paste into a build.
    */
   public String toAnnotationSource() {
     var draft = toDraft();
@@ -421,9 +455,10 @@ public final class ResolvedSpec {
     for (SpecElement element : SpecElement.values()) {
       Object value = draft.value(element);
       Object fallback = element.defaultValue();
-      boolean derivedDefault = (element == SpecElement.NUM_KEY_VALUE_HEADS && numKeyValueHeads == numAttentionHeads)
-          || (element == SpecElement.HEAD_DIM && numAttentionHeads * headDim == hiddenSize)
-          || (element == SpecElement.QUERY_PRE_ATTN_SCALAR && queryPreAttnScalar == headDim);
+      boolean derivedDefault =
+          (element == SpecElement.NUM_KEY_VALUE_HEADS && numKeyValueHeads == numAttentionHeads)
+              || (element == SpecElement.HEAD_DIM && numAttentionHeads * headDim == hiddenSize)
+              || (element == SpecElement.QUERY_PRE_ATTN_SCALAR && queryPreAttnScalar == headDim);
       if (value.equals(fallback) || derivedDefault) {
         continue;
       }
@@ -437,7 +472,8 @@ public final class ResolvedSpec {
       case Enum<?> e -> e.getDeclaringClass().getSimpleName() + "." + e.name();
       case Long l -> l == Long.MAX_VALUE ? "Long.MAX_VALUE" : l + "L";
       case Double d when d.isNaN() -> "Double.NaN";
-      case Double d when d.isInfinite() -> d > 0 ? "Double.POSITIVE_INFINITY" : "Double.NEGATIVE_INFINITY";
+      case Double d when d.isInfinite() ->
+          d > 0 ? "Double.POSITIVE_INFINITY" : "Double.NEGATIVE_INFINITY";
       case Double d -> d.toString().toLowerCase(Locale.ROOT);
       default -> value.toString();
     };
@@ -445,8 +481,8 @@ public final class ResolvedSpec {
 
   /**
    * A mutable builder with the annotation's defaults, set element by element. The defaults are the
-   * {@link SpecElement} table's, which a test checks against the {@link dev.kiln.ModelSpec @ModelSpec}
-   * annotation type itself.
+   * {@link SpecElement} table's, which a test checks against the {@link
+   * dev.kiln.ModelSpec @ModelSpec} annotation type itself.
    */
   public static final class Builder {
     private final Map<SpecElement, Object> values = new EnumMap<>(SpecElement.class);
@@ -460,52 +496,172 @@ public final class ResolvedSpec {
     /** Sets an element by its enum constant; the value must have the element's type (boxed). */
     public Builder set(SpecElement element, Object value) {
       if (!element.accepts(value)) {
-        throw new IllegalArgumentException(element.elementName() + " takes a " + element.valueType().getSimpleName()
-            + ", not " + value);
+        throw new IllegalArgumentException(
+            element.elementName()
+                + " takes a "
+                + element.valueType().getSimpleName()
+                + ", not "
+                + value);
       }
       values.put(element, value);
       return this;
     }
 
-    public Builder vocabSize(int v) { return set(SpecElement.VOCAB_SIZE, v); }
-    public Builder hiddenSize(int v) { return set(SpecElement.HIDDEN_SIZE, v); }
-    public Builder intermediateSize(int v) { return set(SpecElement.INTERMEDIATE_SIZE, v); }
-    public Builder numHiddenLayers(int v) { return set(SpecElement.NUM_HIDDEN_LAYERS, v); }
-    public Builder numAttentionHeads(int v) { return set(SpecElement.NUM_ATTENTION_HEADS, v); }
-    public Builder numKeyValueHeads(int v) { return set(SpecElement.NUM_KEY_VALUE_HEADS, v); }
-    public Builder headDim(int v) { return set(SpecElement.HEAD_DIM, v); }
-    public Builder maxPositionEmbeddings(int v) { return set(SpecElement.MAX_POSITION_EMBEDDINGS, v); }
-    public Builder ropeTheta(double v) { return set(SpecElement.ROPE_THETA, v); }
-    public Builder rmsNormEps(double v) { return set(SpecElement.RMS_NORM_EPS, v); }
-    public Builder tieWordEmbeddings(boolean v) { return set(SpecElement.TIE_WORD_EMBEDDINGS, v); }
-    public Builder attentionBias(boolean v) { return set(SpecElement.ATTENTION_BIAS, v); }
-    public Builder mlpBias(boolean v) { return set(SpecElement.MLP_BIAS, v); }
-    public Builder lmHeadBias(boolean v) { return set(SpecElement.LM_HEAD_BIAS, v); }
-    public Builder attentionOutputProjection(boolean v) { return set(SpecElement.ATTENTION_OUTPUT_PROJECTION, v); }
-    public Builder residualConnections(boolean v) { return set(SpecElement.RESIDUAL_CONNECTIONS, v); }
-    public Builder norm(NormKind v) { return set(SpecElement.NORM, v); }
-    public Builder mlp(MlpKind v) { return set(SpecElement.MLP, v); }
-    public Builder positionEncoding(PositionEncoding v) { return set(SpecElement.POSITION_ENCODING, v); }
-    public Builder scoreNormalization(ScoreNormalization v) { return set(SpecElement.SCORE_NORMALIZATION, v); }
-    public Builder causalMask(boolean v) { return set(SpecElement.CAUSAL_MASK, v); }
-    public Builder ropeScaling(RopeScaling v) { return set(SpecElement.ROPE_SCALING, v); }
-    public Builder ropeScalingFactor(double v) { return set(SpecElement.ROPE_SCALING_FACTOR, v); }
-    public Builder ropeScalingLowFreqFactor(double v) { return set(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, v); }
-    public Builder ropeScalingHighFreqFactor(double v) { return set(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR, v); }
-    public Builder ropeScalingOriginalMaxPositionEmbeddings(int v) { return set(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, v); }
-    public Builder qkvBias(boolean v) { return set(SpecElement.QKV_BIAS, v); }
-    public Builder qkNorm(boolean v) { return set(SpecElement.QK_NORM, v); }
-    public Builder rmsNormUnitOffset(boolean v) { return set(SpecElement.RMS_NORM_UNIT_OFFSET, v); }
-    public Builder scaleEmbeddings(boolean v) { return set(SpecElement.SCALE_EMBEDDINGS, v); }
-    public Builder sandwichNorms(boolean v) { return set(SpecElement.SANDWICH_NORMS, v); }
-    public Builder hiddenAct(Activation v) { return set(SpecElement.HIDDEN_ACT, v); }
-    public Builder queryPreAttnScalar(double v) { return set(SpecElement.QUERY_PRE_ATTN_SCALAR, v); }
-    public Builder attnLogitSoftcapping(double v) { return set(SpecElement.ATTN_LOGIT_SOFTCAPPING, v); }
-    public Builder finalLogitSoftcapping(double v) { return set(SpecElement.FINAL_LOGIT_SOFTCAPPING, v); }
-    public Builder slidingWindow(int v) { return set(SpecElement.SLIDING_WINDOW, v); }
-    public Builder slidingWindowLayers(SlidingWindowLayers v) { return set(SpecElement.SLIDING_WINDOW_LAYERS, v); }
-    public Builder maxBatchSize(int v) { return set(SpecElement.MAX_BATCH_SIZE, v); }
-    public Builder maxKvCacheBytes(long v) { return set(SpecElement.MAX_KV_CACHE_BYTES, v); }
+    public Builder vocabSize(int v) {
+      return set(SpecElement.VOCAB_SIZE, v);
+    }
+
+    public Builder hiddenSize(int v) {
+      return set(SpecElement.HIDDEN_SIZE, v);
+    }
+
+    public Builder intermediateSize(int v) {
+      return set(SpecElement.INTERMEDIATE_SIZE, v);
+    }
+
+    public Builder numHiddenLayers(int v) {
+      return set(SpecElement.NUM_HIDDEN_LAYERS, v);
+    }
+
+    public Builder numAttentionHeads(int v) {
+      return set(SpecElement.NUM_ATTENTION_HEADS, v);
+    }
+
+    public Builder numKeyValueHeads(int v) {
+      return set(SpecElement.NUM_KEY_VALUE_HEADS, v);
+    }
+
+    public Builder headDim(int v) {
+      return set(SpecElement.HEAD_DIM, v);
+    }
+
+    public Builder maxPositionEmbeddings(int v) {
+      return set(SpecElement.MAX_POSITION_EMBEDDINGS, v);
+    }
+
+    public Builder ropeTheta(double v) {
+      return set(SpecElement.ROPE_THETA, v);
+    }
+
+    public Builder rmsNormEps(double v) {
+      return set(SpecElement.RMS_NORM_EPS, v);
+    }
+
+    public Builder tieWordEmbeddings(boolean v) {
+      return set(SpecElement.TIE_WORD_EMBEDDINGS, v);
+    }
+
+    public Builder attentionBias(boolean v) {
+      return set(SpecElement.ATTENTION_BIAS, v);
+    }
+
+    public Builder mlpBias(boolean v) {
+      return set(SpecElement.MLP_BIAS, v);
+    }
+
+    public Builder lmHeadBias(boolean v) {
+      return set(SpecElement.LM_HEAD_BIAS, v);
+    }
+
+    public Builder attentionOutputProjection(boolean v) {
+      return set(SpecElement.ATTENTION_OUTPUT_PROJECTION, v);
+    }
+
+    public Builder residualConnections(boolean v) {
+      return set(SpecElement.RESIDUAL_CONNECTIONS, v);
+    }
+
+    public Builder norm(NormKind v) {
+      return set(SpecElement.NORM, v);
+    }
+
+    public Builder mlp(MlpKind v) {
+      return set(SpecElement.MLP, v);
+    }
+
+    public Builder positionEncoding(PositionEncoding v) {
+      return set(SpecElement.POSITION_ENCODING, v);
+    }
+
+    public Builder scoreNormalization(ScoreNormalization v) {
+      return set(SpecElement.SCORE_NORMALIZATION, v);
+    }
+
+    public Builder causalMask(boolean v) {
+      return set(SpecElement.CAUSAL_MASK, v);
+    }
+
+    public Builder ropeScaling(RopeScaling v) {
+      return set(SpecElement.ROPE_SCALING, v);
+    }
+
+    public Builder ropeScalingFactor(double v) {
+      return set(SpecElement.ROPE_SCALING_FACTOR, v);
+    }
+
+    public Builder ropeScalingLowFreqFactor(double v) {
+      return set(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, v);
+    }
+
+    public Builder ropeScalingHighFreqFactor(double v) {
+      return set(SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR, v);
+    }
+
+    public Builder ropeScalingOriginalMaxPositionEmbeddings(int v) {
+      return set(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, v);
+    }
+
+    public Builder qkvBias(boolean v) {
+      return set(SpecElement.QKV_BIAS, v);
+    }
+
+    public Builder qkNorm(boolean v) {
+      return set(SpecElement.QK_NORM, v);
+    }
+
+    public Builder rmsNormUnitOffset(boolean v) {
+      return set(SpecElement.RMS_NORM_UNIT_OFFSET, v);
+    }
+
+    public Builder scaleEmbeddings(boolean v) {
+      return set(SpecElement.SCALE_EMBEDDINGS, v);
+    }
+
+    public Builder sandwichNorms(boolean v) {
+      return set(SpecElement.SANDWICH_NORMS, v);
+    }
+
+    public Builder hiddenAct(Activation v) {
+      return set(SpecElement.HIDDEN_ACT, v);
+    }
+
+    public Builder queryPreAttnScalar(double v) {
+      return set(SpecElement.QUERY_PRE_ATTN_SCALAR, v);
+    }
+
+    public Builder attnLogitSoftcapping(double v) {
+      return set(SpecElement.ATTN_LOGIT_SOFTCAPPING, v);
+    }
+
+    public Builder finalLogitSoftcapping(double v) {
+      return set(SpecElement.FINAL_LOGIT_SOFTCAPPING, v);
+    }
+
+    public Builder slidingWindow(int v) {
+      return set(SpecElement.SLIDING_WINDOW, v);
+    }
+
+    public Builder slidingWindowLayers(SlidingWindowLayers v) {
+      return set(SpecElement.SLIDING_WINDOW_LAYERS, v);
+    }
+
+    public Builder maxBatchSize(int v) {
+      return set(SpecElement.MAX_BATCH_SIZE, v);
+    }
+
+    public Builder maxKvCacheBytes(long v) {
+      return set(SpecElement.MAX_KV_CACHE_BYTES, v);
+    }
 
     /** The values so far, unvalidated. */
     public SpecDraft draft() {

@@ -4,8 +4,8 @@ import dev.kiln.RopeScaling;
 
 /**
  * RoPE's per-pair frequencies {@code ropeTheta^(-2i / headDim)}, with the spec's scaling applied
- * ({@link RopeScaling}). The generated attention classes hold them as constants; the interpreter and
- * the loaders (which check a GGUF file's {@code rope_freqs} against them) compute them here.
+ * ({@link RopeScaling}). The generated attention classes hold them as constants; the interpreter
+ * and the loaders (which check a GGUF file's {@code rope_freqs} against them) compute them here.
  */
 public final class RopeFrequencies {
   private RopeFrequencies() {}
@@ -20,12 +20,22 @@ public final class RopeFrequencies {
   }
 
   private static double scaled(ResolvedSpec spec, double frequency) {
-    return scaled(spec.ropeScaling(), spec.ropeScalingFactor(), spec.ropeScalingLowFreqFactor(),
-        spec.ropeScalingHighFreqFactor(), spec.ropeScalingOriginalMaxPositionEmbeddings(), frequency);
+    return scaled(
+        spec.ropeScaling(),
+        spec.ropeScalingFactor(),
+        spec.ropeScalingLowFreqFactor(),
+        spec.ropeScalingHighFreqFactor(),
+        spec.ropeScalingOriginalMaxPositionEmbeddings(),
+        frequency);
   }
 
   /** One frequency after a scaling with the given parameters (named as the spec elements). */
-  public static double scaled(RopeScaling scaling, double factor, double low, double high, double original,
+  public static double scaled(
+      RopeScaling scaling,
+      double factor,
+      double low,
+      double high,
+      double original,
       double frequency) {
     return switch (scaling) {
       case NONE -> frequency;

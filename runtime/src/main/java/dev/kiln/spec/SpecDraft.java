@@ -18,8 +18,8 @@ import java.util.Map;
  * may still be 0 ("use the default"), and anything may be out of range. {@link SpecRules} checks a
  * draft; {@link #resolve()} turns a valid one into a {@link ResolvedSpec}.
  *
- * <p>A draft holds one value per {@link SpecElement}, set by element ({@link #read}, or
- * {@link ResolvedSpec.Builder}), never by position; the accessors are named after the elements.
+ * <p>A draft holds one value per {@link SpecElement}, set by element ({@link #read}, or {@link
+ * ResolvedSpec.Builder}), never by position; the accessors are named after the elements.
  */
 public final class SpecDraft {
   private final Map<SpecElement, Object> values;
@@ -28,22 +28,29 @@ public final class SpecDraft {
     this.values = values;
   }
 
-  /** Reads a draft element by element, e.g. from an annotation; the reader returns boxed values and enum constants. */
+  /**
+   * Reads a draft element by element, e.g. from an annotation; the reader returns boxed values and
+   * enum constants.
+   */
   public interface ElementReader {
     Object read(SpecElement element);
   }
 
   /**
-   * The draft with the value {@code reader} gives for each element; throws
-   * {@link IllegalArgumentException} for a value that is not of its element's type.
+   * The draft with the value {@code reader} gives for each element; throws {@link
+   * IllegalArgumentException} for a value that is not of its element's type.
    */
   public static SpecDraft read(ElementReader reader) {
     Map<SpecElement, Object> values = new EnumMap<>(SpecElement.class);
     for (SpecElement element : SpecElement.values()) {
       Object value = reader.read(element);
       if (!element.accepts(value)) {
-        throw new IllegalArgumentException(element.elementName() + " takes a " + element.valueType().getSimpleName()
-            + ", not " + value);
+        throw new IllegalArgumentException(
+            element.elementName()
+                + " takes a "
+                + element.valueType().getSimpleName()
+                + ", not "
+                + value);
       }
       values.put(element, value);
     }
@@ -216,7 +223,10 @@ public final class SpecDraft {
     return numKeyValueHeads() == 0 ? numAttentionHeads() : numKeyValueHeads();
   }
 
-  /** {@code headDim}, with 0 meaning {@code hiddenSize / numAttentionHeads}; -1 when that is not a whole number. */
+  /**
+   * {@code headDim}, with 0 meaning {@code hiddenSize / numAttentionHeads}; -1 when that is not a
+   * whole number.
+   */
   public int effectiveHeadDim() {
     if (headDim() != 0) {
       return headDim();
@@ -227,7 +237,10 @@ public final class SpecDraft {
     return hiddenSize() / numAttentionHeads();
   }
 
-  /** The spec this draft describes, the defaults that 0 stands for filled in; throws {@link InvalidSpecException} listing every problem. */
+  /**
+   * The spec this draft describes, the defaults that 0 stands for filled in; throws {@link
+   * InvalidSpecException} listing every problem.
+   */
   public ResolvedSpec resolve() {
     var problems = SpecRules.check(this);
     if (!problems.isEmpty()) {

@@ -8,19 +8,28 @@ import java.util.Locale;
  */
 public enum SpecMessage {
   POSITIVE("Spec/Positive", "%s must be positive, was %d"),
-  OPTIONAL_NOT_NEGATIVE("Spec/NotNegative", "%s must be positive, or 0 for the default (%s), was %d"),
+  OPTIONAL_NOT_NEGATIVE(
+      "Spec/NotNegative", "%s must be positive, or 0 for the default (%s), was %d"),
   INTERMEDIATE_REQUIRED(
-      "Spec/IntermediateSize", "intermediateSize must be positive with mlp = SWIGLU, was %d (Llama uses about 8/3 x hiddenSize)"),
-  INTERMEDIATE_UNUSED("Spec/IntermediateSize", "intermediateSize (%d) has no effect with mlp = NONE; leave it out"),
-  KV_HEADS_DIVIDE("Spec/KvHeads", "numKeyValueHeads (%d) must divide numAttentionHeads (%d); use one of %s"),
+      "Spec/IntermediateSize",
+      "intermediateSize must be positive with mlp = SWIGLU, was %d (Llama uses about 8/3 x hiddenSize)"),
+  INTERMEDIATE_UNUSED(
+      "Spec/IntermediateSize", "intermediateSize (%d) has no effect with mlp = NONE; leave it out"),
+  KV_HEADS_DIVIDE(
+      "Spec/KvHeads", "numKeyValueHeads (%d) must divide numAttentionHeads (%d); use one of %s"),
   HEAD_DIM_UNDERIVABLE(
       "Spec/HeadDim",
       "hiddenSize (%d) is not a multiple of numAttentionHeads (%d), so headDim cannot default to hiddenSize /"
           + " numAttentionHeads; set headDim, or use hiddenSize %d or %d"),
   ROPE_ODD_HEAD_DIM(
-      "Spec/RopeHeadDim", "RoPE rotates pairs of dimensions, so the head dimension must be even, was %d%s"),
-  ROPE_THETA("Spec/RopeTheta", "ropeTheta must be finite and greater than 1, was %s (Llama uses 10000.0, Llama 3 500000.0)"),
-  RMS_NORM_EPS("Spec/RmsNormEps", "rmsNormEps must be finite, positive and below 0.1, was %s (Llama uses 1e-5 or 1e-6)"),
+      "Spec/RopeHeadDim",
+      "RoPE rotates pairs of dimensions, so the head dimension must be even, was %d%s"),
+  ROPE_THETA(
+      "Spec/RopeTheta",
+      "ropeTheta must be finite and greater than 1, was %s (Llama uses 10000.0, Llama 3 500000.0)"),
+  RMS_NORM_EPS(
+      "Spec/RmsNormEps",
+      "rmsNormEps must be finite, positive and below 0.1, was %s (Llama uses 1e-5 or 1e-6)"),
   NO_OUTPUT_PROJECTION_WIDTH(
       "Spec/AttentionOutput",
       "without an output projection the attention output (numAttentionHeads x headDim = %d) must be as wide as"
@@ -35,7 +44,9 @@ public enum SpecMessage {
           + " maxKvCacheBytes (%d); lower maxBatchSize or maxPositionEmbeddings, or raise the budget"),
   UNUSED("Spec/Unused", "%s (%s) has no effect %s; leave it out"),
   REQUIRES("Spec/Requires", "%s needs %s"),
-  ROPE_SCALING_FACTOR("Spec/RopeScaling", "ropeScalingFactor must be finite and at least 1 with ropeScaling = %s, was %s"),
+  ROPE_SCALING_FACTOR(
+      "Spec/RopeScaling",
+      "ropeScalingFactor must be finite and at least 1 with ropeScaling = %s, was %s"),
   ROPE_SCALING_FREQ_FACTORS(
       "Spec/RopeScaling",
       "with ropeScaling = LLAMA3, ropeScalingLowFreqFactor (%s) must be positive and below ropeScalingHighFreqFactor (%s)"

@@ -27,7 +27,9 @@ public final class SpecRules {
 
   public static List<SpecProblem> check(SpecDraft d) {
     List<SpecProblem> problems = new ArrayList<>();
-    Reporter report = (element, message, args) -> problems.add(new SpecProblem(element, message, message.format(args)));
+    Reporter report =
+        (element, message, args) ->
+            problems.add(new SpecProblem(element, message, message.format(args)));
 
     checkSizes(d, report);
     checkHeads(d, report);
@@ -60,7 +62,12 @@ public final class SpecRules {
     if (d.numKeyValueHeads() < 0) {
       reportNegative(report, NUM_KEY_VALUE_HEADS, d.numKeyValueHeads());
     } else if (d.numKeyValueHeads() > 0 && heads > 0 && heads % d.numKeyValueHeads() != 0) {
-      report.report(NUM_KEY_VALUE_HEADS, SpecMessage.KV_HEADS_DIVIDE, d.numKeyValueHeads(), heads, divisors(heads));
+      report.report(
+          NUM_KEY_VALUE_HEADS,
+          SpecMessage.KV_HEADS_DIVIDE,
+          d.numKeyValueHeads(),
+          heads,
+          divisors(heads));
     }
 
     if (d.headDim() < 0) {
@@ -68,12 +75,18 @@ public final class SpecRules {
       return;
     }
     if (d.headDim() == 0 && heads > 0 && d.hiddenSize() > 0 && d.hiddenSize() % heads != 0) {
-      // Suggest the nearest hidden sizes that derive a valid head dim: with RoPE it must also be even.
+      // Suggest the nearest hidden sizes that derive a valid head dim: with RoPE it must also be
+      // even.
       long step = d.positionEncoding() == PositionEncoding.ROPE ? 2L * heads : heads;
       long below = d.hiddenSize() / step * step;
       long above = below + step;
-      report.report(HIDDEN_SIZE, SpecMessage.HEAD_DIM_UNDERIVABLE, d.hiddenSize(), heads,
-          below == 0 ? above : below, below == 0 ? above + step : above);
+      report.report(
+          HIDDEN_SIZE,
+          SpecMessage.HEAD_DIM_UNDERIVABLE,
+          d.hiddenSize(),
+          heads,
+          below == 0 ? above : below,
+          below == 0 ? above + step : above);
     }
     int headDim = d.effectiveHeadDim();
     if (headDim <= 0) {
@@ -81,16 +94,27 @@ public final class SpecRules {
     }
     if (d.positionEncoding() == PositionEncoding.ROPE && headDim % 2 != 0) {
       boolean explicit = d.headDim() != 0;
-      report.report(explicit ? HEAD_DIM : HIDDEN_SIZE, SpecMessage.ROPE_ODD_HEAD_DIM, headDim,
+      report.report(
+          explicit ? HEAD_DIM : HIDDEN_SIZE,
+          SpecMessage.ROPE_ODD_HEAD_DIM,
+          headDim,
           explicit ? "" : " (hiddenSize / numAttentionHeads)");
     }
-    if (!d.attentionOutputProjection() && heads > 0 && d.hiddenSize() > 0 && (long) heads * headDim != d.hiddenSize()) {
-      report.report(ATTENTION_OUTPUT_PROJECTION, SpecMessage.NO_OUTPUT_PROJECTION_WIDTH, (long) heads * headDim, d.hiddenSize());
+    if (!d.attentionOutputProjection()
+        && heads > 0
+        && d.hiddenSize() > 0
+        && (long) heads * headDim != d.hiddenSize()) {
+      report.report(
+          ATTENTION_OUTPUT_PROJECTION,
+          SpecMessage.NO_OUTPUT_PROJECTION_WIDTH,
+          (long) heads * headDim,
+          d.hiddenSize());
     }
   }
 
   private static void checkNumerics(SpecDraft d, Reporter report) {
-    if (d.positionEncoding() == PositionEncoding.ROPE && !(Double.isFinite(d.ropeTheta()) && d.ropeTheta() > 1.0)) {
+    if (d.positionEncoding() == PositionEncoding.ROPE
+        && !(Double.isFinite(d.ropeTheta()) && d.ropeTheta() > 1.0)) {
       report.report(ROPE_THETA, SpecMessage.ROPE_THETA, d.ropeTheta());
     }
     if (d.norm() == NormKind.RMS_NORM
@@ -99,51 +123,92 @@ public final class SpecRules {
     }
   }
 
-  /** The elements of the newer families (Llama 3 RoPE scaling, Qwen, Gemma): values in range, and only where they act. */
+  /**
+   * The elements of the newer families (Llama 3 RoPE scaling, Qwen, Gemma): values in range, and
+   * only where they act.
+   */
   private static void checkArchitecture(SpecDraft d, Reporter report) {
     boolean rope = d.positionEncoding() == PositionEncoding.ROPE;
     boolean rms = d.norm() == NormKind.RMS_NORM;
     if (d.ropeScaling() != RopeScaling.NONE && !rope) {
-      report.report(ROPE_SCALING, SpecMessage.REQUIRES, "ropeScaling = " + d.ropeScaling(), "positionEncoding = ROPE");
+      report.report(
+          ROPE_SCALING,
+          SpecMessage.REQUIRES,
+          "ropeScaling = " + d.ropeScaling(),
+          "positionEncoding = ROPE");
     }
     if (d.ropeScaling() == RopeScaling.NONE) {
       if (d.ropeScalingFactor() != 1.0) {
-        report.report(ROPE_SCALING_FACTOR, SpecMessage.UNUSED, "ropeScalingFactor", d.ropeScalingFactor(),
+        report.report(
+            ROPE_SCALING_FACTOR,
+            SpecMessage.UNUSED,
+            "ropeScalingFactor",
+            d.ropeScalingFactor(),
             "with ropeScaling = NONE");
       }
     } else if (!(Double.isFinite(d.ropeScalingFactor()) && d.ropeScalingFactor() >= 1.0)) {
-      report.report(ROPE_SCALING_FACTOR, SpecMessage.ROPE_SCALING_FACTOR, d.ropeScaling(), d.ropeScalingFactor());
+      report.report(
+          ROPE_SCALING_FACTOR,
+          SpecMessage.ROPE_SCALING_FACTOR,
+          d.ropeScaling(),
+          d.ropeScalingFactor());
     }
     if (d.ropeScaling() == RopeScaling.LLAMA3) {
-      if (!(Double.isFinite(d.ropeScalingLowFreqFactor()) && Double.isFinite(d.ropeScalingHighFreqFactor())
-          && d.ropeScalingLowFreqFactor() > 0 && d.ropeScalingLowFreqFactor() < d.ropeScalingHighFreqFactor())) {
-        report.report(ROPE_SCALING_LOW_FREQ_FACTOR, SpecMessage.ROPE_SCALING_FREQ_FACTORS, d.ropeScalingLowFreqFactor(),
+      if (!(Double.isFinite(d.ropeScalingLowFreqFactor())
+          && Double.isFinite(d.ropeScalingHighFreqFactor())
+          && d.ropeScalingLowFreqFactor() > 0
+          && d.ropeScalingLowFreqFactor() < d.ropeScalingHighFreqFactor())) {
+        report.report(
+            ROPE_SCALING_LOW_FREQ_FACTOR,
+            SpecMessage.ROPE_SCALING_FREQ_FACTORS,
+            d.ropeScalingLowFreqFactor(),
             d.ropeScalingHighFreqFactor());
       }
       if (d.ropeScalingOriginalMaxPositionEmbeddings() <= 0) {
-        report.report(ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS, SpecMessage.ROPE_SCALING_ORIGINAL,
+        report.report(
+            ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS,
+            SpecMessage.ROPE_SCALING_ORIGINAL,
             d.ropeScalingOriginalMaxPositionEmbeddings());
       }
     } else {
-      for (SpecElement element : List.of(ROPE_SCALING_LOW_FREQ_FACTOR, ROPE_SCALING_HIGH_FREQ_FACTOR,
-          ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)) {
+      for (SpecElement element :
+          List.of(
+              ROPE_SCALING_LOW_FREQ_FACTOR,
+              ROPE_SCALING_HIGH_FREQ_FACTOR,
+              ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)) {
         if (!d.value(element).equals(element.defaultValue())) {
-          report.report(element, SpecMessage.UNUSED, element.elementName(), d.value(element),
+          report.report(
+              element,
+              SpecMessage.UNUSED,
+              element.elementName(),
+              d.value(element),
               "unless ropeScaling = LLAMA3");
         }
       }
     }
     if (d.qkvBias() && d.attentionBias()) {
-      report.report(QKV_BIAS, SpecMessage.REDUNDANT, "qkvBias", "attentionBias (biases on q, k, v and o_proj)");
+      report.report(
+          QKV_BIAS,
+          SpecMessage.REDUNDANT,
+          "qkvBias",
+          "attentionBias (biases on q, k, v and o_proj)");
     }
     if (d.qkNorm() && !rms) {
-      report.report(QK_NORM, SpecMessage.REQUIRES, "qkNorm (an RMSNorm of each q and k head)", "norm = RMS_NORM");
+      report.report(
+          QK_NORM,
+          SpecMessage.REQUIRES,
+          "qkNorm (an RMSNorm of each q and k head)",
+          "norm = RMS_NORM");
     }
     if (d.rmsNormUnitOffset() && !rms) {
-      report.report(RMS_NORM_UNIT_OFFSET, SpecMessage.UNUSED, "rmsNormUnitOffset", true, "with norm = NONE");
+      report.report(
+          RMS_NORM_UNIT_OFFSET, SpecMessage.UNUSED, "rmsNormUnitOffset", true, "with norm = NONE");
     }
     if (d.sandwichNorms() && !(rms && d.residualConnections())) {
-      report.report(SANDWICH_NORMS, SpecMessage.REQUIRES, "sandwichNorms (norms around the residual branches)",
+      report.report(
+          SANDWICH_NORMS,
+          SpecMessage.REQUIRES,
+          "sandwichNorms (norms around the residual branches)",
           "norm = RMS_NORM and residualConnections = true");
     }
     if (d.hiddenAct() != Activation.SILU && d.mlp() != MlpKind.SWIGLU) {
@@ -155,7 +220,12 @@ public final class SpecRules {
       }
       double value = (Double) d.value(element);
       if (value != 0.0 && !(Double.isFinite(value) && value > 0.0)) {
-        report.report(element, SpecMessage.POSITIVE_OR_OFF, element.elementName(), element.zeroMeans(), value);
+        report.report(
+            element,
+            SpecMessage.POSITIVE_OR_OFF,
+            element.elementName(),
+            element.zeroMeans(),
+            value);
       }
     }
     if (d.slidingWindow() < 0) {
@@ -164,41 +234,78 @@ public final class SpecRules {
       report.report(SLIDING_WINDOW, SpecMessage.REQUIRES, "slidingWindow", "causalMask = true");
     }
     if (d.slidingWindowLayers() != SlidingWindowLayers.ALL && d.slidingWindow() == 0) {
-      report.report(SLIDING_WINDOW_LAYERS, SpecMessage.UNUSED, "slidingWindowLayers", d.slidingWindowLayers(),
+      report.report(
+          SLIDING_WINDOW_LAYERS,
+          SpecMessage.UNUSED,
+          "slidingWindowLayers",
+          d.slidingWindowLayers(),
           "without a slidingWindow");
     }
   }
 
-  /** {@link SpecMessage#OPTIONAL_NOT_NEGATIVE} for an element where 0 means its {@link SpecElement#zeroMeans() default}. */
+  /**
+   * {@link SpecMessage#OPTIONAL_NOT_NEGATIVE} for an element where 0 means its {@link
+   * SpecElement#zeroMeans() default}.
+   */
   private static void reportNegative(Reporter report, SpecElement element, int value) {
-    report.report(element, SpecMessage.OPTIONAL_NOT_NEGATIVE, element.elementName(), element.zeroMeans(), value);
+    report.report(
+        element,
+        SpecMessage.OPTIONAL_NOT_NEGATIVE,
+        element.elementName(),
+        element.zeroMeans(),
+        value);
   }
 
   private static void checkMemory(SpecDraft d, Reporter report) {
     int kvHeads = d.effectiveNumKeyValueHeads();
     int headDim = d.effectiveHeadDim();
-    if (kvHeads <= 0 || headDim <= 0 || d.maxBatchSize() <= 0 || d.maxPositionEmbeddings() <= 0
-        || d.numHiddenLayers() <= 0 || d.maxKvCacheBytes() <= 0) {
+    if (kvHeads <= 0
+        || headDim <= 0
+        || d.maxBatchSize() <= 0
+        || d.maxPositionEmbeddings() <= 0
+        || d.numHiddenLayers() <= 0
+        || d.maxKvCacheBytes() <= 0) {
       return; // reported above
     }
     long kvDim = (long) kvHeads * headDim;
     long rows = (long) d.maxBatchSize() * d.maxPositionEmbeddings();
     long perLayer = saturatingMultiply(rows, kvDim);
     if (perLayer > MAX_ARRAY_LENGTH) {
-      report.report(MAX_POSITION_EMBEDDINGS, SpecMessage.KV_CACHE_INDEX,
-          d.maxBatchSize(), d.maxPositionEmbeddings(), kvDim, perLayer, MAX_ARRAY_LENGTH);
+      report.report(
+          MAX_POSITION_EMBEDDINGS,
+          SpecMessage.KV_CACHE_INDEX,
+          d.maxBatchSize(),
+          d.maxPositionEmbeddings(),
+          kvDim,
+          perLayer,
+          MAX_ARRAY_LENGTH);
     }
-    long bytes = saturatingMultiply(saturatingMultiply(2L * d.numHiddenLayers(), perLayer), Float.BYTES);
+    long bytes =
+        saturatingMultiply(saturatingMultiply(2L * d.numHiddenLayers(), perLayer), Float.BYTES);
     if (bytes > d.maxKvCacheBytes()) {
-      report.report(MAX_KV_CACHE_BYTES, SpecMessage.KV_CACHE_BUDGET,
-          bytes, d.numHiddenLayers(), d.maxBatchSize(), d.maxPositionEmbeddings(), kvDim, d.maxKvCacheBytes());
+      report.report(
+          MAX_KV_CACHE_BYTES,
+          SpecMessage.KV_CACHE_BUDGET,
+          bytes,
+          d.numHiddenLayers(),
+          d.maxBatchSize(),
+          d.maxPositionEmbeddings(),
+          kvDim,
+          d.maxKvCacheBytes());
     }
     if (!d.causalMask()) {
       long width = maxActivationWidth(d, headDim);
       long floats = saturatingMultiply(rows, width);
       if (floats > MAX_ARRAY_LENGTH) {
-        report.report(MAX_POSITION_EMBEDDINGS, SpecMessage.ACTIVATION_SIZE,
-            "widest", d.maxBatchSize(), d.maxPositionEmbeddings(), width, floats, MAX_ARRAY_LENGTH);
+        report.report(
+            MAX_POSITION_EMBEDDINGS,
+            SpecMessage.ACTIVATION_SIZE,
+            "widest",
+            d.maxBatchSize(),
+            d.maxPositionEmbeddings(),
+            width,
+            floats,
+            MAX_ARRAY_LENGTH);
       }
     }
   }

@@ -6,20 +6,28 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * What SentencePiece-style and byte-level tokenizers share: the vocabulary, the splitting of input at
- * special tokens, the special ids and decoding through {@link StreamingDecoder}.
+ * What SentencePiece-style and byte-level tokenizers share: the vocabulary, the splitting of input
+ * at special tokens, the special ids and decoding through {@link StreamingDecoder}.
  */
-abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTokenizer, ByteLevelBpeTokenizer {
+abstract sealed class BaseTokenizer implements Tokenizer
+    permits SentencePieceTokenizer, ByteLevelBpeTokenizer {
   private static final byte[] NONE = new byte[0];
 
   final Vocabulary vocab;
   private final String source;
+
   /** The bytes of every token that is not control or unknown (those have {@link #NONE}). */
   private final byte[][] bytes;
+
   private final boolean addBosByDefault;
   private final String chatTemplate;
 
-  BaseTokenizer(String source, Vocabulary vocab, byte[][] bytes, boolean addBosByDefault, String chatTemplate) {
+  BaseTokenizer(
+      String source,
+      Vocabulary vocab,
+      byte[][] bytes,
+      boolean addBosByDefault,
+      String chatTemplate) {
     this.source = source;
     this.vocab = vocab;
     this.bytes = bytes;
@@ -38,8 +46,8 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
   }
 
   /**
-   * Encodes one piece of text between special tokens. {@code startsText}: it is at the start of
-   * the input or right after a special or user-defined token; {@code atStart}: it is at the start.
+   * Encodes one piece of text between special tokens. {@code startsText}: it is at the start of the
+   * input or right after a special or user-defined token; {@code atStart}: it is at the start.
    */
   abstract void encodeText(String text, boolean startsText, boolean atStart, IntList out);
 
@@ -53,7 +61,8 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
     IntList out = new IntList();
     if (addBos) {
       if (vocab.bos < 0) {
-        throw new TokenizerException(source + ": the tokenizer has no BOS token, so none can be added");
+        throw new TokenizerException(
+            source + ": the tokenizer has no BOS token, so none can be added");
       }
       out.add(vocab.bos);
     }
@@ -64,7 +73,11 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
         out.add(fragment.id());
         startsText = true;
       } else {
-        encodeText(clean.substring(fragment.start(), fragment.end()), startsText, fragment.start() == 0, out);
+        encodeText(
+            clean.substring(fragment.start(), fragment.end()),
+            startsText,
+            fragment.start() == 0,
+            out);
         startsText = false;
       }
     }
@@ -80,7 +93,9 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
       if (Character.isHighSurrogate(c)) {
         unpaired = i + 1 >= text.length() || !Character.isLowSurrogate(text.charAt(i + 1));
       } else {
-        unpaired = Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(text.charAt(i - 1)));
+        unpaired =
+            Character.isLowSurrogate(c)
+                && (i == 0 || !Character.isHighSurrogate(text.charAt(i - 1)));
       }
       if (unpaired && out == null) {
         out = new StringBuilder(text.length());
@@ -126,7 +141,8 @@ abstract sealed class BaseTokenizer implements Tokenizer permits SentencePieceTo
 
   private void check(int id) {
     if (id < 0 || id >= vocab.size()) {
-      throw new InvalidInputException("token id " + id + " is outside the vocabulary (0 to " + (vocab.size() - 1) + ")");
+      throw new InvalidInputException(
+          "token id " + id + " is outside the vocabulary (0 to " + (vocab.size() - 1) + ")");
     }
   }
 

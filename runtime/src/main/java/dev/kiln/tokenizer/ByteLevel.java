@@ -5,11 +5,12 @@ import java.util.Arrays;
 /**
  * GPT-2's reversible map of bytes to printable characters, with which byte-level BPE vocabularies
  * are written: the printable bytes {@code '!'..'~'}, {@code 0xA1..0xAC} and {@code 0xAE..0xFF}
- * stand for themselves; the other 68 bytes, in order, for U+0100 onwards (so a space is
- * {@code 'Ġ'} U+0120 and a newline {@code 'Ċ'} U+010A).
+ * stand for themselves; the other 68 bytes, in order, for U+0100 onwards (so a space is {@code 'Ġ'}
+ * U+0120 and a newline {@code 'Ċ'} U+010A).
  */
 final class ByteLevel {
   private static final char[] BYTE_TO_CHAR = new char[256];
+
   /** The byte each char up to U+0143 stands for, or -1. */
   private static final int[] CHAR_TO_BYTE = new int[0x144];
 
@@ -17,7 +18,8 @@ final class ByteLevel {
     Arrays.fill(CHAR_TO_BYTE, -1);
     int next = 0x100;
     for (int b = 0; b < 256; b++) {
-      boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      boolean printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       char c = printable ? (char) b : (char) next++;
       BYTE_TO_CHAR[b] = c;
       CHAR_TO_BYTE[c] = b;

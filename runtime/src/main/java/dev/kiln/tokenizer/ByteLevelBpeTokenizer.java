@@ -9,16 +9,22 @@ import java.util.List;
  * byte) are merged by the ranks of the merges list, lowest rank first, leftmost on a tie. With
  * {@code ignoreMerges} (Llama 3), a word that is itself a token is that token without merging, as
  * llama.cpp and Hugging Face's {@code ignore_merges} do. A symbol left with no token (a vocabulary
- * without all 256 byte characters) becomes the unknown token, or is dropped when there is none,
- * as llama.cpp does.
+ * without all 256 byte characters) becomes the unknown token, or is dropped when there is none, as
+ * llama.cpp does.
  */
 final class ByteLevelBpeTokenizer extends BaseTokenizer {
   private final MergeRanks ranks;
   private final PreTokenizer preTokenizer;
   private final boolean ignoreMerges;
 
-  ByteLevelBpeTokenizer(String source, Vocabulary vocab, MergeRanks ranks, PreTokenizer preTokenizer,
-      boolean ignoreMerges, boolean addBosByDefault, String chatTemplate) {
+  ByteLevelBpeTokenizer(
+      String source,
+      Vocabulary vocab,
+      MergeRanks ranks,
+      PreTokenizer preTokenizer,
+      boolean ignoreMerges,
+      boolean addBosByDefault,
+      String chatTemplate) {
     super(source, vocab, tokenBytes(vocab), addBosByDefault, chatTemplate);
     this.ranks = ranks;
     this.preTokenizer = preTokenizer;
@@ -29,18 +35,19 @@ final class ByteLevelBpeTokenizer extends BaseTokenizer {
     byte[][] bytes = new byte[vocab.size()][];
     for (int id = 0; id < vocab.size(); id++) {
       String text = vocab.text(id);
-      bytes[id] = switch (vocab.type(id)) {
-        case CONTROL, UNKNOWN -> new byte[0];
-        case BYTE -> {
-          int b = Vocabulary.byteOf(text);
-          yield b >= 0 ? new byte[] {(byte) b} : utf8(text);
-        }
-        case USER_DEFINED -> utf8(text);
-        case NORMAL, UNUSED -> {
-          byte[] decoded = ByteLevel.decode(text);
-          yield decoded != null ? decoded : utf8(text);
-        }
-      };
+      bytes[id] =
+          switch (vocab.type(id)) {
+            case CONTROL, UNKNOWN -> new byte[0];
+            case BYTE -> {
+              int b = Vocabulary.byteOf(text);
+              yield b >= 0 ? new byte[] {(byte) b} : utf8(text);
+            }
+            case USER_DEFINED -> utf8(text);
+            case NORMAL, UNUSED -> {
+              byte[] decoded = ByteLevel.decode(text);
+              yield decoded != null ? decoded : utf8(text);
+            }
+          };
     }
     return bytes;
   }

@@ -9,11 +9,11 @@ import java.util.OptionalLong;
 
 /**
  * Reads the tokenizer of a GGUF file from its {@code tokenizer.ggml.*} metadata, as llama.cpp does:
- * {@code model} ({@code "llama"}: SentencePiece-style, {@code "gpt2"}: byte-level BPE),
- * {@code tokens}, {@code scores} (llama; zeros if absent), {@code token_type} (inferred if absent),
- * {@code merges} (gpt2), {@code pre} (gpt2's pre-tokenizer), {@code add_space_prefix} (llama; true if
- * absent), {@code bos_token_id}, {@code eos_token_id}, {@code unknown_token_id},
- * {@code eot_token_id}, {@code add_bos_token}, and {@code tokenizer.chat_template}.
+ * {@code model} ({@code "llama"}: SentencePiece-style, {@code "gpt2"}: byte-level BPE), {@code
+ * tokens}, {@code scores} (llama; zeros if absent), {@code token_type} (inferred if absent), {@code
+ * merges} (gpt2), {@code pre} (gpt2's pre-tokenizer), {@code add_space_prefix} (llama; true if
+ * absent), {@code bos_token_id}, {@code eos_token_id}, {@code unknown_token_id}, {@code
+ * eot_token_id}, {@code add_bos_token}, and {@code tokenizer.chat_template}.
  */
 final class GgufTokenizerReader {
   private static final String P = "tokenizer.ggml.";
@@ -38,20 +38,36 @@ final class GgufTokenizerReader {
   }
 
   private TokenizerException error(String key, String message) {
-    return new TokenizerException(source + " (GGUF, offset " + metadata.offset(key) + "): metadata " + key + ": " + message);
+    return new TokenizerException(
+        source + " (GGUF, offset " + metadata.offset(key) + "): metadata " + key + ": " + message);
   }
 
   private Tokenizer read() {
     String modelKey = P + "model";
-    String model = metadata.getString(modelKey).orElseThrow(() -> new TokenizerException(source
-        + ": GGUF file has no " + modelKey + " metadata, so it carries no tokenizer"));
-    boolean spm = switch (model) {
-      case "llama" -> true;
-      case "gpt2" -> false;
-      case "none", "no_vocab" -> throw error(modelKey, "\"" + model + "\": the file carries no vocabulary");
-      default -> throw error(modelKey, "\"" + model + "\" is not a tokenizer Kiln reads; Kiln reads \"llama\" "
-          + "(SentencePiece-style BPE) and \"gpt2\" (byte-level BPE)");
-    };
+    String model =
+        metadata
+            .getString(modelKey)
+            .orElseThrow(
+                () ->
+                    new TokenizerException(
+                        source
+                            + ": GGUF file has no "
+                            + modelKey
+                            + " metadata, so it carries no tokenizer"));
+    boolean spm =
+        switch (model) {
+          case "llama" -> true;
+          case "gpt2" -> false;
+          case "none", "no_vocab" ->
+              throw error(modelKey, "\"" + model + "\": the file carries no vocabulary");
+          default ->
+              throw error(
+                  modelKey,
+                  "\""
+                      + model
+                      + "\" is not a tokenizer Kiln reads; Kiln reads \"llama\" "
+                      + "(SentencePiece-style BPE) and \"gpt2\" (byte-level BPE)");
+        };
     String[] texts = tokens();
     int n = texts.length;
     int bos = specialId("bos_token_id", n, spm ? 1 : -1);
@@ -68,8 +84,15 @@ final class GgufTokenizerReader {
     if (spm) {
       float[] scores = scores(n);
       boolean addSpacePrefix = metadata.getBool(P + "add_space_prefix").orElse(true);
-      return new SentencePieceTokenizer(source, vocab, SentencePieceTokenizer.Options.llamaCpp(addSpacePrefix), scores,
-          null, null, addBos, chatTemplate);
+      return new SentencePieceTokenizer(
+          source,
+          vocab,
+          SentencePieceTokenizer.Options.llamaCpp(addSpacePrefix),
+          scores,
+          null,
+          null,
+          addBos,
+          chatTemplate);
     }
     String preKey = P + "pre";
     String pre = metadata.getString(preKey).orElse("default");
@@ -84,13 +107,22 @@ final class GgufTokenizerReader {
         preTokenizer = PreTokenizer.of(PreTokenizer.GPT2);
         ignoreMerges = false;
       }
-      default -> throw error(preKey, "pre-tokenizer \"" + pre + "\" is not one Kiln knows; Kiln knows \"llama-bpe\", "
-          + "\"llama3\" and \"smaug-bpe\" (Llama 3's split pattern) and \"gpt2\" and \"default\" (GPT-2's)");
+      default ->
+          throw error(
+              preKey,
+              "pre-tokenizer \""
+                  + pre
+                  + "\" is not one Kiln knows; Kiln knows \"llama-bpe\", "
+                  + "\"llama3\" and \"smaug-bpe\" (Llama 3's split pattern) and \"gpt2\" and \"default\" (GPT-2's)");
     }
-    return new ByteLevelBpeTokenizer(source, vocab, merges(vocab), preTokenizer, ignoreMerges, addBos, chatTemplate);
+    return new ByteLevelBpeTokenizer(
+        source, vocab, merges(vocab), preTokenizer, ignoreMerges, addBos, chatTemplate);
   }
 
-  /** An array value whose elements are of one of {@code types}; {@code size}: the length it must have, or -1. */
+  /**
+   * An array value whose elements are of one of {@code types}; {@code size}: the length it must
+   * have, or -1.
+   */
   private List<Object> array(String key, int size, String expected, GgufValueType... types) {
     List<Object> values = metadata.getArray(key).orElseThrow();
     GgufValueType elementType = metadata.elementType(key).orElseThrow();
@@ -98,8 +130,13 @@ final class GgufTokenizerReader {
       throw error(key, "expected an array of " + expected + ", found an array of " + elementType);
     }
     if (size >= 0 && values.size() != size) {
-      throw error(key, "has " + values.size() + " entries but tokenizer.ggml.tokens has " + size
-          + " (one entry per token is needed)");
+      throw error(
+          key,
+          "has "
+              + values.size()
+              + " entries but tokenizer.ggml.tokens has "
+              + size
+              + " (one entry per token is needed)");
     }
     return values;
   }
@@ -107,7 +144,8 @@ final class GgufTokenizerReader {
   private String[] tokens() {
     String key = P + "tokens";
     if (!metadata.contains(key)) {
-      throw new TokenizerException(source + ": GGUF file has no " + key + " metadata (the vocabulary)");
+      throw new TokenizerException(
+          source + ": GGUF file has no " + key + " metadata (the vocabulary)");
     }
     List<Object> values = array(key, -1, "strings", GgufValueType.STRING);
     if (values.isEmpty()) {
@@ -128,7 +166,8 @@ final class GgufTokenizerReader {
       return scores;
     }
     int i = 0;
-    for (Object value : array(key, n, "float32 scores", GgufValueType.FLOAT32, GgufValueType.FLOAT64)) {
+    for (Object value :
+        array(key, n, "float32 scores", GgufValueType.FLOAT32, GgufValueType.FLOAT64)) {
       float score = ((Number) value).floatValue();
       if (Float.isNaN(score)) {
         throw error(key, "score of token " + i + " is NaN");
@@ -144,30 +183,58 @@ final class GgufTokenizerReader {
     TokenType[] types = new TokenType[n];
     if (!metadata.contains(key)) {
       for (int id = 0; id < n; id++) {
-        types[id] = id == unk ? TokenType.UNKNOWN
-            : id == bos || id == eos ? TokenType.CONTROL
-            : spm && Vocabulary.isByteText(texts[id]) ? TokenType.BYTE
-            : TokenType.NORMAL;
+        types[id] =
+            id == unk
+                ? TokenType.UNKNOWN
+                : id == bos || id == eos
+                    ? TokenType.CONTROL
+                    : spm && Vocabulary.isByteText(texts[id]) ? TokenType.BYTE : TokenType.NORMAL;
       }
       return types;
     }
     int id = 0;
-    for (Object value : array(key, n, "integer token types", GgufValueType.INT32, GgufValueType.UINT32,
-        GgufValueType.INT8, GgufValueType.UINT8, GgufValueType.INT16, GgufValueType.UINT16, GgufValueType.INT64,
-        GgufValueType.UINT64)) {
+    for (Object value :
+        array(
+            key,
+            n,
+            "integer token types",
+            GgufValueType.INT32,
+            GgufValueType.UINT32,
+            GgufValueType.INT8,
+            GgufValueType.UINT8,
+            GgufValueType.INT16,
+            GgufValueType.UINT16,
+            GgufValueType.INT64,
+            GgufValueType.UINT64)) {
       long code = ((Number) value).longValue();
       int token = id;
-      types[id] = TokenType.ofGgufId(code).orElseThrow(() -> error(key, "token " + token + " (\"" + texts[token]
-          + "\") has type " + code + "; GGUF token types are 0 to 6"));
+      types[id] =
+          TokenType.ofGgufId(code)
+              .orElseThrow(
+                  () ->
+                      error(
+                          key,
+                          "token "
+                              + token
+                              + " (\""
+                              + texts[token]
+                              + "\") has type "
+                              + code
+                              + "; GGUF token types are 0 to 6"));
       if (spm && types[id] == TokenType.BYTE && !Vocabulary.isByteText(texts[id])) {
-        throw error(key, "token " + id + " is a byte token but its text \"" + texts[id] + "\" is not <0xNN>");
+        throw error(
+            key,
+            "token " + id + " is a byte token but its text \"" + texts[id] + "\" is not <0xNN>");
       }
       id++;
     }
     return types;
   }
 
-  /** A special token's id, or {@code fallback} (checked against the vocabulary) when the key is absent; -1 for none. */
+  /**
+   * A special token's id, or {@code fallback} (checked against the vocabulary) when the key is
+   * absent; -1 for none.
+   */
   private int specialId(String name, int n, int fallback) {
     String key = P + name;
     OptionalLong value = metadata.getInteger(key);
@@ -175,7 +242,8 @@ final class GgufTokenizerReader {
       return fallback < n ? fallback : -1;
     }
     long id = value.getAsLong();
-    if (id == -1 || (metadata.type(key).orElseThrow() == GgufValueType.UINT32 && id == 0xFFFFFFFFL)) {
+    if (id == -1
+        || (metadata.type(key).orElseThrow() == GgufValueType.UINT32 && id == 0xFFFFFFFFL)) {
       return -1; // written as "none"
     }
     if (id < 0 || id >= n) {
@@ -187,7 +255,8 @@ final class GgufTokenizerReader {
   private MergeRanks merges(Vocabulary vocab) {
     String key = P + "merges";
     if (!metadata.contains(key)) {
-      throw new TokenizerException(source + ": GGUF file has no " + key + " metadata, which a \"gpt2\" tokenizer needs");
+      throw new TokenizerException(
+          source + ": GGUF file has no " + key + " metadata, which a \"gpt2\" tokenizer needs");
     }
     List<Object> values = array(key, -1, "strings", GgufValueType.STRING);
     MergeRanks ranks = new MergeRanks(values.size());
@@ -196,9 +265,12 @@ final class GgufTokenizerReader {
       String merge = (String) value;
       int space = merge.indexOf(' ', 1);
       if (space < 0 || space == merge.length() - 1) {
-        throw error(key, "entry " + rank + " \"" + merge + "\" is not two tokens separated by a space");
+        throw error(
+            key, "entry " + rank + " \"" + merge + "\" is not two tokens separated by a space");
       }
-      String problem = Tokenizers.addMerge(ranks, vocab, rank, merge.substring(0, space), merge.substring(space + 1));
+      String problem =
+          Tokenizers.addMerge(
+              ranks, vocab, rank, merge.substring(0, space), merge.substring(space + 1));
       if (problem != null) {
         throw error(key, "entry " + rank + " \"" + merge + "\": " + problem);
       }

@@ -24,19 +24,19 @@ import java.util.regex.PatternSyntaxException;
 
 /**
  * Reads a Hugging Face tokenizer folder: {@code tokenizer.json} (a {@code BPE} model), and, when
- * present, {@code tokenizer_config.json} ({@code bos_token}, {@code eos_token},
- * {@code add_bos_token}, {@code chat_template}) and {@code chat_template.jinja}.
+ * present, {@code tokenizer_config.json} ({@code bos_token}, {@code eos_token}, {@code
+ * add_bos_token}, {@code chat_template}) and {@code chat_template.jinja}.
  *
- * <p>Two kinds of {@code tokenizer.json} are read. Byte-level BPE (GPT-2, Llama 3): a
- * {@code ByteLevel} pre-tokenizer or decoder; pre-tokenizers {@code ByteLevel}, {@code Split}
- * (behavior {@code Isolated}, not inverted), {@code Digits} and {@code Sequence}; normalizers
- * {@code NFC}, {@code NFD}, {@code NFKC}, {@code NFKD} and {@code Sequence}. SentencePiece-style
- * BPE (Llama 2): spaces written "▁" by a {@code Replace} normalizer or a {@code Metaspace}
- * pre-tokenizer, the prefix put by a {@code Prepend} normalizer or the Metaspace's
- * {@code prepend_scheme}, merges by rank with {@code byte_fallback}; Gemma's {@code Split} on
- * {@code " "} after the {@code Replace} normalizer is read as the no-op it is. Its non-special
- * added tokens decode with "▁" as a space, as Hugging Face's decoder does (Gemma's {@code "▁▁"} is
- * two spaces). Anything else is refused with a message naming the part.
+ * <p>Two kinds of {@code tokenizer.json} are read. Byte-level BPE (GPT-2, Llama 3): a {@code
+ * ByteLevel} pre-tokenizer or decoder; pre-tokenizers {@code ByteLevel}, {@code Split} (behavior
+ * {@code Isolated}, not inverted), {@code Digits} and {@code Sequence}; normalizers {@code NFC},
+ * {@code NFD}, {@code NFKC}, {@code NFKD} and {@code Sequence}. SentencePiece-style BPE (Llama 2):
+ * spaces written "▁" by a {@code Replace} normalizer or a {@code Metaspace} pre-tokenizer, the
+ * prefix put by a {@code Prepend} normalizer or the Metaspace's {@code prepend_scheme}, merges by
+ * rank with {@code byte_fallback}; Gemma's {@code Split} on {@code " "} after the {@code Replace}
+ * normalizer is read as the no-op it is. Its non-special added tokens decode with "▁" as a space,
+ * as Hugging Face's decoder does (Gemma's {@code "▁▁"} is two spaces). Anything else is refused
+ * with a message naming the part.
  */
 final class HfTokenizerReader {
   static final String TOKENIZER = "tokenizer.json";
@@ -53,7 +53,8 @@ final class HfTokenizerReader {
 
   static Tokenizer read(Path directory) {
     if (!Files.isDirectory(directory)) {
-      throw new TokenizerException(directory + ": not a directory (a Hugging Face model folder holds " + TOKENIZER + ")");
+      throw new TokenizerException(
+          directory + ": not a directory (a Hugging Face model folder holds " + TOKENIZER + ")");
     }
     Path json = directory.resolve(TOKENIZER);
     for (Path file : List.of(json, directory.resolve(CONFIG), directory.resolve(TEMPLATE))) {
@@ -63,10 +64,11 @@ final class HfTokenizerReader {
       }
     }
     if (!Files.isRegularFile(json)) {
-      String hint = Files.exists(directory.resolve("tokenizer.model"))
-          ? " (only tokenizer.model, a SentencePiece protobuf, is there; Kiln reads tokenizer.json: save the tokenizer "
-              + "with a fast Hugging Face tokenizer to write one)"
-          : "";
+      String hint =
+          Files.exists(directory.resolve("tokenizer.model"))
+              ? " (only tokenizer.model, a SentencePiece protobuf, is there; Kiln reads tokenizer.json: save the tokenizer "
+                  + "with a fast Hugging Face tokenizer to write one)"
+              : "";
       throw new TokenizerException(json + ": no such file" + hint);
     }
     return new HfTokenizerReader(directory).read();
@@ -86,7 +88,10 @@ final class HfTokenizerReader {
 
   private Tokenizer read() {
     JsonObject root = readJson(file, "tokenizer");
-    JsonObject config = Files.isRegularFile(configFile) ? readJson(configFile, "tokenizer config") : new JsonObject();
+    JsonObject config =
+        Files.isRegularFile(configFile)
+            ? readJson(configFile, "tokenizer config")
+            : new JsonObject();
     JsonObject model = object(root, "model", "model");
     if (model == null) {
       throw error("model", "missing; it must be an object");
@@ -101,11 +106,14 @@ final class HfTokenizerReader {
     for (String affix : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
       String value = string(model, affix, "model." + affix);
       if (value != null && !value.isEmpty()) {
-        throw error("model." + affix, "\"" + value + "\" is not supported (Kiln reads BPE without subword affixes)");
+        throw error(
+            "model." + affix,
+            "\"" + value + "\" is not supported (Kiln reads BPE without subword affixes)");
       }
     }
     JsonElement dropout = model.get("dropout");
-    if (dropout != null && !dropout.isJsonNull()
+    if (dropout != null
+        && !dropout.isJsonNull()
         && !(isNumber(dropout) && dropout.getAsBigDecimal().signum() == 0)) {
       throw error("model.dropout", dropout + ": BPE dropout is not supported (it is for training)");
     }
@@ -125,9 +133,15 @@ final class HfTokenizerReader {
       int id = id(entry.getValue(), "model.vocab[\"" + entry.getKey() + "\"]");
       String previous = byId.put(id, entry.getKey());
       if (previous != null) {
-        throw error("model.vocab", "tokens \"" + previous + "\" and \"" + entry.getKey() + "\" both have id " + id);
+        throw error(
+            "model.vocab",
+            "tokens \"" + previous + "\" and \"" + entry.getKey() + "\" both have id " + id);
       }
-      typeById.put(id, byteFallback && Vocabulary.isByteText(entry.getKey()) ? TokenType.BYTE : TokenType.NORMAL);
+      typeById.put(
+          id,
+          byteFallback && Vocabulary.isByteText(entry.getKey())
+              ? TokenType.BYTE
+              : TokenType.NORMAL);
     }
     JsonElement added = root.get("added_tokens");
     if (added != null && !added.isJsonNull()) {
@@ -149,7 +163,9 @@ final class HfTokenizerReader {
         boolean special = bool(token, "special", where + ".special", false);
         String previous = byId.putIfAbsent(id, content);
         if (previous != null && !previous.equals(content)) {
-          throw error(where, "id " + id + " is \"" + content + "\" here but \"" + previous + "\" in model.vocab");
+          throw error(
+              where,
+              "id " + id + " is \"" + content + "\" here but \"" + previous + "\" in model.vocab");
         }
         typeById.put(id, special ? TokenType.CONTROL : TokenType.USER_DEFINED);
       }
@@ -166,8 +182,18 @@ final class HfTokenizerReader {
       while (byId.containsKey(gap)) {
         gap++;
       }
-      throw error("model.vocab", "token id " + largest + " is beyond the " + n + " tokens of model.vocab and "
-          + "added_tokens (ids must run from 0 to " + (n - 1) + " without gaps; no token has id " + gap + ")");
+      throw error(
+          "model.vocab",
+          "token id "
+              + largest
+              + " is beyond the "
+              + n
+              + " tokens of model.vocab and "
+              + "added_tokens (ids must run from 0 to "
+              + (n - 1)
+              + " without gaps; no token has id "
+              + gap
+              + ")");
     }
     String[] texts = new String[n];
     TokenType[] types = new TokenType[n];
@@ -175,7 +201,9 @@ final class HfTokenizerReader {
       texts[id] = byId.get(id);
       types[id] = typeById.get(id);
       if (texts[id] == null) {
-        throw error("model.vocab", "no token has id " + id + " (ids must run from 0 to " + (n - 1) + " without gaps)");
+        throw error(
+            "model.vocab",
+            "no token has id " + id + " (ids must run from 0 to " + (n - 1) + " without gaps)");
       }
     }
     Map<String, Integer> lookup = new HashMap<>();
@@ -191,8 +219,20 @@ final class HfTokenizerReader {
       unk = id;
       types[unk] = TokenType.UNKNOWN;
     }
-    int bos = configToken(config, "bos_token", lookup, new String[] {"<s>", "<|begin_of_text|>", "<|startoftext|>"}, types);
-    int eos = configToken(config, "eos_token", lookup, new String[] {"</s>", "<|end_of_text|>", "<|endoftext|>"}, types);
+    int bos =
+        configToken(
+            config,
+            "bos_token",
+            lookup,
+            new String[] {"<s>", "<|begin_of_text|>", "<|startoftext|>"},
+            types);
+    int eos =
+        configToken(
+            config,
+            "eos_token",
+            lookup,
+            new String[] {"</s>", "<|end_of_text|>", "<|endoftext|>"},
+            types);
     int eot = Tokenizers.guessEot(texts);
     Vocabulary vocab = new Vocabulary(texts, types, bos, eos, eot, unk);
 
@@ -203,21 +243,30 @@ final class HfTokenizerReader {
     JsonElement pre = root.get("pre_tokenizer");
     JsonElement decoder = root.get("decoder");
     boolean byteLevel = hasType(pre, "ByteLevel") || hasType(decoder, "ByteLevel");
-    boolean metaspace = hasType(pre, "Metaspace") || hasType(decoder, "Metaspace") || hasType(normalizer, "Replace")
-        || hasType(normalizer, "Prepend") || hasType(decoder, "ByteFallback");
+    boolean metaspace =
+        hasType(pre, "Metaspace")
+            || hasType(decoder, "Metaspace")
+            || hasType(normalizer, "Replace")
+            || hasType(normalizer, "Prepend")
+            || hasType(decoder, "ByteFallback");
     String source = file.toString();
     if (byteLevel && !metaspace) {
-      PreTokenizer preTokenizer = new PreTokenizer(normalization(normalizer, "normalizer"), preSteps(pre, "pre_tokenizer"));
-      return new ByteLevelBpeTokenizer(source, vocab, ranks, preTokenizer, ignoreMerges, addBos, template);
+      PreTokenizer preTokenizer =
+          new PreTokenizer(normalization(normalizer, "normalizer"), preSteps(pre, "pre_tokenizer"));
+      return new ByteLevelBpeTokenizer(
+          source, vocab, ranks, preTokenizer, ignoreMerges, addBos, template);
     }
     if (metaspace && !byteLevel) {
       SentencePieceTokenizer.Options options = spmOptions(normalizer, pre, byteFallback, fuseUnk);
-      return new SentencePieceTokenizer(source, vocab, options, null, ranks, null, addBos, template);
+      return new SentencePieceTokenizer(
+          source, vocab, options, null, ranks, null, addBos, template);
     }
-    throw error("pre_tokenizer", byteLevel
-        ? "both byte-level and SentencePiece-style (Metaspace/Replace) parts are present; Kiln reads one or the other"
-        : "neither a ByteLevel pre-tokenizer or decoder (byte-level BPE) nor a Metaspace pre-tokenizer or Replace "
-            + "normalizer (SentencePiece-style BPE) is present; Kiln reads those two kinds of BPE tokenizer");
+    throw error(
+        "pre_tokenizer",
+        byteLevel
+            ? "both byte-level and SentencePiece-style (Metaspace/Replace) parts are present; Kiln reads one or the other"
+            : "neither a ByteLevel pre-tokenizer or decoder (byte-level BPE) nor a Metaspace pre-tokenizer or Replace "
+                + "normalizer (SentencePiece-style BPE) is present; Kiln reads those two kinds of BPE tokenizer");
   }
 
   private MergeRanks merges(JsonObject model, Vocabulary vocab) {
@@ -235,16 +284,20 @@ final class HfTokenizerReader {
       if (merge.isJsonPrimitive() && merge.getAsJsonPrimitive().isString()) {
         String[] parts = merge.getAsString().split(" ", -1);
         if (parts.length != 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
-          throw error(where, "\"" + merge.getAsString() + "\" is not two tokens separated by one space");
+          throw error(
+              where, "\"" + merge.getAsString() + "\" is not two tokens separated by one space");
         }
         left = parts[0];
         right = parts[1];
-      } else if (merge.isJsonArray() && merge.getAsJsonArray().size() == 2 && isString(merge.getAsJsonArray().get(0))
+      } else if (merge.isJsonArray()
+          && merge.getAsJsonArray().size() == 2
+          && isString(merge.getAsJsonArray().get(0))
           && isString(merge.getAsJsonArray().get(1))) {
         left = merge.getAsJsonArray().get(0).getAsString();
         right = merge.getAsJsonArray().get(1).getAsString();
       } else {
-        throw error(where, "must be a string \"a b\" or an array of two strings, was " + describe(merge));
+        throw error(
+            where, "must be a string \"a b\" or an array of two strings, was " + describe(merge));
       }
       String problem = Tokenizers.addMerge(ranks, vocab, rank, left, right);
       if (problem != null) {
@@ -254,20 +307,36 @@ final class HfTokenizerReader {
     return ranks;
   }
 
-  /** The id of the token tokenizer_config.json names under {@code key}, else the first of {@code guesses} that is a control token. */
-  private int configToken(JsonObject config, String key, Map<String, Integer> lookup, String[] guesses, TokenType[] types) {
+  /**
+   * The id of the token tokenizer_config.json names under {@code key}, else the first of {@code
+   * guesses} that is a control token.
+   */
+  private int configToken(
+      JsonObject config,
+      String key,
+      Map<String, Integer> lookup,
+      String[] guesses,
+      TokenType[] types) {
     JsonElement value = config.get(key);
     if (value != null && !value.isJsonNull()) {
-      String text = isString(value) ? value.getAsString()
-          : value.isJsonObject() && isString(value.getAsJsonObject().get("content"))
-              ? value.getAsJsonObject().get("content").getAsString() : null;
+      String text =
+          isString(value)
+              ? value.getAsString()
+              : value.isJsonObject() && isString(value.getAsJsonObject().get("content"))
+                  ? value.getAsJsonObject().get("content").getAsString()
+                  : null;
       if (text == null) {
-        throw new TokenizerException(configFile + ": " + key + ": must be a string or an object with \"content\", was "
-            + describe(value));
+        throw new TokenizerException(
+            configFile
+                + ": "
+                + key
+                + ": must be a string or an object with \"content\", was "
+                + describe(value));
       }
       Integer id = lookup.get(text);
       if (id == null) {
-        throw new TokenizerException(configFile + ": " + key + ": \"" + text + "\" is not a token of " + file);
+        throw new TokenizerException(
+            configFile + ": " + key + ": \"" + text + "\" is not a token of " + file);
       }
       return id;
     }
@@ -280,12 +349,16 @@ final class HfTokenizerReader {
     return -1;
   }
 
-  /** tokenizer_config.json's add_bos_token, else whether the post-processor's template starts with the BOS token. */
+  /**
+   * tokenizer_config.json's add_bos_token, else whether the post-processor's template starts with
+   * the BOS token.
+   */
   private boolean addBos(JsonObject root, JsonObject config, String bosText) {
     JsonElement value = config.get("add_bos_token");
     if (value != null && !value.isJsonNull()) {
       if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isBoolean()) {
-        throw new TokenizerException(configFile + ": add_bos_token: must be true or false, was " + describe(value));
+        throw new TokenizerException(
+            configFile + ": add_bos_token: must be true or false, was " + describe(value));
       }
       return value.getAsBoolean();
     }
@@ -306,8 +379,11 @@ final class HfTokenizerReader {
       }
       return false;
     }
-    if (type.equals("TemplateProcessing") && object.get("single") instanceof JsonArray single && !single.isEmpty()
-        && single.get(0) instanceof JsonObject first && first.get("SpecialToken") instanceof JsonObject special) {
+    if (type.equals("TemplateProcessing")
+        && object.get("single") instanceof JsonArray single
+        && !single.isEmpty()
+        && single.get(0) instanceof JsonObject first
+        && first.get("SpecialToken") instanceof JsonObject special) {
       return isString(special.get("id")) && special.get("id").getAsString().equals(bosText);
     }
     return false;
@@ -322,23 +398,30 @@ final class HfTokenizerReader {
       if (value.isJsonArray()) {
         // Several named templates: the one named "default".
         for (JsonElement entry : value.getAsJsonArray()) {
-          if (entry instanceof JsonObject named && isString(named.get("name")) && isString(named.get("template"))
+          if (entry instanceof JsonObject named
+              && isString(named.get("name"))
+              && isString(named.get("template"))
               && named.get("name").getAsString().equals("default")) {
             return named.get("template").getAsString();
           }
         }
         return null;
       }
-      throw new TokenizerException(configFile + ": chat_template: must be a string or a list of named templates, was "
-          + describe(value));
+      throw new TokenizerException(
+          configFile
+              + ": chat_template: must be a string or a list of named templates, was "
+              + describe(value));
     }
     Path jinja = file.resolveSibling(TEMPLATE);
     if (!Files.isRegularFile(jinja)) {
       return null;
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(jinja)))
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(jinja)))
           .toString();
     } catch (CharacterCodingException e) {
       throw new TokenizerException(jinja + ": not valid UTF-8");
@@ -358,7 +441,8 @@ final class HfTokenizerReader {
     return forms.isEmpty() ? null : forms.getFirst();
   }
 
-  private void collectNormalization(JsonElement normalizer, String where, List<Normalizer.Form> forms) {
+  private void collectNormalization(
+      JsonElement normalizer, String where, List<Normalizer.Form> forms) {
     if (normalizer == null || normalizer.isJsonNull()) {
       return;
     }
@@ -366,13 +450,19 @@ final class HfTokenizerReader {
     switch (type) {
       case "NFC", "NFD", "NFKC", "NFKD" -> forms.add(Normalizer.Form.valueOf(type));
       case "Sequence" -> {
-        JsonArray items = array(normalizer.getAsJsonObject(), "normalizers", where + ".normalizers");
+        JsonArray items =
+            array(normalizer.getAsJsonObject(), "normalizers", where + ".normalizers");
         for (int i = 0; i < items.size(); i++) {
           collectNormalization(items.get(i), where + ".normalizers[" + i + "]", forms);
         }
       }
-      default -> throw error(where, "normalizer \"" + type + "\" is not supported for byte-level BPE (Kiln reads NFC, "
-          + "NFD, NFKC, NFKD and Sequence)");
+      default ->
+          throw error(
+              where,
+              "normalizer \""
+                  + type
+                  + "\" is not supported for byte-level BPE (Kiln reads NFC, "
+                  + "NFD, NFKC, NFKD and Sequence)");
     }
   }
 
@@ -406,7 +496,8 @@ final class HfTokenizerReader {
       case "Split" -> {
         String behavior = string(object, "behavior", where + ".behavior");
         if (behavior != null && !behavior.equals("Isolated")) {
-          throw error(where + ".behavior", "\"" + behavior + "\" is not supported (Kiln reads Isolated)");
+          throw error(
+              where + ".behavior", "\"" + behavior + "\" is not supported (Kiln reads Isolated)");
         }
         if (bool(object, "invert", where + ".invert", false)) {
           throw error(where + ".invert", "an inverted split is not supported");
@@ -417,29 +508,45 @@ final class HfTokenizerReader {
           try {
             steps.add(new PreTokenizer.Step(PreTokenizer.compile(regex)));
           } catch (PatternSyntaxException e) {
-            throw error(where + ".pattern.Regex", "Java cannot compile \"" + regex + "\": " + e.getDescription());
+            throw error(
+                where + ".pattern.Regex",
+                "Java cannot compile \"" + regex + "\": " + e.getDescription());
           }
         } else if (pattern != null && isString(pattern.get("String"))) {
-          steps.add(new PreTokenizer.Step(PreTokenizer.compile(Pattern.quote(pattern.get("String").getAsString()))));
+          steps.add(
+              new PreTokenizer.Step(
+                  PreTokenizer.compile(Pattern.quote(pattern.get("String").getAsString()))));
         } else {
-          throw error(where + ".pattern", "must be {\"Regex\": ...} or {\"String\": ...}, was " + describe(pattern));
+          throw error(
+              where + ".pattern",
+              "must be {\"Regex\": ...} or {\"String\": ...}, was " + describe(pattern));
         }
       }
-      case "Digits" -> steps.add(PreTokenizer.Step.split(
-          bool(object, "individual_digits", where + ".individual_digits", false) ? "\\p{N}" : "\\p{N}+"));
-      default -> throw error(where, "pre-tokenizer \"" + type + "\" is not supported for byte-level BPE (Kiln reads "
-          + "ByteLevel, Split, Digits and Sequence)");
+      case "Digits" ->
+          steps.add(
+              PreTokenizer.Step.split(
+                  bool(object, "individual_digits", where + ".individual_digits", false)
+                      ? "\\p{N}"
+                      : "\\p{N}+"));
+      default ->
+          throw error(
+              where,
+              "pre-tokenizer \""
+                  + type
+                  + "\" is not supported for byte-level BPE (Kiln reads "
+                  + "ByteLevel, Split, Digits and Sequence)");
     }
   }
 
   // ---- SentencePiece-style parts.
 
-  private SentencePieceTokenizer.Options spmOptions(JsonElement normalizer, JsonElement pre, boolean byteFallback,
-      boolean fuseUnk) {
+  private SentencePieceTokenizer.Options spmOptions(
+      JsonElement normalizer, JsonElement pre, boolean byteFallback, boolean fuseUnk) {
     String[] space = {null};
     boolean[] prepend = {false};
     collectSpmNormalizer(normalizer, "normalizer", space, prepend);
-    SentencePieceTokenizer.Prefix prefix = prepend[0] ? SentencePieceTokenizer.Prefix.ALWAYS : SentencePieceTokenizer.Prefix.NONE;
+    SentencePieceTokenizer.Prefix prefix =
+        prepend[0] ? SentencePieceTokenizer.Prefix.ALWAYS : SentencePieceTokenizer.Prefix.NONE;
     boolean unlessPresent = false;
     boolean split = false;
     if (pre != null && !pre.isJsonNull() && type(pre, "pre_tokenizer").equals("Split")) {
@@ -447,8 +554,12 @@ final class HfTokenizerReader {
     } else if (pre != null && !pre.isJsonNull()) {
       String type = type(pre, "pre_tokenizer");
       if (!type.equals("Metaspace")) {
-        throw error("pre_tokenizer", "\"" + type + "\" is not supported for SentencePiece-style BPE (Kiln reads "
-            + "Metaspace, none, or a Split on \" \" after a Replace normalizer)");
+        throw error(
+            "pre_tokenizer",
+            "\""
+                + type
+                + "\" is not supported for SentencePiece-style BPE (Kiln reads "
+                + "Metaspace, none, or a Split on \" \" after a Replace normalizer)");
       }
       JsonObject object = pre.getAsJsonObject();
       String replacement = string(object, "replacement", "pre_tokenizer.replacement");
@@ -456,19 +567,28 @@ final class HfTokenizerReader {
         throw error("pre_tokenizer.replacement", "missing");
       }
       if (space[0] != null && !space[0].equals(replacement)) {
-        throw error("pre_tokenizer.replacement", "\"" + replacement + "\" differs from the normalizer's \"" + space[0] + "\"");
+        throw error(
+            "pre_tokenizer.replacement",
+            "\"" + replacement + "\" differs from the normalizer's \"" + space[0] + "\"");
       }
       space[0] = replacement;
       String scheme = string(object, "prepend_scheme", "pre_tokenizer.prepend_scheme");
       if (scheme == null) {
-        scheme = bool(object, "add_prefix_space", "pre_tokenizer.add_prefix_space", true) ? "always" : "never";
+        scheme =
+            bool(object, "add_prefix_space", "pre_tokenizer.add_prefix_space", true)
+                ? "always"
+                : "never";
       }
-      SentencePieceTokenizer.Prefix metaspacePrefix = switch (scheme) {
-        case "always" -> SentencePieceTokenizer.Prefix.ALWAYS;
-        case "first" -> SentencePieceTokenizer.Prefix.FIRST;
-        case "never" -> SentencePieceTokenizer.Prefix.NONE;
-        default -> throw error("pre_tokenizer.prepend_scheme", "\"" + scheme + "\" is not always, first or never");
-      };
+      SentencePieceTokenizer.Prefix metaspacePrefix =
+          switch (scheme) {
+            case "always" -> SentencePieceTokenizer.Prefix.ALWAYS;
+            case "first" -> SentencePieceTokenizer.Prefix.FIRST;
+            case "never" -> SentencePieceTokenizer.Prefix.NONE;
+            default ->
+                throw error(
+                    "pre_tokenizer.prepend_scheme",
+                    "\"" + scheme + "\" is not always, first or never");
+          };
       if (!prepend[0]) {
         prefix = metaspacePrefix; // a Prepend normalizer already puts the prefix everywhere
       }
@@ -476,17 +596,20 @@ final class HfTokenizerReader {
       split = bool(object, "split", "pre_tokenizer.split", true);
     }
     if (space[0] == null) {
-      throw error("normalizer", "nothing replaces spaces with \"▁\" (a Replace normalizer or a Metaspace "
-          + "pre-tokenizer), so this is not a SentencePiece-style tokenizer Kiln reads");
+      throw error(
+          "normalizer",
+          "nothing replaces spaces with \"▁\" (a Replace normalizer or a Metaspace "
+              + "pre-tokenizer), so this is not a SentencePiece-style tokenizer Kiln reads");
     }
-    return new SentencePieceTokenizer.Options(space[0], prefix, unlessPresent, split, byteFallback, fuseUnk, true);
+    return new SentencePieceTokenizer.Options(
+        space[0], prefix, unlessPresent, split, byteFallback, fuseUnk, true);
   }
 
   /**
-   * Gemma's pre-tokenizer: a {@code Split} on the string {@code " "}, not inverted, after a
-   * {@code Replace} normalizer has written every space as the space symbol. No space is left to
-   * split on, so it does nothing, whatever its behavior; any other Split would cut the text into
-   * pieces that merges cannot cross, which Kiln does not do for SentencePiece-style BPE.
+   * Gemma's pre-tokenizer: a {@code Split} on the string {@code " "}, not inverted, after a {@code
+   * Replace} normalizer has written every space as the space symbol. No space is left to split on,
+   * so it does nothing, whatever its behavior; any other Split would cut the text into pieces that
+   * merges cannot cross, which Kiln does not do for SentencePiece-style BPE.
    */
   private void checkNoOpSplit(JsonObject split, String replacedSpace) {
     String where = "pre_tokenizer";
@@ -494,18 +617,23 @@ final class HfTokenizerReader {
     String string = pattern != null ? string(pattern, "String", where + ".pattern.String") : null;
     boolean inverted = bool(split, "invert", where + ".invert", false);
     if (string == null || !string.equals(" ") || inverted || replacedSpace == null) {
-      throw error(where, "\"Split\" is not supported for SentencePiece-style BPE, except a Split on the string \" \" "
-          + "(not inverted) after a Replace normalizer of \" \", which does nothing (Gemma's); was " + split
-          + (replacedSpace == null ? " with no Replace normalizer" : ""));
+      throw error(
+          where,
+          "\"Split\" is not supported for SentencePiece-style BPE, except a Split on the string \" \" "
+              + "(not inverted) after a Replace normalizer of \" \", which does nothing (Gemma's); was "
+              + split
+              + (replacedSpace == null ? " with no Replace normalizer" : ""));
     }
     String behavior = string(split, "behavior", where + ".behavior");
-    if (behavior != null && !List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
-        .contains(behavior)) {
+    if (behavior != null
+        && !List.of("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+            .contains(behavior)) {
       throw error(where + ".behavior", "\"" + behavior + "\" is not a Split behavior");
     }
   }
 
-  private void collectSpmNormalizer(JsonElement normalizer, String where, String[] space, boolean[] prepend) {
+  private void collectSpmNormalizer(
+      JsonElement normalizer, String where, String[] space, boolean[] prepend) {
     if (normalizer == null || normalizer.isJsonNull()) {
       return;
     }
@@ -521,9 +649,15 @@ final class HfTokenizerReader {
       case "Replace" -> {
         JsonObject pattern = object(object, "pattern", where + ".pattern");
         String content = string(object, "content", where + ".content");
-        if (pattern == null || !isString(pattern.get("String")) || !pattern.get("String").getAsString().equals(" ")
-            || content == null || content.isEmpty()) {
-          throw error(where, "only a Replace of the string \" \" by a space symbol is supported, was " + normalizer);
+        if (pattern == null
+            || !isString(pattern.get("String"))
+            || !pattern.get("String").getAsString().equals(" ")
+            || content == null
+            || content.isEmpty()) {
+          throw error(
+              where,
+              "only a Replace of the string \" \" by a space symbol is supported, was "
+                  + normalizer);
         }
         space[0] = content;
       }
@@ -533,12 +667,19 @@ final class HfTokenizerReader {
           throw error(where + ".prepend", "missing");
         }
         if (space[0] != null && !space[0].equals(value)) {
-          throw error(where + ".prepend", "\"" + value + "\" differs from the space symbol \"" + space[0] + "\"");
+          throw error(
+              where + ".prepend",
+              "\"" + value + "\" differs from the space symbol \"" + space[0] + "\"");
         }
         prepend[0] = true;
       }
-      default -> throw error(where, "normalizer \"" + type + "\" is not supported for SentencePiece-style BPE (Kiln "
-          + "reads Replace, Prepend and Sequence)");
+      default ->
+          throw error(
+              where,
+              "normalizer \""
+                  + type
+                  + "\" is not supported for SentencePiece-style BPE (Kiln "
+                  + "reads Replace, Prepend and Sequence)");
     }
   }
 
@@ -644,8 +785,10 @@ final class HfTokenizerReader {
     if (value == null) {
       return "missing";
     }
-    String text = value instanceof JsonPrimitive ? value.toString() : value.isJsonArray() ? "an array"
-        : value.isJsonObject() ? "an object" : "null";
+    String text =
+        value instanceof JsonPrimitive
+            ? value.toString()
+            : value.isJsonArray() ? "an array" : value.isJsonObject() ? "an object" : "null";
     return text.length() > 80 ? text.substring(0, 77) + "..." : text;
   }
 }

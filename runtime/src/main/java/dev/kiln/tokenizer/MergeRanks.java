@@ -35,7 +35,10 @@ final class MergeRanks {
     return i;
   }
 
-  /** Adds a merge unless the pair already has one (the lower rank stays); returns whether it was added. */
+  /**
+   * Adds a merge unless the pair already has one (the lower rank stays); returns whether it was
+   * added.
+   */
   boolean add(int left, int right, int rank, int merged) {
     if ((size + 1) * 2 > keys.length) {
       grow();
@@ -51,7 +54,10 @@ final class MergeRanks {
     return true;
   }
 
-  /** The merge of {@code left} and {@code right}: rank in the high 32 bits, merged id in the low; -1 if none. */
+  /**
+   * The merge of {@code left} and {@code right}: rank in the high 32 bits, merged id in the low; -1
+   * if none.
+   */
   long find(int left, int right) {
     if (left < 0 || right < 0) {
       return -1;

@@ -6,9 +6,10 @@ import java.util.PriorityQueue;
 /**
  * Byte-pair merging of a row of symbols: repeatedly merges the adjacent pair with the highest
  * priority (on a tie, the leftmost pair) until no adjacent pair can merge. SentencePiece BPE gives
- * a pair the score of the token it makes; rank-based BPE gives it minus the merge's rank. A priority
- * queue over the pairs and a linked list of symbols make this O(n log n), as llama.cpp and Hugging
- * Face do; pairs whose symbols have changed since they were queued are dropped when they come up.
+ * a pair the score of the token it makes; rank-based BPE gives it minus the merge's rank. A
+ * priority queue over the pairs and a linked list of symbols make this O(n log n), as llama.cpp and
+ * Hugging Face do; pairs whose symbols have changed since they were queued are dropped when they
+ * come up.
  */
 final class PairMerger {
   /** Whether and how two adjacent symbols merge. */
@@ -41,16 +42,21 @@ final class PairMerger {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
-    PriorityQueue<Candidate> queue = new PriorityQueue<>(Math.max(1, n), (a, b) -> {
-      int byPriority = Double.compare(b.merge().priority(), a.merge().priority());
-      return byPriority != 0 ? byPriority : Integer.compare(a.left(), b.left());
-    });
+    PriorityQueue<Candidate> queue =
+        new PriorityQueue<>(
+            Math.max(1, n),
+            (a, b) -> {
+              int byPriority = Double.compare(b.merge().priority(), a.merge().priority());
+              return byPriority != 0 ? byPriority : Integer.compare(a.left(), b.left());
+            });
     for (int i = 0; i + 1 < n; i++) {
       offer(queue, rule, text, id, version, i, i + 1);
     }
     while (!queue.isEmpty()) {
       Candidate c = queue.poll();
-      if (version[c.left()] != c.leftVersion() || version[c.right()] != c.rightVersion() || next[c.left()] != c.right()) {
+      if (version[c.left()] != c.leftVersion()
+          || version[c.right()] != c.rightVersion()
+          || next[c.left()] != c.right()) {
         continue; // one of its symbols was merged since
       }
       int left = c.left();
@@ -85,7 +91,13 @@ final class PairMerger {
     return new Symbols(outIds, outTexts);
   }
 
-  private static void offer(PriorityQueue<Candidate> queue, Rule rule, String[] text, int[] id, int[] version, int left,
+  private static void offer(
+      PriorityQueue<Candidate> queue,
+      Rule rule,
+      String[] text,
+      int[] id,
+      int[] version,
+      int left,
       int right) {
     Merge merge = rule.merge(id[left], text[left], id[right], text[right]);
     if (merge != null) {

@@ -10,21 +10,23 @@ import java.util.regex.Pattern;
  * Splits text into words before byte-level BPE, which never merges across words: Unicode
  * normalization, then regex splits in order (each match is a word, and so is each stretch between
  * matches, as Hugging Face's {@code Split} with behavior {@code Isolated} and llama.cpp do), and
- * spaces put before words (Hugging Face's ByteLevel {@code add_prefix_space}).
- * Patterns are compiled with {@link Pattern#UNICODE_CHARACTER_CLASS}, so {@code \s} is Unicode
- * white space as in the Rust and Python regex engines the patterns come from.
+ * spaces put before words (Hugging Face's ByteLevel {@code add_prefix_space}). Patterns are
+ * compiled with {@link Pattern#UNICODE_CHARACTER_CLASS}, so {@code \s} is Unicode white space as in
+ * the Rust and Python regex engines the patterns come from.
  */
 final class PreTokenizer {
   /** GPT-2's pattern. */
-  static final String GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+  static final String GPT2 =
+      "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
   /**
    * Llama 3's (GPT-4's cl100k) pattern. The contractions are written with explicit letter cases
-   * instead of {@code (?i:...)}, as llama.cpp matches them, so Unicode case folding (U+017F
-   * "ſ" is a case variant of "s") plays no part.
+   * instead of {@code (?i:...)}, as llama.cpp matches them, so Unicode case folding (U+017F "ſ" is
+   * a case variant of "s") plays no part.
    */
-  static final String LLAMA3 = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
-      + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  static final String LLAMA3 =
+      "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+          + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
   /** One step: a regex split, or a space put before each word that does not start with one. */
   record Step(Pattern pattern) {
@@ -77,19 +79,26 @@ final class PreTokenizer {
     return words;
   }
 
-  /** Stack of the thread that retries a split whose matching recursed too deep for the caller's stack. */
+  /**
+   * Stack of the thread that retries a split whose matching recursed too deep for the caller's
+   * stack.
+   */
   static final long DEEP_STACK_BYTES = 512L << 20;
-  /** Regex steps (characters read) allowed per split: a base, plus this many per input character. */
+
+  /**
+   * Regex steps (characters read) allowed per split: a base, plus this many per input character.
+   */
   static final long BASE_STEPS = 20_000_000L;
+
   static final long STEPS_PER_CHAR = 2_000L;
 
   /**
    * Splits {@code word} by {@code pattern}, robustly on long input: Java's regex engine recurses
-   * once per repetition of a group such as {@code (?:\p{L}|\p{N})+} (a stack overflow on some
-   * 10k characters), so a match that overflows the caller's stack is retried on a thread with a
-   * {@link #DEEP_STACK_BYTES} stack (virtual memory, touched only as deep as used); and a pattern
-   * that backtracks catastrophically is stopped after a bounded number of steps. Both failures are
-   * a one-line {@link TokenizerException} naming the pattern and the input's length.
+   * once per repetition of a group such as {@code (?:\p{L}|\p{N})+} (a stack overflow on some 10k
+   * characters), so a match that overflows the caller's stack is retried on a thread with a {@link
+   * #DEEP_STACK_BYTES} stack (virtual memory, touched only as deep as used); and a pattern that
+   * backtracks catastrophically is stopped after a bounded number of steps. Both failures are a
+   * one-line {@link TokenizerException} naming the pattern and the input's length.
    */
   private static void split(Pattern pattern, String word, List<String> out) {
     List<String> words = new ArrayList<>();
@@ -104,13 +113,18 @@ final class PreTokenizer {
   private static List<String> splitOnDeepStack(Pattern pattern, String word) {
     List<String> words = new ArrayList<>();
     Throwable[] failure = {null};
-    Thread thread = new Thread(null, () -> {
-      try {
-        splitBounded(pattern, word, words);
-      } catch (Throwable t) {
-        failure[0] = t;
-      }
-    }, "kiln-pre-tokenizer", DEEP_STACK_BYTES);
+    Thread thread =
+        new Thread(
+            null,
+            () -> {
+              try {
+                splitBounded(pattern, word, words);
+              } catch (Throwable t) {
+                failure[0] = t;
+              }
+            },
+            "kiln-pre-tokenizer",
+            DEEP_STACK_BYTES);
     thread.setDaemon(true);
     thread.start();
     boolean interrupted = false;
@@ -126,7 +140,8 @@ final class PreTokenizer {
       Thread.currentThread().interrupt();
     }
     if (failure[0] instanceof StackOverflowError) {
-      throw tooLong(pattern, word, "its matching recurses too deeply (nested repetition); shorten the input");
+      throw tooLong(
+          pattern, word, "its matching recurses too deeply (nested repetition); shorten the input");
     }
     if (failure[0] instanceof RuntimeException e) {
       throw e;
@@ -153,7 +168,8 @@ final class PreTokenizer {
         last = m.end();
       }
     } catch (Budget.Exhausted e) {
-      throw tooLong(pattern, word, "it takes more than " + text.limit + " steps (catastrophic backtracking)");
+      throw tooLong(
+          pattern, word, "it takes more than " + text.limit + " steps (catastrophic backtracking)");
     }
     if (last < word.length()) {
       out.add(word.substring(last));
@@ -161,9 +177,17 @@ final class PreTokenizer {
   }
 
   private static TokenizerException tooLong(Pattern pattern, String word, String why) {
-    String shown = pattern.pattern().length() > 120 ? pattern.pattern().substring(0, 117) + "..." : pattern.pattern();
-    return new TokenizerException("the pre-tokenizer pattern \"" + shown + "\" cannot split an input of "
-        + word.length() + " characters: " + why);
+    String shown =
+        pattern.pattern().length() > 120
+            ? pattern.pattern().substring(0, 117) + "..."
+            : pattern.pattern();
+    return new TokenizerException(
+        "the pre-tokenizer pattern \""
+            + shown
+            + "\" cannot split an input of "
+            + word.length()
+            + " characters: "
+            + why);
   }
 
   /** The text, counting the characters the regex engine reads, up to a limit. */

@@ -7,41 +7,60 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * SentencePiece-style BPE, as Llama 1 and 2 use it: spaces are written as a space symbol ("▁"),
- * a space is put before the text (the dummy prefix), the text is split into characters, and
- * adjacent symbols are merged pair by pair. Characters no token covers become byte tokens
- * ({@code <0xNN>}, "byte fallback"), else the unknown token.
+ * SentencePiece-style BPE, as Llama 1 and 2 use it: spaces are written as a space symbol ("▁"), a
+ * space is put before the text (the dummy prefix), the text is split into characters, and adjacent
+ * symbols are merged pair by pair. Characters no token covers become byte tokens ({@code <0xNN>},
+ * "byte fallback"), else the unknown token.
  *
  * <p>Two ways of choosing the next pair: by score ({@link Merging#SCORES}: the pair whose merged
  * text is a token with the highest score, leftmost on a tie, as SentencePiece, llama.cpp and
- * llama2.c's {@code run.c} do; only normal and user-defined tokens count), or by rank
- * ({@link Merging#RANKS}: Hugging Face's {@code tokenizer.json} BPE with byte fallback, whose merges
- * list states the order; unknown characters become byte tokens before merging).
+ * llama2.c's {@code run.c} do; only normal and user-defined tokens count), or by rank ({@link
+ * Merging#RANKS}: Hugging Face's {@code tokenizer.json} BPE with byte fallback, whose merges list
+ * states the order; unknown characters become byte tokens before merging).
  */
 final class SentencePieceTokenizer extends BaseTokenizer {
   /** Where the dummy prefix goes. */
   enum Prefix {
     /** Nowhere. */
     NONE,
-    /** Before the text, only at the start of the input (Hugging Face's Metaspace {@code prepend_scheme: "first"}). */
+    /**
+     * Before the text, only at the start of the input (Hugging Face's Metaspace {@code
+     * prepend_scheme: "first"}).
+     */
     FIRST,
-    /** Before the text at the start of the input and after each special token in it (llama.cpp, run.c). */
+    /**
+     * Before the text at the start of the input and after each special token in it (llama.cpp,
+     * run.c).
+     */
     ALWAYS
   }
 
-  enum Merging { SCORES, RANKS }
+  enum Merging {
+    SCORES,
+    RANKS
+  }
 
   /**
-   * How a SentencePiece-style tokenizer treats spaces and unknown characters.
-   * {@code userDefinedSpaces}: user-defined tokens decode with the space symbol as a space (Hugging
-   * Face's decoder also applies to added tokens, so Gemma's {@code "▁▁"} decodes as two spaces);
-   * else they decode as stored (llama.cpp; its GGUF converter already writes their "▁" as spaces).
+   * How a SentencePiece-style tokenizer treats spaces and unknown characters. {@code
+   * userDefinedSpaces}: user-defined tokens decode with the space symbol as a space (Hugging Face's
+   * decoder also applies to added tokens, so Gemma's {@code "▁▁"} decodes as two spaces); else they
+   * decode as stored (llama.cpp; its GGUF converter already writes their "▁" as spaces).
    */
-  record Options(String space, Prefix prefix, boolean prefixUnlessPresent, boolean splitWords, boolean byteFallback,
-      boolean fuseUnk, boolean userDefinedSpaces) {
-    /** llama.cpp's SentencePiece tokenizer: "▁", prefix as {@code addSpacePrefix} says, byte fallback. */
+  record Options(
+      String space,
+      Prefix prefix,
+      boolean prefixUnlessPresent,
+      boolean splitWords,
+      boolean byteFallback,
+      boolean fuseUnk,
+      boolean userDefinedSpaces) {
+    /**
+     * llama.cpp's SentencePiece tokenizer: "▁", prefix as {@code addSpacePrefix} says, byte
+     * fallback.
+     */
     static Options llamaCpp(boolean addSpacePrefix) {
-      return new Options("▁", addSpacePrefix ? Prefix.ALWAYS : Prefix.NONE, false, false, true, false, false);
+      return new Options(
+          "▁", addSpacePrefix ? Prefix.ALWAYS : Prefix.NONE, false, false, true, false, false);
     }
   }
 
@@ -49,8 +68,10 @@ final class SentencePieceTokenizer extends BaseTokenizer {
   private final Merging merging;
   private final float[] scores;
   private final MergeRanks ranks;
+
   /** Normal and user-defined tokens by text (the lowest id if a text occurs twice). */
   private final Map<String, Integer> pieces;
+
   /** The id of the byte token of each byte, or -1. */
   private final int[] byteTokens = new int[256];
 
@@ -59,8 +80,15 @@ final class SentencePieceTokenizer extends BaseTokenizer {
    * {@code ranks}. {@code rawBytes}, if not null, gives the bytes of normal and unused tokens
    * (llama2.c files may hold tokens that are not UTF-8); else they come from their texts.
    */
-  SentencePieceTokenizer(String source, Vocabulary vocab, Options options, float[] scores, MergeRanks ranks,
-      byte[][] rawBytes, boolean addBosByDefault, String chatTemplate) {
+  SentencePieceTokenizer(
+      String source,
+      Vocabulary vocab,
+      Options options,
+      float[] scores,
+      MergeRanks ranks,
+      byte[][] rawBytes,
+      boolean addBosByDefault,
+      String chatTemplate) {
     super(source, vocab, tokenBytes(vocab, options, rawBytes), addBosByDefault, chatTemplate);
     if ((scores == null) == (ranks == null)) {
       throw new IllegalArgumentException("give scores or ranks");
@@ -92,15 +120,21 @@ final class SentencePieceTokenizer extends BaseTokenizer {
     byte[][] bytes = new byte[vocab.size()][];
     for (int id = 0; id < vocab.size(); id++) {
       String text = vocab.text(id);
-      bytes[id] = switch (vocab.type(id)) {
-        case CONTROL, UNKNOWN -> new byte[0];
-        case BYTE -> {
-          int b = Vocabulary.byteOf(text);
-          yield b >= 0 ? new byte[] {(byte) b} : utf8(text);
-        }
-        case USER_DEFINED -> utf8(options.userDefinedSpaces() && space != null ? text.replace(space, " ") : text);
-        case NORMAL, UNUSED -> rawBytes != null ? rawBytes[id].clone() : utf8(space == null ? text : text.replace(space, " "));
-      };
+      bytes[id] =
+          switch (vocab.type(id)) {
+            case CONTROL, UNKNOWN -> new byte[0];
+            case BYTE -> {
+              int b = Vocabulary.byteOf(text);
+              yield b >= 0 ? new byte[] {(byte) b} : utf8(text);
+            }
+            case USER_DEFINED ->
+                utf8(
+                    options.userDefinedSpaces() && space != null ? text.replace(space, " ") : text);
+            case NORMAL, UNUSED ->
+                rawBytes != null
+                    ? rawBytes[id].clone()
+                    : utf8(space == null ? text : text.replace(space, " "));
+          };
     }
     return bytes;
   }
@@ -116,11 +150,12 @@ final class SentencePieceTokenizer extends BaseTokenizer {
 
   @Override
   void encodeText(String text, boolean startsText, boolean atStart, IntList out) {
-    boolean prefix = switch (options.prefix()) {
-      case NONE -> false;
-      case FIRST -> atStart;
-      case ALWAYS -> startsText;
-    };
+    boolean prefix =
+        switch (options.prefix()) {
+          case NONE -> false;
+          case FIRST -> atStart;
+          case ALWAYS -> startsText;
+        };
     String space = options.space() == null ? " " : options.space();
     String s = options.space() == null ? text : text.replace(" ", space);
     if (prefix && !(options.prefixUnlessPresent() && s.startsWith(space))) {
@@ -161,10 +196,13 @@ final class SentencePieceTokenizer extends BaseTokenizer {
       }
       i = end;
     }
-    PairMerger.Rule rule = merging == Merging.RANKS ? ranks.rule() : (leftId, leftText, rightId, rightText) -> {
-      Integer merged = pieces.get(leftText + rightText);
-      return merged == null ? null : new PairMerger.Merge(merged, scores[merged]);
-    };
+    PairMerger.Rule rule =
+        merging == Merging.RANKS
+            ? ranks.rule()
+            : (leftId, leftText, rightId, rightText) -> {
+              Integer merged = pieces.get(leftText + rightText);
+              return merged == null ? null : new PairMerger.Merge(merged, scores[merged]);
+            };
     PairMerger.Symbols merged = PairMerger.merge(symbols, ids.toArray(), rule);
     for (int i = 0; i < merged.ids().length; i++) {
       int id = merged.ids()[i];
@@ -176,7 +214,10 @@ final class SentencePieceTokenizer extends BaseTokenizer {
     }
   }
 
-  /** Rank merging: an unknown character becomes byte-token symbols before merging, else the unknown token. */
+  /**
+   * Rank merging: an unknown character becomes byte-token symbols before merging, else the unknown
+   * token.
+   */
   private void fallBack(String c, List<String> symbols, IntList ids) {
     byte[] bytes = utf8(c);
     if (options.byteFallback() && hasAllBytes(bytes)) {
@@ -195,7 +236,10 @@ final class SentencePieceTokenizer extends BaseTokenizer {
     ids.add(unk);
   }
 
-  /** Score merging: a symbol no token covers (one character) becomes its byte tokens, else the unknown token. */
+  /**
+   * Score merging: a symbol no token covers (one character) becomes its byte tokens, else the
+   * unknown token.
+   */
   private void emitFallback(String c, IntList out) {
     byte[] bytes = utf8(c);
     if (options.byteFallback() && hasAllBytes(bytes)) {
@@ -221,8 +265,11 @@ final class SentencePieceTokenizer extends BaseTokenizer {
 
   private int unkFor(String c) {
     if (vocab.unk < 0) {
-      throw new TokenizerException(source() + ": cannot encode " + describe(c)
-          + ": no token covers it, the vocabulary has no byte token for it and no unknown token");
+      throw new TokenizerException(
+          source()
+              + ": cannot encode "
+              + describe(c)
+              + ": no token covers it, the vocabulary has no byte token for it and no unknown token");
     }
     return vocab.unk;
   }

@@ -14,9 +14,10 @@ import java.util.OptionalInt;
  * incomplete character still held at {@link #finish} gives one U+FFFD.
  *
  * <p>The space prefix of SentencePiece-style tokenizers is removed as {@link Tokenizer#decode}
- * does: from the first text after each BOS token and, when the decoder was made with
- * {@code startsText}, from the first text of all (unless that text is a byte token's). Feeding a whole sequence and then calling
- * {@link #finish} gives exactly {@link Tokenizer#decode} of it. Not thread-safe.
+ * does: from the first text after each BOS token and, when the decoder was made with {@code
+ * startsText}, from the first text of all (unless that text is a byte token's). Feeding a whole
+ * sequence and then calling {@link #finish} gives exactly {@link Tokenizer#decode} of it. Not
+ * thread-safe.
  */
 public final class StreamingDecoder {
   private static final char REPLACEMENT = '\uFFFD';
@@ -26,24 +27,31 @@ public final class StreamingDecoder {
   private final boolean stripPrefix;
   private final int bos;
   private final boolean startsText;
+
   /** The next text's leading space is the prefix. */
   private boolean atTextStart;
+
   /** The start byte and continuation bytes of an incomplete character. */
   private final byte[] pending = new byte[4];
+
   private int pendingCount;
+
   /** Bytes the pending character needs in all (2 to 4); 0 when nothing is pending. */
   private int pendingNeed;
 
   /**
-   * A decoder for ids of {@code tokenizer}. {@code startsText}: the ids begin a text, so the
-   * first text's leading space is the space prefix (true when decoding a whole sequence or a
-   * prompt; false when feeding tokens generated after a prompt, whose leading space is real).
+   * A decoder for ids of {@code tokenizer}. {@code startsText}: the ids begin a text, so the first
+   * text's leading space is the space prefix (true when decoding a whole sequence or a prompt;
+   * false when feeding tokens generated after a prompt, whose leading space is real).
    */
   public StreamingDecoder(Tokenizer tokenizer, boolean startsText) {
     this(tokenizer, startsText, false);
   }
 
-  /** As {@link #StreamingDecoder(Tokenizer, boolean)}; with {@code renderSpecial}, control and unknown tokens give their text. */
+  /**
+   * As {@link #StreamingDecoder(Tokenizer, boolean)}; with {@code renderSpecial}, control and
+   * unknown tokens give their text.
+   */
   public StreamingDecoder(Tokenizer tokenizer, boolean startsText, boolean renderSpecial) {
     this.tokenizer = tokenizer;
     this.renderSpecial = renderSpecial;
@@ -54,7 +62,10 @@ public final class StreamingDecoder {
     this.atTextStart = startsText;
   }
 
-  /** The text that token {@code id} completes (often empty or one token's text; may hold text held back before). */
+  /**
+   * The text that token {@code id} completes (often empty or one token's text; may hold text held
+   * back before).
+   */
   public String accept(int id) {
     byte[] bytes = tokenizer.tokenBytes(id, renderSpecial);
     StringBuilder out = new StringBuilder();
@@ -141,7 +152,10 @@ public final class StreamingDecoder {
     }
   }
 
-  /** Whether {@code b} can follow the held bytes (Unicode's table of well-formed UTF-8 byte sequences). */
+  /**
+   * Whether {@code b} can follow the held bytes (Unicode's table of well-formed UTF-8 byte
+   * sequences).
+   */
   private boolean fitsAsNext(int b) {
     int low = 0x80;
     int high = 0xBF;
@@ -151,7 +165,7 @@ public final class StreamingDecoder {
         case 0xED -> high = 0x9F; // no surrogates
         case 0xF0 -> low = 0x90; // no overlong four-byte forms
         case 0xF4 -> high = 0x8F; // nothing above U+10FFFF
-        default -> { }
+        default -> {}
       }
     }
     return b >= low && b <= high;
@@ -159,11 +173,12 @@ public final class StreamingDecoder {
 
   private int codePoint() {
     int lead = pending[0] & 0xff;
-    int cp = switch (pendingNeed) {
-      case 2 -> lead & 0x1F;
-      case 3 -> lead & 0x0F;
-      default -> lead & 0x07;
-    };
+    int cp =
+        switch (pendingNeed) {
+          case 2 -> lead & 0x1F;
+          case 3 -> lead & 0x0F;
+          default -> lead & 0x07;
+        };
     for (int i = 1; i < pendingNeed; i++) {
       cp = (cp << 6) | (pending[i] & 0x3F);
     }

@@ -3,15 +3,18 @@ package dev.kiln.tokenizer;
 import java.util.Optional;
 
 /**
- * What a token is, with the ids GGUF's {@code tokenizer.ggml.token_type} uses (llama.cpp's
- * {@code llama_token_type}; 0, "undefined", is read as {@link #NORMAL}).
+ * What a token is, with the ids GGUF's {@code tokenizer.ggml.token_type} uses (llama.cpp's {@code
+ * llama_token_type}; 0, "undefined", is read as {@link #NORMAL}).
  */
 public enum TokenType {
   /** Ordinary text. */
   NORMAL(1),
   /** The unknown token, which stands for text no other token covers. */
   UNKNOWN(2),
-  /** A control token (BOS, EOS, {@code <|eot_id|>}...): no text of its own; matched in input text only when asked. */
+  /**
+   * A control token (BOS, EOS, {@code <|eot_id|>}...): no text of its own; matched in input text
+   * only when asked.
+   */
   CONTROL(3),
   /** A token added to the vocabulary whose text is always matched as a whole in the input. */
   USER_DEFINED(4),

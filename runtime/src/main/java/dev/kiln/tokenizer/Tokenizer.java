@@ -10,27 +10,33 @@ import java.util.OptionalInt;
  *
  * <p><b>Special tokens in the input.</b> Control tokens (BOS, EOS, {@code <|eot_id|>}, ...) are
  * matched in the text only when {@code parseSpecial} is asked for: text a chat template rendered
- * (which writes {@code <|start_header_id|>} and the like on purpose) should be encoded with
- * {@code parseSpecial = true}; text a user typed, with {@code false}, so that typing
- * {@code "</s>"} does not end the turn. {@link #encode(String)} and {@link #encode(String, boolean)}
- * do not parse them. User-defined tokens ({@link TokenType#USER_DEFINED}, Hugging Face's added
- * tokens that are not special) are always matched as a whole, as llama.cpp and Hugging Face do.
+ * (which writes {@code <|start_header_id|>} and the like on purpose) should be encoded with {@code
+ * parseSpecial = true}; text a user typed, with {@code false}, so that typing {@code "</s>"} does
+ * not end the turn. {@link #encode(String)} and {@link #encode(String, boolean)} do not parse them.
+ * User-defined tokens ({@link TokenType#USER_DEFINED}, Hugging Face's added tokens that are not
+ * special) are always matched as a whole, as llama.cpp and Hugging Face do.
  *
  * <p><b>The space prefix.</b> SentencePiece-style tokenizers ({@link #addsSpacePrefix()}) put a
  * space before the text at its start and after each special token matched in it ("dummy prefix";
  * {@code "Hi"} is encoded as {@code "▁Hi"}). Decoding removes one leading space from the first text
  * of the sequence and from the first text after each BOS token, so {@code decode(encode(s)) == s}
- * and {@code decode(encode(s, true)) == s} (the package comment lists the exceptions);
- * {@link StreamingDecoder} does the same.
- * {@link #tokenBytes} never removes it: it gives a token's bytes out of context.
+ * and {@code decode(encode(s, true)) == s} (the package comment lists the exceptions); {@link
+ * StreamingDecoder} does the same. {@link #tokenBytes} never removes it: it gives a token's bytes
+ * out of context.
  */
 public interface Tokenizer {
-  /** The ids of {@code text}, without BOS; special tokens in the text are not parsed (they are plain text). */
+  /**
+   * The ids of {@code text}, without BOS; special tokens in the text are not parsed (they are plain
+   * text).
+   */
   default int[] encode(String text) {
     return encode(text, false, false);
   }
 
-  /** The ids of {@code text}, after the BOS token when {@code addBos}; special tokens in the text are not parsed. */
+  /**
+   * The ids of {@code text}, after the BOS token when {@code addBos}; special tokens in the text
+   * are not parsed.
+   */
   default int[] encode(String text, boolean addBos) {
     return encode(text, addBos, false);
   }
@@ -49,11 +55,16 @@ public interface Tokenizer {
    * plain text. This is how a chat prompt keeps its template's special tokens while the messages'
    * contents cannot inject any ({@link dev.kiln.generate.ChatTemplate#encode}).
    */
-  default int[] encode(String text, boolean addBos, java.util.function.IntPredicate parseSpecialAt) {
-    throw new UnsupportedOperationException(getClass().getName() + " cannot restrict where special tokens are parsed");
+  default int[] encode(
+      String text, boolean addBos, java.util.function.IntPredicate parseSpecialAt) {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " cannot restrict where special tokens are parsed");
   }
 
-  /** The text of {@code ids}; control and unknown tokens add nothing (see the class comment for the space prefix). */
+  /**
+   * The text of {@code ids}; control and unknown tokens add nothing (see the class comment for the
+   * space prefix).
+   */
   default String decode(int[] ids) {
     return decode(ids, false);
   }
@@ -75,10 +86,16 @@ public interface Tokenizer {
     return tokenBytes(id, false);
   }
 
-  /** {@link #tokenBytes(int)}, with the UTF-8 text of control and unknown tokens when {@code renderSpecial}. */
+  /**
+   * {@link #tokenBytes(int)}, with the UTF-8 text of control and unknown tokens when {@code
+   * renderSpecial}.
+   */
   byte[] tokenBytes(int id, boolean renderSpecial);
 
-  /** The token's entry in the vocabulary as stored (e.g. {@code "▁Hello"}, {@code "ĠHello"}, {@code "<0x0A>"}). */
+  /**
+   * The token's entry in the vocabulary as stored (e.g. {@code "▁Hello"}, {@code "ĠHello"}, {@code
+   * "<0x0A>"}).
+   */
   String tokenText(int id);
 
   TokenType tokenType(int id);
@@ -92,22 +109,30 @@ public interface Tokenizer {
   /** The end-of-sequence token. */
   OptionalInt eos();
 
-  /** The end-of-turn token of chat models (e.g. Llama 3's {@code <|eot_id|>}), if the tokenizer names one or has a known one. */
+  /**
+   * The end-of-turn token of chat models (e.g. Llama 3's {@code <|eot_id|>}), if the tokenizer
+   * names one or has a known one.
+   */
   OptionalInt eot();
 
   /** The unknown token. */
   OptionalInt unk();
 
-  /** Whether {@code id} is a control or unknown token (one that decodes to nothing unless rendered). */
+  /**
+   * Whether {@code id} is a control or unknown token (one that decodes to nothing unless rendered).
+   */
   boolean isSpecial(int id);
 
   /**
-   * The id of the control, unknown or user-defined token whose text is exactly {@code specialTokenText}
-   * (e.g. {@code "<|eot_id|>"}, {@code "</s>"}); empty when no such token exists.
+   * The id of the control, unknown or user-defined token whose text is exactly {@code
+   * specialTokenText} (e.g. {@code "<|eot_id|>"}, {@code "</s>"}); empty when no such token exists.
    */
   OptionalInt id(String specialTokenText);
 
-  /** Whether encoding puts a space before the text (SentencePiece's dummy prefix), which decoding removes. */
+  /**
+   * Whether encoding puts a space before the text (SentencePiece's dummy prefix), which decoding
+   * removes.
+   */
   boolean addsSpacePrefix();
 
   /** Whether the model's files say a BOS token should start every encoded sequence. */

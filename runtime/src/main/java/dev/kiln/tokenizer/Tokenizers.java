@@ -4,18 +4,28 @@ import dev.kiln.weights.GgufFile;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Reads tokenizers from model files. Every problem with a file is a {@link TokenizerException} naming the file and the key, field or offset. */
+/**
+ * Reads tokenizers from model files. Every problem with a file is a {@link TokenizerException}
+ * naming the file and the key, field or offset.
+ */
 public final class Tokenizers {
   /** Texts of end-of-turn tokens, looked for when the files name none. */
   static final List<String> EOT_TEXTS =
-      List.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|end_of_turn|>", "<EOT>", "<|eot|>");
+      List.of(
+          "<|eot_id|>",
+          "<|im_end|>",
+          "<|end|>",
+          "<end_of_turn>",
+          "<|end_of_turn|>",
+          "<EOT>",
+          "<|eot|>");
 
   private Tokenizers() {}
 
   /**
-   * The tokenizer in a GGUF file's {@code tokenizer.ggml.*} metadata: SentencePiece-style
-   * ({@code tokenizer.ggml.model = "llama"}) or byte-level BPE ({@code "gpt2"}, with the Llama 3
-   * or GPT-2 pre-tokenizer as {@code tokenizer.ggml.pre} says).
+   * The tokenizer in a GGUF file's {@code tokenizer.ggml.*} metadata: SentencePiece-style ({@code
+   * tokenizer.ggml.model = "llama"}) or byte-level BPE ({@code "gpt2"}, with the Llama 3 or GPT-2
+   * pre-tokenizer as {@code tokenizer.ggml.pre} says).
    */
   public static Tokenizer fromGguf(GgufFile file) {
     return GgufTokenizerReader.read(file);
@@ -44,7 +54,10 @@ public final class Tokenizers {
     return Llama2cTokenizerReader.read(tokenizerBin, -1);
   }
 
-  /** A llama2.c {@code tokenizer.bin} that must hold exactly {@code vocabSize} tokens (the checkpoint's vocabulary). */
+  /**
+   * A llama2.c {@code tokenizer.bin} that must hold exactly {@code vocabSize} tokens (the
+   * checkpoint's vocabulary).
+   */
   public static Tokenizer fromLlama2c(Path tokenizerBin, int vocabSize) {
     if (vocabSize <= 0) {
       throw new IllegalArgumentException("vocabSize " + vocabSize);

@@ -26,12 +26,16 @@ final class Vocabulary {
 
   private final String[] texts;
   private final TokenType[] types;
+
   /** Every token by text; when a text occurs twice, the lower id. */
   private final Map<String, Integer> ids;
+
   /** Control, unknown and user-defined tokens by text. */
   private final Map<String, Integer> specialIds;
+
   /** Texts of control, unknown and user-defined tokens by first char, longest first. */
   private final Map<Character, String[]> matchable;
+
   final int bos;
   final int eos;
   final int eot;
@@ -43,7 +47,8 @@ final class Vocabulary {
     }
     for (int special : new int[] {bos, eos, eot, unk}) {
       if (special < -1 || special >= texts.length) {
-        throw new IllegalArgumentException("special id " + special + " outside the vocabulary of " + texts.length);
+        throw new IllegalArgumentException(
+            "special id " + special + " outside the vocabulary of " + texts.length);
       }
     }
     this.texts = texts;
@@ -57,18 +62,21 @@ final class Vocabulary {
     Map<Character, List<String>> byFirst = new HashMap<>();
     for (int id = 0; id < texts.length; id++) {
       byText.putIfAbsent(texts[id], id);
-      if (isMatchable(types[id]) && specials.putIfAbsent(texts[id], id) == null && !texts[id].isEmpty()) {
+      if (isMatchable(types[id])
+          && specials.putIfAbsent(texts[id], id) == null
+          && !texts[id].isEmpty()) {
         byFirst.computeIfAbsent(texts[id].charAt(0), c -> new ArrayList<>()).add(texts[id]);
       }
     }
     this.ids = byText;
     this.specialIds = specials;
     Map<Character, String[]> sorted = new HashMap<>();
-    byFirst.forEach((c, list) -> {
-      String[] array = list.toArray(String[]::new);
-      Arrays.sort(array, Comparator.comparingInt(String::length).reversed());
-      sorted.put(c, array);
-    });
+    byFirst.forEach(
+        (c, list) -> {
+          String[] array = list.toArray(String[]::new);
+          Arrays.sort(array, Comparator.comparingInt(String::length).reversed());
+          sorted.put(c, array);
+        });
     this.matchable = Collections.unmodifiableMap(sorted);
   }
 
@@ -112,8 +120,8 @@ final class Vocabulary {
   }
 
   /**
-   * Splits {@code text} at the user-defined tokens in it and, with {@code parseSpecial}, the control
-   * and unknown tokens: at each position the longest such token that starts there is taken.
+   * Splits {@code text} at the user-defined tokens in it and, with {@code parseSpecial}, the
+   * control and unknown tokens: at each position the longest such token that starts there is taken.
    */
   List<Fragment> partition(String text, boolean parseSpecial) {
     return partition(text, parseSpecial ? i -> true : i -> false);

@@ -8,15 +8,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Prints the {@code @ModelSpec} annotation for model files, ready to paste into a build:
- * {@code java -cp kiln-runtime.jar dev.kiln.tools.PrintSpec model.gguf}.
+ * Prints the {@code @ModelSpec} annotation for model files, ready to paste into a build: {@code
+ * java -cp kiln-runtime.jar dev.kiln.tools.PrintSpec model.gguf}.
  */
 public final class PrintSpec {
   private PrintSpec() {}
 
   public static void main(String[] args) {
     if (args.length == 0) {
-      System.err.println("usage: PrintSpec FILE...  (GGUF, Hugging Face folder or .safetensors, llama2.c .bin)");
+      System.err.println(
+          "usage: PrintSpec FILE...  (GGUF, Hugging Face folder or .safetensors, llama2.c .bin)");
       System.exit(2);
     }
     int status = 0;
@@ -47,8 +48,15 @@ public final class PrintSpec {
       types.merge(checkpoint.dtypeName(name), 1, Integer::sum);
     }
     var out = new StringBuilder();
-    out.append("// ").append(checkpoint.description()).append(": ").append(checkpoint.format()).append(", ")
-        .append(checkpoint.names().size()).append(" tensors ").append(types).append('\n');
+    out.append("// ")
+        .append(checkpoint.description())
+        .append(": ")
+        .append(checkpoint.format())
+        .append(", ")
+        .append(checkpoint.names().size())
+        .append(" tensors ")
+        .append(types)
+        .append('\n');
     out.append(derived.annotationSource()).append('\n');
     return out.toString();
   }

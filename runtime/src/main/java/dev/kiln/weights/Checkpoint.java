@@ -10,13 +10,16 @@ import java.util.Map;
  * header states.
  */
 public interface Checkpoint extends TensorSource {
-  /** The file format, for messages: {@code "GGUF v3"}, {@code "safetensors"}, {@code "llama2.c v0"}. */
+  /**
+   * The file format, for messages: {@code "GGUF v3"}, {@code "safetensors"}, {@code "llama2.c v0"}.
+   */
   String format();
 
   /**
-   * The spec elements this file states, with their values typed as in
-   * {@link dev.kiln.spec.SpecDraft} ({@code Integer}, {@code Double}, {@code Boolean}, {@code Long},
-   * enum constants). Elements the file says nothing about are absent; a bare safetensors file states none.
+   * The spec elements this file states, with their values typed as in {@link
+   * dev.kiln.spec.SpecDraft} ({@code Integer}, {@code Double}, {@code Boolean}, {@code Long}, enum
+   * constants). Elements the file says nothing about are absent; a bare safetensors file states
+   * none.
    */
   Map<SpecElement, Object> statedSpec();
 }

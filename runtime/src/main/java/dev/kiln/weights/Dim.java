@@ -3,7 +3,10 @@ package dev.kiln.weights;
 import dev.kiln.spec.ResolvedSpec;
 import java.util.function.ToIntFunction;
 
-/** A named dimension of a weight or activation; {@link #constantName()} is its constant in generated code. */
+/**
+ * A named dimension of a weight or activation; {@link #constantName()} is its constant in generated
+ * code.
+ */
 public enum Dim {
   VOCAB("VOCAB_SIZE", ResolvedSpec::vocabSize),
   HIDDEN("HIDDEN_SIZE", ResolvedSpec::hiddenSize),

@@ -5,9 +5,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** An IEEE binary16 tensor, kept 16-bit in memory and widened exactly (subnormals included) as it is read. */
+/**
+ * An IEEE binary16 tensor, kept 16-bit in memory and widened exactly (subnormals included) as it is
+ * read.
+ */
 public final class F16Tensor extends WeightTensor {
-  static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfShort HALF =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   F16Tensor(String name, long[] shape, MemorySegment data, int[] rowOrder) {
     super(name, shape, Dtype.F16, data, rowOrder);

@@ -11,8 +11,11 @@ import java.util.Arrays;
  * memory Kiln filled itself. Elements are little-endian, row-major, unaligned access allowed.
  */
 public final class FloatTensor extends WeightTensor {
-  /** How elements are stored: float32, little-endian, any alignment (files need not align tensors). */
-  public static final ValueLayout.OfFloat LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  /**
+   * How elements are stored: float32, little-endian, any alignment (files need not align tensors).
+   */
+  public static final ValueLayout.OfFloat LAYOUT =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   public FloatTensor(String name, long[] shape, MemorySegment data) {
     this(name, shape, data, null);
@@ -42,17 +45,34 @@ public final class FloatTensor extends WeightTensor {
 
   @Override
   public float dot(long row, float[] vector, int vectorStart) {
-    return VectorKernels.dot(data(), rowOffset(row) / Float.BYTES, vector, vectorStart, (int) columns());
+    return VectorKernels.dot(
+        data(), rowOffset(row) / Float.BYTES, vector, vectorStart, (int) columns());
   }
 
   @Override
-  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
+  public void dotRowRange(
+      long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
     if (rowOrder() != null) {
-      VectorKernels.dotRowRange(data(), rowOrder(), (int) firstRow, (int) (lastRow - firstRow), (int) columns(), x, xStart,
-          out, outStart);
+      VectorKernels.dotRowRange(
+          data(),
+          rowOrder(),
+          (int) firstRow,
+          (int) (lastRow - firstRow),
+          (int) columns(),
+          x,
+          xStart,
+          out,
+          outStart);
       return;
     }
-    VectorKernels.dotRowRange(data(), firstRow * columns(), (int) (lastRow - firstRow), (int) columns(), x, xStart, out,
+    VectorKernels.dotRowRange(
+        data(),
+        firstRow * columns(),
+        (int) (lastRow - firstRow),
+        (int) columns(),
+        x,
+        xStart,
+        out,
         outStart);
   }
 

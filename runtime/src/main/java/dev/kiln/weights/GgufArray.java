@@ -8,8 +8,8 @@ import java.util.RandomAccess;
 
 /**
  * A GGUF metadata array, read in place from the (checked) file: elements are decoded when asked
- * for, so a large token list costs nothing until used. Strings and nested arrays vary in size;
- * for those the start of every {@value #STRIDE}th element is kept to make {@link #get} quick.
+ * for, so a large token list costs nothing until used. Strings and nested arrays vary in size; for
+ * those the start of every {@value #STRIDE}th element is kept to make {@link #get} quick.
  */
 final class GgufArray extends AbstractList<Object> implements RandomAccess {
   private static final int STRIDE = 64;
@@ -18,13 +18,15 @@ final class GgufArray extends AbstractList<Object> implements RandomAccess {
   private final GgufValueType elementType;
   private final int size;
   private final long start;
+
   /** Start of elements 0, STRIDE, 2 * STRIDE, ... for variable-size elements; null otherwise. */
   private final long[] marks;
 
   /** The array whose header (element type, count) is at {@code pos}. */
   GgufArray(MemorySegment file, long pos) {
     this.file = file;
-    this.elementType = GgufValueType.ofId(Integer.toUnsignedLong(file.get(GgufCodec.U32, pos))).orElseThrow();
+    this.elementType =
+        GgufValueType.ofId(Integer.toUnsignedLong(file.get(GgufCodec.U32, pos))).orElseThrow();
     this.size = Math.toIntExact(file.get(GgufCodec.U64, pos + 4));
     this.start = pos + 12;
     if (elementType.fixedSize() > 0) {

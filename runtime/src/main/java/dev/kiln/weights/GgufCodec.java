@@ -10,11 +10,16 @@ import java.nio.charset.StandardCharsets;
  * counts, so they only ever see bytes that passed the checks.
  */
 final class GgufCodec {
-  static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-  static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-  static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-  static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-  static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfShort U16 =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfInt U32 =
+      ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfLong U64 =
+      ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfFloat F32 =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfDouble F64 =
+      ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   private GgufCodec() {}
 
@@ -47,7 +52,8 @@ final class GgufCodec {
   /** The string (u64 length, then UTF-8 bytes) at {@code pos}. */
   static String string(MemorySegment file, long pos) {
     long length = file.get(U64, pos);
-    return new String(file.asSlice(pos + 8, length).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+    return new String(
+        file.asSlice(pos + 8, length).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
   }
 
   /** Where the value of type {@code type} at {@code pos} ends. */
@@ -55,7 +61,8 @@ final class GgufCodec {
     return switch (type) {
       case STRING -> pos + 8 + file.get(U64, pos);
       case ARRAY -> {
-        GgufValueType elementType = GgufValueType.ofId(Integer.toUnsignedLong(file.get(U32, pos))).orElseThrow();
+        GgufValueType elementType =
+            GgufValueType.ofId(Integer.toUnsignedLong(file.get(U32, pos))).orElseThrow();
         long count = file.get(U64, pos + 4);
         long at = pos + 12;
         if (elementType.fixedSize() > 0) {

@@ -22,23 +22,30 @@ import java.util.stream.Collectors;
  * and UTF-8 bytes. Everything is checked when the file is parsed, before any tensor is read; every
  * problem is a {@link WeightLoadException} naming the file, the byte offset and the key or tensor.
  *
- * <p>How an architecture's tensors and keys map onto Hugging Face's names and a spec is
- * {@link GgufArchitecture}'s; {@link GgufFile} puts the two together.
+ * <p>How an architecture's tensors and keys map onto Hugging Face's names and a spec is {@link
+ * GgufArchitecture}'s; {@link GgufFile} puts the two together.
  */
 final class GgufContainer {
   /** "GGUF" read as a little-endian u32. */
   static final int MAGIC = 0x46554747;
+
   static final long DEFAULT_ALIGNMENT = 32;
+
   /** GGML tensors have at most four dimensions. */
   static final int MAX_DIMS = 4;
+
   /** How deep arrays of arrays may nest. */
   static final int MAX_ARRAY_DEPTH = 8;
+
   /** Longest key or tensor name (GGUF limits keys to 65535 bytes). */
   static final long MAX_NAME_BYTES = 65_535;
+
   /** Longest string value (a Java array's limit). */
   static final long MAX_STRING_BYTES = Integer.MAX_VALUE - 8;
+
   /** Fewest bytes of one metadata entry: empty key, type, one-byte value. */
   private static final long MIN_KV_BYTES = 8 + 4 + 1;
+
   /** Fewest bytes of one tensor info: empty name, dimension count, one dimension, type, offset. */
   private static final long MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
 
@@ -53,8 +60,14 @@ final class GgufContainer {
   private final long dataStart;
   private final Map<String, GgufTensorInfo> tensors;
 
-  private GgufContainer(Path path, MemorySegment file, int version, GgufMetadata metadata, long alignment,
-      long dataStart, Map<String, GgufTensorInfo> tensors) {
+  private GgufContainer(
+      Path path,
+      MemorySegment file,
+      int version,
+      GgufMetadata metadata,
+      long alignment,
+      long dataStart,
+      Map<String, GgufTensorInfo> tensors) {
     this.path = path;
     this.file = file;
     this.version = version;
@@ -73,28 +86,49 @@ final class GgufContainer {
     }
     int magic = in.u32("magic");
     if (magic != MAGIC) {
-      throw in.error(0, "not a GGUF file: starts with bytes " + hex(file, 0, 4) + ", expected 47 47 55 46 (\"GGUF\")");
+      throw in.error(
+          0,
+          "not a GGUF file: starts with bytes "
+              + hex(file, 0, 4)
+              + ", expected 47 47 55 46 (\"GGUF\")");
     }
     int version = in.u32("version");
     if (version != 2 && version != 3) {
       int swapped = Integer.reverseBytes(version);
-      String why = version == 1
-          ? "GGUF v1 (32-bit counts) is not supported"
-          : swapped >= 1 && swapped <= 3
-              ? "this is a big-endian GGUF v" + swapped + " file, and Kiln reads little-endian files"
-              : "unsupported GGUF version " + Integer.toUnsignedString(version);
+      String why =
+          version == 1
+              ? "GGUF v1 (32-bit counts) is not supported"
+              : swapped >= 1 && swapped <= 3
+                  ? "this is a big-endian GGUF v"
+                      + swapped
+                      + " file, and Kiln reads little-endian files"
+                  : "unsupported GGUF version " + Integer.toUnsignedString(version);
       throw in.error(4, why + "; Kiln reads GGUF v2 and v3");
     }
     long tensorCount = in.u64("tensor count");
     long kvCount = in.u64("metadata key-value count");
     long left = size - in.pos;
     if (tensorCount < 0 || tensorCount > left / MIN_TENSOR_INFO_BYTES) {
-      throw in.error(8, "tensor count " + Long.toUnsignedString(tensorCount) + " cannot fit in the " + left
-          + " bytes after the header (each tensor info takes at least " + MIN_TENSOR_INFO_BYTES + ")");
+      throw in.error(
+          8,
+          "tensor count "
+              + Long.toUnsignedString(tensorCount)
+              + " cannot fit in the "
+              + left
+              + " bytes after the header (each tensor info takes at least "
+              + MIN_TENSOR_INFO_BYTES
+              + ")");
     }
     if (kvCount < 0 || kvCount > left / MIN_KV_BYTES) {
-      throw in.error(16, "metadata key-value count " + Long.toUnsignedString(kvCount) + " cannot fit in the " + left
-          + " bytes after the header (each entry takes at least " + MIN_KV_BYTES + ")");
+      throw in.error(
+          16,
+          "metadata key-value count "
+              + Long.toUnsignedString(kvCount)
+              + " cannot fit in the "
+              + left
+              + " bytes after the header (each entry takes at least "
+              + MIN_KV_BYTES
+              + ")");
     }
 
     Map<String, GgufMetadata.Entry> entries = new LinkedHashMap<>();
@@ -103,12 +137,27 @@ final class GgufContainer {
       String key = in.name("metadata entry #" + k + ": key");
       GgufMetadata.Entry previous = entries.get(key);
       if (previous != null) {
-        throw in.error(keyAt, "metadata key " + key + " appears twice (its first value is at offset " + previous.offset() + ")");
+        throw in.error(
+            keyAt,
+            "metadata key "
+                + key
+                + " appears twice (its first value is at offset "
+                + previous.offset()
+                + ")");
       }
       long typeAt = in.pos;
       long typeId = Integer.toUnsignedLong(in.u32("metadata " + key + ": value type"));
-      GgufValueType type = GgufValueType.ofId(typeId)
-          .orElseThrow(() -> in.error(typeAt, "metadata " + key + ": unknown value type " + typeId + " (GGUF types are 0 to 12)"));
+      GgufValueType type =
+          GgufValueType.ofId(typeId)
+              .orElseThrow(
+                  () ->
+                      in.error(
+                          typeAt,
+                          "metadata "
+                              + key
+                              + ": unknown value type "
+                              + typeId
+                              + " (GGUF types are 0 to 12)"));
       long valueAt = in.pos;
       entries.put(key, new GgufMetadata.Entry(key, type, in.value(type, key), valueAt));
     }
@@ -120,7 +169,13 @@ final class GgufContainer {
       GgufTensorInfo info = in.tensorInfo(t, alignment);
       GgufTensorInfo previous = tensors.get(info.name());
       if (previous != null) {
-        throw in.error(info.infoOffset(), "tensor " + info.name() + " appears twice (first at offset " + previous.infoOffset() + ")");
+        throw in.error(
+            info.infoOffset(),
+            "tensor "
+                + info.name()
+                + " appears twice (first at offset "
+                + previous.infoOffset()
+                + ")");
       }
       tensors.put(info.name(), info);
     }
@@ -129,9 +184,19 @@ final class GgufContainer {
     long dataSize = Math.max(0, size - dataStart);
     for (GgufTensorInfo info : tensors.values()) {
       if (info.offset() > dataSize || info.byteSize() > dataSize - info.offset()) {
-        throw in.error(info.infoOffset(), "tensor " + info.name() + ": its " + info.byteSize() + " bytes at data offset "
-            + info.offset() + " (file offset " + (dataStart + info.offset()) + ") run past the end of the file, which has "
-            + dataSize + " bytes of data after the tensor infos (file truncated?)");
+        throw in.error(
+            info.infoOffset(),
+            "tensor "
+                + info.name()
+                + ": its "
+                + info.byteSize()
+                + " bytes at data offset "
+                + info.offset()
+                + " (file offset "
+                + (dataStart + info.offset())
+                + ") run past the end of the file, which has "
+                + dataSize
+                + " bytes of data after the tensor infos (file truncated?)");
       }
     }
     checkOverlaps(in, tensors.values(), dataStart);
@@ -145,12 +210,15 @@ final class GgufContainer {
     }
     long alignment = metadata.getInteger(key).orElseThrow();
     if (alignment <= 0 || alignment > 1L << 31 || Long.bitCount(alignment) != 1) {
-      throw in.error(metadata.offset(key), "metadata " + key + " is " + alignment + ", expected a power of two");
+      throw in.error(
+          metadata.offset(key),
+          "metadata " + key + " is " + alignment + ", expected a power of two");
     }
     return alignment;
   }
 
-  private static void checkOverlaps(Cursor in, java.util.Collection<GgufTensorInfo> infos, long dataStart) {
+  private static void checkOverlaps(
+      Cursor in, java.util.Collection<GgufTensorInfo> infos, long dataStart) {
     List<GgufTensorInfo> sorted = new ArrayList<>(infos);
     sorted.removeIf(info -> info.byteSize() == 0);
     sorted.sort(Comparator.comparingLong(GgufTensorInfo::offset));
@@ -158,12 +226,26 @@ final class GgufContainer {
       GgufTensorInfo previous = sorted.get(i - 1);
       GgufTensorInfo current = sorted.get(i);
       if (current.offset() < previous.offset() + previous.byteSize()) {
-        throw in.error(current.infoOffset(), "tensor " + current.name() + " (data offsets " + current.offset() + " to "
-            + (current.offset() + current.byteSize()) + ") overlaps tensor " + previous.name() + " (" + previous.offset()
-            + " to " + (previous.offset() + previous.byteSize()) + "); the data section starts at file offset " + dataStart);
+        throw in.error(
+            current.infoOffset(),
+            "tensor "
+                + current.name()
+                + " (data offsets "
+                + current.offset()
+                + " to "
+                + (current.offset() + current.byteSize())
+                + ") overlaps tensor "
+                + previous.name()
+                + " ("
+                + previous.offset()
+                + " to "
+                + (previous.offset() + previous.byteSize())
+                + "); the data section starts at file offset "
+                + dataStart);
       }
     }
   }
+
   public Path path() {
     return path;
   }
@@ -207,28 +289,41 @@ final class GgufContainer {
   }
 
   /**
-   * GGUF tensor {@code ggufName} as stored (rows in file order, not reordered), named and shaped
-   * in row-major order (the GGML dimensions reversed); a view of the mapped file.
+   * GGUF tensor {@code ggufName} as stored (rows in file order, not reordered), named and shaped in
+   * row-major order (the GGML dimensions reversed); a view of the mapped file.
    */
   public WeightTensor readStored(String ggufName) {
     return view(tensorInfo(ggufName), ggufName);
   }
 
-  /** Tensor {@code info}'s bytes as a {@link WeightTensor} named {@code name}, in row-major order; a view of the mapped file. */
+  /**
+   * Tensor {@code info}'s bytes as a {@link WeightTensor} named {@code name}, in row-major order; a
+   * view of the mapped file.
+   */
   WeightTensor view(GgufTensorInfo info, String name) {
     if (info.dims()[0] > Integer.MAX_VALUE) {
-      throw new WeightLoadException(where(info.infoOffset()) + "tensor " + info.name() + ": rows of " + info.dims()[0]
-          + " elements are longer than Kiln reads (" + Integer.MAX_VALUE + ")");
+      throw new WeightLoadException(
+          where(info.infoOffset())
+              + "tensor "
+              + info.name()
+              + ": rows of "
+              + info.dims()[0]
+              + " elements are longer than Kiln reads ("
+              + Integer.MAX_VALUE
+              + ")");
     }
     MemorySegment bytes = file.asSlice(dataStart + info.offset(), info.byteSize());
     try {
       return WeightTensor.of(name, info.shape(), info.dtype(), bytes);
     } catch (IllegalArgumentException | ArithmeticException e) {
-      throw new WeightLoadException(where(info.infoOffset()) + "tensor " + info.name() + ": " + e.getMessage(), e);
+      throw new WeightLoadException(
+          where(info.infoOffset()) + "tensor " + info.name() + ": " + e.getMessage(), e);
     }
   }
 
-  /** The start of a message about byte {@code offset}: {@code "<path> (GGUF, offset <offset>): "}. */
+  /**
+   * The start of a message about byte {@code offset}: {@code "<path> (GGUF, offset <offset>): "}.
+   */
   String where(long offset) {
     return path + " (GGUF, offset " + offset + "): ";
   }
@@ -239,23 +334,30 @@ final class GgufContainer {
   }
 
   static WeightLoadException error(Path path, long offset, String message) {
-    return new WeightLoadException(path + " (GGUF, offset " + offset + "): "
-        + dev.kiln.ProblemList.shorten(message, SafetensorsFile.MAX_MESSAGE_CHARS));
+    return new WeightLoadException(
+        path
+            + " (GGUF, offset "
+            + offset
+            + "): "
+            + dev.kiln.ProblemList.shorten(message, SafetensorsFile.MAX_MESSAGE_CHARS));
   }
 
   private static String hex(MemorySegment file, long offset, int count) {
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < count; i++) {
-      out.append(i == 0 ? "" : " ").append(String.format("%02x", file.get(ValueLayout.JAVA_BYTE, offset + i) & 0xff));
+      out.append(i == 0 ? "" : " ")
+          .append(String.format("%02x", file.get(ValueLayout.JAVA_BYTE, offset + i) & 0xff));
     }
     return out.toString();
   }
 
   private static Map<Integer, String> ggmlTypeNames() {
     String[] names = {
-      "F32", "F16", "Q4_0", "Q4_1", null, null, "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
-      "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64",
-      "F64", "IQ1_M", "BF16", null, null, null, "TQ1_0", "TQ2_0", null, null, null, "MXFP4"};
+      "F32", "F16", "Q4_0", "Q4_1", null, null, "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K",
+      "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
+      "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16", null, null, null,
+      "TQ1_0", "TQ2_0", null, null, null, "MXFP4"
+    };
     Map<Integer, String> map = new LinkedHashMap<>();
     for (int id = 0; id < names.length; id++) {
       if (names[id] != null) {
@@ -284,7 +386,14 @@ final class GgufContainer {
 
     private void need(long bytes, String what) {
       if (bytes > size - pos) {
-        throw error(pos, what + ": needs " + bytes + " bytes but the file ends after " + (size - pos) + " (truncated?)");
+        throw error(
+            pos,
+            what
+                + ": needs "
+                + bytes
+                + " bytes but the file ends after "
+                + (size - pos)
+                + " (truncated?)");
       }
     }
 
@@ -317,18 +426,34 @@ final class GgufContainer {
       long at = pos;
       long length = u64(what + element(index) + ": string length");
       if (length < 0 || length > size - pos) {
-        throw error(at, what + element(index) + ": string length " + Long.toUnsignedString(length) + " is more than the "
-            + (size - pos) + " bytes left in the file");
+        throw error(
+            at,
+            what
+                + element(index)
+                + ": string length "
+                + Long.toUnsignedString(length)
+                + " is more than the "
+                + (size - pos)
+                + " bytes left in the file");
       }
       if (length > max) {
-        throw error(at, what + element(index) + ": string of " + length + " bytes is longer than the " + max + " allowed");
+        throw error(
+            at,
+            what
+                + element(index)
+                + ": string of "
+                + length
+                + " bytes is longer than the "
+                + max
+                + " allowed");
       }
       return length;
     }
 
     private void checkUtf8(String what, long at, long length, long index) {
       if (!GgufCodec.isUtf8(file, at + 8, length)) {
-        throw error(at, what + element(index) + ": string of " + length + " bytes is not valid UTF-8");
+        throw error(
+            at, what + element(index) + ": string of " + length + " bytes is not valid UTF-8");
       }
     }
 
@@ -365,7 +490,8 @@ final class GgufContainer {
       if (type == GgufValueType.BOOL) {
         byte b = file.get(ValueLayout.JAVA_BYTE, pos);
         if (b != 0 && b != 1) {
-          throw error(pos, what + element(index) + ": bool byte is " + (b & 0xff) + ", expected 0 or 1");
+          throw error(
+              pos, what + element(index) + ": bool byte is " + (b & 0xff) + ", expected 0 or 1");
         }
       }
     }
@@ -377,16 +503,41 @@ final class GgufContainer {
         throw error(at, name + ": arrays nested more than " + MAX_ARRAY_DEPTH + " deep");
       }
       long typeId = Integer.toUnsignedLong(u32(name + ": array element type"));
-      GgufValueType elementType = GgufValueType.ofId(typeId)
-          .orElseThrow(() -> error(at, name + ": unknown array element type " + typeId + " (GGUF types are 0 to 12)"));
+      GgufValueType elementType =
+          GgufValueType.ofId(typeId)
+              .orElseThrow(
+                  () ->
+                      error(
+                          at,
+                          name
+                              + ": unknown array element type "
+                              + typeId
+                              + " (GGUF types are 0 to 12)"));
       long count = u64(name + ": array length");
       long left = size - pos;
       if (count < 0 || count > left / elementType.minSize()) {
-        throw error(at + 4, name + ": array of " + Long.toUnsignedString(count) + " " + elementType + " values cannot fit in the "
-            + left + " bytes left in the file (each takes at least " + elementType.minSize() + ")");
+        throw error(
+            at + 4,
+            name
+                + ": array of "
+                + Long.toUnsignedString(count)
+                + " "
+                + elementType
+                + " values cannot fit in the "
+                + left
+                + " bytes left in the file (each takes at least "
+                + elementType.minSize()
+                + ")");
       }
       if (count > Integer.MAX_VALUE) {
-        throw error(at + 4, name + ": array of " + count + " values is longer than the " + Integer.MAX_VALUE + " allowed");
+        throw error(
+            at + 4,
+            name
+                + ": array of "
+                + count
+                + " values is longer than the "
+                + Integer.MAX_VALUE
+                + " allowed");
       }
       if (elementType.fixedSize() > 0) {
         if (elementType == GgufValueType.BOOL) {
@@ -421,40 +572,81 @@ final class GgufContainer {
         long dimAt = pos;
         dims[d] = u64(what + ": dimension " + d);
         if (dims[d] < 0) {
-          throw error(dimAt, what + ": dimension " + d + " is " + Long.toUnsignedString(dims[d]) + ", more than 2^63 - 1");
+          throw error(
+              dimAt,
+              what
+                  + ": dimension "
+                  + d
+                  + " is "
+                  + Long.toUnsignedString(dims[d])
+                  + ", more than 2^63 - 1");
         }
         try {
           elements = Math.multiplyExact(elements, dims[d]);
         } catch (ArithmeticException e) {
-          throw error(dimAt, what + ": dimensions " + Arrays.toString(Arrays.copyOf(dims, d + 1))
-              + " have more elements than a 64-bit count holds");
+          throw error(
+              dimAt,
+              what
+                  + ": dimensions "
+                  + Arrays.toString(Arrays.copyOf(dims, d + 1))
+                  + " have more elements than a 64-bit count holds");
         }
       }
       long typeAt = pos;
       long typeId = Integer.toUnsignedLong(u32(what + ": type"));
-      Dtype dtype = Dtype.ofGgmlType(typeId).orElseThrow(() -> error(typeAt, what + ": GGML type " + typeId
-          + Optional.ofNullable(GGML_TYPE_NAMES.get((int) Math.min(typeId, Integer.MAX_VALUE))).map(n -> " (" + n + ")")
-              .orElse(" (unknown)")
-          + " is not one Kiln reads; Kiln reads " + Arrays.stream(Dtype.values())
-              .map(t -> t.name() + " (" + t.ggmlType() + ")").collect(Collectors.joining(", "))));
+      Dtype dtype =
+          Dtype.ofGgmlType(typeId)
+              .orElseThrow(
+                  () ->
+                      error(
+                          typeAt,
+                          what
+                              + ": GGML type "
+                              + typeId
+                              + Optional.ofNullable(
+                                      GGML_TYPE_NAMES.get(
+                                          (int) Math.min(typeId, Integer.MAX_VALUE)))
+                                  .map(n -> " (" + n + ")")
+                                  .orElse(" (unknown)")
+                              + " is not one Kiln reads; Kiln reads "
+                              + Arrays.stream(Dtype.values())
+                                  .map(t -> t.name() + " (" + t.ggmlType() + ")")
+                                  .collect(Collectors.joining(", "))));
       if (dims[0] % dtype.blockSize() != 0) {
-        throw error(dimsAt, what + ": rows of " + dims[0] + " " + dtype + " elements do not fill whole blocks of "
-            + dtype.blockSize());
+        throw error(
+            dimsAt,
+            what
+                + ": rows of "
+                + dims[0]
+                + " "
+                + dtype
+                + " elements do not fill whole blocks of "
+                + dtype.blockSize());
       }
       long bytes = dtype.byteSize(elements);
       if (bytes < 0) {
-        throw error(dimsAt, what + ": " + dtype + " " + Arrays.toString(dims) + " takes more bytes than a 64-bit size holds");
+        throw error(
+            dimsAt,
+            what
+                + ": "
+                + dtype
+                + " "
+                + Arrays.toString(dims)
+                + " takes more bytes than a 64-bit size holds");
       }
       long offsetAt = pos;
       long offset = u64(what + ": data offset");
       if (offset < 0) {
-        throw error(offsetAt, what + ": data offset " + Long.toUnsignedString(offset) + " is more than 2^63 - 1");
+        throw error(
+            offsetAt,
+            what + ": data offset " + Long.toUnsignedString(offset) + " is more than 2^63 - 1");
       }
       if (offset % alignment != 0) {
-        throw error(offsetAt, what + ": data offset " + offset + " is not a multiple of the alignment " + alignment);
+        throw error(
+            offsetAt,
+            what + ": data offset " + offset + " is not a multiple of the alignment " + alignment);
       }
       return new GgufTensorInfo(name, dims, dtype, offset, bytes, at);
     }
   }
 }
-

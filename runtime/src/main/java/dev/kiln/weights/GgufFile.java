@@ -11,14 +11,14 @@ import java.util.Set;
 /**
  * A GGUF file (v2 or v3, little-endian), memory-mapped: the container ({@link GgufContainer}: the
  * header, metadata, tensor infos and data section, all checked when the file is opened, every
- * problem a {@link WeightLoadException} naming the file, the byte offset and the key or tensor) read
- * as a model of one of the architectures Kiln knows ({@link GgufArchitecture}).
+ * problem a {@link WeightLoadException} naming the file, the byte offset and the key or tensor)
+ * read as a model of one of the architectures Kiln knows ({@link GgufArchitecture}).
  *
- * <p>As a {@link Checkpoint} the file shows its tensors under Hugging Face names (e.g.
- * {@code blk.0.attn_q.weight} is {@code model.layers.0.self_attn.q_proj.weight}; names Kiln does
- * not know keep their GGUF name) and shapes (the GGML dimensions reversed), with the q and k rows
- * that llama.cpp's converter permutes put back in Hugging Face order (a view, no copy). Only files
- * of the {@link #ARCHITECTURES} can be read that way; {@link #readStored} reads any tensor as stored.
+ * <p>As a {@link Checkpoint} the file shows its tensors under Hugging Face names (e.g. {@code
+ * blk.0.attn_q.weight} is {@code model.layers.0.self_attn.q_proj.weight}; names Kiln does not know
+ * keep their GGUF name) and shapes (the GGML dimensions reversed), with the q and k rows that
+ * llama.cpp's converter permutes put back in Hugging Face order (a view, no copy). Only files of
+ * the {@link #ARCHITECTURES} can be read that way; {@link #readStored} reads any tensor as stored.
  */
 public final class GgufFile implements Checkpoint {
   /** The architectures ({@code general.architecture}) whose tensors Kiln reads. */
@@ -32,7 +32,10 @@ public final class GgufFile implements Checkpoint {
     this.architecture = architecture;
   }
 
-  /** Maps and checks a file; throws {@link WeightLoadException} naming the file, offset and key or tensor of any problem. */
+  /**
+   * Maps and checks a file; throws {@link WeightLoadException} naming the file, offset and key or
+   * tensor of any problem.
+   */
   public static GgufFile open(Path path) {
     return parse(path, MappedFile.map(path));
   }
@@ -84,8 +87,8 @@ public final class GgufFile implements Checkpoint {
   }
 
   /**
-   * GGUF tensor {@code ggufName} as stored (rows in file order, not reordered), named and shaped
-   * in row-major order (the GGML dimensions reversed); a view of the mapped file.
+   * GGUF tensor {@code ggufName} as stored (rows in file order, not reordered), named and shaped in
+   * row-major order (the GGML dimensions reversed); a view of the mapped file.
    */
   public WeightTensor readStored(String ggufName) {
     return container.readStored(ggufName);
@@ -108,7 +111,10 @@ public final class GgufFile implements Checkpoint {
     return path().toString();
   }
 
-  /** Hugging Face names of the tensors in file order (tensors Kiln has no name for keep their GGUF name). */
+  /**
+   * Hugging Face names of the tensors in file order (tensors Kiln has no name for keep their GGUF
+   * name).
+   */
   @Override
   public Set<String> names() {
     return architecture.names();

@@ -12,8 +12,8 @@ import java.util.Set;
 /**
  * The key-value metadata of a GGUF file, in file order. {@link #get} gives each value as a plain
  * Java value ({@link GgufValueType} lists which); the typed getters accept any stored type that
- * represents the value exactly (e.g. any integer type for {@link #getInteger}) and throw
- * {@link WeightLoadException}, naming the key and its offset, for one that does not.
+ * represents the value exactly (e.g. any integer type for {@link #getInteger}) and throw {@link
+ * WeightLoadException}, naming the key and its offset, for one that does not.
  */
 public final class GgufMetadata {
   /** One key: its stored type, its value and the file offset of the value. */
@@ -77,15 +77,18 @@ public final class GgufMetadata {
     }
     long value = ((Number) entry.value()).longValue();
     if (entry.type() == GgufValueType.UINT64 && value < 0) {
-      throw new WeightLoadException(where(entry) + "value " + Long.toUnsignedString(value)
-          + " does not fit a signed 64-bit integer");
+      throw new WeightLoadException(
+          where(entry)
+              + "value "
+              + Long.toUnsignedString(value)
+              + " does not fit a signed 64-bit integer");
     }
     return OptionalLong.of(value);
   }
 
   /**
-   * A number as a double: a {@code FLOAT32} widened exactly (so {@code 1e-5f} gives
-   * {@code 9.999999747378752E-6}), a {@code FLOAT64} as it is, an integer converted.
+   * A number as a double: a {@code FLOAT32} widened exactly (so {@code 1e-5f} gives {@code
+   * 9.999999747378752E-6}), a {@code FLOAT64} as it is, an integer converted.
    */
   public OptionalDouble getFloat(String key) {
     Entry entry = entries.get(key);
@@ -100,8 +103,10 @@ public final class GgufMetadata {
           throw wrongType(entry, "a number");
         }
         long value = ((Number) entry.value()).longValue();
-        yield OptionalDouble.of(entry.type() == GgufValueType.UINT64 && value < 0
-            ? Double.parseDouble(Long.toUnsignedString(value)) : value);
+        yield OptionalDouble.of(
+            entry.type() == GgufValueType.UINT64 && value < 0
+                ? Double.parseDouble(Long.toUnsignedString(value))
+                : value);
       }
     };
   }
@@ -128,7 +133,9 @@ public final class GgufMetadata {
     return Optional.of((Boolean) entry.value());
   }
 
-  /** An array's elements, decoded as they are read (see {@link GgufValueType} for their Java types). */
+  /**
+   * An array's elements, decoded as they are read (see {@link GgufValueType} for their Java types).
+   */
   public Optional<List<Object>> getArray(String key) {
     Entry entry = entries.get(key);
     if (entry == null) {
@@ -147,7 +154,8 @@ public final class GgufMetadata {
   }
 
   private WeightLoadException wrongType(Entry entry, String expected) {
-    return new WeightLoadException(where(entry) + "expected " + expected + ", found " + entry.type());
+    return new WeightLoadException(
+        where(entry) + "expected " + expected + ", found " + entry.type());
   }
 
   private String where(Entry entry) {

@@ -3,9 +3,9 @@ package dev.kiln.weights;
 import java.util.Arrays;
 
 /**
- * One tensor's entry in a GGUF file, as stored: its GGUF name, its dimensions in GGML order
- * ({@code dims[0]} is the row length, the reverse of the Hugging Face shape), its GGML type,
- * and where its bytes are.
+ * One tensor's entry in a GGUF file, as stored: its GGUF name, its dimensions in GGML order ({@code
+ * dims[0]} is the row length, the reverse of the Hugging Face shape), its GGML type, and where its
+ * bytes are.
  *
  * @param name the tensor's name in the file (e.g. {@code blk.0.attn_q.weight})
  * @param dims dimensions, innermost first
@@ -14,7 +14,8 @@ import java.util.Arrays;
  * @param byteSize how many bytes the tensor takes
  * @param infoOffset file offset of this entry in the tensor infos (for messages)
  */
-public record GgufTensorInfo(String name, long[] dims, Dtype dtype, long offset, long byteSize, long infoOffset) {
+public record GgufTensorInfo(
+    String name, long[] dims, Dtype dtype, long offset, long byteSize, long infoOffset) {
   public GgufTensorInfo {
     dims = dims.clone();
   }
@@ -39,8 +40,13 @@ public record GgufTensorInfo(String name, long[] dims, Dtype dtype, long offset,
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof GgufTensorInfo t && t.name.equals(name) && Arrays.equals(t.dims, dims) && t.dtype == dtype
-        && t.offset == offset && t.byteSize == byteSize && t.infoOffset == infoOffset;
+    return o instanceof GgufTensorInfo t
+        && t.name.equals(name)
+        && Arrays.equals(t.dims, dims)
+        && t.dtype == dtype
+        && t.offset == offset
+        && t.byteSize == byteSize
+        && t.infoOffset == infoOffset;
   }
 
   @Override

@@ -4,11 +4,11 @@ import java.util.Optional;
 
 /**
  * The types of GGUF metadata values, with their ids in the file. In Java, {@link GgufMetadata}
- * gives {@code UINT8}, {@code INT8}, {@code UINT16}, {@code INT16} and {@code INT32} as
- * {@code Integer}; {@code UINT32}, {@code INT64} and {@code UINT64} as {@code Long} (a
- * {@code UINT64} above {@link Long#MAX_VALUE} as the long with the same bits); {@code FLOAT32} as
- * {@code Float}, {@code FLOAT64} as {@code Double}, {@code BOOL} as {@code Boolean},
- * {@code STRING} as {@code String} and {@code ARRAY} as an unmodifiable {@code List}.
+ * gives {@code UINT8}, {@code INT8}, {@code UINT16}, {@code INT16} and {@code INT32} as {@code
+ * Integer}; {@code UINT32}, {@code INT64} and {@code UINT64} as {@code Long} (a {@code UINT64}
+ * above {@link Long#MAX_VALUE} as the long with the same bits); {@code FLOAT32} as {@code Float},
+ * {@code FLOAT64} as {@code Double}, {@code BOOL} as {@code Boolean}, {@code STRING} as {@code
+ * String} and {@code ARRAY} as an unmodifiable {@code List}.
  */
 public enum GgufValueType {
   UINT8(0, 1),
@@ -43,7 +43,10 @@ public enum GgufValueType {
     return fixedSize;
   }
 
-  /** The fewest bytes a value of this type takes (a string's length field, an array's type and count). */
+  /**
+   * The fewest bytes a value of this type takes (a string's length field, an array's type and
+   * count).
+   */
   int minSize() {
     return switch (this) {
       case STRING -> 8;

@@ -7,9 +7,14 @@ import java.util.function.Predicate;
 
 /** Tensors outside the layers. */
 public enum GlobalTensor implements TensorKind {
-  EMBED_TOKENS("model.embed_tokens.weight", "embedTokens", List.of(Dim.VOCAB, Dim.HIDDEN), spec -> true),
+  EMBED_TOKENS(
+      "model.embed_tokens.weight", "embedTokens", List.of(Dim.VOCAB, Dim.HIDDEN), spec -> true),
   NORM("model.norm.weight", "norm", List.of(Dim.HIDDEN), spec -> spec.norm() == NormKind.RMS_NORM),
-  LM_HEAD("lm_head.weight", "lmHead", List.of(Dim.VOCAB, Dim.HIDDEN), spec -> !spec.tieWordEmbeddings()),
+  LM_HEAD(
+      "lm_head.weight",
+      "lmHead",
+      List.of(Dim.VOCAB, Dim.HIDDEN),
+      spec -> !spec.tieWordEmbeddings()),
   LM_HEAD_BIAS("lm_head.bias", "lmHeadBias", List.of(Dim.VOCAB), ResolvedSpec::lmHeadBias);
 
   private final String hfName;

@@ -28,9 +28,8 @@ import java.util.Set;
  * memory-mapped shard.
  *
  * <p>The spec comes from {@code config.json} ({@link #readConfig}). The families Kiln models are
- * read ({@code model_type} {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3},
- * {@code gemma2}); others, and options of these that Kiln does not model, are refused rather than
- * misread.
+ * read ({@code model_type} {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code
+ * gemma2}); others, and options of these that Kiln does not model, are refused rather than misread.
  */
 public final class HfFolder implements Checkpoint {
   static final String CONFIG = "config.json";
@@ -42,7 +41,10 @@ public final class HfFolder implements Checkpoint {
   private final List<SafetensorsFile> shards;
   private final Map<String, SafetensorsFile> byName;
 
-  private HfFolder(Path directory, Map<SpecElement, Object> spec, List<SafetensorsFile> shards,
+  private HfFolder(
+      Path directory,
+      Map<SpecElement, Object> spec,
+      List<SafetensorsFile> shards,
       Map<String, SafetensorsFile> byName) {
     this.directory = directory;
     this.spec = spec;
@@ -50,11 +52,17 @@ public final class HfFolder implements Checkpoint {
     this.byName = byName;
   }
 
-  /** Reads the folder's config and index and maps its safetensors files; throws {@link WeightLoadException} on any problem. */
+  /**
+   * Reads the folder's config and index and maps its safetensors files; throws {@link
+   * WeightLoadException} on any problem.
+   */
   public static HfFolder open(Path directory) {
     if (!Files.isDirectory(directory)) {
-      throw new WeightLoadException(directory + ": not a directory (a Hugging Face model folder holds " + CONFIG
-          + " and safetensors files)");
+      throw new WeightLoadException(
+          directory
+              + ": not a directory (a Hugging Face model folder holds "
+              + CONFIG
+              + " and safetensors files)");
     }
     Map<SpecElement, Object> spec = readConfig(directory.resolve(CONFIG));
     Path single = directory.resolve(SINGLE);
@@ -75,22 +83,28 @@ public final class HfFolder implements Checkpoint {
     if (Files.isRegularFile(index)) {
       return openSharded(directory, spec, index);
     }
-    String hint = Files.exists(directory.resolve("pytorch_model.bin"))
-        || Files.exists(directory.resolve("pytorch_model.bin.index.json"))
-        ? " (it has PyTorch pickle weights; Kiln reads only safetensors: convert them)" : "";
-    throw new WeightLoadException(directory + ": neither " + SINGLE + " nor " + INDEX + " is there" + hint);
+    String hint =
+        Files.exists(directory.resolve("pytorch_model.bin"))
+                || Files.exists(directory.resolve("pytorch_model.bin.index.json"))
+            ? " (it has PyTorch pickle weights; Kiln reads only safetensors: convert them)"
+            : "";
+    throw new WeightLoadException(
+        directory + ": neither " + SINGLE + " nor " + INDEX + " is there" + hint);
   }
 
   private static HfFolder openSharded(Path directory, Map<SpecElement, Object> spec, Path index) {
     JsonObject root = StrictJson.readObject(index, "safetensors index");
     JsonElement metadata = root.get("metadata");
     if (metadata != null && !metadata.isJsonNull() && !metadata.isJsonObject()) {
-      throw new WeightLoadException(index + ": \"metadata\" must be an object, was " + describe(metadata));
+      throw new WeightLoadException(
+          index + ": \"metadata\" must be an object, was " + describe(metadata));
     }
     JsonElement weightMap = root.get("weight_map");
     if (weightMap == null || !weightMap.isJsonObject()) {
-      throw new WeightLoadException(index + ": \"weight_map\" must be an object of tensor name to shard file name, was "
-          + describe(weightMap));
+      throw new WeightLoadException(
+          index
+              + ": \"weight_map\" must be an object of tensor name to shard file name, was "
+              + describe(weightMap));
     }
     // Tensor -> shard file name, and each shard's tensors, in the index's order.
     Map<String, String> shardOf = new LinkedHashMap<>();
@@ -99,8 +113,12 @@ public final class HfFolder implements Checkpoint {
       String tensor = entry.getKey();
       JsonElement value = entry.getValue();
       if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
-        throw new WeightLoadException(index + ": \"weight_map\" entry for tensor " + tensor
-            + " must be a shard file name (a string), was " + describe(value));
+        throw new WeightLoadException(
+            index
+                + ": \"weight_map\" entry for tensor "
+                + tensor
+                + " must be a shard file name (a string), was "
+                + describe(value));
       }
       String shard = value.getAsString();
       checkShardName(index, tensor, shard);
@@ -118,31 +136,58 @@ public final class HfFolder implements Checkpoint {
       if (Files.exists(shardPath)) {
         RegularFiles.require(shardPath);
       } else {
-        throw new WeightLoadException(shardPath + ": shard file missing; " + index.getFileName() + " lists "
-            + entry.getValue().size() + " tensors in it, e.g. " + entry.getValue().getFirst());
+        throw new WeightLoadException(
+            shardPath
+                + ": shard file missing; "
+                + index.getFileName()
+                + " lists "
+                + entry.getValue().size()
+                + " tensors in it, e.g. "
+                + entry.getValue().getFirst());
       }
       SafetensorsFile shard = SafetensorsFile.open(shardPath);
       for (String tensor : shard.names()) {
         SafetensorsFile earlier = byName.get(tensor);
         if (earlier != null) {
-          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is also in shard " + earlier.path()
-              + " (a tensor must be in one shard only)");
+          throw new WeightLoadException(
+              shardPath
+                  + ": tensor "
+                  + tensor
+                  + " is also in shard "
+                  + earlier.path()
+                  + " (a tensor must be in one shard only)");
         }
         String expected = shardOf.get(tensor);
         if (expected == null) {
-          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is in this shard but not in "
-              + index.getFileName() + "'s weight_map");
+          throw new WeightLoadException(
+              shardPath
+                  + ": tensor "
+                  + tensor
+                  + " is in this shard but not in "
+                  + index.getFileName()
+                  + "'s weight_map");
         }
         if (!expected.equals(entry.getKey())) {
-          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is in this shard but "
-              + index.getFileName() + " maps it to shard " + expected);
+          throw new WeightLoadException(
+              shardPath
+                  + ": tensor "
+                  + tensor
+                  + " is in this shard but "
+                  + index.getFileName()
+                  + " maps it to shard "
+                  + expected);
         }
         byName.put(tensor, shard);
       }
       for (String tensor : entry.getValue()) {
         if (!shard.names().contains(tensor)) {
-          throw new WeightLoadException(shardPath + ": tensor " + tensor + " is missing; " + index.getFileName()
-              + " maps it to this shard");
+          throw new WeightLoadException(
+              shardPath
+                  + ": tensor "
+                  + tensor
+                  + " is missing; "
+                  + index.getFileName()
+                  + " maps it to this shard");
         }
       }
       shards.add(shard);
@@ -154,89 +199,130 @@ public final class HfFolder implements Checkpoint {
   private static void checkShardName(Path index, String tensor, String shard) {
     boolean plain;
     try {
-      plain = !shard.isEmpty() && !shard.equals(".") && !shard.equals("..") && shard.indexOf('/') < 0
-          && shard.indexOf('\\') < 0 && shard.indexOf('\0') < 0 && Path.of(shard).getNameCount() == 1
-          && !Path.of(shard).isAbsolute();
+      plain =
+          !shard.isEmpty()
+              && !shard.equals(".")
+              && !shard.equals("..")
+              && shard.indexOf('/') < 0
+              && shard.indexOf('\\') < 0
+              && shard.indexOf('\0') < 0
+              && Path.of(shard).getNameCount() == 1
+              && !Path.of(shard).isAbsolute();
     } catch (InvalidPathException e) {
       plain = false;
     }
     if (!plain) {
-      throw new WeightLoadException(index + ": \"weight_map\" maps tensor " + tensor + " to \"" + shard
-          + "\", which is not a plain file name in the folder");
+      throw new WeightLoadException(
+          index
+              + ": \"weight_map\" maps tensor "
+              + tensor
+              + " to \""
+              + shard
+              + "\", which is not a plain file name in the folder");
     }
   }
 
   /** The {@code model_type}s Kiln reads, with the architecture class each names. */
-  static final Map<String, String> MODEL_TYPES = Map.of(
-      "llama", "LlamaForCausalLM",
-      "mistral", "MistralForCausalLM",
-      "qwen2", "Qwen2ForCausalLM",
-      "qwen3", "Qwen3ForCausalLM",
-      "gemma2", "Gemma2ForCausalLM");
+  static final Map<String, String> MODEL_TYPES =
+      Map.of(
+          "llama", "LlamaForCausalLM",
+          "mistral", "MistralForCausalLM",
+          "qwen2", "Qwen2ForCausalLM",
+          "qwen3", "Qwen3ForCausalLM",
+          "gemma2", "Gemma2ForCausalLM");
 
   /**
    * The spec values a Hugging Face {@code config.json} states: vocabSize, hiddenSize,
-   * intermediateSize, numHiddenLayers, numAttentionHeads (all required), numKeyValueHeads
-   * ({@code num_key_value_heads}, default the number of heads), headDim (only when
-   * {@code head_dim} is given; Gemma 2's default 256 otherwise), maxPositionEmbeddings, ropeTheta
-   * and rmsNormEps (only when given: Kiln does not guess them), tieWordEmbeddings, attentionBias and
-   * mlpBias (defaults as in each family's config class), and RoPE scaling ({@code rope_scaling} or
-   * transformers 5's {@code rope_parameters}: {@code "default"}, {@code "linear"}, {@code "llama3"}).
+   * intermediateSize, numHiddenLayers, numAttentionHeads (all required), numKeyValueHeads ({@code
+   * num_key_value_heads}, default the number of heads), headDim (only when {@code head_dim} is
+   * given; Gemma 2's default 256 otherwise), maxPositionEmbeddings, ropeTheta and rmsNormEps (only
+   * when given: Kiln does not guess them), tieWordEmbeddings, attentionBias and mlpBias (defaults
+   * as in each family's config class), and RoPE scaling ({@code rope_scaling} or transformers 5's
+   * {@code rope_parameters}: {@code "default"}, {@code "linear"}, {@code "llama3"}).
    *
    * <p>Per {@code model_type}: {@code llama}; {@code mistral} (a sliding window on every layer when
-   * {@code sliding_window} is set); {@code qwen2} (biases on q, k and v); {@code qwen3} (per-head q/k
-   * norms); {@code gemma2} (norm gains 1 + w, embeddings times sqrt(hidden), sandwich norms, GELU-tanh,
-   * {@code query_pre_attn_scalar}, both soft-cappings, a sliding window on even layers).
+   * {@code sliding_window} is set); {@code qwen2} (biases on q, k and v); {@code qwen3} (per-head
+   * q/k norms); {@code gemma2} (norm gains 1 + w, embeddings times sqrt(hidden), sandwich norms,
+   * GELU-tanh, {@code query_pre_attn_scalar}, both soft-cappings, a sliding window on even layers).
    *
-   * <p>Refused with a {@link WeightLoadException}: another {@code model_type}, {@code architectures}
-   * other than that type's, an activation the family does not use, RoPE scaling of another type,
-   * Qwen's {@code use_sliding_window: true}, a {@code quantization_config}, and any key of the wrong
-   * JSON type (the message names the key and the type it must have).
+   * <p>Refused with a {@link WeightLoadException}: another {@code model_type}, {@code
+   * architectures} other than that type's, an activation the family does not use, RoPE scaling of
+   * another type, Qwen's {@code use_sliding_window: true}, a {@code quantization_config}, and any
+   * key of the wrong JSON type (the message names the key and the type it must have).
    */
   public static Map<SpecElement, Object> readConfig(Path configJson) {
     JsonObject config = StrictJson.readObject(configJson, "config");
     var reader = new ConfigReader(configJson, config);
 
     String modelType = reader.string("model_type", null);
-    String supported = String.join(", ", MODEL_TYPES.keySet().stream().sorted().map(t -> "\"" + t + "\"").toList());
+    String supported =
+        String.join(
+            ", ", MODEL_TYPES.keySet().stream().sorted().map(t -> "\"" + t + "\"").toList());
     if (modelType == null) {
       throw reader.error("\"model_type\" is missing; Kiln reads the model types " + supported);
     }
     String architectureClass = MODEL_TYPES.get(modelType);
     if (architectureClass == null) {
-      throw reader.error("model_type is \"" + modelType + "\"; Kiln reads the model types " + supported);
+      throw reader.error(
+          "model_type is \"" + modelType + "\"; Kiln reads the model types " + supported);
     }
     JsonElement architectures = config.get("architectures");
     if (architectures != null && !architectures.isJsonNull()) {
-      if (!architectures.isJsonArray() || architectures.getAsJsonArray().isEmpty()
+      if (!architectures.isJsonArray()
+          || architectures.getAsJsonArray().isEmpty()
           || !architectures.getAsJsonArray().asList().stream().allMatch(ConfigReader::isString)) {
-        throw reader.error("\"architectures\" must be a non-empty array of strings, was " + describe(architectures));
+        throw reader.error(
+            "\"architectures\" must be a non-empty array of strings, was "
+                + describe(architectures));
       }
       for (JsonElement architecture : architectures.getAsJsonArray()) {
         if (!architecture.getAsString().equals(architectureClass)) {
-          throw reader.error("architecture is \"" + architecture.getAsString() + "\"; Kiln reads " + modelType
-              + " models as " + architectureClass);
+          throw reader.error(
+              "architecture is \""
+                  + architecture.getAsString()
+                  + "\"; Kiln reads "
+                  + modelType
+                  + " models as "
+                  + architectureClass);
         }
       }
     }
     boolean gemma = modelType.equals("gemma2");
-    String actKey = SpecElement.HIDDEN_ACT.hfKey(); // Gemma 2 names it hidden_activation, and reads hidden_act too
-    String act = gemma ? reader.string("hidden_activation", reader.string(actKey, "gelu_pytorch_tanh"))
-        : reader.string(actKey, "silu");
+    String actKey =
+        SpecElement.HIDDEN_ACT
+            .hfKey(); // Gemma 2 names it hidden_activation, and reads hidden_act too
+    String act =
+        gemma
+            ? reader.string("hidden_activation", reader.string(actKey, "gelu_pytorch_tanh"))
+            : reader.string(actKey, "silu");
     String expectedAct = gemma ? "gelu_pytorch_tanh" : "silu";
     if (!act.equals(expectedAct)) {
-      throw reader.error((gemma ? "hidden_activation" : actKey) + " is \"" + act + "\"; Kiln's " + modelType
-          + " MLP needs \"" + expectedAct + "\"");
+      throw reader.error(
+          (gemma ? "hidden_activation" : actKey)
+              + " is \""
+              + act
+              + "\"; Kiln's "
+              + modelType
+              + " MLP needs \""
+              + expectedAct
+              + "\"");
     }
     JsonElement quantization = config.get("quantization_config");
     if (quantization != null && !quantization.isJsonNull()) {
-      throw reader.error("quantization_config " + describe(quantization)
-          + " is not supported (Kiln reads F32, F16 and BF16 safetensors)");
+      throw reader.error(
+          "quantization_config "
+              + describe(quantization)
+              + " is not supported (Kiln reads F32, F16 and BF16 safetensors)");
     }
 
     Map<SpecElement, Object> spec = new EnumMap<>(SpecElement.class);
-    for (SpecElement element : List.of(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE, SpecElement.INTERMEDIATE_SIZE,
-        SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS)) {
+    for (SpecElement element :
+        List.of(
+            SpecElement.VOCAB_SIZE,
+            SpecElement.HIDDEN_SIZE,
+            SpecElement.INTERMEDIATE_SIZE,
+            SpecElement.NUM_HIDDEN_LAYERS,
+            SpecElement.NUM_ATTENTION_HEADS)) {
       spec.put(element, reader.requiredInt(element.hfKey()));
     }
     int heads = (Integer) spec.get(SpecElement.NUM_ATTENTION_HEADS);
@@ -272,8 +358,9 @@ public final class HfFolder implements Checkpoint {
       }
       case "qwen2", "qwen3" -> {
         if (reader.bool("use_sliding_window", false)) {
-          throw reader.error("use_sliding_window is true; Kiln does not model Qwen's sliding window (layers from"
-              + " max_window_layers on)");
+          throw reader.error(
+              "use_sliding_window is true; Kiln does not model Qwen's sliding window (layers from"
+                  + " max_window_layers on)");
         }
         if (modelType.equals("qwen2")) {
           spec.put(SpecElement.QKV_BIAS, true);
@@ -304,13 +391,14 @@ public final class HfFolder implements Checkpoint {
   }
 
   /**
-   * RoPE theta and scaling: {@code rope_theta} and {@code rope_scaling}, or transformers 5's
-   * {@code rope_parameters} (which holds both); values given in both places must agree. Scaling
-   * types read: {@code "default"} (none), {@code "linear"} ({@code factor}) and {@code "llama3"}
-   * ({@code factor}, {@code low_freq_factor}, {@code high_freq_factor},
-   * {@code original_max_position_embeddings}).
+   * RoPE theta and scaling: {@code rope_theta} and {@code rope_scaling}, or transformers 5's {@code
+   * rope_parameters} (which holds both); values given in both places must agree. Scaling types
+   * read: {@code "default"} (none), {@code "linear"} ({@code factor}) and {@code "llama3"} ({@code
+   * factor}, {@code low_freq_factor}, {@code high_freq_factor}, {@code
+   * original_max_position_embeddings}).
    */
-  private static void ropeParameters(ConfigReader reader, JsonObject config, Map<SpecElement, Object> spec) {
+  private static void ropeParameters(
+      ConfigReader reader, JsonObject config, Map<SpecElement, Object> spec) {
     Double top = reader.optionalDouble(SpecElement.ROPE_THETA.hfKey());
     JsonElement scaling = config.get("rope_scaling");
     JsonElement parameters = config.get("rope_parameters");
@@ -319,10 +407,12 @@ public final class HfFolder implements Checkpoint {
       if (!parameters.isJsonObject()) {
         throw reader.error("\"rope_parameters\" must be an object, was " + describe(parameters));
       }
-      var nested = new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
+      var nested =
+          new ConfigReader(reader.file(), parameters.getAsJsonObject(), "rope_parameters.");
       Double inner = nested.optionalDouble(SpecElement.ROPE_THETA.hfKey());
       if (top != null && inner != null && !top.equals(inner)) {
-        throw reader.error("rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
+        throw reader.error(
+            "rope_theta " + top + " and rope_parameters.rope_theta " + inner + " disagree");
       }
       theta = inner != null ? inner : top;
       if (scaling == null || scaling.isJsonNull()) {
@@ -342,26 +432,41 @@ public final class HfFolder implements Checkpoint {
     var nested = new ConfigReader(reader.file(), scaling.getAsJsonObject(), prefix);
     String type = nested.string(leaf(SpecElement.ROPE_SCALING), nested.string("type", "default"));
     switch (type) {
-      case "default" -> { }
+      case "default" -> {}
       case "linear" -> {
         spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LINEAR);
-        spec.put(SpecElement.ROPE_SCALING_FACTOR, nested.requiredDouble(leaf(SpecElement.ROPE_SCALING_FACTOR)));
+        spec.put(
+            SpecElement.ROPE_SCALING_FACTOR,
+            nested.requiredDouble(leaf(SpecElement.ROPE_SCALING_FACTOR)));
       }
       case "llama3" -> {
         spec.put(SpecElement.ROPE_SCALING, dev.kiln.RopeScaling.LLAMA3);
-        for (SpecElement element : List.of(SpecElement.ROPE_SCALING_FACTOR, SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR,
-            SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR)) {
+        for (SpecElement element :
+            List.of(
+                SpecElement.ROPE_SCALING_FACTOR,
+                SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR,
+                SpecElement.ROPE_SCALING_HIGH_FREQ_FACTOR)) {
           spec.put(element, nested.requiredDouble(leaf(element)));
         }
-        spec.put(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS,
+        spec.put(
+            SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS,
             nested.requiredInt(leaf(SpecElement.ROPE_SCALING_ORIGINAL_MAX_POSITION_EMBEDDINGS)));
       }
-      default -> throw reader.error(prefix.substring(0, prefix.length() - 1) + " " + describe(scaling)
-          + " is not supported (rope_type \"" + type + "\"; Kiln reads \"default\", \"linear\" and \"llama3\")");
+      default ->
+          throw reader.error(
+              prefix.substring(0, prefix.length() - 1)
+                  + " "
+                  + describe(scaling)
+                  + " is not supported (rope_type \""
+                  + type
+                  + "\"; Kiln reads \"default\", \"linear\" and \"llama3\")");
     }
   }
 
-  /** An element's key inside {@code rope_scaling} (or {@code rope_parameters}): its config.json key's last part. */
+  /**
+   * An element's key inside {@code rope_scaling} (or {@code rope_parameters}): its config.json
+   * key's last part.
+   */
   private static String leaf(SpecElement element) {
     String key = element.hfKey();
     return key.substring(key.lastIndexOf('.') + 1);
@@ -413,7 +518,10 @@ public final class HfFolder implements Checkpoint {
       return value.getAsBoolean();
     }
 
-    /** Puts boolean {@code element}'s value from its config.json key, {@code fallback} when the key is absent. */
+    /**
+     * Puts boolean {@code element}'s value from its config.json key, {@code fallback} when the key
+     * is absent.
+     */
     void putBool(Map<SpecElement, Object> spec, SpecElement element, boolean fallback) {
       spec.put(element, bool(element.hfKey(), fallback));
     }
@@ -468,7 +576,9 @@ public final class HfFolder implements Checkpoint {
         return null;
       }
       JsonPrimitive primitive = value.getAsJsonPrimitive();
-      return primitive.getAsNumber() instanceof BigDecimal exact ? exact : primitive.getAsBigDecimal();
+      return primitive.getAsNumber() instanceof BigDecimal exact
+          ? exact
+          : primitive.getAsBigDecimal();
     }
   }
 
@@ -485,7 +595,9 @@ public final class HfFolder implements Checkpoint {
     return directory;
   }
 
-  /** The safetensors files, in the order the index first names them (one for a single-file folder). */
+  /**
+   * The safetensors files, in the order the index first names them (one for a single-file folder).
+   */
   public List<SafetensorsFile> shards() {
     return shards;
   }

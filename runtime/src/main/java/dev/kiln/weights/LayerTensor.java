@@ -8,7 +8,8 @@ import java.util.function.Predicate;
 
 /** Tensors of one decoder layer, named {@code model.layers.{i}.<suffix>}. */
 public enum LayerTensor implements TensorKind {
-  INPUT_LAYERNORM("input_layernorm.weight", "inputLayernorm", List.of(Dim.HIDDEN), LayerTensor::hasNorm),
+  INPUT_LAYERNORM(
+      "input_layernorm.weight", "inputLayernorm", List.of(Dim.HIDDEN), LayerTensor::hasNorm),
   Q_PROJ("self_attn.q_proj.weight", "qProj", List.of(Dim.Q_DIM, Dim.HIDDEN), spec -> true),
   Q_PROJ_BIAS("self_attn.q_proj.bias", "qProjBias", List.of(Dim.Q_DIM), ResolvedSpec::hasQkvBias),
   K_PROJ("self_attn.k_proj.weight", "kProj", List.of(Dim.KV_DIM, Dim.HIDDEN), spec -> true),
@@ -17,23 +18,54 @@ public enum LayerTensor implements TensorKind {
   V_PROJ_BIAS("self_attn.v_proj.bias", "vProjBias", List.of(Dim.KV_DIM), ResolvedSpec::hasQkvBias),
   Q_NORM("self_attn.q_norm.weight", "qNorm", List.of(Dim.HEAD_DIM), ResolvedSpec::qkNorm),
   K_NORM("self_attn.k_norm.weight", "kNorm", List.of(Dim.HEAD_DIM), ResolvedSpec::qkNorm),
-  O_PROJ("self_attn.o_proj.weight", "oProj", List.of(Dim.HIDDEN, Dim.Q_DIM), ResolvedSpec::attentionOutputProjection),
-  O_PROJ_BIAS("self_attn.o_proj.bias", "oProjBias", List.of(Dim.HIDDEN),
+  O_PROJ(
+      "self_attn.o_proj.weight",
+      "oProj",
+      List.of(Dim.HIDDEN, Dim.Q_DIM),
+      ResolvedSpec::attentionOutputProjection),
+  O_PROJ_BIAS(
+      "self_attn.o_proj.bias",
+      "oProjBias",
+      List.of(Dim.HIDDEN),
       spec -> spec.attentionOutputProjection() && spec.attentionBias()),
-  /** Before the MLP in Llama; after attention (on its output) with sandwich norms, as Gemma 2 names it. */
-  POST_ATTENTION_LAYERNORM("post_attention_layernorm.weight", "postAttentionLayernorm", List.of(Dim.HIDDEN),
+  /**
+   * Before the MLP in Llama; after attention (on its output) with sandwich norms, as Gemma 2 names
+   * it.
+   */
+  POST_ATTENTION_LAYERNORM(
+      "post_attention_layernorm.weight",
+      "postAttentionLayernorm",
+      List.of(Dim.HIDDEN),
       spec -> hasNorm(spec) && (hasMlp(spec) || spec.sandwichNorms())),
   /** Before the MLP with sandwich norms (Gemma 2). */
-  PRE_FEEDFORWARD_LAYERNORM("pre_feedforward_layernorm.weight", "preFeedforwardLayernorm", List.of(Dim.HIDDEN),
+  PRE_FEEDFORWARD_LAYERNORM(
+      "pre_feedforward_layernorm.weight",
+      "preFeedforwardLayernorm",
+      List.of(Dim.HIDDEN),
       spec -> spec.sandwichNorms() && hasMlp(spec)),
-  GATE_PROJ("mlp.gate_proj.weight", "gateProj", List.of(Dim.INTERMEDIATE, Dim.HIDDEN), LayerTensor::hasMlp),
-  GATE_PROJ_BIAS("mlp.gate_proj.bias", "gateProjBias", List.of(Dim.INTERMEDIATE), LayerTensor::hasMlpBias),
-  UP_PROJ("mlp.up_proj.weight", "upProj", List.of(Dim.INTERMEDIATE, Dim.HIDDEN), LayerTensor::hasMlp),
-  UP_PROJ_BIAS("mlp.up_proj.bias", "upProjBias", List.of(Dim.INTERMEDIATE), LayerTensor::hasMlpBias),
-  DOWN_PROJ("mlp.down_proj.weight", "downProj", List.of(Dim.HIDDEN, Dim.INTERMEDIATE), LayerTensor::hasMlp),
-  DOWN_PROJ_BIAS("mlp.down_proj.bias", "downProjBias", List.of(Dim.HIDDEN), LayerTensor::hasMlpBias),
+  GATE_PROJ(
+      "mlp.gate_proj.weight",
+      "gateProj",
+      List.of(Dim.INTERMEDIATE, Dim.HIDDEN),
+      LayerTensor::hasMlp),
+  GATE_PROJ_BIAS(
+      "mlp.gate_proj.bias", "gateProjBias", List.of(Dim.INTERMEDIATE), LayerTensor::hasMlpBias),
+  UP_PROJ(
+      "mlp.up_proj.weight", "upProj", List.of(Dim.INTERMEDIATE, Dim.HIDDEN), LayerTensor::hasMlp),
+  UP_PROJ_BIAS(
+      "mlp.up_proj.bias", "upProjBias", List.of(Dim.INTERMEDIATE), LayerTensor::hasMlpBias),
+  DOWN_PROJ(
+      "mlp.down_proj.weight",
+      "downProj",
+      List.of(Dim.HIDDEN, Dim.INTERMEDIATE),
+      LayerTensor::hasMlp),
+  DOWN_PROJ_BIAS(
+      "mlp.down_proj.bias", "downProjBias", List.of(Dim.HIDDEN), LayerTensor::hasMlpBias),
   /** After the MLP (on its output) with sandwich norms (Gemma 2). */
-  POST_FEEDFORWARD_LAYERNORM("post_feedforward_layernorm.weight", "postFeedforwardLayernorm", List.of(Dim.HIDDEN),
+  POST_FEEDFORWARD_LAYERNORM(
+      "post_feedforward_layernorm.weight",
+      "postFeedforwardLayernorm",
+      List.of(Dim.HIDDEN),
       spec -> spec.sandwichNorms() && hasMlp(spec));
 
   private final String suffix;

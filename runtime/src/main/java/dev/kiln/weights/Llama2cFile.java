@@ -27,29 +27,44 @@ import java.util.Set;
  * dim)}, {@code rms_final_weight (dim)}, {@code freq_cis_real} and {@code freq_cis_imag (seq_len,
  * hs/2)}, and, when not shared, {@code wcls (vocab, dim)}; {@code hs = dim / n_heads}.
  *
- * <p>Each layer's tensors are slices of the stacked arrays (no copy): {@code w1} is
- * {@code gate_proj}, {@code w2} {@code down_proj}, {@code w3} {@code up_proj}. The rows of
- * {@code wq} and {@code wk} are permuted (llama2.c's RoPE rotates adjacent pairs): Hugging Face row
- * {@code h*hs + j*hs/2 + i} is stored at row {@code h*hs + 2*i + j}; {@link #read} undoes this with
- * {@link WeightTensor#withRowOrder}. The RoPE tables are not exposed (Kiln computes its own), and
- * a shared classifier means there is no {@code lm_head.weight}.
+ * <p>Each layer's tensors are slices of the stacked arrays (no copy): {@code w1} is {@code
+ * gate_proj}, {@code w2} {@code down_proj}, {@code w3} {@code up_proj}. The rows of {@code wq} and
+ * {@code wk} are permuted (llama2.c's RoPE rotates adjacent pairs): Hugging Face row {@code h*hs +
+ * j*hs/2 + i} is stored at row {@code h*hs + 2*i + j}; {@link #read} undoes this with {@link
+ * WeightTensor#withRowOrder}. The RoPE tables are not exposed (Kiln computes its own), and a shared
+ * classifier means there is no {@code lm_head.weight}.
  *
  * <p>The format has no magic number and no checksum, so the file's size must be exactly what the
  * header implies: a shorter file is cut (the message names the first tensor it cuts), and a longer
  * one is rejected too, since trailing bytes mean the header does not describe the file (for example
  * a newer llama2.c export, or a different file altogether). Files that start with the magic of
- * llama2.c's versioned exports ({@code "ak42"}) are recognized and rejected with a message saying so.
- * The header states no rope theta or rms epsilon, so {@link #statedSpec} leaves them out.
+ * llama2.c's versioned exports ({@code "ak42"}) are recognized and rejected with a message saying
+ * so. The header states no rope theta or rms epsilon, so {@link #statedSpec} leaves them out.
  */
 public final class Llama2cFile implements Checkpoint {
   static final int HEADER_BYTES = 7 * Integer.BYTES;
-  /** {@code "ak42"} read as a little-endian int32: the magic of llama2.c's version 1 and 2 exports. */
+
+  /**
+   * {@code "ak42"} read as a little-endian int32: the magic of llama2.c's version 1 and 2 exports.
+   */
   static final int VERSIONED_MAGIC = 0x616b3432;
 
-  private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfInt INT =
+      ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-  /** The header's values. {@code vocabSize} is positive; {@code shared} says whether it was stored positive. */
-  record Header(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize, boolean shared, int seqLen) {
+  /**
+   * The header's values. {@code vocabSize} is positive; {@code shared} says whether it was stored
+   * positive.
+   */
+  record Header(
+      int dim,
+      int hiddenDim,
+      int layers,
+      int heads,
+      int kvHeads,
+      int vocabSize,
+      boolean shared,
+      int seqLen) {
     int headSize() {
       return dim / heads;
     }
@@ -61,7 +76,13 @@ public final class Llama2cFile implements Checkpoint {
    * one tensor, where it starts, the bytes of one tensor, how many layers it stacks (0: not
    * stacked), and how many heads its rows are permuted in (0: stored in HF order).
    */
-  private record Array(String array, String name, long[] shape, long offset, long tensorBytes, int layers,
+  private record Array(
+      String array,
+      String name,
+      long[] shape,
+      long offset,
+      long tensorBytes,
+      int layers,
       int permutedHeads) {
     long end() {
       return offset + tensorBytes * Math.max(layers, 1);
@@ -77,7 +98,10 @@ public final class Llama2cFile implements Checkpoint {
     }
   }
 
-  /** One HF tensor: a slice of the file, and how many heads its rows are permuted in (0: stored in HF order). */
+  /**
+   * One HF tensor: a slice of the file, and how many heads its rows are permuted in (0: stored in
+   * HF order).
+   */
   private record Slice(long[] shape, long offset, long bytes, int permutedHeads) {}
 
   private final Path path;
@@ -92,7 +116,10 @@ public final class Llama2cFile implements Checkpoint {
     this.slices = slices;
   }
 
-  /** Maps and checks a file; throws {@link WeightLoadException} naming the file, offset and tensor of any problem. */
+  /**
+   * Maps and checks a file; throws {@link WeightLoadException} naming the file, offset and tensor
+   * of any problem.
+   */
   public static Llama2cFile open(Path path) {
     return parse(path, MappedFile.map(path));
   }
@@ -101,11 +128,16 @@ public final class Llama2cFile implements Checkpoint {
     long size = file.byteSize();
     if (size >= Integer.BYTES && file.get(INT, 0) == VERSIONED_MAGIC) {
       String version = size >= 8 ? " version " + file.get(INT, 4) : "";
-      throw error(path, 0, "starts with the magic \"ak42\" of a versioned llama2.c export" + version
-          + "; Kiln reads only the legacy (version 0) float32 format, which has no magic");
+      throw error(
+          path,
+          0,
+          "starts with the magic \"ak42\" of a versioned llama2.c export"
+              + version
+              + "; Kiln reads only the legacy (version 0) float32 format, which has no magic");
     }
     if (size < HEADER_BYTES) {
-      throw error(path, 0, "file is " + size + " bytes, shorter than the " + HEADER_BYTES + "-byte header");
+      throw error(
+          path, 0, "file is " + size + " bytes, shorter than the " + HEADER_BYTES + "-byte header");
     }
     Header header = readHeader(path, file);
     // Sizes come first: a damaged header may claim billions of layers, which must not be expanded.
@@ -113,16 +145,37 @@ public final class Llama2cFile implements Checkpoint {
     long expected = layout.getLast().end();
     if (size < expected) {
       Array cut = layout.stream().filter(a -> a.end() > size).findFirst().orElseThrow();
-      long cutStart = cut.layers() == 0 ? cut.offset()
-          : cut.offset() + Math.min(Math.max(size - cut.offset(), 0) / cut.tensorBytes(), cut.layers() - 1)
-              * cut.tensorBytes();
-      throw error(path, cutStart, "file is " + size + " bytes but the header implies " + expected
-          + " bytes: truncated in array " + cut.describe(size) + ", which takes bytes " + cutStart + " to "
-          + (cutStart + cut.tensorBytes()));
+      long cutStart =
+          cut.layers() == 0
+              ? cut.offset()
+              : cut.offset()
+                  + Math.min(Math.max(size - cut.offset(), 0) / cut.tensorBytes(), cut.layers() - 1)
+                      * cut.tensorBytes();
+      throw error(
+          path,
+          cutStart,
+          "file is "
+              + size
+              + " bytes but the header implies "
+              + expected
+              + " bytes: truncated in array "
+              + cut.describe(size)
+              + ", which takes bytes "
+              + cutStart
+              + " to "
+              + (cutStart + cut.tensorBytes()));
     }
     if (size > expected) {
-      throw error(path, expected, "file is " + size + " bytes but the header implies " + expected + " bytes: "
-          + (size - expected) + " trailing bytes after the last array (the header does not describe this file)");
+      throw error(
+          path,
+          expected,
+          "file is "
+              + size
+              + " bytes but the header implies "
+              + expected
+              + " bytes: "
+              + (size - expected)
+              + " trailing bytes after the last array (the header does not describe this file)");
     }
     Map<String, Slice> slices = new LinkedHashMap<>();
     for (Array array : layout) {
@@ -134,23 +187,38 @@ public final class Llama2cFile implements Checkpoint {
         continue;
       }
       for (int layer = 0; layer < array.layers(); layer++) {
-        slices.put("model.layers." + layer + "." + array.name(), new Slice(array.shape(),
-            array.offset() + layer * array.tensorBytes(), array.tensorBytes(), array.permutedHeads()));
+        slices.put(
+            "model.layers." + layer + "." + array.name(),
+            new Slice(
+                array.shape(),
+                array.offset() + layer * array.tensorBytes(),
+                array.tensorBytes(),
+                array.permutedHeads()));
       }
     }
     return new Llama2cFile(path, file, header, Collections.unmodifiableMap(slices));
   }
 
   private static Header readHeader(Path path, MemorySegment file) {
-    String[] fields = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
+    String[] fields = {
+      "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"
+    };
     int[] values = new int[fields.length];
     for (int i = 0; i < fields.length; i++) {
       values[i] = file.get(INT, (long) i * Integer.BYTES);
       boolean vocab = i == 5;
       boolean valid = vocab ? values[i] != 0 && values[i] != Integer.MIN_VALUE : values[i] > 0;
       if (!valid) {
-        throw error(path, (long) i * Integer.BYTES, "header field " + fields[i] + " is " + values[i]
-            + (vocab ? ", must be non-zero (negative: unshared classifier)" : ", must be positive"));
+        throw error(
+            path,
+            (long) i * Integer.BYTES,
+            "header field "
+                + fields[i]
+                + " is "
+                + values[i]
+                + (vocab
+                    ? ", must be non-zero (negative: unshared classifier)"
+                    : ", must be positive"));
       }
     }
     int dim = values[0];
@@ -159,11 +227,20 @@ public final class Llama2cFile implements Checkpoint {
       throw error(path, 12, "dim " + dim + " is not a multiple of n_heads " + heads);
     }
     if ((dim / heads) % 2 != 0) {
-      throw error(path, 12, "head size dim / n_heads = " + dim + " / " + heads + " = " + dim / heads
-          + " is odd (rotary embedding rotates pairs)");
+      throw error(
+          path,
+          12,
+          "head size dim / n_heads = "
+              + dim
+              + " / "
+              + heads
+              + " = "
+              + dim / heads
+              + " is odd (rotary embedding rotates pairs)");
     }
     int vocab = values[5];
-    return new Header(dim, values[1], values[2], heads, values[4], Math.abs(vocab), vocab > 0, values[6]);
+    return new Header(
+        dim, values[1], values[2], heads, values[4], Math.abs(vocab), vocab > 0, values[6]);
   }
 
   /** Every array of the file in order, with its size; nothing is allocated per layer or row. */
@@ -174,27 +251,39 @@ public final class Llama2cFile implements Checkpoint {
     long qDim = h.heads() * hs;
     long kvDim = h.kvHeads() * hs;
 
-    var builder = new Object() {
-      final List<Array> arrays = new ArrayList<>();
-      long offset = HEADER_BYTES;
+    var builder =
+        new Object() {
+          final List<Array> arrays = new ArrayList<>();
+          long offset = HEADER_BYTES;
 
-      void global(String name, String array, long... shape) {
-        add(new Array(array, name, shape, offset, bytes(path, array, shape), 0, 0));
-      }
+          void global(String name, String array, long... shape) {
+            add(new Array(array, name, shape, offset, bytes(path, array, shape), 0, 0));
+          }
 
-      void stacked(String suffix, String array, int permutedHeads, long... shape) {
-        add(new Array(array, suffix, shape, offset, bytes(path, array, shape), h.layers(), permutedHeads));
-      }
+          void stacked(String suffix, String array, int permutedHeads, long... shape) {
+            add(
+                new Array(
+                    array,
+                    suffix,
+                    shape,
+                    offset,
+                    bytes(path, array, shape),
+                    h.layers(),
+                    permutedHeads));
+          }
 
-      private void add(Array array) {
-        try {
-          offset = Math.addExact(offset, Math.multiplyExact(array.tensorBytes(), (long) Math.max(array.layers(), 1)));
-        } catch (ArithmeticException e) {
-          throw error(path, 0, "the header's sizes overflow at array " + array.array());
-        }
-        arrays.add(array);
-      }
-    };
+          private void add(Array array) {
+            try {
+              offset =
+                  Math.addExact(
+                      offset,
+                      Math.multiplyExact(array.tensorBytes(), (long) Math.max(array.layers(), 1)));
+            } catch (ArithmeticException e) {
+              throw error(path, 0, "the header's sizes overflow at array " + array.array());
+            }
+            arrays.add(array);
+          }
+        };
     builder.global("model.embed_tokens.weight", "token_embedding_table", h.vocabSize(), dim);
     builder.stacked("input_layernorm.weight", "rms_att_weight", 0, dim);
     builder.stacked("self_attn.q_proj.weight", "wq", h.heads(), qDim, dim);
@@ -222,11 +311,17 @@ public final class Llama2cFile implements Checkpoint {
       }
       return count;
     } catch (ArithmeticException e) {
-      throw error(path, 0, "array " + array + " of the header's shape " + Arrays.toString(shape) + " overflows");
+      throw error(
+          path,
+          0,
+          "array " + array + " of the header's shape " + Arrays.toString(shape) + " overflows");
     }
   }
 
-  /** {@code order[hfRow] = storedRow} for the q or k rows of {@code heads} heads of {@code headSize}. */
+  /**
+   * {@code order[hfRow] = storedRow} for the q or k rows of {@code heads} heads of {@code
+   * headSize}.
+   */
   static int[] hfRowOrder(int heads, int headSize) {
     int half = headSize / 2;
     int[] order = new int[Math.multiplyExact(heads, headSize)];
@@ -248,7 +343,9 @@ public final class Llama2cFile implements Checkpoint {
     return path;
   }
 
-  /** Whether the classifier is the token embedding (the header's {@code vocab_size} was positive). */
+  /**
+   * Whether the classifier is the token embedding (the header's {@code vocab_size} was positive).
+   */
   public boolean sharedClassifier() {
     return header.shared();
   }
@@ -282,7 +379,10 @@ public final class Llama2cFile implements Checkpoint {
     return path.toString();
   }
 
-  /** HF names in file order: embeddings, each stacked array layer by layer, final norm, then {@code lm_head.weight} if unshared. */
+  /**
+   * HF names in file order: embeddings, each stacked array layer by layer, final norm, then {@code
+   * lm_head.weight} if unshared.
+   */
   @Override
   public Set<String> names() {
     return slices.keySet();
@@ -307,11 +407,16 @@ public final class Llama2cFile implements Checkpoint {
     return slice;
   }
 
-  /** A float32 view of the tensor's bytes in the file (no copy); q/k projections in Hugging Face row order. */
+  /**
+   * A float32 view of the tensor's bytes in the file (no copy); q/k projections in Hugging Face row
+   * order.
+   */
   @Override
   public WeightTensor read(String name) {
     Slice slice = slice(name);
-    WeightTensor tensor = WeightTensor.of(name, slice.shape(), Dtype.F32, file.asSlice(slice.offset(), slice.bytes()));
+    WeightTensor tensor =
+        WeightTensor.of(
+            name, slice.shape(), Dtype.F32, file.asSlice(slice.offset(), slice.bytes()));
     if (slice.permutedHeads() == 0) {
       return tensor;
     }

@@ -15,15 +15,16 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Memory-maps model files read-only, for every reader; the mapping lives as long as it is reachable.
+ * Memory-maps model files read-only, for every reader; the mapping lives as long as it is
+ * reachable.
  *
- * <p>A mapped file that shrinks while mapped (truncated, or rewritten in place) makes reads of
- * its lost pages fault: the JVM turns some faults into an {@link InternalError} and dies of
- * others (SIGBUS). Kiln keeps what it mapped (path, file identity, size) so that it can tell:
- * {@link #changed} compares each mapping that loaded weights use with the file now (one
- * {@code stat} per file), and decoders check it before each call and translate an
- * {@code InternalError} into a {@link WeightLoadException} naming the file. A file replaced by a
- * new one (renamed over the old path) is a different file: the old mapping stays valid.
+ * <p>A mapped file that shrinks while mapped (truncated, or rewritten in place) makes reads of its
+ * lost pages fault: the JVM turns some faults into an {@link InternalError} and dies of others
+ * (SIGBUS). Kiln keeps what it mapped (path, file identity, size) so that it can tell: {@link
+ * #changed} compares each mapping that loaded weights use with the file now (one {@code stat} per
+ * file), and decoders check it before each call and translate an {@code InternalError} into a
+ * {@link WeightLoadException} naming the file. A file replaced by a new one (renamed over the old
+ * path) is a different file: the old mapping stays valid.
  */
 final class MappedFile {
   private MappedFile() {}
@@ -35,6 +36,7 @@ final class MappedFile {
     final long size;
     final long address;
     final WeakReference<MemorySegment> segment;
+
     /** Whether loaded weights read from it (only those are checked). */
     volatile boolean inUse;
 
@@ -47,18 +49,24 @@ final class MappedFile {
     }
 
     boolean contains(MemorySegment data) {
-      return data.isNative() && data.address() >= address && data.address() - address < Math.max(size, 1);
+      return data.isNative()
+          && data.address() >= address
+          && data.address() - address < Math.max(size, 1);
     }
   }
 
   private static final List<Mapping> MAPPINGS = new ArrayList<>();
 
-  /** The whole file, mapped; a missing or unreadable file is a {@link WeightLoadException} naming it. */
+  /**
+   * The whole file, mapped; a missing or unreadable file is a {@link WeightLoadException} naming
+   * it.
+   */
   static MemorySegment map(Path path) {
     RegularFiles.require(path); // a FIFO would block the open
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       Object fileKey = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-      MemorySegment segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), Arena.ofAuto());
+      MemorySegment segment =
+          channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), Arena.ofAuto());
       synchronized (MAPPINGS) {
         MAPPINGS.removeIf(m -> m.segment.refersTo(null));
         MAPPINGS.add(new Mapping(path, fileKey, segment));
@@ -107,12 +115,19 @@ final class MappedFile {
       }
       if (Objects.equals(now.fileKey(), mapping.fileKey) && now.size() < mapping.size) {
         out = out == null ? new StringBuilder() : out.append("; ");
-        out.append(mapping.path).append(": model file changed or truncated while in use (").append(mapping.size)
-            .append(" bytes when mapped, ").append(now.size()).append(" now)");
+        out.append(mapping.path)
+            .append(": model file changed or truncated while in use (")
+            .append(mapping.size)
+            .append(" bytes when mapped, ")
+            .append(now.size())
+            .append(" now)");
       }
     }
-    return out == null ? null : out + "; reload the model (replace a model file by renaming a new file over it,"
-        + " not by rewriting it in place)";
+    return out == null
+        ? null
+        : out
+            + "; reload the model (replace a model file by renaming a new file over it,"
+            + " not by rewriting it in place)";
   }
 
   /** Whether {@code e} is the JVM's report of a fault while reading mapped memory. */

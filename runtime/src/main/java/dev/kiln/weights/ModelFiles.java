@@ -24,8 +24,13 @@ import java.util.Set;
  */
 public final class ModelFiles {
   /** Elements every file must state for a spec to be derived from it. */
-  private static final Set<SpecElement> REQUIRED = EnumSet.of(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE,
-      SpecElement.INTERMEDIATE_SIZE, SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS);
+  private static final Set<SpecElement> REQUIRED =
+      EnumSet.of(
+          SpecElement.VOCAB_SIZE,
+          SpecElement.HIDDEN_SIZE,
+          SpecElement.INTERMEDIATE_SIZE,
+          SpecElement.NUM_HIDDEN_LAYERS,
+          SpecElement.NUM_ATTENTION_HEADS);
 
   private ModelFiles() {}
 
@@ -62,8 +67,10 @@ public final class ModelFiles {
     if (name.endsWith(".gguf")) {
       return GgufFile.open(path); // reports the wrong magic
     }
-    throw new WeightLoadException(path + ": not a model file Kiln reads (a .gguf file, a Hugging Face folder or"
-        + " .safetensors file, or a llama2.c .bin checkpoint)");
+    throw new WeightLoadException(
+        path
+            + ": not a model file Kiln reads (a .gguf file, a Hugging Face folder or"
+            + " .safetensors file, or a llama2.c .bin checkpoint)");
   }
 
   /**
@@ -78,8 +85,13 @@ public final class ModelFiles {
     /** The {@code @ModelSpec(...)} annotation for the spec, with a comment per assumed value. */
     public String annotationSource() {
       StringBuilder out = new StringBuilder();
-      assumptions.forEach((element, why) -> out.append("// ").append(element.elementName()).append(": ").append(why)
-          .append('\n'));
+      assumptions.forEach(
+          (element, why) ->
+              out.append("// ")
+                  .append(element.elementName())
+                  .append(": ")
+                  .append(why)
+                  .append('\n'));
       return out.append(spec.toAnnotationSource()).toString();
     }
   }
@@ -95,8 +107,8 @@ public final class ModelFiles {
   /**
    * Derives the spec a file describes, with {@code supplied} values for elements the file does not
    * state (a llama2.c file's rope theta and RMSNorm epsilon, which its format has no field for)
-   * instead of the values otherwise assumed. A supplied value is recorded in
-   * {@link DerivedSpec#assumptions} as such, and checked by the spec's rules like any other.
+   * instead of the values otherwise assumed. A supplied value is recorded in {@link
+   * DerivedSpec#assumptions} as such, and checked by the spec's rules like any other.
    *
    * @throws WeightLoadException when the file states a supplied element itself (its own value is
    *     the model's: it is not overridden), lacks an essential element, or states values that do
@@ -108,9 +120,16 @@ public final class ModelFiles {
     Map<SpecElement, Object> stated = checkpoint.statedSpec();
     for (SpecElement element : supplied.keySet()) {
       if (stated.containsKey(element)) {
-        throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format() + ") states "
-            + element.elementName() + " itself (" + normalize(stated.get(element)) + "); a value supplied for it is"
-            + " not used in place of the file's");
+        throw new WeightLoadException(
+            checkpoint.description()
+                + " ("
+                + checkpoint.format()
+                + ") states "
+                + element.elementName()
+                + " itself ("
+                + normalize(stated.get(element))
+                + "); a value supplied for it is"
+                + " not used in place of the file's");
       }
     }
     List<String> missing = new ArrayList<>();
@@ -120,44 +139,64 @@ public final class ModelFiles {
       }
     }
     if (!missing.isEmpty()) {
-      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format() + ") does not state "
-          + String.join(", ", missing) + "; a spec cannot be derived from it");
+      throw new WeightLoadException(
+          checkpoint.description()
+              + " ("
+              + checkpoint.format()
+              + ") does not state "
+              + String.join(", ", missing)
+              + "; a spec cannot be derived from it");
     }
     ResolvedSpec.Builder builder = ResolvedSpec.builder();
     stated.forEach((element, value) -> builder.set(element, normalize(value)));
     Map<SpecElement, String> assumptions = new LinkedHashMap<>();
     if (!stated.containsKey(SpecElement.ROPE_THETA)) {
       builder.ropeTheta(10000.0);
-      assumptions.put(SpecElement.ROPE_THETA, "not stored in " + checkpoint.format()
-          + " files; 10000.0 assumed (llama2.c's run.c); set it if the model was trained with another");
+      assumptions.put(
+          SpecElement.ROPE_THETA,
+          "not stored in "
+              + checkpoint.format()
+              + " files; 10000.0 assumed (llama2.c's run.c); set it if the model was trained with another");
     }
     if (!stated.containsKey(SpecElement.RMS_NORM_EPS)) {
       builder.rmsNormEps(1e-5);
-      assumptions.put(SpecElement.RMS_NORM_EPS, "not stored in " + checkpoint.format()
-          + " files; 1e-5 assumed (llama2.c's run.c)");
+      assumptions.put(
+          SpecElement.RMS_NORM_EPS,
+          "not stored in " + checkpoint.format() + " files; 1e-5 assumed (llama2.c's run.c)");
     }
     if (checkpoint instanceof GgufFile gguf) {
       if (stated.get(SpecElement.ROPE_SCALING) == dev.kiln.RopeScaling.LLAMA3) {
-        assumptions.put(SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR, "recovered with the other llama3 parameters from the"
-            + " rope_freqs tensor, which fixes only original / low and original / high; 1.0 taken (same frequencies)");
+        assumptions.put(
+            SpecElement.ROPE_SCALING_LOW_FREQ_FACTOR,
+            "recovered with the other llama3 parameters from the"
+                + " rope_freqs tensor, which fixes only original / low and original / high; 1.0 taken (same frequencies)");
       }
       if (gguf.architecture().orElse("").equals("gemma2")) {
-        assumptions.put(SpecElement.QUERY_PRE_ATTN_SCALAR, "GGUF has no key for it; headDim assumed, as llama.cpp does"
-            + " (Gemma 2 27B uses hiddenSize / numAttentionHeads: set it for that model)");
+        assumptions.put(
+            SpecElement.QUERY_PRE_ATTN_SCALAR,
+            "GGUF has no key for it; headDim assumed, as llama.cpp does"
+                + " (Gemma 2 27B uses hiddenSize / numAttentionHeads: set it for that model)");
       }
     }
-    supplied.forEach((element, value) -> {
-      builder.set(element, value);
-      assumptions.put(element, "not stored in " + checkpoint.format() + " files; " + value + " supplied");
-    });
+    supplied.forEach(
+        (element, value) -> {
+          builder.set(element, value);
+          assumptions.put(
+              element, "not stored in " + checkpoint.format() + " files; " + value + " supplied");
+        });
     try {
       return new DerivedSpec(builder.build(), assumptions);
     } catch (InvalidSpecException e) {
       if (e.problems().stream().allMatch(problem -> supplied.containsKey(problem.element()))) {
         throw e;
       }
-      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
-          + ") states a spec Kiln cannot build: " + e.getMessage(), e);
+      throw new WeightLoadException(
+          checkpoint.description()
+              + " ("
+              + checkpoint.format()
+              + ") states a spec Kiln cannot build: "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -176,12 +215,21 @@ public final class ModelFiles {
       }
       Object fileValue = normalize(stated);
       Object specValue = mine.value(element);
-      boolean fits = element == SpecElement.MAX_POSITION_EMBEDDINGS
-          ? (Integer) specValue <= (Integer) fileValue
-          : fileValue.equals(specValue);
+      boolean fits =
+          element == SpecElement.MAX_POSITION_EMBEDDINGS
+              ? (Integer) specValue <= (Integer) fileValue
+              : fileValue.equals(specValue);
       if (!fits) {
-        lines.add(String.format(Locale.ROOT, "%s: file %s, spec %s%s", element.elementName(), fileValue, specValue,
-            element == SpecElement.MAX_POSITION_EMBEDDINGS ? " (the decoder's context may not exceed the model's)" : ""));
+        lines.add(
+            String.format(
+                Locale.ROOT,
+                "%s: file %s, spec %s%s",
+                element.elementName(),
+                fileValue,
+                specValue,
+                element == SpecElement.MAX_POSITION_EMBEDDINGS
+                    ? " (the decoder's context may not exceed the model's)"
+                    : ""));
       }
     }
     return lines;
@@ -191,8 +239,12 @@ public final class ModelFiles {
   public static void requireFits(ResolvedSpec spec, Checkpoint checkpoint) {
     List<String> lines = mismatches(spec, checkpoint);
     if (!lines.isEmpty()) {
-      throw new WeightLoadException(checkpoint.description() + " (" + checkpoint.format()
-          + ") was made for a different spec:" + dev.kiln.ProblemList.lines(lines));
+      throw new WeightLoadException(
+          checkpoint.description()
+              + " ("
+              + checkpoint.format()
+              + ") was made for a different spec:"
+              + dev.kiln.ProblemList.lines(lines));
     }
   }
 
@@ -211,17 +263,20 @@ public final class ModelFiles {
   }
 
   /**
-   * {@code e} as a {@link WeightLoadException} when it is the JVM's report of a fault while
-   * reading a memory-mapped file (a model file changed or truncated while in use), naming the file
-   * when it can tell which; otherwise {@code e} itself is thrown.
+   * {@code e} as a {@link WeightLoadException} when it is the JVM's report of a fault while reading
+   * a memory-mapped file (a model file changed or truncated while in use), naming the file when it
+   * can tell which; otherwise {@code e} itself is thrown.
    */
   public static WeightLoadException changedWhileMapped(InternalError e) {
     if (!MappedFile.isMappedFault(e)) {
       throw e;
     }
     String changed = MappedFile.changed();
-    WeightLoadException problem = new WeightLoadException(changed != null ? changed
-        : "a memory-mapped model file changed or was truncated while in use; reload the model");
+    WeightLoadException problem =
+        new WeightLoadException(
+            changed != null
+                ? changed
+                : "a memory-mapped model file changed or was truncated while in use; reload the model");
     problem.initCause(e);
     return problem;
   }

@@ -6,12 +6,13 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * GGML's {@code Q4_0}, kept in its blocks: per 32 elements an F16 scale {@code d} and 16 bytes of
- * 4-bit {@code q} (element j in the low nibble of byte j, element j + 16 in the high nibble);
- * x = d * (q - 8).
+ * 4-bit {@code q} (element j in the low nibble of byte j, element j + 16 in the high nibble); x = d
+ * * (q - 8).
  */
 public final class Q4_0Tensor extends WeightTensor {
   /** Elements per block: the one place this type's block size is stated. */
   public static final int BLOCK = 32;
+
   /** Bytes per block (an F16 scale and 16 bytes of nibbles). */
   public static final int BLOCK_BYTES = 18;
 
@@ -26,7 +27,8 @@ public final class Q4_0Tensor extends WeightTensor {
 
   @Override
   public float dot(long row, float[] vector, int vectorStart) {
-    return VectorKernels.dotQ4_0(data(), rowOffset(row), (int) (columns() / BLOCK), vector, vectorStart);
+    return VectorKernels.dotQ4_0(
+        data(), rowOffset(row), (int) (columns() / BLOCK), vector, vectorStart);
   }
 
   @Override
@@ -37,7 +39,8 @@ public final class Q4_0Tensor extends WeightTensor {
   @Override
   public float dotInt8(long row, QuantizedRows x, int xRow) {
     if (x.columns() != columns()) {
-      throw new IllegalArgumentException(name() + ": rows of " + columns() + " elements times inputs of " + x.columns());
+      throw new IllegalArgumentException(
+          name() + ": rows of " + columns() + " elements times inputs of " + x.columns());
     }
     return VectorKernels.dotQ4_0Int(data(), rowOffset(row), (int) (columns() / BLOCK), x, xRow, 0);
   }

@@ -4,10 +4,14 @@ import dev.kiln.kernel.QuantizedRows;
 import dev.kiln.kernel.VectorKernels;
 import java.lang.foreign.MemorySegment;
 
-/** GGML's {@code Q8_0}, kept in its blocks: per 32 elements an F16 scale {@code d} and 32 signed bytes {@code q}; x = d * q. */
+/**
+ * GGML's {@code Q8_0}, kept in its blocks: per 32 elements an F16 scale {@code d} and 32 signed
+ * bytes {@code q}; x = d * q.
+ */
 public final class Q8_0Tensor extends WeightTensor {
   /** Elements per block: the one place this type's block size is stated. */
   public static final int BLOCK = 32;
+
   /** Bytes per block (an F16 scale and 32 signed bytes). */
   public static final int BLOCK_BYTES = 34;
 
@@ -22,7 +26,8 @@ public final class Q8_0Tensor extends WeightTensor {
 
   @Override
   public float dot(long row, float[] vector, int vectorStart) {
-    return VectorKernels.dotQ8_0(data(), rowOffset(row), (int) (columns() / BLOCK), vector, vectorStart);
+    return VectorKernels.dotQ8_0(
+        data(), rowOffset(row), (int) (columns() / BLOCK), vector, vectorStart);
   }
 
   @Override
@@ -33,7 +38,8 @@ public final class Q8_0Tensor extends WeightTensor {
   @Override
   public float dotInt8(long row, QuantizedRows x, int xRow) {
     if (x.columns() != columns()) {
-      throw new IllegalArgumentException(name() + ": rows of " + columns() + " elements times inputs of " + x.columns());
+      throw new IllegalArgumentException(
+          name() + ": rows of " + columns() + " elements times inputs of " + x.columns());
     }
     return VectorKernels.dotQ8_0Int(data(), rowOffset(row), (int) (columns() / BLOCK), x, xRow, 0);
   }

@@ -6,15 +6,18 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Converts a tensor to another element type: F32, F16 and BF16 (round to nearest, ties to even),
- * and GGML's Q8_0 and Q4_0 (as llama.cpp's {@code quantize_row_q8_0_ref} and
- * {@code quantize_row_q4_0_ref} do). The source is read in its logical row order, so a
- * {@link WeightTensor#withRowOrder row-ordered view} comes out stored in that order. K-quants
- * (Q4_K, Q6_K) are not produced: their scales are fitted by a search that llama.cpp's
- * {@code llama-quantize} does.
+ * and GGML's Q8_0 and Q4_0 (as llama.cpp's {@code quantize_row_q8_0_ref} and {@code
+ * quantize_row_q4_0_ref} do). The source is read in its logical row order, so a {@link
+ * WeightTensor#withRowOrder row-ordered view} comes out stored in that order. K-quants (Q4_K, Q6_K)
+ * are not produced: their scales are fitted by a search that llama.cpp's {@code llama-quantize}
+ * does.
  */
 public final class Quantizer {
   private static final ValueLayout.OfShort HALF = F16Tensor.HALF;
-  /** Largest heap array Kiln allocates; bigger results go to automatically managed native memory. */
+
+  /**
+   * Largest heap array Kiln allocates; bigger results go to automatically managed native memory.
+   */
   private static final long MAX_HEAP_BYTES = Integer.MAX_VALUE - 64;
 
   private Quantizer() {}
@@ -22,23 +25,33 @@ public final class Quantizer {
   /**
    * {@code source} converted to {@code target}, with the same name and shape, in new memory.
    *
-   * @throws IllegalArgumentException naming the tensor when {@code target} is a K-quant, or when the
-   *     source's rows do not fill whole blocks of {@code target}
+   * @throws IllegalArgumentException naming the tensor when {@code target} is a K-quant, or when
+   *     the source's rows do not fill whole blocks of {@code target}
    */
   public static WeightTensor quantize(WeightTensor source, Dtype target) {
     String name = source.name();
     if (target == Dtype.Q4_K || target == Dtype.Q6_K) {
       throw new IllegalArgumentException(
-          name + ": quantizing to " + target + " is not supported; convert with llama.cpp (llama-quantize)");
+          name
+              + ": quantizing to "
+              + target
+              + " is not supported; convert with llama.cpp (llama-quantize)");
     }
     long columns = source.columns();
     if (columns % target.blockSize() != 0) {
-      throw new IllegalArgumentException(name + ": rows of " + columns + " elements do not fill whole " + target
-          + " blocks of " + target.blockSize());
+      throw new IllegalArgumentException(
+          name
+              + ": rows of "
+              + columns
+              + " elements do not fill whole "
+              + target
+              + " blocks of "
+              + target.blockSize());
     }
     long bytes = target.byteSize(source.elementCount());
     if (bytes < 0) {
-      throw new IllegalArgumentException(name + ": " + source.elementCount() + " elements are too many for " + target);
+      throw new IllegalArgumentException(
+          name + ": " + source.elementCount() + " elements are too many for " + target);
     }
     MemorySegment out = allocate(target, bytes);
     long rowBytes = target.byteSize(columns);
@@ -95,7 +108,9 @@ public final class Quantizer {
   public static short floatToBf16(float value) {
     int bits = Float.floatToRawIntBits(value);
     if (Float.isNaN(value)) {
-      return (short) ((bits >>> 16) | 0x0040); // keep the sign and upper payload, force quiet so it cannot become Inf
+      return (short)
+          ((bits >>> 16)
+              | 0x0040); // keep the sign and upper payload, force quiet so it cannot become Inf
     }
     int lsb = (bits >>> 16) & 1;
     return (short) ((bits + 0x7fff + lsb) >>> 16);
@@ -120,7 +135,10 @@ public final class Quantizer {
     }
   }
 
-  /** C's roundf: to nearest, ties away from zero (in double, so 0.49999997f does not round up); NaN gives 0. */
+  /**
+   * C's roundf: to nearest, ties away from zero (in double, so 0.49999997f does not round up); NaN
+   * gives 0.
+   */
   private static int roundHalfAwayFromZero(float value) {
     double rounded = Math.floor(Math.abs((double) value) + 0.5);
     return (int) Math.copySign(rounded, value);
@@ -128,10 +146,10 @@ public final class Quantizer {
 
   /**
    * llama.cpp's quantize_row_q4_0_ref on {@code x[from .. from+31]}: {@code max} is the first
-   * element of largest magnitude (with its sign), d = max / -8 stored as F16, and
-   * q = min(15, trunc(x / d + 8.5)) through the reciprocal of the unrounded d; element j goes to the
-   * low nibble of byte j, element j + 16 to its high nibble. So {@code max} itself is q = 0
-   * (x = -8 d) and values of the other sign reach q = 15 (x = 7 d) at most.
+   * element of largest magnitude (with its sign), d = max / -8 stored as F16, and q = min(15,
+   * trunc(x / d + 8.5)) through the reciprocal of the unrounded d; element j goes to the low nibble
+   * of byte j, element j + 16 to its high nibble. So {@code max} itself is q = 0 (x = -8 d) and
+   * values of the other sign reach q = 15 (x = 7 d) at most.
    */
   private static void q4_0Block(float[] x, int from, MemorySegment out, long at) {
     float amax = 0f;

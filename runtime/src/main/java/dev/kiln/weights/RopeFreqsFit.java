@@ -14,10 +14,10 @@ import java.util.Map;
  * <ul>
  *   <li>all divisors 1: no scaling; all equal: linear scaling by that factor;
  *   <li>otherwise the factor is the largest divisor, and the divisors strictly between 1 and the
- *       factor (the interpolated band) give the band's edges: there the interpolation weight
- *       {@code s = (1/d - 1/factor) / (1 - 1/factor)} is linear in {@code 1/wavelength}, 0 at
- *       {@code original / lowFreqFactor} and 1 at {@code original / highFreqFactor}. Only those two
- *       ratios act on the frequencies, so {@code lowFreqFactor} is taken as 1 (Llama 3.1's value) and
+ *       factor (the interpolated band) give the band's edges: there the interpolation weight {@code
+ *       s = (1/d - 1/factor) / (1 - 1/factor)} is linear in {@code 1/wavelength}, 0 at {@code
+ *       original / lowFreqFactor} and 1 at {@code original / highFreqFactor}. Only those two ratios
+ *       act on the frequencies, so {@code lowFreqFactor} is taken as 1 (Llama 3.1's value) and
  *       {@code original} is the band's upper edge.
  * </ul>
  *
@@ -30,14 +30,18 @@ final class RopeFreqsFit {
 
   private RopeFreqsFit() {}
 
-  /** The spec elements of the scaling; throws IllegalArgumentException saying why the divisors fit none. */
+  /**
+   * The spec elements of the scaling; throws IllegalArgumentException saying why the divisors fit
+   * none.
+   */
   static Map<SpecElement, Object> fit(float[] divisors, double theta, int headDim) {
     Map<SpecElement, Object> spec = new EnumMap<>(SpecElement.class);
     double factor = 0;
     boolean allOne = true;
     for (float d : divisors) {
       if (!(Float.isFinite(d) && d >= 1f - SAME)) {
-        throw new IllegalArgumentException("divisor " + d + " is not a finite number of at least 1");
+        throw new IllegalArgumentException(
+            "divisor " + d + " is not a finite number of at least 1");
       }
       factor = Math.max(factor, d);
       allOne &= Math.abs(d - 1) <= SAME;
@@ -79,8 +83,14 @@ final class RopeFreqsFit {
       sxy += x * y;
     }
     if (n < 2) {
-      throw new IllegalArgumentException("its divisors (largest " + factor + ") have " + (int) n + " value"
-          + (n == 1 ? "" : "s") + " between 1 and the factor; llama3 scaling parameters need at least 2 to be recovered");
+      throw new IllegalArgumentException(
+          "its divisors (largest "
+              + factor
+              + ") have "
+              + (int) n
+              + " value"
+              + (n == 1 ? "" : "s")
+              + " between 1 and the factor; llama3 scaling parameters need at least 2 to be recovered");
     }
     double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
     double intercept = (sy - slope * sx) / n;
@@ -89,16 +99,32 @@ final class RopeFreqsFit {
     int original = (int) Math.round(lowEdge);
     double high = round(original / highEdge, 1e4);
     if (!(original > 0 && high > 1)) {
-      throw new IllegalArgumentException("its divisors do not follow llama3 scaling (band edges " + lowEdge + ", "
-          + highEdge + ")");
+      throw new IllegalArgumentException(
+          "its divisors do not follow llama3 scaling (band edges "
+              + lowEdge
+              + ", "
+              + highEdge
+              + ")");
     }
     for (int i = 0; i < divisors.length; i++) {
-      double expected = frequencies[i]
-          / RopeFrequencies.scaled(RopeScaling.LLAMA3, factor, 1.0, high, original, frequencies[i]);
+      double expected =
+          frequencies[i]
+              / RopeFrequencies.scaled(
+                  RopeScaling.LLAMA3, factor, 1.0, high, original, frequencies[i]);
       if (Math.abs(expected - divisors[i]) > REPRODUCE * expected) {
-        throw new IllegalArgumentException("its divisors do not follow llama3 scaling: the closest parameters (factor "
-            + factor + ", low_freq_factor 1, high_freq_factor " + high + ", original_max_position_embeddings " + original
-            + ") give " + expected + " for frequency " + i + ", the file " + divisors[i]);
+        throw new IllegalArgumentException(
+            "its divisors do not follow llama3 scaling: the closest parameters (factor "
+                + factor
+                + ", low_freq_factor 1, high_freq_factor "
+                + high
+                + ", original_max_position_embeddings "
+                + original
+                + ") give "
+                + expected
+                + " for frequency "
+                + i
+                + ", the file "
+                + divisors[i]);
       }
     }
     spec.put(SpecElement.ROPE_SCALING, RopeScaling.LLAMA3);

@@ -29,9 +29,9 @@ import java.util.Set;
 public final class SafetensorsFile implements Checkpoint {
   /** Upper bound on the header (the format's reference reader uses 100 MB). */
   static final long MAX_HEADER_BYTES = 100L << 20;
+
   /** Longest message about a header (its names are unbounded). */
   static final int MAX_MESSAGE_CHARS = 1000;
-
 
   /** One tensor's entry in the header. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -51,7 +51,11 @@ public final class SafetensorsFile implements Checkpoint {
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
 
-  private SafetensorsFile(Path path, MemorySegment file, long dataStart, Map<String, Entry> entries,
+  private SafetensorsFile(
+      Path path,
+      MemorySegment file,
+      long dataStart,
+      Map<String, Entry> entries,
       Map<String, String> metadata) {
     this.path = path;
     this.file = file;
@@ -60,7 +64,10 @@ public final class SafetensorsFile implements Checkpoint {
     this.metadata = metadata;
   }
 
-  /** Maps and checks a file; throws {@link WeightLoadException} naming the file, entry and offset of any problem. */
+  /**
+   * Maps and checks a file; throws {@link WeightLoadException} naming the file, entry and offset of
+   * any problem.
+   */
   public static SafetensorsFile open(Path path) {
     return parse(path, MappedFile.map(path));
   }
@@ -70,17 +77,28 @@ public final class SafetensorsFile implements Checkpoint {
     if (size < 8) {
       throw error(path, 0, "file is " + size + " bytes, shorter than the 8-byte header length");
     }
-    long headerLength = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+    long headerLength =
+        file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
     if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8) {
-      throw error(path, 0, "header length " + Long.toUnsignedString(headerLength) + " does not fit a file of " + size
-          + " bytes (nor the " + MAX_HEADER_BYTES + "-byte limit)");
+      throw error(
+          path,
+          0,
+          "header length "
+              + Long.toUnsignedString(headerLength)
+              + " does not fit a file of "
+              + size
+              + " bytes (nor the "
+              + MAX_HEADER_BYTES
+              + "-byte limit)");
     }
     String json;
     try {
-      json = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .decode(file.asSlice(8, headerLength).asByteBuffer())
-          .toString();
+      json =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .decode(file.asSlice(8, headerLength).asByteBuffer())
+              .toString();
     } catch (CharacterCodingException e) {
       throw error(path, 8, "header is not valid UTF-8");
     }
@@ -88,8 +106,8 @@ public final class SafetensorsFile implements Checkpoint {
       throw error(path, 8, "header is not a JSON object");
     }
     // Strict JSON, and no name twice in one object (a map would silently keep one of two tensors).
-    Map<String, JsonElement> header = StrictJson.parseObject(json, "header", message -> error(path, 8, message))
-        .asMap();
+    Map<String, JsonElement> header =
+        StrictJson.parseObject(json, "header", message -> error(path, 8, message)).asMap();
 
     long dataStart = 8 + headerLength;
     long dataSize = size - dataStart;
@@ -104,7 +122,11 @@ public final class SafetensorsFile implements Checkpoint {
       entries.put(name, readEntry(path, name, member.getValue(), dataSize));
     }
     checkOverlaps(path, entries.values(), dataStart);
-    return new SafetensorsFile(path, file, dataStart, Collections.unmodifiableMap(entries),
+    return new SafetensorsFile(
+        path,
+        file,
+        dataStart,
+        Collections.unmodifiableMap(entries),
         Collections.unmodifiableMap(metadata));
   }
 
@@ -129,18 +151,35 @@ public final class SafetensorsFile implements Checkpoint {
     long[] shape = longs(path, name, object, "shape");
     long[] offsets = longs(path, name, object, "data_offsets");
     if (offsets.length != 2) {
-      throw error(path, 8, "tensor " + name + ": data_offsets must be [begin, end], was " + Arrays.toString(offsets));
+      throw error(
+          path,
+          8,
+          "tensor "
+              + name
+              + ": data_offsets must be [begin, end], was "
+              + Arrays.toString(offsets));
     }
     long begin = offsets[0];
     long end = offsets[1];
     if (begin > end || end > dataSize) {
-      throw error(path, 8, "tensor " + name + ": data_offsets [" + begin + ", " + end + "] lie outside the data section of "
-          + dataSize + " bytes (file truncated?)");
+      throw error(
+          path,
+          8,
+          "tensor "
+              + name
+              + ": data_offsets ["
+              + begin
+              + ", "
+              + end
+              + "] lie outside the data section of "
+              + dataSize
+              + " bytes (file truncated?)");
     }
     long elements = 1;
     for (long d : shape) {
       if (d < 0) {
-        throw error(path, 8, "tensor " + name + ": negative dimension in shape " + Arrays.toString(shape));
+        throw error(
+            path, 8, "tensor " + name + ": negative dimension in shape " + Arrays.toString(shape));
       }
       try {
         elements = Math.multiplyExact(elements, d);
@@ -157,8 +196,23 @@ public final class SafetensorsFile implements Checkpoint {
         throw error(path, 8, "tensor " + name + ": shape " + Arrays.toString(shape) + " overflows");
       }
       if (end - begin != expected) {
-        throw error(path, 8, "tensor " + name + ": " + dtype + " " + Arrays.toString(shape) + " needs " + expected
-            + " bytes but data_offsets [" + begin + ", " + end + "] hold " + (end - begin));
+        throw error(
+            path,
+            8,
+            "tensor "
+                + name
+                + ": "
+                + dtype
+                + " "
+                + Arrays.toString(shape)
+                + " needs "
+                + expected
+                + " bytes but data_offsets ["
+                + begin
+                + ", "
+                + end
+                + "] hold "
+                + (end - begin));
       }
     }
     return new Entry(name, dtype, shape, begin, end);
@@ -175,7 +229,8 @@ public final class SafetensorsFile implements Checkpoint {
     };
   }
 
-  private static void checkOverlaps(Path path, java.util.Collection<Entry> entries, long dataStart) {
+  private static void checkOverlaps(
+      Path path, java.util.Collection<Entry> entries, long dataStart) {
     List<Entry> sorted = new ArrayList<>(entries);
     sorted.removeIf(e -> e.begin() == e.end());
     sorted.sort(Comparator.comparingLong(Entry::begin));
@@ -183,7 +238,10 @@ public final class SafetensorsFile implements Checkpoint {
       Entry previous = sorted.get(i - 1);
       Entry current = sorted.get(i);
       if (current.begin() < previous.end()) {
-        throw error(path, dataStart + current.begin(), "tensor " + current.name() + " overlaps tensor " + previous.name());
+        throw error(
+            path,
+            dataStart + current.begin(),
+            "tensor " + current.name() + " overlaps tensor " + previous.name());
       }
     }
   }
@@ -215,7 +273,10 @@ public final class SafetensorsFile implements Checkpoint {
         result[i] = element.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
       } catch (ArithmeticException | NumberFormatException e) {
         // ArithmeticException: a fraction, or a number beyond 64 bits (such as 1e100000).
-        throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
+        throw error(
+            path,
+            8,
+            "tensor " + name + ": \"" + key + "\" holds " + element + ", not a 64-bit integer");
       }
       if (result[i] < 0) {
         throw error(path, 8, "tensor " + name + ": \"" + key + "\" holds negative " + result[i]);
@@ -226,8 +287,12 @@ public final class SafetensorsFile implements Checkpoint {
 
   private static WeightLoadException error(Path path, long offset, String message) {
     // Names in a header can be megabytes long; a message stays readable.
-    return new WeightLoadException(path + " (safetensors, offset " + offset + "): "
-        + dev.kiln.ProblemList.shorten(message, MAX_MESSAGE_CHARS));
+    return new WeightLoadException(
+        path
+            + " (safetensors, offset "
+            + offset
+            + "): "
+            + dev.kiln.ProblemList.shorten(message, MAX_MESSAGE_CHARS));
   }
 
   public Path path() {
@@ -294,8 +359,13 @@ public final class SafetensorsFile implements Checkpoint {
         throw new IllegalArgumentException(dtype + " is not a safetensors dtype");
       }
     } catch (IllegalArgumentException e) {
-      throw new WeightLoadException(path + ": tensor " + name + " has dtype " + entry.dtype()
-          + "; Kiln reads F32, F16 and BF16 safetensors");
+      throw new WeightLoadException(
+          path
+              + ": tensor "
+              + name
+              + " has dtype "
+              + entry.dtype()
+              + "; Kiln reads F32, F16 and BF16 safetensors");
     }
     MemorySegment bytes = file.asSlice(dataStart + entry.begin(), entry.end() - entry.begin());
     return WeightTensor.of(name, entry.shape(), dtype, bytes);

@@ -23,7 +23,10 @@ public record TensorInfo(TensorKind kind, int layer, String name, long[] shape) 
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof TensorInfo t && t.kind == kind && t.layer == layer && t.name.equals(name)
+    return o instanceof TensorInfo t
+        && t.kind == kind
+        && t.layer == layer
+        && t.name.equals(name)
         && Arrays.equals(t.shape, shape);
   }
 

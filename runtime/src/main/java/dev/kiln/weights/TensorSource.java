@@ -2,7 +2,10 @@ package dev.kiln.weights;
 
 import java.util.Set;
 
-/** Named tensors from somewhere (a checkpoint file); {@link Weights#from} checks them against a spec. */
+/**
+ * Named tensors from somewhere (a checkpoint file); {@link Weights#from} checks them against a
+ * spec.
+ */
 public interface TensorSource {
   /** Where the tensors come from, for messages (usually the file's path). */
   String description();

@@ -4,7 +4,10 @@ import dev.kiln.spec.ResolvedSpec;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The tensors a spec needs, in file order: embeddings, then each layer, then final norm and LM head. */
+/**
+ * The tensors a spec needs, in file order: embeddings, then each layer, then final norm and LM
+ * head.
+ */
 public final class WeightLayout {
   private WeightLayout() {}
 

@@ -2,7 +2,10 @@ package dev.kiln.weights;
 
 import dev.kiln.KilnException;
 
-/** A weight file that cannot be read, or does not fit the spec. The message names the file and the tensor. */
+/**
+ * A weight file that cannot be read, or does not fit the spec. The message names the file and the
+ * tensor.
+ */
 public final class WeightLoadException extends KilnException {
   private static final long serialVersionUID = 1L;
 

@@ -23,6 +23,7 @@ public abstract sealed class WeightTensor
   private final long columns;
   private final long rows;
   private final long rowBytes;
+
   /** Stored row of each logical row, or null for the identity. */
   private final int[] rowOrder;
 
@@ -34,23 +35,46 @@ public abstract sealed class WeightTensor
     this.columns = shape.length == 0 ? 1 : shape[shape.length - 1];
     this.rows = columns == 0 ? 0 : elements / columns;
     if (columns % dtype.blockSize() != 0) {
-      throw new IllegalArgumentException(name + ": rows of " + columns + " elements do not fill whole " + dtype + " blocks of "
-          + dtype.blockSize());
+      throw new IllegalArgumentException(
+          name
+              + ": rows of "
+              + columns
+              + " elements do not fill whole "
+              + dtype
+              + " blocks of "
+              + dtype.blockSize());
     }
     long bytes = dtype.byteSize(elements);
     if (bytes < 0 || data.byteSize() != bytes) {
-      throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes do not hold " + dtype + " "
-          + Arrays.toString(shape) + " (" + bytes + " bytes)");
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + data.byteSize()
+              + " bytes do not hold "
+              + dtype
+              + " "
+              + Arrays.toString(shape)
+              + " ("
+              + bytes
+              + " bytes)");
     }
     this.rowBytes = dtype.byteSize(columns);
     this.data = data;
     if (rowOrder != null) {
       if (rowOrder.length != rows) {
-        throw new IllegalArgumentException(name + ": row order has " + rowOrder.length + " entries for " + rows + " rows");
+        throw new IllegalArgumentException(
+            name + ": row order has " + rowOrder.length + " entries for " + rows + " rows");
       }
       for (int r = 0; r < rowOrder.length; r++) {
         if (rowOrder[r] < 0 || rowOrder[r] >= rows) {
-          throw new IllegalArgumentException(name + ": row order names stored row " + rowOrder[r] + " for row " + r + " of " + rows);
+          throw new IllegalArgumentException(
+              name
+                  + ": row order names stored row "
+                  + rowOrder[r]
+                  + " for row "
+                  + r
+                  + " of "
+                  + rows);
         }
       }
     }
@@ -61,20 +85,27 @@ public abstract sealed class WeightTensor
     long count = 1;
     for (long dimension : shape) {
       if (dimension < 0) {
-        throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
+        throw new IllegalArgumentException(
+            name + ": negative dimension in " + Arrays.toString(shape));
       }
       try {
         count = Math.multiplyExact(count, dimension);
       } catch (ArithmeticException e) {
-        throw new IllegalArgumentException(name + ": " + Arrays.toString(shape) + " has more than " + Long.MAX_VALUE + " elements");
+        throw new IllegalArgumentException(
+            name
+                + ": "
+                + Arrays.toString(shape)
+                + " has more than "
+                + Long.MAX_VALUE
+                + " elements");
       }
     }
     return count;
   }
 
   /**
-   * A tensor of type {@code dtype} over {@code data}, which must hold exactly the bytes of
-   * {@code shape} (rows of whole blocks for quantized types).
+   * A tensor of type {@code dtype} over {@code data}, which must hold exactly the bytes of {@code
+   * shape} (rows of whole blocks for quantized types).
    */
   public static WeightTensor of(String name, long[] shape, Dtype dtype, MemorySegment data) {
     return switch (dtype) {
@@ -89,8 +120,8 @@ public abstract sealed class WeightTensor
   }
 
   /**
-   * The same tensor whose logical row {@code r} is stored row {@code order[r]} (no copy of the data;
-   * {@code order} is copied). A view of a view takes {@code order} as stored rows too.
+   * The same tensor whose logical row {@code r} is stored row {@code order[r]} (no copy of the
+   * data; {@code order} is copied). A view of a view takes {@code order} as stored rows too.
    *
    * @throws IllegalArgumentException naming the tensor when {@code order} does not have one entry
    *     per row or names a row outside {@code [0, rows())}
@@ -138,7 +169,10 @@ public abstract sealed class WeightTensor
     return (rowOrder == null ? row : rowOrder[(int) row]) * rowBytes;
   }
 
-  /** The stored bytes of logical row {@code row} (following the row order), in the tensor's {@link #dtype()}. */
+  /**
+   * The stored bytes of logical row {@code row} (following the row order), in the tensor's {@link
+   * #dtype()}.
+   */
   public final MemorySegment storedRow(long row) {
     if (row < 0 || row >= rows) {
       throw new IndexOutOfBoundsException(name + ": row " + row + " of " + rows);
@@ -151,11 +185,12 @@ public abstract sealed class WeightTensor
 
   /**
    * The dot products of rows {@code [firstRow, firstRow + rows)} with {@code count} vectors at
-   * {@code x[xStart + r * xStride]}, into {@code out[k * count + r]}: a block of weight rows times a
-   * block of positions (prefill) or sequences (batched decode). The rows are dequantized once into a
-   * per-thread buffer.
+   * {@code x[xStart + r * xStride]}, into {@code out[k * count + r]}: a block of weight rows times
+   * a block of positions (prefill) or sequences (batched decode). The rows are dequantized once
+   * into a per-thread buffer.
    */
-  public void dotRowBlock(long firstRow, int rows, float[] x, int xStart, int xStride, int count, float[] out) {
+  public void dotRowBlock(
+      long firstRow, int rows, float[] x, int xStart, int xStride, int count, float[] out) {
     int n = (int) columns;
     float[] weights = ROW_BUFFER.get();
     if (weights.length < rows * n) {
@@ -169,10 +204,11 @@ public abstract sealed class WeightTensor
   }
 
   /**
-   * {@code out[outStart + i] = dot(firstRow + i, x, xStart)} for the rows {@code [firstRow, lastRow)}:
-   * one input vector times a range of rows (a thread's share of a one-row projection).
+   * {@code out[outStart + i] = dot(firstRow + i, x, xStart)} for the rows {@code [firstRow,
+   * lastRow)}: one input vector times a range of rows (a thread's share of a one-row projection).
    */
-  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
+  public void dotRowRange(
+      long firstRow, long lastRow, float[] x, int xStart, float[] out, int outStart) {
     for (long row = firstRow; row < lastRow; row++) {
       out[outStart + (int) (row - firstRow)] = dot(row, x, xStart);
     }
@@ -204,11 +240,18 @@ public abstract sealed class WeightTensor
   }
 
   /**
-   * {@link #dotRowRange(long, long, float[], int, float[], int)} with row {@code xqRow} of
-   * {@code xq}, the same input quantized, when {@code xq} is not null and this tensor
-   * {@link #takesInt8()}; otherwise the float path over {@code x}.
+   * {@link #dotRowRange(long, long, float[], int, float[], int)} with row {@code xqRow} of {@code
+   * xq}, the same input quantized, when {@code xq} is not null and this tensor {@link
+   * #takesInt8()}; otherwise the float path over {@code x}.
    */
-  public void dotRowRange(long firstRow, long lastRow, float[] x, int xStart, QuantizedRows xq, int xqRow, float[] out,
+  public void dotRowRange(
+      long firstRow,
+      long lastRow,
+      float[] x,
+      int xStart,
+      QuantizedRows xq,
+      int xqRow,
+      float[] out,
       int outStart) {
     if (xq == null || !takesInt8()) {
       dotRowRange(firstRow, lastRow, x, xStart, out, outStart);
@@ -220,11 +263,18 @@ public abstract sealed class WeightTensor
   }
 
   /**
-   * {@link #dotRowBlock(long, int, float[], int, int, int, float[])} with {@code xq} (rows
-   * {@code 0 .. count - 1}: the {@code count} input rows quantized) when it is not null and this
-   * tensor {@link #takesInt8()}; otherwise the float path over {@code x}.
+   * {@link #dotRowBlock(long, int, float[], int, int, int, float[])} with {@code xq} (rows {@code 0
+   * .. count - 1}: the {@code count} input rows quantized) when it is not null and this tensor
+   * {@link #takesInt8()}; otherwise the float path over {@code x}.
    */
-  public void dotRowBlock(long firstRow, int rows, float[] x, int xStart, int xStride, int count, QuantizedRows xq,
+  public void dotRowBlock(
+      long firstRow,
+      int rows,
+      float[] x,
+      int xStart,
+      int xStride,
+      int count,
+      QuantizedRows xq,
       float[] out) {
     if (xq == null || !takesInt8()) {
       dotRowBlock(firstRow, rows, x, xStart, xStride, count, out);
@@ -238,7 +288,8 @@ public abstract sealed class WeightTensor
   }
 
   /** Each thread's buffer for a block of dequantized rows. */
-  private static final ThreadLocal<float[]> ROW_BUFFER = ThreadLocal.withInitial(() -> new float[0]);
+  private static final ThreadLocal<float[]> ROW_BUFFER =
+      ThreadLocal.withInitial(() -> new float[0]);
 
   /** Dequantizes row {@code row} into {@code out[outStart ..]}. */
   public abstract void readRow(long row, float[] out, int outStart);
@@ -250,13 +301,17 @@ public abstract sealed class WeightTensor
     return row[(int) (index % columns)];
   }
 
-  /** A float32 copy of the whole tensor in logical row order (this tensor itself when it is F32 in stored order). */
+  /**
+   * A float32 copy of the whole tensor in logical row order (this tensor itself when it is F32 in
+   * stored order).
+   */
   public FloatTensor toFloat() {
     FloatTensor out = FloatTensor.allocate(name, shape);
     float[] row = new float[Math.toIntExact(columns)];
     for (long r = 0; r < rows; r++) {
       readRow(r, row, 0);
-      MemorySegment.copy(row, 0, out.data(), FloatTensor.LAYOUT, r * columns * Float.BYTES, row.length);
+      MemorySegment.copy(
+          row, 0, out.data(), FloatTensor.LAYOUT, r * columns * Float.BYTES, row.length);
     }
     return out;
   }

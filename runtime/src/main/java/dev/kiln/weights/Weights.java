@@ -4,7 +4,6 @@ import dev.kiln.ProblemList;
 import dev.kiln.spec.ResolvedSpec;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
@@ -37,14 +36,16 @@ public final class Weights {
 
   /**
    * Seeded random weights (for demos and tests): norm gains U(0.6, 1.4); embeddings N(0, 1), or
-   * N(0, 0.2^2) when tied to the LM head; LM head N(0, (2/sqrt(hidden))^2); other matrices
-   * N(0, 1/fan_in); biases N(0, 0.1^2). Each tensor's values depend only on the seed and its name
-   * (so tensors are filled in parallel, with the same values as one at a time).
+   * N(0, 0.2^2) when tied to the LM head; LM head N(0, (2/sqrt(hidden))^2); other matrices N(0,
+   * 1/fan_in); biases N(0, 0.1^2). Each tensor's values depend only on the seed and its name (so
+   * tensors are filled in parallel, with the same values as one at a time).
    */
   public static Weights random(ResolvedSpec spec, long seed) {
     List<TensorInfo> layout = WeightLayout.of(spec);
     FloatTensor[] filled = new FloatTensor[layout.size()];
-    IntStream.range(0, layout.size()).parallel().forEach(i -> filled[i] = randomTensor(spec, layout.get(i), seed));
+    IntStream.range(0, layout.size())
+        .parallel()
+        .forEach(i -> filled[i] = randomTensor(spec, layout.get(i), seed));
     Map<String, WeightTensor> tensors = new LinkedHashMap<>();
     for (FloatTensor tensor : filled) {
       tensors.put(tensor.name(), tensor);
@@ -54,9 +55,12 @@ public final class Weights {
 
   private static FloatTensor randomTensor(ResolvedSpec spec, TensorInfo info, long seed) {
     var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + info.name().hashCode());
-    float[] values = new float[Math.toIntExact(Arrays.stream(info.shape()).reduce(1L, Math::multiplyExact))];
-    boolean norm = info.kind() == GlobalTensor.NORM || info.kind() == LayerTensor.INPUT_LAYERNORM
-        || info.kind() == LayerTensor.POST_ATTENTION_LAYERNORM;
+    float[] values =
+        new float[Math.toIntExact(Arrays.stream(info.shape()).reduce(1L, Math::multiplyExact))];
+    boolean norm =
+        info.kind() == GlobalTensor.NORM
+            || info.kind() == LayerTensor.INPUT_LAYERNORM
+            || info.kind() == LayerTensor.POST_ATTENTION_LAYERNORM;
     double std = info.shape().length == 1 ? 0.1 : 1.0 / Math.sqrt(info.shape()[1]);
     if (info.kind() == GlobalTensor.EMBED_TOKENS) {
       std = spec.tieWordEmbeddings() ? 0.2 : 1.0;
@@ -109,30 +113,52 @@ public final class Weights {
     List<TensorInfo> needed = WeightLayout.of(spec);
     for (TensorInfo info : needed) {
       if (!unused.remove(info.name())) {
-        problems.add("missing tensor " + info.name() + " (spec needs shape " + Arrays.toString(info.shape()) + ")");
+        problems.add(
+            "missing tensor "
+                + info.name()
+                + " (spec needs shape "
+                + Arrays.toString(info.shape())
+                + ")");
         continue;
       }
       long[] shape = source.shape(info.name());
       if (!Arrays.equals(shape, info.shape())) {
-        problems.add("tensor " + info.name() + " has shape " + Arrays.toString(shape) + " in the file but the spec needs "
-            + Arrays.toString(info.shape()));
+        problems.add(
+            "tensor "
+                + info.name()
+                + " has shape "
+                + Arrays.toString(shape)
+                + " in the file but the spec needs "
+                + Arrays.toString(info.shape()));
       }
       String dtype = source.dtypeName(info.name());
       if (Arrays.stream(Dtype.values()).noneMatch(d -> d.name().equals(dtype))) {
-        problems.add("tensor " + info.name() + " has dtype " + dtype + "; Kiln reads " + Arrays.toString(Dtype.values()));
+        problems.add(
+            "tensor "
+                + info.name()
+                + " has dtype "
+                + dtype
+                + "; Kiln reads "
+                + Arrays.toString(Dtype.values()));
       }
     }
     for (String name : unused) {
-      problems.add("unexpected tensor " + name + " " + Arrays.toString(source.shape(name))
-          + " (the spec has no such weight: check attentionBias, mlpBias, lmHeadBias, tieWordEmbeddings, norm, mlp)");
+      problems.add(
+          "unexpected tensor "
+              + name
+              + " "
+              + Arrays.toString(source.shape(name))
+              + " (the spec has no such weight: check attentionBias, mlpBias, lmHeadBias, tieWordEmbeddings, norm, mlp)");
     }
     if (!problems.isEmpty()) {
-      throw new WeightLoadException(source.description() + " does not fit the spec:" + problems.lines());
+      throw new WeightLoadException(
+          source.description() + " does not fit the spec:" + problems.lines());
     }
     Map<String, WeightTensor> tensors = new LinkedHashMap<>();
     try {
       for (TensorInfo info : needed) {
-        // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm gains,
+        // Matrices stay in their stored type (the kernels dequantize on the fly); vectors (norm
+        // gains,
         // biases) are small and become float32.
         WeightTensor tensor = source.read(info.name());
         if (info.shape().length == 1) {
@@ -167,9 +193,14 @@ public final class Weights {
       }
     }
     if (spec.numHiddenLayers() > held.size()) {
-      throw new WeightLoadException(source.description() + ": numHiddenLayers is " + spec.numHiddenLayers()
-          + " (as the file states it or the decoder was built for) but the file holds tensors of only " + held.size()
-          + (held.size() == 1 ? " layer" : " layers") + " (model.layers.N.*)");
+      throw new WeightLoadException(
+          source.description()
+              + ": numHiddenLayers is "
+              + spec.numHiddenLayers()
+              + " (as the file states it or the decoder was built for) but the file holds tensors of only "
+              + held.size()
+              + (held.size() == 1 ? " layer" : " layers")
+              + " (model.layers.N.*)");
     }
   }
 
@@ -180,7 +211,9 @@ public final class Weights {
       return -1;
     }
     int end = prefix.length();
-    while (end < name.length() && end - prefix.length() < 10 && Character.isDigit(name.charAt(end))
+    while (end < name.length()
+        && end - prefix.length() < 10
+        && Character.isDigit(name.charAt(end))
         && name.charAt(end) < 128) {
       end++;
     }
@@ -195,8 +228,8 @@ public final class Weights {
   private static final long REPORT_BYTES = 256L << 20;
 
   /**
-   * Matrices are memory-mapped, not read, so loading takes no time worth a progress bar; for a large
-   * model Kiln says what it mapped and in which element types (pages are read on first use).
+   * Matrices are memory-mapped, not read, so loading takes no time worth a progress bar; for a
+   * large model Kiln says what it mapped and in which element types (pages are read on first use).
    */
   private static void reportLargeModel(TensorSource source, Collection<WeightTensor> tensors) {
     long bytes = tensors.stream().mapToLong(t -> t.data().byteSize()).sum();
@@ -206,9 +239,16 @@ public final class Weights {
     Map<Dtype, Long> types = new TreeMap<>();
     tensors.forEach(t -> types.merge(t.dtype(), 1L, Long::sum));
     StringBuilder kinds = new StringBuilder();
-    types.forEach((dtype, count) -> kinds.append(kinds.isEmpty() ? "" : ", ").append(count).append(" ").append(dtype));
-    System.err.printf(Locale.ROOT, "kiln: mapped %s: %d tensors (%s), %.2f GiB%n", source.description(),
-        tensors.size(), kinds, bytes / (double) (1L << 30));
+    types.forEach(
+        (dtype, count) ->
+            kinds.append(kinds.isEmpty() ? "" : ", ").append(count).append(" ").append(dtype));
+    System.err.printf(
+        Locale.ROOT,
+        "kiln: mapped %s: %d tensors (%s), %.2f GiB%n",
+        source.description(),
+        tensors.size(),
+        kinds,
+        bytes / (double) (1L << 30));
   }
 
   /**
@@ -220,10 +260,16 @@ public final class Weights {
     List<String> names = List.copyOf(tensors.keySet());
     WeightTensor[] results = new WeightTensor[names.size()];
     // Tensors convert independently, so in parallel (large random models are made this way).
-    IntStream.range(0, results.length).parallel().forEach(i -> {
-      WeightTensor tensor = tensors.get(names.get(i));
-      results[i] = tensor.shape().length == 1 || tensor.dtype() == type ? tensor : Quantizer.quantize(tensor, type);
-    });
+    IntStream.range(0, results.length)
+        .parallel()
+        .forEach(
+            i -> {
+              WeightTensor tensor = tensors.get(names.get(i));
+              results[i] =
+                  tensor.shape().length == 1 || tensor.dtype() == type
+                      ? tensor
+                      : Quantizer.quantize(tensor, type);
+            });
     Map<String, WeightTensor> converted = new LinkedHashMap<>();
     for (int i = 0; i < results.length; i++) {
       converted.put(names.get(i), results[i]);
@@ -242,8 +288,16 @@ public final class Weights {
       }
     }
     if (count > 0) {
-      System.err.println("kiln: WARNING: " + source.description() + ": tensor " + vector.name() + " has " + count
-          + " NaN or infinite values (first at index " + first + "); its outputs will not be finite");
+      System.err.println(
+          "kiln: WARNING: "
+              + source.description()
+              + ": tensor "
+              + vector.name()
+              + " has "
+              + count
+              + " NaN or infinite values (first at index "
+              + first
+              + "); its outputs will not be finite");
     }
   }
 

@@ -18,8 +18,15 @@ import org.junit.jupiter.api.Test;
 
 /** The generation loop over the reference interpreter with a tiny random model. */
 class GeneratorTest {
-  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(64).hiddenSize(32).intermediateSize(64)
-      .numHiddenLayers(1).numAttentionHeads(4).maxPositionEmbeddings(32).build();
+  private static final ResolvedSpec SPEC =
+      ResolvedSpec.builder()
+          .vocabSize(64)
+          .hiddenSize(32)
+          .intermediateSize(64)
+          .numHiddenLayers(1)
+          .numAttentionHeads(4)
+          .maxPositionEmbeddings(32)
+          .build();
   private static final ResolvedSpec BATCH_SPEC = SPEC.toBuilder().maxBatchSize(3).build();
   private static final int[] PROMPT = {1, 2, 3, 4};
 
@@ -49,8 +56,9 @@ class GeneratorTest {
     Interpreter decoder = interpreter(SPEC);
     int[] expected = manualGreedy(decoder, PROMPT, 12);
     List<Integer> heard = new ArrayList<>();
-    GenerationResult result = new Generator(decoder, SamplerChain.greedy())
-        .generate(PROMPT, maxTokens(12), GenerationListener.tokens(heard::add));
+    GenerationResult result =
+        new Generator(decoder, SamplerChain.greedy())
+            .generate(PROMPT, maxTokens(12), GenerationListener.tokens(heard::add));
     assertThat(result.tokens()).isEqualTo(expected);
     assertThat(heard).containsExactlyElementsIn(Arrays.stream(expected).boxed().toList()).inOrder();
     assertThat(result.stopReason()).isEqualTo(StopReason.MAX_TOKENS);
@@ -61,8 +69,9 @@ class GeneratorTest {
     assertThat(result.decodeTokensPerSecond()).isGreaterThan(0.0);
     assertThat(decoder.length(0)).isEqualTo(4 + 11); // the last token is not fed
     // temperature 0 samples the same
-    GenerationResult cold = new Generator(decoder, SamplerChain.builder().temperature(0).topK(10).seed(5).build())
-        .generate(PROMPT, maxTokens(12));
+    GenerationResult cold =
+        new Generator(decoder, SamplerChain.builder().temperature(0).topK(10).seed(5).build())
+            .generate(PROMPT, maxTokens(12));
     assertThat(cold.tokens()).isEqualTo(expected);
   }
 
@@ -75,8 +84,10 @@ class GeneratorTest {
     while (greedy[first] != eos) {
       first++;
     }
-    GenerationResult result = new Generator(decoder, SamplerChain.greedy())
-        .generate(PROMPT, GenerationOptions.builder().maxTokens(12).stopTokens(63, eos).build());
+    GenerationResult result =
+        new Generator(decoder, SamplerChain.greedy())
+            .generate(
+                PROMPT, GenerationOptions.builder().maxTokens(12).stopTokens(63, eos).build());
     assertThat(result.stopReason()).isEqualTo(StopReason.EOS);
     assertThat(result.stopToken()).isEqualTo(eos);
     assertThat(result.tokens()).isEqualTo(Arrays.copyOf(greedy, first + 1));
@@ -102,61 +113,100 @@ class GeneratorTest {
     for (int i = 0; i < prompt.length; i++) {
       prompt[i] = (i * 7) % 64;
     }
-    GenerationResult result = new Generator(decoder, SamplerChain.builder().seed(9).build())
-        .generate(prompt, GenerationOptions.defaults());
+    GenerationResult result =
+        new Generator(decoder, SamplerChain.builder().seed(9).build())
+            .generate(prompt, GenerationOptions.defaults());
     assertThat(result.stopReason()).isEqualTo(StopReason.CONTEXT_FULL);
     assertThat(result.tokens()).hasLength(32 - 28);
     assertThat(decoder.length(0)).isEqualTo(31);
 
     // one generated token fills it
-    GenerationResult one = new Generator(decoder, SamplerChain.greedy()).generate(Arrays.copyOf(prompt, 31),
-        GenerationOptions.defaults());
+    GenerationResult one =
+        new Generator(decoder, SamplerChain.greedy())
+            .generate(Arrays.copyOf(prompt, 31), GenerationOptions.defaults());
     assertThat(one.tokens()).hasLength(1);
     assertThat(one.stopReason()).isEqualTo(StopReason.CONTEXT_FULL);
 
     // a prompt that fills the context: nothing to generate, nothing runs
     decoder.reset();
-    GenerationResult full = new Generator(decoder, SamplerChain.greedy()).generate(new int[32], GenerationOptions.defaults());
+    GenerationResult full =
+        new Generator(decoder, SamplerChain.greedy())
+            .generate(new int[32], GenerationOptions.defaults());
     assertThat(full.tokens()).isEmpty();
     assertThat(full.stopReason()).isEqualTo(StopReason.CONTEXT_FULL);
     assertThat(decoder.batchSize()).isEqualTo(0);
 
     // max tokens reached at the same moment wins
-    GenerationResult both = new Generator(decoder, SamplerChain.greedy()).generate(prompt, maxTokens(4));
+    GenerationResult both =
+        new Generator(decoder, SamplerChain.greedy()).generate(prompt, maxTokens(4));
     assertThat(both.stopReason()).isEqualTo(StopReason.MAX_TOKENS);
   }
 
   @Test
   void aFullContextThrowsWhenAsked() {
     var options = GenerationOptions.builder().stopAtContextFull(false).build();
-    var e = assertThrows(ContextOverflowException.class,
-        () -> new Generator(interpreter(SPEC), SamplerChain.greedy()).generate(new int[30], options));
-    assertThat(e).hasMessageThat().contains("sequence 0 fills the context (32 positions = maxPositionEmbeddings)");
+    var e =
+        assertThrows(
+            ContextOverflowException.class,
+            () ->
+                new Generator(interpreter(SPEC), SamplerChain.greedy())
+                    .generate(new int[30], options));
+    assertThat(e)
+        .hasMessageThat()
+        .contains("sequence 0 fills the context (32 positions = maxPositionEmbeddings)");
   }
 
   @Test
   void badPromptsAreRejectedBeforeAnythingRuns() {
     ScriptedDecoder decoder = new ScriptedDecoder(SPEC, new int[] {5});
     Generator generator = new Generator(decoder, SamplerChain.greedy());
-    var tooLong = assertThrows(InvalidInputException.class, () -> generator.generate(new int[33], GenerationOptions.defaults()));
-    assertThat(tooLong).hasMessageThat()
+    var tooLong =
+        assertThrows(
+            InvalidInputException.class,
+            () -> generator.generate(new int[33], GenerationOptions.defaults()));
+    assertThat(tooLong)
+        .hasMessageThat()
         .isEqualTo("the prompt has 33 tokens but the context holds 32 (maxPositionEmbeddings)");
-    var empty = assertThrows(InvalidInputException.class, () -> generator.generate(new int[0], GenerationOptions.defaults()));
-    assertThat(empty).hasMessageThat().isEqualTo("the prompt is empty; it needs at least one token");
-    var badId = assertThrows(InvalidInputException.class,
-        () -> generator.generate(new int[] {1, 64}, GenerationOptions.defaults()));
-    assertThat(badId).hasMessageThat().isEqualTo("the prompt, token 1: id 64 is outside the vocabulary [0, 64)");
-    var badStop = assertThrows(InvalidInputException.class,
-        () -> generator.generate(new int[] {1}, GenerationOptions.builder().stopTokens(100).build()));
-    assertThat(badStop).hasMessageThat().isEqualTo("stop token id 100 is outside the vocabulary [0, 64)");
-    var batch = assertThrows(InvalidInputException.class,
-        () -> generator.generateBatch(new int[][] {{1}, {2}}, GenerationOptions.defaults()));
-    assertThat(batch).hasMessageThat().isEqualTo("2 prompts given but the decoder's maxBatchSize is 1");
-    var stopWithoutText = assertThrows(InvalidInputException.class,
-        () -> GenerationOptions.builder().stopStrings("\n").build());
+    var empty =
+        assertThrows(
+            InvalidInputException.class,
+            () -> generator.generate(new int[0], GenerationOptions.defaults()));
+    assertThat(empty)
+        .hasMessageThat()
+        .isEqualTo("the prompt is empty; it needs at least one token");
+    var badId =
+        assertThrows(
+            InvalidInputException.class,
+            () -> generator.generate(new int[] {1, 64}, GenerationOptions.defaults()));
+    assertThat(badId)
+        .hasMessageThat()
+        .isEqualTo("the prompt, token 1: id 64 is outside the vocabulary [0, 64)");
+    var badStop =
+        assertThrows(
+            InvalidInputException.class,
+            () ->
+                generator.generate(
+                    new int[] {1}, GenerationOptions.builder().stopTokens(100).build()));
+    assertThat(badStop)
+        .hasMessageThat()
+        .isEqualTo("stop token id 100 is outside the vocabulary [0, 64)");
+    var batch =
+        assertThrows(
+            InvalidInputException.class,
+            () -> generator.generateBatch(new int[][] {{1}, {2}}, GenerationOptions.defaults()));
+    assertThat(batch)
+        .hasMessageThat()
+        .isEqualTo("2 prompts given but the decoder's maxBatchSize is 1");
+    var stopWithoutText =
+        assertThrows(
+            InvalidInputException.class,
+            () -> GenerationOptions.builder().stopStrings("\n").build());
     assertThat(stopWithoutText).hasMessageThat().contains("need tokenText");
-    assertThat(assertThrows(InvalidInputException.class, () -> GenerationOptions.builder().maxTokens(-1)))
-        .hasMessageThat().isEqualTo("maxTokens must be >= 0, got -1");
+    assertThat(
+            assertThrows(
+                InvalidInputException.class, () -> GenerationOptions.builder().maxTokens(-1)))
+        .hasMessageThat()
+        .isEqualTo("maxTokens must be >= 0, got -1");
     assertThat(decoder.calls).isEmpty();
   }
 
@@ -177,19 +227,25 @@ class GeneratorTest {
     SamplerChain chain = SamplerChain.builder().temperature(1.2).seed(5).build();
     int[][] prompts = {{1, 2, 3}, {9, 8}, {4, 4, 4, 4, 4}};
     // stop sequence 1 early on a token it produces, so the others go on with empty chunks for it
-    int[] single1 = new Generator(decoder, chain.forSequence(1)).generate(prompts[1], maxTokens(8)).tokens();
+    int[] single1 =
+        new Generator(decoder, chain.forSequence(1)).generate(prompts[1], maxTokens(8)).tokens();
     var options = GenerationOptions.builder().maxTokens(8).stopTokens(single1[2]).build();
     List<String> heard = new ArrayList<>();
-    List<GenerationResult> results = new Generator(decoder, chain).generateBatch(prompts, options,
-        new BatchGenerationListener() {
-          @Override
-          public void onToken(int sequence, int id) {
-            heard.add(sequence + ":" + id);
-          }
-        });
+    List<GenerationResult> results =
+        new Generator(decoder, chain)
+            .generateBatch(
+                prompts,
+                options,
+                new BatchGenerationListener() {
+                  @Override
+                  public void onToken(int sequence, int id) {
+                    heard.add(sequence + ":" + id);
+                  }
+                });
     assertThat(results).hasSize(3);
     for (int s = 0; s < 3; s++) {
-      GenerationResult single = new Generator(decoder, chain.forSequence(s)).generate(prompts[s], options);
+      GenerationResult single =
+          new Generator(decoder, chain.forSequence(s)).generate(prompts[s], options);
       assertThat(results.get(s).tokens()).isEqualTo(single.tokens());
       assertThat(results.get(s).stopReason()).isEqualTo(single.stopReason());
     }
@@ -201,23 +257,27 @@ class GeneratorTest {
 
   @Test
   void batchFeedsStoppedSequencesNothing() {
-    ScriptedDecoder decoder = new ScriptedDecoder(BATCH_SPEC, new int[] {5, 0, 9}, new int[] {6, 7, 8, 9});
+    ScriptedDecoder decoder =
+        new ScriptedDecoder(BATCH_SPEC, new int[] {5, 0, 9}, new int[] {6, 7, 8, 9});
     var options = GenerationOptions.builder().maxTokens(4).stopTokens(0).build();
-    List<GenerationResult> results = new Generator(decoder, SamplerChain.greedy())
-        .generateBatch(new int[][] {{1, 2}, {3}}, options);
+    List<GenerationResult> results =
+        new Generator(decoder, SamplerChain.greedy())
+            .generateBatch(new int[][] {{1, 2}, {3}}, options);
     assertThat(results.get(0).tokens()).isEqualTo(new int[] {5, 0});
     assertThat(results.get(0).stopReason()).isEqualTo(StopReason.EOS);
     assertThat(results.get(1).tokens()).isEqualTo(new int[] {6, 7, 8, 9});
     assertThat(results.get(1).stopReason()).isEqualTo(StopReason.MAX_TOKENS);
-    assertThat(decoder.calls).containsExactly("prefill[[1, 2], [3]]", "step[5, 6]", "append[[], [7]]", "append[[], [8]]")
+    assertThat(decoder.calls)
+        .containsExactly("prefill[[1, 2], [3]]", "step[5, 6]", "append[[], [7]]", "append[[], [8]]")
         .inOrder();
   }
 
   @Test
   void aBatchPromptThatFillsTheContextEndsAtOnceWhileTheOthersRun() {
     ScriptedDecoder decoder = new ScriptedDecoder(BATCH_SPEC, new int[] {5}, new int[] {6, 7, 8});
-    List<GenerationResult> results = new Generator(decoder, SamplerChain.greedy())
-        .generateBatch(new int[][] {new int[32], {3}}, maxTokens(3));
+    List<GenerationResult> results =
+        new Generator(decoder, SamplerChain.greedy())
+            .generateBatch(new int[][] {new int[32], {3}}, maxTokens(3));
     assertThat(results.get(0).tokens()).isEmpty();
     assertThat(results.get(0).stopReason()).isEqualTo(StopReason.CONTEXT_FULL);
     assertThat(results.get(1).tokens()).isEqualTo(new int[] {6, 7, 8});
@@ -227,8 +287,10 @@ class GeneratorTest {
   @Test
   void pullingTokenByTokenMatchesGenerate() {
     Interpreter decoder = interpreter(SPEC);
-    int[] expected = new Generator(decoder, SamplerChain.greedy()).generate(PROMPT, maxTokens(6)).tokens();
-    Generation generation = new Generator(decoder, SamplerChain.greedy()).start(PROMPT, maxTokens(6));
+    int[] expected =
+        new Generator(decoder, SamplerChain.greedy()).generate(PROMPT, maxTokens(6)).tokens();
+    Generation generation =
+        new Generator(decoder, SamplerChain.greedy()).start(PROMPT, maxTokens(6));
     List<Integer> pulled = new ArrayList<>();
     while (generation.hasNext()) {
       assertThat(generation.stopReason()).isNull();
@@ -240,9 +302,13 @@ class GeneratorTest {
     assertThat(generation.result().tokens()).isEqualTo(expected);
     assertThrows(java.util.NoSuchElementException.class, generation::nextInt);
 
-    int[] streamed = new Generator(decoder, SamplerChain.greedy()).start(PROMPT, maxTokens(6)).stream().toArray();
+    int[] streamed =
+        new Generator(decoder, SamplerChain.greedy())
+            .start(PROMPT, maxTokens(6)).stream().toArray();
     assertThat(streamed).isEqualTo(expected);
-    int[] firstTwo = new Generator(decoder, SamplerChain.greedy()).start(PROMPT, maxTokens(6)).stream().limit(2).toArray();
+    int[] firstTwo =
+        new Generator(decoder, SamplerChain.greedy())
+            .start(PROMPT, maxTokens(6)).stream().limit(2).toArray();
     assertThat(firstTwo).isEqualTo(Arrays.copyOf(expected, 2));
   }
 
@@ -289,19 +355,23 @@ class GeneratorTest {
     ScriptedDecoder decoder = new ScriptedDecoder(TEXT_SPEC, script);
     List<String> texts = new ArrayList<>();
     List<String> events = new ArrayList<>();
-    GenerationResult result = new Generator(decoder, SamplerChain.greedy()).generate(new int[] {1},
-        options.tokenText(TOKEN_TEXT).build(), new GenerationListener() {
-          @Override
-          public void onToken(int id) {
-            events.add("#" + id);
-          }
+    GenerationResult result =
+        new Generator(decoder, SamplerChain.greedy())
+            .generate(
+                new int[] {1},
+                options.tokenText(TOKEN_TEXT).build(),
+                new GenerationListener() {
+                  @Override
+                  public void onToken(int id) {
+                    events.add("#" + id);
+                  }
 
-          @Override
-          public void onText(String text) {
-            texts.add(text);
-            events.add(text);
-          }
-        });
+                  @Override
+                  public void onText(String text) {
+                    texts.add(text);
+                    events.add(text);
+                  }
+                });
     return new Heard(texts, events, result);
   }
 
@@ -309,21 +379,40 @@ class GeneratorTest {
     for (String piece : pieces) {
       assertThat(piece).isNotEmpty();
       assertThat(piece).doesNotContain("\uFFFD");
-      piece.codePoints().forEach(cp -> assertThat(Character.isSurrogate((char) cp) && cp < 0x10000).isFalse());
-      assertThat(new String(piece.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8)).isEqualTo(piece);
+      piece
+          .codePoints()
+          .forEach(cp -> assertThat(Character.isSurrogate((char) cp) && cp < 0x10000).isFalse());
+      assertThat(new String(piece.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8))
+          .isEqualTo(piece);
     }
   }
 
   @Test
   void textStreamsWholeCharactersOnly() {
-    Heard heard = run(new int[] {10, 11, 12, 13, 14, 15, 16, EOS}, GenerationOptions.builder().stopTokens(EOS));
+    Heard heard =
+        run(
+            new int[] {10, 11, 12, 13, 14, 15, 16, EOS},
+            GenerationOptions.builder().stopTokens(EOS));
     assertThat(heard.result().text()).isEqualTo("Hi \uD83D\uDE00a\u4E2Db ok");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.EOS);
     assertThat(heard.result().tokens()).isEqualTo(new int[] {10, 11, 12, 13, 14, 15, 16, EOS});
     assertThat(String.join("", heard.texts())).isEqualTo(heard.result().text());
     assertWholeCharacters(heard.texts());
-    assertThat(heard.events()).containsExactly("#10", "Hi ", "#11", "#12", "#13", "\uD83D\uDE00a", "#14", "#15", "\u4E2Db",
-        "#16", " ok", "#" + EOS).inOrder();
+    assertThat(heard.events())
+        .containsExactly(
+            "#10",
+            "Hi ",
+            "#11",
+            "#12",
+            "#13",
+            "\uD83D\uDE00a",
+            "#14",
+            "#15",
+            "\u4E2Db",
+            "#16",
+            " ok",
+            "#" + EOS)
+        .inOrder();
   }
 
   @Test
@@ -335,7 +424,8 @@ class GeneratorTest {
 
   @Test
   void stopStringsSpanningTokensDoNotLeak() {
-    Heard heard = run(new int[] {20, 21, 22, 23, 27}, GenerationOptions.builder().stopStrings("STOP"));
+    Heard heard =
+        run(new int[] {20, 21, 22, 23, 27}, GenerationOptions.builder().stopStrings("STOP"));
     assertThat(heard.result().text()).isEqualTo("abc");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.STOP_STRING);
     assertThat(heard.result().stopString()).isEqualTo("STOP");
@@ -348,27 +438,37 @@ class GeneratorTest {
 
   @Test
   void heldTextThatIsNotAStopStringIsReleased() {
-    Heard heard = run(new int[] {24, 25, 20, EOS}, GenerationOptions.builder().stopStrings("STOP").stopTokens(EOS));
+    Heard heard =
+        run(
+            new int[] {24, 25, 20, EOS},
+            GenerationOptions.builder().stopStrings("STOP").stopTokens(EOS));
     assertThat(heard.result().text()).isEqualTo("xSTyab");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.EOS);
-    assertThat(heard.events()).containsExactly("#24", "x", "#25", "STy", "#20", "ab", "#" + EOS).inOrder();
+    assertThat(heard.events())
+        .containsExactly("#24", "x", "#25", "STy", "#20", "ab", "#" + EOS)
+        .inOrder();
 
     // held text at the end is released
-    Heard end = run(new int[] {20, 21, 22}, GenerationOptions.builder().stopStrings("STOP").maxTokens(3));
+    Heard end =
+        run(new int[] {20, 21, 22}, GenerationOptions.builder().stopStrings("STOP").maxTokens(3));
     assertThat(end.result().text()).isEqualTo("abcSTO");
     assertThat(String.join("", end.texts())).isEqualTo("abcSTO");
   }
 
   @Test
   void theEarliestOfSeveralStopStringsWins() {
-    Heard heard = run(new int[] {20, 21, 22, 26, 26}, GenerationOptions.builder().stopStrings("\n\n", "cST", "TO\n"));
+    Heard heard =
+        run(
+            new int[] {20, 21, 22, 26, 26},
+            GenerationOptions.builder().stopStrings("\n\n", "cST", "TO\n"));
     assertThat(heard.result().text()).isEqualTo("ab");
     assertThat(heard.result().stopString()).isEqualTo("cST");
   }
 
   @Test
   void aStopStringWithASplitMultiByteCharacter() {
-    Heard heard = run(new int[] {10, 14, 15, 16}, GenerationOptions.builder().stopStrings("\u4E2D"));
+    Heard heard =
+        run(new int[] {10, 14, 15, 16}, GenerationOptions.builder().stopStrings("\u4E2D"));
     assertThat(heard.result().text()).isEqualTo("Hi ");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.STOP_STRING);
     assertThat(heard.result().tokens()).isEqualTo(new int[] {10, 14, 15});
@@ -376,7 +476,8 @@ class GeneratorTest {
 
   @Test
   void stopTokensAreNotText() {
-    Heard heard = run(new int[] {16, EOS}, GenerationOptions.builder().stopTokens(EOS).stopStrings("</s>"));
+    Heard heard =
+        run(new int[] {16, EOS}, GenerationOptions.builder().stopTokens(EOS).stopStrings("</s>"));
     assertThat(heard.result().text()).isEqualTo(" ok");
     assertThat(heard.result().stopReason()).isEqualTo(StopReason.EOS);
   }
@@ -394,12 +495,17 @@ class GeneratorTest {
     System.arraycopy(firstTokens, 0, next, PROMPT.length, firstTokens.length);
     next[next.length - 2] = 9;
     next[next.length - 1] = 10;
-    GenerationResult continued = generator.generateContinuing(next, decoder.length(0), maxTokens(5), GenerationListener.NONE);
-    GenerationResult fresh = new Generator(interpreter(SPEC), SamplerChain.greedy()).generate(next, maxTokens(5));
+    GenerationResult continued =
+        generator.generateContinuing(
+            next, decoder.length(0), maxTokens(5), GenerationListener.NONE);
+    GenerationResult fresh =
+        new Generator(interpreter(SPEC), SamplerChain.greedy()).generate(next, maxTokens(5));
     assertThat(continued.tokens()).isEqualTo(fresh.tokens());
 
-    var wrongPrefix = assertThrows(InvalidInputException.class,
-        () -> generator.generateContinuing(next, 2, maxTokens(1), GenerationListener.NONE));
+    var wrongPrefix =
+        assertThrows(
+            InvalidInputException.class,
+            () -> generator.generateContinuing(next, 2, maxTokens(1), GenerationListener.NONE));
     assertThat(wrongPrefix).hasMessageThat().contains("not the 2 the continued prompt says");
   }
 }

@@ -36,9 +36,12 @@ class SamplerChainTest {
     float[] logits = {1, 5, 3, 5, 2, 4};
     assertThat(kept(SamplerChain.builder().topK(3).build(), logits)).isEqualTo(new int[] {1, 3, 5});
     assertThat(kept(SamplerChain.builder().topK(1).build(), logits)).isEqualTo(new int[] {1});
-    assertThat(kept(SamplerChain.builder().topK(0).build(), logits)).isEqualTo(new int[] {0, 1, 2, 3, 4, 5});
-    assertThat(kept(SamplerChain.builder().topK(100).build(), logits)).isEqualTo(new int[] {0, 1, 2, 3, 4, 5});
-    assertThat(kept(SamplerChain.builder().topK(2).build(), new float[] {1, 2, 2, 2})).isEqualTo(new int[] {1, 2});
+    assertThat(kept(SamplerChain.builder().topK(0).build(), logits))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4, 5});
+    assertThat(kept(SamplerChain.builder().topK(100).build(), logits))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4, 5});
+    assertThat(kept(SamplerChain.builder().topK(2).build(), new float[] {1, 2, 2, 2}))
+        .isEqualTo(new int[] {1, 2});
     // the kept set is renormalized
     TokenProbabilities top2 = SamplerChain.builder().topK(2).build().distribution(FIVE);
     assertThat(top2.ids()).isEqualTo(new int[] {3, 0});
@@ -52,9 +55,12 @@ class SamplerChainTest {
     assertThat(kept(SamplerChain.builder().topP(0.45).build(), FIVE)).isEqualTo(new int[] {3});
     assertThat(kept(SamplerChain.builder().topP(0.6).build(), FIVE)).isEqualTo(new int[] {0, 3});
     assertThat(kept(SamplerChain.builder().topP(0.8).build(), FIVE)).isEqualTo(new int[] {0, 3, 4});
-    assertThat(kept(SamplerChain.builder().topP(0.9).build(), FIVE)).isEqualTo(new int[] {0, 1, 3, 4});
-    assertThat(kept(SamplerChain.builder().topP(0.97).build(), FIVE)).isEqualTo(new int[] {0, 1, 2, 3, 4});
-    assertThat(kept(SamplerChain.builder().topP(1).build(), FIVE)).isEqualTo(new int[] {0, 1, 2, 3, 4});
+    assertThat(kept(SamplerChain.builder().topP(0.9).build(), FIVE))
+        .isEqualTo(new int[] {0, 1, 3, 4});
+    assertThat(kept(SamplerChain.builder().topP(0.97).build(), FIVE))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4});
+    assertThat(kept(SamplerChain.builder().topP(1).build(), FIVE))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4});
     TokenProbabilities nucleus = SamplerChain.builder().topP(0.8).build().distribution(FIVE);
     assertThat(nucleus.ids()).isEqualTo(new int[] {3, 0, 4});
     assertThat(nucleus.probability(4)).isWithin(1e-6).of(0.15 / 0.85);
@@ -62,19 +68,26 @@ class SamplerChainTest {
 
   @Test
   void topPAfterTopKWorksOnTheRenormalizedTopK() {
-    // over the top 3, probabilities are 0.5/0.85, 0.2/0.85, 0.15/0.85: the first two already make 0.82
-    assertThat(kept(SamplerChain.builder().topK(3).topP(0.8).build(), FIVE)).isEqualTo(new int[] {0, 3});
+    // over the top 3, probabilities are 0.5/0.85, 0.2/0.85, 0.15/0.85: the first two already make
+    // 0.82
+    assertThat(kept(SamplerChain.builder().topK(3).topP(0.8).build(), FIVE))
+        .isEqualTo(new int[] {0, 3});
     assertThat(kept(SamplerChain.builder().topP(0.8).build(), FIVE)).isEqualTo(new int[] {0, 3, 4});
   }
 
   @Test
   void minPKeepsTokensWithAtLeastMinPTimesTheBestProbability() {
-    assertThat(kept(SamplerChain.builder().minP(0.25).build(), FIVE)).isEqualTo(new int[] {0, 3, 4}); // >= 0.125
-    assertThat(kept(SamplerChain.builder().minP(0.35).build(), FIVE)).isEqualTo(new int[] {0, 3}); // >= 0.175
-    assertThat(kept(SamplerChain.builder().minP(0.05).build(), FIVE)).isEqualTo(new int[] {0, 1, 2, 3, 4});
+    assertThat(kept(SamplerChain.builder().minP(0.25).build(), FIVE))
+        .isEqualTo(new int[] {0, 3, 4}); // >= 0.125
+    assertThat(kept(SamplerChain.builder().minP(0.35).build(), FIVE))
+        .isEqualTo(new int[] {0, 3}); // >= 0.175
+    assertThat(kept(SamplerChain.builder().minP(0.05).build(), FIVE))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4});
     assertThat(kept(SamplerChain.builder().minP(1).build(), FIVE)).isEqualTo(new int[] {3});
-    assertThat(kept(SamplerChain.builder().minP(0).build(), FIVE)).isEqualTo(new int[] {0, 1, 2, 3, 4});
-    assertThat(kept(SamplerChain.builder().minP(1).build(), new float[] {2, 7, 7, 1})).isEqualTo(new int[] {1, 2});
+    assertThat(kept(SamplerChain.builder().minP(0).build(), FIVE))
+        .isEqualTo(new int[] {0, 1, 2, 3, 4});
+    assertThat(kept(SamplerChain.builder().minP(1).build(), new float[] {2, 7, 7, 1}))
+        .isEqualTo(new int[] {1, 2});
   }
 
   @Test
@@ -103,7 +116,8 @@ class SamplerChainTest {
   @Test
   void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokensOnce() {
     List<float[]> seen = new ArrayList<>();
-    SamplerChain chain = SamplerChain.builder().repetitionPenalty(2.0).add(capture(seen::add)).greedy().build();
+    SamplerChain chain =
+        SamplerChain.builder().repetitionPenalty(2.0).add(capture(seen::add)).greedy().build();
     int next = chain.next(new float[] {2.0f, -1.0f, 0.5f, 3.0f, 0f}, new int[] {0, 1, 1, 3, 4});
     assertThat(seen.get(0)).isEqualTo(new float[] {1.0f, -2.0f, 0.5f, 1.5f, 0f});
     assertThat(next).isEqualTo(3);
@@ -114,7 +128,8 @@ class SamplerChainTest {
   @Test
   void repetitionPenaltyAfterAFilterPenalizesTheCandidatesLeft() {
     List<float[]> seen = new ArrayList<>();
-    SamplerChain chain = SamplerChain.builder().topK(3).repetitionPenalty(2.0).add(capture(seen::add)).build();
+    SamplerChain chain =
+        SamplerChain.builder().topK(3).repetitionPenalty(2.0).add(capture(seen::add)).build();
     chain.next(new float[] {4, -1, 3, 2, 1}, new int[] {2, 2, 4, 1});
     float nan = Float.NaN;
     assertThat(seen.get(0)).isEqualTo(new float[] {4, nan, 1.5f, 2, nan});
@@ -128,13 +143,15 @@ class SamplerChainTest {
     logits[999] = 2f;
     assertThat(SamplerChain.builder().topK(10).build().distribution(logits).ids())
         .isEqualTo(new int[] {700, 999, 0, 1, 2, 3, 4, 5, 6, 7});
-    assertThat(SamplerChain.builder().topK(100).build().distribution(logits).ids()[99]).isEqualTo(97);
+    assertThat(SamplerChain.builder().topK(100).build().distribution(logits).ids()[99])
+        .isEqualTo(97);
   }
 
   @Test
   void repetitionPenaltyOnlyLooksAtTheWindow() {
     List<float[]> seen = new ArrayList<>();
-    SamplerChain chain = SamplerChain.builder().repetitionPenalty(2.0, 2).add(capture(seen::add)).build();
+    SamplerChain chain =
+        SamplerChain.builder().repetitionPenalty(2.0, 2).add(capture(seen::add)).build();
     int[] history = {0, 1, 2, 3, 99};
     chain.next(new float[] {4, 4, 4, 4}, history, 4); // window: ids 2 and 3 (99 is past the length)
     assertThat(seen.get(0)).isEqualTo(new float[] {4, 4, 2, 2});
@@ -153,7 +170,8 @@ class SamplerChainTest {
   void temperatureZeroIsGreedy() {
     SplittableRandom random = new SplittableRandom(3);
     SamplerChain zero = SamplerChain.builder().temperature(0).seed(1).build();
-    SamplerChain zeroWithFilters = SamplerChain.builder().temperature(0).topK(5).topP(0.5).minP(0.2).seed(2).build();
+    SamplerChain zeroWithFilters =
+        SamplerChain.builder().temperature(0).topK(5).topP(0.5).minP(0.2).seed(2).build();
     SamplerChain greedy = SamplerChain.greedy();
     for (int trial = 0; trial < 200; trial++) {
       float[] logits = new float[50 + random.nextInt(200)];
@@ -194,8 +212,12 @@ class SamplerChainTest {
     assertThat(a.forSequence(1).seed()).isNotEqualTo(42);
   }
 
-  /** Draws {@code n} tokens and checks each frequency within 5 standard deviations of its probability. */
-  private static void assertFrequencies(SamplerChain chain, float[] logits, double[] expected, int n) {
+  /**
+   * Draws {@code n} tokens and checks each frequency within 5 standard deviations of its
+   * probability.
+   */
+  private static void assertFrequencies(
+      SamplerChain chain, float[] logits, double[] expected, int n) {
     int[] counts = new int[logits.length];
     for (int i = 0; i < n; i++) {
       counts[chain.next(logits)]++;
@@ -209,12 +231,24 @@ class SamplerChainTest {
   @Test
   void drawsFollowTheDistribution() {
     int n = 100_000;
-    assertFrequencies(SamplerChain.builder().seed(7).build(), logitsOf(0.5, 0.3, 0.15, 0.05), new double[] {0.5, 0.3, 0.15, 0.05}, n);
-    assertFrequencies(SamplerChain.builder().topK(2).seed(8).build(), logitsOf(0.5, 0.3, 0.15, 0.05),
-        new double[] {0.625, 0.375, 0, 0}, n);
+    assertFrequencies(
+        SamplerChain.builder().seed(7).build(),
+        logitsOf(0.5, 0.3, 0.15, 0.05),
+        new double[] {0.5, 0.3, 0.15, 0.05},
+        n);
+    assertFrequencies(
+        SamplerChain.builder().topK(2).seed(8).build(),
+        logitsOf(0.5, 0.3, 0.15, 0.05),
+        new double[] {0.625, 0.375, 0, 0},
+        n);
     double s = Math.sqrt(0.5) + Math.sqrt(0.3) + Math.sqrt(0.15) + Math.sqrt(0.05);
-    assertFrequencies(SamplerChain.builder().temperature(2).seed(9).build(), logitsOf(0.5, 0.3, 0.15, 0.05),
-        new double[] {Math.sqrt(0.5) / s, Math.sqrt(0.3) / s, Math.sqrt(0.15) / s, Math.sqrt(0.05) / s}, n);
+    assertFrequencies(
+        SamplerChain.builder().temperature(2).seed(9).build(),
+        logitsOf(0.5, 0.3, 0.15, 0.05),
+        new double[] {
+          Math.sqrt(0.5) / s, Math.sqrt(0.3) / s, Math.sqrt(0.15) / s, Math.sqrt(0.05) / s
+        },
+        n);
   }
 
   @Test
@@ -224,7 +258,8 @@ class SamplerChainTest {
     for (int i = 0; i < 1000; i++) {
       assertThat(chain.next(new float[] {nan, 0, nan, 0})).isAnyOf(1, 3);
     }
-    var allNan = assertThrows(InvalidInputException.class, () -> chain.next(new float[] {nan, nan}));
+    var allNan =
+        assertThrows(InvalidInputException.class, () -> chain.next(new float[] {nan, nan}));
     assertThat(allNan).hasMessageThat().isEqualTo("no token to pick: all 2 logits are NaN");
   }
 
@@ -252,9 +287,11 @@ class SamplerChainTest {
       for (int i = 0; i < vocab; i++) {
         order[i] = i;
       }
-      Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -logits[i]).thenComparingInt(i -> i));
+      Arrays.sort(
+          order, Comparator.<Integer>comparingDouble(i -> -logits[i]).thenComparingInt(i -> i));
       int[] top40 = Arrays.stream(order, 0, 40).mapToInt(Integer::intValue).toArray();
-      assertThat(SamplerChain.builder().topK(40).build().distribution(logits).ids()).isEqualTo(top40);
+      assertThat(SamplerChain.builder().topK(40).build().distribution(logits).ids())
+          .isEqualTo(top40);
 
       // nucleus by the definition, over a full sort
       double max = logits[order[0]];
@@ -269,7 +306,8 @@ class SamplerChainTest {
         count++;
       }
       int[] nucleus = Arrays.stream(order, 0, count).mapToInt(Integer::intValue).toArray();
-      assertThat(SamplerChain.builder().topP(0.9).build().distribution(logits).ids()).isEqualTo(nucleus);
+      assertThat(SamplerChain.builder().topP(0.9).build().distribution(logits).ids())
+          .isEqualTo(nucleus);
     }
   }
 
@@ -280,8 +318,15 @@ class SamplerChainTest {
     for (int i = 0; i < logits.length; i++) {
       logits[i] = (float) random.nextGaussian() * 4;
     }
-    SamplerChain chain = SamplerChain.builder().repetitionPenalty(1.1, 64).temperature(0.8).topK(40).topP(0.95).minP(0.05)
-        .seed(42).build();
+    SamplerChain chain =
+        SamplerChain.builder()
+            .repetitionPenalty(1.1, 64)
+            .temperature(0.8)
+            .topK(40)
+            .topP(0.95)
+            .minP(0.05)
+            .seed(42)
+            .build();
     int[] history = random.ints(512, 0, logits.length).toArray();
     for (int i = 0; i < 50; i++) {
       chain.next(logits, history); // warm-up
@@ -292,7 +337,9 @@ class SamplerChainTest {
       chain.next(logits, history);
     }
     double millis = (System.nanoTime() - t0) / 1e6 / rounds;
-    System.out.printf("sampling over 128256 logits (penalty, temperature, top-k 40, top-p, min-p): %.3f ms/token%n", millis);
+    System.out.printf(
+        "sampling over 128256 logits (penalty, temperature, top-k 40, top-p, min-p): %.3f ms/token%n",
+        millis);
     assertThat(millis).isLessThan(50.0); // generous: a shared CI core; typically well under 1 ms
   }
 
@@ -312,8 +359,17 @@ class SamplerChainTest {
       Arrays.sort(firstK);
       assertThat(firstK).isEqualTo(Arrays.copyOf(sorted, k));
     }
-    for (float f : new float[] {0f, -0f, 1.5f, -1.5f, Float.MAX_VALUE, -Float.MIN_VALUE, Float.POSITIVE_INFINITY,
-        Float.NEGATIVE_INFINITY}) {
+    for (float f :
+        new float[] {
+          0f,
+          -0f,
+          1.5f,
+          -1.5f,
+          Float.MAX_VALUE,
+          -Float.MIN_VALUE,
+          Float.POSITIVE_INFINITY,
+          Float.NEGATIVE_INFINITY
+        }) {
       assertThat(Candidates.logitOf(Candidates.key(f, 12345))).isEqualTo(f + 0f);
       assertThat((int) Candidates.key(f, 12345)).isEqualTo(12345);
     }
@@ -336,26 +392,46 @@ class SamplerChainTest {
 
   @Test
   void invalidParametersNameTheParameterAndTheRange() {
-    assertInvalid(() -> SamplerChain.builder().temperature(-0.5),
+    assertInvalid(
+        () -> SamplerChain.builder().temperature(-0.5),
         "temperature must be a finite number >= 0 (0 means greedy), got -0.5");
-    assertInvalid(() -> SamplerChain.builder().temperature(Double.NaN),
+    assertInvalid(
+        () -> SamplerChain.builder().temperature(Double.NaN),
         "temperature must be a finite number >= 0 (0 means greedy), got NaN");
-    assertInvalid(() -> SamplerChain.builder().temperature(Double.POSITIVE_INFINITY),
+    assertInvalid(
+        () -> SamplerChain.builder().temperature(Double.POSITIVE_INFINITY),
         "temperature must be a finite number >= 0 (0 means greedy), got Infinity");
-    assertInvalid(() -> SamplerChain.builder().topP(0), "topP must be in (0, 1] (1 turns it off), got 0.0");
-    assertInvalid(() -> SamplerChain.builder().topP(1.01), "topP must be in (0, 1] (1 turns it off), got 1.01");
-    assertInvalid(() -> SamplerChain.builder().topP(Double.NaN), "topP must be in (0, 1] (1 turns it off), got NaN");
-    assertInvalid(() -> SamplerChain.builder().topK(-1), "topK must be >= 0 (0 turns it off), got -1");
-    assertInvalid(() -> SamplerChain.builder().minP(-0.1), "minP must be in [0, 1] (0 turns it off), got -0.1");
-    assertInvalid(() -> SamplerChain.builder().minP(1.5), "minP must be in [0, 1] (0 turns it off), got 1.5");
-    assertInvalid(() -> SamplerChain.builder().repetitionPenalty(0, 64),
+    assertInvalid(
+        () -> SamplerChain.builder().topP(0), "topP must be in (0, 1] (1 turns it off), got 0.0");
+    assertInvalid(
+        () -> SamplerChain.builder().topP(1.01),
+        "topP must be in (0, 1] (1 turns it off), got 1.01");
+    assertInvalid(
+        () -> SamplerChain.builder().topP(Double.NaN),
+        "topP must be in (0, 1] (1 turns it off), got NaN");
+    assertInvalid(
+        () -> SamplerChain.builder().topK(-1), "topK must be >= 0 (0 turns it off), got -1");
+    assertInvalid(
+        () -> SamplerChain.builder().minP(-0.1),
+        "minP must be in [0, 1] (0 turns it off), got -0.1");
+    assertInvalid(
+        () -> SamplerChain.builder().minP(1.5), "minP must be in [0, 1] (0 turns it off), got 1.5");
+    assertInvalid(
+        () -> SamplerChain.builder().repetitionPenalty(0, 64),
         "repetition penalty must be a finite number > 0 (1 turns it off), got 0.0");
-    assertInvalid(() -> SamplerChain.builder().repetitionPenalty(-1.1),
+    assertInvalid(
+        () -> SamplerChain.builder().repetitionPenalty(-1.1),
         "repetition penalty must be a finite number > 0 (1 turns it off), got -1.1");
-    assertInvalid(() -> SamplerChain.builder().repetitionPenalty(1.1, 0),
+    assertInvalid(
+        () -> SamplerChain.builder().repetitionPenalty(1.1, 0),
         "repetition penalty window must be >= 1 tokens, got 0");
     assertInvalid(() -> SamplerChain.greedy().next(new float[0]), "no logits to pick a token from");
-    assertInvalid(() -> SamplerChain.builder().repetitionPenalty(1.1).build().next(new float[] {1, 2}, new int[] {5}),
+    assertInvalid(
+        () ->
+            SamplerChain.builder()
+                .repetitionPenalty(1.1)
+                .build()
+                .next(new float[] {1, 2}, new int[] {5}),
         "history token 0: id 5 is outside the vocabulary [0, 2)");
   }
 }

@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * A decoder that "generates" a fixed script per sequence: the logits of its k-th output put all
- * weight on {@code script[k]}. It checks its input as a real decoder does (so it fails on a feed past
- * the context) and records every call.
+ * weight on {@code script[k]}. It checks its input as a real decoder does (so it fails on a feed
+ * past the context) and records every call.
  */
 final class ScriptedDecoder implements Decoder {
   private final ResolvedSpec spec;

@@ -13,10 +13,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** A decoder used by two threads at once throws, naming the rule; one thread after another is fine. */
+/**
+ * A decoder used by two threads at once throws, naming the rule; one thread after another is fine.
+ */
 class ConcurrentUseTest {
-  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
-      .numHiddenLayers(2).numAttentionHeads(2).maxPositionEmbeddings(64).maxBatchSize(2).build();
+  private static final ResolvedSpec SPEC =
+      ResolvedSpec.builder()
+          .vocabSize(16)
+          .hiddenSize(16)
+          .intermediateSize(32)
+          .numHiddenLayers(2)
+          .numAttentionHeads(2)
+          .maxPositionEmbeddings(64)
+          .maxBatchSize(2)
+          .build();
 
   /** A decoder whose forward waits inside until released. */
   private static final class Blocking extends GeneratedDecoder {
@@ -42,21 +52,31 @@ class ConcurrentUseTest {
   void generatedDecoderDetectsASecondThread() throws Exception {
     Blocking decoder = new Blocking();
     AtomicReference<Throwable> failure = new AtomicReference<>();
-    Thread first = new Thread(() -> {
-      try {
-        decoder.prefill(new int[][] {{1, 2}});
-      } catch (Throwable t) {
-        failure.set(t);
-      }
-    }, "first");
+    Thread first =
+        new Thread(
+            () -> {
+              try {
+                decoder.prefill(new int[][] {{1, 2}});
+              } catch (Throwable t) {
+                failure.set(t);
+              }
+            },
+            "first");
     first.start();
     assertThat(decoder.inside.await(10, TimeUnit.SECONDS)).isTrue();
-    for (Runnable call : new Runnable[] {
-        () -> decoder.prefill(new int[][] {{1}}), () -> decoder.step(new int[] {1}), () -> decoder.reset(),
-        () -> decoder.forwardNoCache(new int[][] {{1}}), () -> decoder.append(new int[][] {{1}}),
-        () -> decoder.truncate(0, 0)}) {
+    for (Runnable call :
+        new Runnable[] {
+          () -> decoder.prefill(new int[][] {{1}}),
+          () -> decoder.step(new int[] {1}),
+          () -> decoder.reset(),
+          () -> decoder.forwardNoCache(new int[][] {{1}}),
+          () -> decoder.append(new int[][] {{1}}),
+          () -> decoder.truncate(0, 0)
+        }) {
       var e = assertThrows(IllegalStateException.class, call::run);
-      assertThat(e).hasMessageThat().contains("while thread \"first\" is using it: a decoder is not thread-safe");
+      assertThat(e)
+          .hasMessageThat()
+          .contains("while thread \"first\" is using it: a decoder is not thread-safe");
     }
     decoder.release.countDown();
     first.join(10_000);
@@ -72,15 +92,16 @@ class ConcurrentUseTest {
     int[][] prompt = {new int[48]};
     AtomicReference<Throwable> seen = new AtomicReference<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    Runnable hammer = () -> {
-      while (seen.get() == null && System.nanoTime() < deadline) {
-        try {
-          decoder.prefill(prompt);
-        } catch (Throwable t) {
-          seen.compareAndSet(null, t);
-        }
-      }
-    };
+    Runnable hammer =
+        () -> {
+          while (seen.get() == null && System.nanoTime() < deadline) {
+            try {
+              decoder.prefill(prompt);
+            } catch (Throwable t) {
+              seen.compareAndSet(null, t);
+            }
+          }
+        };
     Thread first = new Thread(hammer, "first");
     first.start();
     hammer.run();

@@ -23,24 +23,26 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The integer dot products of Q8_0 and Q4_0 rows with 8-bit inputs ({@link QuantizedRows}): the
  * vector kernels at 128, 256 and 512 bits and the dispatching method against the scalar twin, and
  * all of them against the exact sum in double, for rows of 1 to 25 blocks in unaligned native
- * memory ending where the row ends, with blocks of extreme quants (Q8_0 -128 and 127, Q4_0 0 and 15),
- * zero inputs, single outliers and tiny and large scales.
+ * memory ending where the row ends, with blocks of extreme quants (Q8_0 -128 and 127, Q4_0 0 and
+ * 15), zero inputs, single outliers and tiny and large scales.
  *
- * <p>Bounds. The block sums are exact integers on every path (|w q| <= 128 * 127 and 32 of them fit an
- * int; two products fit a short), so the paths differ only in the float sum of the terms
- * {@code t_b = isum_b * (d_w,b * d_x,b)}: within gamma_(blocks + 16) T of the exact sum, T = sum |t_b|
+ * <p>Bounds. The block sums are exact integers on every path (|w q| <= 128 * 127 and 32 of them fit
+ * an int; two products fit a short), so the paths differ only in the float sum of the terms {@code
+ * t_b = isum_b * (d_w,b * d_x,b)}: within gamma_(blocks + 16) T of the exact sum, T = sum |t_b|
  * (the extra 16 for a vector's lanes and the scale's own rounding); 2 (blocks + 16) u T bounds the
  * distance between two paths and to the double reference of the same terms. Against the float
  * inputs: each input is off by at most d_x/2 (its rounding to an integer step) plus float rounding
- * of x/d (d_x 2^-23 per element, ample), so the dot is off from sum w_i x_i by at most
- * sum_b (d_x,b (1/2 + 2^-20)) sum_(i in b) |w_i| on top of that.
+ * of x/d (d_x 2^-23 per element, ample), so the dot is off from sum w_i x_i by at most sum_b (d_x,b
+ * (1/2 + 2^-20)) sum_(i in b) |w_i| on top of that.
  */
 class Int8DotKernelsTest {
   private static final double U = Math.scalb(1.0, -24);
-  private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfShort HALF =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
   interface IntDot {
-    float dot(MemorySegment data, long offset, int blocks, QuantizedRows x, int row, int firstBlock);
+    float dot(
+        MemorySegment data, long offset, int blocks, QuantizedRows x, int row, int firstBlock);
   }
 
   record Path(String name, IntDot dot) {
@@ -53,17 +55,60 @@ class Int8DotKernelsTest {
   static List<Path> paths(Dtype type) {
     List<Path> paths = new ArrayList<>();
     boolean q8 = type == Dtype.Q8_0;
-    paths.add(new Path("scalar", (d, o, b, x, r, f) -> q8
-        ? ScalarKernels.dotQ8_0Int(d, o, b, x.quants(), x.quantStart(r) + 32 * f, x.scales(), x.scaleStart(r) + f)
-        : ScalarKernels.dotQ4_0Int(d, o, b, x.quants(), x.quantStart(r) + 32 * f, x.scales(), x.scaleStart(r) + f)));
-    paths.add(new Path("dispatch", (d, o, b, x, r, f) -> q8 ? VectorKernels.dotQ8_0Int(d, o, b, x, r, f)
-        : VectorKernels.dotQ4_0Int(d, o, b, x, r, f)));
+    paths.add(
+        new Path(
+            "scalar",
+            (d, o, b, x, r, f) ->
+                q8
+                    ? ScalarKernels.dotQ8_0Int(
+                        d,
+                        o,
+                        b,
+                        x.quants(),
+                        x.quantStart(r) + 32 * f,
+                        x.scales(),
+                        x.scaleStart(r) + f)
+                    : ScalarKernels.dotQ4_0Int(
+                        d,
+                        o,
+                        b,
+                        x.quants(),
+                        x.quantStart(r) + 32 * f,
+                        x.scales(),
+                        x.scaleStart(r) + f)));
+    paths.add(
+        new Path(
+            "dispatch",
+            (d, o, b, x, r, f) ->
+                q8
+                    ? VectorKernels.dotQ8_0Int(d, o, b, x, r, f)
+                    : VectorKernels.dotQ4_0Int(d, o, b, x, r, f)));
     if (VectorKernels.VECTORIZED) {
       for (int bits : new int[] {128, 256, 512}) {
         VectorWidth width = VectorWidth.of(bits);
-        paths.add(new Path("vector" + bits, (d, o, b, x, r, f) -> q8
-            ? VectorInt8.dotQ8_0(width, d, o, b, x.quants(), x.quantStart(r) + 32 * f, x.scales(), x.scaleStart(r) + f)
-            : VectorInt8.dotQ4_0(width, d, o, b, x.quants(), x.quantStart(r) + 32 * f, x.scales(), x.scaleStart(r) + f)));
+        paths.add(
+            new Path(
+                "vector" + bits,
+                (d, o, b, x, r, f) ->
+                    q8
+                        ? VectorInt8.dotQ8_0(
+                            width,
+                            d,
+                            o,
+                            b,
+                            x.quants(),
+                            x.quantStart(r) + 32 * f,
+                            x.scales(),
+                            x.scaleStart(r) + f)
+                        : VectorInt8.dotQ4_0(
+                            width,
+                            d,
+                            o,
+                            b,
+                            x.quants(),
+                            x.quantStart(r) + 32 * f,
+                            x.scales(),
+                            x.scaleStart(r) + f)));
       }
     }
     return paths;
@@ -81,7 +126,10 @@ class Int8DotKernelsTest {
     return all.stream();
   }
 
-  /** A row of random blocks (every third block with extreme quants), at byte 1 of its own native segment. */
+  /**
+   * A row of random blocks (every third block with extreme quants), at byte 1 of its own native
+   * segment.
+   */
   static MemorySegment row(Dtype type, int blocks, Random random) {
     int blockBytes = type == Dtype.Q8_0 ? 34 : 18;
     MemorySegment segment = Arena.ofAuto().allocate(1 + (long) blocks * blockBytes).asSlice(1);
@@ -92,7 +140,10 @@ class Int8DotKernelsTest {
       for (int j = 2; j < blockBytes; j++) {
         byte value = (byte) random.nextInt(256);
         if (b % 3 == 1) {
-          value = type == Dtype.Q8_0 ? (j % 2 == 0 ? (byte) -128 : (byte) 127) : (j % 2 == 0 ? 0 : (byte) 0xff);
+          value =
+              type == Dtype.Q8_0
+                  ? (j % 2 == 0 ? (byte) -128 : (byte) 127)
+                  : (j % 2 == 0 ? 0 : (byte) 0xff);
         }
         segment.set(ValueLayout.JAVA_BYTE, block + j, value);
       }
@@ -100,17 +151,20 @@ class Int8DotKernelsTest {
     return segment;
   }
 
-  /** Inputs: Gaussian blocks, a zero block, a block with one outlier, a tiny block and a large one. */
+  /**
+   * Inputs: Gaussian blocks, a zero block, a block with one outlier, a tiny block and a large one.
+   */
   static float[] inputs(int n, Random random) {
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
       int block = i / 32;
-      x[i] = switch (block % 5) {
-        case 1 -> 0f;
-        case 2 -> i % 32 == 7 ? 1000f : (float) random.nextGaussian() * 0.01f;
-        case 3 -> (float) random.nextGaussian() * 1e-30f;
-        default -> (float) (random.nextGaussian() * Math.scalb(1.0, block % 7 - 3));
-      };
+      x[i] =
+          switch (block % 5) {
+            case 1 -> 0f;
+            case 2 -> i % 32 == 7 ? 1000f : (float) random.nextGaussian() * 0.01f;
+            case 3 -> (float) random.nextGaussian() * 1e-30f;
+            default -> (float) (random.nextGaussian() * Math.scalb(1.0, block % 7 - 3));
+          };
     }
     return x;
   }
@@ -133,7 +187,8 @@ class Int8DotKernelsTest {
     int n = 32 * blocks;
     MemorySegment row = row(type, blocks, random);
     float[] w = dequantized(type, row, blocks);
-    // Two input rows, the second used, after a first row of other values: the row offset is exercised.
+    // Two input rows, the second used, after a first row of other values: the row offset is
+    // exercised.
     float[] x = new float[2 * n];
     System.arraycopy(inputs(n, random), 0, x, 0, n);
     System.arraycopy(inputs(n, random), 0, x, n, n);
@@ -158,18 +213,29 @@ class Int8DotKernelsTest {
     }
     double roundBound = 2 * (blocks + 16) * U * magnitude;
     float got = path.dot().dot(row, 0, blocks, xq, 1, 0);
-    assertWithMessage("%s %s: against the exact sum of the integer terms", type, path).that((double) got)
-        .isWithin(roundBound).of(exactTerms);
-    assertWithMessage("%s %s: against the float inputs", type, path).that((double) got)
-        .isWithin(roundBound + quantBound).of(exactFloat);
+    assertWithMessage("%s %s: against the exact sum of the integer terms", type, path)
+        .that((double) got)
+        .isWithin(roundBound)
+        .of(exactTerms);
+    assertWithMessage("%s %s: against the float inputs", type, path)
+        .that((double) got)
+        .isWithin(roundBound + quantBound)
+        .of(exactFloat);
     float scalar = paths(type).getFirst().dot().dot(row, 0, blocks, xq, 1, 0);
-    assertWithMessage("%s %s: against the scalar twin", type, path).that((double) got).isWithin(roundBound).of(scalar);
+    assertWithMessage("%s %s: against the scalar twin", type, path)
+        .that((double) got)
+        .isWithin(roundBound)
+        .of(scalar);
     if (blocks > 2) {
       // A row that starts at a later block of the input (firstBlock) and a later weight block.
       int blockBytes = type == Dtype.Q8_0 ? 34 : 18;
       float tail = path.dot().dot(row, 2L * blockBytes, blocks - 2, xq, 1, 2);
-      float tailScalar = paths(type).getFirst().dot().dot(row, 2L * blockBytes, blocks - 2, xq, 1, 2);
-      assertWithMessage("%s %s: from block 2", type, path).that((double) tail).isWithin(roundBound).of(tailScalar);
+      float tailScalar =
+          paths(type).getFirst().dot().dot(row, 2L * blockBytes, blocks - 2, xq, 1, 2);
+      assertWithMessage("%s %s: from block 2", type, path)
+          .that((double) tail)
+          .isWithin(roundBound)
+          .of(tailScalar);
     }
   }
 
@@ -194,7 +260,8 @@ class Int8DotKernelsTest {
     for (int i = 0; i < x.length; i++) {
       float d = xq.scale(0, i / 32);
       assertThat(Math.abs(xq.quant(0, i))).isAtMost(127);
-      assertWithMessage("element %s", i).that((double) Math.abs(xq.value(0, i) - x[i]))
+      assertWithMessage("element %s", i)
+          .that((double) Math.abs(xq.value(0, i) - x[i]))
           .isAtMost(d * (0.5 + Math.scalb(1.0, -20)));
     }
   }
@@ -208,14 +275,17 @@ class Int8DotKernelsTest {
       x[40] = bad;
       QuantizedRows xq = QuantizedRows.quantize(x, 0, 64, 1, 64);
       for (Path path : paths(Dtype.Q8_0)) {
-        assertWithMessage("%s with %s", path, bad).that(Float.isFinite(path.dot().dot(row, 0, 2, xq, 0, 0))).isFalse();
+        assertWithMessage("%s with %s", path, bad)
+            .that(Float.isFinite(path.dot().dot(row, 0, 2, xq, 0, 0)))
+            .isFalse();
       }
     }
   }
 
   @Test
   void rowsNotOfWholeBlocksAreRefused() {
-    assertThrows(IllegalArgumentException.class, () -> QuantizedRows.quantize(new float[48], 0, 48, 1, 48));
+    assertThrows(
+        IllegalArgumentException.class, () -> QuantizedRows.quantize(new float[48], 0, 48, 1, 48));
   }
 
   @Test

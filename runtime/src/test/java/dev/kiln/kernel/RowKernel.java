@@ -20,7 +20,10 @@ record RowKernel(Format format, String path, Dot dot, Read read) {
     void read(MemorySegment data, long offset, int n, float[] out, int outStart);
   }
 
-  /** The stored element types: elements per block, bytes per block, byte offsets of F16 scale fields. */
+  /**
+   * The stored element types: elements per block, bytes per block, byte offsets of F16 scale
+   * fields.
+   */
   enum Format {
     F32(1, 4),
     F16(1, 2),
@@ -59,7 +62,9 @@ record RowKernel(Format format, String path, Dot dot, Read read) {
     return format + " " + path;
   }
 
-  /** Every implementation of {@code format}: scalar, dispatch, and vector at 128, 256 and 512 bits. */
+  /**
+   * Every implementation of {@code format}: scalar, dispatch, and vector at 128, 256 and 512 bits.
+   */
   static List<RowKernel> all(Format format) {
     List<RowKernel> all = new ArrayList<>();
     all.add(scalar(format));
@@ -72,60 +77,144 @@ record RowKernel(Format format, String path, Dot dot, Read read) {
 
   static RowKernel scalar(Format format) {
     return switch (format) {
-      case F32 -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotF32(d, o / 4, x, xs, n),
-          RowKernel::copyF32);
-      case F16 -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotF16(d, o, x, xs, n),
-          (d, o, n, out, os) -> ScalarKernels.readF16(d, o, out, os, n));
-      case BF16 -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotBF16(d, o, x, xs, n),
-          (d, o, n, out, os) -> ScalarKernels.readBF16(d, o, out, os, n));
-      case Q8_0 -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotQ8_0(d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> ScalarKernels.readQ8_0(d, o, n / 32, out, os));
-      case Q4_0 -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotQ4_0(d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> ScalarKernels.readQ4_0(d, o, n / 32, out, os));
-      case Q4_K -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotQ4_K(d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> ScalarKernels.readQ4_K(d, o, n / 256, out, os));
-      case Q6_K -> new RowKernel(format, "scalar", (d, o, n, x, xs) -> ScalarKernels.dotQ6_K(d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> ScalarKernels.readQ6_K(d, o, n / 256, out, os));
+      case F32 ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotF32(d, o / 4, x, xs, n),
+              RowKernel::copyF32);
+      case F16 ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotF16(d, o, x, xs, n),
+              (d, o, n, out, os) -> ScalarKernels.readF16(d, o, out, os, n));
+      case BF16 ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotBF16(d, o, x, xs, n),
+              (d, o, n, out, os) -> ScalarKernels.readBF16(d, o, out, os, n));
+      case Q8_0 ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotQ8_0(d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> ScalarKernels.readQ8_0(d, o, n / 32, out, os));
+      case Q4_0 ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotQ4_0(d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> ScalarKernels.readQ4_0(d, o, n / 32, out, os));
+      case Q4_K ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotQ4_K(d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> ScalarKernels.readQ4_K(d, o, n / 256, out, os));
+      case Q6_K ->
+          new RowKernel(
+              format,
+              "scalar",
+              (d, o, n, x, xs) -> ScalarKernels.dotQ6_K(d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> ScalarKernels.readQ6_K(d, o, n / 256, out, os));
     };
   }
 
   static RowKernel dispatch(Format format) {
     String path = "dispatch(" + VectorKernels.VECTOR_BITS + ")";
     return switch (format) {
-      case F32 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dot(d, o / 4, x, xs, n),
-          RowKernel::copyF32);
-      case F16 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotF16(d, o, x, xs, n),
-          (d, o, n, out, os) -> VectorKernels.readF16(d, o, out, os, n));
-      case BF16 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotBF16(d, o, x, xs, n),
-          (d, o, n, out, os) -> VectorKernels.readBF16(d, o, out, os, n));
-      case Q8_0 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotQ8_0(d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> VectorKernels.readQ8_0(d, o, n / 32, out, os));
-      case Q4_0 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotQ4_0(d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> VectorKernels.readQ4_0(d, o, n / 32, out, os));
-      case Q4_K -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotQ4_K(d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> VectorKernels.readQ4_K(d, o, n / 256, out, os));
-      case Q6_K -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorKernels.dotQ6_K(d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> VectorKernels.readQ6_K(d, o, n / 256, out, os));
+      case F32 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dot(d, o / 4, x, xs, n),
+              RowKernel::copyF32);
+      case F16 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotF16(d, o, x, xs, n),
+              (d, o, n, out, os) -> VectorKernels.readF16(d, o, out, os, n));
+      case BF16 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotBF16(d, o, x, xs, n),
+              (d, o, n, out, os) -> VectorKernels.readBF16(d, o, out, os, n));
+      case Q8_0 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotQ8_0(d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> VectorKernels.readQ8_0(d, o, n / 32, out, os));
+      case Q4_0 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotQ4_0(d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> VectorKernels.readQ4_0(d, o, n / 32, out, os));
+      case Q4_K ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotQ4_K(d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> VectorKernels.readQ4_K(d, o, n / 256, out, os));
+      case Q6_K ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorKernels.dotQ6_K(d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> VectorKernels.readQ6_K(d, o, n / 256, out, os));
     };
   }
 
   static RowKernel vector(Format format, VectorWidth w) {
     String path = "vector" + w.bits();
     return switch (format) {
-      case F32 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorDot.dot(w, d, o / 4, x, xs, n),
-          RowKernel::copyF32);
-      case F16 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorHalf.dotF16(w, d, o, x, xs, n),
-          (d, o, n, out, os) -> VectorHalf.readF16(w, d, o, out, os, n));
-      case BF16 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorHalf.dotBF16(w, d, o, x, xs, n),
-          (d, o, n, out, os) -> VectorHalf.readBF16(w, d, o, out, os, n));
-      case Q8_0 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorQuant.dotQ8_0(w, d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> VectorQuant.readQ8_0(w, d, o, n / 32, out, os));
-      case Q4_0 -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorQuant.dotQ4_0(w, d, o, n / 32, x, xs),
-          (d, o, n, out, os) -> VectorQuant.readQ4_0(w, d, o, n / 32, out, os));
-      case Q4_K -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorQuant.dotQ4_K(w, d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> VectorQuant.readQ4_K(w, d, o, n / 256, out, os));
-      case Q6_K -> new RowKernel(format, path, (d, o, n, x, xs) -> VectorQuant.dotQ6_K(w, d, o, n / 256, x, xs),
-          (d, o, n, out, os) -> VectorQuant.readQ6_K(w, d, o, n / 256, out, os));
+      case F32 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorDot.dot(w, d, o / 4, x, xs, n),
+              RowKernel::copyF32);
+      case F16 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorHalf.dotF16(w, d, o, x, xs, n),
+              (d, o, n, out, os) -> VectorHalf.readF16(w, d, o, out, os, n));
+      case BF16 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorHalf.dotBF16(w, d, o, x, xs, n),
+              (d, o, n, out, os) -> VectorHalf.readBF16(w, d, o, out, os, n));
+      case Q8_0 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorQuant.dotQ8_0(w, d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> VectorQuant.readQ8_0(w, d, o, n / 32, out, os));
+      case Q4_0 ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorQuant.dotQ4_0(w, d, o, n / 32, x, xs),
+              (d, o, n, out, os) -> VectorQuant.readQ4_0(w, d, o, n / 32, out, os));
+      case Q4_K ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorQuant.dotQ4_K(w, d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> VectorQuant.readQ4_K(w, d, o, n / 256, out, os));
+      case Q6_K ->
+          new RowKernel(
+              format,
+              path,
+              (d, o, n, x, xs) -> VectorQuant.dotQ6_K(w, d, o, n / 256, x, xs),
+              (d, o, n, out, os) -> VectorQuant.readQ6_K(w, d, o, n / 256, out, os));
     };
   }
 

@@ -21,16 +21,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The dot products and row readers of every stored element type, on every path (scalar, the
  * dispatching {@link VectorKernels} method, and the vector kernels at 128, 256 and 512 bits called
  * directly), against the scalar row reader: row readers bit for bit, dot products within the
- * rounding error of float32 summation. Rows lie in memory that is not aligned (a slice at byte 1
- * of native memory, at byte 3 of a heap array) and ends where the tensor ends, so a kernel reading
+ * rounding error of float32 summation. Rows lie in memory that is not aligned (a slice at byte 1 of
+ * native memory, at byte 3 of a heap array) and ends where the tensor ends, so a kernel reading
  * past its row's last block fails; {@code x} has NaN around the used range.
  *
  * <p>Dot tolerance, as in {@code DotAccuracyTest}: with u = 2^-24 and S = sum_i |x_i| mag_i (mag_i
  * = |value_i| for plain types and Q8_0/Q4_0/Q6_K, |(d*sc)*q_i| + |dmin*m| for Q4_K, whose scalar
  * kernel sums q*x and x separately and whose vector kernel rounds d*sc*q - dmin*m once), every
- * kernel's result is within gamma_(n+8) S of the exact sum of
- * dequantized products, and the reference (the scalar reader's floats summed in double) within
- * about 2u S of it; 2 (n + 8) u S bounds both.
+ * kernel's result is within gamma_(n+8) S of the exact sum of dequantized products, and the
+ * reference (the scalar reader's floats summed in double) within about 2u S of it; 2 (n + 8) u S
+ * bounds both.
  */
 class RowKernelsTest {
   private static final double U = Math.scalb(1.0, -24);
@@ -62,7 +62,9 @@ class RowKernelsTest {
 
   /** A finite, normal F16 with random sign and biased exponent in [5, 20] (2^-10 .. 2^5). */
   private static int randomHalf(Random random) {
-    return (random.nextBoolean() ? 0x8000 : 0) | (5 + random.nextInt(16)) << 10 | random.nextInt(1024);
+    return (random.nextBoolean() ? 0x8000 : 0)
+        | (5 + random.nextInt(16)) << 10
+        | random.nextInt(1024);
   }
 
   private static void putShort(byte[] bytes, int at, int bits) {
@@ -70,7 +72,10 @@ class RowKernelsTest {
     bytes[at + 1] = (byte) (bits >> 8);
   }
 
-  /** {@code rows} rows of {@code n} elements: every byte random, F16 scales included (so some are subnormal, infinite, NaN). */
+  /**
+   * {@code rows} rows of {@code n} elements: every byte random, F16 scales included (so some are
+   * subnormal, infinite, NaN).
+   */
   static byte[] raw(Format format, int rows, int n, Random random) {
     byte[] bytes = new byte[Math.toIntExact(format.bytes((long) rows * n))];
     random.nextBytes(bytes);
@@ -83,7 +88,9 @@ class RowKernelsTest {
     switch (format) {
       case F32 -> {
         for (int i = 0; i < bytes.length; i += 4) {
-          int bits = Float.floatToIntBits((float) (random.nextGaussian() * Math.pow(2, random.nextInt(16) - 10)));
+          int bits =
+              Float.floatToIntBits(
+                  (float) (random.nextGaussian() * Math.pow(2, random.nextInt(16) - 10)));
           putShort(bytes, i, bits);
           putShort(bytes, i + 2, bits >>> 16);
         }
@@ -95,7 +102,12 @@ class RowKernelsTest {
       }
       case BF16 -> {
         for (int i = 0; i < bytes.length; i += 2) {
-          putShort(bytes, i, (random.nextBoolean() ? 0x8000 : 0) | (117 + random.nextInt(16)) << 7 | random.nextInt(128));
+          putShort(
+              bytes,
+              i,
+              (random.nextBoolean() ? 0x8000 : 0)
+                  | (117 + random.nextInt(16)) << 7
+                  | random.nextInt(128));
         }
       }
       default -> {
@@ -109,11 +121,15 @@ class RowKernelsTest {
     return bytes;
   }
 
-  /** {@code bytes} in memory that is not aligned and ends where they end: native at byte 1, or a heap array at byte 3. */
+  /**
+   * {@code bytes} in memory that is not aligned and ends where they end: native at byte 1, or a
+   * heap array at byte 3.
+   */
   static MemorySegment place(Arena arena, byte[] bytes, boolean heap) {
-    MemorySegment memory = heap
-        ? MemorySegment.ofArray(new byte[bytes.length + 3]).asSlice(3)
-        : arena.allocate(bytes.length + 1L, 16).asSlice(1);
+    MemorySegment memory =
+        heap
+            ? MemorySegment.ofArray(new byte[bytes.length + 3]).asSlice(3)
+            : arena.allocate(bytes.length + 1L, 16).asSlice(1);
     MemorySegment.copy(bytes, 0, memory, ValueLayout.JAVA_BYTE, 0, bytes.length);
     return memory;
   }
@@ -136,7 +152,8 @@ class RowKernelsTest {
   }
 
   /** Per element, the size of the terms a dot product adds up (see the class comment). */
-  private static double[] magnitudes(Format format, MemorySegment data, int row, int n, float[] values) {
+  private static double[] magnitudes(
+      Format format, MemorySegment data, int row, int n, float[] values) {
     double[] magnitude = new double[n];
     if (format != Format.Q4_K) {
       for (int i = 0; i < n; i++) {
@@ -169,13 +186,20 @@ class RowKernelsTest {
     return x == y || (Float.isNaN(a) && Float.isNaN(b) && (x | 0x0040_0000) == (y | 0x0040_0000));
   }
 
-  private static void assertSameRow(String what, float[] expected, int expectedStart, float[] got, int gotStart, int n) {
+  private static void assertSameRow(
+      String what, float[] expected, int expectedStart, float[] got, int gotStart, int n) {
     for (int i = 0; i < n; i++) {
       float e = expected[expectedStart + i];
       float g = got[gotStart + i];
       if (!sameBits(e, g)) {
-        assertWithMessage("%s element %s: scalar %s (0x%s), got %s (0x%s)", what, i, e,
-            Integer.toHexString(Float.floatToRawIntBits(e)), g, Integer.toHexString(Float.floatToRawIntBits(g)))
+        assertWithMessage(
+                "%s element %s: scalar %s (0x%s), got %s (0x%s)",
+                what,
+                i,
+                e,
+                Integer.toHexString(Float.floatToRawIntBits(e)),
+                g,
+                Integer.toHexString(Float.floatToRawIntBits(g)))
             .fail();
       }
     }
@@ -200,7 +224,9 @@ class RowKernelsTest {
           kernel.read().read(data, r * format.bytes(n), n, out, OUT_START);
           String what = kernel + " n=" + n + (heap ? " heap" : " native") + " row " + r;
           for (int i : new int[] {0, OUT_START - 1, OUT_START + n, out.length - 1}) {
-            assertWithMessage("%s wrote outside its range at %s", what, i).that(out[i]).isEqualTo(SENTINEL);
+            assertWithMessage("%s wrote outside its range at %s", what, i)
+                .that(out[i])
+                .isEqualTo(SENTINEL);
           }
           assertSameRow(what, expected, 0, out, OUT_START, n);
         }
@@ -232,8 +258,9 @@ class RowKernelsTest {
           }
           double tolerance = 2 * (n + 8) * U * size;
           float got = kernel.dot().dot(data, r * format.bytes(n), n, x, X_START);
-          assertWithMessage("%s n=%s %s row %s: dot %s, dequantized sum %s, tolerance %s", kernel, n,
-              heap ? "heap" : "native", r, got, reference, tolerance)
+          assertWithMessage(
+                  "%s n=%s %s row %s: dot %s, dequantized sum %s, tolerance %s",
+                  kernel, n, heap ? "heap" : "native", r, got, reference, tolerance)
               .that(Math.abs(got - reference))
               .isAtMost(tolerance);
         }
@@ -286,9 +313,14 @@ class RowKernelsTest {
       for (int bits = 0; bits < 65536; bits++) {
         float expected = Float.float16ToFloat((short) bits);
         if (!sameBits(expected, out[1 + bits])) {
-          assertWithMessage("%s F16 0x%s: %s (0x%s), expected %s (0x%s)", kernel, Integer.toHexString(bits), out[1 + bits],
-              Integer.toHexString(Float.floatToRawIntBits(out[1 + bits])), expected,
-              Integer.toHexString(Float.floatToRawIntBits(expected)))
+          assertWithMessage(
+                  "%s F16 0x%s: %s (0x%s), expected %s (0x%s)",
+                  kernel,
+                  Integer.toHexString(bits),
+                  out[1 + bits],
+                  Integer.toHexString(Float.floatToRawIntBits(out[1 + bits])),
+                  expected,
+                  Integer.toHexString(Float.floatToRawIntBits(expected)))
               .fail();
         }
         if (Float.isNaN(expected) && (Float.floatToRawIntBits(out[1 + bits]) & 0x0040_0000) == 0) {
@@ -343,7 +375,8 @@ class RowKernelsTest {
         float[] ones = new float[X_START + 1023];
         Arrays.fill(ones, X_START, ones.length, 1f);
         float expected = (sign == 0 ? 1 : -1) * 523776 * 0x1p-24f;
-        assertWithMessage("%s sum of subnormals, sign %s", kernel, sign).that(kernel.dot().dot(data, 0, 1023, ones, X_START))
+        assertWithMessage("%s sum of subnormals, sign %s", kernel, sign)
+            .that(kernel.dot().dot(data, 0, 1023, ones, X_START))
             .isEqualTo(expected);
         float[] oneHot = new float[X_START + 1023];
         for (int k = 1; k <= 1023; k++) {
@@ -352,7 +385,9 @@ class RowKernelsTest {
           oneHot[X_START + k - 1] = 0f;
           float want = (sign == 0 ? 1 : -1) * k * 0x1p-4f;
           if (got != want) {
-            assertWithMessage("%s subnormal %s", kernel, Integer.toHexString(sign | k)).that(got).isEqualTo(want);
+            assertWithMessage("%s subnormal %s", kernel, Integer.toHexString(sign | k))
+                .that(got)
+                .isEqualTo(want);
           }
         }
       }
@@ -381,7 +416,9 @@ class RowKernelsTest {
         float got = kernel.dot().dot(place(arena, bytes, false), 0, n, x, 0);
         float expected = Float.float16ToFloat((short) bits);
         if (!(Float.isNaN(expected) ? Float.isNaN(got) : got == expected)) {
-          assertWithMessage("%s F16 0x%s at %s", kernel, Integer.toHexString(bits), at).that(got).isEqualTo(expected);
+          assertWithMessage("%s F16 0x%s at %s", kernel, Integer.toHexString(bits), at)
+              .that(got)
+              .isEqualTo(expected);
         }
       }
     }
@@ -397,7 +434,8 @@ class RowKernelsTest {
       for (int bits = 0; bits < 65536; bits++) {
         int got = Float.floatToRawIntBits(out[2 + bits]);
         if (got != bits << 16) {
-          assertWithMessage("%s BF16 0x%s", kernel, Integer.toHexString(bits)).that(Integer.toHexString(got))
+          assertWithMessage("%s BF16 0x%s", kernel, Integer.toHexString(bits))
+              .that(Integer.toHexString(got))
               .isEqualTo(Integer.toHexString(bits << 16));
         }
       }
@@ -408,7 +446,8 @@ class RowKernelsTest {
 
   @Test
   void f32RowsAtEveryAlignmentOfNativeMemory() {
-    // Native memory at float alignment takes the scalar head up to the first vector-aligned address;
+    // Native memory at float alignment takes the scalar head up to the first vector-aligned
+    // address;
     // rows start at every float offset within 64 bytes.
     Random random = new Random(3);
     try (Arena arena = Arena.ofConfined()) {

@@ -22,7 +22,8 @@ public final class VectorKernelsProbe {
     System.out.println("bits=" + VectorKernels.VECTOR_BITS);
     System.out.println("dot=" + VectorKernels.dot(MemorySegment.ofArray(weights), 0, vector, 0, n));
     System.out.println("arrays=" + VectorKernels.dot(weights, 0, vector, 0, n));
-    // Two Q8_0 blocks, d = 0.5 (F16 0x3800), q = 1..32 and -1..-32; x = ones: 0.5 * (528 - 528) = 0,
+    // Two Q8_0 blocks, d = 0.5 (F16 0x3800), q = 1..32 and -1..-32; x = ones: 0.5 * (528 - 528) =
+    // 0,
     // and x = 1 on the first block only: 0.5 * 528 = 264.
     byte[] q8 = new byte[68];
     for (int b = 0; b < 2; b++) {

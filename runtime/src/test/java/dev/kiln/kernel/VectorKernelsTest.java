@@ -36,27 +36,42 @@ class VectorKernelsTest {
   }
 
   static Stream<Arguments> implementations() {
-    List<Arguments> all = new ArrayList<>(List.of(
-        Arguments.of("dispatch", (Dot) VectorKernels::dot),
-        Arguments.of("scalar", (Dot) VectorKernels::scalarDot)));
+    List<Arguments> all =
+        new ArrayList<>(
+            List.of(
+                Arguments.of("dispatch", (Dot) VectorKernels::dot),
+                Arguments.of("scalar", (Dot) VectorKernels::scalarDot)));
     for (int bits : WIDTHS) {
       VectorWidth width = VectorWidth.of(bits);
-      all.add(Arguments.of("vector" + bits, (Dot) (w, r, v, vs, n) -> VectorDot.dot(width, w, r, v, vs, n)));
-      all.add(Arguments.of("rowRange" + bits, (Dot) (w, r, v, vs, n) -> {
-        float[] out = {Float.NaN};
-        VectorDot.dotRowRange(width, w, r, 1, n, v, vs, out, 0);
-        return out[0];
-      }));
+      all.add(
+          Arguments.of(
+              "vector" + bits, (Dot) (w, r, v, vs, n) -> VectorDot.dot(width, w, r, v, vs, n)));
+      all.add(
+          Arguments.of(
+              "rowRange" + bits,
+              (Dot)
+                  (w, r, v, vs, n) -> {
+                    float[] out = {Float.NaN};
+                    VectorDot.dotRowRange(width, w, r, 1, n, v, vs, out, 0);
+                    return out[0];
+                  }));
     }
-    all.add(Arguments.of("rowRangeDispatch", (Dot) (w, r, v, vs, n) -> {
-      float[] out = {Float.NaN};
-      VectorKernels.dotRowRange(w, r, 1, n, v, vs, out, 0);
-      return out[0];
-    }));
+    all.add(
+        Arguments.of(
+            "rowRangeDispatch",
+            (Dot)
+                (w, r, v, vs, n) -> {
+                  float[] out = {Float.NaN};
+                  VectorKernels.dotRowRange(w, r, 1, n, v, vs, out, 0);
+                  return out[0];
+                }));
     return all.stream();
   }
 
-  /** Several rows in one call give, row by row, exactly what {@code dot} gives (the same sums in the same order). */
+  /**
+   * Several rows in one call give, row by row, exactly what {@code dot} gives (the same sums in the
+   * same order).
+   */
   @org.junit.jupiter.api.Test
   void rowRangeEqualsDotRowByRow() {
     var random = new SplittableRandom(11);
@@ -80,14 +95,19 @@ class VectorKernelsTest {
             float[] out = new float[rows + 2];
             VectorDot.dotRowRange(width, segment, n, rows - 1, n, v, 3, out, 2);
             for (int r = 1; r < rows; r++) {
-              // Equal up to the order of the sums: interpreted, the Vector API adds a vector's lanes in
-              // order, compiled as a tree, and the JIT may compile one method and not yet the other.
+              // Equal up to the order of the sums: interpreted, the Vector API adds a vector's
+              // lanes in
+              // order, compiled as a tree, and the JIT may compile one method and not yet the
+              // other.
               double scale = 0;
               for (int i = 0; i < n; i++) {
                 scale += Math.abs((double) weights[r * n + i] * v[3 + i]);
               }
-              assertWithMessage("%s bits, n=%s, %s row %s", bits, n, segment.isNative() ? "native" : "heap", r)
-                  .that((double) out[1 + r]).isWithin(2.0 * n * 0x1p-24 * scale + 1e-30)
+              assertWithMessage(
+                      "%s bits, n=%s, %s row %s",
+                      bits, n, segment.isNative() ? "native" : "heap", r)
+                  .that((double) out[1 + r])
+                  .isWithin(2.0 * n * 0x1p-24 * scale + 1e-30)
                   .of(VectorDot.dot(width, segment, (long) r * n, v, 3, n));
             }
           }
@@ -120,7 +140,9 @@ class VectorKernelsTest {
           order[1 + r] = (r * 5 + 2) % rows;
         }
         if (rows % 5 == 0) {
-          order = new int[rows + 1]; // a multiple of 5 rows: (r * 5 + 2) % rows repeats; use the reverse
+          order =
+              new int
+                  [rows + 1]; // a multiple of 5 rows: (r * 5 + 2) % rows repeats; use the reverse
           for (int r = 0; r < rows; r++) {
             order[1 + r] = rows - 1 - r;
           }
@@ -128,9 +150,15 @@ class VectorKernelsTest {
         try (Arena arena = Arena.ofConfined()) {
           List<MemorySegment> segments = new ArrayList<>();
           for (int skew = 0; skew < 4; skew++) {
-            segments.add(arena.allocate(4L * weights.length + 64, 64).asSlice(4L * skew, 4L * weights.length));
+            segments.add(
+                arena
+                    .allocate(4L * weights.length + 64, 64)
+                    .asSlice(4L * skew, 4L * weights.length));
           }
-          segments.add(arena.allocate(4L * weights.length + 1, 64).asSlice(1, 4L * weights.length)); // not float-aligned
+          segments.add(
+              arena
+                  .allocate(4L * weights.length + 1, 64)
+                  .asSlice(1, 4L * weights.length)); // not float-aligned
           segments.add(MemorySegment.ofArray(new float[weights.length]));
           for (MemorySegment segment : segments) {
             MemorySegment.copy(weights, 0, segment, FloatTensor.LAYOUT, 0, weights.length);
@@ -138,7 +166,8 @@ class VectorKernelsTest {
               List<float[]> outs = new ArrayList<>();
               for (int bits : WIDTHS) {
                 float[] out = new float[rows + 3];
-                VectorDot.dotRows4(VectorWidth.of(bits), segment, 0, rowOrder, 1, rows, n, v, 5, out, 3);
+                VectorDot.dotRows4(
+                    VectorWidth.of(bits), segment, 0, rowOrder, 1, rows, n, v, 5, out, 3);
                 outs.add(out);
               }
               float[] dispatched = new float[rows + 3];
@@ -157,10 +186,18 @@ class VectorKernelsTest {
                     exact += (double) weights[stored * n + i] * v[5 + i];
                     magnitude += Math.abs((double) weights[stored * n + i] * v[5 + i]);
                   }
-                  assertWithMessage("%s, n=%s, rows=%s, row %s, %s, address %s, %s", k < WIDTHS.length ? WIDTHS[k] + " bits"
-                      : "dispatch", n, rows, r, rowOrder == null ? "stored order" : "permuted", segment.address() % 64,
-                      segment.isNative() ? "native" : "heap")
-                      .that((double) outs.get(k)[3 + r]).isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(exact);
+                  assertWithMessage(
+                          "%s, n=%s, rows=%s, row %s, %s, address %s, %s",
+                          k < WIDTHS.length ? WIDTHS[k] + " bits" : "dispatch",
+                          n,
+                          rows,
+                          r,
+                          rowOrder == null ? "stored order" : "permuted",
+                          segment.address() % 64,
+                          segment.isNative() ? "native" : "heap")
+                      .that((double) outs.get(k)[3 + r])
+                      .isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30)
+                      .of(exact);
                 }
               }
             }
@@ -172,17 +209,20 @@ class VectorKernelsTest {
 
   static Stream<Arguments> implementationsAndSizes() {
     List<Arguments> all = new ArrayList<>();
-    implementations().forEach(impl -> {
-      for (int n : SIZES) {
-        all.add(Arguments.of(impl.get()[0], impl.get()[1], n));
-      }
-    });
+    implementations()
+        .forEach(
+            impl -> {
+              for (int n : SIZES) {
+                all.add(Arguments.of(impl.get()[0], impl.get()[1], n));
+              }
+            });
     return all.stream();
   }
 
   /**
    * A weight row of {@code n} floats at float index {@code rowStart} of a segment that starts one
-   * byte into its memory (so nothing is aligned), with NaN around it: reading outside the row shows.
+   * byte into its memory (so nothing is aligned), with NaN around it: reading outside the row
+   * shows.
    */
   private static MemorySegment rowWithNanAround(Arena arena, float[] row, int rowStart) {
     MemorySegment memory = arena.allocate(1 + 4L * (rowStart + row.length + 9)).asSlice(1);
@@ -221,8 +261,10 @@ class VectorKernelsTest {
     }
     try (Arena arena = Arena.ofConfined()) {
       float got = dot.dot(rowWithNanAround(arena, w, 5), 5, withNanAround(v, 3), 3, n);
-      assertWithMessage("%s n=%s", name, n).that((double) got)
-          .isWithin(1e-6 * Math.sqrt(n) * magnitude).of(exact);
+      assertWithMessage("%s n=%s", name, n)
+          .that((double) got)
+          .isWithin(1e-6 * Math.sqrt(n) * magnitude)
+          .of(exact);
     }
   }
 
@@ -240,7 +282,8 @@ class VectorKernelsTest {
       exact += (long) w[i] * (long) v[i];
     }
     try (Arena arena = Arena.ofConfined()) {
-      assertWithMessage("%s n=%s", name, n).that(dot.dot(rowWithNanAround(arena, w, 2), 2, withNanAround(v, 7), 7, n))
+      assertWithMessage("%s n=%s", name, n)
+          .that(dot.dot(rowWithNanAround(arena, w, 2), 2, withNanAround(v, 7), 7, n))
           .isEqualTo((float) exact);
     }
   }
@@ -261,7 +304,9 @@ class VectorKernelsTest {
         float got = dot.dot(row, 1, v, 4, n);
         v[4 + j] = 0f;
         if (got != j + 1) {
-          assertWithMessage("%s n=%s one-hot at %s", name, n, j).that(got).isEqualTo((float) (j + 1));
+          assertWithMessage("%s n=%s one-hot at %s", name, n, j)
+              .that(got)
+              .isEqualTo((float) (j + 1));
         }
       }
     }
@@ -271,7 +316,9 @@ class VectorKernelsTest {
   @MethodSource("implementations")
   void zeroLengthIsZero(String name, Dot dot) {
     try (Arena arena = Arena.ofConfined()) {
-      assertThat(dot.dot(rowWithNanAround(arena, new float[0], 3), 3, new float[] {Float.NaN}, 1, 0)).isEqualTo(0f);
+      assertThat(
+              dot.dot(rowWithNanAround(arena, new float[0], 3), 3, new float[] {Float.NaN}, 1, 0))
+          .isEqualTo(0f);
     }
   }
 
@@ -285,10 +332,13 @@ class VectorKernelsTest {
         java.util.Arrays.fill(w, 1f);
         java.util.Arrays.fill(v, 1f);
         w[at] = Float.NaN;
-        assertWithMessage("%s n=%s NaN at %s", name, n, at).that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n)).isNaN();
+        assertWithMessage("%s n=%s NaN at %s", name, n, at)
+            .that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n))
+            .isNaN();
         w[at] = 1f;
         v[at] = Float.POSITIVE_INFINITY;
-        assertWithMessage("%s n=%s inf at %s", name, n, at).that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n))
+        assertWithMessage("%s n=%s inf at %s", name, n, at)
+            .that(dot.dot(MemorySegment.ofArray(w), 0, v, 0, n))
             .isPositiveInfinity();
       }
     }
@@ -297,7 +347,8 @@ class VectorKernelsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("implementations")
   void rowsOfAMatrixInAFloatArraySegment(String name, Dot dot) {
-    // A 3 x 50 matrix as float[] memory (as FloatTensor.allocate makes it); rowStart selects the row.
+    // A 3 x 50 matrix as float[] memory (as FloatTensor.allocate makes it); rowStart selects the
+    // row.
     int rows = 3;
     int cols = 50;
     float[] matrix = new float[rows * cols];
@@ -314,11 +365,14 @@ class VectorKernelsTest {
       for (int c = 0; c < cols; c++) {
         expected += matrix[r * cols + c] * x[c];
       }
-      assertWithMessage("%s row %s", name, r).that(dot.dot(segment, (long) r * cols, x, 0, cols)).isEqualTo(expected);
+      assertWithMessage("%s row %s", name, r)
+          .that(dot.dot(segment, (long) r * cols, x, 0, cols))
+          .isEqualTo(expected);
     }
   }
 
-  // --- float[] . float[] ---------------------------------------------------------------------------
+  // --- float[] . float[]
+  // ---------------------------------------------------------------------------
 
   /** One implementation of the float array dot product. */
   interface ArrayDot {
@@ -326,12 +380,17 @@ class VectorKernelsTest {
   }
 
   static Stream<Arguments> arrayImplementationsAndSizes() {
-    List<Arguments> impls = new ArrayList<>(List.of(
-        Arguments.of("dispatch", (ArrayDot) VectorKernels::dot),
-        Arguments.of("scalar", (ArrayDot) ScalarKernels::dot)));
+    List<Arguments> impls =
+        new ArrayList<>(
+            List.of(
+                Arguments.of("dispatch", (ArrayDot) VectorKernels::dot),
+                Arguments.of("scalar", (ArrayDot) ScalarKernels::dot)));
     for (int bits : WIDTHS) {
       VectorWidth width = VectorWidth.of(bits);
-      impls.add(Arguments.of("vector" + bits, (ArrayDot) (a, as, b, bs, n) -> VectorDot.dot(width, a, as, b, bs, n)));
+      impls.add(
+          Arguments.of(
+              "vector" + bits,
+              (ArrayDot) (a, as, b, bs, n) -> VectorDot.dot(width, a, as, b, bs, n)));
     }
     List<Arguments> all = new ArrayList<>();
     for (Arguments impl : impls) {
@@ -357,7 +416,10 @@ class VectorKernelsTest {
       magnitude += Math.abs((double) a[i] * b[i]);
     }
     float got = dot.dot(withNanAround(a, 2), 2, withNanAround(b, 9), 9, n);
-    assertWithMessage("%s n=%s", name, n).that((double) got).isWithin(2 * (n + 2) * 0x1p-24 * magnitude).of(exact);
+    assertWithMessage("%s n=%s", name, n)
+        .that((double) got)
+        .isWithin(2 * (n + 2) * 0x1p-24 * magnitude)
+        .of(exact);
   }
 
   @ParameterizedTest(name = "{0} n={2}")
@@ -382,8 +444,10 @@ class VectorKernelsTest {
   @Test
   void dispatchFollowsTheSystemProperty() {
     // Surefire starts this JVM with --add-modules jdk.incubator.vector.
-    assertThat(VectorKernels.VECTORIZED).isEqualTo(!"scalar".equals(System.getProperty("kiln.vector")));
-    assertThat(VectorKernels.VECTOR_BITS).isEqualTo(VectorKernels.VECTORIZED ? Math.min(512, VectorWidth.preferredBits()) : 0);
+    assertThat(VectorKernels.VECTORIZED)
+        .isEqualTo(!"scalar".equals(System.getProperty("kiln.vector")));
+    assertThat(VectorKernels.VECTOR_BITS)
+        .isEqualTo(VectorKernels.VECTORIZED ? Math.min(512, VectorWidth.preferredBits()) : 0);
   }
 
   // --- the choice of path, in fresh JVMs --------------------------------------------------------
@@ -392,7 +456,10 @@ class VectorKernelsTest {
 
   private static Run probe(String... jvmOptions) throws IOException, InterruptedException {
     String javaBinary = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String classPath = location(VectorKernels.class) + java.io.File.pathSeparator + location(VectorKernelsProbe.class);
+    String classPath =
+        location(VectorKernels.class)
+            + java.io.File.pathSeparator
+            + location(VectorKernelsProbe.class);
     List<String> command = new ArrayList<>(List.of(javaBinary));
     command.addAll(List.of(jvmOptions));
     command.addAll(List.of("-cp", classPath, VectorKernelsProbe.class.getName()));
@@ -401,7 +468,9 @@ class VectorKernelsTest {
     var stdout = process.getInputStream().readAllBytes();
     var stderr = process.getErrorStream().readAllBytes();
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    Run run = new Run(new String(stdout, StandardCharsets.UTF_8), new String(stderr, StandardCharsets.UTF_8));
+    Run run =
+        new Run(
+            new String(stdout, StandardCharsets.UTF_8), new String(stderr, StandardCharsets.UTF_8));
     assertWithMessage("exit status; stderr: %s", run.stderr).that(process.exitValue()).isEqualTo(0);
     return run;
   }
@@ -455,7 +524,9 @@ class VectorKernelsTest {
   void unknownWidthIsReportedAndThePreferredWidthUsed() throws Exception {
     Run run = probe("--add-modules", "jdk.incubator.vector", "-Dkiln.vector=fast");
     assertThat(run.stdout).contains("vectorized=true");
-    assertThat(run.stderr).contains("kiln: WARNING: kiln.vector=fast is not scalar, 128, 256 or 512; using the preferred width");
+    assertThat(run.stderr)
+        .contains(
+            "kiln: WARNING: kiln.vector=fast is not scalar, 128, 256 or 512; using the preferred width");
     assertSameResults(run);
   }
 
@@ -464,8 +535,10 @@ class VectorKernelsTest {
     Run run = probe();
     assertThat(run.stdout).contains("vectorized=false");
     assertSameResults(run);
-    assertThat(run.stderr).contains("kiln: WARNING: the Vector API is not available (start java with --add-modules"
-        + " jdk.incubator.vector); running scalar kernels, several times slower");
+    assertThat(run.stderr)
+        .contains(
+            "kiln: WARNING: the Vector API is not available (start java with --add-modules"
+                + " jdk.incubator.vector); running scalar kernels, several times slower");
     // Reported once, not per call.
     assertThat(run.stderr.split("kiln: WARNING", -1)).hasLength(2);
   }

@@ -5,11 +5,16 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The row-block dots, attention-tile, RMSNorm and scale kernels against plain loops over odd sizes and offsets. */
+/**
+ * The row-block dots, attention-tile, RMSNorm and scale kernels against plain loops over odd sizes
+ * and offsets.
+ */
 class VectorRowsTest {
   private static final int[] SIZES = {1, 3, 7, 13, 31, 64, 100, 257, 1000, 4097};
 
-  /** Blocks of 1 to 4 weight rows (4 takes the 4 x 2 register-tiled kernel) times 1 to 9 input rows. */
+  /**
+   * Blocks of 1 to 4 weight rows (4 takes the 4 x 2 register-tiled kernel) times 1 to 9 input rows.
+   */
   @Test
   void dotRowBlockMatchesADoubleLoop() {
     var random = new SplittableRandom(5);
@@ -29,8 +34,11 @@ class VectorRowsTest {
                 expected += (double) w[k * n + i] * x[3 + r * stride + i];
                 magnitude += Math.abs((double) w[k * n + i] * x[3 + r * stride + i]);
               }
-              assertWithMessage("n %s, weight rows %s, input rows %s, element (%s, %s)", n, rows, count, k, r)
-                  .that((double) out[k * count + r]).isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30).of(expected);
+              assertWithMessage(
+                      "n %s, weight rows %s, input rows %s, element (%s, %s)", n, rows, count, k, r)
+                  .that((double) out[k * count + r])
+                  .isWithin(1e-6 * Math.sqrt(n) * magnitude + 1e-30)
+                  .of(expected);
             }
           }
         }
@@ -38,7 +46,9 @@ class VectorRowsTest {
     }
   }
 
-  /** The attention tile's exponentials and their sum, vector and scalar paths, against double loops. */
+  /**
+   * The attention tile's exponentials and their sum, vector and scalar paths, against double loops.
+   */
   @Test
   void expShiftMatchesMathExp() {
     var random = new SplittableRandom(7);
@@ -50,20 +60,30 @@ class VectorRowsTest {
       float shift = 20f;
       for (String path : new String[] {"vector", "scalar"}) {
         float[] a = scores.clone();
-        float sum = path.equals("vector") ? VectorRows.expShift(a, 2, n, shift) : ScalarKernels.expShift(a, 2, n, shift);
+        float sum =
+            path.equals("vector")
+                ? VectorRows.expShift(a, 2, n, shift)
+                : ScalarKernels.expShift(a, 2, n, shift);
         double expectedSum = 0;
         for (int i = 0; i < a.length; i++) {
           if (i < 2 || i >= 2 + n) {
-            assertWithMessage("%s n %s element %s outside the range", path, n, i).that(a[i]).isEqualTo(scores[i]);
+            assertWithMessage("%s n %s element %s outside the range", path, n, i)
+                .that(a[i])
+                .isEqualTo(scores[i]);
             continue;
           }
-          double expected = Math.exp(scores[i] - shift); // of the float difference, as the kernels compute it
+          double expected =
+              Math.exp(scores[i] - shift); // of the float difference, as the kernels compute it
           expectedSum += expected;
           // The Vector API's EXP may differ from Math.exp in the last bits; 4 ulps of float.
-          assertWithMessage("%s n %s element %s", path, n, i).that((double) a[i]).isWithin(4 * Math.ulp((float) expected))
+          assertWithMessage("%s n %s element %s", path, n, i)
+              .that((double) a[i])
+              .isWithin(4 * Math.ulp((float) expected))
               .of(expected);
         }
-        assertWithMessage("%s n %s sum", path, n).that((double) sum).isWithin(1e-6 * Math.sqrt(n) * expectedSum + 1e-30)
+        assertWithMessage("%s n %s sum", path, n)
+            .that((double) sum)
+            .isWithin(1e-6 * Math.sqrt(n) * expectedSum + 1e-30)
             .of(expectedSum);
       }
     }
@@ -88,7 +108,9 @@ class VectorRowsTest {
           }
           for (int d = 0; d < out.length; d++) {
             if (d < 4 || d >= 4 + n) {
-              assertWithMessage("%s n %s element %s outside the range", path, n, d).that(out[d]).isEqualTo(start[d]);
+              assertWithMessage("%s n %s element %s outside the range", path, n, d)
+                  .that(out[d])
+                  .isEqualTo(start[d]);
               continue;
             }
             double expected = start[d];
@@ -98,8 +120,10 @@ class VectorRowsTest {
               expected += term;
               magnitude += Math.abs(term);
             }
-            assertWithMessage("%s n %s count %s element %s", path, n, count, d).that((double) out[d])
-                .isWithin(1e-6 * Math.sqrt(count + 1) * magnitude + 1e-30).of(expected);
+            assertWithMessage("%s n %s count %s element %s", path, n, count, d)
+                .that((double) out[d])
+                .isWithin(1e-6 * Math.sqrt(count + 1) * magnitude + 1e-30)
+                .of(expected);
           }
         }
       }
@@ -122,9 +146,10 @@ class VectorRowsTest {
         float[] in = floats(random, n + 3);
         float[] gainValues = floats(random, n);
         for (boolean nativeGain : new boolean[] {false, true}) {
-          java.lang.foreign.MemorySegment gain = nativeGain
-              ? arena.allocate((long) n * Float.BYTES, 4)
-              : java.lang.foreign.MemorySegment.ofArray(new float[n]);
+          java.lang.foreign.MemorySegment gain =
+              nativeGain
+                  ? arena.allocate((long) n * Float.BYTES, 4)
+                  : java.lang.foreign.MemorySegment.ofArray(new float[n]);
           java.lang.foreign.MemorySegment.copy(gainValues, 0, gain, ScalarKernels.FLOAT, 0, n);
           double sumSquares = 0;
           for (int i = 0; i < n; i++) {
@@ -142,8 +167,11 @@ class VectorRowsTest {
             for (int i = 0; i < n; i++) {
               double expected = in[3 + i] * scale * (offset + gainValues[i]);
               // float sums of n squares (relative error ~ n ulps at worst), then two float products
-              assertWithMessage("%s n %s native %s offset %s element %s", path, n, nativeGain, offset, i).that((double) out[2 + i])
-                  .isWithin(Math.abs(expected) * (n + 4) * 6e-8 + 1e-30).of(expected);
+              assertWithMessage(
+                      "%s n %s native %s offset %s element %s", path, n, nativeGain, offset, i)
+                  .that((double) out[2 + i])
+                  .isWithin(Math.abs(expected) * (n + 4) * 6e-8 + 1e-30)
+                  .of(expected);
             }
           }
         }
@@ -156,7 +184,8 @@ class VectorRowsTest {
     var random = new SplittableRandom(12);
     for (int n : SIZES) {
       float[] in = floats(random, n);
-      java.lang.foreign.MemorySegment gain = java.lang.foreign.MemorySegment.ofArray(floats(random, n));
+      java.lang.foreign.MemorySegment gain =
+          java.lang.foreign.MemorySegment.ofArray(floats(random, n));
       float[] out = new float[n];
       VectorKernels.rmsNorm(in, 0, gain, out, 0, n, 1e-6, 1f);
       VectorKernels.rmsNorm(in, 0, gain, in, 0, n, 1e-6, 1f);

@@ -8,10 +8,21 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** {@link GeneratedDecoder#warmUp} runs every shape a run uses and leaves the decoder as it found it. */
+/**
+ * {@link GeneratedDecoder#warmUp} runs every shape a run uses and leaves the decoder as it found
+ * it.
+ */
 class WarmUpTest {
-  private static final ResolvedSpec SPEC = ResolvedSpec.builder().vocabSize(16).hiddenSize(16).intermediateSize(32)
-      .numHiddenLayers(2).numAttentionHeads(2).maxPositionEmbeddings(256).maxBatchSize(4).build();
+  private static final ResolvedSpec SPEC =
+      ResolvedSpec.builder()
+          .vocabSize(16)
+          .hiddenSize(16)
+          .intermediateSize(32)
+          .numHiddenLayers(2)
+          .numAttentionHeads(2)
+          .maxPositionEmbeddings(256)
+          .maxBatchSize(4)
+          .build();
 
   /** Records each forward call's rows: how many, and how many want logits. */
   private static final class Recording extends GeneratedDecoder {
@@ -41,7 +52,8 @@ class WarmUpTest {
     assertThat(rounds).isAtLeast(2);
     assertThat(rounds).isAtMost(GeneratedDecoder.MAX_WARMUP_ROUNDS);
     List<String> shapes = decoder.calls.stream().map(c -> c[0] + "/" + c[1]).distinct().toList();
-    // Prefill of one prompt of 100 tokens: a chunk of 64 rows, then 36 with the last wanting logits;
+    // Prefill of one prompt of 100 tokens: a chunk of 64 rows, then 36 with the last wanting
+    // logits;
     // of four prompts: 400 rows in chunks of 64, the last row of each prompt wanting logits;
     // decode steps: 1 row and 4 rows, all wanting logits.
     assertThat(shapes).containsAtLeast("64/0", "36/1", "1/1", "4/4");

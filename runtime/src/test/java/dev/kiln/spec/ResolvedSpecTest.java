@@ -3,20 +3,20 @@ package dev.kiln.spec;
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.kiln.KilnException;
 import dev.kiln.Activation;
+import dev.kiln.KilnException;
 import dev.kiln.MlpKind;
-import dev.kiln.RopeScaling;
-import dev.kiln.SlidingWindowLayers;
 import dev.kiln.NormKind;
 import dev.kiln.PositionEncoding;
+import dev.kiln.RopeScaling;
 import dev.kiln.ScoreNormalization;
+import dev.kiln.SlidingWindowLayers;
 import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,21 +34,45 @@ import javax.tools.SimpleJavaFileObject;
 import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 
-/** The {@link ResolvedSpec} record: derived sizes, builder defaults, annotation source, differences. */
+/**
+ * The {@link ResolvedSpec} record: derived sizes, builder defaults, annotation source, differences.
+ */
 class ResolvedSpecTest {
 
-  /** vocab 10, hidden 8, intermediate 12, 2 layers, 2 heads of 4, 1 KV head; everything else default. */
+  /**
+   * vocab 10, hidden 8, intermediate 12, 2 layers, 2 heads of 4, 1 KV head; everything else
+   * default.
+   */
   private static ResolvedSpec smallGqa() {
-    return ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(2)
-        .numAttentionHeads(2).numKeyValueHeads(1).build();
+    return ResolvedSpec.builder()
+        .vocabSize(10)
+        .hiddenSize(8)
+        .intermediateSize(12)
+        .numHiddenLayers(2)
+        .numAttentionHeads(2)
+        .numKeyValueHeads(1)
+        .build();
   }
 
   /** The seed notebook's toy single-head model. */
   private static ResolvedSpec toy() {
-    return ResolvedSpec.builder().vocabSize(64).hiddenSize(128).numHiddenLayers(1).numAttentionHeads(1)
-        .maxPositionEmbeddings(64).maxBatchSize(4).norm(NormKind.NONE).mlp(MlpKind.NONE)
-        .positionEncoding(PositionEncoding.NONE).scoreNormalization(ScoreNormalization.NONE).causalMask(false)
-        .attentionBias(true).attentionOutputProjection(false).residualConnections(false).lmHeadBias(true).build();
+    return ResolvedSpec.builder()
+        .vocabSize(64)
+        .hiddenSize(128)
+        .numHiddenLayers(1)
+        .numAttentionHeads(1)
+        .maxPositionEmbeddings(64)
+        .maxBatchSize(4)
+        .norm(NormKind.NONE)
+        .mlp(MlpKind.NONE)
+        .positionEncoding(PositionEncoding.NONE)
+        .scoreNormalization(ScoreNormalization.NONE)
+        .causalMask(false)
+        .attentionBias(true)
+        .attentionOutputProjection(false)
+        .residualConnections(false)
+        .lmHeadBias(true)
+        .build();
   }
 
   /**
@@ -56,21 +80,56 @@ class ResolvedSpecTest {
    * Gemma); with {@link #everythingElse()} they cover every element.
    */
   private static ResolvedSpec newFamilies() {
-    return smallGqa().toBuilder().ropeScaling(RopeScaling.LLAMA3).ropeScalingFactor(8.0).ropeScalingLowFreqFactor(2.0)
-        .ropeScalingHighFreqFactor(8.0).ropeScalingOriginalMaxPositionEmbeddings(16).qkvBias(true).qkNorm(true)
-        .rmsNormUnitOffset(true).scaleEmbeddings(true).sandwichNorms(true).hiddenAct(Activation.GELU_TANH)
-        .queryPreAttnScalar(16.0).attnLogitSoftcapping(20.0).finalLogitSoftcapping(10.0).slidingWindow(3)
-        .slidingWindowLayers(SlidingWindowLayers.EVEN).build();
+    return smallGqa().toBuilder()
+        .ropeScaling(RopeScaling.LLAMA3)
+        .ropeScalingFactor(8.0)
+        .ropeScalingLowFreqFactor(2.0)
+        .ropeScalingHighFreqFactor(8.0)
+        .ropeScalingOriginalMaxPositionEmbeddings(16)
+        .qkvBias(true)
+        .qkNorm(true)
+        .rmsNormUnitOffset(true)
+        .scaleEmbeddings(true)
+        .sandwichNorms(true)
+        .hiddenAct(Activation.GELU_TANH)
+        .queryPreAttnScalar(16.0)
+        .attnLogitSoftcapping(20.0)
+        .finalLogitSoftcapping(10.0)
+        .slidingWindow(3)
+        .slidingWindowLayers(SlidingWindowLayers.EVEN)
+        .build();
   }
 
-  /** Differs from {@link #smallGqa()} in every element of the Llama architecture (the newer families' excepted). */
+  /**
+   * Differs from {@link #smallGqa()} in every element of the Llama architecture (the newer
+   * families' excepted).
+   */
   private static ResolvedSpec everythingElse() {
-    return ResolvedSpec.builder().vocabSize(11).hiddenSize(16).intermediateSize(0).numHiddenLayers(3)
-        .numAttentionHeads(8).numKeyValueHeads(2).headDim(2).maxPositionEmbeddings(8).ropeTheta(500000.0)
-        .rmsNormEps(1e-5).tieWordEmbeddings(true).attentionBias(true).mlpBias(true).lmHeadBias(true)
-        .attentionOutputProjection(false).residualConnections(false).norm(NormKind.NONE).mlp(MlpKind.NONE)
-        .positionEncoding(PositionEncoding.NONE).scoreNormalization(ScoreNormalization.NONE).causalMask(false)
-        .maxBatchSize(2).maxKvCacheBytes(1L << 30).build();
+    return ResolvedSpec.builder()
+        .vocabSize(11)
+        .hiddenSize(16)
+        .intermediateSize(0)
+        .numHiddenLayers(3)
+        .numAttentionHeads(8)
+        .numKeyValueHeads(2)
+        .headDim(2)
+        .maxPositionEmbeddings(8)
+        .ropeTheta(500000.0)
+        .rmsNormEps(1e-5)
+        .tieWordEmbeddings(true)
+        .attentionBias(true)
+        .mlpBias(true)
+        .lmHeadBias(true)
+        .attentionOutputProjection(false)
+        .residualConnections(false)
+        .norm(NormKind.NONE)
+        .mlp(MlpKind.NONE)
+        .positionEncoding(PositionEncoding.NONE)
+        .scoreNormalization(ScoreNormalization.NONE)
+        .causalMask(false)
+        .maxBatchSize(2)
+        .maxKvCacheBytes(1L << 30)
+        .build();
   }
 
   @Test
@@ -82,8 +141,16 @@ class ResolvedSpecTest {
     assertThat(spec.kvDim()).isEqualTo(4);
     assertThat(spec.kvGroupSize()).isEqualTo(2);
 
-    ResolvedSpec explicit = ResolvedSpec.builder().vocabSize(10).hiddenSize(8).intermediateSize(12).numHiddenLayers(1)
-        .numAttentionHeads(6).numKeyValueHeads(2).headDim(10).build();
+    ResolvedSpec explicit =
+        ResolvedSpec.builder()
+            .vocabSize(10)
+            .hiddenSize(8)
+            .intermediateSize(12)
+            .numHiddenLayers(1)
+            .numAttentionHeads(6)
+            .numKeyValueHeads(2)
+            .headDim(10)
+            .build();
     assertThat(explicit.qDim()).isEqualTo(60);
     assertThat(explicit.kvDim()).isEqualTo(20);
     assertThat(explicit.kvGroupSize()).isEqualTo(3);
@@ -101,8 +168,16 @@ class ResolvedSpecTest {
   @Test
   void kvCacheBytesDoesNotOverflowInt() {
     // Llama 2 7B at batch 8: 2 x 32 x 8 x 4096 x 4096 x 4 = 32 GiB.
-    ResolvedSpec spec = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
-        .numHiddenLayers(32).numAttentionHeads(32).maxPositionEmbeddings(4096).maxBatchSize(8).build();
+    ResolvedSpec spec =
+        ResolvedSpec.builder()
+            .vocabSize(32000)
+            .hiddenSize(4096)
+            .intermediateSize(11008)
+            .numHiddenLayers(32)
+            .numAttentionHeads(32)
+            .maxPositionEmbeddings(4096)
+            .maxBatchSize(8)
+            .build();
     assertThat(spec.kvCacheBytes()).isEqualTo(32L << 30);
   }
 
@@ -118,9 +193,15 @@ class ResolvedSpecTest {
 
   @Test
   void parameterCountWithBiasesAndTiedEmbeddings() {
-    ResolvedSpec spec = smallGqa().toBuilder().attentionBias(true).mlpBias(true).lmHeadBias(true).tieWordEmbeddings(true)
-        .build();
-    // + per layer biases q 8, k 4, v 4, o 8, gate 12, up 12, down 8; + lm_head bias 10; - lm_head 80.
+    ResolvedSpec spec =
+        smallGqa().toBuilder()
+            .attentionBias(true)
+            .mlpBias(true)
+            .lmHeadBias(true)
+            .tieWordEmbeddings(true)
+            .build();
+    // + per layer biases q 8, k 4, v 4, o 8, gate 12, up 12, down 8; + lm_head bias 10; - lm_head
+    // 80.
     long expected = 1160 + 2 * (8 + 4 + 4 + 8 + 12 + 12 + 8) - 80 + 10;
     assertThat(spec.parameterCount()).isEqualTo(expected);
   }
@@ -134,12 +215,29 @@ class ResolvedSpecTest {
   @Test
   void parameterCountOfPublishedLlamas() {
     // Published sizes: Llama-2-7b-hf has 6,738,415,616 parameters, Meta-Llama-3-8B 8,030,261,248.
-    ResolvedSpec llama2 = ResolvedSpec.builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008)
-        .numHiddenLayers(32).numAttentionHeads(32).maxPositionEmbeddings(4096).rmsNormEps(1e-5).build();
+    ResolvedSpec llama2 =
+        ResolvedSpec.builder()
+            .vocabSize(32000)
+            .hiddenSize(4096)
+            .intermediateSize(11008)
+            .numHiddenLayers(32)
+            .numAttentionHeads(32)
+            .maxPositionEmbeddings(4096)
+            .rmsNormEps(1e-5)
+            .build();
     assertThat(llama2.parameterCount()).isEqualTo(6_738_415_616L);
-    ResolvedSpec llama3 = ResolvedSpec.builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336)
-        .numHiddenLayers(32).numAttentionHeads(32).numKeyValueHeads(8).maxPositionEmbeddings(8192)
-        .ropeTheta(500000.0).rmsNormEps(1e-5).build();
+    ResolvedSpec llama3 =
+        ResolvedSpec.builder()
+            .vocabSize(128256)
+            .hiddenSize(4096)
+            .intermediateSize(14336)
+            .numHiddenLayers(32)
+            .numAttentionHeads(32)
+            .numKeyValueHeads(8)
+            .maxPositionEmbeddings(8192)
+            .ropeTheta(500000.0)
+            .rmsNormEps(1e-5)
+            .build();
     assertThat(llama3.parameterCount()).isEqualTo(8_030_261_248L);
   }
 
@@ -186,14 +284,21 @@ class ResolvedSpecTest {
 
   @Test
   void specElementsMatchTheAnnotationAndTheSpecs() throws NoSuchMethodException {
-    Set<String> elements = Arrays.stream(SpecElement.values()).map(SpecElement::elementName).collect(Collectors.toSet());
-    Set<String> annotation = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).map(Method::getName)
-        .collect(Collectors.toSet());
+    Set<String> elements =
+        Arrays.stream(SpecElement.values())
+            .map(SpecElement::elementName)
+            .collect(Collectors.toSet());
+    Set<String> annotation =
+        Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods())
+            .map(Method::getName)
+            .collect(Collectors.toSet());
     assertThat(annotation).isEqualTo(elements);
     // Every element has an accessor of its type on the resolved spec and on the draft.
     for (SpecElement element : SpecElement.values()) {
-      assertThat(ResolvedSpec.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
-      assertThat(SpecDraft.class.getMethod(element.elementName()).getReturnType()).isEqualTo(element.type());
+      assertThat(ResolvedSpec.class.getMethod(element.elementName()).getReturnType())
+          .isEqualTo(element.type());
+      assertThat(SpecDraft.class.getMethod(element.elementName()).getReturnType())
+          .isEqualTo(element.type());
     }
   }
 
@@ -201,11 +306,15 @@ class ResolvedSpecTest {
   void theTableMatchesTheAnnotationOneToOne() {
     // The same names, with the annotation's types and defaults.
     List<Method> methods = Arrays.stream(dev.kiln.ModelSpec.class.getDeclaredMethods()).toList();
-    assertThat(methods.stream().map(Method::getName).toList()).containsExactlyElementsIn(
-        Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList());
+    assertThat(methods.stream().map(Method::getName).toList())
+        .containsExactlyElementsIn(
+            Arrays.stream(SpecElement.values()).map(SpecElement::elementName).toList());
     for (Method method : methods) {
-      SpecElement element = Arrays.stream(SpecElement.values())
-          .filter(e -> e.elementName().equals(method.getName())).findFirst().orElseThrow();
+      SpecElement element =
+          Arrays.stream(SpecElement.values())
+              .filter(e -> e.elementName().equals(method.getName()))
+              .findFirst()
+              .orElseThrow();
       assertThat(element.type()).isEqualTo(method.getReturnType());
       assertThat(element.required()).isEqualTo(method.getDefaultValue() == null);
       if (method.getDefaultValue() != null) {
@@ -223,7 +332,9 @@ class ResolvedSpecTest {
   @Test
   void builderRejectsValuesOfTheWrongType() {
     var builder = ResolvedSpec.builder();
-    var e = assertThrows(IllegalArgumentException.class, () -> builder.set(SpecElement.ROPE_THETA, 10000));
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> builder.set(SpecElement.ROPE_THETA, 10000));
     assertThat(e).hasMessageThat().contains("ropeTheta takes a Double");
     assertThrows(IllegalArgumentException.class, () -> builder.set(SpecElement.VOCAB_SIZE, null));
     assertThrows(IllegalArgumentException.class, () -> builder.set(SpecElement.NORM, MlpKind.NONE));
@@ -239,7 +350,9 @@ class ResolvedSpecTest {
 
   @Test
   void annotationSourceListsOnlyNonDefaults() {
-    assertThat(smallGqa().toAnnotationSource()).isEqualTo("""
+    assertThat(smallGqa().toAnnotationSource())
+        .isEqualTo(
+            """
         @ModelSpec(
             vocabSize = 10,
             hiddenSize = 8,
@@ -247,7 +360,8 @@ class ResolvedSpecTest {
             numHiddenLayers = 2,
             numAttentionHeads = 2,
             numKeyValueHeads = 1)""");
-    assertThat(everythingElse().toAnnotationSource()).contains("\n    ropeTheta = 500000.0,\n    rmsNormEps = 1.0e-5,\n");
+    assertThat(everythingElse().toAnnotationSource())
+        .contains("\n    ropeTheta = 500000.0,\n    rmsNormEps = 1.0e-5,\n");
     assertThat(everythingElse().toAnnotationSource()).contains("norm = NormKind.NONE,");
     assertThat(everythingElse().toAnnotationSource()).endsWith("maxKvCacheBytes = 1073741824L)");
   }
@@ -255,10 +369,21 @@ class ResolvedSpecTest {
   @Test
   void annotationSourceRoundTripsThroughJavac() throws Exception {
     ResolvedSpec nonFinite = toy().toBuilder().ropeTheta(Double.NaN).build();
-    ResolvedSpec infinite = toy().toBuilder().ropeTheta(Double.POSITIVE_INFINITY).rmsNormEps(Double.NEGATIVE_INFINITY)
-        .build();
+    ResolvedSpec infinite =
+        toy().toBuilder()
+            .ropeTheta(Double.POSITIVE_INFINITY)
+            .rmsNormEps(Double.NEGATIVE_INFINITY)
+            .build();
     ResolvedSpec explicitHeadDim = smallGqa().toBuilder().headDim(6).build();
-    for (ResolvedSpec spec : List.of(smallGqa(), toy(), everythingElse(), newFamilies(), explicitHeadDim, nonFinite, infinite)) {
+    for (ResolvedSpec spec :
+        List.of(
+            smallGqa(),
+            toy(),
+            everythingElse(),
+            newFamilies(),
+            explicitHeadDim,
+            nonFinite,
+            infinite)) {
       assertThat(compileAndRead(spec.toAnnotationSource())).isEqualTo(spec);
     }
   }
@@ -270,16 +395,22 @@ class ResolvedSpecTest {
     List<String> differences = new ArrayList<>(a.differences(b));
     List<String> newer = a.differences(newFamilies());
     assertThat(newer).hasSize(16);
-    // everythingElse's head dim is 2, so its resolved queryPreAttnScalar (headDim) differs too: count it once
+    // everythingElse's head dim is 2, so its resolved queryPreAttnScalar (headDim) differs too:
+    // count it once
     assertThat(differences).contains("queryPreAttnScalar: 4.0 here, 2.0 there");
     differences.remove("queryPreAttnScalar: 4.0 here, 2.0 there");
     assertThat(differences).containsNoneIn(newer);
     assertThat(newer).contains("ropeScaling: NONE here, LLAMA3 there");
     assertThat(newer).contains("queryPreAttnScalar: 4.0 here, 16.0 there");
     differences.addAll(newer);
-    differences.sort(java.util.Comparator.comparingInt(line -> SpecElement.valueOf(
-        line.substring(0, line.indexOf(':')).replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT))
-        .ordinal()));
+    differences.sort(
+        java.util.Comparator.comparingInt(
+            line ->
+                SpecElement.valueOf(
+                        line.substring(0, line.indexOf(':'))
+                            .replaceAll("([a-z])([A-Z])", "$1_$2")
+                            .toUpperCase(java.util.Locale.ROOT))
+                    .ordinal()));
     assertThat(differences).hasSize(SpecElement.values().length);
     assertThat(differences).contains("vocabSize: 10 here, 11 there");
     assertThat(differences).contains("numKeyValueHeads: 1 here, 2 there");
@@ -290,7 +421,8 @@ class ResolvedSpecTest {
       assertThat(differences.get(i)).startsWith(SpecElement.values()[i].elementName() + ": ");
     }
     assertThat(a.differences(a.toBuilder().build())).isEmpty();
-    assertThat(a.differences(a.toBuilder().maxBatchSize(2).build())).containsExactly("maxBatchSize: 1 here, 2 there");
+    assertThat(a.differences(a.toBuilder().maxBatchSize(2).build()))
+        .containsExactly("maxBatchSize: 1 here, 2 there");
   }
 
   @Test
@@ -301,28 +433,43 @@ class ResolvedSpecTest {
     for (String line : a.differences(everythingElse())) {
       assertThat(e).hasMessageThat().contains("\n  " + line);
     }
-    var one = assertThrows(KilnException.class, () -> a.requireSame(a.toBuilder().rmsNormEps(1e-5).build()));
+    var one =
+        assertThrows(
+            KilnException.class, () -> a.requireSame(a.toBuilder().rmsNormEps(1e-5).build()));
     assertThat(one).hasMessageThat().endsWith(":\n  rmsNormEps: 1.0E-6 here, 1.0E-5 there");
   }
 
   // --- javac round trip -------------------------------------------------------------------------
 
-  /** Compiles {@code source} on an interface with the runtime on the class path and reads the annotation back. */
+  /**
+   * Compiles {@code source} on an interface with the runtime on the class path and reads the
+   * annotation back.
+   */
   private static ResolvedSpec compileAndRead(String annotationSource) throws URISyntaxException {
-    String code = "package roundtrip;\nimport dev.kiln.*;\n" + annotationSource + "\ninterface Declared {}\n";
-    var file = new SimpleJavaFileObject(java.net.URI.create("string:///roundtrip/Declared.java"),
-        JavaFileObject.Kind.SOURCE) {
-      @Override
-      public CharSequence getCharContent(boolean ignoreEncodingErrors) {
-        return code;
-      }
-    };
-    Path runtimeClasses = Path.of(dev.kiln.ModelSpec.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    String code =
+        "package roundtrip;\nimport dev.kiln.*;\n" + annotationSource + "\ninterface Declared {}\n";
+    var file =
+        new SimpleJavaFileObject(
+            java.net.URI.create("string:///roundtrip/Declared.java"), JavaFileObject.Kind.SOURCE) {
+          @Override
+          public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+            return code;
+          }
+        };
+    Path runtimeClasses =
+        Path.of(
+            dev.kiln.ModelSpec.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     var compiler = ToolProvider.getSystemJavaCompiler();
     var diagnostics = new DiagnosticCollector<JavaFileObject>();
     var reader = new AnnotationReader();
-    var task = compiler.getTask(null, null, diagnostics,
-        List.of("-proc:only", "-classpath", runtimeClasses.toString()), null, List.of(file));
+    var task =
+        compiler.getTask(
+            null,
+            null,
+            diagnostics,
+            List.of("-proc:only", "-classpath", runtimeClasses.toString()),
+            null,
+            List.of(file));
     task.setProcessors(List.of(reader));
     boolean ok = task.call();
     assertThat(diagnostics.getDiagnostics().stream().map(Object::toString).toList()).isEmpty();
@@ -347,14 +494,22 @@ class ResolvedSpecTest {
         for (Element element : round.getElementsAnnotatedWith(annotation)) {
           for (AnnotationMirror mirror : element.getAnnotationMirrors()) {
             values = new HashMap<>();
-            processingEnv.getElementUtils().getElementValuesWithDefaults(mirror).forEach((method, value) -> {
-              Object v = value.getValue();
-              if (v instanceof VariableElement constant) {
-                v = enumConstant(((TypeElement) constant.getEnclosingElement()).getQualifiedName().toString(),
-                    constant.getSimpleName().toString());
-              }
-              values.put(method.getSimpleName().toString(), v);
-            });
+            processingEnv
+                .getElementUtils()
+                .getElementValuesWithDefaults(mirror)
+                .forEach(
+                    (method, value) -> {
+                      Object v = value.getValue();
+                      if (v instanceof VariableElement constant) {
+                        v =
+                            enumConstant(
+                                ((TypeElement) constant.getEnclosingElement())
+                                    .getQualifiedName()
+                                    .toString(),
+                                constant.getSimpleName().toString());
+                      }
+                      values.put(method.getSimpleName().toString(), v);
+                    });
           }
         }
       }

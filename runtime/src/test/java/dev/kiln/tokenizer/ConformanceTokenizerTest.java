@@ -45,16 +45,21 @@ class ConformanceTokenizerTest {
     return v;
   }
 
-  /** The text the prompt stands for, and checks that the tokenizer makes the prompt of it and back. */
+  /**
+   * The text the prompt stands for, and checks that the tokenizer makes the prompt of it and back.
+   */
   private static void checkPrompt(String what, Tokenizer t, int[] prompt) {
-    assertWithMessage("%s: prompt starts with BOS and the prefix", what).that(new int[] {prompt[0], prompt[1]})
+    assertWithMessage("%s: prompt starts with BOS and the prefix", what)
+        .that(new int[] {prompt[0], prompt[1]})
         .isEqualTo(new int[] {1, 3});
     StringBuilder text = new StringBuilder();
     for (int i = 2; i < prompt.length; i++) {
       assertWithMessage("%s: prompt[%s]", what, i).that(prompt[i]).isAtLeast(4);
       text.append(character(prompt[i]));
     }
-    assertWithMessage("%s: encode(%s, bos)", what, text).that(t.encode(text.toString(), true)).isEqualTo(prompt);
+    assertWithMessage("%s: encode(%s, bos)", what, text)
+        .that(t.encode(text.toString(), true))
+        .isEqualTo(prompt);
     assertWithMessage("%s: decode", what).that(t.decode(prompt)).isEqualTo(text.toString());
     assertThat(t.bos()).isEqualTo(OptionalInt.of(1));
     assertThat(t.eos()).isEqualTo(OptionalInt.of(2));
@@ -62,7 +67,9 @@ class ConformanceTokenizerTest {
     // Every token's text: the characters one by one, and all of them at once.
     StringBuilder all = new StringBuilder();
     for (int id = 4; id < t.vocabSize(); id++) {
-      assertWithMessage("%s: token %s", what, id).that(t.encode(character(id))).isEqualTo(new int[] {3, id});
+      assertWithMessage("%s: token %s", what, id)
+          .that(t.encode(character(id)))
+          .isEqualTo(new int[] {3, id});
       all.append(character(id));
     }
     int[] ids = t.encode(all.toString());
@@ -84,7 +91,10 @@ class ConformanceTokenizerTest {
     Path file = Files.createTempFile("tokenizer", ".bin");
     try {
       Files.write(file, vocab(100, " ").llama2c());
-      checkPrompt("generated llama2c", Tokenizers.fromLlama2c(file, 100), new int[] {1, 3, 4, 99, 50, 5, 6, 7});
+      checkPrompt(
+          "generated llama2c",
+          Tokenizers.fromLlama2c(file, 100),
+          new int[] {1, 3, 4, 99, 50, 5, 6, 7});
     } finally {
       Files.delete(file);
     }

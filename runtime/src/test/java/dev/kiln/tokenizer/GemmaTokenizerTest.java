@@ -26,19 +26,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A small synthetic tokenizer laid out as Gemma's {@code tokenizer.json} is: a {@code Replace}
- * normalizer of " " by "▁" and no prefix, a {@code Split} pre-tokenizer on " " with behavior
- * {@code MergedWithPrevious} (a no-op: no space is left after the normalizer), BPE by rank with byte
+ * normalizer of " " by "▁" and no prefix, a {@code Split} pre-tokenizer on " " with behavior {@code
+ * MergedWithPrevious} (a no-op: no space is left after the normalizer), BPE by rank with byte
  * fallback, special {@code <pad> <eos> <bos> <unk> <start_of_turn> <end_of_turn>}, and non-special
  * added tokens for runs of newlines, tabs and "▁" (which are in the model's vocabulary too). The
  * real Gemma 3 tokenizer is checked by {@link RealTokenizersTest} when the shared folder has it.
  */
 class GemmaTokenizerTest {
-  private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
+  private static final Gson GSON =
+      new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
 
   @TempDir Path dir;
 
   /** Token text to id, in id order. */
   private final Map<String, Integer> vocab = new LinkedHashMap<>();
+
   private final List<String> merges = new ArrayList<>();
   private final JsonArray added = new JsonArray();
 
@@ -74,7 +76,8 @@ class GemmaTokenizerTest {
 
   @BeforeEach
   void buildVocabulary() {
-    for (String special : List.of("<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>")) {
+    for (String special :
+        List.of("<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>")) {
       addedToken(special, true);
     }
     for (String run : List.of("\n", "\n\n", "\n\n\n", "▁▁", "▁▁▁", "▁▁▁▁", "\t", "\t\t")) {
@@ -121,7 +124,15 @@ class GemmaTokenizerTest {
   }
 
   private static final JsonObject GEMMA_SPLIT =
-      obj("type", "Split", "pattern", obj("String", " "), "behavior", "MergedWithPrevious", "invert", false);
+      obj(
+          "type",
+          "Split",
+          "pattern",
+          obj("String", " "),
+          "behavior",
+          "MergedWithPrevious",
+          "invert",
+          false);
 
   private JsonObject gemmaJson() {
     JsonObject v = new JsonObject();
@@ -130,26 +141,82 @@ class GemmaTokenizerTest {
     for (String merge : merges) {
       m.add(arr((Object[]) merge.split(" ")));
     }
-    JsonObject model = obj("type", "BPE", "dropout", JsonNull.INSTANCE, "unk_token", "<unk>",
-        "continuing_subword_prefix", JsonNull.INSTANCE, "end_of_word_suffix", JsonNull.INSTANCE, "fuse_unk", true,
-        "byte_fallback", true, "ignore_merges", false, "vocab", v, "merges", m);
-    return obj("version", "1.0", "truncation", JsonNull.INSTANCE, "padding", JsonNull.INSTANCE, "added_tokens", added,
-        "normalizer", obj("type", "Replace", "pattern", obj("String", " "), "content", "▁"),
-        "pre_tokenizer", GEMMA_SPLIT,
-        "post_processor", obj("type", "TemplateProcessing",
-            "single", arr(obj("SpecialToken", obj("id", "<bos>", "type_id", 0)), obj("Sequence", obj("id", "A", "type_id", 0)))),
-        "decoder", obj("type", "Sequence", "decoders", arr(
-            obj("type", "Replace", "pattern", obj("String", "▁"), "content", " "),
-            obj("type", "ByteFallback"), obj("type", "Fuse"))),
-        "model", model);
+    JsonObject model =
+        obj(
+            "type",
+            "BPE",
+            "dropout",
+            JsonNull.INSTANCE,
+            "unk_token",
+            "<unk>",
+            "continuing_subword_prefix",
+            JsonNull.INSTANCE,
+            "end_of_word_suffix",
+            JsonNull.INSTANCE,
+            "fuse_unk",
+            true,
+            "byte_fallback",
+            true,
+            "ignore_merges",
+            false,
+            "vocab",
+            v,
+            "merges",
+            m);
+    return obj(
+        "version",
+        "1.0",
+        "truncation",
+        JsonNull.INSTANCE,
+        "padding",
+        JsonNull.INSTANCE,
+        "added_tokens",
+        added,
+        "normalizer",
+        obj("type", "Replace", "pattern", obj("String", " "), "content", "▁"),
+        "pre_tokenizer",
+        GEMMA_SPLIT,
+        "post_processor",
+        obj(
+            "type",
+            "TemplateProcessing",
+            "single",
+            arr(
+                obj("SpecialToken", obj("id", "<bos>", "type_id", 0)),
+                obj("Sequence", obj("id", "A", "type_id", 0)))),
+        "decoder",
+        obj(
+            "type",
+            "Sequence",
+            "decoders",
+            arr(
+                obj("type", "Replace", "pattern", obj("String", "▁"), "content", " "),
+                obj("type", "ByteFallback"),
+                obj("type", "Fuse"))),
+        "model",
+        model);
   }
 
   private Tokenizer load(Consumer<JsonObject> edit) throws IOException {
     JsonObject json = gemmaJson();
     edit.accept(json);
     Files.writeString(dir.resolve("tokenizer.json"), GSON.toJson(json));
-    Files.writeString(dir.resolve("tokenizer_config.json"), GSON.toJson(obj("add_bos_token", true, "add_eos_token", false,
-        "bos_token", "<bos>", "eos_token", "<end_of_turn>", "pad_token", "<pad>", "unk_token", "<unk>")));
+    Files.writeString(
+        dir.resolve("tokenizer_config.json"),
+        GSON.toJson(
+            obj(
+                "add_bos_token",
+                true,
+                "add_eos_token",
+                false,
+                "bos_token",
+                "<bos>",
+                "eos_token",
+                "<end_of_turn>",
+                "pad_token",
+                "<pad>",
+                "unk_token",
+                "<unk>")));
     return Tokenizers.fromHfFolder(dir);
   }
 
@@ -182,23 +249,38 @@ class GemmaTokenizerTest {
   void encodes() throws IOException {
     Tokenizer t = load(json -> {});
     assertThat(t.encode("Hello world")).isEqualTo(new int[] {id("Hello"), id("▁world")});
-    assertThat(t.encode("Hello world", true)).isEqualTo(new int[] {id("<bos>"), id("Hello"), id("▁world")});
-    assertThat(t.encode(" world")).isEqualTo(new int[] {id("▁world")}); // no prefix, so the space is the text's own
+    assertThat(t.encode("Hello world", true))
+        .isEqualTo(new int[] {id("<bos>"), id("Hello"), id("▁world")});
+    assertThat(t.encode(" world"))
+        .isEqualTo(new int[] {id("▁world")}); // no prefix, so the space is the text's own
     // Runs of spaces merge into the whitespace tokens; "▁ w" ranks before "▁ ▁" here.
     assertThat(t.encode("  ")).isEqualTo(new int[] {id("▁▁")});
     assertThat(t.encode("   x")).isEqualTo(new int[] {id("▁▁▁"), id("x")});
     assertThat(t.encode("    ")).isEqualTo(new int[] {id("▁▁▁▁")});
     assertThat(t.encode("Hello  world")).isEqualTo(new int[] {id("Hello"), id("▁"), id("▁world")});
     // Newlines and tabs are added tokens: matched whole, the longest first.
-    assertThat(t.encode("Hello\n\nworld\n\t\t")).isEqualTo(
-        new int[] {id("Hello"), id("\n\n"), id("w"), id("or"), id("l"), id("d"), id("\n"), id("\t\t")});
+    assertThat(t.encode("Hello\n\nworld\n\t\t"))
+        .isEqualTo(
+            new int[] {
+              id("Hello"), id("\n\n"), id("w"), id("or"), id("l"), id("d"), id("\n"), id("\t\t")
+            });
     // Byte fallback for what no token covers.
     assertThat(t.encode("€")).isEqualTo(bytes("€"));
     assertThat(t.encode("Hi")).isEqualTo(new int[] {id("H"), id("i")});
     assertThat(t.encode("A")).isEqualTo(bytes("A"));
     // Special tokens only when asked for.
-    assertThat(t.encode("<start_of_turn>user\nHi<end_of_turn>\n", true, true)).isEqualTo(new int[] {id("<bos>"),
-        id("<start_of_turn>"), id("user"), id("\n"), id("H"), id("i"), id("<end_of_turn>"), id("\n")});
+    assertThat(t.encode("<start_of_turn>user\nHi<end_of_turn>\n", true, true))
+        .isEqualTo(
+            new int[] {
+              id("<bos>"),
+              id("<start_of_turn>"),
+              id("user"),
+              id("\n"),
+              id("H"),
+              id("i"),
+              id("<end_of_turn>"),
+              id("\n")
+            });
     int[] typed = t.encode("<end_of_turn>");
     assertThat(typed).asList().doesNotContain(id("<end_of_turn>"));
     assertThat(t.decode(typed)).isEqualTo("<end_of_turn>");
@@ -229,7 +311,9 @@ class GemmaTokenizerTest {
     assertThat(t.decode(t.encode(" world", true), true)).isEqualTo("<bos> world");
     for (String sample : SAMPLES) {
       assertWithMessage("%s", sample).that(t.decode(t.encode(sample))).isEqualTo(sample);
-      assertWithMessage("%s", sample).that(t.decode(t.encode(sample, true, true))).isEqualTo(sample);
+      assertWithMessage("%s", sample)
+          .that(t.decode(t.encode(sample, true, true)))
+          .isEqualTo(sample);
     }
   }
 
@@ -253,38 +337,113 @@ class GemmaTokenizerTest {
   @Test
   void splitOnTheSpaceSymbolIsRefused() {
     // After the normalizer this would cut "a▁b" into "a▁" and "b": not a no-op.
-    TokenizerException e = refused(json -> json.add("pre_tokenizer",
-        obj("type", "Split", "pattern", obj("String", "▁"), "behavior", "MergedWithPrevious", "invert", false)));
-    assertThat(e).hasMessageThat().contains("pre_tokenizer: \"Split\" is not supported for SentencePiece-style BPE, "
-        + "except a Split on the string \" \" (not inverted) after a Replace normalizer of \" \", which does nothing "
-        + "(Gemma's); was {\"type\":\"Split\",\"pattern\":{\"String\":\"▁\"}");
+    TokenizerException e =
+        refused(
+            json ->
+                json.add(
+                    "pre_tokenizer",
+                    obj(
+                        "type",
+                        "Split",
+                        "pattern",
+                        obj("String", "▁"),
+                        "behavior",
+                        "MergedWithPrevious",
+                        "invert",
+                        false)));
+    assertThat(e)
+        .hasMessageThat()
+        .contains(
+            "pre_tokenizer: \"Split\" is not supported for SentencePiece-style BPE, "
+                + "except a Split on the string \" \" (not inverted) after a Replace normalizer of \" \", which does nothing "
+                + "(Gemma's); was {\"type\":\"Split\",\"pattern\":{\"String\":\"▁\"}");
   }
 
   @Test
   void otherSplitsAreRefused() {
-    assertThat(refused(json -> json.add("pre_tokenizer",
-        obj("type", "Split", "pattern", obj("Regex", " "), "behavior", "MergedWithPrevious", "invert", false))))
-        .hasMessageThat().contains("\"Split\" is not supported for SentencePiece-style BPE");
-    assertThat(refused(json -> json.add("pre_tokenizer",
-        obj("type", "Split", "pattern", obj("String", " "), "behavior", "Removed", "invert", true))))
-        .hasMessageThat().contains("\"Split\" is not supported for SentencePiece-style BPE");
-    assertThat(refused(json -> json.add("pre_tokenizer",
-        obj("type", "Split", "pattern", obj("String", " "), "behavior", "Sideways", "invert", false))))
-        .hasMessageThat().contains("pre_tokenizer.behavior: \"Sideways\" is not a Split behavior");
+    assertThat(
+            refused(
+                json ->
+                    json.add(
+                        "pre_tokenizer",
+                        obj(
+                            "type",
+                            "Split",
+                            "pattern",
+                            obj("Regex", " "),
+                            "behavior",
+                            "MergedWithPrevious",
+                            "invert",
+                            false))))
+        .hasMessageThat()
+        .contains("\"Split\" is not supported for SentencePiece-style BPE");
+    assertThat(
+            refused(
+                json ->
+                    json.add(
+                        "pre_tokenizer",
+                        obj(
+                            "type",
+                            "Split",
+                            "pattern",
+                            obj("String", " "),
+                            "behavior",
+                            "Removed",
+                            "invert",
+                            true))))
+        .hasMessageThat()
+        .contains("\"Split\" is not supported for SentencePiece-style BPE");
+    assertThat(
+            refused(
+                json ->
+                    json.add(
+                        "pre_tokenizer",
+                        obj(
+                            "type",
+                            "Split",
+                            "pattern",
+                            obj("String", " "),
+                            "behavior",
+                            "Sideways",
+                            "invert",
+                            false))))
+        .hasMessageThat()
+        .contains("pre_tokenizer.behavior: \"Sideways\" is not a Split behavior");
     // Without the Replace normalizer the split would cut at spaces.
     assertThat(refused(json -> json.add("normalizer", JsonNull.INSTANCE)))
-        .hasMessageThat().contains("with no Replace normalizer");
+        .hasMessageThat()
+        .contains("with no Replace normalizer");
     // Inside a Sequence it is not the plain no-op form either.
-    assertThat(refused(json -> json.add("pre_tokenizer", obj("type", "Sequence", "pretokenizers", arr(GEMMA_SPLIT)))))
-        .hasMessageThat().contains("pre_tokenizer: \"Sequence\" is not supported for SentencePiece-style BPE");
+    assertThat(
+            refused(
+                json ->
+                    json.add(
+                        "pre_tokenizer",
+                        obj("type", "Sequence", "pretokenizers", arr(GEMMA_SPLIT)))))
+        .hasMessageThat()
+        .contains("pre_tokenizer: \"Sequence\" is not supported for SentencePiece-style BPE");
   }
 
   @Test
   void otherBehaviorsOfTheNoOpSplitAreAccepted() throws IOException {
     for (String behavior : List.of("Removed", "Isolated", "MergedWithNext", "Contiguous")) {
-      Tokenizer t = load(json -> json.add("pre_tokenizer",
-          obj("type", "Split", "pattern", obj("String", " "), "behavior", behavior, "invert", false)));
-      assertWithMessage(behavior).that(t.encode("Hello world")).isEqualTo(new int[] {id("Hello"), id("▁world")});
+      Tokenizer t =
+          load(
+              json ->
+                  json.add(
+                      "pre_tokenizer",
+                      obj(
+                          "type",
+                          "Split",
+                          "pattern",
+                          obj("String", " "),
+                          "behavior",
+                          behavior,
+                          "invert",
+                          false)));
+      assertWithMessage(behavior)
+          .that(t.encode("Hello world"))
+          .isEqualTo(new int[] {id("Hello"), id("▁world")});
     }
   }
 }

@@ -27,11 +27,16 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Hugging Face {@code tokenizer.json} folders, checked against the same vocabularies read from GGUF. */
+/**
+ * Hugging Face {@code tokenizer.json} folders, checked against the same vocabularies read from
+ * GGUF.
+ */
 class HfTokenizerTest {
-  private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
-  static final String LLAMA3_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
-      + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  private static final Gson GSON =
+      new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
+  static final String LLAMA3_REGEX =
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
+          + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
   @TempDir Path dir;
 
@@ -67,9 +72,27 @@ class HfTokenizerTest {
         m.add(merge);
       }
     }
-    return obj("type", "BPE", "dropout", JsonNull.INSTANCE, "unk_token", JsonNull.INSTANCE,
-        "continuing_subword_prefix", JsonNull.INSTANCE, "end_of_word_suffix", JsonNull.INSTANCE, "fuse_unk", false,
-        "byte_fallback", false, "ignore_merges", true, "vocab", v, "merges", m);
+    return obj(
+        "type",
+        "BPE",
+        "dropout",
+        JsonNull.INSTANCE,
+        "unk_token",
+        JsonNull.INSTANCE,
+        "continuing_subword_prefix",
+        JsonNull.INSTANCE,
+        "end_of_word_suffix",
+        JsonNull.INSTANCE,
+        "fuse_unk",
+        false,
+        "byte_fallback",
+        false,
+        "ignore_merges",
+        true,
+        "vocab",
+        v,
+        "merges",
+        m);
   }
 
   /** The control tokens of the vocabulary, as special added tokens. */
@@ -77,8 +100,22 @@ class HfTokenizerTest {
     JsonArray added = new JsonArray();
     for (int id = 0; id < vocab.tokens.size(); id++) {
       if (vocab.types.get(id) == CONTROL || vocab.types.get(id) == UNKNOWN) {
-        added.add(obj("id", id, "content", vocab.tokens.get(id), "single_word", false, "lstrip", false, "rstrip", false,
-            "normalized", false, "special", true));
+        added.add(
+            obj(
+                "id",
+                id,
+                "content",
+                vocab.tokens.get(id),
+                "single_word",
+                false,
+                "lstrip",
+                false,
+                "rstrip",
+                false,
+                "normalized",
+                false,
+                "special",
+                true));
       }
     }
     return added;
@@ -109,17 +146,71 @@ class HfTokenizerTest {
   }
 
   private static JsonObject llama3Json(Vocab v, List<String> merges, boolean pairs) {
-    JsonObject pre = obj("type", "Sequence", "pretokenizers", arr(
-        obj("type", "Split", "pattern", obj("Regex", LLAMA3_REGEX), "behavior", "Isolated", "invert", false),
-        obj("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", false)));
-    JsonObject post = obj("type", "Sequence", "processors", arr(
-        obj("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", false, "use_regex", true),
-        obj("type", "TemplateProcessing", "single", arr(obj("SpecialToken", obj("id", "<|begin_of_text|>", "type_id", 0)),
-            obj("Sequence", obj("id", "A", "type_id", 0))))));
-    return obj("version", "1.0", "truncation", JsonNull.INSTANCE, "padding", JsonNull.INSTANCE,
-        "added_tokens", addedTokens(v), "normalizer", JsonNull.INSTANCE, "pre_tokenizer", pre, "post_processor", post,
-        "decoder", obj("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true),
-        "model", bpeModel(v, merges, pairs));
+    JsonObject pre =
+        obj(
+            "type",
+            "Sequence",
+            "pretokenizers",
+            arr(
+                obj(
+                    "type",
+                    "Split",
+                    "pattern",
+                    obj("Regex", LLAMA3_REGEX),
+                    "behavior",
+                    "Isolated",
+                    "invert",
+                    false),
+                obj(
+                    "type",
+                    "ByteLevel",
+                    "add_prefix_space",
+                    false,
+                    "trim_offsets",
+                    true,
+                    "use_regex",
+                    false)));
+    JsonObject post =
+        obj(
+            "type",
+            "Sequence",
+            "processors",
+            arr(
+                obj(
+                    "type",
+                    "ByteLevel",
+                    "add_prefix_space",
+                    true,
+                    "trim_offsets",
+                    false,
+                    "use_regex",
+                    true),
+                obj(
+                    "type",
+                    "TemplateProcessing",
+                    "single",
+                    arr(
+                        obj("SpecialToken", obj("id", "<|begin_of_text|>", "type_id", 0)),
+                        obj("Sequence", obj("id", "A", "type_id", 0))))));
+    return obj(
+        "version",
+        "1.0",
+        "truncation",
+        JsonNull.INSTANCE,
+        "padding",
+        JsonNull.INSTANCE,
+        "added_tokens",
+        addedTokens(v),
+        "normalizer",
+        JsonNull.INSTANCE,
+        "pre_tokenizer",
+        pre,
+        "post_processor",
+        post,
+        "decoder",
+        obj("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true),
+        "model",
+        bpeModel(v, merges, pairs));
   }
 
   @Test
@@ -127,15 +218,25 @@ class HfTokenizerTest {
     List<String> merges = new ArrayList<>();
     Vocab v = llama3Vocab(merges);
     write("tokenizer.json", llama3Json(v, merges, false));
-    write("tokenizer_config.json", obj("bos_token", "<|begin_of_text|>",
-        "eos_token", obj("content", "<|eot_id|>", "special", true), "chat_template", "{% for m in messages %}{% endfor %}"));
+    write(
+        "tokenizer_config.json",
+        obj(
+            "bos_token",
+            "<|begin_of_text|>",
+            "eos_token",
+            obj("content", "<|eot_id|>", "special", true),
+            "chat_template",
+            "{% for m in messages %}{% endfor %}"));
     Tokenizer hf = Tokenizers.fromHfFolder(dir);
     Tokenizer gguf = Tokenizers.fromGguf(bpeGguf(v, merges, "llama-bpe").parse());
     assertThat(hf.vocabSize()).isEqualTo(v.tokens.size());
-    assertThat(hf.encode("hello world")).isEqualTo(new int[] {v.id("hello"), v.id("Ġwor"), 'l', 'd'});
+    assertThat(hf.encode("hello world"))
+        .isEqualTo(new int[] {v.id("hello"), v.id("Ġwor"), 'l', 'd'});
     for (String sample : SAMPLES) {
       assertWithMessage("%s", sample).that(hf.encode(sample)).isEqualTo(gguf.encode(sample));
-      assertWithMessage("%s", sample).that(hf.encode(sample, false, true)).isEqualTo(gguf.encode(sample, false, true));
+      assertWithMessage("%s", sample)
+          .that(hf.encode(sample, false, true))
+          .isEqualTo(gguf.encode(sample, false, true));
       assertWithMessage("%s", sample).that(hf.decode(hf.encode(sample))).isEqualTo(sample);
     }
     assertThat(hf.bos()).isEqualTo(OptionalInt.of(v.id("<|begin_of_text|>")));
@@ -155,7 +256,8 @@ class HfTokenizerTest {
     Vocab v = llama3Vocab(merges);
     write("tokenizer.json", llama3Json(v, merges, true));
     Tokenizer hf = Tokenizers.fromHfFolder(dir);
-    assertThat(hf.encode("hello world\n\n")).isEqualTo(new int[] {v.id("hello"), v.id("Ġwor"), 'l', 'd', v.id("ĊĊ")});
+    assertThat(hf.encode("hello world\n\n"))
+        .isEqualTo(new int[] {v.id("hello"), v.id("Ġwor"), 'l', 'd', v.id("ĊĊ")});
     // No tokenizer_config.json: BOS and EOS found by their texts, no template.
     assertThat(hf.bos()).isEqualTo(OptionalInt.of(v.id("<|begin_of_text|>")));
     assertThat(hf.eos()).isEqualTo(OptionalInt.of(v.id("<|end_of_text|>")));
@@ -167,7 +269,17 @@ class HfTokenizerTest {
     List<String> merges = new ArrayList<>();
     Vocab v = llama3Vocab(merges);
     JsonObject json = llama3Json(v, merges, false);
-    json.add("pre_tokenizer", obj("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", true));
+    json.add(
+        "pre_tokenizer",
+        obj(
+            "type",
+            "ByteLevel",
+            "add_prefix_space",
+            false,
+            "trim_offsets",
+            true,
+            "use_regex",
+            true));
     json.getAsJsonObject("model").addProperty("ignore_merges", false);
     write("tokenizer.json", json);
     Tokenizer hf = Tokenizers.fromHfFolder(dir);
@@ -176,7 +288,8 @@ class HfTokenizerTest {
       assertWithMessage("%s", sample).that(hf.encode(sample)).isEqualTo(gguf.encode(sample));
     }
     // add_prefix_space puts a space before text that has none.
-    json.add("pre_tokenizer", obj("type", "ByteLevel", "add_prefix_space", true, "use_regex", true));
+    json.add(
+        "pre_tokenizer", obj("type", "ByteLevel", "add_prefix_space", true, "use_regex", true));
     write("tokenizer.json", json);
     Tokenizer prefixed = Tokenizers.fromHfFolder(dir);
     assertThat(prefixed.encode("world")).isEqualTo(gguf.encode(" world"));
@@ -185,7 +298,10 @@ class HfTokenizerTest {
 
   // ---- SentencePiece-style (Llama 2 style).
 
-  /** The vocabulary of SentencePieceTokenizerTest, with merges ranked by the score of the token they make. */
+  /**
+   * The vocabulary of SentencePieceTokenizerTest, with merges ranked by the score of the token they
+   * make.
+   */
   private static Vocab llama2Vocab(List<String> merges) {
     Vocab v = new Vocab();
     v.add("<unk>", 0, UNKNOWN);
@@ -211,16 +327,42 @@ class HfTokenizerTest {
     model.addProperty("fuse_unk", true);
     model.addProperty("byte_fallback", true);
     model.addProperty("ignore_merges", false);
-    JsonObject json = obj("version", "1.0", "added_tokens", addedTokens(v),
-        "normalizer", obj("type", "Sequence", "normalizers", arr(obj("type", "Prepend", "prepend", "▁"),
-            obj("type", "Replace", "pattern", obj("String", " "), "content", "▁"))),
-        "pre_tokenizer", JsonNull.INSTANCE,
-        "post_processor", obj("type", "TemplateProcessing", "single", arr(obj("SpecialToken", obj("id", "<s>", "type_id", 0)),
-            obj("Sequence", obj("id", "A", "type_id", 0)))),
-        "decoder", obj("type", "Sequence", "decoders", arr(
-            obj("type", "Replace", "pattern", obj("String", "▁"), "content", " "), obj("type", "ByteFallback"),
-            obj("type", "Fuse"), obj("type", "Strip", "content", " ", "start", 1, "stop", 0))),
-        "model", model);
+    JsonObject json =
+        obj(
+            "version",
+            "1.0",
+            "added_tokens",
+            addedTokens(v),
+            "normalizer",
+            obj(
+                "type",
+                "Sequence",
+                "normalizers",
+                arr(
+                    obj("type", "Prepend", "prepend", "▁"),
+                    obj("type", "Replace", "pattern", obj("String", " "), "content", "▁"))),
+            "pre_tokenizer",
+            JsonNull.INSTANCE,
+            "post_processor",
+            obj(
+                "type",
+                "TemplateProcessing",
+                "single",
+                arr(
+                    obj("SpecialToken", obj("id", "<s>", "type_id", 0)),
+                    obj("Sequence", obj("id", "A", "type_id", 0)))),
+            "decoder",
+            obj(
+                "type",
+                "Sequence",
+                "decoders",
+                arr(
+                    obj("type", "Replace", "pattern", obj("String", "▁"), "content", " "),
+                        obj("type", "ByteFallback"),
+                    obj("type", "Fuse"),
+                        obj("type", "Strip", "content", " ", "start", 1, "stop", 0))),
+            "model",
+            model);
     edit.accept(json);
     return json;
   }
@@ -233,11 +375,14 @@ class HfTokenizerTest {
     Tokenizer hf = Tokenizers.fromHfFolder(dir);
     Tokenizer gguf = v.spm();
     assertThat(hf.encode("abc")).isEqualTo(new int[] {v.id("▁"), v.id("abc")});
-    assertThat(hf.encode("baaa")).isEqualTo(new int[] {v.id("▁"), v.id("b"), v.id("aa"), v.id("a")});
+    assertThat(hf.encode("baaa"))
+        .isEqualTo(new int[] {v.id("▁"), v.id("b"), v.id("aa"), v.id("a")});
     assertThat(hf.encode("a€")).isEqualTo(new int[] {v.id("▁a"), 3 + 0xE2, 3 + 0x82, 3 + 0xAC});
     for (String sample : SAMPLES) {
       assertWithMessage("%s", sample).that(hf.encode(sample)).isEqualTo(gguf.encode(sample));
-      assertWithMessage("%s", sample).that(hf.encode(sample, true, true)).isEqualTo(gguf.encode(sample, true, true));
+      assertWithMessage("%s", sample)
+          .that(hf.encode(sample, true, true))
+          .isEqualTo(gguf.encode(sample, true, true));
       assertWithMessage("%s", sample).that(hf.decode(hf.encode(sample, true))).isEqualTo(sample);
     }
     assertThat(hf.bos()).isEqualTo(OptionalInt.of(1));
@@ -255,11 +400,36 @@ class HfTokenizerTest {
   void metaspacePreTokenizerWithPrependSchemeFirst() throws IOException {
     List<String> merges = new ArrayList<>();
     Vocab v = llama2Vocab(merges);
-    write("tokenizer.json", llama2Json(v, merges, json -> {
-      json.add("normalizer", JsonNull.INSTANCE);
-      json.add("pre_tokenizer", obj("type", "Metaspace", "replacement", "▁", "prepend_scheme", "first", "split", false));
-      json.add("decoder", obj("type", "Metaspace", "replacement", "▁", "prepend_scheme", "first", "split", false));
-    }));
+    write(
+        "tokenizer.json",
+        llama2Json(
+            v,
+            merges,
+            json -> {
+              json.add("normalizer", JsonNull.INSTANCE);
+              json.add(
+                  "pre_tokenizer",
+                  obj(
+                      "type",
+                      "Metaspace",
+                      "replacement",
+                      "▁",
+                      "prepend_scheme",
+                      "first",
+                      "split",
+                      false));
+              json.add(
+                  "decoder",
+                  obj(
+                      "type",
+                      "Metaspace",
+                      "replacement",
+                      "▁",
+                      "prepend_scheme",
+                      "first",
+                      "split",
+                      false));
+            }));
     write("tokenizer_config.json", obj("add_bos_token", false, "bos_token", obj("content", "<s>")));
     Tokenizer hf = Tokenizers.fromHfFolder(dir);
     assertThat(hf.encode("abc")).isEqualTo(new int[] {v.id("▁"), v.id("abc")});
@@ -279,10 +449,17 @@ class HfTokenizerTest {
     List<String> merges = new ArrayList<>();
     Vocab v = llama2Vocab(merges);
     write("tokenizer.json", llama2Json(v, merges, json -> {}));
-    Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}{% for m in messages %}…{% endfor %}");
-    assertThat(Tokenizers.fromHfFolder(dir).chatTemplate()).hasValue("{{ bos_token }}{% for m in messages %}…{% endfor %}");
-    write("tokenizer_config.json", obj("chat_template", arr(obj("name", "tool_use", "template", "T"),
-        obj("name", "default", "template", "D"))));
+    Files.writeString(
+        dir.resolve("chat_template.jinja"), "{{ bos_token }}{% for m in messages %}…{% endfor %}");
+    assertThat(Tokenizers.fromHfFolder(dir).chatTemplate())
+        .hasValue("{{ bos_token }}{% for m in messages %}…{% endfor %}");
+    write(
+        "tokenizer_config.json",
+        obj(
+            "chat_template",
+            arr(
+                obj("name", "tool_use", "template", "T"),
+                obj("name", "default", "template", "D"))));
     assertThat(Tokenizers.fromHfFolder(dir).chatTemplate()).hasValue("D");
   }
 
@@ -299,8 +476,11 @@ class HfTokenizerTest {
 
   @Test
   void missingFiles() throws IOException {
-    assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromHfFolder(dir.resolve("nope"))))
-        .hasMessageThat().contains("not a directory");
+    assertThat(
+            assertThrows(
+                TokenizerException.class, () -> Tokenizers.fromHfFolder(dir.resolve("nope"))))
+        .hasMessageThat()
+        .contains("not a directory");
     assertThat(refused()).hasMessageThat().contains("tokenizer.json: no such file");
     Files.writeString(dir.resolve("tokenizer.model"), "x");
     assertThat(refused()).hasMessageThat().contains("tokenizer.model");
@@ -326,7 +506,9 @@ class HfTokenizerTest {
     JsonObject json = validLlama2();
     json.getAsJsonObject("model").getAsJsonArray("merges").set(3, GSON.toJsonTree("▁ z"));
     write("tokenizer.json", json);
-    assertThat(refused()).hasMessageThat().contains("model.merges[3]: token \"z\" is not in the vocabulary");
+    assertThat(refused())
+        .hasMessageThat()
+        .contains("model.merges[3]: token \"z\" is not in the vocabulary");
     json.getAsJsonObject("model").getAsJsonArray("merges").set(3, GSON.toJsonTree("▁ a b"));
     write("tokenizer.json", json);
     assertThat(refused()).hasMessageThat().contains("model.merges[3]: \"▁ a b\" is not two tokens");
@@ -346,13 +528,20 @@ class HfTokenizerTest {
       JsonObject json = validLlama2();
       json.getAsJsonObject("model").getAsJsonObject("vocab").addProperty("huge", id);
       write("tokenizer.json", json);
-      assertThat(refused()).hasMessageThat().containsMatch("model\\.vocab: token id " + id + " is beyond the ([0-9]+)"
-          + " tokens of model\\.vocab and added_tokens \\(ids must run from 0 to [0-9]+ without gaps; no token has id"
-          + " [0-9]+\\)$");
+      assertThat(refused())
+          .hasMessageThat()
+          .containsMatch(
+              "model\\.vocab: token id "
+                  + id
+                  + " is beyond the ([0-9]+)"
+                  + " tokens of model\\.vocab and added_tokens \\(ids must run from 0 to [0-9]+ without gaps; no token has id"
+                  + " [0-9]+\\)$");
       json.getAsJsonObject("model").getAsJsonObject("vocab").remove("huge");
       json.getAsJsonArray("added_tokens").add(obj("id", id, "content", "<huge>", "special", true));
       write("tokenizer.json", json);
-      assertThat(refused()).hasMessageThat().contains("model.vocab: token id " + id + " is beyond the");
+      assertThat(refused())
+          .hasMessageThat()
+          .contains("model.vocab: token id " + id + " is beyond the");
     }
   }
 
@@ -361,14 +550,19 @@ class HfTokenizerTest {
     JsonObject json = validLlama2();
     json.getAsJsonArray("added_tokens").get(0).getAsJsonObject().addProperty("id", 3);
     write("tokenizer.json", json);
-    assertThat(refused()).hasMessageThat().contains("added_tokens[0]: id 3 is \"<unk>\" here but \"<0x00>\" in model.vocab");
+    assertThat(refused())
+        .hasMessageThat()
+        .contains("added_tokens[0]: id 3 is \"<unk>\" here but \"<0x00>\" in model.vocab");
   }
 
   @Test
   void regexJavaCannotCompile() throws IOException {
     List<String> merges = new ArrayList<>();
     JsonObject json = llama3Json(llama3Vocab(merges), merges, false);
-    json.getAsJsonObject("pre_tokenizer").getAsJsonArray("pretokenizers").get(0).getAsJsonObject()
+    json.getAsJsonObject("pre_tokenizer")
+        .getAsJsonArray("pretokenizers")
+        .get(0)
+        .getAsJsonObject()
         .add("pattern", obj("Regex", "(?<=\\p{L}+"));
     write("tokenizer.json", json);
     assertThat(refused()).hasMessageThat().contains("pre_tokenizer.pretokenizers[0].pattern.Regex");
@@ -378,9 +572,13 @@ class HfTokenizerTest {
   void unsupportedPreTokenizer() throws IOException {
     List<String> merges = new ArrayList<>();
     JsonObject json = llama3Json(llama3Vocab(merges), merges, false);
-    json.getAsJsonObject("pre_tokenizer").getAsJsonArray("pretokenizers").set(0, obj("type", "Whitespace"));
+    json.getAsJsonObject("pre_tokenizer")
+        .getAsJsonArray("pretokenizers")
+        .set(0, obj("type", "Whitespace"));
     write("tokenizer.json", json);
-    assertThat(refused()).hasMessageThat().contains("pre_tokenizer.pretokenizers[0]: pre-tokenizer \"Whitespace\"");
+    assertThat(refused())
+        .hasMessageThat()
+        .contains("pre_tokenizer.pretokenizers[0]: pre-tokenizer \"Whitespace\"");
   }
 
   @Test
@@ -397,7 +595,9 @@ class HfTokenizerTest {
     write("tokenizer.json", validLlama2());
     write("tokenizer_config.json", obj("bos_token", "<|nope|>"));
     TokenizerException e = refused();
-    assertThat(e).hasMessageThat().contains("tokenizer_config.json: bos_token: \"<|nope|>\" is not a token");
+    assertThat(e)
+        .hasMessageThat()
+        .contains("tokenizer_config.json: bos_token: \"<|nope|>\" is not a token");
   }
 
   @Test
@@ -405,7 +605,8 @@ class HfTokenizerTest {
     // The key order and layout of a real file do not matter; a BOM is allowed.
     write("tokenizer.json", validLlama2());
     String text = Files.readString(dir.resolve("tokenizer.json"));
-    Files.writeString(dir.resolve("tokenizer.json"), "\uFEFF" + JsonParser.parseString(text).toString());
+    Files.writeString(
+        dir.resolve("tokenizer.json"), "\uFEFF" + JsonParser.parseString(text).toString());
     assertThat(Tokenizers.fromHfFolder(dir).encode("abc")).hasLength(2);
   }
 }

@@ -74,9 +74,15 @@ class Llama2cTokenizerTest {
     Tokenizer llama2c = Tokenizers.fromLlama2c(write(vocab(true).llama2c()));
     Tokenizer gguf = vocab(false).spm();
     for (String sample : SAMPLES) {
-      assertWithMessage("%s", sample).that(llama2c.encode(sample, true)).isEqualTo(gguf.encode(sample, true));
-      assertWithMessage("%s", sample).that(llama2c.decode(llama2c.encode(sample, true))).isEqualTo(sample);
-      assertWithMessage("%s", sample).that(llama2c.decode(llama2c.encode(sample))).isEqualTo(sample);
+      assertWithMessage("%s", sample)
+          .that(llama2c.encode(sample, true))
+          .isEqualTo(gguf.encode(sample, true));
+      assertWithMessage("%s", sample)
+          .that(llama2c.decode(llama2c.encode(sample, true)))
+          .isEqualTo(sample);
+      assertWithMessage("%s", sample)
+          .that(llama2c.decode(llama2c.encode(sample)))
+          .isEqualTo(sample);
     }
   }
 
@@ -87,9 +93,12 @@ class Llama2cTokenizerTest {
     int n = v.tokens.size();
     assertThat(Tokenizers.fromLlama2c(file, n).vocabSize()).isEqualTo(n);
     assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(file, n + 1)))
-        .hasMessageThat().contains("ends after " + n + " tokens but the checkpoint states a vocabulary of " + (n + 1));
+        .hasMessageThat()
+        .contains(
+            "ends after " + n + " tokens but the checkpoint states a vocabulary of " + (n + 1));
     assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(file, n - 1)))
-        .hasMessageThat().contains("follow the " + (n - 1) + " tokens the checkpoint states");
+        .hasMessageThat()
+        .contains("follow the " + (n - 1) + " tokens the checkpoint states");
   }
 
   @Test
@@ -117,24 +126,37 @@ class Llama2cTokenizerTest {
 
   @Test
   void damagedFiles() throws IOException {
-    assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(dir.resolve("missing.bin"))))
-        .hasMessageThat().contains("no such file");
-    assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(new byte[] {1, 0}))))
-        .hasMessageThat().contains("too short for max_token_length");
-    assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(header(-1)))))
-        .hasMessageThat().contains("offset 0): max_token_length is -1");
+    assertThat(
+            assertThrows(
+                TokenizerException.class, () -> Tokenizers.fromLlama2c(dir.resolve("missing.bin"))))
+        .hasMessageThat()
+        .contains("no such file");
+    assertThat(
+            assertThrows(
+                TokenizerException.class, () -> Tokenizers.fromLlama2c(write(new byte[] {1, 0}))))
+        .hasMessageThat()
+        .contains("too short for max_token_length");
+    assertThat(
+            assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(header(-1)))))
+        .hasMessageThat()
+        .contains("offset 0): max_token_length is -1");
     byte[] negative = header(5, 0f, 5, "<unk>", 0f, 3, "<s>", 0f, -4, "");
-    assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(negative))))
-        .hasMessageThat().contains("offset 32): token 2: length -4 is not between 0 and max_token_length 5");
+    assertThat(
+            assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(negative))))
+        .hasMessageThat()
+        .contains("offset 32): token 2: length -4 is not between 0 and max_token_length 5");
     byte[] tooLong = header(3, 0f, 5, "<unk>");
     assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(tooLong))))
-        .hasMessageThat().contains("token 0: length 5 is not between 0 and max_token_length 3");
+        .hasMessageThat()
+        .contains("token 0: length 5 is not between 0 and max_token_length 3");
     byte[] nan = header(5, 0f, 5, "<unk>", Float.NaN, 3, "<s>");
     assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(nan))))
-        .hasMessageThat().contains("offset 17): token 1: score is NaN");
+        .hasMessageThat()
+        .contains("offset 17): token 1: score is NaN");
     byte[] two = header(5, 0f, 5, "<unk>", 0f, 3, "<s>");
     assertThat(assertThrows(TokenizerException.class, () -> Tokenizers.fromLlama2c(write(two))))
-        .hasMessageThat().contains("holds 2 tokens");
+        .hasMessageThat()
+        .contains("holds 2 tokens");
   }
 
   @Test
@@ -159,8 +181,12 @@ class Llama2cTokenizerTest {
         assertThat(Llama2cTokenizerReader.parse("cut", cut, -1).vocabSize()).isAtLeast(3);
       } else {
         int at = length;
-        assertWithMessage("cut at %s", at).that(assertThrows(TokenizerException.class,
-            () -> Llama2cTokenizerReader.parse("cut", cut, -1))).hasMessageThat().contains("cut (llama2.c tokenizer, offset");
+        assertWithMessage("cut at %s", at)
+            .that(
+                assertThrows(
+                    TokenizerException.class, () -> Llama2cTokenizerReader.parse("cut", cut, -1)))
+            .hasMessageThat()
+            .contains("cut (llama2.c tokenizer, offset");
       }
     }
   }

@@ -45,15 +45,20 @@ class RealTokenizersTest {
 
   /**
    * The reference decode with special tokens rendered, made into Kiln's: Hugging Face keeps the
-   * dummy prefix space of the text after a BOS ({@code "<s> Hello"}), Kiln drops it
-   * ({@code "<s>Hello"}, its documented choice: see {@link Tokenizer}). Only that space is
-   * removed, only for a SentencePiece-style tokenizer, and only after a BOS at the start of the
-   * ids (the only place the references have one).
+   * dummy prefix space of the text after a BOS ({@code "<s> Hello"}), Kiln drops it ({@code
+   * "<s>Hello"}, its documented choice: see {@link Tokenizer}). Only that space is removed, only
+   * for a SentencePiece-style tokenizer, and only after a BOS at the start of the ids (the only
+   * place the references have one).
    */
   private static String kilnRendered(Tokenizer t, int[] ids, String reference) {
-    if (t.addsSpacePrefix() && ids.length > 1 && t.bos().isPresent() && ids[0] == t.bos().getAsInt()) {
+    if (t.addsSpacePrefix()
+        && ids.length > 1
+        && t.bos().isPresent()
+        && ids[0] == t.bos().getAsInt()) {
       String bos = t.tokenText(ids[0]);
-      assertWithMessage("reference decode %s starts with BOS and a space", reference).that(reference).startsWith(bos + " ");
+      assertWithMessage("reference decode %s starts with BOS and a space", reference)
+          .that(reference)
+          .startsWith(bos + " ");
       return bos + reference.substring(bos.length() + 1);
     }
     return reference;
@@ -64,14 +69,17 @@ class RealTokenizersTest {
   void matchesTheReferenceIdsAndDecodes(String model) throws IOException {
     Path dir = SharedTokenizers.model(model);
     Tokenizer t = SharedTokenizers.load(dir, temp, Tokenizers::fromHfFolder);
-    JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("tokenizer_config.json"))).getAsJsonObject();
+    JsonObject config =
+        JsonParser.parseString(Files.readString(dir.resolve("tokenizer_config.json")))
+            .getAsJsonObject();
     JsonElement cleanUp = config.get("clean_up_tokenization_spaces");
     // Kiln decodes to the exact text; "decoded" equals it only where the tokenizer does no clean-up
     // of tokenization spaces (llama3 does one: "x != y" -> "x!= y"), so it is compared only then.
     boolean compareDecoded = cleanUp == null || !cleanUp.getAsBoolean();
 
     Map<String, String> corpus = new HashMap<>();
-    for (JsonObject entry : SharedTokenizers.readJsonLines(dir.resolveSibling("corpus-public.jsonl"))) {
+    for (JsonObject entry :
+        SharedTokenizers.readJsonLines(dir.resolveSibling("corpus-public.jsonl"))) {
       corpus.put(entry.get("id").getAsString(), entry.get("text").getAsString());
     }
     List<JsonObject> refs = SharedTokenizers.readJsonLines(dir.resolve("ref-public.jsonl"));
@@ -88,20 +96,34 @@ class RealTokenizersTest {
       String what = model + " " + id + " add_special_tokens=" + addSpecial + " " + quote(text);
       int[] actual = t.encode(text, addBos, true);
       if (!Arrays.equals(actual, expected)) {
-        failures.add(what + ": ids " + Arrays.toString(actual) + ", expected " + Arrays.toString(expected));
+        failures.add(
+            what + ": ids " + Arrays.toString(actual) + ", expected " + Arrays.toString(expected));
         continue;
       }
       String rendered = t.decode(expected, true);
-      check(failures, what + ": decoded_no_cleanup", rendered,
+      check(
+          failures,
+          what + ": decoded_no_cleanup",
+          rendered,
           kilnRendered(t, expected, ref.get("decoded_no_cleanup").getAsString()));
       if (compareDecoded) {
-        check(failures, what + ": decoded", rendered, kilnRendered(t, expected, ref.get("decoded").getAsString()));
+        check(
+            failures,
+            what + ": decoded",
+            rendered,
+            kilnRendered(t, expected, ref.get("decoded").getAsString()));
       }
-      check(failures, what + ": decoded_skip_special", t.decode(expected, false),
+      check(
+          failures,
+          what + ": decoded_skip_special",
+          t.decode(expected, false),
           ref.get("decoded_skip_special").getAsString());
     }
-    assertWithMessage("%s: %s of %s checks differ:\n%s", model, failures.size(), refs.size(), String.join("\n", failures))
-        .that(failures).isEmpty();
+    assertWithMessage(
+            "%s: %s of %s checks differ:\n%s",
+            model, failures.size(), refs.size(), String.join("\n", failures))
+        .that(failures)
+        .isEmpty();
   }
 
   private static void check(List<String> failures, String what, String actual, String expected) {
@@ -112,17 +134,19 @@ class RealTokenizersTest {
 
   private static String quote(String s) {
     StringBuilder out = new StringBuilder("\"");
-    s.codePoints().forEach(cp -> {
-      if (cp == '\n') {
-        out.append("\\n");
-      } else if (cp == '\t') {
-        out.append("\\t");
-      } else if (cp < 0x20 || cp == '"' || cp == '\\') {
-        out.append(String.format("\\u%04X", cp));
-      } else {
-        out.appendCodePoint(cp);
-      }
-    });
+    s.codePoints()
+        .forEach(
+            cp -> {
+              if (cp == '\n') {
+                out.append("\\n");
+              } else if (cp == '\t') {
+                out.append("\\t");
+              } else if (cp < 0x20 || cp == '"' || cp == '\\') {
+                out.append(String.format("\\u%04X", cp));
+              } else {
+                out.appendCodePoint(cp);
+              }
+            });
     return out.append('"').toString();
   }
 

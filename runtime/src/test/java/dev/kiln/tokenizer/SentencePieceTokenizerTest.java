@@ -14,11 +14,15 @@ import dev.kiln.weights.GgufValueType;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
-/** SentencePiece-style BPE from GGUF metadata, on vocabularies small enough to work out the ids by hand. */
+/**
+ * SentencePiece-style BPE from GGUF metadata, on vocabularies small enough to work out the ids by
+ * hand.
+ */
 class SentencePieceTokenizerTest {
   /**
-   * 0 {@code <unk>}, 1 {@code <s>}, 2 {@code </s>}, 3..258 the byte tokens, then pieces whose scores
-   * set the merge order: "bc" (-1) before "abc" (-2) before "▁a" (-3) before "aa" (-4) before "ab" (-5).
+   * 0 {@code <unk>}, 1 {@code <s>}, 2 {@code </s>}, 3..258 the byte tokens, then pieces whose
+   * scores set the merge order: "bc" (-1) before "abc" (-2) before "▁a" (-3) before "aa" (-4)
+   * before "ab" (-5).
    */
   private static Vocab vocab(float spaceAScore) {
     Vocab v = new Vocab();
@@ -76,7 +80,8 @@ class SentencePieceTokenizerTest {
 
   @Test
   void highestScoreMergesFirst() {
-    // "▁abc": pairs ▁a (-3), ab (-5), bc (-1). bc merges first; then a+bc = "abc" (-2) beats ▁a (-3);
+    // "▁abc": pairs ▁a (-3), ab (-5), bc (-1). bc merges first; then a+bc = "abc" (-2) beats ▁a
+    // (-3);
     // "▁abc" is no token, so: ▁, abc. (Merging left to right would give ▁a, bc.)
     assertThat(T.encode("abc")).isEqualTo(new int[] {SPACE, ABC});
     // With "▁a" at -0.5 it merges first; "▁ab" is no token; then b+c.
@@ -86,7 +91,8 @@ class SentencePieceTokenizerTest {
 
   @Test
   void tiesGoToTheLeftmostPair() {
-    // "▁baaa": only the two "aa" pairs (-4 each) merge; the left one goes first, and "aaa" is no token.
+    // "▁baaa": only the two "aa" pairs (-4 each) merge; the left one goes first, and "aaa" is no
+    // token.
     assertThat(T.encode("baaa")).isEqualTo(new int[] {SPACE, B, AA, A});
   }
 
@@ -101,10 +107,12 @@ class SentencePieceTokenizerTest {
   @Test
   void charactersWithoutTokensFallBackToBytes() {
     // "▁a€": ▁a merges; € (E2 82 AC) has no token.
-    assertThat(T.encode("a€")).isEqualTo(new int[] {SPACE_A, BYTE0 + 0xE2, BYTE0 + 0x82, BYTE0 + 0xAC});
+    assertThat(T.encode("a€"))
+        .isEqualTo(new int[] {SPACE_A, BYTE0 + 0xE2, BYTE0 + 0x82, BYTE0 + 0xAC});
     assertThat(T.decode(T.encode("a€"))).isEqualTo("a€");
     // A character of two UTF-16 units (U+1F600, F0 9F 98 80).
-    assertThat(T.encode("😀")).isEqualTo(new int[] {SPACE, BYTE0 + 0xF0, BYTE0 + 0x9F, BYTE0 + 0x98, BYTE0 + 0x80});
+    assertThat(T.encode("😀"))
+        .isEqualTo(new int[] {SPACE, BYTE0 + 0xF0, BYTE0 + 0x9F, BYTE0 + 0x98, BYTE0 + 0x80});
   }
 
   @Test
@@ -134,8 +142,13 @@ class SentencePieceTokenizerTest {
     none.add("▁", 0);
     none.add("a", 0);
     // 0xFFFFFFFF (-1) says "none".
-    Tokenizer noUnk = Tokenizers.fromGguf(none.gguf("llama").putU32("tokenizer.ggml.unknown_token_id", 0xFFFFFFFFL)
-        .putU32("tokenizer.ggml.bos_token_id", 0xFFFFFFFFL).putU32("tokenizer.ggml.eos_token_id", 0xFFFFFFFFL).parse());
+    Tokenizer noUnk =
+        Tokenizers.fromGguf(
+            none.gguf("llama")
+                .putU32("tokenizer.ggml.unknown_token_id", 0xFFFFFFFFL)
+                .putU32("tokenizer.ggml.bos_token_id", 0xFFFFFFFFL)
+                .putU32("tokenizer.ggml.eos_token_id", 0xFFFFFFFFL)
+                .parse());
     assertThat(noUnk.bos()).isEqualTo(OptionalInt.empty());
     assertThat(noUnk.unk()).isEqualTo(OptionalInt.empty());
     TokenizerException e = assertThrows(TokenizerException.class, () -> noUnk.encode("a€"));
@@ -189,8 +202,9 @@ class SentencePieceTokenizerTest {
 
   @Test
   void spacePrefixCanBeTurnedOff() {
-    Tokenizer t = Tokenizers.fromGguf(V.spmGguf().put("tokenizer.ggml.add_space_prefix", GgufValueType.BOOL, false)
-        .parse());
+    Tokenizer t =
+        Tokenizers.fromGguf(
+            V.spmGguf().put("tokenizer.ggml.add_space_prefix", GgufValueType.BOOL, false).parse());
     assertThat(t.addsSpacePrefix()).isFalse();
     assertThat(t.encode("abc")).isEqualTo(new int[] {ABC});
     assertThat(t.encode(" abc")).isEqualTo(new int[] {SPACE, ABC});
@@ -200,11 +214,19 @@ class SentencePieceTokenizerTest {
   @Test
   void tokenTypesAreInferredWhenAbsent() {
     Vocab v = vocab(-3);
-    Tokenizer t = Tokenizers.fromGguf(new dev.kiln.weights.GgufWriter()
-        .putString("tokenizer.ggml.model", "llama")
-        .put("tokenizer.ggml.tokens", GgufValueType.ARRAY, new dev.kiln.weights.GgufWriter.Arr(GgufValueType.STRING, v.tokens))
-        .put("tokenizer.ggml.scores", GgufValueType.ARRAY, new dev.kiln.weights.GgufWriter.Arr(GgufValueType.FLOAT32, v.scores))
-        .parse());
+    Tokenizer t =
+        Tokenizers.fromGguf(
+            new dev.kiln.weights.GgufWriter()
+                .putString("tokenizer.ggml.model", "llama")
+                .put(
+                    "tokenizer.ggml.tokens",
+                    GgufValueType.ARRAY,
+                    new dev.kiln.weights.GgufWriter.Arr(GgufValueType.STRING, v.tokens))
+                .put(
+                    "tokenizer.ggml.scores",
+                    GgufValueType.ARRAY,
+                    new dev.kiln.weights.GgufWriter.Arr(GgufValueType.FLOAT32, v.scores))
+                .parse());
     assertThat(t.tokenType(0)).isEqualTo(TokenType.UNKNOWN);
     assertThat(t.tokenType(1)).isEqualTo(TokenType.CONTROL);
     assertThat(t.tokenType(BYTE0)).isEqualTo(TokenType.BYTE);
@@ -224,9 +246,13 @@ class SentencePieceTokenizerTest {
     for (String sample : SAMPLES) {
       int[] ids = T.encode(sample);
       assertWithMessage("decode(encode(%s))", sample).that(T.decode(ids)).isEqualTo(sample);
-      assertWithMessage("decode(encode(%s, bos))", sample).that(T.decode(T.encode(sample, true))).isEqualTo(sample);
+      assertWithMessage("decode(encode(%s, bos))", sample)
+          .that(T.decode(T.encode(sample, true)))
+          .isEqualTo(sample);
       for (int id : ids) {
-        assertWithMessage("%s: no unknown token with byte fallback", sample).that(id).isNotEqualTo(0);
+        assertWithMessage("%s: no unknown token with byte fallback", sample)
+            .that(id)
+            .isNotEqualTo(0);
       }
       StreamingDecoder stream = new StreamingDecoder(T, true);
       StringBuilder streamed = new StringBuilder();
@@ -245,11 +271,14 @@ class SentencePieceTokenizerTest {
 
   @Test
   void longInputIsQuick() {
-    // 300k characters in one piece of text: merging is O(n log n), so this takes well under a second.
+    // 300k characters in one piece of text: merging is O(n log n), so this takes well under a
+    // second.
     String text = "abc a€ baaa 一".repeat(25_000);
-    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
-      int[] ids = T.encode(text);
-      assertThat(T.decode(ids)).isEqualTo(text);
-    });
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+        java.time.Duration.ofSeconds(30),
+        () -> {
+          int[] ids = T.encode(text);
+          assertThat(T.decode(ids)).isEqualTo(text);
+        });
   }
 }

@@ -54,7 +54,9 @@ class StreamingDecoderTest {
   @Test
   void fourByteCharacterSplitOverTokens() {
     // 😀 U+1F600 is F0 9F 98 80; then ASCII.
-    assertThat(feed(b(0xF0), b(0x9F), b(0x98), b(0x80), b('!'))).containsExactly("", "", "", "😀", "!", "").inOrder();
+    assertThat(feed(b(0xF0), b(0x9F), b(0x98), b(0x80), b('!')))
+        .containsExactly("", "", "", "😀", "!", "")
+        .inOrder();
   }
 
   @Test
@@ -65,12 +67,15 @@ class StreamingDecoderTest {
 
   @Test
   void loneContinuationBytesAreReplacedAtOnce() {
-    assertThat(feed(b(0x80), b('a'), b(0xBF))).containsExactly("\uFFFD", "a", "\uFFFD", "").inOrder();
+    assertThat(feed(b(0x80), b('a'), b(0xBF)))
+        .containsExactly("\uFFFD", "a", "\uFFFD", "")
+        .inOrder();
   }
 
   @Test
   void bytesThatNeverOccurInUtf8AreReplacedAtOnce() {
-    assertThat(feed(b(0xC0), b(0xC1), b(0xF5), b(0xFF))).containsExactly("\uFFFD", "\uFFFD", "\uFFFD", "\uFFFD", "")
+    assertThat(feed(b(0xC0), b(0xC1), b(0xF5), b(0xFF)))
+        .containsExactly("\uFFFD", "\uFFFD", "\uFFFD", "\uFFFD", "")
         .inOrder();
   }
 
@@ -89,17 +94,21 @@ class StreamingDecoderTest {
     // ED A0 80 would be the surrogate U+D800.
     assertThat(String.join("", feed(b(0xED), b(0xA0), b(0x80)))).isEqualTo("\uFFFD\uFFFD\uFFFD");
     // F4 90 80 80 would be above U+10FFFF.
-    assertThat(String.join("", feed(b(0xF4), b(0x90), b(0x80), b(0x80)))).isEqualTo("\uFFFD\uFFFD\uFFFD\uFFFD");
+    assertThat(String.join("", feed(b(0xF4), b(0x90), b(0x80), b(0x80))))
+        .isEqualTo("\uFFFD\uFFFD\uFFFD\uFFFD");
     // F0 80: overlong four-byte form.
     assertThat(String.join("", feed(b(0xF0), b(0x80)))).isEqualTo("\uFFFD\uFFFD");
     // The largest valid ones.
-    assertThat(String.join("", feed(b(0xF4), b(0x8F), b(0xBF), b(0xBF)))).isEqualTo(new String(Character.toChars(0x10FFFF)));
+    assertThat(String.join("", feed(b(0xF4), b(0x8F), b(0xBF), b(0xBF))))
+        .isEqualTo(new String(Character.toChars(0x10FFFF)));
     assertThat(String.join("", feed(b(0xED), b(0x9F), b(0xBF)))).isEqualTo("\uD7FF");
   }
 
   @Test
   void anIncompleteCharacterAtTheEndIsOneReplacement() {
-    assertThat(feed(b('x'), b(0xF0), b(0x9F), b(0x98))).containsExactly("x", "", "", "", "\uFFFD").inOrder();
+    assertThat(feed(b('x'), b(0xF0), b(0x9F), b(0x98)))
+        .containsExactly("x", "", "", "", "\uFFFD")
+        .inOrder();
     StreamingDecoder decoder = new StreamingDecoder(T, false);
     decoder.accept(b(0xE4));
     assertThat(decoder.hasPending()).isTrue();
@@ -126,7 +135,10 @@ class StreamingDecoderTest {
     assertThat(rendering.accept(V.id("▁hi"))).isEqualTo(" hi");
   }
 
-  /** Unicode's table of well-formed UTF-8 byte sequences (Table 3-7): per row, the range of each byte. */
+  /**
+   * Unicode's table of well-formed UTF-8 byte sequences (Table 3-7): per row, the range of each
+   * byte.
+   */
   private static final int[][][] WELL_FORMED = {
     {{0x00, 0x7F}},
     {{0xC2, 0xDF}, {0x80, 0xBF}},
@@ -161,7 +173,9 @@ class StreamingDecoderTest {
         continue;
       }
       int k = 1;
-      while (k < row.length && i + k < bytes.length && (bytes[i + k] & 0xff) >= row[k][0]
+      while (k < row.length
+          && i + k < bytes.length
+          && (bytes[i + k] & 0xff) >= row[k][0]
           && (bytes[i + k] & 0xff) <= row[k][1]) {
         k++;
       }
@@ -178,7 +192,9 @@ class StreamingDecoderTest {
   @Test
   void referenceDecoderFollowsTheStandard() {
     // The cases Python's decoder gives, for the oracle itself.
-    assertThat(reference(new byte[] {0x41, (byte) 0xC2, (byte) 0xF1, (byte) 0xC0, (byte) 0xED, (byte) 0xB0}))
+    assertThat(
+            reference(
+                new byte[] {0x41, (byte) 0xC2, (byte) 0xF1, (byte) 0xC0, (byte) 0xED, (byte) 0xB0}))
         .isEqualTo("A\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
     assertThat(reference(new byte[] {(byte) 0xF0, (byte) 0x9F, (byte) 0x98})).isEqualTo("\uFFFD");
     assertThat(reference("añ一😀".getBytes(StandardCharsets.UTF_8))).isEqualTo("añ一😀");
@@ -187,13 +203,19 @@ class StreamingDecoderTest {
   @Test
   void agreesWithTheStandardOnRandomBytes() {
     SplittableRandom random = new SplittableRandom(11);
-    int[] interesting = {0x00, 0x20, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1,
-        0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+    int[] interesting = {
+      0x00, 0x20, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
+      0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF
+    };
     for (int trial = 0; trial < 3000; trial++) {
       byte[] bytes = new byte[random.nextInt(1, 12)];
       for (int i = 0; i < bytes.length; i++) {
         // Mostly bytes at the edges of UTF-8's ranges.
-        bytes[i] = (byte) (random.nextInt(4) == 0 ? random.nextInt(256) : interesting[random.nextInt(interesting.length)]);
+        bytes[i] =
+            (byte)
+                (random.nextInt(4) == 0
+                    ? random.nextInt(256)
+                    : interesting[random.nextInt(interesting.length)]);
       }
       int[] ids = new int[bytes.length];
       for (int i = 0; i < bytes.length; i++) {
@@ -201,9 +223,11 @@ class StreamingDecoderTest {
       }
       String expected = reference(bytes);
       assertWithMessage("bytes %s", java.util.HexFormat.ofDelimiter(" ").formatHex(bytes))
-          .that(String.join("", feed(ids))).isEqualTo(expected);
+          .that(String.join("", feed(ids)))
+          .isEqualTo(expected);
       assertWithMessage("decode of bytes %s", java.util.HexFormat.ofDelimiter(" ").formatHex(bytes))
-          .that(T.decode(ids)).isEqualTo(expected);
+          .that(T.decode(ids))
+          .isEqualTo(expected);
     }
   }
 

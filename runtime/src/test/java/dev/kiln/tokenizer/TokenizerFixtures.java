@@ -17,25 +17,26 @@ final class TokenizerFixtures {
   static final int BYTE = TokenType.BYTE.ggufId();
 
   /** Texts for test round trips: scripts, emoji sequences, white space of every kind. */
-  static final List<String> SAMPLES = List.of(
-      "",
-      "Hello, world!",
-      "日本語のテキストと中文文本，한국어 텍스트",
-      "مرحبا بالعالم، كيف حالك؟",
-      "नमस्ते दुनिया, क्षत्रिय",
-      "👩‍👩‍👧‍👦 family 👍🏽 🇯🇵 🏳️‍🌈 ❤️",
-      "naïve café — “quotes” … ∑ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ﬁ",
-      "it's I'M we'll 12345 3.14159 1,000,000",
-      " leading space",
-      "   three leading spaces",
-      "trailing spaces   ",
-      "\t\ttabs\tand\nnew\nlines\n\n",
-      "   ",
-      " ",
-      "\n",
-      "a\r\nb\u00A0c\u3000d\u2003e",
-      "code:\n    if (x) {\n        return y;\n    }\n",
-      "<s> not special </s> <|eot_id|>");
+  static final List<String> SAMPLES =
+      List.of(
+          "",
+          "Hello, world!",
+          "日本語のテキストと中文文本，한국어 텍스트",
+          "مرحبا بالعالم، كيف حالك؟",
+          "नमस्ते दुनिया, क्षत्रिय",
+          "👩‍👩‍👧‍👦 family 👍🏽 🇯🇵 🏳️‍🌈 ❤️",
+          "naïve café — “quotes” … ∑ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ﬁ",
+          "it's I'M we'll 12345 3.14159 1,000,000",
+          " leading space",
+          "   three leading spaces",
+          "trailing spaces   ",
+          "\t\ttabs\tand\nnew\nlines\n\n",
+          "   ",
+          " ",
+          "\n",
+          "a\r\nb\u00A0c\u3000d\u2003e",
+          "code:\n    if (x) {\n        return y;\n    }\n",
+          "<s> not special </s> <|eot_id|>");
 
   private TokenizerFixtures() {}
 
@@ -78,9 +79,18 @@ final class TokenizerFixtures {
       return new GgufWriter()
           .putString("general.architecture", "llama")
           .putString("tokenizer.ggml.model", model)
-          .put("tokenizer.ggml.tokens", GgufValueType.ARRAY, new GgufWriter.Arr(GgufValueType.STRING, tokens))
-          .put("tokenizer.ggml.scores", GgufValueType.ARRAY, new GgufWriter.Arr(GgufValueType.FLOAT32, scores))
-          .put("tokenizer.ggml.token_type", GgufValueType.ARRAY, new GgufWriter.Arr(GgufValueType.INT32, types));
+          .put(
+              "tokenizer.ggml.tokens",
+              GgufValueType.ARRAY,
+              new GgufWriter.Arr(GgufValueType.STRING, tokens))
+          .put(
+              "tokenizer.ggml.scores",
+              GgufValueType.ARRAY,
+              new GgufWriter.Arr(GgufValueType.FLOAT32, scores))
+          .put(
+              "tokenizer.ggml.token_type",
+              GgufValueType.ARRAY,
+              new GgufWriter.Arr(GgufValueType.INT32, types));
     }
 
     /** A SentencePiece-style GGUF tokenizer with unk 0, bos 1, eos 2. */
@@ -113,7 +123,10 @@ final class TokenizerFixtures {
     }
   }
 
-  /** A byte-level vocabulary whose first 256 tokens are the bytes 0..255, written as GPT-2 characters. */
+  /**
+   * A byte-level vocabulary whose first 256 tokens are the bytes 0..255, written as GPT-2
+   * characters.
+   */
   static Vocab byteLevel() {
     Vocab vocab = new Vocab();
     for (int b = 0; b < 256; b++) {
@@ -131,8 +144,13 @@ final class TokenizerFixtures {
 
   /** A byte-level GGUF tokenizer with pre-tokenizer {@code pre}. */
   static GgufWriter bpeGguf(Vocab vocab, List<String> merges, String pre) {
-    GgufWriter writer = vocab.gguf("gpt2")
-        .put("tokenizer.ggml.merges", GgufValueType.ARRAY, new GgufWriter.Arr(GgufValueType.STRING, merges));
+    GgufWriter writer =
+        vocab
+            .gguf("gpt2")
+            .put(
+                "tokenizer.ggml.merges",
+                GgufValueType.ARRAY,
+                new GgufWriter.Arr(GgufValueType.STRING, merges));
     return pre == null ? writer : writer.putString("tokenizer.ggml.pre", pre);
   }
 

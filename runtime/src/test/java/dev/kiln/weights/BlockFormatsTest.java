@@ -16,23 +16,24 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The block-quantized types' {@link WeightTensor#readRow} (whichever kernel path it takes) and the
- * scalar kernels' row readers against {@link GgmlReference}, written
- * from the GGML format definitions: bit-for-bit on random blocks and on edge values (zero and
- * maximal quants, subnormal, maximal, negative, signed-zero, infinite and NaN F16 scales), plus
- * values worked out by hand from blocks packed the way llama.cpp's quantizers pack them.
+ * scalar kernels' row readers against {@link GgmlReference}, written from the GGML format
+ * definitions: bit-for-bit on random blocks and on edge values (zero and maximal quants, subnormal,
+ * maximal, negative, signed-zero, infinite and NaN F16 scales), plus values worked out by hand from
+ * blocks packed the way llama.cpp's quantizers pack them.
  */
 class BlockFormatsTest {
   private static final float SENTINEL = -12345.5f;
 
   /** F16 scales worth trying: ±0, smallest and largest subnormal, ±1, largest finite, ±Inf, NaN. */
   private static final int[] SPECIAL_HALVES = {
-    0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfe00
+    0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x7c00,
+    0xfc00, 0x7e00, 0x7c01, 0xfe00
   };
 
   /**
    * Reads every row of a {@code rows x columns} tensor of {@code type} over {@code bytes} into the
-   * middle of a sentinel-filled array and checks it against the reference bit for bit (NaNs
-   * compare equal to each other, +0 and -0 do not).
+   * middle of a sentinel-filled array and checks it against the reference bit for bit (NaNs compare
+   * equal to each other, +0 and -0 do not).
    */
   static void assertRowsMatchReference(Dtype type, int rows, int columns, byte[] bytes) {
     WeightTensor tensor = TestBlocks.tensor("t", type, rows, columns, bytes);
@@ -43,19 +44,30 @@ class BlockFormatsTest {
       Arrays.fill(out, SENTINEL);
       tensor.readRow(r, out, 3);
       for (int i : new int[] {0, 1, 2, columns + 3, columns + 4, columns + 5, columns + 6}) {
-        assertWithMessage("%s row %s wrote outside its range at %s", type, r, i).that(out[i]).isEqualTo(SENTINEL);
+        assertWithMessage("%s row %s wrote outside its range at %s", type, r, i)
+            .that(out[i])
+            .isEqualTo(SENTINEL);
       }
       float[] scalar = new float[columns];
       TestBlocks.scalarRead(type, tensor.data(), columns, r, scalar, 0);
       for (int i = 0; i < columns; i++) {
         if (Float.floatToIntBits(scalar[i]) != Float.floatToIntBits(expected[i])) {
-          assertWithMessage("%s row %s element %s: reference %s, scalar kernel %s", type, r, i, expected[i], scalar[i]).fail();
+          assertWithMessage(
+                  "%s row %s element %s: reference %s, scalar kernel %s",
+                  type, r, i, expected[i], scalar[i])
+              .fail();
         }
         if (Float.floatToIntBits(out[3 + i]) != Float.floatToIntBits(expected[i])) {
           assertWithMessage(
                   "%s row %s element %s (block %s, offset %s): reference %s (0x%s), readRow %s (0x%s)",
-                  type, r, i, i / type.blockSize(), i % type.blockSize(), expected[i],
-                  Integer.toHexString(Float.floatToRawIntBits(expected[i])), out[3 + i],
+                  type,
+                  r,
+                  i,
+                  i / type.blockSize(),
+                  i % type.blockSize(),
+                  expected[i],
+                  Integer.toHexString(Float.floatToRawIntBits(expected[i])),
+                  out[3 + i],
                   Integer.toHexString(Float.floatToRawIntBits(out[3 + i])))
               .fail();
         }
@@ -72,14 +84,18 @@ class BlockFormatsTest {
     assertThat(GgmlReference.half(0x0001)).isEqualTo(0x1p-24f);
     assertThat(GgmlReference.half(0x03ff)).isEqualTo(1023 * 0x1p-24f);
     assertThat(GgmlReference.half(0x0400)).isEqualTo(0x1p-14f);
-    assertThat(Float.floatToIntBits(GgmlReference.half(0x8000))).isEqualTo(Float.floatToIntBits(-0f));
+    assertThat(Float.floatToIntBits(GgmlReference.half(0x8000)))
+        .isEqualTo(Float.floatToIntBits(-0f));
     assertThat(GgmlReference.half(0xfc00)).isEqualTo(Float.NEGATIVE_INFINITY);
     assertThat(GgmlReference.half(0x7c01)).isNaN();
     for (int bits = 0; bits < 0x10000; bits++) {
       float mine = GgmlReference.half(bits);
       float dtype = Dtype.f16ToFloat((short) bits);
       if (Float.floatToIntBits(mine) != Float.floatToIntBits(dtype)) {
-        assertWithMessage("F16 0x%s: reference %s, Dtype.f16ToFloat %s", Integer.toHexString(bits), mine, dtype).fail();
+        assertWithMessage(
+                "F16 0x%s: reference %s, Dtype.f16ToFloat %s",
+                Integer.toHexString(bits), mine, dtype)
+            .fail();
       }
     }
   }
@@ -93,17 +109,36 @@ class BlockFormatsTest {
     assertThat(Dtype.bf16ToFloat((short) 0x0001)).isEqualTo(Float.intBitsToFloat(0x10000));
   }
 
-  /** Sizes from the GGML structs: block_q8_0 2 + 32, block_q4_0 2 + 16, block_q4_K 2 + 2 + 12 + 128, block_q6_K 128 + 64 + 16 + 2. */
+  /**
+   * Sizes from the GGML structs: block_q8_0 2 + 32, block_q4_0 2 + 16, block_q4_K 2 + 2 + 12 + 128,
+   * block_q6_K 128 + 64 + 16 + 2.
+   */
   @Test
   void blockGeometryMatchesTheGgmlStructs() {
-    assertThat(List.of(Dtype.Q8_0.blockSize(), Dtype.Q8_0.blockBytes())).containsExactly(32, 34).inOrder();
-    assertThat(List.of(Dtype.Q4_0.blockSize(), Dtype.Q4_0.blockBytes())).containsExactly(32, 18).inOrder();
-    assertThat(List.of(Dtype.Q4_K.blockSize(), Dtype.Q4_K.blockBytes())).containsExactly(256, 144).inOrder();
-    assertThat(List.of(Dtype.Q6_K.blockSize(), Dtype.Q6_K.blockBytes())).containsExactly(256, 210).inOrder();
+    assertThat(List.of(Dtype.Q8_0.blockSize(), Dtype.Q8_0.blockBytes()))
+        .containsExactly(32, 34)
+        .inOrder();
+    assertThat(List.of(Dtype.Q4_0.blockSize(), Dtype.Q4_0.blockBytes()))
+        .containsExactly(32, 18)
+        .inOrder();
+    assertThat(List.of(Dtype.Q4_K.blockSize(), Dtype.Q4_K.blockBytes()))
+        .containsExactly(256, 144)
+        .inOrder();
+    assertThat(List.of(Dtype.Q6_K.blockSize(), Dtype.Q6_K.blockBytes()))
+        .containsExactly(256, 210)
+        .inOrder();
     // ggml_type ids as GGUF stores them.
-    assertThat(List.of(Dtype.F32.ggmlType(), Dtype.F16.ggmlType(), Dtype.Q4_0.ggmlType(), Dtype.Q8_0.ggmlType(),
-            Dtype.Q4_K.ggmlType(), Dtype.Q6_K.ggmlType(), Dtype.BF16.ggmlType()))
-        .containsExactly(0, 1, 2, 8, 12, 14, 30).inOrder();
+    assertThat(
+            List.of(
+                Dtype.F32.ggmlType(),
+                Dtype.F16.ggmlType(),
+                Dtype.Q4_0.ggmlType(),
+                Dtype.Q8_0.ggmlType(),
+                Dtype.Q4_K.ggmlType(),
+                Dtype.Q6_K.ggmlType(),
+                Dtype.BF16.ggmlType()))
+        .containsExactly(0, 1, 2, 8, 12, 14, 30)
+        .inOrder();
   }
 
   static Stream<Arguments> quantizedTypesAndSeeds() {
@@ -148,7 +183,8 @@ class BlockFormatsTest {
     int scalesFrom = type == Dtype.Q4_K ? 4 : type == Dtype.Q6_K ? 192 : -1;
     int scalesTo = type == Dtype.Q4_K ? 16 : type == Dtype.Q6_K ? 208 : -1;
     int[] quantFills = {0x00, 0xff, 0x88, -1};
-    int[] scaleFills = scalesFrom < 0 ? new int[] {0} : new int[] {0x00, 0xff, 0x7f, 0x80, 0x3f, 0xc0, -1};
+    int[] scaleFills =
+        scalesFrom < 0 ? new int[] {0} : new int[] {0x00, 0xff, 0x7f, 0x80, 0x3f, 0xc0, -1};
     List<byte[]> blocks = new ArrayList<>();
     for (int special : SPECIAL_HALVES) {
       for (int target = -1; target < halves.length; target++) {
@@ -162,7 +198,8 @@ class BlockFormatsTest {
             }
             for (int h = 0; h < halves.length; h++) {
               // target -1: the special value in every F16 field; else only in field `target`.
-              int bits = target < 0 || target == h ? special : TestBlocks.randomHalf(random, 10, 20);
+              int bits =
+                  target < 0 || target == h ? special : TestBlocks.randomHalf(random, 10, 20);
               TestBlocks.putHalf(block, halves[h], bits);
             }
             blocks.add(block);
@@ -243,8 +280,14 @@ class BlockFormatsTest {
     block[4] = (byte) 0x8f; // element 2: 15 -> 7; element 18: 8 -> 0
     block[5] = 0x39; // element 3: 9 -> 1; element 19: 3 -> -5
     float[] y = read(Dtype.Q4_0, block);
-    assertThat(new float[] {y[0], y[1], y[2], y[3]}).usingExactEquality().containsExactly(-16f, 14f, 14f, 2f).inOrder();
-    assertThat(new float[] {y[16], y[17], y[18], y[19]}).usingExactEquality().containsExactly(-16f, 14f, 0f, -10f).inOrder();
+    assertThat(new float[] {y[0], y[1], y[2], y[3]})
+        .usingExactEquality()
+        .containsExactly(-16f, 14f, 14f, 2f)
+        .inOrder();
+    assertThat(new float[] {y[16], y[17], y[18], y[19]})
+        .usingExactEquality()
+        .containsExactly(-16f, 14f, 0f, -10f)
+        .inOrder();
     assertThat(y[31]).isEqualTo(-16f); // byte 17 is 0
 
     TestBlocks.putHalf(block, 0, 0x03ff); // d = 1023 * 2^-24, the largest subnormal
@@ -343,8 +386,12 @@ class BlockFormatsTest {
         int q4 = levels[j + l + 96] & 0xF;
         block[ql + l] = (byte) (q1 | (q3 << 4));
         block[ql + l + 32] = (byte) (q2 | (q4 << 4));
-        block[qh + l] = (byte) ((levels[j + l] >> 4) | ((levels[j + l + 32] >> 4) << 2)
-            | ((levels[j + l + 64] >> 4) << 4) | ((levels[j + l + 96] >> 4) << 6));
+        block[qh + l] =
+            (byte)
+                ((levels[j + l] >> 4)
+                    | ((levels[j + l + 32] >> 4) << 2)
+                    | ((levels[j + l + 64] >> 4) << 4)
+                    | ((levels[j + l + 96] >> 4) << 6));
       }
     }
   }
@@ -367,7 +414,8 @@ class BlockFormatsTest {
     TestBlocks.putHalf(block, 208, 0x3c00); // d = 1
     float[] y = read(Dtype.Q6_K, block);
     for (int e = 0; e < 256; e++) {
-      // Sub-block of 16 elements e / 16 uses scale e / 16. In float, so a negative scale times q - 32 = 0 is -0.
+      // Sub-block of 16 elements e / 16 uses scale e / 16. In float, so a negative scale times q -
+      // 32 = 0 is -0.
       float expected = (float) scales[e / 16] * (levels[e] - 32);
       assertWithMessage("element %s", e).that(bits(y[e])).isEqualTo(bits(expected));
     }

@@ -30,8 +30,13 @@ class ChangedWhileMappedTest {
     for (var entry : weights.tensors().entrySet()) {
       WeightTensor tensor = entry.getValue();
       if (type == Dtype.F16 && tensor.shape().length == 2) {
-        file.add(entry.getKey(), "F16", tensor.shape(), Quantizer.quantize(tensor, Dtype.F16).data()
-            .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        file.add(
+            entry.getKey(),
+            "F16",
+            tensor.shape(),
+            Quantizer.quantize(tensor, Dtype.F16)
+                .data()
+                .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
       } else {
         file.addF32(entry.getKey(), tensor.shape(), tensor.toArray());
       }
@@ -63,8 +68,13 @@ class ChangedWhileMappedTest {
     long size = Files.size(file);
     truncate(file, 100);
     var e = assertThrows(WeightLoadException.class, () -> decoder.prefill(new int[][] {{1, 2}}));
-    assertThat(e).hasMessageThat().startsWith(file + ": model file changed or truncated while in use (" + size
-        + " bytes when mapped, 100 now); reload the model");
+    assertThat(e)
+        .hasMessageThat()
+        .startsWith(
+            file
+                + ": model file changed or truncated while in use ("
+                + size
+                + " bytes when mapped, 100 now); reload the model");
     assertThrows(WeightLoadException.class, () -> decoder.step(new int[] {3}));
   }
 
@@ -76,8 +86,11 @@ class ChangedWhileMappedTest {
     decoder.prefill(new int[][] {{1}});
     truncate(file, 8);
     var e = assertThrows(WeightLoadException.class, () -> decoder.prefill(new int[][] {{1}}));
-    assertThat(e).hasMessageThat().contains(file + ": model file changed or truncated while in use");
-    assertThat(weights.spec()).isEqualTo(SPEC); // the weights stay reachable, so their file stays mapped
+    assertThat(e)
+        .hasMessageThat()
+        .contains(file + ": model file changed or truncated while in use");
+    assertThat(weights.spec())
+        .isEqualTo(SPEC); // the weights stay reachable, so their file stays mapped
   }
 
   @Test
@@ -96,6 +109,7 @@ class ChangedWhileMappedTest {
     assertThat(e).hasMessageThat().contains("changed or");
     assertThat(e).hasCauseThat().isSameInstanceAs(fault);
     var other = new InternalError("something else");
-    assertThat(assertThrows(InternalError.class, () -> ModelFiles.changedWhileMapped(other))).isSameInstanceAs(other);
+    assertThat(assertThrows(InternalError.class, () -> ModelFiles.changedWhileMapped(other)))
+        .isSameInstanceAs(other);
   }
 }

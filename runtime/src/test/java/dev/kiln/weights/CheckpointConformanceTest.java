@@ -24,42 +24,56 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * The shared conformance models ({@code -Dkiln.conformance=DIR}, relative paths against the
- * repository root) read through every checkpoint class: the llama2.c file's tensors equal the Hugging
- * Face safetensors ones exactly (so the q/k row permutation is undone right), the F16 folder holds the
- * same values, and each format's stated spec agrees with {@code hf/config.json}. Without the property
- * the tests are skipped; with a property that names no conformance folder they fail.
+ * repository root) read through every checkpoint class: the llama2.c file's tensors equal the
+ * Hugging Face safetensors ones exactly (so the q/k row permutation is undone right), the F16
+ * folder holds the same values, and each format's stated spec agrees with {@code hf/config.json}.
+ * Without the property the tests are skipped; with a property that names no conformance folder they
+ * fail.
  */
 class CheckpointConformanceTest {
   /** config.json key of each element a checkpoint may state. */
-  static final Map<SpecElement, String> CONFIG_KEYS = new EnumMap<>(Map.ofEntries(
-      Map.entry(SpecElement.VOCAB_SIZE, "vocab_size"),
-      Map.entry(SpecElement.HIDDEN_SIZE, "hidden_size"),
-      Map.entry(SpecElement.INTERMEDIATE_SIZE, "intermediate_size"),
-      Map.entry(SpecElement.NUM_HIDDEN_LAYERS, "num_hidden_layers"),
-      Map.entry(SpecElement.NUM_ATTENTION_HEADS, "num_attention_heads"),
-      Map.entry(SpecElement.NUM_KEY_VALUE_HEADS, "num_key_value_heads"),
-      Map.entry(SpecElement.HEAD_DIM, "head_dim"),
-      Map.entry(SpecElement.MAX_POSITION_EMBEDDINGS, "max_position_embeddings"),
-      Map.entry(SpecElement.ROPE_THETA, "rope_theta"),
-      Map.entry(SpecElement.RMS_NORM_EPS, "rms_norm_eps"),
-      Map.entry(SpecElement.TIE_WORD_EMBEDDINGS, "tie_word_embeddings"),
-      Map.entry(SpecElement.ATTENTION_BIAS, "attention_bias"),
-      Map.entry(SpecElement.MLP_BIAS, "mlp_bias")));
+  static final Map<SpecElement, String> CONFIG_KEYS =
+      new EnumMap<>(
+          Map.ofEntries(
+              Map.entry(SpecElement.VOCAB_SIZE, "vocab_size"),
+              Map.entry(SpecElement.HIDDEN_SIZE, "hidden_size"),
+              Map.entry(SpecElement.INTERMEDIATE_SIZE, "intermediate_size"),
+              Map.entry(SpecElement.NUM_HIDDEN_LAYERS, "num_hidden_layers"),
+              Map.entry(SpecElement.NUM_ATTENTION_HEADS, "num_attention_heads"),
+              Map.entry(SpecElement.NUM_KEY_VALUE_HEADS, "num_key_value_heads"),
+              Map.entry(SpecElement.HEAD_DIM, "head_dim"),
+              Map.entry(SpecElement.MAX_POSITION_EMBEDDINGS, "max_position_embeddings"),
+              Map.entry(SpecElement.ROPE_THETA, "rope_theta"),
+              Map.entry(SpecElement.RMS_NORM_EPS, "rms_norm_eps"),
+              Map.entry(SpecElement.TIE_WORD_EMBEDDINGS, "tie_word_embeddings"),
+              Map.entry(SpecElement.ATTENTION_BIAS, "attention_bias"),
+              Map.entry(SpecElement.MLP_BIAS, "mlp_bias")));
 
   @TestFactory
   Stream<DynamicTest> sharedModels() {
     Optional<Path> root = SharedConformance.LLAMA_CHECKPOINTS.root();
     if (root.isEmpty()) {
-      return Stream.of(dynamicTest("shared conformance models (pass -Dkiln.conformance=DIR to run)",
-          () -> Assumptions.abort("-Dkiln.conformance not given")));
+      return Stream.of(
+          dynamicTest(
+              "shared conformance models (pass -Dkiln.conformance=DIR to run)",
+              () -> Assumptions.abort("-Dkiln.conformance not given")));
     }
     List<DynamicTest> tests = new ArrayList<>();
     for (String model : SharedConformance.LLAMA_CHECKPOINTS.models()) {
       Path dir = root.get().resolve(model);
-      tests.add(dynamicTest(model + ": llama2.c tensors equal the Hugging Face ones", () -> llama2cEqualsHf(dir)));
-      tests.add(dynamicTest(model + ": llama2.c stated spec agrees with config.json", () -> llama2cSpec(dir)));
-      tests.add(dynamicTest(model + ": Hugging Face folder (F32)", () -> hfFolder(dir, "hf", "F32")));
-      tests.add(dynamicTest(model + ": Hugging Face folder (F16) holds the same values", () -> hfFolder(dir, "hf_f16", "F16")));
+      tests.add(
+          dynamicTest(
+              model + ": llama2.c tensors equal the Hugging Face ones",
+              () -> llama2cEqualsHf(dir)));
+      tests.add(
+          dynamicTest(
+              model + ": llama2.c stated spec agrees with config.json", () -> llama2cSpec(dir)));
+      tests.add(
+          dynamicTest(model + ": Hugging Face folder (F32)", () -> hfFolder(dir, "hf", "F32")));
+      tests.add(
+          dynamicTest(
+              model + ": Hugging Face folder (F16) holds the same values",
+              () -> hfFolder(dir, "hf_f16", "F16")));
     }
     return tests.stream();
   }
@@ -71,7 +85,9 @@ class CheckpointConformanceTest {
     assertThat(llama2c.names()).containsExactlyElementsIn(hf.names());
     for (String name : hf.names()) {
       assertWithMessage("shape of %s", name).that(llama2c.shape(name)).isEqualTo(hf.shape(name));
-      assertWithMessage("values of %s", name).that(llama2c.read(name).toArray()).isEqualTo(hf.read(name).toArray());
+      assertWithMessage("values of %s", name)
+          .that(llama2c.read(name).toArray())
+          .isEqualTo(hf.read(name).toArray());
     }
     assertThat(llama2c.sharedClassifier()).isEqualTo(!hf.names().contains("lm_head.weight"));
   }
@@ -80,16 +96,25 @@ class CheckpointConformanceTest {
     Llama2cFile llama2c = Llama2cFile.open(dir.resolve("llama2c/model.bin"));
     JsonObject config = config(dir.resolve("hf/config.json"));
 
-    assertThat(llama2c.statedSpec().keySet()).containsExactly(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE,
-        SpecElement.INTERMEDIATE_SIZE, SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS,
-        SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.MAX_POSITION_EMBEDDINGS, SpecElement.TIE_WORD_EMBEDDINGS);
+    assertThat(llama2c.statedSpec().keySet())
+        .containsExactly(
+            SpecElement.VOCAB_SIZE,
+            SpecElement.HIDDEN_SIZE,
+            SpecElement.INTERMEDIATE_SIZE,
+            SpecElement.NUM_HIDDEN_LAYERS,
+            SpecElement.NUM_ATTENTION_HEADS,
+            SpecElement.NUM_KEY_VALUE_HEADS,
+            SpecElement.MAX_POSITION_EMBEDDINGS,
+            SpecElement.TIE_WORD_EMBEDDINGS);
     assertAgrees(llama2c.statedSpec(), config);
 
-    // With theta and eps from config.json (the llama2.c file has neither), the file loads as the model.
+    // With theta and eps from config.json (the llama2.c file has neither), the file loads as the
+    // model.
     var builder = ResolvedSpec.builder();
     HfFolder.readConfig(dir.resolve("hf/config.json")).forEach(builder::set);
     llama2c.statedSpec().forEach(builder::set);
-    assertThat(Weights.from(builder.build(), llama2c).tensors().keySet()).containsExactlyElementsIn(llama2c.names());
+    assertThat(Weights.from(builder.build(), llama2c).tensors().keySet())
+        .containsExactlyElementsIn(llama2c.names());
   }
 
   private static void hfFolder(Path dir, String folderName, String dtype) {
@@ -99,7 +124,9 @@ class CheckpointConformanceTest {
     assertThat(folder.names()).containsExactlyElementsIn(reference.names()).inOrder();
     for (String name : reference.names()) {
       assertWithMessage("dtype of %s", name).that(folder.dtypeName(name)).isEqualTo(dtype);
-      assertWithMessage("values of %s", name).that(folder.read(name).toArray()).isEqualTo(reference.read(name).toArray());
+      assertWithMessage("values of %s", name)
+          .that(folder.read(name).toArray())
+          .isEqualTo(reference.read(name).toArray());
     }
     JsonObject config = config(dir.resolve(folderName).resolve("config.json"));
     assertThat(folder.statedSpec().keySet()).containsExactlyElementsIn(CONFIG_KEYS.keySet());
@@ -114,14 +141,16 @@ class CheckpointConformanceTest {
     for (var entry : stated.entrySet()) {
       String key = CONFIG_KEYS.get(entry.getKey());
       var value = config.get(key);
-      Object expected = switch (entry.getValue()) {
-        case Integer i -> value.getAsInt();
-        case Double d -> value.getAsDouble();
-        case Boolean b -> value.getAsBoolean();
-        default -> throw new AssertionError("unexpected value type " + entry.getValue());
-      };
+      Object expected =
+          switch (entry.getValue()) {
+            case Integer i -> value.getAsInt();
+            case Double d -> value.getAsDouble();
+            case Boolean b -> value.getAsBoolean();
+            default -> throw new AssertionError("unexpected value type " + entry.getValue());
+          };
       assertWithMessage("stated %s vs config.json %s", entry.getKey().elementName(), key)
-          .that(entry.getValue()).isEqualTo(expected);
+          .that(entry.getValue())
+          .isEqualTo(expected);
     }
   }
 

@@ -7,19 +7,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link WeightTensor#dotRowBlock} (blocks of weight rows times blocks of input rows, as prefill and
- * batched decode use them) and {@link WeightTensor#dotRowRange} (one input row times a range of
+ * {@link WeightTensor#dotRowBlock} (blocks of weight rows times blocks of input rows, as prefill
+ * and batched decode use them) and {@link WeightTensor#dotRowRange} (one input row times a range of
  * weight rows, as decode uses it) against {@link WeightTensor#dot} row by row, for every type.
  */
 class DotRowsTest {
-  /** {@link WeightTensor#dotRowBlock} (blocks of weight rows, as prefill uses it) against {@link WeightTensor#dot}. */
+  /**
+   * {@link WeightTensor#dotRowBlock} (blocks of weight rows, as prefill uses it) against {@link
+   * WeightTensor#dot}.
+   */
   @ParameterizedTest
   @EnumSource(Dtype.class)
   void dotRowBlockEqualsDotPerRow(Dtype type) {
     Random random = new Random(100 + type.ordinal());
     int columns = type.quantized() ? 2 * type.blockSize() : 37;
     int rows = 6;
-    WeightTensor tensor = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
+    WeightTensor tensor =
+        TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
     int stride = columns + 3;
     for (int block = 1; block <= 4; block++) {
       for (int count : new int[] {1, 2, 3, 5, 8}) {
@@ -37,8 +41,12 @@ class DotRowsTest {
               scale += Math.abs((double) w[c] * x[2 + i * stride + c]);
             }
             double tolerance = 2.0 * columns * 0x1p-24 * scale + 1e-30;
-            assertWithMessage("%s rows %s.., block of %s x %s, element (%s, %s)", type, first, block, count, k, i)
-                .that((double) out[k * count + i]).isWithin(tolerance).of(expected);
+            assertWithMessage(
+                    "%s rows %s.., block of %s x %s, element (%s, %s)",
+                    type, first, block, count, k, i)
+                .that((double) out[k * count + i])
+                .isWithin(tolerance)
+                .of(expected);
           }
         }
       }
@@ -46,10 +54,11 @@ class DotRowsTest {
   }
 
   /**
-   * {@link WeightTensor#dotRowRange} (a one-row projection's range of rows) equals {@link WeightTensor#dot},
-   * row order views included, up to the order of the sums: the same kernel interpreted (the Vector API's
-   * Java fallback adds a vector's lanes in order) and compiled (the intrinsic adds them as a tree) may
-   * round differently, and the JIT may compile it between two calls.
+   * {@link WeightTensor#dotRowRange} (a one-row projection's range of rows) equals {@link
+   * WeightTensor#dot}, row order views included, up to the order of the sums: the same kernel
+   * interpreted (the Vector API's Java fallback adds a vector's lanes in order) and compiled (the
+   * intrinsic adds them as a tree) may round differently, and the JIT may compile it between two
+   * calls.
    */
   @ParameterizedTest
   @EnumSource(Dtype.class)
@@ -57,8 +66,10 @@ class DotRowsTest {
     Random random = new Random(200 + type.ordinal());
     int columns = type.quantized() ? 2 * type.blockSize() : 37;
     int rows = 6;
-    WeightTensor stored = TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
-    for (WeightTensor tensor : new WeightTensor[] {stored, stored.withRowOrder(new int[] {5, 3, 1, 0, 2, 4})}) {
+    WeightTensor stored =
+        TestBlocks.tensor("w", type, rows, columns, TestBlocks.finite(type, rows, columns, random));
+    for (WeightTensor tensor :
+        new WeightTensor[] {stored, stored.withRowOrder(new int[] {5, 3, 1, 0, 2, 4})}) {
       float[] x = TestBlocks.randomVector(columns + 4, random);
       float[] out = new float[rows + 1];
       tensor.dotRowRange(1, rows, x, 4, out, 1);
@@ -70,7 +81,9 @@ class DotRowsTest {
           scale += Math.abs((double) w[c] * x[4 + c]);
         }
         double tolerance = 2.0 * columns * 0x1p-24 * scale + 1e-30;
-        assertWithMessage("%s row %s", type, row).that((double) out[row]).isWithin(tolerance)
+        assertWithMessage("%s row %s", type, row)
+            .that((double) out[row])
+            .isWithin(tolerance)
             .of(tensor.dot(row, x, 4));
       }
     }

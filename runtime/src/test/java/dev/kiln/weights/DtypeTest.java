@@ -115,8 +115,12 @@ class DtypeTest {
         assertWithMessage("0x%s", Integer.toHexString(h)).that(actual).isNaN();
         assertWithMessage("0x%s", Integer.toHexString(h)).that(platform).isNaN();
       } else {
-        assertWithMessage("0x%s", Integer.toHexString(h)).that(bits(actual)).isEqualTo(bits(decoded));
-        assertWithMessage("0x%s", Integer.toHexString(h)).that(bits(actual)).isEqualTo(bits(platform));
+        assertWithMessage("0x%s", Integer.toHexString(h))
+            .that(bits(actual))
+            .isEqualTo(bits(decoded));
+        assertWithMessage("0x%s", Integer.toHexString(h))
+            .that(bits(actual))
+            .isEqualTo(bits(platform));
       }
     }
   }
@@ -132,8 +136,12 @@ class DtypeTest {
         // bfloat16 is the upper half of a float32, NaN payload included.
         assertWithMessage("0x%s", Integer.toHexString(b)).that(bits(actual)).isEqualTo(b << 16);
       } else {
-        assertWithMessage("0x%s", Integer.toHexString(b)).that(bits(actual)).isEqualTo(bits(decoded));
-        assertWithMessage("0x%s", Integer.toHexString(b)).that(bits(actual)).isEqualTo(bits(upperHalf));
+        assertWithMessage("0x%s", Integer.toHexString(b))
+            .that(bits(actual))
+            .isEqualTo(bits(decoded));
+        assertWithMessage("0x%s", Integer.toHexString(b))
+            .that(bits(actual))
+            .isEqualTo(bits(upperHalf));
       }
     }
   }
@@ -151,7 +159,8 @@ class DtypeTest {
       }
       FloatTensor f16 = WeightTensor.of("t", new long[] {2, 3}, Dtype.F16, source).toFloat();
       assertThat(f16.shape()).isEqualTo(new long[] {2, 3});
-      assertThat(f16.toArray()).isEqualTo(new float[] {1f, -2f, 0x1p-24f, 65504f, Float.NEGATIVE_INFINITY, 0x1.554p-2f});
+      assertThat(f16.toArray())
+          .isEqualTo(new float[] {1f, -2f, 0x1p-24f, 65504f, Float.NEGATIVE_INFINITY, 0x1.554p-2f});
 
       FloatTensor bf16 = WeightTensor.of("t", new long[] {6}, Dtype.BF16, source).toFloat();
       for (int i = 0; i < halves.length; i++) {

@@ -15,12 +15,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
-/** Writes small checkpoints for tests: llama2.c v0 files, safetensors files and Hugging Face folders. */
+/**
+ * Writes small checkpoints for tests: llama2.c v0 files, safetensors files and Hugging Face
+ * folders.
+ */
 final class Fixtures {
   private Fixtures() {}
 
   /** A small Llama's sizes, as a llama2.c header states them. */
-  record Dims(int dim, int hidden, int layers, int heads, int kvHeads, int vocab, int seqLen, boolean shared) {
+  record Dims(
+      int dim,
+      int hidden,
+      int layers,
+      int heads,
+      int kvHeads,
+      int vocab,
+      int seqLen,
+      boolean shared) {
     int headSize() {
       return dim / heads;
     }
@@ -33,7 +44,9 @@ final class Fixtures {
   /** One tensor's shape and values, row-major in Hugging Face layout. */
   record Tensor(long[] shape, float[] values) {}
 
-  /** Seeded tensors of a Llama with these sizes under Hugging Face names and shapes, in layer order. */
+  /**
+   * Seeded tensors of a Llama with these sizes under Hugging Face names and shapes, in layer order.
+   */
   static Map<String, Tensor> hfTensors(Dims d, long seed) {
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     var random = new SplittableRandom(seed);
@@ -59,7 +72,8 @@ final class Fixtures {
     return tensors;
   }
 
-  private static void put(Map<String, Tensor> tensors, SplittableRandom random, String name, long... shape) {
+  private static void put(
+      Map<String, Tensor> tensors, SplittableRandom random, String name, long... shape) {
     long count = 1;
     for (long s : shape) {
       count *= s;
@@ -73,7 +87,10 @@ final class Fixtures {
 
   // ---- llama2.c ----
 
-  /** The bytes of a llama2.c v0 file holding {@code hf} (from {@link #hfTensors}), q/k rows permuted as llama2.c stores them. */
+  /**
+   * The bytes of a llama2.c v0 file holding {@code hf} (from {@link #hfTensors}), q/k rows permuted
+   * as llama2.c stores them.
+   */
   static byte[] llama2cBytes(Dims d, Map<String, Tensor> hf) {
     List<float[]> arrays = new ArrayList<>();
     arrays.add(hf.get("model.embed_tokens.weight").values());
@@ -104,8 +121,14 @@ final class Fixtures {
     }
     int floats = arrays.stream().mapToInt(a -> a.length).sum();
     ByteBuffer buffer = ByteBuffer.allocate(28 + 4 * floats).order(ByteOrder.LITTLE_ENDIAN);
-    buffer.putInt(d.dim()).putInt(d.hidden()).putInt(d.layers()).putInt(d.heads()).putInt(d.kvHeads())
-        .putInt(d.shared() ? d.vocab() : -d.vocab()).putInt(d.seqLen());
+    buffer
+        .putInt(d.dim())
+        .putInt(d.hidden())
+        .putInt(d.layers())
+        .putInt(d.heads())
+        .putInt(d.kvHeads())
+        .putInt(d.shared() ? d.vocab() : -d.vocab())
+        .putInt(d.seqLen());
     for (float[] array : arrays) {
       for (float v : array) {
         buffer.putFloat(v);
@@ -114,8 +137,12 @@ final class Fixtures {
     return buffer.array();
   }
 
-  /** Appends a per-layer tensor for every layer; with {@code heads > 0}, rows in llama2.c's interleaved RoPE order. */
-  private static void stacked(List<float[]> arrays, Dims d, Map<String, Tensor> hf, String suffix, int heads) {
+  /**
+   * Appends a per-layer tensor for every layer; with {@code heads > 0}, rows in llama2.c's
+   * interleaved RoPE order.
+   */
+  private static void stacked(
+      List<float[]> arrays, Dims d, Map<String, Tensor> hf, String suffix, int heads) {
     for (int layer = 0; layer < d.layers(); layer++) {
       Tensor tensor = hf.get("model.layers." + layer + "." + suffix);
       if (heads == 0) {
@@ -126,7 +153,8 @@ final class Fixtures {
       int columns = (int) tensor.shape()[1];
       float[] stored = new float[tensor.values().length];
       for (int storedRow = 0; storedRow < heads * hs; storedRow++) {
-        // Stored row h*hs + 2i + j holds the pair element j of rotary pair i: HF row h*hs + j*hs/2 + i.
+        // Stored row h*hs + 2i + j holds the pair element j of rotary pair i: HF row h*hs + j*hs/2
+        // + i.
         int head = storedRow / hs;
         int within = storedRow % hs;
         int hfRow = head * hs + (within % 2) * (hs / 2) + within / 2;
@@ -165,7 +193,8 @@ final class Fixtures {
       header.add(entry.getKey(), info);
     }
     byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-    ByteBuffer buffer = ByteBuffer.allocate(8 + json.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buffer =
+        ByteBuffer.allocate(8 + json.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
     buffer.putLong(json.length).put(json);
     for (Tensor tensor : tensors.values()) {
       for (float v : tensor.values()) {
@@ -175,7 +204,10 @@ final class Fixtures {
     return buffer.array();
   }
 
-  /** A Llama {@code config.json} for these sizes (rope theta 1e4, eps 1e-5), as transformers writes one. */
+  /**
+   * A Llama {@code config.json} for these sizes (rope theta 1e4, eps 1e-5), as transformers writes
+   * one.
+   */
   static JsonObject config(Dims d) {
     JsonObject config = new JsonObject();
     JsonArray architectures = new JsonArray();
@@ -207,8 +239,8 @@ final class Fixtures {
   }
 
   /**
-   * A Hugging Face folder: {@code config.json} and either {@code model.safetensors} ({@code shards == 1})
-   * or {@code shards} shard files (tensors split into consecutive runs) plus the index.
+   * A Hugging Face folder: {@code config.json} and either {@code model.safetensors} ({@code shards
+   * == 1}) or {@code shards} shard files (tensors split into consecutive runs) plus the index.
    */
   static Path writeHfFolder(Path dir, JsonObject config, Map<String, Tensor> tensors, int shards) {
     try {
@@ -238,7 +270,9 @@ final class Fixtures {
     metadata.addProperty("total_size", totalSize);
     index.add("metadata", metadata);
     index.add("weight_map", weightMap);
-    write(dir.resolve("model.safetensors.index.json"), index.toString().getBytes(StandardCharsets.UTF_8));
+    write(
+        dir.resolve("model.safetensors.index.json"),
+        index.toString().getBytes(StandardCharsets.UTF_8));
     return dir;
   }
 
@@ -250,7 +284,10 @@ final class Fixtures {
     }
   }
 
-  /** Reads everything a checkpoint offers (names, shapes, dtypes, every tensor's values, the spec); returns the element count. */
+  /**
+   * Reads everything a checkpoint offers (names, shapes, dtypes, every tensor's values, the spec);
+   * returns the element count.
+   */
   static long readEverything(Checkpoint checkpoint) {
     long elements = 0;
     checkpoint.format();

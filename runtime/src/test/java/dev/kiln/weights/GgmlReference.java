@@ -4,12 +4,13 @@ package dev.kiln.weights;
  * Test-only reference decoders for Kiln's element types, written from the GGML format definitions
  * (llama.cpp {@code ggml-quants.c}: {@code dequantize_row_q8_0}, {@code _q4_0}, {@code _q4_K},
  * {@code _q6_K}) and deliberately in a different style from the main code: a block's bytes are
- * first unpacked into plain int arrays (one signed quant per element, one scale and min per element),
- * and only then turned into floats. F16 is decoded by hand, not with {@link Float#float16ToFloat}.
+ * first unpacked into plain int arrays (one signed quant per element, one scale and min per
+ * element), and only then turned into floats. F16 is decoded by hand, not with {@link
+ * Float#float16ToFloat}.
  *
- * <p>Float operations follow llama.cpp's order exactly, so results must match the main code bit
- * for bit: Q8_0 {@code d * q}; Q4_0 {@code d * (q - 8)}; Q4_K {@code (d * sc) * q - (dmin * m)};
- * Q6_K {@code (d * sc) * (q - 32)}.
+ * <p>Float operations follow llama.cpp's order exactly, so results must match the main code bit for
+ * bit: Q8_0 {@code d * q}; Q4_0 {@code d * (q - 8)}; Q4_K {@code (d * sc) * q - (dmin * m)}; Q6_K
+ * {@code (d * sc) * (q - 32)}.
  */
 final class GgmlReference {
   private GgmlReference() {}
@@ -110,13 +111,14 @@ final class GgmlReference {
 
   /** Decodes a row of a block-quantized type. */
   static Decoded decode(Dtype type, byte[] bytes) {
-    int blockBytes = switch (type) {
-      case Q8_0 -> 34;
-      case Q4_0 -> 18;
-      case Q4_K -> 144;
-      case Q6_K -> 210;
-      default -> throw new IllegalArgumentException(type.toString());
-    };
+    int blockBytes =
+        switch (type) {
+          case Q8_0 -> 34;
+          case Q4_0 -> 18;
+          case Q4_K -> 144;
+          case Q6_K -> 210;
+          default -> throw new IllegalArgumentException(type.toString());
+        };
     int blockSize = type == Dtype.Q8_0 || type == Dtype.Q4_0 ? 32 : 256;
     if (bytes.length % blockBytes != 0) {
       throw new IllegalArgumentException(bytes.length + " bytes are not whole " + type + " blocks");
@@ -147,7 +149,10 @@ final class GgmlReference {
     }
   }
 
-  /** block_q4_0 { ggml_half d; uint8_t qs[16]; }: y[j] = (lo(qs[j]) - 8) * d, y[j + 16] = (hi(qs[j]) - 8) * d. */
+  /**
+   * block_q4_0 { ggml_half d; uint8_t qs[16]; }: y[j] = (lo(qs[j]) - 8) * d, y[j + 16] = (hi(qs[j])
+   * - 8) * d.
+   */
   private static void q4_0(byte[] block, Decoded row, int base) {
     float d = half(u16(block, 0));
     int[] nibbles = new int[32];
@@ -163,9 +168,9 @@ final class GgmlReference {
 
   /**
    * block_q4_K { ggml_half d; ggml_half dmin; uint8_t scales[12]; uint8_t qs[128]; }. Sub-block j
-   * (0..7) has 6-bit scale sc[j] and min m[j] from get_scale_min_k4; elements come in four groups of
-   * 64, group g reading qs[32g .. 32g+31]: low nibbles are sub-block 2g, high nibbles 2g+1.
-   * y = (d * sc) * q - (dmin * m).
+   * (0..7) has 6-bit scale sc[j] and min m[j] from get_scale_min_k4; elements come in four groups
+   * of 64, group g reading qs[32g .. 32g+31]: low nibbles are sub-block 2g, high nibbles 2g+1. y =
+   * (d * sc) * q - (dmin * m).
    */
   private static void q4_K(byte[] block, Decoded row, int base) {
     float d = half(u16(block, 0));
@@ -205,8 +210,8 @@ final class GgmlReference {
 
   /**
    * block_q6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; ggml_half d; }, in llama.cpp's
-   * loop: per half of 128 elements, for l &lt; 32 (is = l / 16): q1..q4 from ql[l], ql[l + 32] and the
-   * 2-bit fields of qh[l]; y[l + 32k] = d * sc[is + 2k] * qk; then ql += 64, qh += 32, sc += 8.
+   * loop: per half of 128 elements, for l &lt; 32 (is = l / 16): q1..q4 from ql[l], ql[l + 32] and
+   * the 2-bit fields of qh[l]; y[l + 32k] = d * sc[is + 2k] * qk; then ql += 64, qh += 32, sc += 8.
    */
   private static void q6_K(byte[] block, Decoded row, int base) {
     int[] ql = new int[128];

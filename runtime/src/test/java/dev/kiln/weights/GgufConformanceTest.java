@@ -24,7 +24,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GgufConformanceTest {
   static Stream<Arguments> files() {
     return SharedConformance.LLAMA_MODELS.stream()
-        .flatMap(model -> Stream.of(Arguments.of(model, "model-f32.gguf"), Arguments.of(model, "model-f16.gguf")));
+        .flatMap(
+            model ->
+                Stream.of(
+                    Arguments.of(model, "model-f32.gguf"), Arguments.of(model, "model-f16.gguf")));
   }
 
   @ParameterizedTest(name = "{0}/{1}")
@@ -39,9 +42,13 @@ class GgufConformanceTest {
       assertWithMessage("%s shape", name).that(gguf.shape(name)).isEqualTo(hf.shape(name));
       WeightTensor tensor = gguf.read(name);
       assertWithMessage("%s shape", name).that(tensor.shape()).isEqualTo(hf.shape(name));
-      assertWithMessage("%s dtype", name).that(tensor.dtype())
-          .isEqualTo(fileName.contains("f16") && tensor.shape().length == 2 ? Dtype.F16 : Dtype.F32);
-      assertWithMessage("%s values", name).that(tensor.toArray()).isEqualTo(hf.read(name).toArray());
+      assertWithMessage("%s dtype", name)
+          .that(tensor.dtype())
+          .isEqualTo(
+              fileName.contains("f16") && tensor.shape().length == 2 ? Dtype.F16 : Dtype.F32);
+      assertWithMessage("%s values", name)
+          .that(tensor.toArray())
+          .isEqualTo(hf.read(name).toArray());
     }
   }
 
@@ -52,8 +59,10 @@ class GgufConformanceTest {
     SafetensorsFile hf = SafetensorsFile.open(dir.resolve("hf/model.safetensors"));
     for (String part : new String[] {"q", "k"}) {
       float[] expected = hf.read("model.layers.0.self_attn." + part + "_proj.weight").toArray();
-      assertThat(gguf.readStored("blk.0.attn_" + part + ".weight").toArray()).isNotEqualTo(expected);
-      assertThat(gguf.read("model.layers.0.self_attn." + part + "_proj.weight").toArray()).isEqualTo(expected);
+      assertThat(gguf.readStored("blk.0.attn_" + part + ".weight").toArray())
+          .isNotEqualTo(expected);
+      assertThat(gguf.read("model.layers.0.self_attn." + part + "_proj.weight").toArray())
+          .isEqualTo(expected);
     }
   }
 
@@ -61,24 +70,44 @@ class GgufConformanceTest {
   @MethodSource("files")
   void statesTheConfigSpec(String model, String fileName) throws Exception {
     Path dir = SharedConformance.LLAMA_GGUF.model(model);
-    JsonObject config = JsonParser.parseString(Files.readString(dir.resolve("hf/config.json"))).getAsJsonObject();
-    Map<SpecElement, Object> spec = GgufFile.open(dir.resolve("gguf").resolve(fileName)).statedSpec();
-    assertThat(spec.keySet()).containsExactly(SpecElement.VOCAB_SIZE, SpecElement.HIDDEN_SIZE,
-        SpecElement.INTERMEDIATE_SIZE, SpecElement.NUM_HIDDEN_LAYERS, SpecElement.NUM_ATTENTION_HEADS,
-        SpecElement.NUM_KEY_VALUE_HEADS, SpecElement.HEAD_DIM, SpecElement.MAX_POSITION_EMBEDDINGS,
-        SpecElement.ROPE_THETA, SpecElement.RMS_NORM_EPS, SpecElement.TIE_WORD_EMBEDDINGS).inOrder();
+    JsonObject config =
+        JsonParser.parseString(Files.readString(dir.resolve("hf/config.json"))).getAsJsonObject();
+    Map<SpecElement, Object> spec =
+        GgufFile.open(dir.resolve("gguf").resolve(fileName)).statedSpec();
+    assertThat(spec.keySet())
+        .containsExactly(
+            SpecElement.VOCAB_SIZE,
+            SpecElement.HIDDEN_SIZE,
+            SpecElement.INTERMEDIATE_SIZE,
+            SpecElement.NUM_HIDDEN_LAYERS,
+            SpecElement.NUM_ATTENTION_HEADS,
+            SpecElement.NUM_KEY_VALUE_HEADS,
+            SpecElement.HEAD_DIM,
+            SpecElement.MAX_POSITION_EMBEDDINGS,
+            SpecElement.ROPE_THETA,
+            SpecElement.RMS_NORM_EPS,
+            SpecElement.TIE_WORD_EMBEDDINGS)
+        .inOrder();
     assertThat(spec.get(SpecElement.VOCAB_SIZE)).isEqualTo(config.get("vocab_size").getAsInt());
     assertThat(spec.get(SpecElement.HIDDEN_SIZE)).isEqualTo(config.get("hidden_size").getAsInt());
-    assertThat(spec.get(SpecElement.INTERMEDIATE_SIZE)).isEqualTo(config.get("intermediate_size").getAsInt());
-    assertThat(spec.get(SpecElement.NUM_HIDDEN_LAYERS)).isEqualTo(config.get("num_hidden_layers").getAsInt());
-    assertThat(spec.get(SpecElement.NUM_ATTENTION_HEADS)).isEqualTo(config.get("num_attention_heads").getAsInt());
-    assertThat(spec.get(SpecElement.NUM_KEY_VALUE_HEADS)).isEqualTo(config.get("num_key_value_heads").getAsInt());
+    assertThat(spec.get(SpecElement.INTERMEDIATE_SIZE))
+        .isEqualTo(config.get("intermediate_size").getAsInt());
+    assertThat(spec.get(SpecElement.NUM_HIDDEN_LAYERS))
+        .isEqualTo(config.get("num_hidden_layers").getAsInt());
+    assertThat(spec.get(SpecElement.NUM_ATTENTION_HEADS))
+        .isEqualTo(config.get("num_attention_heads").getAsInt());
+    assertThat(spec.get(SpecElement.NUM_KEY_VALUE_HEADS))
+        .isEqualTo(config.get("num_key_value_heads").getAsInt());
     assertThat(spec.get(SpecElement.HEAD_DIM)).isEqualTo(config.get("head_dim").getAsInt());
-    assertThat(spec.get(SpecElement.MAX_POSITION_EMBEDDINGS)).isEqualTo(config.get("max_position_embeddings").getAsInt());
-    assertThat(spec.get(SpecElement.TIE_WORD_EMBEDDINGS)).isEqualTo(config.get("tie_word_embeddings").getAsBoolean());
+    assertThat(spec.get(SpecElement.MAX_POSITION_EMBEDDINGS))
+        .isEqualTo(config.get("max_position_embeddings").getAsInt());
+    assertThat(spec.get(SpecElement.TIE_WORD_EMBEDDINGS))
+        .isEqualTo(config.get("tie_word_embeddings").getAsBoolean());
     // Stored as float32 and widened exactly: equal to the config's value as a float.
-    assertThat(((Double) spec.get(SpecElement.ROPE_THETA)).floatValue()).isEqualTo(config.get("rope_theta").getAsFloat());
-    assertThat(((Double) spec.get(SpecElement.RMS_NORM_EPS)).floatValue()).isEqualTo(config.get("rms_norm_eps").getAsFloat());
+    assertThat(((Double) spec.get(SpecElement.ROPE_THETA)).floatValue())
+        .isEqualTo(config.get("rope_theta").getAsFloat());
+    assertThat(((Double) spec.get(SpecElement.RMS_NORM_EPS)).floatValue())
+        .isEqualTo(config.get("rms_norm_eps").getAsFloat());
     assertThat(spec.get(SpecElement.RMS_NORM_EPS)).isEqualTo((double) 1e-5f);
   }
 }

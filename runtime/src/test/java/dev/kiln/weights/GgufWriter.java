@@ -14,8 +14,8 @@ import java.util.List;
 /**
  * Writes GGUF files for tests: metadata of every value type (arrays of any type, nested), tensors
  * of any GGML type id at aligned or given offsets, and, for corruption tests, values the format
- * forbids (raw value bytes, unknown types, duplicate keys). Records where every length, count,
- * type and offset field went ({@link #fields()}).
+ * forbids (raw value bytes, unknown types, duplicate keys). Records where every length, count, type
+ * and offset field went ({@link #fields()}).
  */
 public final class GgufWriter {
   /** An array value: its element type and elements (nested arrays are {@code Arr} too). */

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Damaged Hugging Face folders: {@code config.json}, the index and shard headers with bytes
  * overwritten at seeded random offsets, and each of them cut at many lengths. Each attempt (a fresh
- * folder) ends in a {@link WeightLoadException} with a message, or in a load whose every tensor then
- * reads; never another exception, never a hang.
+ * folder) ends in a {@link WeightLoadException} with a message, or in a load whose every tensor
+ * then reads; never another exception, never a hang.
  */
 @Tag("slow")
 class HfFolderCorruptionTest {
@@ -38,7 +38,8 @@ class HfFolderCorruptionTest {
   @BeforeEach
   void writeFolders() {
     var tensors = Fixtures.hfTensors(DIMS, 5);
-    sharded = Fixtures.writeHfFolder(dir.resolve("sharded"), Fixtures.config(DIMS), tensors, SHARDS);
+    sharded =
+        Fixtures.writeHfFolder(dir.resolve("sharded"), Fixtures.config(DIMS), tensors, SHARDS);
     single = Fixtures.writeHfFolder(dir.resolve("single"), Fixtures.config(DIMS), tensors, 1);
   }
 
@@ -72,7 +73,8 @@ class HfFolderCorruptionTest {
   }
 
   /** Overwrites bytes of {@code file} in {@code [from, to)} in {@code count} fresh folders. */
-  private Corruption.Tally overwritten(Path original, String file, int from, int to, int count, long seed) {
+  private Corruption.Tally overwritten(
+      Path original, String file, int from, int to, int count, long seed) {
     byte[] bytes = read(original.resolve(file));
     var random = new SplittableRandom(seed);
     var tally = new Corruption.Tally();
@@ -84,14 +86,19 @@ class HfFolderCorruptionTest {
     return tally;
   }
 
-  /** Cuts {@code file} at {@code count} lengths (all of them when there are fewer), each in a fresh folder. */
+  /**
+   * Cuts {@code file} at {@code count} lengths (all of them when there are fewer), each in a fresh
+   * folder.
+   */
   private Corruption.Tally truncated(Path original, String file, int count) {
     byte[] bytes = read(original.resolve(file));
     var tally = new Corruption.Tally();
     int step = Math.max(1, bytes.length / count);
     for (int length = 0; length < bytes.length; length += step) {
-      tally.add(attempt(original.getFileName() + "/" + file + " cut to " + length + " of " + bytes.length,
-          variant(original, file, Arrays.copyOf(bytes, length))));
+      tally.add(
+          attempt(
+              original.getFileName() + "/" + file + " cut to " + length + " of " + bytes.length,
+              variant(original, file, Arrays.copyOf(bytes, length))));
     }
     return tally;
   }
@@ -147,34 +154,62 @@ class HfFolderCorruptionTest {
   }
 
   /** Values that trip careless JSON number handling or recursion, in each JSON file of a folder. */
-  private static final String[] HOSTILE = {"NaN", "Infinity", "-Infinity", "1e99999999999", "-1e99999999999", "1e-99999999999",
-      "123456789012345678901234567890", "-0", "0.5", "true", "null", "\"\\u0000\"", "[".repeat(5000) + "]".repeat(5000),
-      "{\"a\":".repeat(3000) + "1" + "}".repeat(3000), "\"" + "x".repeat(100_000) + "\""};
+  private static final String[] HOSTILE = {
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e99999999999",
+    "-1e99999999999",
+    "1e-99999999999",
+    "123456789012345678901234567890",
+    "-0",
+    "0.5",
+    "true",
+    "null",
+    "\"\\u0000\"",
+    "[".repeat(5000) + "]".repeat(5000),
+    "{\"a\":".repeat(3000) + "1" + "}".repeat(3000),
+    "\"" + "x".repeat(100_000) + "\""
+  };
 
   @Test
   void hostileConfigValues() {
-    String config = new String(read(sharded.resolve("config.json")), java.nio.charset.StandardCharsets.UTF_8);
-    for (String key : new String[] {"vocab_size", "rope_theta", "tie_word_embeddings", "model_type", "head_dim"}) {
+    String config =
+        new String(read(sharded.resolve("config.json")), java.nio.charset.StandardCharsets.UTF_8);
+    for (String key :
+        new String[] {
+          "vocab_size", "rope_theta", "tie_word_embeddings", "model_type", "head_dim"
+        }) {
       for (String value : HOSTILE) {
-        String damaged = config.replaceFirst("\"" + key + "\":[^,]*,", java.util.regex.Matcher.quoteReplacement(
-            "\"" + key + "\":" + value + ","));
+        String damaged =
+            config.replaceFirst(
+                "\"" + key + "\":[^,]*,",
+                java.util.regex.Matcher.quoteReplacement("\"" + key + "\":" + value + ","));
         assertThat(damaged).isNotEqualTo(config);
-        attempt("config " + key + "=" + abbreviate(value), variant(sharded, "config.json", utf8(damaged)));
+        attempt(
+            "config " + key + "=" + abbreviate(value),
+            variant(sharded, "config.json", utf8(damaged)));
       }
     }
   }
 
   @Test
   void hostileIndexValues() {
-    String index = new String(read(sharded.resolve(INDEX)), java.nio.charset.StandardCharsets.UTF_8);
+    String index =
+        new String(read(sharded.resolve(INDEX)), java.nio.charset.StandardCharsets.UTF_8);
     for (String value : HOSTILE) {
-      String weightMap = index.replaceFirst("\"model.norm.weight\":\"[^\"]*\"",
-          java.util.regex.Matcher.quoteReplacement("\"model.norm.weight\":" + value));
+      String weightMap =
+          index.replaceFirst(
+              "\"model.norm.weight\":\"[^\"]*\"",
+              java.util.regex.Matcher.quoteReplacement("\"model.norm.weight\":" + value));
       assertThat(weightMap).isNotEqualTo(index);
-      assertThat(attempt("index entry=" + abbreviate(value), variant(sharded, INDEX, utf8(weightMap))))
+      assertThat(
+              attempt("index entry=" + abbreviate(value), variant(sharded, INDEX, utf8(weightMap))))
           .isEqualTo(Corruption.Outcome.REJECTED);
-      String metadata = index.replaceFirst("\"total_size\":[0-9]+",
-          java.util.regex.Matcher.quoteReplacement("\"total_size\":" + value));
+      String metadata =
+          index.replaceFirst(
+              "\"total_size\":[0-9]+",
+              java.util.regex.Matcher.quoteReplacement("\"total_size\":" + value));
       attempt("index metadata=" + abbreviate(value), variant(sharded, INDEX, utf8(metadata)));
     }
   }
@@ -187,16 +222,29 @@ class HfFolderCorruptionTest {
     String header = new String(valid, 8, headerLength, java.nio.charset.StandardCharsets.UTF_8);
     byte[] data = Arrays.copyOfRange(valid, 8 + headerLength, valid.length);
     for (String value : HOSTILE) {
-      for (String pattern : new String[] {"\"shape\":\\[[0-9]+", "\"data_offsets\":\\[[0-9]+", "\"dtype\":\"F32\"",
-          "\"data_offsets\":\\[[0-9]+,[0-9]+\\]"}) {
-        String prefix = pattern.startsWith("\"shape") ? "\"shape\":[" : pattern.startsWith("\"dtype") ? "\"dtype\":"
-            : pattern.endsWith("\\]") ? "\"data_offsets\":" : "\"data_offsets\":[";
-        String damaged = header.replaceFirst(pattern, java.util.regex.Matcher.quoteReplacement(prefix + value));
+      for (String pattern :
+          new String[] {
+            "\"shape\":\\[[0-9]+",
+            "\"data_offsets\":\\[[0-9]+",
+            "\"dtype\":\"F32\"",
+            "\"data_offsets\":\\[[0-9]+,[0-9]+\\]"
+          }) {
+        String prefix =
+            pattern.startsWith("\"shape")
+                ? "\"shape\":["
+                : pattern.startsWith("\"dtype")
+                    ? "\"dtype\":"
+                    : pattern.endsWith("\\]") ? "\"data_offsets\":" : "\"data_offsets\":[";
+        String damaged =
+            header.replaceFirst(pattern, java.util.regex.Matcher.quoteReplacement(prefix + value));
         assertThat(damaged).isNotEqualTo(header);
         byte[] json = utf8(damaged);
-        ByteBuffer file = ByteBuffer.allocate(8 + json.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer file =
+            ByteBuffer.allocate(8 + json.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         file.putLong(json.length).put(json).put(data);
-        attempt("shard header " + abbreviate(prefix + value), variant(single, "model.safetensors", file.array()));
+        attempt(
+            "shard header " + abbreviate(prefix + value),
+            variant(single, "model.safetensors", file.array()));
       }
     }
   }

@@ -17,7 +17,8 @@ public final class InMemorySource implements TensorSource {
       count *= d;
     }
     if (count != values.length) {
-      throw new IllegalArgumentException(name + ": " + values.length + " values for " + count + " elements");
+      throw new IllegalArgumentException(
+          name + ": " + values.length + " values for " + count + " elements");
     }
     shapes.put(name, shape.clone());
     this.values.put(name, values.clone());

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damaged llama2.c files: cut at every length, extended, with header bytes or whole header fields
- * overwritten at seeded random places. Each attempt ends in a {@link WeightLoadException} naming the
- * problem or in a load whose every tensor then reads without error; never another exception, never a hang.
+ * overwritten at seeded random places. Each attempt ends in a {@link WeightLoadException} naming
+ * the problem or in a load whose every tensor then reads without error; never another exception,
+ * never a hang.
  */
 class Llama2cCorruptionTest {
   @TempDir Path dir;
@@ -31,19 +32,23 @@ class Llama2cCorruptionTest {
 
   private static Corruption.Outcome inMemory(String what, byte[] bytes, long length) {
     Path name = Path.of("mem-" + what + ".bin");
-    return Corruption.run(what, () -> Llama2cFile.parse(name, MemorySegment.ofArray(bytes).asSlice(0, length)), true);
+    return Corruption.run(
+        what, () -> Llama2cFile.parse(name, MemorySegment.ofArray(bytes).asSlice(0, length)), true);
   }
 
   @Test
   void truncatedAtEveryLength() {
     for (Fixtures.Dims dims : new Fixtures.Dims[] {SHARED, UNSHARED}) {
       byte[] bytes = valid(dims);
-      assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-        for (int length = 0; length < bytes.length; length++) {
-          assertWithMessage("cut to %s of %s bytes", length, bytes.length)
-              .that(inMemory("cut-" + length, bytes, length)).isEqualTo(Corruption.Outcome.REJECTED);
-        }
-      });
+      assertTimeoutPreemptively(
+          Duration.ofSeconds(60),
+          () -> {
+            for (int length = 0; length < bytes.length; length++) {
+              assertWithMessage("cut to %s of %s bytes", length, bytes.length)
+                  .that(inMemory("cut-" + length, bytes, length))
+                  .isEqualTo(Corruption.Outcome.REJECTED);
+            }
+          });
       assertThat(inMemory("whole", bytes, bytes.length)).isEqualTo(Corruption.Outcome.LOADED);
     }
   }
@@ -65,7 +70,8 @@ class Llama2cCorruptionTest {
     byte[] bytes = valid(SHARED);
     for (int extra = 1; extra <= 64; extra++) {
       byte[] longer = Arrays.copyOf(bytes, bytes.length + extra);
-      assertThat(inMemory("extended-" + extra, longer, longer.length)).isEqualTo(Corruption.Outcome.REJECTED);
+      assertThat(inMemory("extended-" + extra, longer, longer.length))
+          .isEqualTo(Corruption.Outcome.REJECTED);
     }
   }
 
@@ -79,11 +85,15 @@ class Llama2cCorruptionTest {
         var log = new StringBuilder("header" + (dims.shared() ? "" : " (unshared)") + ":");
         byte[] damaged = Corruption.overwrite(bytes, 0, Llama2cFile.HEADER_BYTES, random, log);
         if (i % 8 == 0) {
-          Path file = Fixtures.write(dir.resolve("header-" + dims.shared() + "-" + i + ".bin"), damaged);
+          Path file =
+              Fixtures.write(dir.resolve("header-" + dims.shared() + "-" + i + ".bin"), damaged);
           tally.add(Corruption.attempt(log.toString(), () -> Llama2cFile.open(file), true));
         } else {
-          tally.add(Corruption.attempt(log.toString(),
-              () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)), true));
+          tally.add(
+              Corruption.attempt(
+                  log.toString(),
+                  () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)),
+                  true));
         }
       }
       assertWithMessage("outcomes: %s", tally).that(tally.rejected).isGreaterThan(300);
@@ -107,35 +117,42 @@ class Llama2cCorruptionTest {
       int fields = 1 + random.nextInt(2);
       for (int k = 0; k < fields; k++) {
         int field = random.nextInt(7);
-        int value = switch (random.nextInt(10)) {
-          case 0 -> 0;
-          case 1 -> -1;
-          case 2 -> Integer.MIN_VALUE;
-          case 3 -> Integer.MAX_VALUE;
-          case 4 -> original[field] + 1;
-          case 5 -> original[field] - 1;
-          case 6 -> original[field] * 2;
-          case 7 -> -original[field];
-          case 8 -> 1 << random.nextInt(31);
-          default -> random.nextInt();
-        };
+        int value =
+            switch (random.nextInt(10)) {
+              case 0 -> 0;
+              case 1 -> -1;
+              case 2 -> Integer.MIN_VALUE;
+              case 3 -> Integer.MAX_VALUE;
+              case 4 -> original[field] + 1;
+              case 5 -> original[field] - 1;
+              case 6 -> original[field] * 2;
+              case 7 -> -original[field];
+              case 8 -> 1 << random.nextInt(31);
+              default -> random.nextInt();
+            };
         log.append(" ").append(field).append("=").append(value);
         buffer.putInt(4 * field, value);
       }
-      tally.add(Corruption.attempt(log.toString(),
-          () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)), true));
+      tally.add(
+          Corruption.attempt(
+              log.toString(),
+              () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)),
+              true));
     }
     assertWithMessage("outcomes: %s", tally).that(tally.rejected).isGreaterThan(400);
   }
 
   @Test
   void undetectableMisreadingLoads() {
-    // An unshared file read as shared with twice the vocabulary has exactly the size the header implies
-    // (24 x 16 embeddings where there were 12 x 16 embeddings ... 12 x 16 wcls): the format cannot tell,
+    // An unshared file read as shared with twice the vocabulary has exactly the size the header
+    // implies
+    // (24 x 16 embeddings where there were 12 x 16 embeddings ... 12 x 16 wcls): the format cannot
+    // tell,
     // so it loads (with wrong values); reading it must still work.
     byte[] damaged = valid(UNSHARED);
     ByteBuffer.wrap(damaged).order(ByteOrder.LITTLE_ENDIAN).putInt(20, 2 * UNSHARED.vocab());
-    assertThat(inMemory("vocab doubled, shared", damaged, damaged.length)).isEqualTo(Corruption.Outcome.LOADED);
+    assertThat(inMemory("vocab doubled, shared", damaged, damaged.length))
+        .isEqualTo(Corruption.Outcome.LOADED);
   }
 
   @Test
@@ -146,8 +163,11 @@ class Llama2cCorruptionTest {
     for (int i = 0; i < 300; i++) {
       var log = new StringBuilder("anywhere:");
       byte[] damaged = Corruption.overwrite(bytes, 0, bytes.length, random, log);
-      tally.add(Corruption.attempt(log.toString(),
-          () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)), true));
+      tally.add(
+          Corruption.attempt(
+              log.toString(),
+              () -> Llama2cFile.parse(Path.of("mem.bin"), MemorySegment.ofArray(damaged)),
+              true));
     }
     // Most bytes are float data, which any value is valid for.
     assertWithMessage("outcomes: %s", tally).that(tally.loaded).isGreaterThan(250);

@@ -23,7 +23,8 @@ class Llama2cFileTest {
   @Test
   void sharedClassifier_tensorsUnderHfNamesAndValues() {
     var hf = Fixtures.hfTensors(SHARED, 1);
-    Llama2cFile file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), SHARED, hf));
+    Llama2cFile file =
+        Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), SHARED, hf));
 
     assertThat(file.format()).isEqualTo("llama2.c v0");
     assertThat(file.sharedClassifier()).isTrue();
@@ -35,7 +36,8 @@ class Llama2cFileTest {
   @Test
   void unsharedClassifier_hasLmHead() {
     var hf = Fixtures.hfTensors(UNSHARED, 2);
-    Llama2cFile file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), UNSHARED, hf));
+    Llama2cFile file =
+        Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), UNSHARED, hf));
 
     assertThat(file.sharedClassifier()).isFalse();
     assertThat(file.names()).containsExactlyElementsIn(hf.keySet());
@@ -46,35 +48,52 @@ class Llama2cFileTest {
   @Test
   void namesInFileOrder() {
     var hf = Fixtures.hfTensors(UNSHARED, 3);
-    Llama2cFile file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), UNSHARED, hf));
+    Llama2cFile file =
+        Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), UNSHARED, hf));
 
-    assertThat(file.names()).containsExactly("model.embed_tokens.weight",
-        "model.layers.0.input_layernorm.weight", "model.layers.1.input_layernorm.weight",
-        "model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.q_proj.weight",
-        "model.layers.0.self_attn.k_proj.weight", "model.layers.1.self_attn.k_proj.weight",
-        "model.layers.0.self_attn.v_proj.weight", "model.layers.1.self_attn.v_proj.weight",
-        "model.layers.0.self_attn.o_proj.weight", "model.layers.1.self_attn.o_proj.weight",
-        "model.layers.0.post_attention_layernorm.weight", "model.layers.1.post_attention_layernorm.weight",
-        "model.layers.0.mlp.gate_proj.weight", "model.layers.1.mlp.gate_proj.weight",
-        "model.layers.0.mlp.down_proj.weight", "model.layers.1.mlp.down_proj.weight",
-        "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight",
-        "model.norm.weight", "lm_head.weight").inOrder();
+    assertThat(file.names())
+        .containsExactly(
+            "model.embed_tokens.weight",
+            "model.layers.0.input_layernorm.weight",
+            "model.layers.1.input_layernorm.weight",
+            "model.layers.0.self_attn.q_proj.weight",
+            "model.layers.1.self_attn.q_proj.weight",
+            "model.layers.0.self_attn.k_proj.weight",
+            "model.layers.1.self_attn.k_proj.weight",
+            "model.layers.0.self_attn.v_proj.weight",
+            "model.layers.1.self_attn.v_proj.weight",
+            "model.layers.0.self_attn.o_proj.weight",
+            "model.layers.1.self_attn.o_proj.weight",
+            "model.layers.0.post_attention_layernorm.weight",
+            "model.layers.1.post_attention_layernorm.weight",
+            "model.layers.0.mlp.gate_proj.weight",
+            "model.layers.1.mlp.gate_proj.weight",
+            "model.layers.0.mlp.down_proj.weight",
+            "model.layers.1.mlp.down_proj.weight",
+            "model.layers.0.mlp.up_proj.weight",
+            "model.layers.1.mlp.up_proj.weight",
+            "model.norm.weight",
+            "lm_head.weight")
+        .inOrder();
   }
 
   @Test
   void statedSpec_headerValuesOnly() {
     var dims = new Fixtures.Dims(24, 40, 3, 6, 2, 10, 7, false);
-    var file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), dims, Fixtures.hfTensors(dims, 4)));
+    var file =
+        Llama2cFile.open(
+            Fixtures.writeLlama2c(dir.resolve("model.bin"), dims, Fixtures.hfTensors(dims, 4)));
 
-    assertThat(file.statedSpec()).containsExactly(
-        SpecElement.VOCAB_SIZE, 10,
-        SpecElement.HIDDEN_SIZE, 24,
-        SpecElement.INTERMEDIATE_SIZE, 40,
-        SpecElement.NUM_HIDDEN_LAYERS, 3,
-        SpecElement.NUM_ATTENTION_HEADS, 6,
-        SpecElement.NUM_KEY_VALUE_HEADS, 2,
-        SpecElement.MAX_POSITION_EMBEDDINGS, 7,
-        SpecElement.TIE_WORD_EMBEDDINGS, false);
+    assertThat(file.statedSpec())
+        .containsExactly(
+            SpecElement.VOCAB_SIZE, 10,
+            SpecElement.HIDDEN_SIZE, 24,
+            SpecElement.INTERMEDIATE_SIZE, 40,
+            SpecElement.NUM_HIDDEN_LAYERS, 3,
+            SpecElement.NUM_ATTENTION_HEADS, 6,
+            SpecElement.NUM_KEY_VALUE_HEADS, 2,
+            SpecElement.MAX_POSITION_EMBEDDINGS, 7,
+            SpecElement.TIE_WORD_EMBEDDINGS, false);
     assertThat(file.statedSpec()).doesNotContainKey(SpecElement.ROPE_THETA);
     assertThat(file.statedSpec()).doesNotContainKey(SpecElement.RMS_NORM_EPS);
   }
@@ -115,20 +134,26 @@ class Llama2cFileTest {
   @Test
   void hfRowOrder_matchesTheFormula() {
     int[] order = Llama2cFile.hfRowOrder(2, 6);
-    // Head 0: HF rows 0..2 (first halves) are stored at 0, 2, 4; rows 3..5 (second halves) at 1, 3, 5.
-    assertThat(Arrays.stream(order).boxed().toList()).containsExactly(0, 2, 4, 1, 3, 5, 6, 8, 10, 7, 9, 11).inOrder();
+    // Head 0: HF rows 0..2 (first halves) are stored at 0, 2, 4; rows 3..5 (second halves) at 1, 3,
+    // 5.
+    assertThat(Arrays.stream(order).boxed().toList())
+        .containsExactly(0, 2, 4, 1, 3, 5, 6, 8, 10, 7, 9, 11)
+        .inOrder();
   }
 
   @Test
   void truncatedFile_namesSizesAndTensor() {
     var hf = Fixtures.hfTensors(UNSHARED, 7);
     byte[] bytes = Fixtures.llama2cBytes(UNSHARED, hf);
-    // token_embedding_table: 12*16*4 = 768 bytes from 28; rms_att_weight: 2 layers of 64 bytes from 796.
+    // token_embedding_table: 12*16*4 = 768 bytes from 28; rms_att_weight: 2 layers of 64 bytes from
+    // 796.
     Path path = Fixtures.write(dir.resolve("cut.bin"), Arrays.copyOf(bytes, 28 + 768 + 64 + 10));
 
     var e = assertThrows(WeightLoadException.class, () -> Llama2cFile.open(path));
     assertThat(e).hasMessageThat().contains(path.toString());
-    assertThat(e).hasMessageThat().contains("file is 870 bytes but the header implies " + bytes.length + " bytes");
+    assertThat(e)
+        .hasMessageThat()
+        .contains("file is 870 bytes but the header implies " + bytes.length + " bytes");
     assertThat(e).hasMessageThat().contains("rms_att_weight[1]");
     assertThat(e).hasMessageThat().contains("model.layers.1.input_layernorm.weight");
     assertThat(e).hasMessageThat().contains("offset 860");
@@ -164,7 +189,8 @@ class Llama2cFileTest {
 
   @Test
   void versionedExport_rejectedWithReason() {
-    ByteBuffer header = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN).putInt(0x616b3432).putInt(2);
+    ByteBuffer header =
+        ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN).putInt(0x616b3432).putInt(2);
     Path path = Fixtures.write(dir.resolve("v2.bin"), header.array());
     var e = assertThrows(WeightLoadException.class, () -> Llama2cFile.open(path));
     assertThat(e).hasMessageThat().contains("ak42");
@@ -178,10 +204,15 @@ class Llama2cFileTest {
     assertHeaderError(new int[] {16, 24, 2, 4, 2, 0, 6}, "vocab_size is 0");
     assertHeaderError(new int[] {16, 24, 2, 3, 2, 12, 6}, "not a multiple of n_heads");
     assertHeaderError(new int[] {12, 24, 2, 4, 2, 12, 6}, "is odd");
-    assertHeaderError(new int[] {Integer.MAX_VALUE - 3, 24, 2, 2, 2, Integer.MAX_VALUE, 6}, "overflows");
-    assertHeaderError(new int[] {1 << 20, 1 << 20, 1 << 10, 1 << 10, 1 << 10, 1 << 20, 1 << 10}, "header implies");
+    assertHeaderError(
+        new int[] {Integer.MAX_VALUE - 3, 24, 2, 2, 2, Integer.MAX_VALUE, 6}, "overflows");
+    assertHeaderError(
+        new int[] {1 << 20, 1 << 20, 1 << 10, 1 << 10, 1 << 10, 1 << 20, 1 << 10},
+        "header implies");
     // Billions of layers: rejected from the sizes alone, without expanding the layers.
-    assertHeaderError(new int[] {16, 24, Integer.MAX_VALUE, 4, 2, 12, 6}, "truncated in array rms_att_weight[52] (tensor model.layers.52.input_layernorm.weight)");
+    assertHeaderError(
+        new int[] {16, 24, Integer.MAX_VALUE, 4, 2, 12, 6},
+        "truncated in array rms_att_weight[52] (tensor model.layers.52.input_layernorm.weight)");
   }
 
   private void assertHeaderError(int[] header, String message) {
@@ -196,10 +227,14 @@ class Llama2cFileTest {
 
   @Test
   void missingFileAndUnknownTensor() {
-    var e = assertThrows(WeightLoadException.class, () -> Llama2cFile.open(dir.resolve("nope.bin")));
+    var e =
+        assertThrows(WeightLoadException.class, () -> Llama2cFile.open(dir.resolve("nope.bin")));
     assertThat(e).hasMessageThat().contains("no such file");
 
-    var file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), SHARED, Fixtures.hfTensors(SHARED, 10)));
+    var file =
+        Llama2cFile.open(
+            Fixtures.writeLlama2c(
+                dir.resolve("model.bin"), SHARED, Fixtures.hfTensors(SHARED, 10)));
     var unknown = assertThrows(WeightLoadException.class, () -> file.read("lm_head.weight"));
     assertThat(unknown).hasMessageThat().contains("no tensor named lm_head.weight");
   }
@@ -207,7 +242,9 @@ class Llama2cFileTest {
   @Test
   void loadsIntoWeightsForTheStatedSpec() {
     var dims = UNSHARED;
-    var file = Llama2cFile.open(Fixtures.writeLlama2c(dir.resolve("model.bin"), dims, Fixtures.hfTensors(dims, 11)));
+    var file =
+        Llama2cFile.open(
+            Fixtures.writeLlama2c(dir.resolve("model.bin"), dims, Fixtures.hfTensors(dims, 11)));
     var builder = ResolvedSpec.builder();
     file.statedSpec().forEach(builder::set);
 
@@ -219,11 +256,19 @@ class Llama2cFileTest {
   static void assertEqualTensors(Checkpoint file, Map<String, Fixtures.Tensor> expected) {
     for (var entry : expected.entrySet()) {
       String name = entry.getKey();
-      assertWithMessage("shape of %s", name).that(file.shape(name)).isEqualTo(entry.getValue().shape());
+      assertWithMessage("shape of %s", name)
+          .that(file.shape(name))
+          .isEqualTo(entry.getValue().shape());
       WeightTensor tensor = file.read(name);
-      assertWithMessage("shape of read %s", name).that(tensor.shape()).isEqualTo(entry.getValue().shape());
-      assertWithMessage("values of %s", name).that(tensor.toArray()).isEqualTo(entry.getValue().values());
-      assertWithMessage("readFloat of %s", name).that(file.readFloat(name).toArray()).isEqualTo(entry.getValue().values());
+      assertWithMessage("shape of read %s", name)
+          .that(tensor.shape())
+          .isEqualTo(entry.getValue().shape());
+      assertWithMessage("values of %s", name)
+          .that(tensor.toArray())
+          .isEqualTo(entry.getValue().values());
+      assertWithMessage("readFloat of %s", name)
+          .that(file.readFloat(name).toArray())
+          .isEqualTo(entry.getValue().values());
     }
   }
 }

@@ -32,20 +32,27 @@ class NonRegularFilesTest {
   }
 
   private static String refused(Class<? extends KilnException> type, Executable open) {
-    return assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThrows(type, open)).getMessage();
+    return assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThrows(type, open))
+        .getMessage();
   }
 
-  private static final String NOT_REGULAR = ": not a regular file (a FIFO, device or socket); Kiln reads only regular files";
+  private static final String NOT_REGULAR =
+      ": not a regular file (a FIFO, device or socket); Kiln reads only regular files";
 
   @Test
   void modelFiles() throws Exception {
     Path fifo = fifo(dir.resolve("model.gguf"));
-    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(fifo))).isEqualTo(fifo + NOT_REGULAR);
-    assertThat(refused(WeightLoadException.class, () -> GgufFile.open(fifo))).isEqualTo(fifo + NOT_REGULAR);
-    assertThat(refused(WeightLoadException.class, () -> SafetensorsFile.open(fifo))).isEqualTo(fifo + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(fifo)))
+        .isEqualTo(fifo + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> GgufFile.open(fifo)))
+        .isEqualTo(fifo + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> SafetensorsFile.open(fifo)))
+        .isEqualTo(fifo + NOT_REGULAR);
     Assumptions.assumeTrue(Files.exists(DEV_ZERO));
-    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(DEV_ZERO))).isEqualTo(DEV_ZERO + NOT_REGULAR);
-    assertThat(refused(WeightLoadException.class, () -> Llama2cFile.open(DEV_ZERO))).isEqualTo(DEV_ZERO + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(DEV_ZERO)))
+        .isEqualTo(DEV_ZERO + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> Llama2cFile.open(DEV_ZERO)))
+        .isEqualTo(DEV_ZERO + NOT_REGULAR);
   }
 
   @Test
@@ -57,22 +64,28 @@ class NonRegularFilesTest {
     Files.delete(config);
     Files.writeString(config, Fixtures.config(Fixtures.Dims.small(false)).toString());
     Path weights = fifo(folder.resolve("model.safetensors"));
-    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(folder))).isEqualTo(weights + NOT_REGULAR);
+    assertThat(refused(WeightLoadException.class, () -> ModelFiles.open(folder)))
+        .isEqualTo(weights + NOT_REGULAR);
   }
 
   @Test
   void tokenizers() throws Exception {
     Path folder = Files.createDirectories(dir.resolve("tok"));
     Path json = fifo(folder.resolve("tokenizer.json"));
-    assertThat(refused(KilnException.class, () -> Tokenizers.fromHfFolder(folder))).isEqualTo(json + NOT_REGULAR);
+    assertThat(refused(KilnException.class, () -> Tokenizers.fromHfFolder(folder)))
+        .isEqualTo(json + NOT_REGULAR);
     Files.delete(json);
     Files.writeString(json, "{}");
     Path config = fifo(folder.resolve("tokenizer_config.json"));
-    assertThat(refused(KilnException.class, () -> Tokenizers.fromHfFolder(folder))).isEqualTo(config + NOT_REGULAR);
+    assertThat(refused(KilnException.class, () -> Tokenizers.fromHfFolder(folder)))
+        .isEqualTo(config + NOT_REGULAR);
     Path bin = fifo(dir.resolve("tokenizer.bin"));
-    assertThat(refused(KilnException.class, () -> Tokenizers.fromLlama2c(bin))).isEqualTo(bin + NOT_REGULAR);
-    assertThat(refused(KilnException.class, () -> Tokenizers.fromGguf(bin))).isEqualTo(bin + NOT_REGULAR);
+    assertThat(refused(KilnException.class, () -> Tokenizers.fromLlama2c(bin)))
+        .isEqualTo(bin + NOT_REGULAR);
+    assertThat(refused(KilnException.class, () -> Tokenizers.fromGguf(bin)))
+        .isEqualTo(bin + NOT_REGULAR);
     Assumptions.assumeTrue(Files.exists(DEV_ZERO));
-    assertThat(refused(KilnException.class, () -> Tokenizers.fromLlama2c(DEV_ZERO))).isEqualTo(DEV_ZERO + NOT_REGULAR);
+    assertThat(refused(KilnException.class, () -> Tokenizers.fromLlama2c(DEV_ZERO)))
+        .isEqualTo(DEV_ZERO + NOT_REGULAR);
   }
 }

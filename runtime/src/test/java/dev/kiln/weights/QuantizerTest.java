@@ -33,7 +33,10 @@ class QuantizerTest {
     byte[] bytes = new byte[4 * bits.length];
     MemorySegment segment = MemorySegment.ofArray(bytes);
     for (int i = 0; i < bits.length; i++) {
-      segment.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 4L * i, bits[i]);
+      segment.set(
+          ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+          4L * i,
+          bits[i]);
     }
     return WeightTensor.of("bits", new long[] {bits.length}, Dtype.F32, segment);
   }
@@ -69,12 +72,25 @@ class QuantizerTest {
   @Test
   void f16RoundsToNearestEven() {
     float[] values = {
-      1f, 1f + 0x1p-11f, 1f + 3 * 0x1p-11f, 1f + 0x1p-11f + 0x1p-20f, 65504f, 65519.99f, 65520f, -1e9f,
-      0x1p-24f, 0x1p-25f, 3 * 0x1p-25f, -0f, Float.POSITIVE_INFINITY, 0x1p-14f, -2.5f
+      1f,
+      1f + 0x1p-11f,
+      1f + 3 * 0x1p-11f,
+      1f + 0x1p-11f + 0x1p-20f,
+      65504f,
+      65519.99f,
+      65520f,
+      -1e9f,
+      0x1p-24f,
+      0x1p-25f,
+      3 * 0x1p-25f,
+      -0f,
+      Float.POSITIVE_INFINITY,
+      0x1p-14f,
+      -2.5f
     };
     int[] expected = {
-      0x3c00, 0x3c00, 0x3c02, 0x3c01, 0x7bff, 0x7bff, 0x7c00, 0xfc00,
-      0x0001, 0x0000, 0x0002, 0x8000, 0x7c00, 0x0400, 0xc100
+      0x3c00, 0x3c00, 0x3c02, 0x3c01, 0x7bff, 0x7bff, 0x7c00, 0xfc00, 0x0001, 0x0000, 0x0002,
+      0x8000, 0x7c00, 0x0400, 0xc100
     };
     WeightTensor out = Quantizer.quantize(f32("h", new long[] {values.length}, values), Dtype.F16);
     assertThat(out.dtype()).isEqualTo(Dtype.F16);
@@ -107,7 +123,8 @@ class QuantizerTest {
       0xff800000, // -Inf
     };
     int[] expected = {
-      0x3f80, 0x3f80, 0x3f82, 0x3f81, 0xbf81, 0x3f80, 0x7f80, 0xff80, 0x7f80, 0x7f7e, 0x0000, 0x0002, 0x8000, 0x7f80, 0xff80
+      0x3f80, 0x3f80, 0x3f82, 0x3f81, 0xbf81, 0x3f80, 0x7f80, 0xff80, 0x7f80, 0x7f7e, 0x0000,
+      0x0002, 0x8000, 0x7f80, 0xff80
     };
     assertThat(halves(Quantizer.quantize(f32Bits(source), Dtype.BF16))).isEqualTo(expected);
 
@@ -117,7 +134,8 @@ class QuantizerTest {
     int[] out = halves(Quantizer.quantize(f32Bits(nans), Dtype.BF16));
     for (int i = 0; i < nans.length; i++) {
       assertWithMessage("0x%s -> 0x%s", Integer.toHexString(nans[i]), Integer.toHexString(out[i]))
-          .that(Dtype.bf16ToFloat((short) out[i])).isNaN();
+          .that(Dtype.bf16ToFloat((short) out[i]))
+          .isNaN();
       assertThat(out[i] >>> 15).isEqualTo(nans[i] >>> 31);
       assertThat(Dtype.bf16ToFloat(Quantizer.floatToBf16(Float.intBitsToFloat(nans[i])))).isNaN();
     }
@@ -128,8 +146,13 @@ class QuantizerTest {
     Random random = new Random(3);
     float[] values = new float[4 * 96];
     for (int i = 0; i < values.length; i++) {
-      // Magnitudes in [2^-10, 2^10): inside F16's normal range, where its relative rounding error is at most 2^-11.
-      values[i] = (float) ((random.nextBoolean() ? -1 : 1) * (1 + random.nextDouble()) * Math.pow(2, random.nextInt(20) - 10));
+      // Magnitudes in [2^-10, 2^10): inside F16's normal range, where its relative rounding error
+      // is at most 2^-11.
+      values[i] =
+          (float)
+              ((random.nextBoolean() ? -1 : 1)
+                  * (1 + random.nextDouble())
+                  * Math.pow(2, random.nextInt(20) - 10));
     }
     WeightTensor source = f32("p", new long[] {4, 96}, values);
 
@@ -137,27 +160,31 @@ class QuantizerTest {
     for (int i = 0; i < values.length; i++) {
       assertThat(Float.floatToIntBits(f32[i])).isEqualTo(Float.floatToIntBits(values[i]));
     }
-    // Rounding to nearest with an 11-bit (F16) or 8-bit (BF16) significand: relative error at most 2^-11 or 2^-8.
+    // Rounding to nearest with an 11-bit (F16) or 8-bit (BF16) significand: relative error at most
+    // 2^-11 or 2^-8.
     float[] f16 = Quantizer.quantize(source, Dtype.F16).toArray();
     float[] bf16 = Quantizer.quantize(source, Dtype.BF16).toArray();
     for (int i = 0; i < values.length; i++) {
       assertWithMessage("F16 %s -> %s", values[i], f16[i])
-          .that(Math.abs((double) f16[i] - values[i])).isAtMost(0x1p-11 * Math.abs(values[i]));
+          .that(Math.abs((double) f16[i] - values[i]))
+          .isAtMost(0x1p-11 * Math.abs(values[i]));
       assertWithMessage("BF16 %s -> %s", values[i], bf16[i])
-          .that(Math.abs((double) bf16[i] - values[i])).isAtMost(0x1p-8 * Math.abs(values[i]));
+          .that(Math.abs((double) bf16[i] - values[i]))
+          .isAtMost(0x1p-8 * Math.abs(values[i]));
     }
   }
 
   // ---- Q8_0 ----
 
   /**
-   * Q8_0 bound. llama.cpp computes d = fl(amax / 127) = D (1 + e), id = fl(1 / d), and
-   * q = round(fl(x * id)) where fl(x * id) = (x / D)(1 + e'), |e'| <= 3.01 u, so |x / D - q| <= 1/2 +
+   * Q8_0 bound. llama.cpp computes d = fl(amax / 127) = D (1 + e), id = fl(1 / d), and q =
+   * round(fl(x * id)) where fl(x * id) = (x / D)(1 + e'), |e'| <= 3.01 u, so |x / D - q| <= 1/2 +
    * 127 * 3.01 u (|x / D| <= 127; rounding to ±127 never needs the clamp). The value read back is
-   * fl(d16 * q) with |q| <= 127, so |x - x'| <= |x - D q| + |q| |D - d16| + u |d16 q|
-   * <= D (1/2 + 383 u) + 127 |D - d16| + 127 u |d16|; the test allows D (1/2 + 400 u) and 128 u |d16|.
+   * fl(d16 * q) with |q| <= 127, so |x - x'| <= |x - D q| + |q| |D - d16| + u |d16 q| <= D (1/2 +
+   * 383 u) + 127 |D - d16| + 127 u |d16|; the test allows D (1/2 + 400 u) and 128 u |d16|.
    * Separately, d16 must be D rounded to F16: |d16 - D| <= 2^-11 D (normal F16) + 2^-25 (half the
-   * F16 subnormal spacing) + 2 u D (the float rounding of d), which keeps the 127 |D - d16| term honest.
+   * F16 subnormal spacing) + 2 u D (the float rounding of d), which keeps the 127 |D - d16| term
+   * honest.
    */
   private static void assertQ8_0WithinBounds(float[] x, WeightTensor quantized) {
     assertThat(quantized.dtype()).isEqualTo(Dtype.Q8_0);
@@ -177,9 +204,12 @@ class QuantizerTest {
       double d16 = GgmlReference.half(GgmlReference.u16(bytes, 34 * b));
       double scaleError = Math.abs(d16 - scale);
       assertWithMessage("block %s: stored d %s for amax / 127 = %s", b, d16, scale)
-          .that(scaleError).isAtMost(0x1p-11 * scale + 0x1p-25 + 2 * U * scale);
+          .that(scaleError)
+          .isAtMost(0x1p-11 * scale + 0x1p-25 + 2 * U * scale);
       if (amax > 0) {
-        assertWithMessage("block %s: the largest element's q", b).that(Math.abs((int) bytes[34 * b + 2 + argmax])).isEqualTo(127);
+        assertWithMessage("block %s: the largest element's q", b)
+            .that(Math.abs((int) bytes[34 * b + 2 + argmax]))
+            .isEqualTo(127);
       }
       for (int j = 0; j < 32; j++) {
         int i = 32 * b + j;
@@ -187,7 +217,8 @@ class QuantizerTest {
         assertWithMessage("block %s q[%s]", b, j).that((int) bytes[34 * b + 2 + j]).isAtMost(127);
         double tolerance = scale * (0.5 + 400 * U) + 127 * scaleError + 128 * U * Math.abs(d16);
         assertWithMessage("element %s: %s quantized to %s (d %s)", i, x[i], back[i], d16)
-            .that(Math.abs((double) x[i] - back[i])).isAtMost(tolerance);
+            .that(Math.abs((double) x[i] - back[i]))
+            .isAtMost(tolerance);
       }
     }
   }
@@ -206,7 +237,9 @@ class QuantizerTest {
   @Test
   void q8_0RoundsHalfAwayFromZeroLikeRoundf() {
     float[] x = new float[32];
-    float[] given = {127f, 2.5f, -2.5f, 0.5f, -0.5f, -126.5f, 1.4999999f, 0.49999997f, -0.49999997f, 64.49f};
+    float[] given = {
+      127f, 2.5f, -2.5f, 0.5f, -0.5f, -126.5f, 1.4999999f, 0.49999997f, -0.49999997f, 64.49f
+    };
     System.arraycopy(given, 0, x, 0, given.length);
     // amax = 127: d = 1 exactly (0x3c00) and x * (1 / d) = x, so q is roundf(x) itself.
     byte[] bytes = stored(Quantizer.quantize(f32("r", new long[] {32}, x), Dtype.Q8_0));
@@ -241,14 +274,14 @@ class QuantizerTest {
 
   /**
    * Q4_0 bound. llama.cpp takes {@code max}, the first element of largest magnitude with its sign,
-   * d = max / -8 (exact in float: a division by a power of two), id = fl(1 / d) and
-   * q = min(15, trunc(fl(fl(x * id) + 8.5))). As |x| <= |max|, x / d lies in [-8, 8]; the two
-   * roundings move fl(x * id) + 8.5 from x / d + 8.5 by at most delta = 16.1 u + 16.5 u < 40 u. Below
-   * the clamp, trunc(x / d + 8.5 ± delta) is within 1/2 + delta of x / d + 8, so
-   * |x - d (q - 8)| <= |d| (1/2 + 40 u). Clamped elements (x / d >= 7.5, the sign opposite to
-   * {@code max}) read back as 7 d while x / d <= 8: |x - 7 d| <= |d|. So the brief's |d| / 2 holds
-   * except for those, which get |d|. Reading back fl(d16 (q - 8)) with |q - 8| <= 8 adds
-   * 8 |D - d16| + 8 u |d16|. As for Q8_0, d16 is separately checked to be D rounded to F16.
+   * d = max / -8 (exact in float: a division by a power of two), id = fl(1 / d) and q = min(15,
+   * trunc(fl(fl(x * id) + 8.5))). As |x| <= |max|, x / d lies in [-8, 8]; the two roundings move
+   * fl(x * id) + 8.5 from x / d + 8.5 by at most delta = 16.1 u + 16.5 u < 40 u. Below the clamp,
+   * trunc(x / d + 8.5 ± delta) is within 1/2 + delta of x / d + 8, so |x - d (q - 8)| <= |d| (1/2 +
+   * 40 u). Clamped elements (x / d >= 7.5, the sign opposite to {@code max}) read back as 7 d while
+   * x / d <= 8: |x - 7 d| <= |d|. So the brief's |d| / 2 holds except for those, which get |d|.
+   * Reading back fl(d16 (q - 8)) with |q - 8| <= 8 adds 8 |D - d16| + 8 u |d16|. As for Q8_0, d16
+   * is separately checked to be D rounded to F16.
    */
   private static void assertQ4_0WithinBounds(float[] x, WeightTensor quantized) {
     assertThat(quantized.dtype()).isEqualTo(Dtype.Q4_0);
@@ -271,7 +304,8 @@ class QuantizerTest {
       double d16 = GgmlReference.half(GgmlReference.u16(bytes, 18 * b));
       double scaleError = Math.abs(d16 - scale);
       assertWithMessage("block %s: stored d %s for max / -8 = %s", b, d16, scale)
-          .that(scaleError).isAtMost(0x1p-11 * Math.abs(scale) + 0x1p-25 + 2 * U * Math.abs(scale));
+          .that(scaleError)
+          .isAtMost(0x1p-11 * Math.abs(scale) + 0x1p-25 + 2 * U * Math.abs(scale));
       for (int j = 0; j < 32; j++) {
         int i = 32 * b + j;
         int packed = bytes[18 * b + 2 + j % 16] & 0xff;
@@ -281,12 +315,15 @@ class QuantizerTest {
           assertWithMessage("block %s: the largest element's q", b).that(nibble).isEqualTo(0);
         }
         if (ratio > 7.5 + 1e-3) {
-          assertWithMessage("block %s element %s: x / d = %s is clamped", b, j, ratio).that(nibble).isEqualTo(15);
+          assertWithMessage("block %s element %s: x / d = %s is clamped", b, j, ratio)
+              .that(nibble)
+              .isEqualTo(15);
         }
         double step = ratio > 7.5 - 1e-3 ? Math.abs(scale) : Math.abs(scale) * (0.5 + 40 * U);
         double tolerance = step + 8 * scaleError + 8 * U * Math.abs(d16);
         assertWithMessage("element %s: %s quantized to %s (d %s)", i, x[i], back[i], d16)
-            .that(Math.abs((double) x[i] - back[i])).isAtMost(tolerance);
+            .that(Math.abs((double) x[i] - back[i]))
+            .isAtMost(tolerance);
       }
     }
   }
@@ -295,7 +332,8 @@ class QuantizerTest {
   void q4_0StaysWithinHalfAStepOfEveryValueButTheClamped() {
     Random random = new Random(13);
     float[] values = randomValues(random, 8, 256);
-    WeightTensor quantized = Quantizer.quantize(f32("blk.2.attn_v.weight", new long[] {8, 256}, values), Dtype.Q4_0);
+    WeightTensor quantized =
+        Quantizer.quantize(f32("blk.2.attn_v.weight", new long[] {8, 256}, values), Dtype.Q4_0);
     assertThat(quantized.name()).isEqualTo("blk.2.attn_v.weight");
     assertQ4_0WithinBounds(values, quantized);
   }
@@ -314,16 +352,33 @@ class QuantizerTest {
     x[34] = 2f;
     byte[] bytes = stored(Quantizer.quantize(f32("h", new long[] {2, 32}, x), Dtype.Q4_0));
     assertThat(GgmlReference.u16(bytes, 0)).isEqualTo(0x3c00);
-    // q: -8 -> 0; 8 -> 16 clamped to 15; 0.5 -> 9; -0.5 -> 8; 7.5 -> 15; 3.49 -> 11; -7.9 -> 0 (0.6); zeros -> 8.
+    // q: -8 -> 0; 8 -> 16 clamped to 15; 0.5 -> 9; -0.5 -> 8; 7.5 -> 15; 3.49 -> 11; -7.9 -> 0
+    // (0.6); zeros -> 8.
     // High nibbles: -3 -> 5; 6.5 -> 15; zeros -> 8.
     assertThat(Arrays.copyOfRange(bytes, 2, 10))
-        .isEqualTo(new byte[] {0x50, (byte) 0xff, (byte) 0x89, (byte) 0x88, (byte) 0x8f, (byte) 0x8b, (byte) 0x80, (byte) 0x88});
+        .isEqualTo(
+            new byte[] {
+              0x50,
+              (byte) 0xff,
+              (byte) 0x89,
+              (byte) 0x88,
+              (byte) 0x8f,
+              (byte) 0x8b,
+              (byte) 0x80,
+              (byte) 0x88
+            });
     assertThat(GgmlReference.u16(bytes, 18)).isEqualTo(0xbc00);
     // 8 -> 0; -8 -> 16.5 clamped to 15; 2 -> 6.5 -> 6; zeros -> 8.
-    assertThat(Arrays.copyOfRange(bytes, 20, 24)).isEqualTo(new byte[] {(byte) 0x80, (byte) 0x8f, (byte) 0x86, (byte) 0x88});
-    float[] back = WeightTensor.of("h", new long[] {2, 32}, Dtype.Q4_0, MemorySegment.ofArray(bytes)).toArray();
-    assertThat(new float[] {back[0], back[1], back[2], back[3], back[4], back[32], back[33], back[34]})
-        .usingExactEquality().containsExactly(-8f, 7f, 1f, 0f, 7f, 8f, -7f, 2f).inOrder();
+    assertThat(Arrays.copyOfRange(bytes, 20, 24))
+        .isEqualTo(new byte[] {(byte) 0x80, (byte) 0x8f, (byte) 0x86, (byte) 0x88});
+    float[] back =
+        WeightTensor.of("h", new long[] {2, 32}, Dtype.Q4_0, MemorySegment.ofArray(bytes))
+            .toArray();
+    assertThat(
+            new float[] {back[0], back[1], back[2], back[3], back[4], back[32], back[33], back[34]})
+        .usingExactEquality()
+        .containsExactly(-8f, 7f, 1f, 0f, 7f, 8f, -7f, 2f)
+        .inOrder();
   }
 
   @Test
@@ -421,8 +476,18 @@ class QuantizerTest {
     float[] values = randomValues(new Random(17), 6, 64);
     WeightTensor source = f32("token_embd.weight", new long[] {2, 3, 64}, values);
     // 6 rows of 64: 384 elements, or 12 blocks of 32.
-    Map<Dtype, Long> bytes = Map.of(Dtype.F32, 384L * 4, Dtype.F16, 384L * 2, Dtype.BF16, 384L * 2,
-        Dtype.Q8_0, 12L * 34, Dtype.Q4_0, 12L * 18);
+    Map<Dtype, Long> bytes =
+        Map.of(
+            Dtype.F32,
+            384L * 4,
+            Dtype.F16,
+            384L * 2,
+            Dtype.BF16,
+            384L * 2,
+            Dtype.Q8_0,
+            12L * 34,
+            Dtype.Q4_0,
+            12L * 18);
     for (Map.Entry<Dtype, Long> entry : bytes.entrySet()) {
       Dtype target = entry.getKey();
       WeightTensor out = Quantizer.quantize(source, target);
@@ -438,14 +503,16 @@ class QuantizerTest {
   void kQuantTargetsAndPartialBlocksAreRejected() {
     WeightTensor source = f32("blk.5.ffn_gate.weight", new long[] {2, 256}, new float[512]);
     for (Dtype target : new Dtype[] {Dtype.Q4_K, Dtype.Q6_K}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(source, target));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(source, target));
       assertThat(e).hasMessageThat().contains("blk.5.ffn_gate.weight");
       assertThat(e).hasMessageThat().contains(target.toString());
       assertThat(e).hasMessageThat().contains("llama.cpp");
     }
     WeightTensor ragged = f32("blk.5.ffn_norm.weight", new long[] {2, 48}, new float[96]);
     for (Dtype target : new Dtype[] {Dtype.Q8_0, Dtype.Q4_0}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(ragged, target));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(ragged, target));
       assertThat(e).hasMessageThat().contains("blk.5.ffn_norm.weight");
     }
     // Plain targets have no blocks: 48 columns are fine.

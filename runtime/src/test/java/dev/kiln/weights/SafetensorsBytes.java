@@ -45,8 +45,12 @@ final class SafetensorsBytes {
   String header() {
     List<String> members = new ArrayList<>();
     if (!metadata.isEmpty()) {
-      members.add("\"__metadata__\":{" + metadata.entrySet().stream()
-          .map(e -> quote(e.getKey()) + ":" + quote(e.getValue())).collect(Collectors.joining(",")) + "}");
+      members.add(
+          "\"__metadata__\":{"
+              + metadata.entrySet().stream()
+                  .map(e -> quote(e.getKey()) + ":" + quote(e.getValue()))
+                  .collect(Collectors.joining(","))
+              + "}");
     }
     members.addAll(entries);
     return "{" + String.join(",", members) + "}";
@@ -69,8 +73,16 @@ final class SafetensorsBytes {
   }
 
   static String entry(String name, String dtype, long[] shape, long begin, long end) {
-    return quote(name) + ":{\"dtype\":" + quote(dtype) + ",\"shape\":" + json(shape) + ",\"data_offsets\":[" + begin + ","
-        + end + "]}";
+    return quote(name)
+        + ":{\"dtype\":"
+        + quote(dtype)
+        + ",\"shape\":"
+        + json(shape)
+        + ",\"data_offsets\":["
+        + begin
+        + ","
+        + end
+        + "]}";
   }
 
   static String json(long[] shape) {
@@ -89,7 +101,8 @@ final class SafetensorsBytes {
 
   /** A file whose length field says {@code declaredLength}, whatever follows. */
   static byte[] file(long declaredLength, byte[] header, byte[] data) {
-    ByteBuffer buffer = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buffer =
+        ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     buffer.putLong(declaredLength).put(header).put(data);
     return buffer.array();
   }

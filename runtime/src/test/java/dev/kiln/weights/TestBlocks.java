@@ -38,15 +38,17 @@ final class TestBlocks {
   }
 
   /**
-   * Random bytes whose F16 scales (or F16/BF16/F32 elements) are finite, of moderate size
-   * (2^-10 .. 2^5), so dot products stay far from overflow and underflow.
+   * Random bytes whose F16 scales (or F16/BF16/F32 elements) are finite, of moderate size (2^-10 ..
+   * 2^5), so dot products stay far from overflow and underflow.
    */
   static byte[] finite(Dtype type, int rows, int columns, Random random) {
     byte[] bytes = raw(type, rows, columns, random);
     switch (type) {
       case F32 -> {
         for (int i = 0; i < bytes.length; i += 4) {
-          int bits = Float.floatToIntBits((float) (random.nextGaussian() * Math.pow(2, random.nextInt(16) - 10)));
+          int bits =
+              Float.floatToIntBits(
+                  (float) (random.nextGaussian() * Math.pow(2, random.nextInt(16) - 10)));
           for (int k = 0; k < 4; k++) {
             bytes[i + k] = (byte) (bits >> (8 * k));
           }
@@ -59,7 +61,10 @@ final class TestBlocks {
       }
       case BF16 -> {
         for (int i = 0; i < bytes.length; i += 2) {
-          int bits = (random.nextBoolean() ? 0x8000 : 0) | (117 + random.nextInt(16)) << 7 | random.nextInt(128);
+          int bits =
+              (random.nextBoolean() ? 0x8000 : 0)
+                  | (117 + random.nextInt(16)) << 7
+                  | random.nextInt(128);
           putHalf(bytes, i, bits);
         }
       }
@@ -75,7 +80,8 @@ final class TestBlocks {
   }
 
   static WeightTensor tensor(String name, Dtype type, int rows, int columns, byte[] bytes) {
-    return WeightTensor.of(name, new long[] {rows, columns}, type, MemorySegment.ofArray(bytes.clone()));
+    return WeightTensor.of(
+        name, new long[] {rows, columns}, type, MemorySegment.ofArray(bytes.clone()));
   }
 
   /** The stored bytes of row {@code row}. */
@@ -92,8 +98,12 @@ final class TestBlocks {
     return vector;
   }
 
-  /** Row {@code row} of a stored-order {@code type} tensor over {@code data}, dequantized by the scalar kernels. */
-  static void scalarRead(Dtype type, MemorySegment data, int columns, long row, float[] out, int outStart) {
+  /**
+   * Row {@code row} of a stored-order {@code type} tensor over {@code data}, dequantized by the
+   * scalar kernels.
+   */
+  static void scalarRead(
+      Dtype type, MemorySegment data, int columns, long row, float[] out, int outStart) {
     long offset = row * type.byteSize(columns);
     int blocks = columns / type.blockSize();
     switch (type) {
@@ -108,7 +118,8 @@ final class TestBlocks {
   }
 
   /** The scalar kernels' dot product of row {@code row} with {@code x[xStart ..]}. */
-  static float scalarDot(Dtype type, MemorySegment data, int columns, long row, float[] x, int xStart) {
+  static float scalarDot(
+      Dtype type, MemorySegment data, int columns, long row, float[] x, int xStart) {
     long offset = row * type.byteSize(columns);
     int blocks = columns / type.blockSize();
     return switch (type) {

@@ -35,9 +35,10 @@ import java.util.stream.Stream;
  *       another user could rename it out of (writable by others without the sticky bit, or owned by
  *       another user but root). Checked on POSIX file systems.
  *   <li>Each entry holds a manifest, {@value #MANIFEST}: the entry's name and the SHA-256 of each
- *       file under {@code classes} (class files and the processor's resources). An entry is read into memory and verified against it before any class is
- *       defined; a missing or unreadable manifest, a missing, extra, truncated or changed file, or a
- *       link makes the entry <em>damaged</em>: it is removed and compiled again.
+ *       file under {@code classes} (class files and the processor's resources). An entry is read
+ *       into memory and verified against it before any class is defined; a missing or unreadable
+ *       manifest, a missing, extra, truncated or changed file, or a link makes the entry
+ *       <em>damaged</em>: it is removed and compiled again.
  *   <li>Entries are published by renaming a finished {@code compiling-*} folder into place; a run
  *       that loses the race to a concurrent one deletes its own folder and uses the winner's.
  *       Leftovers of killed runs older than an hour are removed.
@@ -79,13 +80,18 @@ final class ClassCache {
           return Optional.empty();
         }
         if (posix()) {
-          Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+          Files.createDirectories(
+              root,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } else {
           Files.createDirectories(root);
         }
       }
       if (!Files.isDirectory(root)) {
-        throw new KilnException("the class cache " + root + " is not a folder (choose another with --cache or KILN_CACHE)");
+        throw new KilnException(
+            "the class cache "
+                + root
+                + " is not a folder (choose another with --cache or KILN_CACHE)");
       }
       Path real = root.toRealPath();
       checkPrivate(real, "the class cache " + root, "");
@@ -110,10 +116,14 @@ final class ClassCache {
       if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         throw new DamagedException("not a folder");
       }
-      checkPrivate(dir, "the cached decoder " + dir, "; delete it (as its owner) or choose another cache with --cache");
+      checkPrivate(
+          dir,
+          "the cached decoder " + dir,
+          "; delete it (as its owner) or choose another cache with --cache");
       Path manifest = dir.resolve(MANIFEST);
       if (!Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) {
-        throw new DamagedException("it has no " + MANIFEST + " (an entry of an older Kiln, or an interrupted write)");
+        throw new DamagedException(
+            "it has no " + MANIFEST + " (an entry of an older Kiln, or an interrupted write)");
       }
       List<String> lines = Files.readAllLines(manifest, StandardCharsets.UTF_8);
       if (lines.isEmpty() || !lines.get(0).equals(HEADER + name)) {
@@ -123,7 +133,9 @@ final class ClassCache {
       for (String line : lines.subList(1, lines.size())) {
         int space = line.indexOf("  ");
         String file = space < 0 ? "" : line.substring(space + 2);
-        if (space != 64 || !file.matches("[A-Za-z0-9_$.\\-]+(/[A-Za-z0-9_$.\\-]+)*") || file.matches("(.*/)?\\.\\.?(/.*)?")
+        if (space != 64
+            || !file.matches("[A-Za-z0-9_$.\\-]+(/[A-Za-z0-9_$.\\-]+)*")
+            || file.matches("(.*/)?\\.\\.?(/.*)?")
             || expected.put(file, line.substring(0, 64)) != null) {
           throw new DamagedException(MANIFEST + " has a malformed line");
         }
@@ -135,7 +147,10 @@ final class ClassCache {
           if (Files.isSymbolicLink(path)) {
             throw new DamagedException(classes.relativize(path) + " is a link");
           }
-          checkPrivate(path, "the cached file " + path, "; delete " + dir + " (as its owner) or choose another cache");
+          checkPrivate(
+              path,
+              "the cached file " + path,
+              "; delete " + dir + " (as its owner) or choose another cache");
           if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
             present.add(classes.relativize(path).toString().replace('\\', '/'));
           }
@@ -146,20 +161,25 @@ final class ClassCache {
         differing.removeAll(expected.keySet());
         Set<String> missing = new TreeSet<>(expected.keySet());
         missing.removeAll(present);
-        throw new DamagedException((missing.isEmpty() ? "" : "missing " + missing + " ")
-            + (differing.isEmpty() ? "" : "unlisted " + differing));
+        throw new DamagedException(
+            (missing.isEmpty() ? "" : "missing " + missing + " ")
+                + (differing.isEmpty() ? "" : "unlisted " + differing));
       }
       Map<String, byte[]> verified = new LinkedHashMap<>();
       for (var file : expected.entrySet()) {
         byte[] bytes;
-        try (InputStream in = Files.newInputStream(classes.resolve(file.getKey()), LinkOption.NOFOLLOW_LINKS)) {
+        try (InputStream in =
+            Files.newInputStream(classes.resolve(file.getKey()), LinkOption.NOFOLLOW_LINKS)) {
           bytes = in.readNBytes((int) MAX_CLASS_BYTES + 1);
         }
         if (bytes.length > MAX_CLASS_BYTES || !sha256(bytes).equals(file.getValue())) {
           throw new DamagedException(file.getKey() + " does not match its digest");
         }
         if (file.getKey().endsWith(".class")) {
-          String binaryName = file.getKey().substring(0, file.getKey().length() - ".class".length()).replace('/', '.');
+          String binaryName =
+              file.getKey()
+                  .substring(0, file.getKey().length() - ".class".length())
+                  .replace('/', '.');
           verified.put(binaryName, bytes);
         }
       }
@@ -182,11 +202,15 @@ final class ClassCache {
     try (Stream<Path> tree = Files.walk(work)) {
       for (Path path : tree.sorted().toList()) {
         if (posix()) {
-          Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(
-              Files.isDirectory(path) ? "rwx------" : "rw-------"));
+          Files.setPosixFilePermissions(
+              path,
+              PosixFilePermissions.fromString(Files.isDirectory(path) ? "rwx------" : "rw-------"));
         }
         if (path.startsWith(classes) && Files.isRegularFile(path)) {
-          lines.add(sha256(Files.readAllBytes(path)) + "  " + classes.relativize(path).toString().replace('\\', '/'));
+          lines.add(
+              sha256(Files.readAllBytes(path))
+                  + "  "
+                  + classes.relativize(path).toString().replace('\\', '/'));
         }
       }
     }
@@ -211,25 +235,31 @@ final class ClassCache {
 
   /** Moves a damaged entry aside and deletes it (a concurrent run may have done so already). */
   void discard(Path real, String name) {
-    Path aside = real.resolve("damaged-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()));
+    Path aside =
+        real.resolve("damaged-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()));
     try {
       Files.move(real.resolve(name), aside, StandardCopyOption.ATOMIC_MOVE);
     } catch (NoSuchFileException e) {
       return;
     } catch (IOException e) {
-      throw new KilnException("cannot remove the damaged cached decoder " + real.resolve(name) + ": " + message(e), e);
+      throw new KilnException(
+          "cannot remove the damaged cached decoder " + real.resolve(name) + ": " + message(e), e);
     }
     deleteQuietly(aside);
   }
 
-  /** Removes {@code compiling-*} and {@code damaged-*} folders of runs that were killed over an hour ago. */
+  /**
+   * Removes {@code compiling-*} and {@code damaged-*} folders of runs that were killed over an hour
+   * ago.
+   */
   void removeStale(Path real) {
     long now = System.currentTimeMillis();
     try (Stream<Path> entries = Files.list(real)) {
       for (Path path : entries.toList()) {
         String name = path.getFileName().toString();
         if ((name.startsWith("compiling-") || name.startsWith("damaged-"))
-            && now - Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis() > STALE_MILLIS) {
+            && now - Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis()
+                > STALE_MILLIS) {
           deleteQuietly(path);
         }
       }
@@ -257,19 +287,34 @@ final class ClassCache {
     if (!posix()) {
       return;
     }
-    Map<String, Object> attributes = Files.readAttributes(path, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+    Map<String, Object> attributes =
+        Files.readAttributes(path, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
     int uid = (Integer) attributes.get("uid");
     int mode = (Integer) attributes.get("mode");
     if (uid != currentUid()) {
-      throw new KilnException(what + " belongs to user " + owner(path) + ", not to " + ownerOfThisProcess()
-          + "; Kiln runs the code cached there, so it only uses folders of its own user" + advice
-          + (advice.isEmpty() ? " (choose one with --cache or KILN_CACHE)" : ""));
+      throw new KilnException(
+          what
+              + " belongs to user "
+              + owner(path)
+              + ", not to "
+              + ownerOfThisProcess()
+              + "; Kiln runs the code cached there, so it only uses folders of its own user"
+              + advice
+              + (advice.isEmpty() ? " (choose one with --cache or KILN_CACHE)" : ""));
     }
     if ((mode & (GROUP_WRITE | OTHER_WRITE)) != 0) {
-      throw new KilnException(what + " is writable by other users (" + PosixFilePermissions.toString(
-          Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS)) + "); Kiln runs the code cached there, so it"
-          + " refuses it: chmod go-w " + path + advice + (advice.isEmpty() ? ", or choose a private folder with --cache"
-          + " or KILN_CACHE" : ""));
+      throw new KilnException(
+          what
+              + " is writable by other users ("
+              + PosixFilePermissions.toString(
+                  Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS))
+              + "); Kiln runs the code cached there, so it"
+              + " refuses it: chmod go-w "
+              + path
+              + advice
+              + (advice.isEmpty()
+                  ? ", or choose a private folder with --cache" + " or KILN_CACHE"
+                  : ""));
     }
   }
 
@@ -286,12 +331,23 @@ final class ClassCache {
       int uid = (Integer) attributes.get("uid");
       int mode = (Integer) attributes.get("mode");
       if (uid != 0 && uid != currentUid()) {
-        throw new KilnException("the class cache " + real + " lies in " + parent + ", which belongs to user "
-            + owner(parent) + ", who could replace it; choose a folder of your own with --cache or KILN_CACHE");
+        throw new KilnException(
+            "the class cache "
+                + real
+                + " lies in "
+                + parent
+                + ", which belongs to user "
+                + owner(parent)
+                + ", who could replace it; choose a folder of your own with --cache or KILN_CACHE");
       }
       if ((mode & (GROUP_WRITE | OTHER_WRITE)) != 0 && (mode & STICKY) == 0) {
-        throw new KilnException("the class cache " + real + " lies in " + parent + ", which other users may write"
-            + " (without the sticky bit), so they could replace it; choose another folder with --cache or KILN_CACHE");
+        throw new KilnException(
+            "the class cache "
+                + real
+                + " lies in "
+                + parent
+                + ", which other users may write"
+                + " (without the sticky bit), so they could replace it; choose another folder with --cache or KILN_CACHE");
       }
     }
   }
@@ -337,7 +393,8 @@ final class ClassCache {
   }
 
   private static String message(IOException e) {
-    return e instanceof FileSystemException f && f.getReason() != null ? f.getFile() + ": " + f.getReason()
+    return e instanceof FileSystemException f && f.getReason() != null
+        ? f.getFile() + ": " + f.getReason()
         : String.valueOf(e.getMessage());
   }
 }

@@ -7,9 +7,9 @@ import java.nio.file.Path;
 
 /**
  * The system class loader of a kiln JVM that runs TornadoVM decoders ({@code bin/kiln} passes
- * {@code -Djava.system.class.loader=dev.kiln.model.KilnClassLoader} then): TornadoVM reads a kernel's
- * class file through the system class loader, so the decoder specialized at run time must be
- * loaded by it. Everything else is delegated to the usual application class loader.
+ * {@code -Djava.system.class.loader=dev.kiln.model.KilnClassLoader} then): TornadoVM reads a
+ * kernel's class file through the system class loader, so the decoder specialized at run time must
+ * be loaded by it. Everything else is delegated to the usual application class loader.
  */
 public final class KilnClassLoader extends URLClassLoader {
   static {

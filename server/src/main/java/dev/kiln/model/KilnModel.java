@@ -26,8 +26,9 @@ import java.util.function.Consumer;
 
 /**
  * Any model file, opened in one call with a decoder specialized to it at run time (what {@code kiln
- * run} does): the spec is derived from the file, Kiln's processor generates and compiles the decoder
- * once (cached under {@link Specializer#defaultCacheRoot()}), the weights are memory-mapped.
+ * run} does): the spec is derived from the file, Kiln's processor generates and compiles the
+ * decoder once (cached under {@link Specializer#defaultCacheRoot()}), the weights are
+ * memory-mapped.
  *
  * <pre>{@code
  * KilnModel model = KilnModel.open(Path.of("model.gguf"));
@@ -51,8 +52,14 @@ public final class KilnModel {
   private Tokenizer tokenizer;
   private ChatTemplate chatTemplate;
 
-  private KilnModel(Path file, Checkpoint checkpoint, ResolvedSpec spec, Weights weights, Decoder decoder,
-      Path tokenizerPath, ChatTemplate chatTemplate) {
+  private KilnModel(
+      Path file,
+      Checkpoint checkpoint,
+      ResolvedSpec spec,
+      Weights weights,
+      Decoder decoder,
+      Path tokenizerPath,
+      ChatTemplate chatTemplate) {
     this.file = file;
     this.checkpoint = checkpoint;
     this.spec = spec;
@@ -72,7 +79,10 @@ public final class KilnModel {
     ChatTemplate chatTemplate;
     Consumer<String> progress = s -> {};
 
-    /** Positions the KV cache holds (default: the file's context, up to {@value #DEFAULT_CONTEXT_LIMIT}). */
+    /**
+     * Positions the KV cache holds (default: the file's context, up to {@value
+     * #DEFAULT_CONTEXT_LIMIT}).
+     */
     public Options context(int positions) {
       this.context = positions;
       return this;
@@ -138,29 +148,40 @@ public final class KilnModel {
     Checkpoint checkpoint = ModelFiles.open(file);
     ResolvedSpec derived = ModelFiles.deriveSpec(checkpoint).spec();
     int fileContext = derived.maxPositionEmbeddings();
-    int positions = options.context != null ? options.context : Math.min(fileContext, DEFAULT_CONTEXT_LIMIT);
+    int positions =
+        options.context != null ? options.context : Math.min(fileContext, DEFAULT_CONTEXT_LIMIT);
     if (positions < 1) {
       throw new KilnException("the context must be positive, was " + positions);
     }
     if (positions > fileContext) {
-      throw new KilnException("a context of " + positions + " is longer than the model's (" + fileContext + ")");
+      throw new KilnException(
+          "a context of " + positions + " is longer than the model's (" + fileContext + ")");
     }
-    ResolvedSpec spec = derived.toBuilder().maxPositionEmbeddings(positions).maxBatchSize(options.batchSize).build();
+    ResolvedSpec spec =
+        derived.toBuilder()
+            .maxPositionEmbeddings(positions)
+            .maxBatchSize(options.batchSize)
+            .build();
     checkHeap(spec, Runtime.getRuntime());
     Weights weights = Weights.from(spec, checkpoint);
     Path cache = options.cacheRoot != null ? options.cacheRoot : Specializer.defaultCacheRoot();
-    Decoder decoder = switch (options.backend) {
-      case "java" -> new Specializer(cache, options.progress).specialize(spec).create(weights);
-      case "interpreter" -> new Interpreter(weights);
-      default -> throw new KilnException("unknown backend " + options.backend + "; use java or interpreter");
-    };
-    return new KilnModel(file, checkpoint, spec, weights, decoder, options.tokenizer, options.chatTemplate);
+    Decoder decoder =
+        switch (options.backend) {
+          case "java" -> new Specializer(cache, options.progress).specialize(spec).create(weights);
+          case "interpreter" -> new Interpreter(weights);
+          default ->
+              throw new KilnException(
+                  "unknown backend " + options.backend + "; use java or interpreter");
+        };
+    return new KilnModel(
+        file, checkpoint, spec, weights, decoder, options.tokenizer, options.chatTemplate);
   }
 
   /**
-   * Refuses, before anything is compiled or allocated, a spec whose KV cache (float32, preallocated:
-   * {@code maxBatchSize x maxPositionEmbeddings} positions) cannot fit in the Java heap still free,
-   * with a message that says how much it needs. An estimate: other allocations come on top.
+   * Refuses, before anything is compiled or allocated, a spec whose KV cache (float32,
+   * preallocated: {@code maxBatchSize x maxPositionEmbeddings} positions) cannot fit in the Java
+   * heap still free, with a message that says how much it needs. An estimate: other allocations
+   * come on top.
    */
   public static void checkHeap(ResolvedSpec spec, Runtime runtime) {
     long needed = spec.kvCacheBytes();
@@ -168,19 +189,28 @@ public final class KilnModel {
     long free = max - (runtime.totalMemory() - runtime.freeMemory());
     if (needed > free) {
       double gib = 1L << 30;
-      throw new KilnException(String.format(java.util.Locale.ROOT, "a KV cache for %,d positions x %d sequence%s needs"
-              + " %.2f GiB (2 x %d layers x %d kv_dim x 4 bytes a position), more than the %.2f GiB of Java heap free"
-              + " (maximum %.2f GiB): use a smaller context (--context)%s, or a larger heap (KILN_JAVA_OPTS=-Xmx%dg)",
-          spec.maxPositionEmbeddings(), spec.maxBatchSize(), spec.maxBatchSize() == 1 ? "" : "s", needed / gib,
-          spec.numHiddenLayers(), spec.kvDim(), free / gib, max / gib,
-          spec.maxBatchSize() == 1 ? "" : ", fewer sequences (--parallel)",
-          (long) Math.ceil((needed + (max - free)) / gib) + 1));
+      throw new KilnException(
+          String.format(
+              java.util.Locale.ROOT,
+              "a KV cache for %,d positions x %d sequence%s needs"
+                  + " %.2f GiB (2 x %d layers x %d kv_dim x 4 bytes a position), more than the %.2f GiB of Java heap free"
+                  + " (maximum %.2f GiB): use a smaller context (--context)%s, or a larger heap (KILN_JAVA_OPTS=-Xmx%dg)",
+              spec.maxPositionEmbeddings(),
+              spec.maxBatchSize(),
+              spec.maxBatchSize() == 1 ? "" : "s",
+              needed / gib,
+              spec.numHiddenLayers(),
+              spec.kvDim(),
+              free / gib,
+              max / gib,
+              spec.maxBatchSize() == 1 ? "" : ", fewer sequences (--parallel)",
+              (long) Math.ceil((needed + (max - free)) / gib) + 1));
     }
   }
 
   /**
-   * A model of {@code spec}'s shape with seeded random weights and no tokenizer (benchmarks: prompts
-   * are token ids), its decoder specialized to {@code spec} as given.
+   * A model of {@code spec}'s shape with seeded random weights and no tokenizer (benchmarks:
+   * prompts are token ids), its decoder specialized to {@code spec} as given.
    */
   public static KilnModel random(ResolvedSpec spec, long seed, Options options) {
     Weights weights = Weights.random(spec, seed);
@@ -193,7 +223,10 @@ public final class KilnModel {
 
   private boolean tokenizerless;
 
-  /** Whether the model has a tokenizer (all but {@link #random} models; a file without one fails at {@link #tokenizer()}). */
+  /**
+   * Whether the model has a tokenizer (all but {@link #random} models; a file without one fails at
+   * {@link #tokenizer()}).
+   */
   public boolean hasTokenizer() {
     return !tokenizerless;
   }
@@ -206,7 +239,9 @@ public final class KilnModel {
     return checkpoint;
   }
 
-  /** The spec the decoder was specialized to (the file's, with the chosen context and batch size). */
+  /**
+   * The spec the decoder was specialized to (the file's, with the chosen context and batch size).
+   */
   public ResolvedSpec spec() {
     return spec;
   }
@@ -222,7 +257,8 @@ public final class KilnModel {
   /** The model's tokenizer (loaded on first use); a {@link KilnException} when there is none. */
   public synchronized Tokenizer tokenizer() {
     if (tokenizerless) {
-      throw new KilnException("this model has random weights and no tokenizer; give prompts as token ids");
+      throw new KilnException(
+          "this model has random weights and no tokenizer; give prompts as token ids");
     }
     if (tokenizer == null) {
       tokenizer = ModelTokenizer.of(file, checkpoint, tokenizerPath, spec.vocabSize());
@@ -230,7 +266,9 @@ public final class KilnModel {
     return tokenizer;
   }
 
-  /** The chat format: the one given, else detected from the tokenizer's template or special tokens. */
+  /**
+   * The chat format: the one given, else detected from the tokenizer's template or special tokens.
+   */
   public synchronized ChatTemplate chatTemplate() {
     if (chatTemplate == null) {
       Tokenizer tokenizer = tokenizer();
@@ -253,13 +291,18 @@ public final class KilnModel {
     return chatTemplate().encode(tokenizer(), messages, true);
   }
 
-  /** {@code text} as a plain prompt: the tokenizer's BOS if it adds one, no special-token parsing. */
+  /**
+   * {@code text} as a plain prompt: the tokenizer's BOS if it adds one, no special-token parsing.
+   */
   public int[] encode(String text) {
     Tokenizer tokenizer = tokenizer();
     return tokenizer.encode(text, tokenizer.addBosByDefault(), false);
   }
 
-  /** The ids that end a generation: EOS, the tokenizer's end of turn, and the chat format's if {@code chat}. */
+  /**
+   * The ids that end a generation: EOS, the tokenizer's end of turn, and the chat format's if
+   * {@code chat}.
+   */
   public int[] stopTokens(boolean chat) {
     if (tokenizerless) {
       return new int[0];
@@ -278,7 +321,9 @@ public final class KilnModel {
   /** Generation options with {@code maxTokens}, the stop tokens of a chat, and text decoding. */
   public GenerationOptions.Builder options(int maxTokens) {
     Tokenizer tokenizer = tokenizer();
-    return GenerationOptions.builder().maxTokens(maxTokens).stopTokens(stopTokens(true))
+    return GenerationOptions.builder()
+        .maxTokens(maxTokens)
+        .stopTokens(stopTokens(true))
         .tokenText(tokenizer::tokenBytes);
   }
 

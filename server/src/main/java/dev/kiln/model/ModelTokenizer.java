@@ -13,8 +13,8 @@ public final class ModelTokenizer {
   private ModelTokenizer() {}
 
   /**
-   * The tokenizer for {@code file}: {@code override} if given (a GGUF file, a Hugging Face folder or
-   * its tokenizer.json, a llama2.c tokenizer.bin); else the GGUF file's own, the Hugging Face
+   * The tokenizer for {@code file}: {@code override} if given (a GGUF file, a Hugging Face folder
+   * or its tokenizer.json, a llama2.c tokenizer.bin); else the GGUF file's own, the Hugging Face
    * folder's {@code tokenizer.json}, the {@code tokenizer.bin} beside a llama2.c checkpoint, or the
    * {@code tokenizer.json} beside a .safetensors file.
    */
@@ -36,8 +36,11 @@ public final class ModelTokenizer {
     if (name.endsWith(".safetensors") && Files.isRegularFile(parent.resolve("tokenizer.json"))) {
       return Tokenizers.fromHfFolder(parent);
     }
-    throw new KilnException("no tokenizer found for " + file + "; give one with --tokenizer PATH, or feed token ids"
-        + " with --prompt-ids");
+    throw new KilnException(
+        "no tokenizer found for "
+            + file
+            + "; give one with --tokenizer PATH, or feed token ids"
+            + " with --prompt-ids");
   }
 
   private static Tokenizer open(Path path, int vocabSize) {
@@ -54,7 +57,10 @@ public final class ModelTokenizer {
     if (name.endsWith(".bin")) {
       return Tokenizers.fromLlama2c(path, vocabSize);
     }
-    throw new KilnException("--tokenizer " + path + ": give a .gguf file, a Hugging Face folder or tokenizer.json, or a"
-        + " llama2.c tokenizer.bin");
+    throw new KilnException(
+        "--tokenizer "
+            + path
+            + ": give a .gguf file, a Hugging Face folder or tokenizer.json, or a"
+            + " llama2.c tokenizer.bin");
   }
 }

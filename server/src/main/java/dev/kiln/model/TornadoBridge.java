@@ -22,13 +22,15 @@ public final class TornadoBridge {
     try {
       Class.forName(API_CLASS);
     } catch (ClassNotFoundException | LinkageError e) {
-      return Optional.of("TornadoVM is not installed or not in this JVM (install TornadoVM 5.2.0 for JDK 25, set"
-          + " TORNADOVM_HOME and run bin/kiln again; see README, \"Backends\")");
+      return Optional.of(
+          "TornadoVM is not installed or not in this JVM (install TornadoVM 5.2.0 for JDK 25, set"
+              + " TORNADOVM_HOME and run bin/kiln again; see README, \"Backends\")");
     }
     try {
       Class.forName(SUPPORT_CLASS);
     } catch (ClassNotFoundException | LinkageError e) {
-      return Optional.of("this Kiln build has no kiln-tornado module (rebuild with TORNADOVM_HOME set: ./mvnw install)");
+      return Optional.of(
+          "this Kiln build has no kiln-tornado module (rebuild with TORNADOVM_HOME set: ./mvnw install)");
     }
     try {
       if (devices().isEmpty()) {
@@ -46,15 +48,17 @@ public final class TornadoBridge {
     try {
       return (List<String>) Class.forName(SUPPORT_CLASS).getMethod("devices").invoke(null);
     } catch (InvocationTargetException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+      throw e.getCause() instanceof RuntimeException r
+          ? r
+          : new IllegalStateException(e.getCause());
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("cannot list TornadoVM devices: " + e, e);
     }
   }
 
   /**
-   * For a TornadoVM decoder, {@code TornadoVM decoder on DEVICE, LAYOUT layout}; empty for any other
-   * decoder.
+   * For a TornadoVM decoder, {@code TornadoVM decoder on DEVICE, LAYOUT layout}; empty for any
+   * other decoder.
    */
   public static Optional<String> describe(Object decoder) {
     try {
@@ -63,9 +67,13 @@ public final class TornadoBridge {
       Class<?> deviceApi = Class.forName("uk.ac.manchester.tornado.api.common.TornadoDevice");
       Class<?> targetApi = Class.forName("uk.ac.manchester.tornado.api.TornadoTargetDevice");
       Object physical = deviceApi.getMethod("getPhysicalDevice").invoke(device);
-      String name = targetApi.getMethod("getDeviceName").invoke(physical) + " ("
-          + deviceApi.getMethod("getDeviceName").invoke(device) + ")";
-      return Optional.of("TornadoVM decoder on " + name + ", " + layout + " layout (--layout gpu|cpu)");
+      String name =
+          targetApi.getMethod("getDeviceName").invoke(physical)
+              + " ("
+              + deviceApi.getMethod("getDeviceName").invoke(device)
+              + ")";
+      return Optional.of(
+          "TornadoVM decoder on " + name + ", " + layout + " layout (--layout gpu|cpu)");
     } catch (ReflectiveOperationException | RuntimeException e) {
       return Optional.empty();
     }

@@ -11,8 +11,8 @@ import java.util.function.Consumer;
 
 /**
  * The server's continuous batching as a library, for batch jobs: many threads submit prompts, one
- * scheduler thread runs them on a batched decoder (its {@code maxBatchSize} slots, a slot refilled as
- * soon as its sequence finishes; see {@link Scheduler}), and each caller waits for its own
+ * scheduler thread runs them on a batched decoder (its {@code maxBatchSize} slots, a slot refilled
+ * as soon as its sequence finishes; see {@link Scheduler}), and each caller waits for its own
  * {@link Completion}. A sequence's output does not depend on what runs beside it, so greedy and
  * seeded generations equal their solo runs.
  *
@@ -35,10 +35,15 @@ public final class BatchGenerator implements AutoCloseable {
 
   /**
    * One finished generation: the text (stop strings cut), the generated token ids (a stop token
-   * included), {@code finishReason} {@code stop} or {@code length}, or {@code error} with
-   * {@code error} saying why.
+   * included), {@code finishReason} {@code stop} or {@code length}, or {@code error} with {@code
+   * error} saying why.
    */
-  public record Completion(String text, int[] tokens, String finishReason, int promptTokens, int completionTokens,
+  public record Completion(
+      String text,
+      int[] tokens,
+      String finishReason,
+      int promptTokens,
+      int completionTokens,
       String error) {}
 
   /** A submitted prompt; {@link #await()} gives its completion. For one thread at a time. */
@@ -64,7 +69,8 @@ public final class BatchGenerator implements AutoCloseable {
       long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
       while (completion == null) {
         long left = deadline - System.nanoTime();
-        Job.Event event = job.events.poll(Math.max(0, left), java.util.concurrent.TimeUnit.NANOSECONDS);
+        Job.Event event =
+            job.events.poll(Math.max(0, left), java.util.concurrent.TimeUnit.NANOSECONDS);
         if (event == null) {
           return null;
         }
@@ -86,10 +92,18 @@ public final class BatchGenerator implements AutoCloseable {
       switch (event) {
         case Job.Text piece -> text.append(piece.text());
         case Job.Done done -> {
-          int[] tokens = done.error() == null
-              ? Arrays.copyOfRange(job.history, job.prompt.length, job.length) : new int[0];
-          completion = new Completion(done.error() == null ? text.toString() : null, tokens, done.finishReason(),
-              done.promptTokens(), done.completionTokens(), done.error());
+          int[] tokens =
+              done.error() == null
+                  ? Arrays.copyOfRange(job.history, job.prompt.length, job.length)
+                  : new int[0];
+          completion =
+              new Completion(
+                  done.error() == null ? text.toString() : null,
+                  tokens,
+                  done.finishReason(),
+                  done.promptTokens(),
+                  done.completionTokens(),
+                  done.error());
         }
       }
     }
@@ -104,7 +118,10 @@ public final class BatchGenerator implements AutoCloseable {
   private final Metrics metrics = new Metrics();
   private final int vocabSize;
 
-  /** Continuous batching over {@code decoder}'s slots, prompts read {@value #DEFAULT_PREFILL_CHUNK} tokens a step. */
+  /**
+   * Continuous batching over {@code decoder}'s slots, prompts read {@value #DEFAULT_PREFILL_CHUNK}
+   * tokens a step.
+   */
   public BatchGenerator(Decoder decoder) {
     this(decoder, DEFAULT_PREFILL_CHUNK, message -> System.err.println(message));
   }
@@ -118,7 +135,8 @@ public final class BatchGenerator implements AutoCloseable {
       throw new KilnException("the prefill chunk must be at least 1, was " + prefillChunk);
     }
     this.vocabSize = decoder.spec().vocabSize();
-    this.scheduler = new Scheduler(decoder, metrics, 1024, prefillChunk, Objects.requireNonNull(log));
+    this.scheduler =
+        new Scheduler(decoder, metrics, 1024, prefillChunk, Objects.requireNonNull(log));
     scheduler.start();
   }
 
@@ -144,28 +162,46 @@ public final class BatchGenerator implements AutoCloseable {
 
   /**
    * Queues a prompt (waiting while a thousand others wait). It generates up to {@code maxTokens}
-   * tokens and no further than the context; a token of {@code stopTokens} or the text of
-   * {@code stopStrings} ends it. A prompt that is empty or leaves no room in the context is refused
-   * here, as is a token id outside the vocabulary, with a {@link KilnException}.
+   * tokens and no further than the context; a token of {@code stopTokens} or the text of {@code
+   * stopStrings} ends it. A prompt that is empty or leaves no room in the context is refused here,
+   * as is a token id outside the vocabulary, with a {@link KilnException}.
    */
-  public Pending submit(int[] prompt, SamplerChain sampler, int maxTokens, int[] stopTokens, List<String> stopStrings,
-      TokenText tokenText) throws InterruptedException {
+  public Pending submit(
+      int[] prompt,
+      SamplerChain sampler,
+      int maxTokens,
+      int[] stopTokens,
+      List<String> stopStrings,
+      TokenText tokenText)
+      throws InterruptedException {
     if (prompt.length == 0) {
       throw new KilnException("the prompt is empty");
     }
     if (prompt.length >= contextLength()) {
-      throw new KilnException("the prompt has " + prompt.length + " tokens but the context holds " + contextLength()
-          + " positions, which leaves no room to generate");
+      throw new KilnException(
+          "the prompt has "
+              + prompt.length
+              + " tokens but the context holds "
+              + contextLength()
+              + " positions, which leaves no room to generate");
     }
     for (int id : prompt) {
       if (id < 0 || id >= vocabSize) {
-        throw new KilnException("token id " + id + " is outside the vocabulary (0 to " + (vocabSize - 1) + ")");
+        throw new KilnException(
+            "token id " + id + " is outside the vocabulary (0 to " + (vocabSize - 1) + ")");
       }
     }
     if (maxTokens < 1) {
       throw new KilnException("maxTokens must be at least 1, was " + maxTokens);
     }
-    Job job = new Job(prompt.clone(), sampler, maxTokens, stopTokens.clone(), List.copyOf(stopStrings), tokenText);
+    Job job =
+        new Job(
+            prompt.clone(),
+            sampler,
+            maxTokens,
+            stopTokens.clone(),
+            List.copyOf(stopStrings),
+            tokenText);
     if (scheduler.submitWaiting(job) != Scheduler.Admission.ACCEPTED) {
       throw new KilnException("the batch generator is closed");
     }

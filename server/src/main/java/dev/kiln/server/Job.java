@@ -19,10 +19,11 @@ final class Job {
   record Text(String text) implements Event {}
 
   /**
-   * The end: {@code finishReason} {@code stop} or {@code length}, or {@code error} with
-   * {@code error} saying why (the server shut down, the request was cancelled).
+   * The end: {@code finishReason} {@code stop} or {@code length}, or {@code error} with {@code
+   * error} saying why (the server shut down, the request was cancelled).
    */
-  record Done(String finishReason, int promptTokens, int cachedTokens, int completionTokens, String error)
+  record Done(
+      String finishReason, int promptTokens, int cachedTokens, int completionTokens, String error)
       implements Event {}
 
   final int[] prompt;
@@ -43,12 +44,19 @@ final class Job {
   long firstTokenNanos;
   long lastTokenNanos;
 
-  Job(int[] prompt, SamplerChain sampler, int maxTokens, int[] stopTokens, List<String> stopStrings, TokenText tokenText) {
+  Job(
+      int[] prompt,
+      SamplerChain sampler,
+      int maxTokens,
+      int[] stopTokens,
+      List<String> stopStrings,
+      TokenText tokenText) {
     this.prompt = prompt;
     this.sampler = sampler;
     this.maxTokens = maxTokens;
     this.stopTokens = stopTokens;
-    this.history = java.util.Arrays.copyOf(prompt, prompt.length + Math.max(16, Math.min(maxTokens, 4096)));
+    this.history =
+        java.util.Arrays.copyOf(prompt, prompt.length + Math.max(16, Math.min(maxTokens, 4096)));
     this.length = prompt.length;
     this.text = new TextStream(tokenText, stopStrings, piece -> events.add(new Text(piece)));
   }

@@ -32,10 +32,10 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * An OpenAI-compatible HTTP server over one {@link KilnModel}, on the JDK's
- * {@code com.sun.net.httpserver} with a virtual thread per request: {@code POST /v1/chat/completions}
- * and {@code /v1/completions} (with Server-Sent Events streaming), {@code GET /v1/models},
- * {@code /health}, {@code /metrics} (Prometheus) and a chat page at {@code /}. Requests are run by a
+ * An OpenAI-compatible HTTP server over one {@link KilnModel}, on the JDK's {@code
+ * com.sun.net.httpserver} with a virtual thread per request: {@code POST /v1/chat/completions} and
+ * {@code /v1/completions} (with Server-Sent Events streaming), {@code GET /v1/models}, {@code
+ * /health}, {@code /metrics} (Prometheus) and a chat page at {@code /}. Requests are run by a
  * {@link Scheduler} that batches up to the decoder's {@code maxBatchSize} of them continuously.
  *
  * <pre>{@code
@@ -48,10 +48,16 @@ public final class KilnServer implements AutoCloseable {
   public static final class Config {
     String host = "127.0.0.1";
     int port = 8080;
-    /** The most slots (sequences decoded together); their KV caches are checked against the heap too. */
+
+    /**
+     * The most slots (sequences decoded together); their KV caches are checked against the heap
+     * too.
+     */
     public static final int MAX_PARALLEL = 1024;
+
     /** The most requests that may wait (the queue is preallocated). */
     public static final int MAX_QUEUE = 1_000_000;
+
     /** The longest shutdown grace: a day. */
     public static final long MAX_GRACE_MILLIS = 86_400_000L;
 
@@ -80,7 +86,8 @@ public final class KilnServer implements AutoCloseable {
     /** Requests generated together: the decoder's batch slots (default 4). */
     public Config parallel(int parallel) {
       if (parallel < 1 || parallel > MAX_PARALLEL) {
-        throw new KilnException("--parallel must be between 1 and " + MAX_PARALLEL + ", was " + parallel);
+        throw new KilnException(
+            "--parallel must be between 1 and " + MAX_PARALLEL + ", was " + parallel);
       }
       this.parallel = parallel;
       return this;
@@ -101,7 +108,11 @@ public final class KilnServer implements AutoCloseable {
     /** Requests that may wait for a slot; more get 429 (default 64). */
     public Config queueCapacity(int capacity) {
       if (capacity < 1 || capacity > MAX_QUEUE) {
-        throw new KilnException("the queue capacity (--queue) must be between 1 and " + MAX_QUEUE + ", was " + capacity);
+        throw new KilnException(
+            "the queue capacity (--queue) must be between 1 and "
+                + MAX_QUEUE
+                + ", was "
+                + capacity);
       }
       this.queueCapacity = capacity;
       return this;
@@ -110,7 +121,8 @@ public final class KilnServer implements AutoCloseable {
     /** The largest request body; larger ones get 413 (default 1 MiB). */
     public Config maxBodyBytes(int bytes) {
       if (bytes < 1) {
-        throw new KilnException("the largest request body (--max-body) must be at least 1 byte, was " + bytes);
+        throw new KilnException(
+            "the largest request body (--max-body) must be at least 1 byte, was " + bytes);
       }
       this.maxBodyBytes = bytes;
       return this;
@@ -128,8 +140,11 @@ public final class KilnServer implements AutoCloseable {
     /** How long running generations may go on after a shutdown starts (default 10 s). */
     public Config shutdownGraceMillis(long millis) {
       if (millis < 0 || millis > MAX_GRACE_MILLIS) {
-        throw new KilnException("the shutdown grace (--shutdown-grace) must be between 0 and " + MAX_GRACE_MILLIS / 1000
-            + " seconds, was " + millis / 1000.0);
+        throw new KilnException(
+            "the shutdown grace (--shutdown-grace) must be between 0 and "
+                + MAX_GRACE_MILLIS / 1000
+                + " seconds, was "
+                + millis / 1000.0);
       }
       this.shutdownGraceMillis = millis;
       return this;
@@ -161,10 +176,26 @@ public final class KilnServer implements AutoCloseable {
     return new Config();
   }
 
-  /** Fields that change what is generated and that Kiln does not implement: a 400, never ignored. */
-  private static final Set<String> REFUSED = Set.of("tools", "tool_choice", "functions", "function_call", "logit_bias",
-      "logprobs", "top_logprobs", "audio", "modalities", "prediction", "suffix", "echo", "best_of",
-      "web_search_options", "reasoning_effort");
+  /**
+   * Fields that change what is generated and that Kiln does not implement: a 400, never ignored.
+   */
+  private static final Set<String> REFUSED =
+      Set.of(
+          "tools",
+          "tool_choice",
+          "functions",
+          "function_call",
+          "logit_bias",
+          "logprobs",
+          "top_logprobs",
+          "audio",
+          "modalities",
+          "prediction",
+          "suffix",
+          "echo",
+          "best_of",
+          "web_search_options",
+          "reasoning_effort");
 
   private final Config config;
   private final HttpServer http;
@@ -180,7 +211,10 @@ public final class KilnServer implements AutoCloseable {
   private KilnServer(Config config) throws IOException {
     this.config = config;
     try (InputStream in = KilnServer.class.getResourceAsStream("chat.html")) {
-      this.chatPage = in == null ? "<p>no chat page in this build</p>".getBytes(StandardCharsets.UTF_8) : in.readAllBytes();
+      this.chatPage =
+          in == null
+              ? "<p>no chat page in this build</p>".getBytes(StandardCharsets.UTF_8)
+              : in.readAllBytes();
     }
     this.http = HttpServer.create(new InetSocketAddress(config.host, config.port), 128);
     this.executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -190,9 +224,9 @@ public final class KilnServer implements AutoCloseable {
   }
 
   /**
-   * Binds the port (so {@code /health} answers 503 while loading), loads the model with
-   * {@code loader} (whose decoder must have {@code maxBatchSize} slots, e.g. from
-   * {@link Config#modelOptions()}), then admits requests.
+   * Binds the port (so {@code /health} answers 503 while loading), loads the model with {@code
+   * loader} (whose decoder must have {@code maxBatchSize} slots, e.g. from {@link
+   * Config#modelOptions()}), then admits requests.
    */
   public static KilnServer start(Config config, Supplier<KilnModel> loader) throws IOException {
     KilnServer server = new KilnServer(config);
@@ -210,8 +244,11 @@ public final class KilnServer implements AutoCloseable {
     if (loaded.hasTokenizer()) {
       loaded.tokenizer(); // fail now, not at the first request, when there is none
     }
-    Scheduler s = new Scheduler(loaded.decoder(), metrics, config.queueCapacity, config.prefillChunk, config.log);
-    modelName = config.modelName != null ? config.modelName : loaded.file().getFileName().toString();
+    Scheduler s =
+        new Scheduler(
+            loaded.decoder(), metrics, config.queueCapacity, config.prefillChunk, config.log);
+    modelName =
+        config.modelName != null ? config.modelName : loaded.file().getFileName().toString();
     model = loaded;
     s.start();
     scheduler = s;
@@ -265,7 +302,9 @@ public final class KilnServer implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       status = 500;
       config.log.accept("kiln serve: " + method + " " + path + ": " + e);
-      error(exchange, new ApiException(500, "server_error", null, null, String.valueOf(e.getMessage())));
+      error(
+          exchange,
+          new ApiException(500, "server_error", null, null, String.valueOf(e.getMessage())));
     } finally {
       metrics.request(endpoint(path), status);
       exchange.close();
@@ -274,7 +313,8 @@ public final class KilnServer implements AutoCloseable {
 
   private static String endpoint(String path) {
     return switch (path) {
-      case "/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions" -> path;
+      case "/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions" ->
+          path;
       default -> "other";
     };
   }
@@ -291,14 +331,22 @@ public final class KilnServer implements AutoCloseable {
         if (stopping) {
           return json(exchange, 503, status("shutting down"));
         }
-        return scheduler == null ? json(exchange, 503, status("loading model")) : json(exchange, 200, status("ok"));
+        return scheduler == null
+            ? json(exchange, 503, status("loading model"))
+            : json(exchange, 200, status("ok"));
       }
       case "/metrics" -> {
         allow(method, "GET");
         Scheduler s = scheduler;
-        String text = metrics.render(() -> s == null ? 0 : s.queueDepth(), () -> s == null ? 0 : s.activeSlots(),
-            config.parallel, s != null && !stopping);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        String text =
+            metrics.render(
+                () -> s == null ? 0 : s.queueDepth(),
+                () -> s == null ? 0 : s.activeSlots(),
+                config.parallel,
+                s != null && !stopping);
+        exchange
+            .getResponseHeaders()
+            .set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         return send(exchange, 200, text.getBytes(StandardCharsets.UTF_8));
       }
       case "/v1/models" -> {
@@ -333,8 +381,13 @@ public final class KilnServer implements AutoCloseable {
         ready();
         return complete(exchange, body(exchange), false);
       }
-      default -> throw new ApiException(404, "invalid_request_error", null, "not_found", "no such endpoint: " + method
-          + " " + path);
+      default ->
+          throw new ApiException(
+              404,
+              "invalid_request_error",
+              null,
+              "not_found",
+              "no such endpoint: " + method + " " + path);
     }
   }
 
@@ -346,7 +399,8 @@ public final class KilnServer implements AutoCloseable {
 
   private static void allow(String method, String allowed) {
     if (!method.equals(allowed)) {
-      throw new ApiException(405, "invalid_request_error", null, "method_not_allowed", "use " + allowed);
+      throw new ApiException(
+          405, "invalid_request_error", null, "method_not_allowed", "use " + allowed);
     }
   }
 
@@ -355,16 +409,23 @@ public final class KilnServer implements AutoCloseable {
       return;
     }
     String header = exchange.getRequestHeaders().getFirst("Authorization");
-    if (header == null || !java.security.MessageDigest.isEqual(("Bearer " + config.apiKey).getBytes(StandardCharsets.UTF_8),
-        header.trim().getBytes(StandardCharsets.UTF_8))) {
-      throw new ApiException(401, "invalid_request_error", null, "invalid_api_key",
+    if (header == null
+        || !java.security.MessageDigest.isEqual(
+            ("Bearer " + config.apiKey).getBytes(StandardCharsets.UTF_8),
+            header.trim().getBytes(StandardCharsets.UTF_8))) {
+      throw new ApiException(
+          401,
+          "invalid_request_error",
+          null,
+          "invalid_api_key",
           header == null ? "missing API key: send Authorization: Bearer KEY" : "incorrect API key");
     }
   }
 
   private void ready() {
     if (stopping) {
-      throw new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
+      throw new ApiException(
+          503, "server_error", null, "shutting_down", "the server is shutting down");
     }
     if (scheduler == null) {
       throw new ApiException(503, "server_error", null, "loading", "the model is loading");
@@ -407,36 +468,67 @@ public final class KilnServer implements AutoCloseable {
   }
 
   private ApiException tooLarge() {
-    return new ApiException(413, "invalid_request_error", null, "request_too_large",
+    return new ApiException(
+        413,
+        "invalid_request_error",
+        null,
+        "request_too_large",
         "the request body is larger than " + config.maxBodyBytes + " bytes");
   }
 
   // ---------------------------------------------------------------------------------------------
 
   /** A parsed request: prompt ids and how to generate. */
-  private record Request(int[] prompt, SamplerChain sampler, int maxTokens, int[] stopTokens, List<String> stops,
-      boolean stream, boolean includeUsage) {}
+  private record Request(
+      int[] prompt,
+      SamplerChain sampler,
+      int maxTokens,
+      int[] stopTokens,
+      List<String> stops,
+      boolean stream,
+      boolean includeUsage) {}
 
   private int complete(HttpExchange exchange, JsonObject body, boolean chat) throws IOException {
     Request request = parse(body, chat);
     // Without a tokenizer (random weights), each token is shown as " ID".
-    dev.kiln.generate.TokenText text = model.hasTokenizer() ? model.tokenizer()::tokenBytes
-        : id -> (" " + id).getBytes(StandardCharsets.UTF_8);
-    Job job = new Job(request.prompt, request.sampler, request.maxTokens, request.stopTokens, request.stops, text);
+    dev.kiln.generate.TokenText text =
+        model.hasTokenizer()
+            ? model.tokenizer()::tokenBytes
+            : id -> (" " + id).getBytes(StandardCharsets.UTF_8);
+    Job job =
+        new Job(
+            request.prompt,
+            request.sampler,
+            request.maxTokens,
+            request.stopTokens,
+            request.stops,
+            text);
     switch (scheduler.submit(job)) {
       case QUEUE_FULL -> {
         metrics.rejected.incrementAndGet();
         exchange.getResponseHeaders().set("Retry-After", "1");
-        throw new ApiException(429, "rate_limit_error", null, "queue_full", "all " + scheduler.slots()
-            + " slots are busy and " + config.queueCapacity + " requests are waiting; retry later");
+        throw new ApiException(
+            429,
+            "rate_limit_error",
+            null,
+            "queue_full",
+            "all "
+                + scheduler.slots()
+                + " slots are busy and "
+                + config.queueCapacity
+                + " requests are waiting; retry later");
       }
-      case CLOSED -> throw new ApiException(503, "server_error", null, "shutting_down", "the server is shutting down");
-      case ACCEPTED -> { }
+      case CLOSED ->
+          throw new ApiException(
+              503, "server_error", null, "shutting_down", "the server is shutting down");
+      case ACCEPTED -> {}
     }
     String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
     long createdAt = System.currentTimeMillis() / 1000;
     try {
-      return request.stream ? stream(exchange, job, request, chat, id, createdAt) : whole(exchange, job, chat, id, createdAt);
+      return request.stream
+          ? stream(exchange, job, request, chat, id, createdAt)
+          : whole(exchange, job, chat, id, createdAt);
     } catch (InterruptedException e) {
       job.cancel();
       Thread.currentThread().interrupt();
@@ -480,7 +572,8 @@ public final class KilnServer implements AutoCloseable {
     return json(exchange, 200, response);
   }
 
-  private int stream(HttpExchange exchange, Job job, Request request, boolean chat, String id, long createdAt)
+  private int stream(
+      HttpExchange exchange, Job job, Request request, boolean chat, String id, long createdAt)
       throws IOException, InterruptedException {
     exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
     exchange.getResponseHeaders().set("Cache-Control", "no-cache");
@@ -505,7 +598,8 @@ public final class KilnServer implements AutoCloseable {
         Job.Done done = (Job.Done) event;
         if (done.error() != null) {
           JsonObject error = new JsonObject();
-          error.add("error", errorBody(new ApiException(503, "server_error", null, null, done.error())));
+          error.add(
+              "error", errorBody(new ApiException(503, "server_error", null, null, done.error())));
           event(out, error);
         } else {
           event(out, chunk(id, object, createdAt, chat, new JsonObject(), done.finishReason()));
@@ -536,7 +630,8 @@ public final class KilnServer implements AutoCloseable {
     return response;
   }
 
-  private JsonObject chunk(String id, String object, long createdAt, boolean chat, JsonObject delta, String finish) {
+  private JsonObject chunk(
+      String id, String object, long createdAt, boolean chat, JsonObject delta, String finish) {
     JsonObject response = envelope(id, object, createdAt);
     JsonObject choice = new JsonObject();
     choice.addProperty("index", 0);
@@ -582,15 +677,19 @@ public final class KilnServer implements AutoCloseable {
     }
     if (body.has("response_format") && !body.get("response_format").isJsonNull()) {
       JsonElement format = body.get("response_format");
-      String type = format.isJsonObject() && format.getAsJsonObject().has("type")
-          ? format.getAsJsonObject().get("type").getAsString() : "";
+      String type =
+          format.isJsonObject() && format.getAsJsonObject().has("type")
+              ? format.getAsJsonObject().get("type").getAsString()
+              : "";
       if (!type.equals("text")) {
-        throw ApiException.unsupported("response_format", "response_format '" + type + "' is not supported (only text)");
+        throw ApiException.unsupported(
+            "response_format", "response_format '" + type + "' is not supported (only text)");
       }
     }
     int[] prompt;
     if (chat && !model.hasTokenizer()) {
-      throw ApiException.unsupported("messages", "this model has no tokenizer: use /v1/completions with token ids");
+      throw ApiException.unsupported(
+          "messages", "this model has no tokenizer: use /v1/completions with token ids");
     }
     if (chat) {
       List<Message> messages = messages(body);
@@ -607,8 +706,16 @@ public final class KilnServer implements AutoCloseable {
       throw ApiException.invalid(chat ? "messages" : "prompt", "the prompt is empty");
     }
     if (prompt.length >= context) {
-      throw new ApiException(400, "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded",
-          "the prompt has " + prompt.length + " tokens but the context holds " + context + " positions, which leaves"
+      throw new ApiException(
+          400,
+          "invalid_request_error",
+          chat ? "messages" : "prompt",
+          "context_length_exceeded",
+          "the prompt has "
+              + prompt.length
+              + " tokens but the context holds "
+              + context
+              + " positions, which leaves"
               + " no room to generate");
     }
     int room = context - prompt.length;
@@ -660,7 +767,8 @@ public final class KilnServer implements AutoCloseable {
     boolean includeUsage = false;
     if (body.has("stream_options") && !body.get("stream_options").isJsonNull()) {
       if (!stream) {
-        throw ApiException.invalid("stream_options", "stream_options is only allowed with stream: true");
+        throw ApiException.invalid(
+            "stream_options", "stream_options is only allowed with stream: true");
       }
       JsonElement options = body.get("stream_options");
       if (!options.isJsonObject()) {
@@ -668,10 +776,20 @@ public final class KilnServer implements AutoCloseable {
       }
       includeUsage = bool(options.getAsJsonObject(), "include_usage");
     }
-    return new Request(prompt, sampler.seed(seed).build(), maxTokens, model.stopTokens(chat), stops, stream, includeUsage);
+    return new Request(
+        prompt,
+        sampler.seed(seed).build(),
+        maxTokens,
+        model.stopTokens(chat),
+        stops,
+        stream,
+        includeUsage);
   }
 
-  /** A refused field sent with its "off" value (tools: [], logprobs: false, echo: false, best_of: 1). */
+  /**
+   * A refused field sent with its "off" value (tools: [], logprobs: false, echo: false, best_of:
+   * 1).
+   */
   private static boolean harmless(String field, JsonElement value) {
     if (value.isJsonArray() && value.getAsJsonArray().isEmpty()) {
       return true;
@@ -692,7 +810,9 @@ public final class KilnServer implements AutoCloseable {
   }
 
   private List<Message> messages(JsonObject body) {
-    if (!body.has("messages") || !body.get("messages").isJsonArray() || body.getAsJsonArray("messages").isEmpty()) {
+    if (!body.has("messages")
+        || !body.get("messages").isJsonArray()
+        || body.getAsJsonArray("messages").isEmpty()) {
       throw ApiException.invalid("messages", "messages must be a non-empty array");
     }
     List<Message> messages = new ArrayList<>();
@@ -703,14 +823,20 @@ public final class KilnServer implements AutoCloseable {
         throw ApiException.invalid(param, param + " must be an object");
       }
       JsonObject message = array.get(i).getAsJsonObject();
-      String role = message.has("role") && message.get("role").isJsonPrimitive() ? message.get("role").getAsString() : "";
+      String role =
+          message.has("role") && message.get("role").isJsonPrimitive()
+              ? message.get("role").getAsString()
+              : "";
       switch (role) {
         case "system", "developer" -> role = Message.SYSTEM;
         case "user" -> role = Message.USER;
         case "assistant" -> role = Message.ASSISTANT;
-        case "tool", "function" -> throw ApiException.unsupported(param + ".role", "tool messages are not supported");
-        default -> throw ApiException.invalid(param + ".role", "role must be system, developer, user or assistant, was '"
-            + role + "'");
+        case "tool", "function" ->
+            throw ApiException.unsupported(param + ".role", "tool messages are not supported");
+        default ->
+            throw ApiException.invalid(
+                param + ".role",
+                "role must be system, developer, user or assistant, was '" + role + "'");
       }
       if (message.has("tool_calls") && !message.get("tool_calls").isJsonNull()) {
         throw ApiException.unsupported(param + ".tool_calls", "tool calls are not supported");
@@ -736,8 +862,10 @@ public final class KilnServer implements AutoCloseable {
     if (content.isJsonArray()) {
       StringBuilder text = new StringBuilder();
       for (JsonElement part : content.getAsJsonArray()) {
-        if (!part.isJsonObject() || !part.getAsJsonObject().has("type")
-            || !part.getAsJsonObject().get("type").getAsString().equals("text") || !part.getAsJsonObject().has("text")) {
+        if (!part.isJsonObject()
+            || !part.getAsJsonObject().has("type")
+            || !part.getAsJsonObject().get("type").getAsString().equals("text")
+            || !part.getAsJsonObject().has("text")) {
           throw ApiException.unsupported(param, "only text content parts are supported");
         }
         text.append(part.getAsJsonObject().get("text").getAsString());
@@ -754,13 +882,16 @@ public final class KilnServer implements AutoCloseable {
     }
     if (prompt.isJsonPrimitive() && prompt.getAsJsonPrimitive().isString()) {
       if (!model.hasTokenizer()) {
-        throw ApiException.unsupported("prompt", "this model has no tokenizer: give the prompt as token ids");
+        throw ApiException.unsupported(
+            "prompt", "this model has no tokenizer: give the prompt as token ids");
       }
       return model.encode(prompt.getAsString());
     }
     if (prompt.isJsonArray()) {
       JsonArray array = prompt.getAsJsonArray();
-      if (array.size() == 1 && array.get(0).isJsonPrimitive() && array.get(0).getAsJsonPrimitive().isString()) {
+      if (array.size() == 1
+          && array.get(0).isJsonPrimitive()
+          && array.get(0).getAsJsonPrimitive().isString()) {
         return model.encode(array.get(0).getAsString());
       }
       int vocab = model.spec().vocabSize();
@@ -768,12 +899,15 @@ public final class KilnServer implements AutoCloseable {
       for (int i = 0; i < ids.length; i++) {
         JsonElement e = array.get(i);
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
-          throw ApiException.unsupported("prompt", "prompt must be a string, one string in an array, or token ids"
-              + " (batches of prompts are not supported)");
+          throw ApiException.unsupported(
+              "prompt",
+              "prompt must be a string, one string in an array, or token ids"
+                  + " (batches of prompts are not supported)");
         }
         ids[i] = e.getAsInt();
         if (ids[i] < 0 || ids[i] >= vocab) {
-          throw ApiException.invalid("prompt", "token id " + ids[i] + " is outside the vocabulary [0, " + vocab + ")");
+          throw ApiException.invalid(
+              "prompt", "token id " + ids[i] + " is outside the vocabulary [0, " + vocab + ")");
         }
       }
       return ids;
@@ -820,7 +954,8 @@ public final class KilnServer implements AutoCloseable {
     return (int) value;
   }
 
-  private static double number(JsonObject body, String field, double fallback, double min, double max) {
+  private static double number(
+      JsonObject body, String field, double fallback, double min, double max) {
     JsonElement e = body.get(field);
     if (e == null || e.isJsonNull()) {
       return fallback;
@@ -830,8 +965,15 @@ public final class KilnServer implements AutoCloseable {
     }
     double value = e.getAsDouble();
     if (!(value >= min && value <= max)) {
-      throw ApiException.invalid(field, String.format(Locale.ROOT, "%s must be between %s and %s, was %s", field,
-          trim(min), trim(max), trim(value)));
+      throw ApiException.invalid(
+          field,
+          String.format(
+              Locale.ROOT,
+              "%s must be between %s and %s, was %s",
+              field,
+              trim(min),
+              trim(max),
+              trim(value)));
     }
     return value;
   }

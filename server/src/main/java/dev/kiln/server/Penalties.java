@@ -22,7 +22,8 @@ record Penalties(int promptLength, double frequency, double presence) implements
     for (Map.Entry<Integer, Integer> entry : counts.entrySet()) {
       int at = candidates.indexOf(entry.getKey());
       if (at >= 0) {
-        candidates.setLogit(at, (float) (candidates.logit(at) - entry.getValue() * frequency - presence));
+        candidates.setLogit(
+            at, (float) (candidates.logit(at) - entry.getValue() * frequency - presence));
       }
     }
   }

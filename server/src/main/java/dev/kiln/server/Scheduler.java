@@ -16,12 +16,16 @@ import java.util.function.Consumer;
  * depend on the other slots, so its logits, and with the same seed its tokens, are those it gets
  * alone.
  *
- * <p>Prompt cache: a slot keeps its tokens in the KV cache after its request; a new request goes
- * to the free slot whose cached tokens share the longest prefix with its prompt, and only the rest
- * of the prompt is fed.
+ * <p>Prompt cache: a slot keeps its tokens in the KV cache after its request; a new request goes to
+ * the free slot whose cached tokens share the longest prefix with its prompt, and only the rest of
+ * the prompt is fed.
  */
 final class Scheduler {
-  enum Admission { ACCEPTED, QUEUE_FULL, CLOSED }
+  enum Admission {
+    ACCEPTED,
+    QUEUE_FULL,
+    CLOSED
+  }
 
   private static final int[] EMPTY = new int[0];
 
@@ -41,7 +45,10 @@ final class Scheduler {
   private volatile long cutAtNanos = Long.MAX_VALUE;
   private volatile int active;
   private long clock;
-  /** Tests only: when set, each step waits for a permit, so a test decides when the decoder runs. */
+
+  /**
+   * Tests only: when set, each step waits for a permit, so a test decides when the decoder runs.
+   */
   volatile java.util.concurrent.Semaphore gate;
 
   Scheduler(Decoder decoder, Metrics metrics, int queueCapacity, int chunk, Consumer<String> log) {
@@ -80,7 +87,9 @@ final class Scheduler {
     return active;
   }
 
-  /** Queues {@code job} for the next free slot, unless the queue is full or the server is stopping. */
+  /**
+   * Queues {@code job} for the next free slot, unless the queue is full or the server is stopping.
+   */
   Admission submit(Job job) {
     if (!admitting) {
       return Admission.CLOSED;
@@ -165,7 +174,9 @@ final class Scheduler {
     }
   }
 
-  /** Ends the generations whose client went away, or all of them once a shutdown's grace is over. */
+  /**
+   * Ends the generations whose client went away, or all of them once a shutdown's grace is over.
+   */
   private void leave() {
     boolean cut = System.nanoTime() >= cutAtNanos;
     for (int s = 0; s < slots; s++) {
@@ -241,7 +252,8 @@ final class Scheduler {
       if (job == null) {
         chunks[s] = EMPTY;
       } else if (job.fed < job.prompt.length) {
-        chunks[s] = Arrays.copyOfRange(job.prompt, job.fed, Math.min(job.prompt.length, job.fed + chunk));
+        chunks[s] =
+            Arrays.copyOfRange(job.prompt, job.fed, Math.min(job.prompt.length, job.fed + chunk));
       } else {
         chunks[s] = new int[] {job.last()};
       }

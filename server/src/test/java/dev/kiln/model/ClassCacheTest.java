@@ -24,10 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The class cache Kiln loads specialized decoders from: entries are verified against their
- * digests (a changed, truncated or unlisted file is compiled again), folders of another user or
- * writable by others are refused, folders are created private, and concurrent first runs both
- * succeed without leftovers.
+ * The class cache Kiln loads specialized decoders from: entries are verified against their digests
+ * (a changed, truncated or unlisted file is compiled again), folders of another user or writable by
+ * others are refused, folders are created private, and concurrent first runs both succeed without
+ * leftovers.
  */
 class ClassCacheTest {
   @TempDir static Path shared;
@@ -39,7 +39,10 @@ class ClassCacheTest {
   @BeforeAll
   static void compileOnce() {
     Path tiny = Repository.bundledTiny().resolve("gguf/model-f32.gguf");
-    spec = ModelFiles.deriveSpec(ModelFiles.open(tiny)).spec().toBuilder().maxPositionEmbeddings(64).build();
+    spec =
+        ModelFiles.deriveSpec(ModelFiles.open(tiny)).spec().toBuilder()
+            .maxPositionEmbeddings(64)
+            .build();
     compiledOnce = shared.resolve("cache");
     assertThat(new Specializer(compiledOnce, s -> {}).specialize(spec).compiled()).isTrue();
   }
@@ -64,7 +67,10 @@ class ClassCacheTest {
 
   private static Path decoderClass(Path cache) throws IOException {
     try (Stream<Path> files = Files.walk(entry(cache).resolve("classes"))) {
-      return files.filter(p -> p.getFileName().toString().endsWith("Decoder.class")).findFirst().orElseThrow();
+      return files
+          .filter(p -> p.getFileName().toString().endsWith("Decoder.class"))
+          .findFirst()
+          .orElseThrow();
     }
   }
 
@@ -126,7 +132,8 @@ class ClassCacheTest {
   void folderCreatedPrivate() throws IOException {
     Path cache = dir.resolve("new/cache");
     specialize(cache);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cache))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)))
+        .isEqualTo("rwx------");
     try (Stream<Path> tree = Files.walk(cache)) {
       for (Path path : tree.toList()) {
         String permissions = PosixFilePermissions.toString(Files.getPosixFilePermissions(path));
@@ -146,14 +153,17 @@ class ClassCacheTest {
     Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwx------"));
     Files.setPosixFilePermissions(entry(cache), PosixFilePermissions.fromString("rwxrwx---"));
     e = assertThrows(KilnException.class, () -> specialize(cache));
-    assertThat(e).hasMessageThat().contains("the cached decoder " + entry(cache) + " is writable by other users");
+    assertThat(e)
+        .hasMessageThat()
+        .contains("the cached decoder " + entry(cache) + " is writable by other users");
   }
 
   @Test
   void aCacheInAFolderOthersMayWriteIsRefused() throws IOException {
     Path open = dir.resolve("open");
     Files.createDirectories(open);
-    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx")); // no sticky bit
+    Files.setPosixFilePermissions(
+        open, PosixFilePermissions.fromString("rwxrwxrwx")); // no sticky bit
     KilnException e = assertThrows(KilnException.class, () -> specialize(open.resolve("cache")));
     assertThat(e).hasMessageThat().contains("which other users may write");
   }
@@ -163,7 +173,8 @@ class ClassCacheTest {
   void anotherUsersEntryIsRefused() throws IOException {
     assumeTrue(ClassCache.currentUid() == 0, "needs root to chown");
     Path cache = cacheCopy();
-    var nobody = cache.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    var nobody =
+        cache.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
     Files.setOwner(entry(cache), nobody);
     KilnException e = assertThrows(KilnException.class, () -> specialize(cache));
     assertThat(e).hasMessageThat().contains("belongs to user nobody");
@@ -177,7 +188,8 @@ class ClassCacheTest {
     Path cache = dir.resolve("race");
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
-      Callable<Specializer.Specialized> task = () -> new Specializer(cache, s -> {}).specialize(spec);
+      Callable<Specializer.Specialized> task =
+          () -> new Specializer(cache, s -> {}).specialize(spec);
       List<Future<Specializer.Specialized>> runs = List.of(pool.submit(task), pool.submit(task));
       for (var run : runs) {
         assertThat(run.get().decoderClass().getSimpleName()).endsWith("Decoder");
@@ -186,7 +198,11 @@ class ClassCacheTest {
       pool.shutdownNow();
     }
     try (Stream<Path> entries = Files.list(cache)) {
-      assertThat(entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("compiling-")).toList())
+      assertThat(
+              entries
+                  .map(p -> p.getFileName().toString())
+                  .filter(n -> n.startsWith("compiling-"))
+                  .toList())
           .isEmpty();
     }
   }

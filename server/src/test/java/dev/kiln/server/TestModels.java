@@ -29,16 +29,24 @@ final class TestModels {
 
   /** The tiny model (whose tokenizer names no chat format: Mistral's, the shortest). */
   static KilnModel open(Path file, int batch) {
-    return KilnModel.open(file, KilnModel.options().batchSize(batch).cacheRoot(cache())
-        .chatTemplate(file.equals(tiny()) ? ChatTemplate.MISTRAL : null));
+    return KilnModel.open(
+        file,
+        KilnModel.options()
+            .batchSize(batch)
+            .cacheRoot(cache())
+            .chatTemplate(file.equals(tiny()) ? ChatTemplate.MISTRAL : null));
   }
 
   static KilnServer serve(KilnServer.Config config, Path file) throws IOException {
     return KilnServer.start(config.port(0).log(s -> {}), () -> open(file, config.parallel));
   }
 
-  /** What {@code kiln run --chat} computes: the chat prompt through a Generator on a batch-1 decoder. */
-  static String reference(KilnModel solo, List<Message> messages, SamplerChain sampler, int maxTokens) {
+  /**
+   * What {@code kiln run --chat} computes: the chat prompt through a Generator on a batch-1
+   * decoder.
+   */
+  static String reference(
+      KilnModel solo, List<Message> messages, SamplerChain sampler, int maxTokens) {
     int[] prompt = solo.encodeChat(messages);
     GenerationOptions options = solo.options(maxTokens).build();
     return solo.generator(sampler).generate(prompt, options).text();
@@ -46,9 +54,12 @@ final class TestModels {
 
   static final HttpClient CLIENT = HttpClient.newHttpClient();
 
-  static HttpResponse<String> post(int port, String path, String body, String... headers) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+  static HttpResponse<String> post(int port, String path, String body, String... headers)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json");
     for (int i = 0; i < headers.length; i += 2) {
       request.header(headers[i], headers[i + 1]);
     }
@@ -56,7 +67,8 @@ final class TestModels {
   }
 
   static HttpResponse<String> get(int port, String path, String... headers) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
     for (int i = 0; i < headers.length; i += 2) {
       request.header(headers[i], headers[i + 1]);
     }

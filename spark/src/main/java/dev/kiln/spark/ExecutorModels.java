@@ -23,7 +23,8 @@ final class ExecutorModels {
   record Shared(KilnModel model, BatchGenerator generator) {}
 
   private static final Map<GenerateSettings.ModelKey, Shared> MODELS = new ConcurrentHashMap<>();
-  private static final Map<GenerateSettings.ModelKey, AtomicInteger> OPENS = new ConcurrentHashMap<>();
+  private static final Map<GenerateSettings.ModelKey, AtomicInteger> OPENS =
+      new ConcurrentHashMap<>();
 
   private ExecutorModels() {}
 
@@ -61,7 +62,8 @@ final class ExecutorModels {
   private static Shared open(GenerateSettings.ModelKey key) {
     Path file = locate(key.path());
     long start = System.nanoTime();
-    KilnModel.Options options = KilnModel.options().batchSize(key.batchSize()).backend(key.backend());
+    KilnModel.Options options =
+        KilnModel.options().batchSize(key.batchSize()).backend(key.backend());
     if (key.context() > 0) {
       options.context(key.context());
     }
@@ -76,13 +78,24 @@ final class ExecutorModels {
       model = KilnModel.open(file, options);
       model.tokenizer(); // load it now: a missing tokenizer is an error of the model, not of a row
     } catch (KilnException e) {
-      throw new KilnException("kiln-spark: " + host() + " cannot open the model " + file + ": " + e.getMessage(), e);
+      throw new KilnException(
+          "kiln-spark: " + host() + " cannot open the model " + file + ": " + e.getMessage(), e);
     }
     OPENS.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
-    BatchGenerator generator = new BatchGenerator(model.decoder(), key.prefillChunk(),
-        message -> System.err.println("kiln-spark: " + message));
-    System.err.printf(Locale.ROOT, "kiln-spark: %s opened %s (%s backend, %d slots, context %d) in %.1f s%n", host(),
-        file, key.backend(), key.batchSize(), model.spec().maxPositionEmbeddings(), (System.nanoTime() - start) / 1e9);
+    BatchGenerator generator =
+        new BatchGenerator(
+            model.decoder(),
+            key.prefillChunk(),
+            message -> System.err.println("kiln-spark: " + message));
+    System.err.printf(
+        Locale.ROOT,
+        "kiln-spark: %s opened %s (%s backend, %d slots, context %d) in %.1f s%n",
+        host(),
+        file,
+        key.backend(),
+        key.batchSize(),
+        model.spec().maxPositionEmbeddings(),
+        (System.nanoTime() - start) / 1e9);
     return new Shared(model, generator);
   }
 
@@ -106,10 +119,17 @@ final class ExecutorModels {
     } catch (RuntimeException e) {
       // no SparkEnv here (not in a Spark JVM): only the direct path counts
     }
-    throw new KilnException("kiln-spark: " + host() + " cannot open the model " + path + ": no such file here"
-        + (shipped == null ? "" : " and none shipped with SparkContext.addFile (looked for " + shipped + ")")
-        + "; put the model on a filesystem every executor reads at that path, or ship it with"
-        + " KilnGenerate.shipModel(path) / sparkContext.addFile(path)");
+    throw new KilnException(
+        "kiln-spark: "
+            + host()
+            + " cannot open the model "
+            + path
+            + ": no such file here"
+            + (shipped == null
+                ? ""
+                : " and none shipped with SparkContext.addFile (looked for " + shipped + ")")
+            + "; put the model on a filesystem every executor reads at that path, or ship it with"
+            + " KilnGenerate.shipModel(path) / sparkContext.addFile(path)");
   }
 
   private static String host() {

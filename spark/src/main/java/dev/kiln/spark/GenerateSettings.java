@@ -23,12 +23,14 @@ record GenerateSettings(
     List<String> stops,
     boolean chat,
     String system,
-    boolean failFast) implements Serializable {
+    boolean failFast)
+    implements Serializable {
 
   /**
    * How a model is opened on an executor; models of equal keys are one model per JVM.
    *
-   * @param path the path an executor opens, or the name of a file shipped with {@code SparkContext.addFile}
+   * @param path the path an executor opens, or the name of a file shipped with {@code
+   *     SparkContext.addFile}
    * @param batchSize sequences one executor JVM decodes together (its scheduler's slots)
    * @param context positions of the KV cache, 0 for the model's (up to 4096)
    * @param backend {@code java} (specialized) or {@code interpreter}
@@ -36,8 +38,15 @@ record GenerateSettings(
    * @param tokenizer a tokenizer file beside which the model has none; null for the model's own
    * @param prefillChunk prompt tokens a slot reads per step
    */
-  record ModelKey(String path, int batchSize, int context, String backend, String cacheDir, String tokenizer,
-      int prefillChunk) implements Serializable {}
+  record ModelKey(
+      String path,
+      int batchSize,
+      int context,
+      String backend,
+      String cacheDir,
+      String tokenizer,
+      int prefillChunk)
+      implements Serializable {}
 
   /** The sampler of one row: greedy at temperature 0, else {@code kiln run}'s chain, seeded. */
   SamplerChain sampler(long rowSeed) {

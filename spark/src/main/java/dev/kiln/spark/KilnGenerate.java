@@ -19,7 +19,6 @@ import org.apache.spark.sql.types.IntegerType;
 import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StringType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -33,20 +32,21 @@ import org.apache.spark.sql.types.StructType;
  *     .run();                                           // + completion, finish_reason, prompt_tokens, completion_tokens, error
  * }</pre>
  *
- * <p>Each executor JVM opens the model once (memory-mapped; the specialized decoder compiled once and
- * cached) and shares it between its tasks: one scheduler batches the prompts of every task running
- * there on a decoder of {@link #batchSize} slots, refilling a slot as soon as its sequence ends. A
- * row's completion does not depend on its partition or its batch neighbours (greedy, or seeded
- * sampling). A bad row (null, invalid text, a prompt longer than the context) gets an {@code error}
- * value and {@code finish_reason = "error"}, unless {@link #failFast} is set.
+ * <p>Each executor JVM opens the model once (memory-mapped; the specialized decoder compiled once
+ * and cached) and shares it between its tasks: one scheduler batches the prompts of every task
+ * running there on a decoder of {@link #batchSize} slots, refilling a slot as soon as its sequence
+ * ends. A row's completion does not depend on its partition or its batch neighbours (greedy, or
+ * seeded sampling). A bad row (null, invalid text, a prompt longer than the context) gets an {@code
+ * error} value and {@code finish_reason = "error"}, unless {@link #failFast} is set.
  *
  * <p>For SQL, {@link #register} makes the same generation a UDF that returns a struct of those
  * columns (one row at a time per task; use {@link #run()} for throughput).
  */
 public final class KilnGenerate {
   /** Columns {@link #run()} appends: the completion, then these. */
-  public static final List<String> STATUS_COLUMNS = List.of("finish_reason", "prompt_tokens", "completion_tokens",
-      "error");
+  public static final List<String> STATUS_COLUMNS =
+      List.of("finish_reason", "prompt_tokens", "completion_tokens", "error");
+
   static final int ADDED_COLUMNS = 1 + 4;
 
   private final Dataset<?> dataset;
@@ -76,7 +76,10 @@ public final class KilnGenerate {
     this.dataset = dataset;
   }
 
-  /** Generation over {@code dataset}'s prompt column; {@link #run()} returns it with the completion columns. */
+  /**
+   * Generation over {@code dataset}'s prompt column; {@link #run()} returns it with the completion
+   * columns.
+   */
   public static KilnGenerate on(Dataset<?> dataset) {
     return new KilnGenerate(Objects.requireNonNull(dataset, "dataset"));
   }
@@ -88,8 +91,8 @@ public final class KilnGenerate {
 
   /**
    * The model file (GGUF, Hugging Face folder or {@code .safetensors}, llama2.c {@code .bin}): a
-   * path every executor can read (a shared filesystem), or the name of a file shipped with
-   * {@code SparkContext.addFile}. An executor that finds neither fails its task, saying so.
+   * path every executor can read (a shared filesystem), or the name of a file shipped with {@code
+   * SparkContext.addFile}. An executor that finds neither fails its task, saying so.
    */
   public KilnGenerate model(String path) {
     this.model = Objects.requireNonNull(path, "model");
@@ -124,7 +127,10 @@ public final class KilnGenerate {
     return this;
   }
 
-  /** Where executors cache specialized decoders (default {@code $KILN_CACHE}, else {@code ~/.cache/kiln}). */
+  /**
+   * Where executors cache specialized decoders (default {@code $KILN_CACHE}, else {@code
+   * ~/.cache/kiln}).
+   */
   public KilnGenerate cacheDir(String dir) {
     this.cacheDir = dir;
     return this;
@@ -154,7 +160,10 @@ public final class KilnGenerate {
     return this;
   }
 
-  /** Tokens to generate at most per row (default 128); a stop token, a stop string or a full context end it sooner. */
+  /**
+   * Tokens to generate at most per row (default 128); a stop token, a stop string or a full context
+   * end it sooner.
+   */
   public KilnGenerate maxTokens(int tokens) {
     this.maxTokens = tokens;
     return this;
@@ -208,7 +217,10 @@ public final class KilnGenerate {
     return this;
   }
 
-  /** Each prompt as the user turn of a chat, in the model's chat format (default: plain text, as {@code kiln run -p}). */
+  /**
+   * Each prompt as the user turn of a chat, in the model's chat format (default: plain text, as
+   * {@code kiln run -p}).
+   */
   public KilnGenerate chat(boolean chat) {
     this.chat = chat;
     return this;
@@ -245,12 +257,27 @@ public final class KilnGenerate {
       throw new KilnException("kiln-spark: prefillChunk must be at least 1, was " + prefillChunk);
     }
     if (!backend.equals("java") && !backend.equals("interpreter")) {
-      throw new KilnException("kiln-spark: unknown backend " + backend + "; use java or interpreter");
+      throw new KilnException(
+          "kiln-spark: unknown backend " + backend + "; use java or interpreter");
     }
-    GenerateSettings settings = new GenerateSettings(
-        new GenerateSettings.ModelKey(model, batchSize, context, backend, cacheDir, tokenizer, prefillChunk),
-        promptColumn, outputColumn, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, seedColumn,
-        List.copyOf(stops), chat, system, failFast);
+    GenerateSettings settings =
+        new GenerateSettings(
+            new GenerateSettings.ModelKey(
+                model, batchSize, context, backend, cacheDir, tokenizer, prefillChunk),
+            promptColumn,
+            outputColumn,
+            maxTokens,
+            temperature,
+            topK,
+            topP,
+            minP,
+            repeatPenalty,
+            seed,
+            seedColumn,
+            List.copyOf(stops),
+            chat,
+            system,
+            failFast);
     try {
       settings.sampler(seed); // the sampler's own checks (temperature, top-p, ...)
     } catch (RuntimeException e) {
@@ -263,11 +290,16 @@ public final class KilnGenerate {
   StructType outputSchema(StructType input) {
     for (String name : columns()) {
       if (Arrays.asList(input.fieldNames()).contains(name)) {
-        throw new KilnException("kiln-spark: the dataset already has a column " + name + "; the output adds "
-            + columns() + " (rename it, or choose another outputColumn)");
+        throw new KilnException(
+            "kiln-spark: the dataset already has a column "
+                + name
+                + "; the output adds "
+                + columns()
+                + " (rename it, or choose another outputColumn)");
       }
     }
-    return input.add(outputColumn, DataTypes.StringType, true)
+    return input
+        .add(outputColumn, DataTypes.StringType, true)
         .add("finish_reason", DataTypes.StringType, false)
         .add("prompt_tokens", DataTypes.IntegerType, false)
         .add("completion_tokens", DataTypes.IntegerType, false)
@@ -275,19 +307,24 @@ public final class KilnGenerate {
   }
 
   private List<String> columns() {
-    return List.of(outputColumn, STATUS_COLUMNS.get(0), STATUS_COLUMNS.get(1), STATUS_COLUMNS.get(2),
+    return List.of(
+        outputColumn,
+        STATUS_COLUMNS.get(0),
+        STATUS_COLUMNS.get(1),
+        STATUS_COLUMNS.get(2),
         STATUS_COLUMNS.get(3));
   }
 
   /**
-   * The dataset with, per row, the completion ({@link #outputColumn}, null on error),
-   * {@code finish_reason} ({@code stop}, {@code length} or {@code error}), {@code prompt_tokens},
-   * {@code completion_tokens} and {@code error} (null unless the row failed). Rows keep their
-   * partitions and order. Lazy, as Spark's transformations are: generation runs when an action does.
+   * The dataset with, per row, the completion ({@link #outputColumn}, null on error), {@code
+   * finish_reason} ({@code stop}, {@code length} or {@code error}), {@code prompt_tokens}, {@code
+   * completion_tokens} and {@code error} (null unless the row failed). Rows keep their partitions
+   * and order. Lazy, as Spark's transformations are: generation runs when an action does.
    */
   public Dataset<Row> run() {
     if (dataset == null) {
-      throw new KilnException("kiln-spark: run() needs a dataset (KilnGenerate.on(dataset)); udf() is for register");
+      throw new KilnException(
+          "kiln-spark: run() needs a dataset (KilnGenerate.on(dataset)); udf() is for register");
     }
     GenerateSettings settings = settings();
     Dataset<Row> frame = dataset.toDF();
@@ -295,19 +332,30 @@ public final class KilnGenerate {
     int promptIndex = fieldIndex(schema, promptColumn);
     DataType promptType = schema.fields()[promptIndex].dataType();
     if (!(promptType instanceof StringType)) {
-      throw new KilnException("kiln-spark: the prompt column " + promptColumn + " is " + promptType.simpleString()
-          + ", not a string");
+      throw new KilnException(
+          "kiln-spark: the prompt column "
+              + promptColumn
+              + " is "
+              + promptType.simpleString()
+              + ", not a string");
     }
     int seedIndex = -1;
     if (seedColumn != null) {
       seedIndex = fieldIndex(schema, seedColumn);
       DataType seedType = schema.fields()[seedIndex].dataType();
-      if (!(seedType instanceof LongType || seedType instanceof IntegerType || seedType instanceof ShortType)) {
-        throw new KilnException("kiln-spark: the seed column " + seedColumn + " is " + seedType.simpleString()
-            + ", not an integer type");
+      if (!(seedType instanceof LongType
+          || seedType instanceof IntegerType
+          || seedType instanceof ShortType)) {
+        throw new KilnException(
+            "kiln-spark: the seed column "
+                + seedColumn
+                + " is "
+                + seedType.simpleString()
+                + ", not an integer type");
       }
     }
-    MapPartitionsFunction<Row, Row> function = new PartitionGenerator(settings, promptIndex, seedIndex);
+    MapPartitionsFunction<Row, Row> function =
+        new PartitionGenerator(settings, promptIndex, seedIndex);
     return frame.mapPartitions(function, Encoders.row(outputSchema(schema)));
   }
 
@@ -315,40 +363,61 @@ public final class KilnGenerate {
     List<String> names = Arrays.asList(schema.fieldNames());
     int index = names.indexOf(column);
     if (index < 0) {
-      throw new KilnException("kiln-spark: no column " + column + " in the dataset (it has " + names + ")");
+      throw new KilnException(
+          "kiln-spark: no column " + column + " in the dataset (it has " + names + ")");
     }
     return index;
   }
 
-  /** The struct the SQL function returns: the completion (named {@link #outputColumn}) and the status columns. */
+  /**
+   * The struct the SQL function returns: the completion (named {@link #outputColumn}) and the
+   * status columns.
+   */
   public StructType udfType() {
     return outputSchema(new StructType());
   }
 
   /**
-   * Registers a SQL function {@code name(prompt)} (or {@code name(prompt, seed)} with a
-   * {@link #seedColumn}, which names no column here: the second argument is the seed) that returns
-   * the struct {@link #udfType()}: {@code SELECT name(prompt).completion FROM t}.
+   * Registers a SQL function {@code name(prompt)} (or {@code name(prompt, seed)} with a {@link
+   * #seedColumn}, which names no column here: the second argument is the seed) that returns the
+   * struct {@link #udfType()}: {@code SELECT name(prompt).completion FROM t}.
    */
   public void register(SparkSession spark, String name) {
     GenerateSettings settings = settings();
     StructType type = udfType();
     if (seedColumn == null) {
-      spark.udf().register(name, (UDF1<String, Row>) prompt -> generateOne(settings, prompt, settings.seed()), type);
+      spark
+          .udf()
+          .register(
+              name,
+              (UDF1<String, Row>) prompt -> generateOne(settings, prompt, settings.seed()),
+              type);
     } else {
-      spark.udf().register(name, (org.apache.spark.sql.api.java.UDF2<String, Long, Row>) (prompt, rowSeed) ->
-          generateOne(settings, prompt, rowSeed == null ? settings.seed() : rowSeed), type);
+      spark
+          .udf()
+          .register(
+              name,
+              (org.apache.spark.sql.api.java.UDF2<String, Long, Row>)
+                  (prompt, rowSeed) ->
+                      generateOne(settings, prompt, rowSeed == null ? settings.seed() : rowSeed),
+              type);
     }
   }
 
-  private static Row generateOne(GenerateSettings settings, String prompt, long seed) throws InterruptedException {
+  private static Row generateOne(GenerateSettings settings, String prompt, long seed)
+      throws InterruptedException {
     ExecutorModels.Shared shared = ExecutorModels.get(settings.model());
     BatchGenerator.Completion completion = Rows.submit(shared, settings, prompt, seed).await();
     if (completion.error() != null && settings.failFast()) {
-      throw new KilnException("kiln-spark: generation failed (failFast is on): " + completion.error());
+      throw new KilnException(
+          "kiln-spark: generation failed (failFast is on): " + completion.error());
     }
-    return RowFactory.create(completion.text(), completion.finishReason(), completion.promptTokens(),
-        completion.completionTokens(), completion.error());
+    return RowFactory.create(
+        completion.text(),
+        completion.finishReason(),
+        completion.promptTokens(),
+        completion.completionTokens(),
+        completion.error());
   }
 
   /** Times this JVM opened a model for Kiln on Spark (in local mode the driver is the executor). */

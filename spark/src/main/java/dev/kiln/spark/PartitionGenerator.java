@@ -37,12 +37,13 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
     Output output = new Output(input, ExecutorModels.get(settings.model()));
     TaskContext task = TaskContext.get();
     if (task != null) {
-      task.addTaskCompletionListener(new TaskCompletionListener() {
-        @Override
-        public void onTaskCompletion(TaskContext context) {
-          output.cancelAll(); // a task that ends early (a failure, a limit) frees its slots
-        }
-      });
+      task.addTaskCompletionListener(
+          new TaskCompletionListener() {
+            @Override
+            public void onTaskCompletion(TaskContext context) {
+              output.cancelAll(); // a task that ends early (a failure, a limit) frees its slots
+            }
+          });
     }
     return output;
   }
@@ -95,7 +96,8 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
         }
         queue.poll();
         if (completion.error() != null && settings.failFast()) {
-          throw new KilnException("kiln-spark: generation failed (failFast is on): " + completion.error());
+          throw new KilnException(
+              "kiln-spark: generation failed (failFast is on): " + completion.error());
         }
         return append(head.row(), completion);
       } catch (InterruptedException e) {
@@ -108,7 +110,10 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
       }
     }
 
-    /** Submits rows while fewer than the window are unfinished (and a bounded number wait to be read). */
+    /**
+     * Submits rows while fewer than the window are unfinished (and a bounded number wait to be
+     * read).
+     */
     private void fill() throws InterruptedException {
       int unfinished = 0;
       for (Item item : queue) {

@@ -32,8 +32,11 @@ final class Rows {
     }
   }
 
-  /** Submits {@code prompt} (a row's text) to the shared model, or says why it cannot be generated. */
-  static Submitted submit(ExecutorModels.Shared shared, GenerateSettings settings, Object prompt, long seed)
+  /**
+   * Submits {@code prompt} (a row's text) to the shared model, or says why it cannot be generated.
+   */
+  static Submitted submit(
+      ExecutorModels.Shared shared, GenerateSettings settings, Object prompt, long seed)
       throws InterruptedException {
     String problem;
     int promptTokens = 0;
@@ -45,8 +48,17 @@ final class Rows {
       try {
         int[] ids = encode(shared.model(), settings, text);
         promptTokens = ids.length;
-        return new Submitted(shared.generator().submit(ids, settings.sampler(seed), settings.maxTokens(),
-            shared.model().stopTokens(settings.chat()), settings.stops(), shared.model().tokenizer()::tokenBytes), null);
+        return new Submitted(
+            shared
+                .generator()
+                .submit(
+                    ids,
+                    settings.sampler(seed),
+                    settings.maxTokens(),
+                    shared.model().stopTokens(settings.chat()),
+                    settings.stops(),
+                    shared.model().tokenizer()::tokenBytes),
+            null);
       } catch (KilnException e) {
         problem = e.getMessage();
       }
@@ -54,10 +66,14 @@ final class Rows {
     if (settings.failFast()) {
       throw new KilnException("kiln-spark: a bad row (failFast is on): " + problem);
     }
-    return new Submitted(null, new BatchGenerator.Completion(null, new int[0], "error", promptTokens, 0, problem));
+    return new Submitted(
+        null, new BatchGenerator.Completion(null, new int[0], "error", promptTokens, 0, problem));
   }
 
-  /** The prompt's ids: plain text with the tokenizer's BOS ({@code kiln run -p}), or a chat's user turn. */
+  /**
+   * The prompt's ids: plain text with the tokenizer's BOS ({@code kiln run -p}), or a chat's user
+   * turn.
+   */
   static int[] encode(KilnModel model, GenerateSettings settings, String text) {
     if (!settings.chat()) {
       return model.encode(text);
@@ -77,11 +93,15 @@ final class Rows {
       if (c == 0) {
         return "invalid text: a NUL character at index " + i;
       }
-      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        return "invalid text: an unpaired surrogate U+" + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)
-            + " at index " + i;
+        return "invalid text: an unpaired surrogate U+"
+            + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)
+            + " at index "
+            + i;
       }
     }
     return null;

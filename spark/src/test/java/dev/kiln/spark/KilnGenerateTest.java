@@ -32,8 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class KilnGenerateTest {
   private static final int MAX_TOKENS = 12;
-  private static final StructType SCHEMA = new StructType().add("id", DataTypes.LongType, false)
-      .add("prompt", DataTypes.StringType, true);
+  private static final StructType SCHEMA =
+      new StructType()
+          .add("id", DataTypes.LongType, false)
+          .add("prompt", DataTypes.StringType, true);
 
   static SparkSession spark;
   static List<String> prompts;
@@ -61,8 +63,11 @@ class KilnGenerateTest {
   }
 
   private static KilnGenerate tiny(Dataset<Row> data) {
-    return KilnGenerate.on(data).model(TestSupport.tiny().toString()).cacheDir(TestSupport.cache().toString())
-        .batchSize(4).maxTokens(MAX_TOKENS);
+    return KilnGenerate.on(data)
+        .model(TestSupport.tiny().toString())
+        .cacheDir(TestSupport.cache().toString())
+        .batchSize(4)
+        .maxTokens(MAX_TOKENS);
   }
 
   /** id -> row of the output, checking its partition count on the way. */
@@ -82,7 +87,8 @@ class KilnGenerateTest {
     };
   }
 
-  private static void assertEqualsKilnRun(Path model, Map<Long, Row> rows, List<String> texts, String... extra) {
+  private static void assertEqualsKilnRun(
+      Path model, Map<Long, Row> rows, List<String> texts, String... extra) {
     assertThat(rows).hasSize(texts.size());
     for (int i = 0; i < texts.size(); i++) {
       Row row = rows.get((long) i);
@@ -91,10 +97,18 @@ class KilnGenerateTest {
         args[a] = args[a].replace("{id}", Integer.toString(i));
       }
       TestSupport.Reference expected = TestSupport.kilnRun(model, texts.get(i), MAX_TOKENS, args);
-      assertWithMessage("row %s (%s): error", i, texts.get(i)).that(row.<String>getAs("error")).isNull();
-      assertWithMessage("row %s (%s)", i, texts.get(i)).that(row.<String>getAs("completion")).isEqualTo(expected.text());
-      assertWithMessage("row %s", i).that(row.<String>getAs("finish_reason")).isEqualTo(finishReason(expected.stop()));
-      assertWithMessage("row %s", i).that(row.<Integer>getAs("completion_tokens")).isEqualTo(expected.ids().size());
+      assertWithMessage("row %s (%s): error", i, texts.get(i))
+          .that(row.<String>getAs("error"))
+          .isNull();
+      assertWithMessage("row %s (%s)", i, texts.get(i))
+          .that(row.<String>getAs("completion"))
+          .isEqualTo(expected.text());
+      assertWithMessage("row %s", i)
+          .that(row.<String>getAs("finish_reason"))
+          .isEqualTo(finishReason(expected.stop()));
+      assertWithMessage("row %s", i)
+          .that(row.<Integer>getAs("completion_tokens"))
+          .isEqualTo(expected.ids().size());
       assertThat(row.<Integer>getAs("prompt_tokens")).isGreaterThan(0);
     }
   }
@@ -112,22 +126,40 @@ class KilnGenerateTest {
         first = greedy;
       } else {
         for (long id : first.keySet()) {
-          assertWithMessage("greedy row %s in %s partitions", id, partitions).that(greedy.get(id)).isEqualTo(first.get(id));
+          assertWithMessage("greedy row %s in %s partitions", id, partitions)
+              .that(greedy.get(id))
+              .isEqualTo(first.get(id));
         }
       }
     }
-    // Seeded sampling, each row with its own seed (its id): the same in any partitioning, and kiln run's.
+    // Seeded sampling, each row with its own seed (its id): the same in any partitioning, and kiln
+    // run's.
     Map<Long, Row> firstSampled = null;
     for (int partitions : new int[] {1, 2, 5}) {
       Dataset<Row> out = tiny(dataset(prompts, partitions)).temperature(0.9).seedColumn("id").run();
       Map<Long, Row> sampled = byId(out, partitions);
       if (firstSampled == null) {
-        assertEqualsKilnRun(TestSupport.tiny(), sampled, prompts, "--temperature", "0.9", "--seed", "{id}",
-            "--top-k", "40", "--top-p", "0.95", "--min-p", "0.05", "--repeat-penalty", "1");
+        assertEqualsKilnRun(
+            TestSupport.tiny(),
+            sampled,
+            prompts,
+            "--temperature",
+            "0.9",
+            "--seed",
+            "{id}",
+            "--top-k",
+            "40",
+            "--top-p",
+            "0.95",
+            "--min-p",
+            "0.05",
+            "--repeat-penalty",
+            "1");
         firstSampled = sampled;
       } else {
         for (long id : firstSampled.keySet()) {
-          assertWithMessage("sampled row %s in %s partitions", id, partitions).that(sampled.get(id))
+          assertWithMessage("sampled row %s in %s partitions", id, partitions)
+              .that(sampled.get(id))
               .isEqualTo(firstSampled.get(id));
         }
       }
@@ -160,16 +192,23 @@ class KilnGenerateTest {
       assertWithMessage("row %s", good).that(rows.get(good).<String>getAs("error")).isNull();
       assertThat(rows.get(good).<String>getAs("completion")).isNotNull();
     }
-    Exception failed = assertThrows(Exception.class, () -> tiny(dataset(texts, 3)).failFast(true).run().collectAsList());
+    Exception failed =
+        assertThrows(
+            Exception.class, () -> tiny(dataset(texts, 3)).failFast(true).run().collectAsList());
     assertThat(messages(failed)).contains("failFast is on");
   }
 
   @Test
   void sqlFunctionGivesTheSameCompletions() {
-    KilnGenerate.udf().model(TestSupport.tiny().toString()).cacheDir(TestSupport.cache().toString()).batchSize(4)
-        .maxTokens(MAX_TOKENS).register(spark, "kiln_generate");
+    KilnGenerate.udf()
+        .model(TestSupport.tiny().toString())
+        .cacheDir(TestSupport.cache().toString())
+        .batchSize(4)
+        .maxTokens(MAX_TOKENS)
+        .register(spark, "kiln_generate");
     dataset(prompts.subList(0, 8), 2).createOrReplaceTempView("prompts");
-    List<Row> rows = spark.sql("SELECT id, kiln_generate(prompt) AS g FROM prompts").collectAsList();
+    List<Row> rows =
+        spark.sql("SELECT id, kiln_generate(prompt) AS g FROM prompts").collectAsList();
     Map<Long, Row> expected = byId(tiny(dataset(prompts.subList(0, 8), 2)).run(), 2);
     assertThat(rows).hasSize(8);
     for (Row row : rows) {
@@ -186,15 +225,20 @@ class KilnGenerateTest {
   @Test
   void aModelExecutorsCannotOpenIsAClearError(@TempDir Path dir) throws Exception {
     Dataset<Row> data = dataset(prompts.subList(0, 4), 2);
-    Exception missing = assertThrows(Exception.class,
-        () -> tiny(data).model(dir.resolve("nowhere.gguf").toString()).run().collectAsList());
+    Exception missing =
+        assertThrows(
+            Exception.class,
+            () -> tiny(data).model(dir.resolve("nowhere.gguf").toString()).run().collectAsList());
     assertThat(messages(missing)).contains("cannot open the model " + dir.resolve("nowhere.gguf"));
     assertThat(messages(missing)).contains("SparkContext.addFile");
     Path junk = Files.writeString(dir.resolve("junk.gguf"), "not a model");
-    Exception unreadable = assertThrows(Exception.class, () -> tiny(data).model(junk.toString()).run().collectAsList());
+    Exception unreadable =
+        assertThrows(
+            Exception.class, () -> tiny(data).model(junk.toString()).run().collectAsList());
     assertThat(messages(unreadable)).contains("cannot open the model " + junk);
     // The wrong column, found on the driver before any task.
-    assertThat(assertThrows(Exception.class, () -> tiny(data).promptColumn("text").run()).getMessage())
+    assertThat(
+            assertThrows(Exception.class, () -> tiny(data).promptColumn("text").run()).getMessage())
         .contains("no column text");
   }
 
@@ -207,7 +251,8 @@ class KilnGenerateTest {
     Map<Long, Row> rows = byId(shipped.run(), 2);
     Map<Long, Row> direct = byId(tiny(data).run(), 2);
     for (long id = 0; id < 6; id++) {
-      assertThat(rows.get(id).<String>getAs("completion")).isEqualTo(direct.get(id).getAs("completion"));
+      assertThat(rows.get(id).<String>getAs("completion"))
+          .isEqualTo(direct.get(id).getAs("completion"));
     }
   }
 
@@ -219,8 +264,13 @@ class KilnGenerateTest {
     List<String> texts = TestSupport.prompts(gqa, 24, 11);
     Map<Long, Row> first = null;
     for (int partitions : new int[] {1, 2, 5}) {
-      Dataset<Row> out = KilnGenerate.on(dataset(texts, partitions)).model(gqa.toString())
-          .cacheDir(TestSupport.cache().toString()).batchSize(4).maxTokens(MAX_TOKENS).run();
+      Dataset<Row> out =
+          KilnGenerate.on(dataset(texts, partitions))
+              .model(gqa.toString())
+              .cacheDir(TestSupport.cache().toString())
+              .batchSize(4)
+              .maxTokens(MAX_TOKENS)
+              .run();
       Map<Long, Row> rows = byId(out, partitions);
       if (first == null) {
         assertEqualsKilnRun(gqa, rows, texts);

@@ -46,11 +46,14 @@ class SparkBenchmarkTest {
     if (!given.isEmpty()) {
       return Path.of(given);
     }
-    return TestSupport.conformance().map(root -> root.resolve("gqa/gguf/model-f32.gguf")).orElse(TestSupport.tiny());
+    return TestSupport.conformance()
+        .map(root -> root.resolve("gqa/gguf/model-f32.gguf"))
+        .orElse(TestSupport.tiny());
   }
 
   private static int property(String name, int defaultValue) {
-    return Integer.parseInt(System.getProperty("kiln.spark.bench." + name, Integer.toString(defaultValue)));
+    return Integer.parseInt(
+        System.getProperty("kiln.spark.bench." + name, Integer.toString(defaultValue)));
   }
 
   @Test
@@ -65,8 +68,12 @@ class SparkBenchmarkTest {
     // The loop: one prompt at a time through a Generator on a batch-1 decoder.
     KilnModel solo = KilnModel.open(model, KilnModel.options().cacheRoot(TestSupport.cache()));
     Generator generator = solo.generator(SamplerChain.greedy());
-    GenerationOptions options = GenerationOptions.builder().maxTokens(tokens).stopTokens(solo.stopTokens(false))
-        .tokenText(solo.tokenizer()::tokenBytes).build();
+    GenerationOptions options =
+        GenerationOptions.builder()
+            .maxTokens(tokens)
+            .stopTokens(solo.stopTokens(false))
+            .tokenText(solo.tokenizer()::tokenBytes)
+            .build();
     List<String> expected = new ArrayList<>();
     long loopTokens = 0;
     long first = System.nanoTime();
@@ -85,21 +92,28 @@ class SparkBenchmarkTest {
 
     // Spark: local[2], the prompts in several partitions, one shared model with `batch` slots.
     spark = TestSupport.session("kiln-spark-bench");
-    StructType schema = new StructType().add("id", DataTypes.IntegerType).add("prompt", DataTypes.StringType);
+    StructType schema =
+        new StructType().add("id", DataTypes.IntegerType).add("prompt", DataTypes.StringType);
     List<Row> input = new ArrayList<>();
     for (int i = 0; i < prompts.size(); i++) {
       input.add(RowFactory.create(i, prompts.get(i)));
     }
     Dataset<Row> data = spark.createDataFrame(input, schema).repartition(partitions).cache();
     data.count();
-    KilnGenerate generate = KilnGenerate.on(data).model(model.toString()).cacheDir(TestSupport.cache().toString())
-        .batchSize(batch).maxTokens(tokens);
+    KilnGenerate generate =
+        KilnGenerate.on(data)
+            .model(model.toString())
+            .cacheDir(TestSupport.cache().toString())
+            .batchSize(batch)
+            .maxTokens(tokens);
     List<Row> out = generate.run().collectAsList(); // opens the model; warms up the batched decoder
     long sparkTokens = 0;
     assertThat(out).hasSize(rows);
     for (Row row : out) {
       int id = row.getInt(0);
-      assertWithMessage("row %s", id).that(row.<String>getAs("completion")).isEqualTo(expected.get(id));
+      assertWithMessage("row %s", id)
+          .that(row.<String>getAs("completion"))
+          .isEqualTo(expected.get(id));
       sparkTokens += row.<Integer>getAs("completion_tokens");
     }
     assertThat(sparkTokens).isEqualTo(loopTokens);
@@ -119,13 +133,27 @@ class SparkBenchmarkTest {
       sparkSeconds = Math.min(sparkSeconds, (System.nanoTime() - start) / 1e9);
     }
 
-    String report = String.format(Locale.ROOT, "kiln-spark benchmark: %s, %d prompts, up to %d greedy tokens each%n"
-            + "  single loop (batch-1 decoder):        %6.2f s  %7.1f rows/s  %8.1f tokens/s%n"
-            + "  Spark local[2], %d partitions, %d slots: %6.2f s  %7.1f rows/s  %8.1f tokens/s  (%.2fx)%n"
-            + "  (the loop's first two rounds, before Spark started: %.2f s and %.2f s)%n",
-        model.getFileName(), rows, tokens, loopSeconds, rows / loopSeconds, loopTokens / loopSeconds, partitions, batch,
-        sparkSeconds, rows / sparkSeconds, sparkTokens / sparkSeconds, loopSeconds / sparkSeconds, firstLoopSeconds,
-        secondLoopSeconds);
+    String report =
+        String.format(
+            Locale.ROOT,
+            "kiln-spark benchmark: %s, %d prompts, up to %d greedy tokens each%n"
+                + "  single loop (batch-1 decoder):        %6.2f s  %7.1f rows/s  %8.1f tokens/s%n"
+                + "  Spark local[2], %d partitions, %d slots: %6.2f s  %7.1f rows/s  %8.1f tokens/s  (%.2fx)%n"
+                + "  (the loop's first two rounds, before Spark started: %.2f s and %.2f s)%n",
+            model.getFileName(),
+            rows,
+            tokens,
+            loopSeconds,
+            rows / loopSeconds,
+            loopTokens / loopSeconds,
+            partitions,
+            batch,
+            sparkSeconds,
+            rows / sparkSeconds,
+            sparkTokens / sparkSeconds,
+            loopSeconds / sparkSeconds,
+            firstLoopSeconds,
+            secondLoopSeconds);
     System.out.print(report);
   }
 }

@@ -35,8 +35,8 @@ final class TestSupport {
   }
 
   /**
-   * The shared conformance folder given as {@code -Dkiln.conformance=DIR}: empty when not given (the
-   * tests that need it are skipped), a failure when given but wrong.
+   * The shared conformance folder given as {@code -Dkiln.conformance=DIR}: empty when not given
+   * (the tests that need it are skipped), a failure when given but wrong.
    */
   static Optional<Path> conformance() {
     return SharedConformance.GQA_GGUF.root();
@@ -44,7 +44,9 @@ final class TestSupport {
 
   /** A local[2] session: two task threads in this JVM, which is also the one executor. */
   static SparkSession session(String name) {
-    return SparkSession.builder().master("local[2]").appName(name)
+    return SparkSession.builder()
+        .master("local[2]")
+        .appName(name)
         .config("spark.ui.enabled", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
@@ -52,9 +54,12 @@ final class TestSupport {
         .getOrCreate();
   }
 
-  /** {@code count} seeded prompts of 2 to 13 ordinary tokens of {@code model}'s vocabulary, as text. */
+  /**
+   * {@code count} seeded prompts of 2 to 13 ordinary tokens of {@code model}'s vocabulary, as text.
+   */
   static List<String> prompts(Path model, int count, long seed) {
-    Tokenizer tokenizer = KilnModel.open(model, KilnModel.options().backend("interpreter")).tokenizer();
+    Tokenizer tokenizer =
+        KilnModel.open(model, KilnModel.options().backend("interpreter")).tokenizer();
     List<Integer> normal = new ArrayList<>();
     for (int id = 0; id < tokenizer.vocabSize(); id++) {
       if (tokenizer.tokenType(id) == TokenType.NORMAL) {
@@ -81,12 +86,25 @@ final class TestSupport {
 
   /** {@code kiln run -m model -p prompt -n maxTokens ...extra --json}, in-process. */
   static Reference kilnRun(Path model, String prompt, int maxTokens, String... extra) {
-    List<String> args = new ArrayList<>(List.of("run", "-m", model.toString(), "-p", prompt, "-n",
-        Integer.toString(maxTokens), "--json", "--cache", cache().toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "run",
+                "-m",
+                model.toString(),
+                "-p",
+                prompt,
+                "-n",
+                Integer.toString(maxTokens),
+                "--json",
+                "--cache",
+                cache().toString()));
     args.addAll(List.of(extra));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = Kiln.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+    int exit =
+        Kiln.execute(
+            args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
     assertWithMessage("kiln %s: %s", args, err).that(exit).isEqualTo(0);
     JsonObject json = JsonParser.parseString(out.toString()).getAsJsonObject();
     JsonArray generated = json.getAsJsonArray("generated_ids");

@@ -13,8 +13,15 @@ import java.util.List;
  * One conformance model's {@code golden.json}: its config, the prompt, the greedy tokens, and the
  * logits per position for both cache modes.
  */
-public record Golden(String name, JsonObject config, int[] prompt, int[] greedyTokens, double[][] kvPromptLogits,
-    double[][] kvDecodeLogits, double[][] noCachePromptLogits, double[][] noCacheDecodeLogits) {
+public record Golden(
+    String name,
+    JsonObject config,
+    int[] prompt,
+    int[] greedyTokens,
+    double[][] kvPromptLogits,
+    double[][] kvDecodeLogits,
+    double[][] noCachePromptLogits,
+    double[][] noCacheDecodeLogits) {
 
   /** The {@code golden.json} of the model folder {@code modelDir}, as it stands. */
   public static JsonObject json(Path modelDir) {
@@ -31,9 +38,14 @@ public record Golden(String name, JsonObject config, int[] prompt, int[] greedyT
     JsonObject results = root.getAsJsonObject("results");
     JsonObject kv = results.getAsJsonObject("kvcache");
     JsonObject nocache = results.getAsJsonObject("nocache");
-    return new Golden(root.get("config_name").getAsString(), root.getAsJsonObject("config"), ints(root.getAsJsonArray("prompt")),
-        ints(root.getAsJsonArray("greedy_tokens")), matrix(kv.getAsJsonArray("prompt_logits")),
-        matrix(kv.getAsJsonArray("decode_logits")), matrix(nocache.getAsJsonArray("prompt_logits")),
+    return new Golden(
+        root.get("config_name").getAsString(),
+        root.getAsJsonObject("config"),
+        ints(root.getAsJsonArray("prompt")),
+        ints(root.getAsJsonArray("greedy_tokens")),
+        matrix(kv.getAsJsonArray("prompt_logits")),
+        matrix(kv.getAsJsonArray("decode_logits")),
+        matrix(nocache.getAsJsonArray("prompt_logits")),
         matrix(nocache.getAsJsonArray("decode_logits")));
   }
 

@@ -5,14 +5,18 @@ import java.nio.file.Path;
 
 /** The repository the tests run in, and the files of it they share. */
 public final class Repository {
-  /** The system property surefire sets to the repository root ({@code ${maven.multiModuleProjectDirectory}}). */
+  /**
+   * The system property surefire sets to the repository root ({@code
+   * ${maven.multiModuleProjectDirectory}}).
+   */
   public static final String ROOT_PROPERTY = "kiln.repositoryRoot";
 
   private Repository() {}
 
   /**
    * The repository root: the {@value #ROOT_PROPERTY} system property, which the build sets; outside
-   * the build (an IDE), the nearest folder up from the working directory that holds the Maven wrapper.
+   * the build (an IDE), the nearest folder up from the working directory that holds the Maven
+   * wrapper.
    */
   public static Path root() {
     String configured = System.getProperty(ROOT_PROPERTY, "").trim();

@@ -21,20 +21,46 @@ public record SharedConformance(List<String> models, List<String> files) {
   public static final String PROPERTY = "kiln.conformance";
 
   /** The seven models: three plain Llama ones, then the other architectures. */
-  public static final List<String> MODELS = List.of("tiny", "seed", "gqa", "llama3rope", "qwen2", "qwen3", "gemma2");
+  public static final List<String> MODELS =
+      List.of("tiny", "seed", "gqa", "llama3rope", "qwen2", "qwen3", "gemma2");
+
   /** The plain Llama models, the only ones with a llama2.c checkpoint. */
   public static final List<String> LLAMA_MODELS = List.of("tiny", "seed", "gqa");
 
   /** Every model's {@code golden.json} (the decoder and command line tests). */
-  public static final SharedConformance GOLDENS = new SharedConformance(MODELS, List.of("golden.json"));
-  /** The Llama models' GGUF files and Hugging Face F32 folder (the runtime's GGUF and tokenizer tests). */
-  public static final SharedConformance LLAMA_GGUF = new SharedConformance(LLAMA_MODELS,
-      List.of("gguf/model-f32.gguf", "gguf/model-f16.gguf", "hf/model.safetensors", "hf/config.json"));
-  /** The Llama models' llama2.c file and Hugging Face F32 and F16 folders (the runtime's checkpoint tests). */
-  public static final SharedConformance LLAMA_CHECKPOINTS = new SharedConformance(LLAMA_MODELS, List.of(
-      "llama2c/model.bin", "hf/config.json", "hf/model.safetensors", "hf_f16/config.json", "hf_f16/model.safetensors"));
+  public static final SharedConformance GOLDENS =
+      new SharedConformance(MODELS, List.of("golden.json"));
+
+  /**
+   * The Llama models' GGUF files and Hugging Face F32 folder (the runtime's GGUF and tokenizer
+   * tests).
+   */
+  public static final SharedConformance LLAMA_GGUF =
+      new SharedConformance(
+          LLAMA_MODELS,
+          List.of(
+              "gguf/model-f32.gguf",
+              "gguf/model-f16.gguf",
+              "hf/model.safetensors",
+              "hf/config.json"));
+
+  /**
+   * The Llama models' llama2.c file and Hugging Face F32 and F16 folders (the runtime's checkpoint
+   * tests).
+   */
+  public static final SharedConformance LLAMA_CHECKPOINTS =
+      new SharedConformance(
+          LLAMA_MODELS,
+          List.of(
+              "llama2c/model.bin",
+              "hf/config.json",
+              "hf/model.safetensors",
+              "hf_f16/config.json",
+              "hf_f16/model.safetensors"));
+
   /** {@code gqa}'s F32 GGUF file (the Spark tests' larger model). */
-  public static final SharedConformance GQA_GGUF = new SharedConformance(List.of("gqa"), List.of("gguf/model-f32.gguf"));
+  public static final SharedConformance GQA_GGUF =
+      new SharedConformance(List.of("gqa"), List.of("gguf/model-f32.gguf"));
 
   public SharedConformance {
     models = List.copyOf(models);
@@ -55,7 +81,8 @@ public record SharedConformance(List<String> models, List<String> files) {
       for (String file : files) {
         Path path = root.resolve(model).resolve(file);
         assertWithMessage("-D%s=%s: expected %s (is the path right?)", PROPERTY, property, path)
-            .that(Files.isRegularFile(path)).isTrue();
+            .that(Files.isRegularFile(path))
+            .isTrue();
       }
     }
     return Optional.of(root);
@@ -64,7 +91,9 @@ public record SharedConformance(List<String> models, List<String> files) {
   /** One model's folder; skips the test when the build names no conformance folder. */
   public Path model(String name) {
     Optional<Path> root = root();
-    Assumptions.assumeTrue(root.isPresent(), "-D" + PROPERTY + "=DIR not given: shared conformance models not checked");
+    Assumptions.assumeTrue(
+        root.isPresent(),
+        "-D" + PROPERTY + "=DIR not given: shared conformance models not checked");
     return root.get().resolve(name);
   }
 }

@@ -18,14 +18,14 @@ import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The real tokenizers with reference tokenizations, in the folder the build names with
- * {@code -Dkiln.tokenizers=DIR} (relative paths resolve against the repository root): per model a
- * folder with {@code tokenizer.json}, {@code tokenizer_config.json}, {@code ref-public.jsonl} and
- * {@code chat-public.jsonl}, and beside them {@code corpus-public.jsonl} and
- * {@code chats-public.jsonl}. Without the property, tests that need them are skipped; with it, a
- * missing folder or file is a failure. {@link #REQUIRED} models must be there; {@link #OPTIONAL}
- * ones (whose licenses keep them out of the shared folder) are checked when present, and may hold
- * {@code tokenizer.json.gz} instead of {@code tokenizer.json}.
+ * The real tokenizers with reference tokenizations, in the folder the build names with {@code
+ * -Dkiln.tokenizers=DIR} (relative paths resolve against the repository root): per model a folder
+ * with {@code tokenizer.json}, {@code tokenizer_config.json}, {@code ref-public.jsonl} and {@code
+ * chat-public.jsonl}, and beside them {@code corpus-public.jsonl} and {@code chats-public.jsonl}.
+ * Without the property, tests that need them are skipped; with it, a missing folder or file is a
+ * failure. {@link #REQUIRED} models must be there; {@link #OPTIONAL} ones (whose licenses keep them
+ * out of the shared folder) are checked when present, and may hold {@code tokenizer.json.gz}
+ * instead of {@code tokenizer.json}.
  */
 public final class SharedTokenizers {
   public static final String PROPERTY = "kiln.tokenizers";
@@ -33,7 +33,8 @@ public final class SharedTokenizers {
   public static final List<String> OPTIONAL = List.of("llama3", "gemma3");
   public static final List<String> MODEL_FILES =
       List.of("tokenizer.json", "tokenizer_config.json", "ref-public.jsonl", "chat-public.jsonl");
-  public static final List<String> SHARED_FILES = List.of("corpus-public.jsonl", "chats-public.jsonl");
+  public static final List<String> SHARED_FILES =
+      List.of("corpus-public.jsonl", "chats-public.jsonl");
 
   private SharedTokenizers() {}
 
@@ -44,8 +45,10 @@ public final class SharedTokenizers {
       return Optional.empty();
     }
     Path root = Repository.resolve(property);
-    assertWithMessage("-D%s=%s: expected a folder at %s (is the path right?)", PROPERTY, property, root)
-        .that(Files.isDirectory(root)).isTrue();
+    assertWithMessage(
+            "-D%s=%s: expected a folder at %s (is the path right?)", PROPERTY, property, root)
+        .that(Files.isDirectory(root))
+        .isTrue();
     for (String file : SHARED_FILES) {
       expectFile(property, root.resolve(file));
     }
@@ -59,14 +62,20 @@ public final class SharedTokenizers {
 
   private static void expectFile(String property, Path path) {
     assertWithMessage("-D%s=%s: expected %s (is the path right?)", PROPERTY, property, path)
-        .that(Files.isRegularFile(path)).isTrue();
+        .that(Files.isRegularFile(path))
+        .isTrue();
   }
 
   /** The shared folder; skips the test when the build names none. */
   public static Path requireRoot() {
     Optional<Path> root = root();
-    Assumptions.assumeTrue(root.isPresent(),
-        "-D" + PROPERTY + "=DIR not given: real tokenizers not checked (pass e.g. -D" + PROPERTY + "=../shared/tokenizers)");
+    Assumptions.assumeTrue(
+        root.isPresent(),
+        "-D"
+            + PROPERTY
+            + "=DIR not given: real tokenizers not checked (pass e.g. -D"
+            + PROPERTY
+            + "=../shared/tokenizers)");
     return root.get();
   }
 
@@ -78,10 +87,16 @@ public final class SharedTokenizers {
     Path root = requireRoot();
     Path dir = root.resolve(name);
     if (OPTIONAL.contains(name)) {
-      Assumptions.assumeTrue(Files.isDirectory(dir), name + "/ is not in " + root + " (its license keeps it out of the "
-          + "shared folder; unpack it there locally to check it)");
+      Assumptions.assumeTrue(
+          Files.isDirectory(dir),
+          name
+              + "/ is not in "
+              + root
+              + " (its license keeps it out of the "
+              + "shared folder; unpack it there locally to check it)");
       for (String file : MODEL_FILES) {
-        if (file.equals("tokenizer.json") && Files.isRegularFile(dir.resolve("tokenizer.json.gz"))) {
+        if (file.equals("tokenizer.json")
+            && Files.isRegularFile(dir.resolve("tokenizer.json.gz"))) {
           continue; // gemma3/ holds it gzipped
         }
         expectFile(System.getProperty(PROPERTY), dir.resolve(file));
@@ -94,8 +109,8 @@ public final class SharedTokenizers {
 
   /**
    * A model's tokenizer as {@code fromHfFolder} reads it from a Hugging Face folder, read once per
-   * test run (tokenizers are immutable). {@code gemma3/} holds {@code tokenizer.json.gz} (the file is
-   * 33 MB unpacked); it is unpacked into {@code temp} with the config beside it.
+   * test run (tokenizers are immutable). {@code gemma3/} holds {@code tokenizer.json.gz} (the file
+   * is 33 MB unpacked); it is unpacked into {@code temp} with the config beside it.
    */
   public static <T> T load(Path dir, Path temp, Function<Path, T> fromHfFolder) throws IOException {
     @SuppressWarnings("unchecked")
@@ -123,8 +138,10 @@ public final class SharedTokenizers {
   /** The JSON objects of a {@code .jsonl} file, one a line. */
   public static List<JsonObject> readJsonLines(Path file) {
     try {
-      return Files.readAllLines(file).stream().filter(line -> !line.isBlank())
-          .map(line -> JsonParser.parseString(line).getAsJsonObject()).toList();
+      return Files.readAllLines(file).stream()
+          .filter(line -> !line.isBlank())
+          .map(line -> JsonParser.parseString(line).getAsJsonObject())
+          .toList();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }

@@ -11,10 +11,10 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
  * Weights as TornadoVM arrays, in logical row order (a GGUF row permutation is applied while
- * copying). The {@code cpu} layout keeps Q8_0 matrices as their raw blocks and makes everything else
- * float32; the {@code gpu} layout also keeps F16 matrices as their raw halves ({@code ShortArray}:
- * TornadoVM's {@code HalfFloatArray} needs the device's {@code half} type, which CPU OpenCL devices
- * may lack) and Q4_0 matrices as their blocks.
+ * copying). The {@code cpu} layout keeps Q8_0 matrices as their raw blocks and makes everything
+ * else float32; the {@code gpu} layout also keeps F16 matrices as their raw halves ({@code
+ * ShortArray}: TornadoVM's {@code HalfFloatArray} needs the device's {@code half} type, which CPU
+ * OpenCL devices may lack) and Q4_0 matrices as their blocks.
  */
 public final class DeviceArrays {
   private DeviceArrays() {}
@@ -47,7 +47,9 @@ public final class DeviceArrays {
     return Dtype.F32;
   }
 
-  /** The tensor as {@code type} on the device (from {@link #deviceType}): blocks, halves or float32. */
+  /**
+   * The tensor as {@code type} on the device (from {@link #deviceType}): blocks, halves or float32.
+   */
   public static Object matrix(WeightTensor tensor, Dtype type) {
     return switch (type) {
       case Q8_0, Q4_0 -> blocks(tensor, type);
@@ -70,7 +72,8 @@ public final class DeviceArrays {
   public static FloatArray floats(WeightTensor tensor) {
     long elements = tensor.rows() * tensor.columns();
     if (elements > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException(tensor.name() + ": " + elements + " elements do not fit one TornadoVM FloatArray");
+      throw new IllegalArgumentException(
+          tensor.name() + ": " + elements + " elements do not fit one TornadoVM FloatArray");
     }
     int columns = (int) tensor.columns();
     FloatArray array = new FloatArray((int) elements);
@@ -100,7 +103,8 @@ public final class DeviceArrays {
     }
     long elements = tensor.rows() * tensor.columns();
     if (elements > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException(tensor.name() + ": " + elements + " elements do not fit one TornadoVM ShortArray");
+      throw new IllegalArgumentException(
+          tensor.name() + ": " + elements + " elements do not fit one TornadoVM ShortArray");
     }
     ShortArray array = new ShortArray((int) elements);
     MemorySegment target = array.getSegment();
@@ -112,9 +116,9 @@ public final class DeviceArrays {
   }
 
   /**
-   * A quantized tensor's blocks, row after row: Q8_0 (per 32 weights a float16 scale and 32 int8) or
-   * Q4_0 (a float16 scale and 16 bytes, weight j in the low nibble of byte j, weight j + 16 in its high
-   * nibble, each minus 8).
+   * A quantized tensor's blocks, row after row: Q8_0 (per 32 weights a float16 scale and 32 int8)
+   * or Q4_0 (a float16 scale and 16 bytes, weight j in the low nibble of byte j, weight j + 16 in
+   * its high nibble, each minus 8).
    */
   public static ByteArray blocks(WeightTensor tensor, Dtype type) {
     if (tensor.dtype() != type || (type != Dtype.Q8_0 && type != Dtype.Q4_0)) {
@@ -122,7 +126,8 @@ public final class DeviceArrays {
     }
     long bytes = tensor.data().byteSize();
     if (bytes > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException(tensor.name() + ": " + bytes + " bytes do not fit one TornadoVM ByteArray");
+      throw new IllegalArgumentException(
+          tensor.name() + ": " + bytes + " bytes do not fit one TornadoVM ByteArray");
     }
     ByteArray array = new ByteArray((int) bytes);
     MemorySegment target = array.getSegment();

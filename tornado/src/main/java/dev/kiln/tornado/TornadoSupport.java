@@ -17,9 +17,9 @@ import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
  * options, and turning TornadoVM's failures (a bailout among them) into errors that say where.
  *
  * <p>System properties: {@value #DEVICE_PROPERTY} ({@code backend:device}, as {@link #devices()}
- * lists them; default TornadoVM's default device) and {@value #PRINT_KERNELS_PROPERTY}
- * ({@code true} prints the OpenCL C or PTX TornadoVM generates for each task) and
- * {@value #LAYOUT_PROPERTY} ({@code gpu} or {@code cpu}: the kernels' layout, see {@link #layout}).
+ * lists them; default TornadoVM's default device) and {@value #PRINT_KERNELS_PROPERTY} ({@code
+ * true} prints the OpenCL C or PTX TornadoVM generates for each task) and {@value #LAYOUT_PROPERTY}
+ * ({@code gpu} or {@code cpu}: the kernels' layout, see {@link #layout}).
  *
  * <p>A TornadoVM "bailout" (a task it cannot compile, run instead as sequential Java) would make
  * the decoder silently slow: Kiln sets TornadoVM's {@value #BAILOUT_PROPERTY} to {@code False}
@@ -47,8 +47,19 @@ public final class TornadoSupport {
       TornadoBackend backend = runtime.getBackend(b);
       for (int d = 0; d < backend.getNumDevices(); d++) {
         TornadoDevice device = backend.getDevice(d);
-        result.add(b + ":" + d + " " + device.getPhysicalDevice().getDeviceName() + " (" + backend.getName() + ", "
-            + device.getDeviceType() + ", default layout " + defaultLayout(device) + ")");
+        result.add(
+            b
+                + ":"
+                + d
+                + " "
+                + device.getPhysicalDevice().getDeviceName()
+                + " ("
+                + backend.getName()
+                + ", "
+                + device.getDeviceType()
+                + ", default layout "
+                + defaultLayout(device)
+                + ")");
       }
     }
     return result;
@@ -65,22 +76,30 @@ public final class TornadoSupport {
     try {
       int backend = parts.length == 2 ? Integer.parseInt(parts[0]) : 0;
       int device = Integer.parseInt(parts[parts.length - 1]);
-      if (parts.length <= 2 && backend >= 0 && backend < runtime.getNumBackends() && device >= 0
+      if (parts.length <= 2
+          && backend >= 0
+          && backend < runtime.getNumBackends()
+          && device >= 0
           && device < runtime.getBackend(backend).getNumDevices()) {
         return runtime.getBackend(backend).getDevice(device);
       }
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IllegalArgumentException("TornadoVM device " + choice + " (kiln --device, or -D" + DEVICE_PROPERTY
-        + ") names no device; devices: " + String.join("; ", devices()));
+    throw new IllegalArgumentException(
+        "TornadoVM device "
+            + choice
+            + " (kiln --device, or -D"
+            + DEVICE_PROPERTY
+            + ") names no device; devices: "
+            + String.join("; ", devices()));
   }
 
   /**
-   * The kernels' layout on {@code device}: {@value #LAYOUT_PROPERTY} if set ({@code gpu} or
-   * {@code cpu}), else {@link #defaultLayout}. {@code gpu}: a work-group per projection row with a
-   * local reduction, attention split over positions and combined, weights in their stored type;
-   * {@code cpu}: a thread per output feature and per (row, head).
+   * The kernels' layout on {@code device}: {@value #LAYOUT_PROPERTY} if set ({@code gpu} or {@code
+   * cpu}), else {@link #defaultLayout}. {@code gpu}: a work-group per projection row with a local
+   * reduction, attention split over positions and combined, weights in their stored type; {@code
+   * cpu}: a thread per output feature and per (row, head).
    */
   public static String layout(TornadoDevice device) {
     String choice = System.getProperty(LAYOUT_PROPERTY);
@@ -89,7 +108,8 @@ public final class TornadoSupport {
     }
     String layout = choice.trim().toLowerCase(java.util.Locale.ROOT);
     if (!layout.equals("gpu") && !layout.equals("cpu")) {
-      throw new IllegalArgumentException("TornadoVM layout " + choice + " (-D" + LAYOUT_PROPERTY + "): expected gpu or cpu");
+      throw new IllegalArgumentException(
+          "TornadoVM layout " + choice + " (-D" + LAYOUT_PROPERTY + "): expected gpu or cpu");
     }
     return layout;
   }
@@ -120,8 +140,18 @@ public final class TornadoSupport {
   public static void checkLocalMemory(TornadoDevice device, long bytes, String task) {
     long available = device.getDeviceLocalMemorySize();
     if (available > 0 && bytes > available) {
-      throw new IllegalStateException("task " + task + " needs " + bytes + " bytes of local memory per work-group; device "
-          + device.getPhysicalDevice().getDeviceName() + " has " + available + " (use -D" + LAYOUT_PROPERTY + "=cpu)");
+      throw new IllegalStateException(
+          "task "
+              + task
+              + " needs "
+              + bytes
+              + " bytes of local memory per work-group; device "
+              + device.getPhysicalDevice().getDeviceName()
+              + " has "
+              + available
+              + " (use -D"
+              + LAYOUT_PROPERTY
+              + "=cpu)");
     }
   }
 
@@ -129,29 +159,45 @@ public final class TornadoSupport {
     try {
       return TornadoRuntimeProvider.getTornadoRuntime();
     } catch (LinkageError | RuntimeException e) {
-      throw new IllegalStateException("TornadoVM's runtime is not in this JVM (run it with TornadoVM's JVM options:"
-          + " java @$TORNADOVM_HOME/tornado-argfile ...): " + e, e);
+      throw new IllegalStateException(
+          "TornadoVM's runtime is not in this JVM (run it with TornadoVM's JVM options:"
+              + " java @$TORNADOVM_HOME/tornado-argfile ...): "
+              + e,
+          e);
     }
   }
 
   /** An execution plan of {@code graphs} on {@code device} with the grids of {@code grid}. */
-  public static TornadoExecutionPlan plan(List<ImmutableTaskGraph> graphs, GridScheduler grid, TornadoDevice device) {
-    TornadoExecutionPlan plan = new TornadoExecutionPlan(graphs.toArray(ImmutableTaskGraph[]::new))
-        .withGridScheduler(grid)
-        .withDevice(device);
+  public static TornadoExecutionPlan plan(
+      List<ImmutableTaskGraph> graphs, GridScheduler grid, TornadoDevice device) {
+    TornadoExecutionPlan plan =
+        new TornadoExecutionPlan(graphs.toArray(ImmutableTaskGraph[]::new))
+            .withGridScheduler(grid)
+            .withDevice(device);
     if (Boolean.getBoolean(PRINT_KERNELS_PROPERTY)) {
       plan.withPrintKernel();
     }
     return plan;
   }
 
-  /** Executes graph {@code index} of the plan; a TornadoVM failure becomes an error naming the graph. */
+  /**
+   * Executes graph {@code index} of the plan; a TornadoVM failure becomes an error naming the
+   * graph.
+   */
   public static void execute(TornadoExecutionPlan plan, int index) {
     try {
       plan.withGraph(index).execute();
     } catch (RuntimeException e) {
-      throw new IllegalStateException("TornadoVM failed in graph " + index + " of the decoder's plan"
-          + (isBailout(e) ? " (a bailout: TornadoVM could not compile a task for the device)" : "") + ": " + e, e);
+      throw new IllegalStateException(
+          "TornadoVM failed in graph "
+              + index
+              + " of the decoder's plan"
+              + (isBailout(e)
+                  ? " (a bailout: TornadoVM could not compile a task for the device)"
+                  : "")
+              + ": "
+              + e,
+          e);
     }
   }
 
@@ -169,7 +215,8 @@ public final class TornadoSupport {
     try {
       plan.close();
     } catch (TornadoExecutionPlanException e) {
-      throw new IllegalStateException("TornadoVM could not free the decoder's plan: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "TornadoVM could not free the decoder's plan: " + e.getMessage(), e);
     }
   }
 }

@@ -4,7 +4,10 @@ import dev.kiln.MlpKind;
 import dev.kiln.ModelSpec;
 import dev.kiln.NormKind;
 
-/** No norms, no MLP, no output projection, but residual connections: attention adds straight into the stream. */
+/**
+ * No norms, no MLP, no output projection, but residual connections: attention adds straight into
+ * the stream.
+ */
 @ModelSpec(
     vocabSize = 50,
     hiddenSize = 32,

@@ -2,7 +2,9 @@ package dev.kiln.examples.specs;
 
 import dev.kiln.ModelSpec;
 
-/** The shared conformance model {@code gqa}: 6 heads over 2 kv heads, head dim 48, rope theta 5e5. */
+/**
+ * The shared conformance model {@code gqa}: 6 heads over 2 kv heads, head dim 48, rope theta 5e5.
+ */
 @ModelSpec(
     vocabSize = 512,
     hiddenSize = 288,

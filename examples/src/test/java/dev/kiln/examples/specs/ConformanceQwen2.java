@@ -2,7 +2,9 @@ package dev.kiln.examples.specs;
 
 import dev.kiln.ModelSpec;
 
-/** The shared conformance model {@code qwen2}: biases on q, k and v (not on o_proj), rope theta 1e6. */
+/**
+ * The shared conformance model {@code qwen2}: biases on q, k and v (not on o_proj), rope theta 1e6.
+ */
 @ModelSpec(
     vocabSize = 256,
     hiddenSize = 128,

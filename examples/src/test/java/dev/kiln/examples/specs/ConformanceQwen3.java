@@ -3,8 +3,8 @@ package dev.kiln.examples.specs;
 import dev.kiln.ModelSpec;
 
 /**
- * The shared conformance model {@code qwen3}: head dim 48 where hidden / heads is 32 (q is 192 wide),
- * and an RMSNorm of every q and k head before RoPE.
+ * The shared conformance model {@code qwen3}: head dim 48 where hidden / heads is 32 (q is 192
+ * wide), and an RMSNorm of every q and k head before RoPE.
  */
 @ModelSpec(
     vocabSize = 256,

@@ -2,7 +2,10 @@ package dev.kiln.examples.specs;
 
 import dev.kiln.ModelSpec;
 
-/** The shared conformance model {@code seed}: the seed notebook's Llama with eps 1e-5 and context 256. */
+/**
+ * The shared conformance model {@code seed}: the seed notebook's Llama with eps 1e-5 and context
+ * 256.
+ */
 @ModelSpec(
     vocabSize = 100,
     hiddenSize = 256,

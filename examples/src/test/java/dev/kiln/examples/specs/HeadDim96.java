@@ -2,7 +2,10 @@ package dev.kiln.examples.specs;
 
 import dev.kiln.ModelSpec;
 
-/** Explicit head dim 96 with 2 heads (q width 192 wider than hidden 160), 1 kv head, 3 layers, vocab 257. */
+/**
+ * Explicit head dim 96 with 2 heads (q width 192 wider than hidden 160), 1 kv head, 3 layers, vocab
+ * 257.
+ */
 @ModelSpec(
     vocabSize = 257,
     hiddenSize = 160,

@@ -3,7 +3,10 @@ package dev.kiln.examples.specs;
 import dev.kiln.ModelSpec;
 import dev.kiln.RopeScaling;
 
-/** A sliding window of 6 on every layer (Mistral's kind) and linear RoPE scaling by 2, in batches of 2. */
+/**
+ * A sliding window of 6 on every layer (Mistral's kind) and linear RoPE scaling by 2, in batches of
+ * 2.
+ */
 @ModelSpec(
     vocabSize = 70,
     hiddenSize = 32,

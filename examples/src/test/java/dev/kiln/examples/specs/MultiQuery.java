@@ -2,7 +2,9 @@ package dev.kiln.examples.specs;
 
 import dev.kiln.ModelSpec;
 
-/** Multi-query attention: one kv head shared by 6 query heads (head dim 8); Llama 3's rope theta. */
+/**
+ * Multi-query attention: one kv head shared by 6 query heads (head dim 8); Llama 3's rope theta.
+ */
 @ModelSpec(
     vocabSize = 64,
     hiddenSize = 48,

@@ -18,8 +18,8 @@ import javax.lang.model.element.Modifier;
 /**
  * The spec's numbers as named constants of generated classes, each documented with where it comes
  * from. A constant that holds a spec element is named after it ({@code vocabSize} is {@code
- * VOCAB_SIZE}); the others are derived from elements and say how. Each constant knows which code reads
- * it ({@link Reader}), so a class takes exactly the constants its code reads.
+ * VOCAB_SIZE}); the others are derived from elements and say how. Each constant knows which code
+ * reads it ({@link Reader}), so a class takes exactly the constants its code reads.
  */
 public final class SpecConstants {
   /** The code that reads a constant. */
@@ -63,42 +63,81 @@ public final class SpecConstants {
     }
     constants.add(element(draft, SpecElement.NUM_HIDDEN_LAYERS, decoder));
     constants.add(element(draft, SpecElement.NUM_ATTENTION_HEADS, both));
-    constants.add(new Constant(intConstant(SpecElement.NUM_KEY_VALUE_HEADS.name(), spec.numKeyValueHeads(),
-        spec.numKeyValueHeads() == spec.numAttentionHeads() ? "numKeyValueHeads (= numAttentionHeads: no GQA)"
-            : "numKeyValueHeads"), both));
-    constants.add(new Constant(intConstant("KV_GROUP_SIZE", spec.kvGroupSize(),
-        "numAttentionHeads / numKeyValueHeads: query heads per key/value head"), attention));
+    constants.add(
+        new Constant(
+            intConstant(
+                SpecElement.NUM_KEY_VALUE_HEADS.name(),
+                spec.numKeyValueHeads(),
+                spec.numKeyValueHeads() == spec.numAttentionHeads()
+                    ? "numKeyValueHeads (= numAttentionHeads: no GQA)"
+                    : "numKeyValueHeads"),
+            both));
+    constants.add(
+        new Constant(
+            intConstant(
+                "KV_GROUP_SIZE",
+                spec.kvGroupSize(),
+                "numAttentionHeads / numKeyValueHeads: query heads per key/value head"),
+            attention));
     boolean derivedHeadDim = spec.headDim() * spec.numAttentionHeads() == spec.hiddenSize();
-    constants.add(new Constant(intConstant(SpecElement.HEAD_DIM.name(), spec.headDim(),
-        derivedHeadDim ? "headDim (= hiddenSize / numAttentionHeads)" : "headDim"), both));
-    constants.add(new Constant(intConstant("KV_DIM", spec.kvDim(),
-        "numKeyValueHeads x headDim: width of all key (or value) heads"), both));
-    constants.add(new Constant(intConstant("Q_DIM", spec.qDim(),
-        "numAttentionHeads x headDim: width of all query heads"), decoder));
+    constants.add(
+        new Constant(
+            intConstant(
+                SpecElement.HEAD_DIM.name(),
+                spec.headDim(),
+                derivedHeadDim ? "headDim (= hiddenSize / numAttentionHeads)" : "headDim"),
+            both));
+    constants.add(
+        new Constant(
+            intConstant(
+                "KV_DIM",
+                spec.kvDim(),
+                "numKeyValueHeads x headDim: width of all key (or value) heads"),
+            both));
+    constants.add(
+        new Constant(
+            intConstant(
+                "Q_DIM", spec.qDim(), "numAttentionHeads x headDim: width of all query heads"),
+            decoder));
     constants.add(element(draft, SpecElement.MAX_POSITION_EMBEDDINGS, decoder));
     constants.add(element(draft, SpecElement.MAX_BATCH_SIZE, decoder));
     if (spec.norm() == NormKind.RMS_NORM) {
       constants.add(element(draft, SpecElement.RMS_NORM_EPS, decoder));
     }
     if (spec.scaleEmbeddings()) {
-      constants.add(new Constant(FieldSpec.builder(TypeName.FLOAT, "EMBEDDING_SCALE", Modifier.STATIC, Modifier.FINAL)
-          .addJavadoc("sqrt(HIDDEN_SIZE) in float32 (scaleEmbeddings): what token embeddings are multiplied by\n")
-          .initializer("$Lf", Float.toString((float) Math.sqrt(spec.hiddenSize())))
-          .build(), decoder));
+      constants.add(
+          new Constant(
+              FieldSpec.builder(TypeName.FLOAT, "EMBEDDING_SCALE", Modifier.STATIC, Modifier.FINAL)
+                  .addJavadoc(
+                      "sqrt(HIDDEN_SIZE) in float32 (scaleEmbeddings): what token embeddings are multiplied by\n")
+                  .initializer("$Lf", Float.toString((float) Math.sqrt(spec.hiddenSize())))
+                  .build(),
+              decoder));
     }
     if (spec.finalLogitSoftcapping() > 0) {
       constants.add(element(draft, SpecElement.FINAL_LOGIT_SOFTCAPPING, decoder));
     }
     if (spec.slidingWindow() > 0) {
-      constants.add(new Constant(intConstant(SpecElement.SLIDING_WINDOW.name(), spec.slidingWindow(),
-          "slidingWindow: positions a query of a sliding layer sees, itself included (slidingWindowLayers = "
-              + spec.slidingWindowLayers() + ")"), decoder));
+      constants.add(
+          new Constant(
+              intConstant(
+                  SpecElement.SLIDING_WINDOW.name(),
+                  spec.slidingWindow(),
+                  "slidingWindow: positions a query of a sliding layer sees, itself included (slidingWindowLayers = "
+                      + spec.slidingWindowLayers()
+                      + ")"),
+              decoder));
     }
-    constants.add(new Constant(FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)
-        .addJavadoc(spec.queryPreAttnScalar() == spec.headDim() ? "1 / sqrt(HEAD_DIM)\n"
-            : "1 / sqrt(queryPreAttnScalar)\n")
-        .initializer("$Lf", Float.toString((float) spec.attentionScale()))
-        .build(), attention));
+    constants.add(
+        new Constant(
+            FieldSpec.builder(TypeName.FLOAT, "ATTENTION_SCALE", Modifier.STATIC, Modifier.FINAL)
+                .addJavadoc(
+                    spec.queryPreAttnScalar() == spec.headDim()
+                        ? "1 / sqrt(HEAD_DIM)\n"
+                        : "1 / sqrt(queryPreAttnScalar)\n")
+                .initializer("$Lf", Float.toString((float) spec.attentionScale()))
+                .build(),
+            attention));
     if (spec.attnLogitSoftcapping() > 0) {
       constants.add(element(draft, SpecElement.ATTN_LOGIT_SOFTCAPPING, attention));
     }
@@ -115,19 +154,24 @@ public final class SpecConstants {
    */
   private static Constant element(SpecDraft draft, SpecElement element, Set<Reader> readers) {
     Object value = draft.value(element);
-    FieldSpec field = switch (value) {
-      case Integer i -> intConstant(element.name(), i, element.elementName());
-      case Double d when element == SpecElement.RMS_NORM_EPS || element == SpecElement.ROPE_THETA ->
-          FieldSpec.builder(TypeName.DOUBLE, element.name(), Modifier.STATIC, Modifier.FINAL)
-              .addJavadoc("$L\n", element.elementName())
-              .initializer("$L", doubleLiteral(d))
-              .build();
-      case Double d -> FieldSpec.builder(TypeName.FLOAT, element.name(), Modifier.STATIC, Modifier.FINAL)
-          .addJavadoc("$L\n", element.elementName())
-          .initializer("$Lf", Float.toString((float) d.doubleValue()))
-          .build();
-      default -> throw new IllegalStateException("[Kiln/Internal] no constant for " + element + " = " + value);
-    };
+    FieldSpec field =
+        switch (value) {
+          case Integer i -> intConstant(element.name(), i, element.elementName());
+          case Double d
+              when element == SpecElement.RMS_NORM_EPS || element == SpecElement.ROPE_THETA ->
+              FieldSpec.builder(TypeName.DOUBLE, element.name(), Modifier.STATIC, Modifier.FINAL)
+                  .addJavadoc("$L\n", element.elementName())
+                  .initializer("$L", doubleLiteral(d))
+                  .build();
+          case Double d ->
+              FieldSpec.builder(TypeName.FLOAT, element.name(), Modifier.STATIC, Modifier.FINAL)
+                  .addJavadoc("$L\n", element.elementName())
+                  .initializer("$Lf", Float.toString((float) d.doubleValue()))
+                  .build();
+          default ->
+              throw new IllegalStateException(
+                  "[Kiln/Internal] no constant for " + element + " = " + value);
+        };
     return new Constant(field, readers);
   }
 
@@ -140,7 +184,8 @@ public final class SpecConstants {
 
   /** {@code ResolvedSpec.builder().vocabSize(100)...build()}, every element spelled out. */
   public static CodeBlock specInitializer(ResolvedSpec spec) {
-    CodeBlock.Builder code = CodeBlock.builder().add("$T.builder()", GeneratedTypes.MODEL_SPEC).indent();
+    CodeBlock.Builder code =
+        CodeBlock.builder().add("$T.builder()", GeneratedTypes.MODEL_SPEC).indent();
     SpecDraft draft = spec.toDraft();
     for (SpecElement element : SpecElement.values()) {
       Object value = draft.value(element);

@@ -25,14 +25,17 @@ final class Absorb {
    * has a projection, produces an input of the op, and no later kernel reads the values the op
    * consumes from it (they are not stored once fused), and {@code condition} agrees.
    */
-  static List<Kernel> intoPreviousProducer(List<Kernel> kernels, Predicate<Op> candidate, Condition condition) {
+  static List<Kernel> intoPreviousProducer(
+      List<Kernel> kernels, Predicate<Op> candidate, Condition condition) {
     List<Kernel> out = new ArrayList<>();
     for (int i = 0; i < kernels.size(); i++) {
       Kernel kernel = kernels.get(i);
       if (!out.isEmpty() && kernel.ops().size() == 1 && candidate.test(kernel.single())) {
         Op op = kernel.single();
         Kernel previous = out.getLast();
-        if (hasProjection(previous) && producesAnInputOf(previous, op) && !consumedValueReadLater(previous, op, kernels, i)
+        if (hasProjection(previous)
+            && producesAnInputOf(previous, op)
+            && !consumedValueReadLater(previous, op, kernels, i)
             && condition.test(previous, op, kernels, i)) {
           out.set(out.size() - 1, previous.then(kernel));
           continue;
@@ -47,7 +50,8 @@ final class Absorb {
     return intoPreviousProducer(kernels, candidate, (previous, op, all, index) -> true);
   }
 
-  private static boolean consumedValueReadLater(Kernel previous, Op op, List<Kernel> kernels, int index) {
+  private static boolean consumedValueReadLater(
+      Kernel previous, Op op, List<Kernel> kernels, int index) {
     for (Value in : op.inputs()) {
       boolean inPlace = op.outputs().contains(in);
       if (previous.writes(in) && !inPlace && readLater(kernels, index, in)) {
@@ -66,7 +70,9 @@ final class Absorb {
     return false;
   }
 
-  /** Whether {@code value} is read by a kernel after index {@code from} before one overwrites it. */
+  /**
+   * Whether {@code value} is read by a kernel after index {@code from} before one overwrites it.
+   */
   static boolean readLater(List<Kernel> kernels, int from, Value value) {
     for (int i = from + 1; i < kernels.size(); i++) {
       if (kernels.get(i).reads(value)) {

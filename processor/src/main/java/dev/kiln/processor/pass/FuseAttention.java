@@ -19,7 +19,8 @@ final class FuseAttention implements Pass {
   public List<Kernel> apply(List<Kernel> kernels) {
     List<Kernel> out = new ArrayList<>();
     for (Kernel kernel : kernels) {
-      if (!out.isEmpty() && (kernel.isSingle(Op.Softmax.class) || kernel.isSingle(Op.WeightedValues.class))
+      if (!out.isEmpty()
+          && (kernel.isSingle(Op.Softmax.class) || kernel.isSingle(Op.WeightedValues.class))
           && out.getLast().ops().getFirst() instanceof Op.AttentionScores
           && !(out.getLast().ops().getLast() instanceof Op.WeightedValues)) {
         out.set(out.size() - 1, out.getLast().then(kernel));

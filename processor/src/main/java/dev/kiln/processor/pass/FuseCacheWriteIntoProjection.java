@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * The KV-cache write joins the kernel that produces k and v: the projections write keys and values
- * straight into the cache at each row's position (RoPE rotating the keys there), with no k/v buffers.
+ * straight into the cache at each row's position (RoPE rotating the keys there), with no k/v
+ * buffers.
  */
 final class FuseCacheWriteIntoProjection implements Pass {
   @Override
@@ -16,8 +17,11 @@ final class FuseCacheWriteIntoProjection implements Pass {
 
   @Override
   public List<Kernel> apply(List<Kernel> kernels) {
-    return Absorb.intoPreviousProducer(kernels, op -> op instanceof Op.CacheWrite,
-        (previous, op, all, index) -> previous.writes(((Op.CacheWrite) op).keys())
-            && previous.writes(((Op.CacheWrite) op).values()));
+    return Absorb.intoPreviousProducer(
+        kernels,
+        op -> op instanceof Op.CacheWrite,
+        (previous, op, all, index) ->
+            previous.writes(((Op.CacheWrite) op).keys())
+                && previous.writes(((Op.CacheWrite) op).values()));
   }
 }

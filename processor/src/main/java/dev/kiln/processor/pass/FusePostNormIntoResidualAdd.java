@@ -22,10 +22,14 @@ final class FusePostNormIntoResidualAdd implements Pass {
     List<Kernel> out = new ArrayList<>();
     for (int i = 0; i < kernels.size(); i++) {
       Kernel kernel = kernels.get(i);
-      if (kernel.isSingle(Op.RmsNorm.class) && i + 1 < kernels.size() && kernels.get(i + 1).isSingle(Op.Add.class)) {
+      if (kernel.isSingle(Op.RmsNorm.class)
+          && i + 1 < kernels.size()
+          && kernels.get(i + 1).isSingle(Op.Add.class)) {
         Op.RmsNorm norm = (Op.RmsNorm) kernel.single();
         Op.Add add = (Op.Add) kernels.get(i + 1).single();
-        if (add.b().equals(norm.out()) && add.a().equals(add.out()) && !Absorb.readLater(kernels, i + 1, norm.out())) {
+        if (add.b().equals(norm.out())
+            && add.a().equals(add.out())
+            && !Absorb.readLater(kernels, i + 1, norm.out())) {
           out.add(kernel.then(kernels.get(i + 1)));
           i++;
           continue;

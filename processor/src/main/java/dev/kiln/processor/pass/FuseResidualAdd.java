@@ -4,7 +4,10 @@ import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import java.util.List;
 
-/** A residual add joins the projection that produces its addend: the projection adds into the stream directly. */
+/**
+ * A residual add joins the projection that produces its addend: the projection adds into the stream
+ * directly.
+ */
 final class FuseResidualAdd implements Pass {
   @Override
   public String name() {

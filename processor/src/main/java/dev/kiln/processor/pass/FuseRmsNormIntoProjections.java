@@ -24,8 +24,10 @@ final class FuseRmsNormIntoProjections implements Pass {
       if (kernel.isSingle(Op.RmsNorm.class) && i + 1 < kernels.size()) {
         Op.RmsNorm norm = (Op.RmsNorm) kernel.single();
         Kernel next = kernels.get(i + 1);
-        boolean feedsOnlyNext = next.ops().getFirst() instanceof Op.Linear first && first.in().equals(norm.out())
-            && !Absorb.readLater(kernels, i + 1, norm.out());
+        boolean feedsOnlyNext =
+            next.ops().getFirst() instanceof Op.Linear first
+                && first.in().equals(norm.out())
+                && !Absorb.readLater(kernels, i + 1, norm.out());
         if (feedsOnlyNext) {
           out.add(kernel.then(next));
           i++;

@@ -4,7 +4,9 @@ import dev.kiln.ir.Op;
 import dev.kiln.processor.plan.Kernel;
 import java.util.List;
 
-/** RoPE is applied to q and k in the kernel that projects them, right after each row is produced. */
+/**
+ * RoPE is applied to q and k in the kernel that projects them, right after each row is produced.
+ */
 final class FuseRopeIntoProjection implements Pass {
   @Override
   public String name() {

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Projections of the same input become one kernel: q/k/v of the attention input, gate/up of the
- * MLP input. The input rows are then read once for all of them.
+ * Projections of the same input become one kernel: q/k/v of the attention input, gate/up of the MLP
+ * input. The input rows are then read once for all of them.
  */
 final class FuseSharedInputProjections implements Pass {
   @Override
@@ -19,7 +19,9 @@ final class FuseSharedInputProjections implements Pass {
   public List<Kernel> apply(List<Kernel> kernels) {
     List<Kernel> out = new ArrayList<>();
     for (Kernel kernel : kernels) {
-      if (!out.isEmpty() && kernel.isSingle(Op.Linear.class) && onlyLinearsOf(out.getLast(), (Op.Linear) kernel.single())) {
+      if (!out.isEmpty()
+          && kernel.isSingle(Op.Linear.class)
+          && onlyLinearsOf(out.getLast(), (Op.Linear) kernel.single())) {
         out.set(out.size() - 1, out.getLast().then(kernel));
       } else {
         out.add(kernel);
@@ -29,7 +31,11 @@ final class FuseSharedInputProjections implements Pass {
   }
 
   private static boolean onlyLinearsOf(Kernel kernel, Op.Linear next) {
-    return kernel.ops().stream().allMatch(op -> op instanceof Op.Linear linear && linear.in().equals(next.in())
-        && !linear.out().equals(next.in()));
+    return kernel.ops().stream()
+        .allMatch(
+            op ->
+                op instanceof Op.Linear linear
+                    && linear.in().equals(next.in())
+                    && !linear.out().equals(next.in()));
   }
 }

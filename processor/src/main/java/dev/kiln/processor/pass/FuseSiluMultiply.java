@@ -16,6 +16,7 @@ final class FuseSiluMultiply implements Pass {
 
   @Override
   public List<Kernel> apply(List<Kernel> kernels) {
-    return Absorb.intoPreviousProducer(kernels, op -> op instanceof Op.Activate || op instanceof Op.Multiply);
+    return Absorb.intoPreviousProducer(
+        kernels, op -> op instanceof Op.Activate || op instanceof Op.Multiply);
   }
 }

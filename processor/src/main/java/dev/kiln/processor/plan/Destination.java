@@ -6,7 +6,8 @@ import dev.kiln.ir.Value;
  * Where a kernel puts one of its results, as every backend must: the decision follows from the ops
  * fused into the kernel (a cache write, a residual add, the logits), so it is made once, here.
  *
- * @param value the value whose rows receive the result: the result itself, or the stream it is added into
+ * @param value the value whose rows receive the result: the result itself, or the stream it is
+ *     added into
  */
 public record Destination(Kind kind, Value value) {
   public enum Kind {

@@ -98,7 +98,10 @@ public record Kernel(List<Op> ops) {
     return KernelNames.name(this);
   }
 
-  /** What the kernel fuses, e.g. {@code RMSNorm(input_layernorm) -> q_proj, k_proj, v_proj -> RoPE(q), RoPE(k)}. */
+  /**
+   * What the kernel fuses, e.g. {@code RMSNorm(input_layernorm) -> q_proj, k_proj, v_proj ->
+   * RoPE(q), RoPE(k)}.
+   */
   public String fusionDescription() {
     List<String> stages = new ArrayList<>();
     List<String> linears = new ArrayList<>();

@@ -8,15 +8,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Names kernels after what they fuse: {@code fusedRmsNormQkvRopeCacheWrite}, {@code fusedDownProjectionResidual}. */
+/**
+ * Names kernels after what they fuse: {@code fusedRmsNormQkvRopeCacheWrite}, {@code
+ * fusedDownProjectionResidual}.
+ */
 final class KernelNames {
-  private static final Map<List<TensorKind>, String> PROJECTION_GROUPS = Map.of(
-      List.of(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ), "Qkv",
-      List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ), "GateUp",
-      List.of(LayerTensor.O_PROJ), "OutputProjection",
-      List.of(LayerTensor.DOWN_PROJ), "DownProjection",
-      List.of(GlobalTensor.LM_HEAD), "LmHead",
-      List.of(GlobalTensor.EMBED_TOKENS), "LmHead");
+  private static final Map<List<TensorKind>, String> PROJECTION_GROUPS =
+      Map.of(
+          List.of(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ), "Qkv",
+          List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ), "GateUp",
+          List.of(LayerTensor.O_PROJ), "OutputProjection",
+          List.of(LayerTensor.DOWN_PROJ), "DownProjection",
+          List.of(GlobalTensor.LM_HEAD), "LmHead",
+          List.of(GlobalTensor.EMBED_TOKENS), "LmHead");
 
   private KernelNames() {}
 
@@ -25,13 +29,14 @@ final class KernelNames {
     if (shape == null) {
       return "unplannedKernel";
     }
-    String base = switch (shape) {
-      case EMBEDDING -> "EmbedTokens";
-      case RESIDUAL_ADD -> "ResidualAdd";
-      case NORM_RESIDUAL_ADD -> "PostNormResidualAdd";
-      case ATTENTION -> "Attention";
-      case PROJECTION -> projectionName(kernel);
-    };
+    String base =
+        switch (shape) {
+          case EMBEDDING -> "EmbedTokens";
+          case RESIDUAL_ADD -> "ResidualAdd";
+          case NORM_RESIDUAL_ADD -> "PostNormResidualAdd";
+          case ATTENTION -> "Attention";
+          case PROJECTION -> projectionName(kernel);
+        };
     boolean fused = kernel.ops().size() > 1;
     return fused ? "fused" + base : Character.toLowerCase(base.charAt(0)) + base.substring(1);
   }
@@ -41,7 +46,8 @@ final class KernelNames {
     if (!kernel.opsOf(Op.RmsNorm.class).isEmpty()) {
       parts.add("RmsNorm");
     }
-    List<TensorKind> weights = kernel.opsOf(Op.Linear.class).stream().map(Op.Linear::weight).toList();
+    List<TensorKind> weights =
+        kernel.opsOf(Op.Linear.class).stream().map(Op.Linear::weight).toList();
     String group = PROJECTION_GROUPS.get(weights);
     if (group == null) {
       group = String.join("", weights.stream().map(KernelNames::camel).toList()) + "Projection";
@@ -57,10 +63,11 @@ final class KernelNames {
       parts.add("CacheWrite");
     }
     for (Op.Activate activate : kernel.opsOf(Op.Activate.class)) {
-      parts.add(switch (activate.function()) {
-        case SILU -> "Silu";
-        case GELU_TANH -> "Gelu";
-      });
+      parts.add(
+          switch (activate.function()) {
+            case SILU -> "Silu";
+            case GELU_TANH -> "Gelu";
+          });
     }
     if (!kernel.opsOf(Op.Add.class).isEmpty()) {
       parts.add("Residual");

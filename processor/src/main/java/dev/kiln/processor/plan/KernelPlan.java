@@ -10,10 +10,11 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * The kernels of a decoder, section by section: what every backend emits. Starts as one kernel
- * per op ({@link #unfused}); fusion passes merge kernels.
+ * The kernels of a decoder, section by section: what every backend emits. Starts as one kernel per
+ * op ({@link #unfused}); fusion passes merge kernels.
  */
-public record KernelPlan(ResolvedSpec spec, List<Kernel> prologue, List<Kernel> layer, List<Kernel> epilogue) {
+public record KernelPlan(
+    ResolvedSpec spec, List<Kernel> prologue, List<Kernel> layer, List<Kernel> epilogue) {
   public KernelPlan {
     prologue = List.copyOf(prologue);
     layer = List.copyOf(layer);
@@ -21,7 +22,8 @@ public record KernelPlan(ResolvedSpec spec, List<Kernel> prologue, List<Kernel> 
   }
 
   public static KernelPlan unfused(Graph graph) {
-    return new KernelPlan(graph.spec(), singles(graph.prologue()), singles(graph.layer()), singles(graph.epilogue()));
+    return new KernelPlan(
+        graph.spec(), singles(graph.prologue()), singles(graph.layer()), singles(graph.epilogue()));
   }
 
   private static List<Kernel> singles(List<Op> ops) {
@@ -30,7 +32,8 @@ public record KernelPlan(ResolvedSpec spec, List<Kernel> prologue, List<Kernel> 
 
   /** Applies {@code rewrite} to each section. */
   public KernelPlan mapSections(UnaryOperator<List<Kernel>> rewrite) {
-    return new KernelPlan(spec, rewrite.apply(prologue), rewrite.apply(layer), rewrite.apply(epilogue));
+    return new KernelPlan(
+        spec, rewrite.apply(prologue), rewrite.apply(layer), rewrite.apply(epilogue));
   }
 
   /** All kernels of one decoder step in order: prologue, layer body (once), epilogue. */

@@ -15,7 +15,9 @@ final class KernelShapes {
     if (kernel.isSingle(Op.Add.class)) {
       return KernelShape.RESIDUAL_ADD;
     }
-    if (ops.size() == 2 && ops.get(0) instanceof Op.RmsNorm norm && ops.get(1) instanceof Op.Add add
+    if (ops.size() == 2
+        && ops.get(0) instanceof Op.RmsNorm norm
+        && ops.get(1) instanceof Op.Add add
         && add.b().equals(norm.out())) {
       return KernelShape.NORM_RESIDUAL_ADD;
     }
@@ -29,7 +31,9 @@ final class KernelShapes {
     if (ops.size() == 2) {
       return ops.get(0) instanceof Op.AttentionScores && ops.get(1) instanceof Op.WeightedValues;
     }
-    return ops.size() == 3 && ops.get(0) instanceof Op.AttentionScores && ops.get(1) instanceof Op.Softmax
+    return ops.size() == 3
+        && ops.get(0) instanceof Op.AttentionScores
+        && ops.get(1) instanceof Op.Softmax
         && ops.get(2) instanceof Op.WeightedValues;
   }
 
@@ -47,8 +51,13 @@ final class KernelShapes {
     }
     for (; i < ops.size(); i++) {
       Op op = ops.get(i);
-      if (!(op instanceof Op.HeadRmsNorm || op instanceof Op.Rope || op instanceof Op.CacheWrite
-          || op instanceof Op.Activate || op instanceof Op.Multiply || op instanceof Op.Add || op instanceof Op.Softcap)) {
+      if (!(op instanceof Op.HeadRmsNorm
+          || op instanceof Op.Rope
+          || op instanceof Op.CacheWrite
+          || op instanceof Op.Activate
+          || op instanceof Op.Multiply
+          || op instanceof Op.Add
+          || op instanceof Op.Softcap)) {
         return false;
       }
     }

@@ -23,7 +23,9 @@ public final class PlanVerifier {
         flattened.addAll(kernel.ops());
       }
       if (!flattened.equals(graphSections.get(s))) {
-        fail(afterPass, "the plan's ops " + flattened + " differ from the graph's " + graphSections.get(s));
+        fail(
+            afterPass,
+            "the plan's ops " + flattened + " differ from the graph's " + graphSections.get(s));
       }
     }
   }
@@ -40,8 +42,15 @@ public final class PlanVerifier {
         }
         for (Value read : kernel.externalReads()) {
           if (read.width() == null) {
-            fail("planning", "kernel " + kernel + " reads " + read + " from another kernel, but " + read
-                + " cannot be stored between kernels");
+            fail(
+                "planning",
+                "kernel "
+                    + kernel
+                    + " reads "
+                    + read
+                    + " from another kernel, but "
+                    + read
+                    + " cannot be stored between kernels");
           }
         }
       }
@@ -49,6 +58,7 @@ public final class PlanVerifier {
   }
 
   private static void fail(String afterPass, String message) {
-    throw new IllegalStateException("[Kiln/Internal] invalid kernel plan after " + afterPass + ": " + message);
+    throw new IllegalStateException(
+        "[Kiln/Internal] invalid kernel plan after " + afterPass + ": " + message);
   }
 }

@@ -12,4 +12,7 @@ import javax.lang.model.element.TypeElement;
  * written value is, so problems can be reported on it.
  */
 public record DeclaredSpec(
-    TypeElement type, AnnotationMirror annotation, SpecDraft draft, Map<SpecElement, AnnotationValue> explicitValues) {}
+    TypeElement type,
+    AnnotationMirror annotation,
+    SpecDraft draft,
+    Map<SpecElement, AnnotationValue> explicitValues) {}

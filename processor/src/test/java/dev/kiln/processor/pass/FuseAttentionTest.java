@@ -14,10 +14,15 @@ class FuseAttentionTest {
 
   @Test
   void scoresSoftmaxAndWeightedValuesBecomeOneKernel() {
-    List<Kernel> out = pass.apply(singles(CACHE_WRITE, ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES, O_PROJ));
+    List<Kernel> out =
+        pass.apply(singles(CACHE_WRITE, ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES, O_PROJ));
 
-    assertThat(groups(out)).containsExactly(List.of(CACHE_WRITE), List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES),
-        List.of(O_PROJ)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(CACHE_WRITE),
+            List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES),
+            List.of(O_PROJ))
+        .inOrder();
   }
 
   @Test
@@ -33,16 +38,21 @@ class FuseAttentionTest {
   void aCompleteAttentionTakesNoMore() {
     Op unmasked = new Op.AttentionScores(Value.Q, Value.SCORES, false);
 
-    List<Kernel> out = pass.apply(singles(ATTENTION_SCORES, WEIGHTED_VALUES, unmasked, SOFTMAX, WEIGHTED_VALUES));
+    List<Kernel> out =
+        pass.apply(singles(ATTENTION_SCORES, WEIGHTED_VALUES, unmasked, SOFTMAX, WEIGHTED_VALUES));
 
-    assertThat(groups(out)).containsExactly(List.of(ATTENTION_SCORES, WEIGHTED_VALUES),
-        List.of(unmasked, SOFTMAX, WEIGHTED_VALUES)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(ATTENTION_SCORES, WEIGHTED_VALUES), List.of(unmasked, SOFTMAX, WEIGHTED_VALUES))
+        .inOrder();
   }
 
   @Test
   void softmaxWithoutScoresBeforeItStays() {
     List<Kernel> out = pass.apply(singles(O_PROJ, SOFTMAX, WEIGHTED_VALUES));
 
-    assertThat(groups(out)).containsExactly(List.of(O_PROJ), List.of(SOFTMAX), List.of(WEIGHTED_VALUES)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(List.of(O_PROJ), List.of(SOFTMAX), List.of(WEIGHTED_VALUES))
+        .inOrder();
   }
 }

@@ -12,26 +12,42 @@ class FuseCacheWriteIntoProjectionTest {
 
   @Test
   void cacheWriteJoinsTheKernelThatWritesKAndV() {
-    List<Kernel> out = pass.apply(kernels(List.of(Q_PROJ, K_PROJ, V_PROJ, ROPE_Q, ROPE_K), List.of(CACHE_WRITE),
-        List.of(ATTENTION_SCORES)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(Q_PROJ, K_PROJ, V_PROJ, ROPE_Q, ROPE_K),
+                List.of(CACHE_WRITE),
+                List.of(ATTENTION_SCORES)));
 
-    assertThat(groups(out)).containsExactly(List.of(Q_PROJ, K_PROJ, V_PROJ, ROPE_Q, ROPE_K, CACHE_WRITE),
-        List.of(ATTENTION_SCORES)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(Q_PROJ, K_PROJ, V_PROJ, ROPE_Q, ROPE_K, CACHE_WRITE), List.of(ATTENTION_SCORES))
+        .inOrder();
   }
 
   @Test
   void notIntoAKernelThatWritesOnlyV() {
-    List<Kernel> out = pass.apply(kernels(List.of(Q_PROJ, K_PROJ), List.of(V_PROJ), List.of(CACHE_WRITE)));
+    List<Kernel> out =
+        pass.apply(kernels(List.of(Q_PROJ, K_PROJ), List.of(V_PROJ), List.of(CACHE_WRITE)));
 
-    assertThat(groups(out)).containsExactly(List.of(Q_PROJ, K_PROJ), List.of(V_PROJ), List.of(CACHE_WRITE)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(List.of(Q_PROJ, K_PROJ), List.of(V_PROJ), List.of(CACHE_WRITE))
+        .inOrder();
   }
 
   @Test
   void notAfterAStandaloneRope() {
-    List<Kernel> out = pass.apply(kernels(List.of(Q_PROJ, K_PROJ, V_PROJ), List.of(ROPE_Q), List.of(ROPE_K),
-        List.of(CACHE_WRITE)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(Q_PROJ, K_PROJ, V_PROJ),
+                List.of(ROPE_Q),
+                List.of(ROPE_K),
+                List.of(CACHE_WRITE)));
 
-    assertThat(groups(out)).containsExactly(List.of(Q_PROJ, K_PROJ, V_PROJ), List.of(ROPE_Q), List.of(ROPE_K),
-        List.of(CACHE_WRITE)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(Q_PROJ, K_PROJ, V_PROJ), List.of(ROPE_Q), List.of(ROPE_K), List.of(CACHE_WRITE))
+        .inOrder();
   }
 }

@@ -12,11 +12,21 @@ class FuseHeadNormIntoProjectionTest {
 
   @Test
   void headNormsJoinTheQkvKernelAndRopeStays() {
-    List<Kernel> out = pass.apply(kernels(List.of(INPUT_NORM, Q_PROJ, K_PROJ, V_PROJ), List.of(Q_NORM), List.of(K_NORM),
-        List.of(ROPE_Q), List.of(ROPE_K)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(INPUT_NORM, Q_PROJ, K_PROJ, V_PROJ),
+                List.of(Q_NORM),
+                List.of(K_NORM),
+                List.of(ROPE_Q),
+                List.of(ROPE_K)));
 
-    assertThat(groups(out)).containsExactly(List.of(INPUT_NORM, Q_PROJ, K_PROJ, V_PROJ, Q_NORM, K_NORM),
-        List.of(ROPE_Q), List.of(ROPE_K)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(INPUT_NORM, Q_PROJ, K_PROJ, V_PROJ, Q_NORM, K_NORM),
+            List.of(ROPE_Q),
+            List.of(ROPE_K))
+        .inOrder();
   }
 
   @Test
@@ -24,7 +34,9 @@ class FuseHeadNormIntoProjectionTest {
     // q's norm follows v's projection alone; k's norm then follows a kernel without a projection.
     List<Kernel> out = pass.apply(singles(Q_PROJ, K_PROJ, V_PROJ, Q_NORM, K_NORM));
 
-    assertThat(groups(out)).containsExactly(List.of(Q_PROJ), List.of(K_PROJ), List.of(V_PROJ), List.of(Q_NORM),
-        List.of(K_NORM)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(Q_PROJ), List.of(K_PROJ), List.of(V_PROJ), List.of(Q_NORM), List.of(K_NORM))
+        .inOrder();
   }
 }

@@ -15,18 +15,32 @@ class FusePostNormIntoResidualAddTest {
 
   @Test
   void eachPostNormJoinsTheAddAfterIt() {
-    List<Kernel> out = pass.apply(singles(O_PROJ, POST_ATTENTION_NORM, ADD_ATTENTION, DOWN_PROJ,
-        POST_FEEDFORWARD_NORM, ADD_MLP));
+    List<Kernel> out =
+        pass.apply(
+            singles(
+                O_PROJ,
+                POST_ATTENTION_NORM,
+                ADD_ATTENTION,
+                DOWN_PROJ,
+                POST_FEEDFORWARD_NORM,
+                ADD_MLP));
 
-    assertThat(groups(out)).containsExactly(List.of(O_PROJ), List.of(POST_ATTENTION_NORM, ADD_ATTENTION),
-        List.of(DOWN_PROJ), List.of(POST_FEEDFORWARD_NORM, ADD_MLP)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(O_PROJ),
+            List.of(POST_ATTENTION_NORM, ADD_ATTENTION),
+            List.of(DOWN_PROJ),
+            List.of(POST_FEEDFORWARD_NORM, ADD_MLP))
+        .inOrder();
   }
 
   @Test
   void aPreNormBeforeProjectionsStays() {
     List<Kernel> out = pass.apply(kernels(List.of(MLP_NORM), List.of(GATE_PROJ, UP_PROJ)));
 
-    assertThat(groups(out)).containsExactly(List.of(MLP_NORM), List.of(GATE_PROJ, UP_PROJ)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(List.of(MLP_NORM), List.of(GATE_PROJ, UP_PROJ))
+        .inOrder();
   }
 
   @Test
@@ -53,7 +67,8 @@ class FusePostNormIntoResidualAddTest {
 
     List<Kernel> out = pass.apply(singles(POST_ATTENTION_NORM, ADD_ATTENTION, readsNormed));
 
-    assertThat(groups(out)).containsExactly(List.of(POST_ATTENTION_NORM), List.of(ADD_ATTENTION), List.of(readsNormed))
+    assertThat(groups(out))
+        .containsExactly(List.of(POST_ATTENTION_NORM), List.of(ADD_ATTENTION), List.of(readsNormed))
         .inOrder();
   }
 }

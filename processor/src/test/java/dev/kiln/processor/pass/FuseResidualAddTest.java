@@ -14,23 +14,36 @@ class FuseResidualAddTest {
 
   @Test
   void eachAddJoinsTheProjectionOfItsAddend() {
-    List<Kernel> out = pass.apply(kernels(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES), List.of(O_PROJ),
-        List.of(ADD_ATTENTION), List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY), List.of(DOWN_PROJ),
-        List.of(ADD_MLP)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES),
+                List.of(O_PROJ),
+                List.of(ADD_ATTENTION),
+                List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY),
+                List.of(DOWN_PROJ),
+                List.of(ADD_MLP)));
 
-    assertThat(groups(out)).containsExactly(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES),
-        List.of(O_PROJ, ADD_ATTENTION), List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY),
-        List.of(DOWN_PROJ, ADD_MLP)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES),
+            List.of(O_PROJ, ADD_ATTENTION),
+            List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY),
+            List.of(DOWN_PROJ, ADD_MLP))
+        .inOrder();
   }
 
   @Test
   void anAddAfterTheAttentionKernelStays() {
-    // Without an output projection the addend comes from the attention kernel, which has no projection.
+    // Without an output projection the addend comes from the attention kernel, which has no
+    // projection.
     Op add = new Op.Add(Value.X, Value.ATTN, Value.X);
 
-    List<Kernel> out = pass.apply(kernels(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES), List.of(add)));
+    List<Kernel> out =
+        pass.apply(kernels(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES), List.of(add)));
 
-    assertThat(groups(out)).containsExactly(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES), List.of(add))
+    assertThat(groups(out))
+        .containsExactly(List.of(ATTENTION_SCORES, SOFTMAX, WEIGHTED_VALUES), List.of(add))
         .inOrder();
   }
 
@@ -38,7 +51,8 @@ class FuseResidualAddTest {
   void anAddAfterAPostNormStays() {
     List<Kernel> out = pass.apply(singles(O_PROJ, POST_ATTENTION_NORM, ADD_ATTENTION));
 
-    assertThat(groups(out)).containsExactly(List.of(O_PROJ), List.of(POST_ATTENTION_NORM), List.of(ADD_ATTENTION))
+    assertThat(groups(out))
+        .containsExactly(List.of(O_PROJ), List.of(POST_ATTENTION_NORM), List.of(ADD_ATTENTION))
         .inOrder();
   }
 }

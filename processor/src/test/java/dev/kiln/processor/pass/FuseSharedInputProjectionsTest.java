@@ -17,7 +17,8 @@ class FuseSharedInputProjectionsTest {
   void qkvOfTheNormalizedRowsBecomeOneKernel() {
     List<Kernel> out = pass.apply(singles(INPUT_NORM, Q_PROJ, K_PROJ, V_PROJ, ROPE_Q));
 
-    assertThat(groups(out)).containsExactly(List.of(INPUT_NORM), List.of(Q_PROJ, K_PROJ, V_PROJ), List.of(ROPE_Q))
+    assertThat(groups(out))
+        .containsExactly(List.of(INPUT_NORM), List.of(Q_PROJ, K_PROJ, V_PROJ), List.of(ROPE_Q))
         .inOrder();
   }
 
@@ -25,8 +26,10 @@ class FuseSharedInputProjectionsTest {
   void gateAndUpJoinButDownReadsAnotherInput() {
     List<Kernel> out = pass.apply(singles(GATE_PROJ, UP_PROJ, SILU, MULTIPLY, DOWN_PROJ));
 
-    assertThat(groups(out)).containsExactly(List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY),
-        List.of(DOWN_PROJ)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY), List.of(DOWN_PROJ))
+        .inOrder();
   }
 
   @Test

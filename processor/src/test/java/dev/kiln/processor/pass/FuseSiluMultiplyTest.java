@@ -16,10 +16,16 @@ class FuseSiluMultiplyTest {
 
   @Test
   void activationAndMultiplyJoinTheGateUpKernel() {
-    List<Kernel> out = pass.apply(kernels(List.of(MLP_NORM, GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY),
-        List.of(DOWN_PROJ)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(MLP_NORM, GATE_PROJ, UP_PROJ),
+                List.of(SILU),
+                List.of(MULTIPLY),
+                List.of(DOWN_PROJ)));
 
-    assertThat(groups(out)).containsExactly(List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY), List.of(DOWN_PROJ))
+    assertThat(groups(out))
+        .containsExactly(List.of(MLP_NORM, GATE_PROJ, UP_PROJ, SILU, MULTIPLY), List.of(DOWN_PROJ))
         .inOrder();
   }
 
@@ -27,7 +33,8 @@ class FuseSiluMultiplyTest {
   void geluToo() {
     Op gelu = new Op.Activate(Value.GATE, Value.GATE_ACT, Activation.GELU_TANH);
 
-    List<Kernel> out = pass.apply(kernels(List.of(GATE_PROJ, UP_PROJ), List.of(gelu), List.of(MULTIPLY)));
+    List<Kernel> out =
+        pass.apply(kernels(List.of(GATE_PROJ, UP_PROJ), List.of(gelu), List.of(MULTIPLY)));
 
     assertThat(groups(out)).containsExactly(List.of(GATE_PROJ, UP_PROJ, gelu, MULTIPLY));
   }
@@ -36,7 +43,8 @@ class FuseSiluMultiplyTest {
   void notAfterAKernelThatDoesNotWriteGate() {
     List<Kernel> out = pass.apply(singles(GATE_PROJ, UP_PROJ, SILU, MULTIPLY));
 
-    assertThat(groups(out)).containsExactly(List.of(GATE_PROJ), List.of(UP_PROJ), List.of(SILU), List.of(MULTIPLY))
+    assertThat(groups(out))
+        .containsExactly(List.of(GATE_PROJ), List.of(UP_PROJ), List.of(SILU), List.of(MULTIPLY))
         .inOrder();
   }
 
@@ -45,10 +53,14 @@ class FuseSiluMultiplyTest {
     // Fused, gate would never be stored; a later kernel that reads it keeps the activation apart.
     Op readsGate = new Op.Linear(Value.GATE, LayerTensor.DOWN_PROJ, null, Value.MLP_OUT);
 
-    List<Kernel> out = pass.apply(kernels(List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY),
-        List.of(readsGate)));
+    List<Kernel> out =
+        pass.apply(
+            kernels(
+                List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY), List.of(readsGate)));
 
-    assertThat(groups(out)).containsExactly(List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY),
-        List.of(readsGate)).inOrder();
+    assertThat(groups(out))
+        .containsExactly(
+            List.of(GATE_PROJ, UP_PROJ), List.of(SILU), List.of(MULTIPLY), List.of(readsGate))
+        .inOrder();
   }
 }

@@ -10,7 +10,10 @@ import dev.kiln.weights.LayerTensor;
 import java.util.Arrays;
 import java.util.List;
 
-/** The ops of a Llama/Qwen/Gemma decoder as GraphBuilder makes them, to build the pass tests' kernels from. */
+/**
+ * The ops of a Llama/Qwen/Gemma decoder as GraphBuilder makes them, to build the pass tests'
+ * kernels from.
+ */
 final class LayerOps {
   private LayerOps() {}
 
@@ -27,7 +30,8 @@ final class LayerOps {
   static final Op SOFTMAX = new Op.Softmax(SCORES);
   static final Op WEIGHTED_VALUES = new Op.WeightedValues(SCORES, ATTN);
   static final Op O_PROJ = new Op.Linear(ATTN, LayerTensor.O_PROJ, null, ATTN_OUT);
-  static final Op POST_ATTENTION_NORM = new Op.RmsNorm(ATTN_OUT, LayerTensor.POST_ATTENTION_LAYERNORM, ATTN_OUT);
+  static final Op POST_ATTENTION_NORM =
+      new Op.RmsNorm(ATTN_OUT, LayerTensor.POST_ATTENTION_LAYERNORM, ATTN_OUT);
   static final Op ADD_ATTENTION = new Op.Add(X, ATTN_OUT, X);
   static final Op MLP_NORM = new Op.RmsNorm(X, LayerTensor.POST_ATTENTION_LAYERNORM, NORMED);
   static final Op GATE_PROJ = new Op.Linear(NORMED, LayerTensor.GATE_PROJ, null, GATE);
@@ -35,7 +39,8 @@ final class LayerOps {
   static final Op SILU = new Op.Activate(GATE, GATE_ACT, Activation.SILU);
   static final Op MULTIPLY = new Op.Multiply(GATE_ACT, UP, ACT);
   static final Op DOWN_PROJ = new Op.Linear(ACT, LayerTensor.DOWN_PROJ, null, MLP_OUT);
-  static final Op POST_FEEDFORWARD_NORM = new Op.RmsNorm(MLP_OUT, LayerTensor.POST_FEEDFORWARD_LAYERNORM, MLP_OUT);
+  static final Op POST_FEEDFORWARD_NORM =
+      new Op.RmsNorm(MLP_OUT, LayerTensor.POST_FEEDFORWARD_LAYERNORM, MLP_OUT);
   static final Op ADD_MLP = new Op.Add(X, MLP_OUT, X);
   static final Op FINAL_NORM = new Op.RmsNorm(X, GlobalTensor.NORM, NORMED);
   static final Op LM_HEAD = new Op.Linear(NORMED, GlobalTensor.LM_HEAD, null, LOGITS);

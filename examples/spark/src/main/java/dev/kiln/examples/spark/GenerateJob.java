@@ -25,8 +25,8 @@ import org.apache.spark.storage.StorageLevel;
  * Options: {@code --master M} (when not run by spark-submit), {@code --model PATH}, {@code --ship}
  * (send the model file from the driver with {@code SparkContext.addFile}), {@code --input PATH},
  * {@code --output DIR} (replaced), {@code --max-tokens N} (32), {@code --batch N} (sequences each
- * executor decodes together, 4), {@code --partitions N} (repartition the input first),
- * {@code --temperature T} (0, greedy), {@code --seed S}, {@code --chat}, {@code --cache DIR} (where
+ * executor decodes together, 4), {@code --partitions N} (repartition the input first), {@code
+ * --temperature T} (0, greedy), {@code --seed S}, {@code --chat}, {@code --cache DIR} (where
  * executors cache specialized decoders), {@code --fail-fast}.
  */
 public final class GenerateJob {
@@ -77,14 +77,23 @@ public final class GenerateJob {
     SparkSession spark = builder.getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
     try {
-      Dataset<Row> prompts = input.endsWith(".json") || input.endsWith(".jsonl")
-          ? spark.read().json(input)
-          : spark.read().text(input).withColumnRenamed("value", "prompt");
+      Dataset<Row> prompts =
+          input.endsWith(".json") || input.endsWith(".jsonl")
+              ? spark.read().json(input)
+              : spark.read().text(input).withColumnRenamed("value", "prompt");
       if (partitions > 0) {
         prompts = prompts.repartition(partitions);
       }
-      KilnGenerate generate = KilnGenerate.on(prompts).promptColumn("prompt").outputColumn("completion")
-          .maxTokens(maxTokens).batchSize(batch).temperature(temperature).seed(seed).chat(chat).failFast(failFast);
+      KilnGenerate generate =
+          KilnGenerate.on(prompts)
+              .promptColumn("prompt")
+              .outputColumn("completion")
+              .maxTokens(maxTokens)
+              .batchSize(batch)
+              .temperature(temperature)
+              .seed(seed)
+              .chat(chat)
+              .failFast(failFast);
       if (ship) {
         generate.shipModel(spark, model);
       } else {
@@ -100,17 +109,31 @@ public final class GenerateJob {
       out.write().mode(SaveMode.Overwrite).json(output);
       double seconds = (System.nanoTime() - start) / 1e9;
 
-      Row summary = out.agg(functions.count("*"), functions.count("error"), functions.sum("prompt_tokens"),
-          functions.sum("completion_tokens")).first();
+      Row summary =
+          out.agg(
+                  functions.count("*"),
+                  functions.count("error"),
+                  functions.sum("prompt_tokens"),
+                  functions.sum("completion_tokens"))
+              .first();
       long rows = summary.getLong(0);
       long errors = summary.getLong(1);
       long promptTokens = summary.isNullAt(2) ? 0 : summary.getLong(2);
       long completionTokens = summary.isNullAt(3) ? 0 : summary.getLong(3);
       out.select("prompt", "completion", "finish_reason", "completion_tokens", "error").show(5, 40);
-      System.out.printf(Locale.ROOT, "kiln-generate: %d rows (%d with errors) in %d partitions, %.2f s: %.1f rows/s,"
+      System.out.printf(
+          Locale.ROOT,
+          "kiln-generate: %d rows (%d with errors) in %d partitions, %.2f s: %.1f rows/s,"
               + " %.1f generated tokens/s (%d prompt and %d generated tokens); written to %s%n",
-          rows, errors, out.rdd().getNumPartitions(), seconds, rows / seconds, completionTokens / seconds,
-          promptTokens, completionTokens, output);
+          rows,
+          errors,
+          out.rdd().getNumPartitions(),
+          seconds,
+          rows / seconds,
+          completionTokens / seconds,
+          promptTokens,
+          completionTokens,
+          output);
       out.unpersist();
     } finally {
       spark.stop();
@@ -126,9 +149,10 @@ public final class GenerateJob {
 
   private static void usage(String problem) {
     System.err.println("kiln-generate: " + problem);
-    System.err.println("usage: GenerateJob [--master M] --model PATH [--ship] --input PROMPTS.jsonl|.txt --output DIR"
-        + " [--max-tokens N] [--batch N] [--partitions N] [--temperature T] [--seed S] [--chat] [--cache DIR]"
-        + " [--fail-fast]");
+    System.err.println(
+        "usage: GenerateJob [--master M] --model PATH [--ship] --input PROMPTS.jsonl|.txt --output DIR"
+            + " [--max-tokens N] [--batch N] [--partitions N] [--temperature T] [--seed S] [--chat] [--cache DIR]"
+            + " [--fail-fast]");
     System.exit(2);
   }
 }

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The example job as {@code spark-submit} runs it: the packaged jar handed to Spark's
- * {@code SparkSubmit} in a JVM of its own (Spark's jars on its class path, Kiln only in the jar),
- * in local[2], on the bundled prompts and tiny model.
+ * The example job as {@code spark-submit} runs it: the packaged jar handed to Spark's {@code
+ * SparkSubmit} in a JVM of its own (Spark's jars on its class path, Kiln only in the jar), in
+ * local[2], on the bundled prompts and tiny model.
  */
 @Tag("slow")
 class GenerateJobIT {
@@ -38,17 +38,42 @@ class GenerateJobIT {
       }
     }
     Path output = dir.resolve("completions");
-    List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "-cp", String.join(File.pathSeparator, spark), "org.apache.spark.deploy.SparkSubmit",
-        "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1",
-        "--conf", "spark.driver.bindAddress=127.0.0.1",
-        "--class", "dev.kiln.examples.spark.GenerateJob", jar.toString(),
-        "--model", root.resolve("examples/src/test/resources/conformance/tiny/gguf/model-f32.gguf").toString(),
-        "--input", root.resolve("examples/spark/prompts.jsonl").toString(), "--output", output.toString(),
-        "--partitions", "2", "--max-tokens", "8", "--cache", dir.resolve("cache").toString());
+    List<String> command =
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-modules",
+            "jdk.incubator.vector",
+            "--enable-native-access=ALL-UNNAMED",
+            "-cp",
+            String.join(File.pathSeparator, spark),
+            "org.apache.spark.deploy.SparkSubmit",
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            "--class",
+            "dev.kiln.examples.spark.GenerateJob",
+            jar.toString(),
+            "--model",
+            root.resolve("examples/src/test/resources/conformance/tiny/gguf/model-f32.gguf")
+                .toString(),
+            "--input",
+            root.resolve("examples/spark/prompts.jsonl").toString(),
+            "--output",
+            output.toString(),
+            "--partitions",
+            "2",
+            "--max-tokens",
+            "8",
+            "--cache",
+            dir.resolve("cache").toString());
     Path log = dir.resolve("job.log");
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     boolean ended = process.waitFor(5, TimeUnit.MINUTES);
     if (!ended) {
       process.destroyForcibly();
@@ -71,7 +96,9 @@ class GenerateJobIT {
     for (JsonObject row : rows) {
       long id = row.get("id").getAsLong();
       if (id >= 21) {
-        assertWithMessage("row %s", id).that(row.get("finish_reason").getAsString()).isEqualTo("error");
+        assertWithMessage("row %s", id)
+            .that(row.get("finish_reason").getAsString())
+            .isEqualTo("error");
         assertThat(row.has("error")).isTrue();
       } else {
         assertWithMessage("row %s", id).that(row.get("completion_tokens").getAsInt()).isEqualTo(8);

@@ -13,8 +13,8 @@ import java.util.Map;
 import javax.lang.model.element.Modifier;
 
 /**
- * The activation arrays a generated decoder keeps, (rows, width) each: exactly the values some kernel
- * stores for another (or for its own later loop), registered as the kernels are emitted.
+ * The activation arrays a generated decoder keeps, (rows, width) each: exactly the values some
+ * kernel stores for another (or for its own later loop), registered as the kernels are emitted.
  */
 final class Buffers {
   /** What each value's buffer holds, as true for the spec it is generated for. */
@@ -29,17 +29,19 @@ final class Buffers {
       queries += ", RoPE applied";
     }
     String activation = KernelEmitter.activationMethod(spec.hiddenAct());
-    this.roles = Map.of(
-        "x", "residual stream",
-        "normed", "normalized stream, input of the following projections",
-        "q", queries,
-        "attn", "attention heads' outputs, concatenated",
-        "attnOut", "attention output (o_proj), normalized before it joins the stream",
-        "act", activation + "(gate) * up, input of down_proj",
-        "mlpOut", "MLP output (down_proj), normalized before it joins the stream");
+    this.roles =
+        Map.of(
+            "x", "residual stream",
+            "normed", "normalized stream, input of the following projections",
+            "q", queries,
+            "attn", "attention heads' outputs, concatenated",
+            "attnOut", "attention output (o_proj), normalized before it joins the stream",
+            "act", activation + "(gate) * up, input of down_proj",
+            "mlpOut", "MLP output (down_proj), normalized before it joins the stream");
   }
 
   private final Map<Value, Boolean> used = new LinkedHashMap<>();
+
   /** An array that is not a value of the graph: its row width (an expression) and what it holds. */
   private record Extra(String width, String role) {}
 
@@ -66,34 +68,46 @@ final class Buffers {
   }
 
   List<FieldSpec> fields() {
-    List<FieldSpec> fields = new java.util.ArrayList<>(used.keySet().stream()
-        .map(value -> FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), value.name(), Modifier.PRIVATE)
-            .addJavadoc("$L (rows, $L)\n", roles.getOrDefault(value.name(), value.name()), value.width().constantName())
-            .initializer("new float[0]")
-            .build())
-        .toList());
-    extras.forEach((name, extra) -> fields.add(FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), name,
-            Modifier.PRIVATE)
-        .addJavadoc("$L (rows, $L)\n", extra.role(), extra.width())
-        .initializer("new float[0]")
-        .build()));
+    List<FieldSpec> fields =
+        new java.util.ArrayList<>(
+            used.keySet().stream()
+                .map(
+                    value ->
+                        FieldSpec.builder(
+                                ArrayTypeName.of(TypeName.FLOAT), value.name(), Modifier.PRIVATE)
+                            .addJavadoc(
+                                "$L (rows, $L)\n",
+                                roles.getOrDefault(value.name(), value.name()),
+                                value.width().constantName())
+                            .initializer("new float[0]")
+                            .build())
+                .toList());
+    extras.forEach(
+        (name, extra) ->
+            fields.add(
+                FieldSpec.builder(ArrayTypeName.of(TypeName.FLOAT), name, Modifier.PRIVATE)
+                    .addJavadoc("$L (rows, $L)\n", extra.role(), extra.width())
+                    .initializer("new float[0]")
+                    .build()));
     return fields;
   }
 
   /** {@code ensureCapacity(rows)}: grows every buffer to hold {@code rows} rows. */
   MethodSpec ensureCapacity() {
-    MethodSpec.Builder method = MethodSpec.methodBuilder("ensureCapacity")
-        .addModifiers(Modifier.PRIVATE)
-        .addJavadoc("Grows the activation buffers to {@code rows} rows.\n")
-        .addParameter(TypeName.INT, "rows")
-        .beginControlFlow("if (rows <= capacity)")
-        .addStatement("return")
-        .endControlFlow()
-        .addStatement("capacity = rows");
+    MethodSpec.Builder method =
+        MethodSpec.methodBuilder("ensureCapacity")
+            .addModifiers(Modifier.PRIVATE)
+            .addJavadoc("Grows the activation buffers to {@code rows} rows.\n")
+            .addParameter(TypeName.INT, "rows")
+            .beginControlFlow("if (rows <= capacity)")
+            .addStatement("return")
+            .endControlFlow()
+            .addStatement("capacity = rows");
     for (Value value : used.keySet()) {
       method.addStatement("$N = new float[rows * $L]", value.name(), value.width().constantName());
     }
-    extras.forEach((name, extra) -> method.addStatement("$N = new float[rows * ($L)]", name, extra.width()));
+    extras.forEach(
+        (name, extra) -> method.addStatement("$N = new float[rows * ($L)]", name, extra.width()));
     return method.build();
   }
 }

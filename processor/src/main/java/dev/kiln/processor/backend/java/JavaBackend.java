@@ -5,7 +5,10 @@ import dev.kiln.processor.GeneratedNames;
 import dev.kiln.processor.plan.KernelPlan;
 import java.util.List;
 
-/** The plain-Java backend: {@code XWeights}, {@code XAttention} and {@code XDecoder} from a kernel plan. */
+/**
+ * The plain-Java backend: {@code XWeights}, {@code XAttention} and {@code XDecoder} from a kernel
+ * plan.
+ */
 public final class JavaBackend {
   private JavaBackend() {}
 

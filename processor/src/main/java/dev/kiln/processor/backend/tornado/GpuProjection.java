@@ -1,9 +1,9 @@
 package dev.kiln.processor.backend.tornado;
 
 import com.palantir.javapoet.CodeBlock;
-import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.ir.Op;
 import dev.kiln.ir.Value;
+import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.weights.Dtype;
 import java.util.List;
@@ -31,11 +31,14 @@ final class GpuProjection {
     String tileName = logits ? "1" : "ROW_TILE";
     int sums = gated ? 2 * tile : tile;
 
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("float[] partial = context.allocateFloatLocalArray($L * PROJECTION_LOCAL)", gated ? "2 * " + tileName : tileName)
-        .addStatement("int feature = context.groupIdx")
-        .addStatement("int id = context.localIdx")
-        .addStatement("int threads = context.localGroupSizeX");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement(
+                "float[] partial = context.allocateFloatLocalArray($L * PROJECTION_LOCAL)",
+                gated ? "2 * " + tileName : tileName)
+            .addStatement("int feature = context.groupIdx")
+            .addStatement("int id = context.localIdx")
+            .addStatement("int threads = context.localGroupSizeX");
     if (logits) {
       code.addStatement("int first = logitsRow.get(0)").addStatement("int rows = first + 1");
     } else {
@@ -46,22 +49,38 @@ final class GpuProjection {
       Op.Linear gate = linears.get(0);
       Op.Linear up = linears.get(1);
       Op.Multiply multiply = kernel.opsOf(Op.Multiply.class).getFirst();
-      String activation = KernelBodies.activationMethod(kernel.opsOf(Op.Activate.class).getFirst().function());
+      String activation =
+          KernelBodies.activationMethod(kernel.opsOf(Op.Activate.class).getFirst().function());
       code.addStatement("int o = feature");
-      rowLoop(bodies, code, kernel, List.of(gate, up), norm, type, tile, (k, r) -> {
-        String g = "partial[" + k + " * threads]" + scaled(norm, r) + bias(gate);
-        String u = "partial[" + (tile + k) + " * threads]" + scaled(norm, r) + bias(up);
-        return CodeBlock.builder()
-            .addStatement("float $N = $L", gate.out().name(), g)
-            .addStatement("float $N = $L", up.out().name(), u)
-            .addStatement(bodies.store(kernel, multiply.out(), activation + "(" + gate.out().name() + ") * " + up.out().name()))
-            .build();
-      });
+      rowLoop(
+          bodies,
+          code,
+          kernel,
+          List.of(gate, up),
+          norm,
+          type,
+          tile,
+          (k, r) -> {
+            String g = "partial[" + k + " * threads]" + scaled(norm, r) + bias(gate);
+            String u = "partial[" + (tile + k) + " * threads]" + scaled(norm, r) + bias(up);
+            return CodeBlock.builder()
+                .addStatement("float $N = $L", gate.out().name(), g)
+                .addStatement("float $N = $L", up.out().name(), u)
+                .addStatement(
+                    bodies.store(
+                        kernel,
+                        multiply.out(),
+                        activation + "(" + gate.out().name() + ") * " + up.out().name()))
+                .build();
+          });
     } else {
       String offset = "0";
       for (int l = 0; l < linears.size(); l++) {
         Op.Linear linear = linears.get(l);
-        String end = offset.equals("0") ? KernelBodies.outWidth(linear) : offset + " + " + KernelBodies.outWidth(linear);
+        String end =
+            offset.equals("0")
+                ? KernelBodies.outWidth(linear)
+                : offset + " + " + KernelBodies.outWidth(linear);
         if (linears.size() > 1) {
           if (l == 0) {
             code.beginControlFlow("if (feature < $L)", end);
@@ -72,10 +91,20 @@ final class GpuProjection {
           }
         }
         code.addStatement("int o = feature$L", offset.equals("0") ? "" : " - (" + offset + ")");
-        rowLoop(bodies, code, kernel, List.of(linear), norm, type, tile, (k, r) -> CodeBlock.builder()
-            .addStatement("float value = partial[$L * threads]$L$L", k, scaled(norm, r), bias(linear))
-            .addStatement(bodies.store(kernel, linear.out(), "value"))
-            .build());
+        rowLoop(
+            bodies,
+            code,
+            kernel,
+            List.of(linear),
+            norm,
+            type,
+            tile,
+            (k, r) ->
+                CodeBlock.builder()
+                    .addStatement(
+                        "float value = partial[$L * threads]$L$L", k, scaled(norm, r), bias(linear))
+                    .addStatement(bodies.store(kernel, linear.out(), "value"))
+                    .build());
         offset = end;
       }
       if (linears.size() > 1) {
@@ -103,17 +132,29 @@ final class GpuProjection {
 
   /**
    * For each tile of rows: the threads' partial dot products of the weight rows of {@code linears}
-   * (all row o, same input) with each row of the tile, reduced in {@code partial} (slot
-   * {@code m * tile + k} for matrix m and tile row k), then stored by thread 0.
+   * (all row o, same input) with each row of the tile, reduced in {@code partial} (slot {@code m *
+   * tile + k} for matrix m and tile row k), then stored by thread 0.
    */
-  private static void rowLoop(KernelBodies bodies, CodeBlock.Builder code, Kernel kernel, List<Op.Linear> linears,
-      Optional<Op.RmsNorm> norm, Dtype type, int tile, Store store) {
+  private static void rowLoop(
+      KernelBodies bodies,
+      CodeBlock.Builder code,
+      Kernel kernel,
+      List<Op.Linear> linears,
+      Optional<Op.RmsNorm> norm,
+      Dtype type,
+      int tile,
+      Store store) {
     Op.Linear firstLinear = linears.getFirst();
     String in = KernelBodies.inWidth(firstLinear);
     String input = norm.isPresent() ? norm.get().in().name() : firstLinear.in().name();
-    code.beginControlFlow("for (int r0 = first; r0 < rows; r0 += $L)", tile == 1 ? "1" : "ROW_TILE");
+    code.beginControlFlow(
+        "for (int r0 = first; r0 < rows; r0 += $L)", tile == 1 ? "1" : "ROW_TILE");
     for (int k = 0; k < tile; k++) {
-      code.addStatement("int in$L = $L * $L", k, k == 0 ? "r0" : "(r0 + " + k + " < rows ? r0 + " + k + " : rows - 1)", in);
+      code.addStatement(
+          "int in$L = $L * $L",
+          k,
+          k == 0 ? "r0" : "(r0 + " + k + " < rows ? r0 + " + k + " : rows - 1)",
+          in);
     }
     for (int m = 0; m < linears.size(); m++) {
       for (int k = 0; k < tile; k++) {
@@ -133,7 +174,10 @@ final class GpuProjection {
       String weight = "weight" + m;
       code.addStatement("float $L = $L", weight, weightAt(linear, type));
       if (norm.isPresent()) {
-        code.addStatement("$L *= $L", weight, KernelBodies.gain(norm.get().gain().fieldName(), "i", norm.get().unitOffset()));
+        code.addStatement(
+            "$L *= $L",
+            weight,
+            KernelBodies.gain(norm.get().gain().fieldName(), "i", norm.get().unitOffset()));
       }
       for (int k = 0; k < tile; k++) {
         code.addStatement("sum$L += $L * input$L", m * tile + k, weight, k);
@@ -164,9 +208,7 @@ final class GpuProjection {
           .add(store.of(k, r))
           .endControlFlow();
     }
-    code.endControlFlow()
-        .addStatement("context.localBarrier()")
-        .endControlFlow();
+    code.endControlFlow().addStatement("context.localBarrier()").endControlFlow();
   }
 
   /** Weight (o, i) of {@code linear} as a float, in the device's type of the task's matrices. */
@@ -175,10 +217,34 @@ final class GpuProjection {
     String in = KernelBodies.inWidth(linear);
     return switch (type) {
       case F16 -> "f16ToFloat(" + w + ".get(o * " + in + " + i))";
-      case Q8_0 -> "halfToFloat(" + w + ".get(o * (" + in + " / 32 * 34) + block), " + w + ".get(o * (" + in
-          + " / 32 * 34) + block + 1)) * " + w + ".get(o * (" + in + " / 32 * 34) + block + 2 + i % 32)";
-      case Q4_0 -> "halfToFloat(" + w + ".get(o * (" + in + " / 32 * 18) + block), " + w + ".get(o * (" + in
-          + " / 32 * 18) + block + 1)) * (nibble(" + w + ".get(o * (" + in + " / 32 * 18) + block + 2 + i % 16), i % 32) - 8)";
+      case Q8_0 ->
+          "halfToFloat("
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 34) + block), "
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 34) + block + 1)) * "
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 34) + block + 2 + i % 32)";
+      case Q4_0 ->
+          "halfToFloat("
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 18) + block), "
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 18) + block + 1)) * (nibble("
+              + w
+              + ".get(o * ("
+              + in
+              + " / 32 * 18) + block + 2 + i % 16), i % 32) - 8)";
       default -> w + ".get(o * " + in + " + i)";
     };
   }

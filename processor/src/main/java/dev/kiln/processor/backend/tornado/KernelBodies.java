@@ -2,11 +2,11 @@ package dev.kiln.processor.backend.tornado;
 
 import com.palantir.javapoet.CodeBlock;
 import dev.kiln.ScoreNormalization;
+import dev.kiln.ir.Op;
+import dev.kiln.ir.Value;
 import dev.kiln.processor.backend.GeneratedTypes;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Param;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
-import dev.kiln.ir.Op;
-import dev.kiln.ir.Value;
 import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.spec.ResolvedSpec;
@@ -34,15 +34,17 @@ final class KernelBodies {
   }
 
   /**
-   * The global work size of a task, as a Java expression over the generated constants (and, for
-   * the gpu layout's work-group tasks, the decoder's work-group sizes chosen for the device).
+   * The global work size of a task, as a Java expression over the generated constants (and, for the
+   * gpu layout's work-group tasks, the decoder's work-group sizes chosen for the device).
    */
   static String globalSize(Task task) {
     return switch (task.kind()) {
       case NORM_ROW -> "ROW_CAPACITY * normLocal";
-      case ATTENTION_SPLIT -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * ATTENTION_SPLITS * attentionLocal";
+      case ATTENTION_SPLIT ->
+          "ROW_CAPACITY * NUM_ATTENTION_HEADS * ATTENTION_SPLITS * attentionLocal";
       case ATTENTION_COMBINE -> "ROW_CAPACITY * NUM_ATTENTION_HEADS * HEAD_DIM";
-      case PROJECTION -> task.gpu() ? "(" + outputFeatures(task) + ") * projectionLocal" : outputFeatures(task);
+      case PROJECTION ->
+          task.gpu() ? "(" + outputFeatures(task) + ") * projectionLocal" : outputFeatures(task);
       case EMBEDDING, RESIDUAL_ADD, NORM_RESIDUAL_ADD -> "ROW_CAPACITY * HIDDEN_SIZE";
       case NORM_REDUCE -> "ROW_CAPACITY * NORM_GROUPS * NORM_LOCAL_SIZE";
       case NORM_FINALIZE -> "ROW_CAPACITY";
@@ -75,15 +77,21 @@ final class KernelBodies {
     };
   }
 
-  /** Partial sums per thread of a gpu projection: ROW_TILE rows (1 for the logits), twice for gate/up. */
+  /**
+   * Partial sums per thread of a gpu projection: ROW_TILE rows (1 for the logits), twice for
+   * gate/up.
+   */
   private static String partials(Task task) {
-    boolean logits = task.kernel().opsOf(Op.Linear.class).stream().anyMatch(l -> l.out().equals(Value.LOGITS));
+    boolean logits =
+        task.kernel().opsOf(Op.Linear.class).stream().anyMatch(l -> l.out().equals(Value.LOGITS));
     boolean gated = !task.kernel().opsOf(Op.Activate.class).isEmpty();
     String rows = logits ? "1" : "ROW_TILE";
     return gated ? "2 * " + rows : rows;
   }
 
-  /** Threads of a projection: one per output feature of all its matrices (gate/up: one per pair). */
+  /**
+   * Threads of a projection: one per output feature of all its matrices (gate/up: one per pair).
+   */
   static String outputFeatures(Task task) {
     List<Op.Linear> linears = task.kernel().opsOf(Op.Linear.class);
     if (!task.kernel().opsOf(Op.Activate.class).isEmpty()) {
@@ -92,16 +100,24 @@ final class KernelBodies {
     return String.join(" + ", linears.stream().map(KernelBodies::outWidth).toList());
   }
 
-  /** Heads of all the per-head norms of a task, e.g. {@code NUM_ATTENTION_HEADS + NUM_KEY_VALUE_HEADS}. */
+  /**
+   * Heads of all the per-head norms of a task, e.g. {@code NUM_ATTENTION_HEADS +
+   * NUM_KEY_VALUE_HEADS}.
+   */
   private static String normedHeads(Task task) {
-    return String.join(" + ", task.kernel().opsOf(Op.HeadRmsNorm.class).stream().map(KernelBodies::heads).toList());
+    return String.join(
+        " + ",
+        task.kernel().opsOf(Op.HeadRmsNorm.class).stream().map(KernelBodies::heads).toList());
   }
 
   private static String heads(Op.HeadRmsNorm norm) {
     return norm.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
   }
 
-  /** A norm's gain at element {@code index}: {@code w[i]}, or {@code 1 + w[i]} with a unit offset (Gemma). */
+  /**
+   * A norm's gain at element {@code index}: {@code w[i]}, or {@code 1 + w[i]} with a unit offset
+   * (Gemma).
+   */
   static String gain(String array, String index, boolean unitOffset) {
     return unitOffset ? "(1f + " + array + ".get(" + index + "))" : array + ".get(" + index + ")";
   }
@@ -134,23 +150,28 @@ final class KernelBodies {
 
   private static CodeBlock embedding(Op.Embed embed, Dtype type) {
     String scale = embed.scaled() ? " * EMBEDDING_SCALE" : "";
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("int index = context.globalIdx")
-        .addStatement("int r = index / HIDDEN_SIZE")
-        .beginControlFlow("if (r < rowInfo.get(0))")
-        .addStatement("int i = index % HIDDEN_SIZE")
-        .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("int index = context.globalIdx")
+            .addStatement("int r = index / HIDDEN_SIZE")
+            .beginControlFlow("if (r < rowInfo.get(0))")
+            .addStatement("int i = index % HIDDEN_SIZE")
+            .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
     if (type == Dtype.Q8_0) {
       code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 34) + i / 32 * 34")
-          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32)$L)",
+          .addStatement(
+              "x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32)$L)",
               scale);
     } else if (type == Dtype.Q4_0) {
       code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 18) + i / 32 * 18")
           .addStatement("int packed = embedTokens.get(block + 2 + i % 16) & 0xFF")
           .addStatement("int level = i % 32 < 16 ? packed & 0xF : packed >> 4")
-          .addStatement("x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * (level - 8)$L)", scale);
+          .addStatement(
+              "x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * (level - 8)$L)",
+              scale);
     } else if (type == Dtype.F16) {
-      code.addStatement("x.set(index, f16ToFloat(embedTokens.get(token * HIDDEN_SIZE + i))$L)", scale);
+      code.addStatement(
+          "x.set(index, f16ToFloat(embedTokens.get(token * HIDDEN_SIZE + i))$L)", scale);
     } else {
       code.addStatement("x.set(index, embedTokens.get(token * HIDDEN_SIZE + i)$L)", scale);
     }
@@ -190,7 +211,9 @@ final class KernelBodies {
         .beginControlFlow("for (int g = 0; g < NORM_GROUPS; g++)")
         .addStatement("sum += normPartials.get(r * NORM_GROUPS + g)")
         .endControlFlow()
-        .addStatement("normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))", GeneratedTypes.MATH)
+        .addStatement(
+            "normScale.set(r, 1f / $T.sqrt(sum / HIDDEN_SIZE + (float) RMS_NORM_EPS))",
+            GeneratedTypes.MATH)
         .endControlFlow()
         .build();
   }
@@ -205,7 +228,8 @@ final class KernelBodies {
         .addStatement("int r = context.groupIdx")
         .addStatement("int id = context.localIdx")
         .addStatement("int threads = context.localGroupSizeX")
-        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL)\n")
+        .add(
+            "// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL)\n")
         .addStatement("boolean active = r < rowInfo.get(0)")
         .addStatement("float square = 0f")
         .beginControlFlow("for (int i = id; i < HIDDEN_SIZE && active; i += threads)")
@@ -220,7 +244,9 @@ final class KernelBodies {
         .endControlFlow()
         .endControlFlow()
         .beginControlFlow("if (active && id == 0)")
-        .addStatement("normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))", GeneratedTypes.MATH)
+        .addStatement(
+            "normScale.set(r, 1f / $T.sqrt(local[0] / HIDDEN_SIZE + (float) RMS_NORM_EPS))",
+            GeneratedTypes.MATH)
         .endControlFlow()
         .build();
   }
@@ -253,26 +279,31 @@ final class KernelBodies {
     Op.AttentionScores scores = (Op.AttentionScores) task.kernel().ops().getFirst();
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
     String q = scores.q().name();
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("float[] weights = context.allocateFloatLocalArray(ATTENTION_SPLIT)")
-        .addStatement("float[] local = context.allocateFloatLocalArray(ATTENTION_LOCAL)")
-        .addStatement("float[] query = context.allocateFloatLocalArray(HEAD_DIM)")
-        .addStatement("int group = context.groupIdx")
-        .addStatement("int id = context.localIdx")
-        .addStatement("int threads = context.localGroupSizeX")
-        .addStatement("int r = group / (NUM_ATTENTION_HEADS * ATTENTION_SPLITS)")
-        .add("// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL): one past the\n")
-        .add("// call's rows attends to nothing and stores nothing\n")
-        .addStatement("boolean active = r < rowInfo.get(0)")
-        .addStatement("int head = group / ATTENTION_SPLITS % NUM_ATTENTION_HEADS")
-        .addStatement("int split = group % ATTENTION_SPLITS")
-        .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
-        .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("int end = active ? rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END) : 0")
-        .addStatement("int low = split * ATTENTION_SPLIT")
-        .addStatement("int high = low + ATTENTION_SPLIT < end ? low + ATTENTION_SPLIT : end");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("float[] weights = context.allocateFloatLocalArray(ATTENTION_SPLIT)")
+            .addStatement("float[] local = context.allocateFloatLocalArray(ATTENTION_LOCAL)")
+            .addStatement("float[] query = context.allocateFloatLocalArray(HEAD_DIM)")
+            .addStatement("int group = context.groupIdx")
+            .addStatement("int id = context.localIdx")
+            .addStatement("int threads = context.localGroupSizeX")
+            .addStatement("int r = group / (NUM_ATTENTION_HEADS * ATTENTION_SPLITS)")
+            .add(
+                "// every work-group reaches every barrier (a barrier inside a branch miscomputed on PoCL): one past the\n")
+            .add("// call's rows attends to nothing and stores nothing\n")
+            .addStatement("boolean active = r < rowInfo.get(0)")
+            .addStatement("int head = group / ATTENTION_SPLITS % NUM_ATTENTION_HEADS")
+            .addStatement("int split = group % ATTENTION_SPLITS")
+            .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
+            .addStatement(
+                "int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
+            .addStatement(
+                "int end = active ? rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END) : 0")
+            .addStatement("int low = split * ATTENTION_SPLIT")
+            .addStatement("int high = low + ATTENTION_SPLIT < end ? low + ATTENTION_SPLIT : end");
     if (scores.windowed()) {
-      code.add("// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
+      code.add(
+              "// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
           .addStatement("int window = slidingWindow.get(0)")
           .addStatement("int start = window > 0 && end > window ? end - window : 0")
           .beginControlFlow("if (low < start)")
@@ -292,7 +323,9 @@ final class KernelBodies {
         .endControlFlow()
         .addStatement("score *= ATTENTION_SCALE");
     if (scores.softcapped()) {
-      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH);
+      code.addStatement(
+          "score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)",
+          GeneratedTypes.MATH);
     }
     code.addStatement("weights[t - low] = score")
         .beginControlFlow("if (score > max)")
@@ -331,19 +364,21 @@ final class KernelBodies {
 
   /**
    * gpu layout, attention step 2 of 2: one thread per (row, head, dimension) combines the splits:
-   * each split's output and sum rescaled by exp(its max - the overall max), divided by the total sum.
+   * each split's output and sum rescaled by exp(its max - the overall max), divided by the total
+   * sum.
    */
   private CodeBlock attentionCombine(Task task) {
     Op.WeightedValues weighted = (Op.WeightedValues) task.kernel().ops().getLast();
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("int index = context.globalIdx")
-        .addStatement("int r = index / (NUM_ATTENTION_HEADS * HEAD_DIM)")
-        .beginControlFlow("if (r < rowInfo.get(0))")
-        .addStatement("int head = index / HEAD_DIM % NUM_ATTENTION_HEADS")
-        .addStatement("int d = index % HEAD_DIM")
-        .addStatement("int first = (r * NUM_ATTENTION_HEADS + head) * ATTENTION_SPLITS")
-        .addStatement("float value = 0f");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("int index = context.globalIdx")
+            .addStatement("int r = index / (NUM_ATTENTION_HEADS * HEAD_DIM)")
+            .beginControlFlow("if (r < rowInfo.get(0))")
+            .addStatement("int head = index / HEAD_DIM % NUM_ATTENTION_HEADS")
+            .addStatement("int d = index % HEAD_DIM")
+            .addStatement("int first = (r * NUM_ATTENTION_HEADS + head) * ATTENTION_SPLITS")
+            .addStatement("float value = 0f");
     if (softmax) {
       code.addStatement("float max = -3.0e38f")
           .beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
@@ -354,7 +389,8 @@ final class KernelBodies {
           .endControlFlow()
           .addStatement("float sum = 0f")
           .beginControlFlow("for (int s = 0; s < ATTENTION_SPLITS; s++)")
-          .addStatement("float rescale = $T.exp(splitMax.get(first + s) - max)", GeneratedTypes.MATH)
+          .addStatement(
+              "float rescale = $T.exp(splitMax.get(first + s) - max)", GeneratedTypes.MATH)
           .addStatement("sum += splitSum.get(first + s) * rescale")
           .addStatement("value += splitOut.get((first + s) * HEAD_DIM + d) * rescale")
           .endControlFlow()
@@ -364,7 +400,9 @@ final class KernelBodies {
           .addStatement("value += splitOut.get((first + s) * HEAD_DIM + d)")
           .endControlFlow();
     }
-    return code.addStatement("$N.set(r * $L + head * HEAD_DIM + d, value)", weighted.out().name(),
+    return code.addStatement(
+            "$N.set(r * $L + head * HEAD_DIM + d, value)",
+            weighted.out().name(),
             weighted.out().width().constantName())
         .endControlFlow()
         .build();
@@ -393,9 +431,15 @@ final class KernelBodies {
       code.addStatement("int o = feature")
           .addStatement("float $N = $L", gate.out().name(), dot(gate, norm, q8))
           .addStatement("float $N = $L", up.out().name(), dot(up, norm, q8))
-          .addStatement(store(kernel, multiply.out(),
-              activationMethod(kernel.opsOf(Op.Activate.class).getFirst().function()) + "(" + gate.out().name() + ") * "
-                  + up.out().name()));
+          .addStatement(
+              store(
+                  kernel,
+                  multiply.out(),
+                  activationMethod(kernel.opsOf(Op.Activate.class).getFirst().function())
+                      + "("
+                      + gate.out().name()
+                      + ") * "
+                      + up.out().name()));
     } else {
       String offset = "0";
       for (int l = 0; l < linears.size(); l++) {
@@ -425,7 +469,9 @@ final class KernelBodies {
     return code.endControlFlow().build();
   }
 
-  /** {@code dot(W[o], in[r])} (+ bias), reading the normalized input on the fly after an RMSNorm. */
+  /**
+   * {@code dot(W[o], in[r])} (+ bias), reading the normalized input on the fly after an RMSNorm.
+   */
   private static String dot(Op.Linear linear, Optional<Op.RmsNorm> norm, boolean q8) {
     String weight = linear.weight().fieldName();
     String in = inWidth(linear);
@@ -434,10 +480,35 @@ final class KernelBodies {
     String expression;
     if (norm.isPresent()) {
       Op.RmsNorm rms = norm.get();
-      expression = "normedDot" + suffix + "(" + weight + ", " + rowStart + ", " + rms.in().name() + ", r * " + in
-          + ", normScale.get(r), " + rms.gain().fieldName() + ")";
+      expression =
+          "normedDot"
+              + suffix
+              + "("
+              + weight
+              + ", "
+              + rowStart
+              + ", "
+              + rms.in().name()
+              + ", r * "
+              + in
+              + ", normScale.get(r), "
+              + rms.gain().fieldName()
+              + ")";
     } else {
-      expression = "dot" + suffix + "(" + weight + ", " + rowStart + ", " + linear.in().name() + ", r * " + in + ", " + in + ")";
+      expression =
+          "dot"
+              + suffix
+              + "("
+              + weight
+              + ", "
+              + rowStart
+              + ", "
+              + linear.in().name()
+              + ", r * "
+              + in
+              + ", "
+              + in
+              + ")";
     }
     if (linear.bias() != null) {
       expression += " + " + linear.bias().fieldName() + ".get(o)";
@@ -460,7 +531,11 @@ final class KernelBodies {
   CodeBlock store(Kernel kernel, Value value, String expression) {
     CodeBlock result = CodeBlock.of("$L", expression);
     if (kernel.opsOf(Op.Softcap.class).stream().anyMatch(s -> s.target().equals(value))) {
-      result = CodeBlock.of("FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH, expression);
+      result =
+          CodeBlock.of(
+              "FINAL_LOGIT_SOFTCAPPING * $T.tanh($L / FINAL_LOGIT_SOFTCAPPING)",
+              GeneratedTypes.MATH,
+              expression);
     }
     Destination destination = kernel.destination(value);
     String target = planner.location(kernel, value).name();
@@ -469,23 +544,25 @@ final class KernelBodies {
     return switch (destination.kind()) {
       case LOGITS -> CodeBlock.of("logits.set(o, $L)", result);
       case KEY_CACHE, VALUE_CACHE -> CodeBlock.of("$L.set($L, $L)", target, cacheIndex, result);
-      case ADD_INTO -> CodeBlock.of("$L.set($L, $L.get($L) + $L)", target, index, target, index, result);
+      case ADD_INTO ->
+          CodeBlock.of("$L.set($L, $L.get($L) + $L)", target, index, target, index, result);
       case STORE -> CodeBlock.of("$L.set($L, $L)", target, index, result);
     };
   }
 
   /**
-   * One thread per (row, head) of every normalized value: the head's RMSNorm over HEAD_DIM, in place
-   * (q in its buffer, k where the projection wrote it in the cache).
+   * One thread per (row, head) of every normalized value: the head's RMSNorm over HEAD_DIM, in
+   * place (q in its buffer, k where the projection wrote it in the cache).
    */
   private CodeBlock headNorm(Task task) {
     List<Op.HeadRmsNorm> norms = task.kernel().opsOf(Op.HeadRmsNorm.class);
     String all = normedHeads(task);
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("int index = context.globalIdx")
-        .addStatement("int r = index / ($L)", all)
-        .beginControlFlow("if (r < rowInfo.get(0))")
-        .addStatement("int head = index % ($L)", all);
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("int index = context.globalIdx")
+            .addStatement("int r = index / ($L)", all)
+            .beginControlFlow("if (r < rowInfo.get(0))")
+            .addStatement("int head = index % ($L)", all);
     String first = "0";
     for (int n = 0; n < norms.size(); n++) {
       Op.HeadRmsNorm norm = norms.get(n);
@@ -500,11 +577,19 @@ final class KernelBodies {
         }
       }
       Param target = planner.location(task.kernel(), norm.target());
-      String start = task.kernel().destination(norm.target()).kind() == Destination.Kind.KEY_CACHE
-          ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
-          : "r * " + norm.target().width().constantName();
-      String headIndex = first.equals("0") ? "head" : first.contains(" ") ? "(head - (" + first + "))" : "(head - " + first + ")";
-      code.addStatement("headRmsNorm($N, $L + $L * HEAD_DIM, $N)", target.name(), start, headIndex,
+      String start =
+          task.kernel().destination(norm.target()).kind() == Destination.Kind.KEY_CACHE
+              ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
+              : "r * " + norm.target().width().constantName();
+      String headIndex =
+          first.equals("0")
+              ? "head"
+              : first.contains(" ") ? "(head - (" + first + "))" : "(head - " + first + ")";
+      code.addStatement(
+          "headRmsNorm($N, $L + $L * HEAD_DIM, $N)",
+          target.name(),
+          start,
+          headIndex,
           norm.gain().fieldName());
       first = end;
     }
@@ -515,23 +600,29 @@ final class KernelBodies {
   }
 
   private CodeBlock rope(Task task) {
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("int index = context.globalIdx")
-        .addStatement("int r = index / (HEAD_DIM / 2)")
-        .beginControlFlow("if (r < rowInfo.get(0))")
-        .addStatement("int i = index % (HEAD_DIM / 2)")
-        .addStatement("int angle = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + POSITION) * (HEAD_DIM / 2) + i")
-        .addStatement("float cos = ropeCos.get(angle)")
-        .addStatement("float sin = ropeSin.get(angle)");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("int index = context.globalIdx")
+            .addStatement("int r = index / (HEAD_DIM / 2)")
+            .beginControlFlow("if (r < rowInfo.get(0))")
+            .addStatement("int i = index % (HEAD_DIM / 2)")
+            .addStatement(
+                "int angle = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + POSITION) * (HEAD_DIM / 2) + i")
+            .addStatement("float cos = ropeCos.get(angle)")
+            .addStatement("float sin = ropeSin.get(angle)");
     for (Op.Rope rope : task.kernel().opsOf(Op.Rope.class)) {
       Param target = planner.location(task.kernel(), rope.target());
       String heads = rope.keyHeads() ? "NUM_KEY_VALUE_HEADS" : "NUM_ATTENTION_HEADS";
-      String start = task.kernel().destination(rope.target()).kind() == Destination.Kind.KEY_CACHE
-          ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
-          : "r * " + rope.target().width().constantName();
+      String start =
+          task.kernel().destination(rope.target()).kind() == Destination.Kind.KEY_CACHE
+              ? "rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + CACHE_OFFSET)"
+              : "r * " + rope.target().width().constantName();
       code.addStatement("int $LStart = $L", rope.target().name(), start)
           .beginControlFlow("for (int head = 0; head < $L; head++)", heads)
-          .addStatement("rotate($N, $LStart + head * HEAD_DIM + i, cos, sin)", target.name(), rope.target().name())
+          .addStatement(
+              "rotate($N, $LStart + head * HEAD_DIM + i, cos, sin)",
+              target.name(),
+              rope.target().name())
           .endControlFlow();
     }
     return code.endControlFlow().build();
@@ -543,29 +634,31 @@ final class KernelBodies {
     boolean softmax = spec.scoreNormalization() == ScoreNormalization.SOFTMAX;
     String q = scores.q().name();
     String out = weighted.out().name();
-    CodeBlock.Builder code = CodeBlock.builder()
-        .addStatement("int index = context.globalIdx")
-        .addStatement("int r = index / NUM_ATTENTION_HEADS")
-        .beginControlFlow("if (r < rowInfo.get(0))")
-        .addStatement("int head = index % NUM_ATTENTION_HEADS")
-        .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
-        .addStatement("int outHead = r * $L + head * HEAD_DIM", weighted.out().width().constantName())
-        .addStatement("int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
-        .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)");
+    CodeBlock.Builder code =
+        CodeBlock.builder()
+            .addStatement("int index = context.globalIdx")
+            .addStatement("int r = index / NUM_ATTENTION_HEADS")
+            .beginControlFlow("if (r < rowInfo.get(0))")
+            .addStatement("int head = index % NUM_ATTENTION_HEADS")
+            .addStatement("int qHead = r * $L + head * HEAD_DIM", scores.q().width().constantName())
+            .addStatement(
+                "int outHead = r * $L + head * HEAD_DIM", weighted.out().width().constantName())
+            .addStatement(
+                "int kvHead = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + SEQUENCE_START) + head / KV_GROUP_SIZE * HEAD_DIM")
+            .addStatement("int end = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + ATTEND_END)");
     String start = "0";
     if (scores.windowed()) {
-      code.add("// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
+      code.add(
+              "// this layer's sliding window (0: none): the last slidingWindow positions up to this one\n")
           .addStatement("int window = slidingWindow.get(0)")
           .addStatement("int start = window > 0 && end > window ? end - window : 0");
       start = "start";
     }
-    code
-        .beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
+    code.beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
         .addStatement("$N.set(outHead + d, 0f)", out)
         .endControlFlow();
     if (softmax) {
-      code.addStatement("float max = Float.NEGATIVE_INFINITY")
-          .addStatement("float sum = 0f");
+      code.addStatement("float max = Float.NEGATIVE_INFINITY").addStatement("float sum = 0f");
     }
     code.beginControlFlow("for (int t = $L; t < end; t++)", start)
         .addStatement("int kv = kvHead + t * KV_DIM")
@@ -575,7 +668,9 @@ final class KernelBodies {
         .endControlFlow()
         .addStatement("score *= ATTENTION_SCALE");
     if (scores.softcapped()) {
-      code.addStatement("score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)", GeneratedTypes.MATH);
+      code.addStatement(
+          "score = ATTN_LOGIT_SOFTCAPPING * $T.tanh(score / ATTN_LOGIT_SOFTCAPPING)",
+          GeneratedTypes.MATH);
     }
     String weight = "score";
     if (softmax) {
@@ -592,7 +687,11 @@ final class KernelBodies {
       weight = "weight";
     }
     code.beginControlFlow("for (int d = 0; d < HEAD_DIM; d++)")
-        .addStatement("$N.set(outHead + d, $N.get(outHead + d) + $L * valueCache.get(kv + d))", out, out, weight)
+        .addStatement(
+            "$N.set(outHead + d, $N.get(outHead + d) + $L * valueCache.get(kv + d))",
+            out,
+            out,
+            weight)
         .endControlFlow()
         .endControlFlow();
     if (softmax) {
@@ -604,7 +703,10 @@ final class KernelBodies {
     return code.endControlFlow().build();
   }
 
-  /** {@code x += branch * normScale * gain}: the branch's RMSNorm applied as it is added to the stream. */
+  /**
+   * {@code x += branch * normScale * gain}: the branch's RMSNorm applied as it is added to the
+   * stream.
+   */
   private static CodeBlock normResidualAdd(Task task) {
     Op.RmsNorm norm = (Op.RmsNorm) task.kernel().ops().get(0);
     return CodeBlock.builder()
@@ -612,7 +714,8 @@ final class KernelBodies {
         .addStatement("int r = index / HIDDEN_SIZE")
         .beginControlFlow("if (r < rowInfo.get(0))")
         .addStatement("int i = index % HIDDEN_SIZE")
-        .addStatement("x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * $L)",
+        .addStatement(
+            "x.set(index, x.get(index) + branch.get(index) * normScale.get(r) * $L)",
             gain("gain", "i", norm.unitOffset()))
         .endControlFlow()
         .build();

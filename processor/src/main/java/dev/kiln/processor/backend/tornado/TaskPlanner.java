@@ -21,8 +21,8 @@ import java.util.Set;
  * tasks per planned kernel, in plan order, grouped into the embedding graph, one graph per layer
  * and the logits graph. A planned kernel becomes several tasks only where a GPU needs a boundary
  * the CPU does not: an RMSNorm's reduction and its finalize step run before the projection (or the
- * residual add) that applies it, and the per-head norms of q and k and RoPE run after the projection
- * that produces q and k.
+ * residual add) that applies it, and the per-head norms of q and k and RoPE run after the
+ * projection that produces q and k.
  *
  * <p>Two layouts of the same plan: {@code cpu} (a thread per output feature, a thread per row and
  * head over the whole cache, the RMSNorm in a reduce and a finalize task) and {@code gpu} (a
@@ -38,13 +38,22 @@ final class TaskPlanner {
   enum Role {
     /** The {@code KernelContext}. */
     CONTEXT,
-    /** Per-row token, position and cache offsets: sent every execution, then passed graph to graph. */
+    /**
+     * Per-row token, position and cache offsets: sent every execution, then passed graph to graph.
+     */
     ROW_INFO,
-    /** An activation array, created on the device by the embedding graph and passed graph to graph. */
+    /**
+     * An activation array, created on the device by the embedding graph and passed graph to graph.
+     */
     ACTIVATION,
-    /** Weights, the layer's KV cache and RoPE tables: sent once, on the first execution of their graph. */
+    /**
+     * Weights, the layer's KV cache and RoPE tables: sent once, on the first execution of their
+     * graph.
+     */
     RESIDENT,
-    /** Ints of a layer sent once with its weights (the layer's sliding window): an {@code IntArray}. */
+    /**
+     * Ints of a layer sent once with its weights (the layer's sliding window): an {@code IntArray}.
+     */
     RESIDENT_INTS,
     /** Which row the logits graph computes: sent every execution of the logits graph. */
     LOGITS_ROW,
@@ -55,18 +64,33 @@ final class TaskPlanner {
   /**
    * One parameter of a task method.
    *
-   * @param argument the expression the graph passes (for a matrix, without the cast to its array type)
-   * @param matrix whether the array type depends on the weight type (FloatArray for F32, ByteArray for Q8_0)
+   * @param argument the expression the graph passes (for a matrix, without the cast to its array
+   *     type)
+   * @param matrix whether the array type depends on the weight type (FloatArray for F32, ByteArray
+   *     for Q8_0)
    */
   record Param(String name, String argument, Role role, boolean matrix) {}
 
   enum Kind {
-    EMBEDDING, NORM_REDUCE, NORM_FINALIZE, PROJECTION, HEAD_NORM, ROPE, ATTENTION, NORM_RESIDUAL_ADD, RESIDUAL_ADD,
+    EMBEDDING,
+    NORM_REDUCE,
+    NORM_FINALIZE,
+    PROJECTION,
+    HEAD_NORM,
+    ROPE,
+    ATTENTION,
+    NORM_RESIDUAL_ADD,
+    RESIDUAL_ADD,
     /** gpu layout: a row's RMSNorm scale, one work-group per row. */
     NORM_ROW,
-    /** gpu layout: attention over one split of the positions, one work-group per (row, head, split). */
+    /**
+     * gpu layout: attention over one split of the positions, one work-group per (row, head, split).
+     */
     ATTENTION_SPLIT,
-    /** gpu layout: the splits' partial softmax results combined, one thread per (row, head, dimension). */
+    /**
+     * gpu layout: the splits' partial softmax results combined, one thread per (row, head,
+     * dimension).
+     */
     ATTENTION_COMBINE
   }
 
@@ -77,12 +101,19 @@ final class TaskPlanner {
    * @param name the task's name within its graph, e.g. {@code qkv_projection}
    * @param method the task method's name, before any weight-type suffix
    * @param kernel the planned kernel this task (partly) implements
-   * @param matrices the weight matrices the task reads; non-empty tasks come in a variant per weight type
-   *     the device keeps (cpu layout: F32, Q8_0; gpu layout: F32, F16, Q8_0, Q4_0)
+   * @param matrices the weight matrices the task reads; non-empty tasks come in a variant per
+   *     weight type the device keeps (cpu layout: F32, Q8_0; gpu layout: F32, F16, Q8_0, Q4_0)
    * @param gpu whether the task belongs to the gpu layout
    */
-  record Task(String graph, String name, String method, Kind kind, Kernel kernel, List<Param> params,
-      List<TensorKind> matrices, boolean gpu) {}
+  record Task(
+      String graph,
+      String name,
+      String method,
+      Kind kind,
+      Kernel kernel,
+      List<Param> params,
+      List<TensorKind> matrices,
+      boolean gpu) {}
 
   private final KernelPlan plan;
   private final Map<Kernel, String> kernelNames;
@@ -123,9 +154,18 @@ final class TaskPlanner {
       for (Kernel kernel : plan.sections().get(s)) {
         for (Task task : tasksOf(graphs[s], kernel)) {
           int count = seen.merge(task.name(), 1, Integer::sum);
-          Task named = count == 1 ? task
-              : new Task(task.graph(), task.name() + "_" + count, task.method() + count, task.kind(), task.kernel(),
-                  task.params(), task.matrices(), task.gpu());
+          Task named =
+              count == 1
+                  ? task
+                  : new Task(
+                      task.graph(),
+                      task.name() + "_" + count,
+                      task.method() + count,
+                      task.kind(),
+                      task.kernel(),
+                      task.params(),
+                      task.matrices(),
+                      task.gpu());
           check(named);
           tasks.add(named);
         }
@@ -136,8 +176,17 @@ final class TaskPlanner {
 
   private void check(Task task) {
     if (task.params().size() > MAX_TASK_ARGUMENTS) {
-      throw new TornadoPlanException("task " + task.graph() + "." + task.name() + " (kernel " + kernelNames.get(task.kernel())
-          + ") needs " + task.params().size() + " arguments; a TornadoVM task takes at most " + MAX_TASK_ARGUMENTS);
+      throw new TornadoPlanException(
+          "task "
+              + task.graph()
+              + "."
+              + task.name()
+              + " (kernel "
+              + kernelNames.get(task.kernel())
+              + ") needs "
+              + task.params().size()
+              + " arguments; a TornadoVM task takes at most "
+              + MAX_TASK_ARGUMENTS);
     }
   }
 
@@ -159,17 +208,33 @@ final class TaskPlanner {
   }
 
   private Task embedding(String graph, Op.Embed embed, Kernel kernel) {
-    return task(graph, "embed_tokens", "embedTokens", Kind.EMBEDDING, kernel,
-        List.of(context(), rowInfo(), resident(GlobalTensor.EMBED_TOKENS, true), activation(embed.out())),
+    return task(
+        graph,
+        "embed_tokens",
+        "embedTokens",
+        Kind.EMBEDDING,
+        kernel,
+        List.of(
+            context(),
+            rowInfo(),
+            resident(GlobalTensor.EMBED_TOKENS, true),
+            activation(embed.out())),
         List.of(GlobalTensor.EMBED_TOKENS));
   }
 
   private Task residualAdd(String graph, Op.Add add, Kernel kernel) {
     if (!add.a().equals(add.out())) {
-      throw new TornadoPlanException("residual add " + add + " does not add into its first operand");
+      throw new TornadoPlanException(
+          "residual add " + add + " does not add into its first operand");
     }
-    return task(graph, "residual_add", "residualAdd", Kind.RESIDUAL_ADD, kernel,
-        List.of(context(), rowInfo(), activation(add.out()), activation(add.b())), List.of());
+    return task(
+        graph,
+        "residual_add",
+        "residualAdd",
+        Kind.RESIDUAL_ADD,
+        kernel,
+        List.of(context(), rowInfo(), activation(add.out()), activation(add.b())),
+        List.of());
   }
 
   private List<Task> attention(String graph, Kernel kernel) {
@@ -177,23 +242,59 @@ final class TaskPlanner {
     Op.WeightedValues weighted = (Op.WeightedValues) kernel.ops().getLast();
     Param window = new Param("slidingWindow", "layer.slidingWindow", Role.RESIDENT_INTS, false);
     if (gpu) {
-      List<Param> split = new ArrayList<>(List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"),
-          cache("valueCache"), normBuffer("splitMax"), normBuffer("splitSum"), normBuffer("splitOut")));
+      List<Param> split =
+          new ArrayList<>(
+              List.of(
+                  context(),
+                  rowInfo(),
+                  activation(scores.q()),
+                  cache("keyCache"),
+                  cache("valueCache"),
+                  normBuffer("splitMax"),
+                  normBuffer("splitSum"),
+                  normBuffer("splitOut")));
       if (scores.windowed()) {
         split.add(window);
       }
       usesSplits = true;
-      return List.of(task(graph, "attention_split", "attentionSplit", Kind.ATTENTION_SPLIT, kernel, split, List.of()),
-          task(graph, "attention_combine", "attentionCombine", Kind.ATTENTION_COMBINE, kernel,
-              List.of(context(), rowInfo(), normBuffer("splitMax"), normBuffer("splitSum"), normBuffer("splitOut"),
-                  activation(weighted.out())), List.of()));
+      return List.of(
+          task(
+              graph,
+              "attention_split",
+              "attentionSplit",
+              Kind.ATTENTION_SPLIT,
+              kernel,
+              split,
+              List.of()),
+          task(
+              graph,
+              "attention_combine",
+              "attentionCombine",
+              Kind.ATTENTION_COMBINE,
+              kernel,
+              List.of(
+                  context(),
+                  rowInfo(),
+                  normBuffer("splitMax"),
+                  normBuffer("splitSum"),
+                  normBuffer("splitOut"),
+                  activation(weighted.out())),
+              List.of()));
     }
-    List<Param> params = new ArrayList<>(List.of(context(), rowInfo(), activation(scores.q()), cache("keyCache"),
-        cache("valueCache"), activation(weighted.out())));
+    List<Param> params =
+        new ArrayList<>(
+            List.of(
+                context(),
+                rowInfo(),
+                activation(scores.q()),
+                cache("keyCache"),
+                cache("valueCache"),
+                activation(weighted.out())));
     if (scores.windowed()) {
       params.add(window);
     }
-    return List.of(task(graph, "attention", "attention", Kind.ATTENTION, kernel, params, List.of()));
+    return List.of(
+        task(graph, "attention", "attention", Kind.ATTENTION, kernel, params, List.of()));
   }
 
   /**
@@ -204,14 +305,26 @@ final class TaskPlanner {
     Op.RmsNorm rms = (Op.RmsNorm) kernel.ops().get(0);
     Op.Add add = (Op.Add) kernel.ops().get(1);
     if (!add.a().equals(add.out())) {
-      throw new TornadoPlanException("residual add " + add + " does not add into its first operand");
+      throw new TornadoPlanException(
+          "residual add " + add + " does not add into its first operand");
     }
     List<Task> tasks = new ArrayList<>(normTasks(graph, kernel, rms));
     String normName = snake(rms.gain().fieldName());
-    tasks.add(task(graph, normName + "_add", "normResidualAdd", Kind.NORM_RESIDUAL_ADD, kernel,
-        List.of(context(), rowInfo(), activation(add.out()), renamed(activation(rms.in()), "branch"), normBuffer("normScale"),
-            renamed(resident(rms.gain(), false), "gain")),
-        List.of()));
+    tasks.add(
+        task(
+            graph,
+            normName + "_add",
+            "normResidualAdd",
+            Kind.NORM_RESIDUAL_ADD,
+            kernel,
+            List.of(
+                context(),
+                rowInfo(),
+                activation(add.out()),
+                renamed(activation(rms.in()), "branch"),
+                normBuffer("normScale"),
+                renamed(resident(rms.gain(), false), "gain")),
+            List.of()));
     return tasks;
   }
 
@@ -223,22 +336,57 @@ final class TaskPlanner {
     usesNorm = true;
     String normName = snake(rms.gain().fieldName());
     if (gpu) {
-      return List.of(task(graph, normName + "_scale", "rmsNormRow", Kind.NORM_ROW, kernel,
-          List.of(context(), rowInfo(), renamed(activation(rms.in()), "x"), normBuffer("normScale")), List.of()));
+      return List.of(
+          task(
+              graph,
+              normName + "_scale",
+              "rmsNormRow",
+              Kind.NORM_ROW,
+              kernel,
+              List.of(
+                  context(),
+                  rowInfo(),
+                  renamed(activation(rms.in()), "x"),
+                  normBuffer("normScale")),
+              List.of()));
     }
     return List.of(
-        task(graph, normName + "_reduce", "rmsNormReduce", Kind.NORM_REDUCE, kernel,
-            List.of(context(), rowInfo(), renamed(activation(rms.in()), "x"), normBuffer("normPartials")), List.of()),
-        task(graph, normName + "_finalize", "rmsNormFinalize", Kind.NORM_FINALIZE, kernel,
-            List.of(context(), rowInfo(), normBuffer("normPartials"), normBuffer("normScale")), List.of()));
+        task(
+            graph,
+            normName + "_reduce",
+            "rmsNormReduce",
+            Kind.NORM_REDUCE,
+            kernel,
+            List.of(
+                context(),
+                rowInfo(),
+                renamed(activation(rms.in()), "x"),
+                normBuffer("normPartials")),
+            List.of()),
+        task(
+            graph,
+            normName + "_finalize",
+            "rmsNormFinalize",
+            Kind.NORM_FINALIZE,
+            kernel,
+            List.of(context(), rowInfo(), normBuffer("normPartials"), normBuffer("normScale")),
+            List.of()));
   }
 
-  private Task task(String graph, String name, String method, Kind kind, Kernel kernel, List<Param> params,
+  private Task task(
+      String graph,
+      String name,
+      String method,
+      Kind kind,
+      Kernel kernel,
+      List<Param> params,
       List<TensorKind> matrices) {
     return new Task(graph, name, method, kind, kernel, params, matrices, gpu);
   }
 
-  /** The same argument under another parameter name (for a task method that serves several arrays). */
+  /**
+   * The same argument under another parameter name (for a task method that serves several arrays).
+   */
   private static Param renamed(Param param, String name) {
     return new Param(name, param.argument(), param.role(), param.matrix());
   }
@@ -253,7 +401,8 @@ final class TaskPlanner {
     Value input = linears.getFirst().in();
     for (Op.Linear linear : linears) {
       if (!linear.in().equals(input)) {
-        throw new TornadoPlanException("projections of kernel " + kernelNames.get(kernel) + " read different inputs");
+        throw new TornadoPlanException(
+            "projections of kernel " + kernelNames.get(kernel) + " read different inputs");
       }
     }
     List<Param> params = new ArrayList<>(List.of(context(), rowInfo()));
@@ -263,7 +412,10 @@ final class TaskPlanner {
     if (norm.isPresent()) {
       Op.RmsNorm rms = norm.get();
       if (!rms.out().equals(input)) {
-        throw new TornadoPlanException("kernel " + kernelNames.get(kernel) + " normalizes a value its projections do not read");
+        throw new TornadoPlanException(
+            "kernel "
+                + kernelNames.get(kernel)
+                + " normalizes a value its projections do not read");
       }
       tasks.addAll(normTasks(graph, kernel, rms));
       params.add(activation(rms.in()));
@@ -285,7 +437,15 @@ final class TaskPlanner {
         params.add(output);
       }
     }
-    tasks.add(task(graph, base, camel(base) + (gpu ? "Gpu" : ""), Kind.PROJECTION, kernel, params, matrices));
+    tasks.add(
+        task(
+            graph,
+            base,
+            camel(base) + (gpu ? "Gpu" : ""),
+            Kind.PROJECTION,
+            kernel,
+            params,
+            matrices));
 
     List<Op.HeadRmsNorm> headNorms = kernel.opsOf(Op.HeadRmsNorm.class);
     if (!headNorms.isEmpty()) {
@@ -297,7 +457,8 @@ final class TaskPlanner {
         }
         normParams.add(resident(headNorm.gain(), false));
       }
-      String name = headNorms.stream().map(h -> h.target().name()).reduce("", String::concat) + "_norm";
+      String name =
+          headNorms.stream().map(h -> h.target().name()).reduce("", String::concat) + "_norm";
       tasks.add(task(graph, name, camel(name), Kind.HEAD_NORM, kernel, normParams, List.of()));
     }
 
@@ -349,7 +510,8 @@ final class TaskPlanner {
     if (weights.equals(List.of(LayerTensor.Q_PROJ, LayerTensor.K_PROJ, LayerTensor.V_PROJ))) {
       return "qkv_projection";
     }
-    if (weights.equals(List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ)) && !kernel.opsOf(Op.Activate.class).isEmpty()) {
+    if (weights.equals(List.of(LayerTensor.GATE_PROJ, LayerTensor.UP_PROJ))
+        && !kernel.opsOf(Op.Activate.class).isEmpty()) {
       return switch (kernel.opsOf(Op.Activate.class).getFirst().function()) {
         case SILU -> "gate_up_silu";
         case GELU_TANH -> "gate_up_gelu";
@@ -361,10 +523,12 @@ final class TaskPlanner {
     if (weights.equals(List.of(LayerTensor.DOWN_PROJ))) {
       return "down_projection";
     }
-    if (weights.equals(List.of(GlobalTensor.LM_HEAD)) || weights.equals(List.of(GlobalTensor.EMBED_TOKENS))) {
+    if (weights.equals(List.of(GlobalTensor.LM_HEAD))
+        || weights.equals(List.of(GlobalTensor.EMBED_TOKENS))) {
       return "lm_head";
     }
-    return String.join("_", weights.stream().map(w -> snake(w.fieldName())).toList()) + "_projection";
+    return String.join("_", weights.stream().map(w -> snake(w.fieldName())).toList())
+        + "_projection";
   }
 
   private Param activation(Value value) {
