@@ -6,6 +6,8 @@ import dev.kiln.ir.Value;
 import dev.kiln.processor.backend.tornado.TaskPlanner.Task;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.weights.Dtype;
+import dev.kiln.weights.Q4_0Tensor;
+import dev.kiln.weights.Q8_0Tensor;
 import java.util.List;
 import java.util.Optional;
 
@@ -166,8 +168,8 @@ final class GpuProjection {
       code.addStatement("float input$L = $N.get(in$L + i)", k, input, k);
     }
     if (type == Dtype.Q8_0 || type == Dtype.Q4_0) {
-      int blockBytes = type == Dtype.Q8_0 ? 34 : 18;
-      code.addStatement("int block = i / 32 * $L", blockBytes);
+      int blockBytes = type == Dtype.Q8_0 ? Q8_0Tensor.BLOCK_BYTES : Q4_0Tensor.BLOCK_BYTES;
+      code.addStatement("int block = i / $L * $L", Q8_0Tensor.BLOCK, blockBytes);
     }
     for (int m = 0; m < linears.size(); m++) {
       Op.Linear linear = linears.get(m);
@@ -222,29 +224,59 @@ final class GpuProjection {
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 34) + block), "
+              + " / "
+              + Q8_0Tensor.BLOCK
+              + " * "
+              + Q8_0Tensor.BLOCK_BYTES
+              + ") + block), "
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 34) + block + 1)) * "
+              + " / "
+              + Q8_0Tensor.BLOCK
+              + " * "
+              + Q8_0Tensor.BLOCK_BYTES
+              + ") + block + 1)) * "
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 34) + block + 2 + i % 32)";
+              + " / "
+              + Q8_0Tensor.BLOCK
+              + " * "
+              + Q8_0Tensor.BLOCK_BYTES
+              + ") + block + 2 + i % "
+              + Q8_0Tensor.BLOCK
+              + ")";
       case Q4_0 ->
           "halfToFloat("
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 18) + block), "
+              + " / "
+              + Q4_0Tensor.BLOCK
+              + " * "
+              + Q4_0Tensor.BLOCK_BYTES
+              + ") + block), "
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 18) + block + 1)) * (nibble("
+              + " / "
+              + Q4_0Tensor.BLOCK
+              + " * "
+              + Q4_0Tensor.BLOCK_BYTES
+              + ") + block + 1)) * (nibble("
               + w
               + ".get(o * ("
               + in
-              + " / 32 * 18) + block + 2 + i % 16), i % 32) - 8)";
+              + " / "
+              + Q4_0Tensor.BLOCK
+              + " * "
+              + Q4_0Tensor.BLOCK_BYTES
+              + ") + block + 2 + i % "
+              + Q4_0Tensor.BLOCK / 2
+              + "), i % "
+              + Q4_0Tensor.BLOCK
+              + ") - 8)";
       default -> w + ".get(o * " + in + " + i)";
     };
   }

@@ -11,6 +11,8 @@ import dev.kiln.processor.plan.Destination;
 import dev.kiln.processor.plan.Kernel;
 import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
+import dev.kiln.weights.Q4_0Tensor;
+import dev.kiln.weights.Q8_0Tensor;
 import java.util.List;
 import java.util.Optional;
 
@@ -158,14 +160,27 @@ final class KernelBodies {
             .addStatement("int i = index % HIDDEN_SIZE")
             .addStatement("int token = rowInfo.get(ROW_INFO_START + r * ROW_FIELDS + TOKEN)");
     if (type == Dtype.Q8_0) {
-      code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 34) + i / 32 * 34")
+      code.addStatement(
+              "int block = token * (HIDDEN_SIZE / $L * $L) + i / $L * $L",
+              Q8_0Tensor.BLOCK,
+              Q8_0Tensor.BLOCK_BYTES,
+              Q8_0Tensor.BLOCK,
+              Q8_0Tensor.BLOCK_BYTES)
           .addStatement(
-              "x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % 32)$L)",
-              scale);
+              "x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * embedTokens.get(block + 2 + i % $L)$L)",
+              Q8_0Tensor.BLOCK, scale);
     } else if (type == Dtype.Q4_0) {
-      code.addStatement("int block = token * (HIDDEN_SIZE / 32 * 18) + i / 32 * 18")
-          .addStatement("int packed = embedTokens.get(block + 2 + i % 16) & 0xFF")
-          .addStatement("int level = i % 32 < 16 ? packed & 0xF : packed >> 4")
+      code.addStatement(
+              "int block = token * (HIDDEN_SIZE / $L * $L) + i / $L * $L",
+              Q4_0Tensor.BLOCK,
+              Q4_0Tensor.BLOCK_BYTES,
+              Q4_0Tensor.BLOCK,
+              Q4_0Tensor.BLOCK_BYTES)
+          .addStatement(
+              "int packed = embedTokens.get(block + 2 + i % $L) & 0xFF", Q4_0Tensor.BLOCK / 2)
+          .addStatement(
+              "int level = i % $L < $L ? packed & 0xF : packed >> 4",
+              Q4_0Tensor.BLOCK, Q4_0Tensor.BLOCK / 2)
           .addStatement(
               "x.set(index, halfToFloat(embedTokens.get(block), embedTokens.get(block + 1)) * (level - 8)$L)",
               scale);
@@ -475,7 +490,10 @@ final class KernelBodies {
   private static String dot(Op.Linear linear, Optional<Op.RmsNorm> norm, boolean q8) {
     String weight = linear.weight().fieldName();
     String in = inWidth(linear);
-    String rowStart = q8 ? "o * (" + in + " / 32 * 34)" : "o * " + in;
+    String rowStart =
+        q8
+            ? "o * (" + in + " / " + Q8_0Tensor.BLOCK + " * " + Q8_0Tensor.BLOCK_BYTES + ")"
+            : "o * " + in;
     String suffix = q8 ? "Q8_0" : "F32";
     String expression;
     if (norm.isPresent()) {

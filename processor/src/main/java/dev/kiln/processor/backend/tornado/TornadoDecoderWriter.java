@@ -28,6 +28,7 @@ import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.Dtype;
 import dev.kiln.weights.GlobalTensor;
 import dev.kiln.weights.LayerTensor;
+import dev.kiln.weights.Q8_0Tensor;
 import dev.kiln.weights.TensorKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -1220,11 +1221,12 @@ final class TornadoDecoderWriter {
     method.addStatement("float sum = 0f");
     if (q8) {
       method
-          .beginControlFlow("for (int block = 0; block < $L / 32; block++)", length)
-          .addStatement("int at = rowStart + block * 34")
+          .beginControlFlow(
+              "for (int block = 0; block < $L / $L; block++)", length, Q8_0Tensor.BLOCK)
+          .addStatement("int at = rowStart + block * $L", Q8_0Tensor.BLOCK_BYTES)
           .addStatement("float blockSum = 0f")
-          .beginControlFlow("for (int j = 0; j < 32; j++)")
-          .addStatement("int i = block * 32 + j")
+          .beginControlFlow("for (int j = 0; j < $L; j++)", Q8_0Tensor.BLOCK)
+          .addStatement("int i = block * $L + j", Q8_0Tensor.BLOCK)
           .addStatement("blockSum += w.get(at + 2 + j) * $L", input)
           .endControlFlow()
           .addStatement("sum += halfToFloat(w.get(at), w.get(at + 1)) * blockSum")
