@@ -20,6 +20,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>The thread count is the system property {@code kiln.threads} (default: available processors).
  * Calls from several application threads at once, or from inside a kernel, run on the calling
  * thread alone rather than wait: results never depend on the thread count, only speed does.
+ *
+ * <p>The caller waits at the end of a kernel only for chunks a worker has taken, never for a worker
+ * that has not woken up yet: on a loaded machine (more runnable threads than cores) a worker is
+ * often descheduled, and waiting for it at each of a prefill's hundred-odd kernels cost more than
+ * the second thread brought (2 threads ran a stories110m prefill 2.3x slower than 1 thread).
  */
 public final class Parallel {
   /** Threads a kernel runs on, the caller included. */
@@ -122,14 +127,8 @@ public final class Parallel {
      */
     private final AtomicBoolean busy = new AtomicBoolean();
 
-    private final AtomicInteger next = new AtomicInteger();
-    private final AtomicInteger busyWorkers = new AtomicInteger();
-    private volatile long generation;
-    private volatile RangeBody body;
-    private volatile int items;
-    private volatile int minChunk;
-    private volatile int multiple;
-    private volatile Throwable failure;
+    /** The job now posted (each call its own, so a worker that wakes late cannot mix two jobs). */
+    private volatile Job job;
 
     Pool(int count) {
       workers = new Thread[count];
@@ -152,32 +151,28 @@ public final class Parallel {
     }
 
     void run(int items, int minChunk, int multiple, RangeBody body) {
-      this.body = body;
-      this.items = items;
-      this.minChunk = minChunk;
-      this.multiple = multiple;
-      this.failure = null;
-      next.set(0);
-      busyWorkers.set(workers.length);
-      generation++; // publishes the job (volatile write after the fields)
+      Job current = new Job(body, items, minChunk, multiple, workers.length + 1);
+      job = current; // publishes the job
       for (Thread worker : workers) {
         LockSupport.unpark(worker);
       }
       Throwable mine = null;
       try {
-        takeChunks(body, items, minChunk, multiple);
+        current.takeChunks();
       } catch (Throwable t) {
         mine = t;
+        current.next.set(Integer.MAX_VALUE);
       }
-      for (int spins = 0; busyWorkers.get() > 0; spins++) {
+      // Every chunk is taken: wait only for the workers still inside the job (a worker that has not
+      // woken yet, or was descheduled before it took a chunk, holds nothing up).
+      for (int spins = 0; current.inside.get() > 0; spins++) {
         if (spins < 1 << 12) {
           Thread.onSpinWait();
         } else {
           Thread.yield(); // a worker is late, perhaps descheduled: let it have this core
         }
       }
-      this.body = null;
-      Throwable theirs = failure;
+      Throwable theirs = current.failure;
       if (mine != null || theirs != null) {
         Throwable thrown = mine != null ? mine : theirs;
         if (thrown instanceof RuntimeException e) {
@@ -190,13 +185,66 @@ public final class Parallel {
       }
     }
 
+    private void work() {
+      Job done = null;
+      while (true) {
+        long deadline = System.nanoTime() + SPIN_NANOS;
+        Job current;
+        while ((current = job) == done) {
+          if (System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+          } else {
+            LockSupport.park(this);
+          }
+        }
+        done = current;
+        current.inside.incrementAndGet();
+        try {
+          current.takeChunks();
+        } catch (Throwable t) {
+          current.failure = t;
+          current.next.set(Integer.MAX_VALUE); // stop handing out chunks
+        } finally {
+          current.inside.decrementAndGet();
+        }
+      }
+    }
+  }
+
+  /**
+   * One {@code forRange} call shared with the workers: its range, the next item to hand out, who is
+   * inside.
+   */
+  private static final class Job {
+    private final RangeBody body;
+    private final int items;
+    private final int minChunk;
+    private final int multiple;
+    private final int divisor;
+    private final AtomicInteger next = new AtomicInteger();
+
+    /**
+     * Workers that have joined the job and not yet left it (a worker joins before it takes a
+     * chunk).
+     */
+    private final AtomicInteger inside = new AtomicInteger();
+
+    private volatile Throwable failure;
+
+    Job(RangeBody body, int items, int minChunk, int multiple, int threads) {
+      this.body = body;
+      this.items = items;
+      this.minChunk = minChunk;
+      this.multiple = multiple;
+      this.divisor = GUIDED_SHARE * threads;
+    }
+
     /**
      * Takes chunks until none is left: each {@code 1 / (GUIDED_SHARE x threads)} of the remaining
      * items, at least {@code minChunk}, rounded up to a multiple of {@code multiple} (the last
      * chunk ends at the range's end).
      */
-    private void takeChunks(RangeBody body, int items, int minChunk, int multiple) {
-      int divisor = GUIDED_SHARE * (workers.length + 1);
+    void takeChunks() {
       while (true) {
         int first = next.get();
         if (first >= items) {
@@ -208,29 +256,6 @@ public final class Parallel {
         int last = (int) Math.min(items, (long) first + size);
         if (next.compareAndSet(first, last)) {
           body.run(first, last);
-        }
-      }
-    }
-
-    private void work() {
-      long seen = 0;
-      while (true) {
-        long deadline = System.nanoTime() + SPIN_NANOS;
-        while (generation == seen) {
-          if (System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-          } else {
-            LockSupport.park(this);
-          }
-        }
-        seen = generation;
-        try {
-          takeChunks(body, items, minChunk, multiple);
-        } catch (Throwable t) {
-          failure = t;
-          next.set(Integer.MAX_VALUE); // stop handing out chunks
-        } finally {
-          busyWorkers.decrementAndGet();
         }
       }
     }

@@ -103,7 +103,10 @@ class ParallelTest {
           1,
           (first, last) -> {
             threads.add(Thread.currentThread().getName());
-            long spin = System.nanoTime() + 20_000;
+            // long enough for a parked worker to wake and join on a loaded machine: the caller no
+            // longer
+            // waits for a worker that has not taken a chunk
+            long spin = System.nanoTime() + 200_000;
             while (System.nanoTime() < spin) {
               Thread.onSpinWait();
             }
