@@ -255,6 +255,15 @@ public final class QwenLikeDecoder extends GeneratedDecoder {
     return weights;
   }
 
+  /**
+   * Rows per forward call: 128, twice {@code GeneratedDecoder.CHUNK_ROWS}, so that the threads
+   * meet once per projection for twice the rows (a 128-token prompt is one call).
+   */
+  @Override
+  protected int chunkRows() {
+    return 128;
+  }
+
   @Override
   public Map<String, List<TensorKind>> kernelMatrices() {
     return KERNEL_MATRICES;

@@ -18,9 +18,19 @@ import java.util.Map;
 public abstract class GeneratedDecoder implements Decoder {
   /**
    * Rows per {@link #forward} call for causal models (bounds activation memory during long
-   * prefills).
+   * prefills), unless the backend's {@link #chunkRows()} says otherwise: the TornadoVM decoders'
+   * device buffers hold this many rows.
    */
   public static final int CHUNK_ROWS = 64;
+
+  /**
+   * Rows per {@link #forward} call for causal models: {@link #CHUNK_ROWS} unless a backend takes
+   * more (the Java backend's decoders take 128: each projection call, and so each meeting of the
+   * threads, serves twice the rows, and a 128-token prompt runs in one call).
+   */
+  protected int chunkRows() {
+    return CHUNK_ROWS;
+  }
 
   private final ResolvedSpec spec;
   private final KvCache cache;
@@ -287,7 +297,7 @@ public abstract class GeneratedDecoder implements Decoder {
       }
     }
 
-    int chunkRows = spec.causalMask() ? CHUNK_ROWS : Math.max(total, 1);
+    int chunkRows = spec.causalMask() ? chunkRows() : Math.max(total, 1);
     try {
       for (int from = 0; from < total; from += chunkRows) {
         int to = Math.min(total, from + chunkRows);

@@ -123,6 +123,17 @@ final class DecoderWriter {
             .addStatement("return weights")
             .build());
     type.addMethod(
+        MethodSpec.methodBuilder("chunkRows")
+            .addAnnotation(Override.class)
+            .addModifiers(Modifier.PROTECTED)
+            .returns(TypeName.INT)
+            .addJavadoc(
+                "Rows per forward call: 128, twice {@code GeneratedDecoder.CHUNK_ROWS}, so that the threads\n")
+            .addJavadoc(
+                "meet once per projection for twice the rows (a 128-token prompt is one call).\n")
+            .addStatement("return 128")
+            .build());
+    type.addMethod(
         MethodSpec.methodBuilder("kernelMatrices")
             .addAnnotation(Override.class)
             .addModifiers(Modifier.PUBLIC)
