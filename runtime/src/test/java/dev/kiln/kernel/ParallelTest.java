@@ -103,9 +103,8 @@ class ParallelTest {
           1,
           (first, last) -> {
             threads.add(Thread.currentThread().getName());
-            // long enough for a parked worker to wake and join on a loaded machine: the caller no
-            // longer
-            // waits for a worker that has not taken a chunk
+            // long enough for a parked worker to wake and join on a loaded machine (the caller
+            // no longer waits for a worker that has not taken a chunk)
             long spin = System.nanoTime() + 200_000;
             while (System.nanoTime() < spin) {
               Thread.onSpinWait();
