@@ -2,6 +2,7 @@ package dev.kiln.kernel;
 
 import dev.kiln.Decoder;
 import dev.kiln.DecoderInputs;
+import dev.kiln.Greedy;
 import dev.kiln.KvCache;
 import dev.kiln.spec.ResolvedSpec;
 import dev.kiln.weights.ModelFiles;
@@ -225,12 +226,8 @@ public abstract class GeneratedDecoder implements Decoder {
       long compiledBefore = timed ? compiler.getTotalCompilationTime() : 0;
       for (int b : batch == 1 ? new int[] {1} : new int[] {1, batch}) {
         float[][] logits = prefill(Arrays.copyOf(prompts, b));
-        int[] next = new int[b];
         for (int step = 0; step < WARMUP_STEPS; step++) {
-          for (int s = 0; s < b; s++) {
-            next[s] = argmax(logits[s]);
-          }
-          logits = step(next);
+          logits = step(Greedy.argmax(logits));
         }
       }
       rounds++;
@@ -241,16 +238,6 @@ public abstract class GeneratedDecoder implements Decoder {
     }
     reset();
     return rounds;
-  }
-
-  private static int argmax(float[] values) {
-    int best = 0;
-    for (int i = 1; i < values.length; i++) {
-      if (values[i] > values[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   /**
