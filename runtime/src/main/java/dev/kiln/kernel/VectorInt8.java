@@ -60,8 +60,9 @@ final class VectorInt8 {
     int lanes = floats.length();
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q8_0Tensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q8_0Tensor.BLOCK_BYTES;
       int qb = qStart + Q8_0Tensor.BLOCK * b;
       IntVector acc = IntVector.zero(ints);
       for (int j = 0; j < Q8_0Tensor.BLOCK; j += 2 * lanes) {
@@ -120,8 +121,9 @@ final class VectorInt8 {
     int byteLanes = bytes.length();
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q4_0Tensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q4_0Tensor.BLOCK_BYTES;
       int qb = qStart + Q4_0Tensor.BLOCK * b;
       IntVector acc = IntVector.zero(ints);
       for (int j = 0; j < 16; j += byteLanes) {

@@ -43,6 +43,13 @@ import jdk.incubator.vector.VectorSpecies;
  * each element with the same float operations, in the same order, as the scalar ones in {@link
  * ScalarKernels} (so their results agree bit for bit).
  *
+ * <p>Each kernel first narrows {@code data} to its own blocks ({@code asSlice}) and computes each
+ * block's offset from the block index ({@code (long) b * BLOCK_BYTES}) rather than carrying a
+ * second, long induction variable. With the offset a linear function of the int loop counter, the
+ * JIT reduces each load's bounds check to one compare; with a long running offset it rebuilt the
+ * check range with a chain of about 20 instructions per load (measured on one thread over a 32000 x
+ * 768 matrix, same results bit for bit: Q8_0 1.10-1.12x, Q4_0 1.21x, Q4_K 1.18x faster).
+ *
  * <p>The kernels call no helper methods taking or returning vectors: the JIT does not always inline
  * them, and a vector crossing a call that is not inlined is boxed, which costs more than the
  * arithmetic. At 128 bits a byte vector (8 lanes, the narrowest) widens to two float vectors (parts
@@ -68,9 +75,10 @@ final class VectorQuant {
     int byteLanes = bytes.length();
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
-    long block = offset;
+    data = data.asSlice(offset, (long) blocks * Q8_0Tensor.BLOCK_BYTES);
     int b = 0;
-    for (; b <= blocks - 2; b += 2, block += 2 * Q8_0Tensor.BLOCK_BYTES) {
+    for (; b <= blocks - 2; b += 2) {
+      long block = (long) b * Q8_0Tensor.BLOCK_BYTES;
       int xb = xStart + Q8_0Tensor.BLOCK * b;
       FloatVector acc0 = FloatVector.zero(floats);
       FloatVector acc1 = FloatVector.zero(floats);
@@ -102,6 +110,7 @@ final class VectorQuant {
               sum1);
     }
     if (b < blocks) {
+      long block = (long) b * Q8_0Tensor.BLOCK_BYTES;
       int xb = xStart + Q8_0Tensor.BLOCK * b;
       FloatVector acc = FloatVector.zero(floats);
       for (int j = 0; j < Q8_0Tensor.BLOCK; j += byteLanes) {
@@ -129,8 +138,9 @@ final class VectorQuant {
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
     int byteLanes = bytes.length();
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q8_0Tensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q8_0Tensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q8_0Tensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block));
       int y = outStart + Q8_0Tensor.BLOCK * b;
       for (int j = 0; j < Q8_0Tensor.BLOCK; j += byteLanes) {
@@ -161,9 +171,10 @@ final class VectorQuant {
     int byteLanes = bytes.length();
     FloatVector sum0 = FloatVector.zero(floats);
     FloatVector sum1 = FloatVector.zero(floats);
-    long block = offset;
+    data = data.asSlice(offset, (long) blocks * Q4_0Tensor.BLOCK_BYTES);
     int b = 0;
-    for (; b <= blocks - 2; b += 2, block += 2 * Q4_0Tensor.BLOCK_BYTES) {
+    for (; b <= blocks - 2; b += 2) {
+      long block = (long) b * Q4_0Tensor.BLOCK_BYTES;
       int xb = xStart + Q4_0Tensor.BLOCK * b;
       FloatVector acc0 = FloatVector.zero(floats);
       FloatVector acc1 = FloatVector.zero(floats);
@@ -216,6 +227,7 @@ final class VectorQuant {
               sum1);
     }
     if (b < blocks) {
+      long block = (long) b * Q4_0Tensor.BLOCK_BYTES;
       int xb = xStart + Q4_0Tensor.BLOCK * b;
       FloatVector acc = FloatVector.zero(floats);
       for (int j = 0; j < 16; j += byteLanes) {
@@ -255,8 +267,9 @@ final class VectorQuant {
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
     int byteLanes = bytes.length();
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q4_0Tensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q4_0Tensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q4_0Tensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block));
       int y = outStart + Q4_0Tensor.BLOCK * b;
       for (int j = 0; j < 16; j += byteLanes) {
@@ -325,8 +338,9 @@ final class VectorQuant {
     int byteLanes = bytes.length();
     FloatVector sumLow = FloatVector.zero(floats);
     FloatVector sumHigh = FloatVector.zero(floats);
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q4_KTensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q4_KTensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       long first8 = data.get(LONG, block + Q4_K_SCALES);
@@ -376,8 +390,9 @@ final class VectorQuant {
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
     int byteLanes = bytes.length();
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q4_KTensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q4_KTensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q4_KTensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block));
       float dmin = Float.float16ToFloat(data.get(HALF, block + 2));
       long first8 = data.get(LONG, block + Q4_K_SCALES);
@@ -445,8 +460,9 @@ final class VectorQuant {
     FloatVector sum1 = FloatVector.zero(floats);
     FloatVector sum2 = FloatVector.zero(floats);
     FloatVector sum3 = FloatVector.zero(floats);
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q6_KTensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q6_KTensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         long ql = block + 64L * half;
@@ -517,8 +533,9 @@ final class VectorQuant {
     FloatVector sum1 = FloatVector.zero(floats);
     FloatVector sum2 = FloatVector.zero(floats);
     FloatVector sum3 = FloatVector.zero(floats);
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += 210) {
+    data = data.asSlice(offset, (long) blocks * 210);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * 210;
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         long ql = block + 64L * half;
@@ -570,8 +587,9 @@ final class VectorQuant {
     boolean twoParts = width.byteParts() == 2;
     int lanes = floats.length();
     int byteLanes = bytes.length();
-    long block = offset;
-    for (int b = 0; b < blocks; b++, block += Q6_KTensor.BLOCK_BYTES) {
+    data = data.asSlice(offset, (long) blocks * Q6_KTensor.BLOCK_BYTES);
+    for (int b = 0; b < blocks; b++) {
+      long block = (long) b * Q6_KTensor.BLOCK_BYTES;
       float d = Float.float16ToFloat(data.get(HALF, block + Q6_K_D));
       for (int half = 0; half < 2; half++) {
         long ql = block + 64L * half;
