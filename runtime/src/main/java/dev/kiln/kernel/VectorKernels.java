@@ -163,7 +163,7 @@ public final class VectorKernels {
       float[] out,
       int outStart) {
     if (VECTORIZED) {
-      VectorDot.dotRows4(WIDTH, weight, 0, order, orderStart, rows, n, x, xStart, out, outStart);
+      VectorDot.dotRows(WIDTH, weight, 0, order, orderStart, rows, n, x, xStart, out, outStart);
     } else {
       for (int r = 0; r < rows; r++) {
         out[outStart + r] =

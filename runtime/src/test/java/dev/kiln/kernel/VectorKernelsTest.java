@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -117,13 +118,14 @@ class VectorKernelsTest {
   }
 
   /**
-   * {@link VectorDot#dotRows4} (the row-range kernel over native memory and over reordered rows) at
-   * every width, over native memory at every float alignment and heap memory, in stored order and
-   * in a permuted order, for 1 to 9 rows (whole blocks of four and the rows left): each row against
-   * a double-precision sum, and the dispatching {@link VectorKernels#dotRowRange} likewise.
+   * {@link VectorDot#dotRows} (the row-range kernel, over rows in stored order and reordered rows)
+   * at every width, over native memory at every float alignment and heap memory, in stored order
+   * and in a permuted order, for 1 to 9 rows: each row against a double-precision sum, and the
+   * dispatching {@link VectorKernels#dotRowRange} likewise; a range that starts at row 1 gives the
+   * same sums, bit for bit, as rows 1.. of the range from row 0.
    */
   @Test
-  void rowsOfFourAgainstDoublePrecision() {
+  void rowRangesAgainstDoublePrecision() {
     var random = new SplittableRandom(23);
     for (int n : new int[] {1, 7, 16, 31, 64, 100, 257, 768}) {
       for (int rows = 1; rows <= 9; rows++) {
@@ -166,9 +168,16 @@ class VectorKernelsTest {
               List<float[]> outs = new ArrayList<>();
               for (int bits : WIDTHS) {
                 float[] out = new float[rows + 3];
-                VectorDot.dotRows4(
+                VectorDot.dotRows(
                     VectorWidth.of(bits), segment, 0, rowOrder, 1, rows, n, v, 5, out, 3);
                 outs.add(out);
+                if (rowOrder == null && rows > 1) {
+                  float[] fromRow1 = new float[rows + 3];
+                  VectorDot.dotRows(
+                      VectorWidth.of(bits), segment, n, null, 0, rows - 1, n, v, 5, fromRow1, 4);
+                  assertThat(Arrays.copyOfRange(fromRow1, 4, 3 + rows))
+                      .isEqualTo(Arrays.copyOfRange(out, 4, 3 + rows));
+                }
               }
               float[] dispatched = new float[rows + 3];
               if (rowOrder == null) {
