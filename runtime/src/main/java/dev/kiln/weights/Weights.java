@@ -2,6 +2,7 @@ package dev.kiln.weights;
 
 import dev.kiln.ProblemList;
 import dev.kiln.spec.ResolvedSpec;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -55,8 +56,7 @@ public final class Weights {
 
   private static FloatTensor randomTensor(ResolvedSpec spec, TensorInfo info, long seed) {
     var random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + info.name().hashCode());
-    float[] values =
-        new float[Math.toIntExact(Arrays.stream(info.shape()).reduce(1L, Math::multiplyExact))];
+    long count = Arrays.stream(info.shape()).reduce(1L, Math::multiplyExact);
     boolean norm =
         info.kind() == GlobalTensor.NORM
             || info.kind() == LayerTensor.INPUT_LAYERNORM
@@ -67,24 +67,38 @@ public final class Weights {
     } else if (info.kind() == GlobalTensor.LM_HEAD) {
       std = 2.0 / Math.sqrt(spec.hiddenSize());
     }
-    if (norm) {
-      fillUniform(values, random, 0.6, 1.4);
-    } else {
-      fillGaussian(values, random, std);
+    // Native memory, as a model file's mapped tensors are: kernels then meet one kind of segment
+    // whatever the weights' source, which keeps the JIT's shared profile of segment accesses
+    // monomorphic (see Quantizer.allocate).
+    MemorySegment data = Arena.ofAuto().allocate(count * Float.BYTES, 64);
+    float[] chunk = new float[(int) Math.min(count, FILL_CHUNK)];
+    for (long done = 0; done < count; done += chunk.length) {
+      int length = (int) Math.min(chunk.length, count - done);
+      if (norm) {
+        fillUniform(chunk, length, random, 0.6, 1.4);
+      } else {
+        fillGaussian(chunk, length, random, std);
+      }
+      MemorySegment.copy(chunk, 0, data, FloatTensor.LAYOUT, done * Float.BYTES, length);
     }
-    return new FloatTensor(info.name(), info.shape(), MemorySegment.ofArray(values));
+    return new FloatTensor(info.name(), info.shape(), data);
   }
+
+  /** Floats drawn at a time before they are copied to a tensor's memory. */
+  private static final int FILL_CHUNK = 1 << 20;
 
   // Tight loops over a float[] (rather than FloatTensor.set per element): the same values in the
   // same order, several times faster, which matters for billion-parameter benchmark models.
-  private static void fillUniform(float[] values, SplittableRandom random, double from, double to) {
-    for (int i = 0; i < values.length; i++) {
+  private static void fillUniform(
+      float[] values, int length, SplittableRandom random, double from, double to) {
+    for (int i = 0; i < length; i++) {
       values[i] = (float) random.nextDouble(from, to);
     }
   }
 
-  private static void fillGaussian(float[] values, SplittableRandom random, double std) {
-    for (int i = 0; i < values.length; i++) {
+  private static void fillGaussian(
+      float[] values, int length, SplittableRandom random, double std) {
+    for (int i = 0; i < length; i++) {
       values[i] = (float) (random.nextGaussian() * std);
     }
   }
