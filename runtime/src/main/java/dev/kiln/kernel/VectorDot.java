@@ -19,56 +19,12 @@ final class VectorDot {
   private VectorDot() {}
 
   /**
-   * {@link VectorKernels#dot(MemorySegment, long, float[], int, int)}: a scalar head up to the
-   * first vector-aligned weight address (native memory at float alignment only; a heap segment's
-   * address is an offset in its array), a vector body, a scalar tail.
+   * {@link VectorKernels#dot(MemorySegment, long, float[], int, int)}: one row of {@link
+   * #dotRows}'s loop.
    */
   static float dot(
       VectorWidth width, MemorySegment weight, long rowStart, float[] x, int xStart, int n) {
-    VectorSpecies<Float> species = width.floats();
-    int lanes = species.length();
-    long base = rowStart * Float.BYTES;
-    float head = 0f;
-    int i = 0;
-    if (weight.isNative()) {
-      long address = weight.address() + base;
-      if ((address & (Float.BYTES - 1)) == 0) {
-        int toAlign = (int) (((-address) & (species.vectorByteSize() - 1)) / Float.BYTES);
-        for (int end = Math.min(n, toAlign); i < end; i++) {
-          head += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
-        }
-      }
-    }
-    FloatVector sum0 = FloatVector.zero(species);
-    FloatVector sum1 = FloatVector.zero(species);
-    FloatVector sum2 = FloatVector.zero(species);
-    FloatVector sum3 = FloatVector.zero(species);
-    for (; i <= n - 4 * lanes; i += 4 * lanes) {
-      long at = base + (long) i * Float.BYTES;
-      int xi = xStart + i;
-      sum0 =
-          FloatVector.fromMemorySegment(species, weight, at, LE)
-              .fma(FloatVector.fromArray(species, x, xi), sum0);
-      sum1 =
-          FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
-              .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
-      sum2 =
-          FloatVector.fromMemorySegment(species, weight, at + 2L * lanes * Float.BYTES, LE)
-              .fma(FloatVector.fromArray(species, x, xi + 2 * lanes), sum2);
-      sum3 =
-          FloatVector.fromMemorySegment(species, weight, at + 3L * lanes * Float.BYTES, LE)
-              .fma(FloatVector.fromArray(species, x, xi + 3 * lanes), sum3);
-    }
-    for (; i <= n - lanes; i += lanes) {
-      sum0 =
-          FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
-              .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
-    }
-    float sum = head + sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD);
-    for (; i < n; i++) {
-      sum += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
-    }
-    return sum;
+    return rowSum(width.floats(), weight, rowStart * Float.BYTES, x, xStart, n);
   }
 
   /** {@link VectorKernels#dot(float[], int, float[], int, int)}: vector body, scalar tail. */
@@ -159,37 +115,46 @@ final class VectorDot {
       float[] out,
       int outStart) {
     VectorSpecies<Float> species = width.floats();
-    int lanes = species.length();
     if (order == null) { // the call's own rows only (see VectorQuant: one compare per bounds check)
       weight = weight.asSlice(firstRowStart * Float.BYTES, (long) rows * n * Float.BYTES);
       firstRowStart = 0;
     }
     for (int r = 0; r < rows; r++) {
-      long base = rowByte(firstRowStart, order, orderStart, r, n);
-      FloatVector sum0 = FloatVector.zero(species);
-      FloatVector sum1 = FloatVector.zero(species);
-      int i = 0;
-      for (; i <= n - 2 * lanes; i += 2 * lanes) {
-        long at = base + (long) i * Float.BYTES;
-        int xi = xStart + i;
-        sum0 =
-            FloatVector.fromMemorySegment(species, weight, at, LE)
-                .fma(FloatVector.fromArray(species, x, xi), sum0);
-        sum1 =
-            FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
-                .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
-      }
-      for (; i <= n - lanes; i += lanes) {
-        sum0 =
-            FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
-                .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
-      }
-      float sum = sum0.add(sum1).reduceLanes(VectorOperators.ADD);
-      for (; i < n; i++) {
-        sum += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
-      }
-      out[outStart + r] = sum;
+      out[outStart + r] =
+          rowSum(species, weight, rowByte(firstRowStart, order, orderStart, r, n), x, xStart, n);
     }
+  }
+
+  /**
+   * The dot product of the {@code n} floats at byte {@code base} of {@code weight} with {@code
+   * x[xStart ..]}: two vector accumulators, then a single-vector step and a scalar tail.
+   */
+  private static float rowSum(
+      VectorSpecies<Float> species, MemorySegment weight, long base, float[] x, int xStart, int n) {
+    int lanes = species.length();
+    FloatVector sum0 = FloatVector.zero(species);
+    FloatVector sum1 = FloatVector.zero(species);
+    int i = 0;
+    for (; i <= n - 2 * lanes; i += 2 * lanes) {
+      long at = base + (long) i * Float.BYTES;
+      int xi = xStart + i;
+      sum0 =
+          FloatVector.fromMemorySegment(species, weight, at, LE)
+              .fma(FloatVector.fromArray(species, x, xi), sum0);
+      sum1 =
+          FloatVector.fromMemorySegment(species, weight, at + (long) lanes * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xi + lanes), sum1);
+    }
+    for (; i <= n - lanes; i += lanes) {
+      sum0 =
+          FloatVector.fromMemorySegment(species, weight, base + (long) i * Float.BYTES, LE)
+              .fma(FloatVector.fromArray(species, x, xStart + i), sum0);
+    }
+    float sum = sum0.add(sum1).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += weight.get(FLOAT, base + (long) i * Float.BYTES) * x[xStart + i];
+    }
+    return sum;
   }
 
   /** Byte offset of row {@code r} of a {@link #dotRows} call. */
