@@ -63,32 +63,6 @@ final class VectorDot {
   }
 
   /**
-   * {@link VectorKernels#dotRowRange}: {@link #dotRows} over the rows in stored order.
-   *
-   * <p>The {@code isNative()} test comes first on purpose: it makes the JIT check the segment's
-   * class once, here, so the loads below are compiled for that one class. Without it they inherit
-   * the JDK's shared profile of every segment any code has read, and a process that has also read
-   * native memory (the benchmark's bandwidth probe, a mapped file) gets loads that test the class
-   * each time: measured 6.6-7 GB/s instead of 14.5 on one thread.
-   */
-  static void dotRowRange(
-      VectorWidth width,
-      MemorySegment weight,
-      long firstRowStart,
-      int rows,
-      int n,
-      float[] x,
-      int xStart,
-      float[] out,
-      int outStart) {
-    if (weight.isNative()) {
-      dotRows(width, weight, firstRowStart, null, 0, rows, n, x, xStart, out, outStart);
-    } else {
-      dotRows(width, weight, firstRowStart, null, 0, rows, n, x, xStart, out, outStart);
-    }
-  }
-
-  /**
    * {@link VectorKernels#dotRowRange} over rows in stored order or in a given order: the rows one
    * after another, each with two vector accumulators, then a single-vector step and a scalar tail.
    * Row {@code r} starts at element {@code firstRowStart + r * n}, or at {@code order[orderStart +
@@ -101,6 +75,11 @@ final class VectorDot {
    * read side by side (the previous loop) read 11.9-13.5, one row with four accumulators 8.4-10.3,
    * and a plain C loop compiled with {@code gcc -Ofast -march=native} 23.0-24.1, in the same
    * session. A scalar head up to an aligned address made it slower (17.6-19.3), so there is none.
+   *
+   * <p>The loads compile against the JDK's shared profile of the segment classes a process reads:
+   * with heap and native segments both passing through this loop, it read native memory at 5.6-6.4
+   * GB/s, with or without an {@code isNative()} test in front (the kernels' former guard). That is
+   * why every tensor Kiln makes is native memory ({@code WeightTensor.allocateData}).
    */
   static void dotRows(
       VectorWidth width,

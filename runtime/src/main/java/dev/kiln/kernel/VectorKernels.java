@@ -138,7 +138,7 @@ public final class VectorKernels {
       float[] out,
       int outStart) {
     if (VECTORIZED) {
-      VectorDot.dotRowRange(WIDTH, weight, firstRowStart, rows, n, x, xStart, out, outStart);
+      VectorDot.dotRows(WIDTH, weight, firstRowStart, null, 0, rows, n, x, xStart, out, outStart);
     } else {
       for (int r = 0; r < rows; r++) {
         out[outStart + r] =

@@ -25,10 +25,10 @@ public final class FloatTensor extends WeightTensor {
     super(name, shape, Dtype.F32, data, rowOrder);
   }
 
-  /** A tensor over new zeroed memory. */
+  /** A tensor over new zeroed memory ({@link WeightTensor#allocateData}). */
   public static FloatTensor allocate(String name, long... shape) {
     long count = Arrays.stream(shape).reduce(1L, Math::multiplyExact);
-    return new FloatTensor(name, shape, MemorySegment.ofArray(new float[Math.toIntExact(count)]));
+    return new FloatTensor(name, shape, allocateData(Math.multiplyExact(count, Float.BYTES)));
   }
 
   /** A tensor holding a copy of {@code values}. */

@@ -1,6 +1,5 @@
 package dev.kiln.weights;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -15,13 +14,11 @@ import java.lang.foreign.ValueLayout;
 public final class Quantizer {
   private static final ValueLayout.OfShort HALF = F16Tensor.HALF;
 
-  /**
-   * Largest heap array Kiln allocates; bigger results go to automatically managed native memory.
-   */
   private Quantizer() {}
 
   /**
-   * {@code source} converted to {@code target}, with the same name and shape, in new memory.
+   * {@code source} converted to {@code target}, with the same name and shape, in new memory ({@link
+   * WeightTensor#allocateData}).
    *
    * @throws IllegalArgumentException naming the tensor when {@code target} is a K-quant, or when
    *     the source's rows do not fill whole blocks of {@code target}
@@ -51,7 +48,7 @@ public final class Quantizer {
       throw new IllegalArgumentException(
           name + ": " + source.elementCount() + " elements are too many for " + target);
     }
-    MemorySegment out = allocate(bytes);
+    MemorySegment out = WeightTensor.allocateData(bytes);
     long rowBytes = target.byteSize(columns);
     float[] row = new float[Math.toIntExact(columns)];
     for (long r = 0; r < source.rows(); r++) {
@@ -83,18 +80,6 @@ public final class Quantizer {
       }
     }
     return WeightTensor.of(name, source.shape(), target, out);
-  }
-
-  /**
-   * Native memory (64-byte aligned), as a model file's mapped tensors are. The JIT keeps one
-   * profile of the segment classes that reach the JDK's shared segment-access code; weights on the
-   * heap (a float[] for F32, a byte[] for the block types) plus native ones made it megamorphic,
-   * and then every vector load paid a virtual call: a Q8_0 decoder run after an F32 one in the same
-   * process decoded at 39 tokens/s against 98 alone (stories110m shape, 2 threads), and at 160 with
-   * native memory for both.
-   */
-  private static MemorySegment allocate(long bytes) {
-    return Arena.ofAuto().allocate(bytes, 64);
   }
 
   /**

@@ -2,7 +2,6 @@ package dev.kiln.weights;
 
 import dev.kiln.ProblemList;
 import dev.kiln.spec.ResolvedSpec;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -67,10 +66,8 @@ public final class Weights {
     } else if (info.kind() == GlobalTensor.LM_HEAD) {
       std = 2.0 / Math.sqrt(spec.hiddenSize());
     }
-    // Native memory, as a model file's mapped tensors are: kernels then meet one kind of segment
-    // whatever the weights' source, which keeps the JIT's shared profile of segment accesses
-    // monomorphic (see Quantizer.allocate).
-    MemorySegment data = Arena.ofAuto().allocate(count * Float.BYTES, 64);
+    FloatTensor tensor = FloatTensor.allocate(info.name(), info.shape());
+    MemorySegment data = tensor.data();
     float[] chunk = new float[(int) Math.min(count, FILL_CHUNK)];
     for (long done = 0; done < count; done += chunk.length) {
       int length = (int) Math.min(chunk.length, count - done);
@@ -81,7 +78,7 @@ public final class Weights {
       }
       MemorySegment.copy(chunk, 0, data, FloatTensor.LAYOUT, done * Float.BYTES, length);
     }
-    return new FloatTensor(info.name(), info.shape(), data);
+    return tensor;
   }
 
   /** Floats drawn at a time before they are copied to a tensor's memory. */

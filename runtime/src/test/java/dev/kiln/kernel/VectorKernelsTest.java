@@ -53,7 +53,7 @@ class VectorKernelsTest {
               (Dot)
                   (w, r, v, vs, n) -> {
                     float[] out = {Float.NaN};
-                    VectorDot.dotRowRange(width, w, r, 1, n, v, vs, out, 0);
+                    VectorDot.dotRows(width, w, r, null, 0, 1, n, v, vs, out, 0);
                     return out[0];
                   }));
     }
@@ -94,7 +94,7 @@ class VectorKernelsTest {
           for (MemorySegment segment : new MemorySegment[] {nativeRows, heapRows}) {
             MemorySegment.copy(weights, 0, segment, FloatTensor.LAYOUT, 0, weights.length);
             float[] out = new float[rows + 2];
-            VectorDot.dotRowRange(width, segment, n, rows - 1, n, v, 3, out, 2);
+            VectorDot.dotRows(width, segment, n, null, 0, rows - 1, n, v, 3, out, 2);
             for (int r = 1; r < rows; r++) {
               // Equal up to the order of the sums: interpreted, the Vector API adds a vector's
               // lanes in
